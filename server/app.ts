@@ -1,0 +1,67 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Config } from './config.js';
+import { loggerOptions } from './logger.js';
+import { validatorCompiler } from './validation.js';
+import configPlugin from './plugins/config.js';
+import errorsPlugin from './plugins/errors.js';
+import securityPlugin from './plugins/security.js';
+import metricsPlugin from './plugins/metrics.js';
+import docsPlugin from './plugins/docs.js';
+import ormPlugin from './plugins/orm.js';
+import redisPlugin from './plugins/redis.js';
+import queuesPlugin from './plugins/queues.js';
+import healthPlugin from './plugins/health.js';
+
+/** The app as routes see it: TypeBox schemas type the handlers. */
+export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+/**
+ * Builds the whole server (API, plugins, in-process workers when `config.workers`), ready to
+ * `listen()` or to `inject()`. `server/main.ts`, the tests and the benchmarks all use it.
+ */
+export interface BuildAppOptions {
+  /** Registers more routes or hooks before the app is made ready (tests, benchmarks). */
+  extend?: (app: App) => Promise<void> | void;
+}
+
+export async function buildApp(config: Config, options: BuildAppOptions = {}): Promise<App> {
+  const app = Fastify({
+    logger: loggerOptions(config),
+    genReqId: () => randomUUID(),
+    requestIdHeader: 'x-request-id',
+    requestIdLogLabel: 'reqId',
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(configPlugin, { config });
+  await app.register(errorsPlugin);
+  await app.register(securityPlugin);
+  await app.register(metricsPlugin);
+  await app.register(docsPlugin);
+  await app.register(ormPlugin);
+  await app.register(redisPlugin);
+  await app.register(queuesPlugin);
+  await app.register(healthPlugin);
+
+  await options.extend?.(app as unknown as App);
+  await app.ready();
+  return app as unknown as App;
+}

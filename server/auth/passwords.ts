@@ -1,0 +1,39 @@
+import argon2 from 'argon2';
+
+/**
+ * argon2id with OWASP's minimum (m=19456 KiB, t=2, p=1). Raising these later is safe: each
+ * hash carries its own parameters, and `needsRehash` tells when a stored one is weaker.
+ */
+export const ARGON2_PARAMS = { type: argon2.argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
+
+export const PASSWORD_MIN_LENGTH = 8;
+export const PASSWORD_MAX_LENGTH = 128;
+
+export function hashPassword(password: string): Promise<string> {
+  return argon2.hash(password, ARGON2_PARAMS);
+}
+
+export async function verifyPassword(hash: string, password: string): Promise<boolean> {
+  try {
+    return await argon2.verify(hash, password);
+  } catch {
+    // A malformed stored hash is a failed login, not a server error.
+    return false;
+  }
+}
+
+export function needsRehash(hash: string): boolean {
+  return argon2.needsRehash(hash, ARGON2_PARAMS);
+}
+
+let dummyHash: Promise<string> | undefined;
+
+/**
+ * Verifies against a throwaway hash, so that an unknown email costs as much time as a wrong
+ * password and response timing does not reveal which emails have accounts.
+ */
+export async function verifyDummyPassword(password: string): Promise<false> {
+  dummyHash ??= hashPassword('dummy-password-for-constant-time');
+  await verifyPassword(await dummyHash, password);
+  return false;
+}

@@ -1,0 +1,179 @@
+/**
+ * The one module that reads the environment. Everything else receives a `Config`.
+ *
+ * Every variable has a default that works on one machine with local PostgreSQL and Redis,
+ * except `JWT_SECRET` under `NODE_ENV=production`. A wrong value throws a `ConfigError` that
+ * names the variable, so a bad deployment fails at start-up with a message a person can act on.
+ */
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`Invalid configuration: ${variable} ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export type NodeEnv = 'development' | 'test' | 'production';
+
+export interface Config {
+  nodeEnv: NodeEnv;
+  host: string;
+  port: number;
+  /** Base URL clients reach this server at; used in certificate verification links and signed URLs. */
+  publicUrl: string;
+  databaseUrl: string;
+  /** Connections per process in the PostgreSQL pool. */
+  dbPoolMax: number;
+  redisUrl: string;
+  /** Namespace of every Redis key this server writes (rate limits, presence, BullMQ, Socket.IO streams). */
+  redisPrefix: string;
+  /** BullMQ `prefix`, derived from `redisPrefix`. */
+  queuePrefix: string;
+  jwtSecret: string;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  storageDir: string;
+  adminEmail: string | null;
+  adminPassword: string | null;
+  /** Run the BullMQ workers inside the API process (`npm start`); `false` for API-only instances. */
+  workers: boolean;
+  corsOrigins: string[];
+  logLevel: string;
+  bodyLimitBytes: number;
+  uploadMaxBytes: number;
+  /** Network grace after a quiz deadline during which answers are still accepted. */
+  quizGraceMs: number;
+  /** How long a socket whose access token expired stays connected, waiting for `auth:refresh`. */
+  socketTokenGraceMs: number;
+  /** Period of the maintenance sweep (overdue attempts, missing certificates). */
+  sweepIntervalMs: number;
+  trustProxy: boolean;
+  /** Time given to running jobs and open requests on SIGTERM before connections are cut. */
+  shutdownTimeoutMs: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+const DEV_JWT_SECRET = 'dev-only-secret-change-me-0123456789abcdef';
+
+function read(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function str(env: Env, name: string, fallback: string): string {
+  return read(env, name) ?? fallback;
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^-?\d+$/.test(raw)) throw new ConfigError(name, `must be an integer, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  const lower = raw.toLowerCase();
+  if (['1', 'true', 'on', 'yes'].includes(lower)) return true;
+  if (['0', 'false', 'off', 'no'].includes(lower)) return false;
+  throw new ConfigError(name, `must be one of on/off, true/false, 1/0, got "${raw}"`);
+}
+
+function oneOf<T extends string>(env: Env, name: string, fallback: T, allowed: readonly T[]): T {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+function url(env: Env, name: string, fallback: string, protocols: string[]): string {
+  const raw = read(env, name) ?? fallback;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `must be a URL, got "${raw}"`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `must use ${protocols.join(' or ')}, got "${parsed.protocol}"`);
+  }
+  return raw;
+}
+
+/** Reads and validates the configuration; throws `ConfigError` naming the first wrong variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const nodeEnv = oneOf<NodeEnv>(env, 'NODE_ENV', 'development', ['development', 'test', 'production']);
+  const port = int(env, 'PORT', 3000, 0, 65535);
+
+  const jwtSecret = read(env, 'JWT_SECRET');
+  if (jwtSecret === undefined && nodeEnv === 'production') {
+    throw new ConfigError('JWT_SECRET', 'is required when NODE_ENV=production');
+  }
+  if (jwtSecret !== undefined && jwtSecret.length < 32) {
+    throw new ConfigError('JWT_SECRET', 'must be at least 32 characters');
+  }
+
+  const adminEmail = read(env, 'ADMIN_EMAIL')?.toLowerCase() ?? null;
+  const adminPassword = read(env, 'ADMIN_PASSWORD') ?? null;
+  if ((adminEmail === null) !== (adminPassword === null)) {
+    throw new ConfigError(adminEmail === null ? 'ADMIN_EMAIL' : 'ADMIN_PASSWORD', 'must be set together with its pair');
+  }
+  if (adminEmail !== null && !/^[^@\s]+@[^@\s]+$/.test(adminEmail)) {
+    throw new ConfigError('ADMIN_EMAIL', `must be an email address, got "${adminEmail}"`);
+  }
+  if (adminPassword !== null && (adminPassword.length < 8 || adminPassword.length > 128)) {
+    throw new ConfigError('ADMIN_PASSWORD', 'must be 8 to 128 characters');
+  }
+
+  const redisPrefix = str(env, 'REDIS_PREFIX', 'classroom');
+  if (!/^[A-Za-z0-9_-]+$/.test(redisPrefix)) {
+    throw new ConfigError('REDIS_PREFIX', 'may only contain letters, digits, "-" and "_"');
+  }
+
+  const corsOrigins = (read(env, 'CORS_ORIGINS') ?? '')
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter(Boolean);
+  for (const origin of corsOrigins) {
+    if (!/^https?:\/\/[^/]+$/.test(origin)) {
+      throw new ConfigError('CORS_ORIGINS', `must be a comma-separated list of origins like https://app.example.com, got "${origin}"`);
+    }
+  }
+
+  return Object.freeze({
+    nodeEnv,
+    host: str(env, 'HOST', '0.0.0.0'),
+    port,
+    publicUrl: url(env, 'PUBLIC_URL', `http://localhost:${port}`, ['http:', 'https:']).replace(/\/+$/, ''),
+    databaseUrl: url(env, 'DATABASE_URL', 'postgresql://postgres@127.0.0.1:5432/classroom', ['postgres:', 'postgresql:']),
+    dbPoolMax: int(env, 'DB_POOL_MAX', 10, 1, 1000),
+    redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    redisPrefix,
+    queuePrefix: `${redisPrefix}-bull`,
+    jwtSecret: jwtSecret ?? DEV_JWT_SECRET,
+    accessTokenTtlSeconds: int(env, 'ACCESS_TOKEN_TTL_SECONDS', 15 * 60, 5, 24 * 3600),
+    refreshTokenTtlSeconds: int(env, 'REFRESH_TOKEN_TTL_SECONDS', 30 * 24 * 3600, 60, 365 * 24 * 3600),
+    storageDir: str(env, 'STORAGE_DIR', './storage'),
+    adminEmail,
+    adminPassword,
+    workers: bool(env, 'WORKERS', true),
+    corsOrigins,
+    logLevel: oneOf(env, 'LOG_LEVEL', nodeEnv === 'test' ? 'silent' : 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024, 100 * 1024 * 1024),
+    uploadMaxBytes: int(env, 'UPLOAD_MAX_BYTES', 25 * 1024 * 1024, 1, 10 * 1024 * 1024 * 1024),
+    quizGraceMs: int(env, 'QUIZ_GRACE_MS', 2000, 0, 60_000),
+    socketTokenGraceMs: int(env, 'SOCKET_TOKEN_GRACE_MS', 60_000, 0, 3600_000),
+    sweepIntervalMs: int(env, 'SWEEP_INTERVAL_MS', 30_000, 100, 3600_000),
+    trustProxy: bool(env, 'TRUST_PROXY', false),
+    shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+  });
+}

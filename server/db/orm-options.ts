@@ -1,0 +1,38 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig, type Options } from '@mikro-orm/postgresql';
+import { Migrator } from '@mikro-orm/migrations';
+import { allEntities } from '../../entities/index.js';
+import type { Config } from '../config.js';
+
+const migrationsDir = fileURLToPath(new URL('../../migrations', import.meta.url));
+
+/** MikroORM options for this project; the app, the workers, the CLI and the tests share them. */
+export function ormOptions(config: Pick<Config, 'databaseUrl' | 'dbPoolMax'>, overrides: Partial<Options> = {}): Options {
+  return defineConfig({
+    clientUrl: config.databaseUrl,
+    entities: allEntities,
+    extensions: [Migrator],
+    // We only ever run under tsx: read the TypeScript migrations, never look for compiled ones.
+    preferTs: true,
+    forceUtcTimezone: true,
+    // Defaults (ids, roles, timestamps) exist right after em.create(), not only after flush.
+    processOnCreateHooksEarly: true,
+    pool: { min: 0, max: config.dbPoolMax },
+    // Entities are loaded explicitly; no folder discovery, no reflection.
+    discovery: { warnWhenNoEntities: true, checkDuplicateTableNames: true },
+    // The global EntityManager is never used for work: requests, events and jobs fork their own.
+    allowGlobalContext: false,
+    migrations: {
+      path: migrationsDir,
+      pathTs: migrationsDir,
+      tableName: 'mikro_orm_migrations',
+      transactional: true,
+      allOrNothing: true,
+      snapshot: false,
+      emit: 'ts',
+      // We log applied migrations ourselves, as JSON.
+      silent: true,
+    },
+    ...overrides,
+  });
+}

@@ -1,0 +1,59 @@
+import fp from 'fastify-plugin';
+import type { FastifyError } from 'fastify';
+import { UniqueConstraintViolationException, ForeignKeyConstraintViolationException } from '@mikro-orm/core';
+import { AppError, codeForStatus, type ErrorBody, type ErrorCode } from '../errors.js';
+
+const REASON: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+export function errorBody(statusCode: number, code: ErrorCode, message: string): ErrorBody {
+  return { statusCode, error: REASON[statusCode] ?? (statusCode >= 500 ? 'Internal Server Error' : 'Bad Request'), code, message };
+}
+
+/** Maps anything thrown to the response we send; `null` status means "unexpected: mask it". */
+export function toErrorBody(error: unknown): ErrorBody | null {
+  if (error instanceof AppError) return errorBody(error.statusCode, error.code, error.message);
+  // A constraint the service did not foresee still means the client asked for something impossible.
+  if (error instanceof UniqueConstraintViolationException) return errorBody(409, 'CONFLICT', 'The resource already exists');
+  if (error instanceof ForeignKeyConstraintViolationException) return errorBody(409, 'CONFLICT', 'The resource is still referenced');
+  const fastifyError = error as Partial<FastifyError> & { validation?: unknown };
+  if (fastifyError.validation) return errorBody(400, 'VALIDATION_ERROR', fastifyError.message ?? 'Invalid request');
+  const status = fastifyError.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    const code = codeForStatus(status);
+    return errorBody(status, code, fastifyError.message || REASON[status] || 'Bad request');
+  }
+  return null;
+}
+
+export default fp(
+  async (app) => {
+    app.setErrorHandler((error, request, reply) => {
+      const body = toErrorBody(error);
+      if (body) {
+        if (body.statusCode === 429 && (error as { retryAfter?: number }).retryAfter) {
+          reply.header('retry-after', String((error as { retryAfter: number }).retryAfter));
+        }
+        return reply.status(body.statusCode).send(body);
+      }
+      // Unexpected: log everything with the request id, tell the client nothing internal.
+      request.log.error({ err: error }, 'unhandled error');
+      return reply.status(500).send(errorBody(500, 'INTERNAL_ERROR', `Internal server error (request ${request.id})`));
+    });
+
+    app.setNotFoundHandler((request, reply) => {
+      reply.status(404).send(errorBody(404, 'NOT_FOUND', `Route ${request.method} ${request.url.split('?')[0]} not found`));
+    });
+  },
+  { name: 'errors' },
+);

@@ -1,0 +1,41 @@
+import fp from 'fastify-plugin';
+import { closeRedis, createQueueRedis } from '../redis.js';
+import { Queues } from '../../workers/queues.js';
+import { startWorkers, type WorkerRuntime } from '../../workers/runtime.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    queues: Queues;
+    /** The in-process workers, when this instance runs them (`WORKERS` on). */
+    workerRuntime: WorkerRuntime | null;
+  }
+}
+
+export default fp(
+  async (app) => {
+    const connection = createQueueRedis(app.config.redisUrl);
+    connection.on('error', (error) => app.log.warn({ err: error }, 'queue redis connection error'));
+    const queues = new Queues(app.config, connection);
+    app.decorate('queues', queues);
+    app.decorate('workerRuntime', null);
+
+    if (app.config.workers) {
+      // Started once the app is ready, so that every plugin a processor may need is loaded.
+      app.addHook('onReady', async () => {
+        app.workerRuntime = await startWorkers(
+          { config: app.config, orm: app.orm, redis: app.redis, logger: app.log.child({ component: 'workers' }) },
+          queues,
+        );
+      });
+    }
+
+    // Registered after the ORM and Redis plugins, so this runs before they close: running jobs
+    // finish with their connections still open.
+    app.addHook('onClose', async () => {
+      await app.workerRuntime?.close();
+      await queues.close();
+      await closeRedis(connection);
+    });
+  },
+  { name: 'queues', dependencies: ['config', 'orm', 'redis'] },
+);

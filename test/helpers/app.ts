@@ -1,0 +1,84 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { buildApp, type App, type BuildAppOptions } from '../../server/app.js';
+import { loadConfig, type Config } from '../../server/config.js';
+import { migrateUp } from '../../server/db/database.js';
+import { createTestDatabase, testRedisPrefix, type TestDatabase } from './database.js';
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+export interface TestEnv {
+  config: Config;
+  db: TestDatabase;
+  /** Environment variables that reproduce `config` in a child process. */
+  env: Record<string, string>;
+  /** Registers cleanup that must run before the database and Redis keys go (LIFO). */
+  defer(fn: () => unknown): void;
+}
+
+/** Deletes every Redis key under `prefix` (our keys, BullMQ's and Socket.IO's). */
+export async function clearRedisPrefix(redisUrl: string, prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/**
+ * A migrated database, a Redis prefix and a storage folder of this test file's own, removed
+ * at teardown. `env` overrides configuration (e.g. `{ WORKERS: 'on' }`).
+ */
+export async function createTestEnv(t: Teardown, label: string, env: Record<string, string> = {}): Promise<TestEnv> {
+  const db = await createTestDatabase(label);
+  const storageDir = await mkdtemp(join(tmpdir(), `classroom-${label}-`));
+  const fullEnv: Record<string, string> = {
+    NODE_ENV: 'test',
+    DATABASE_URL: db.url,
+    REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    REDIS_PREFIX: testRedisPrefix(label),
+    STORAGE_DIR: storageDir,
+    WORKERS: 'off',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    DB_POOL_MAX: '5',
+    SHUTDOWN_TIMEOUT_MS: '5000',
+    ...env,
+  };
+  const config = loadConfig(fullEnv);
+  await migrateUp(config);
+  const deferred: Array<() => unknown> = [];
+  t.teardown(async () => {
+    for (const fn of deferred.reverse()) await fn();
+    await clearRedisPrefix(config.redisUrl, config.redisPrefix);
+    await db.drop();
+    await rm(storageDir, { recursive: true, force: true });
+  });
+  return { config, db, env: fullEnv, defer: (fn) => void deferred.push(fn) };
+}
+
+export interface TestApp extends TestEnv {
+  app: App;
+}
+
+/** A built app over a fresh test environment; closed at teardown before the environment goes. */
+export async function buildTestApp(
+  t: Teardown,
+  label: string,
+  env: Record<string, string> = {},
+  options: BuildAppOptions = {},
+): Promise<TestApp> {
+  const testEnv = await createTestEnv(t, label, env);
+  const app = await buildApp(testEnv.config, options);
+  testEnv.defer(() => app.close());
+  return { ...testEnv, app };
+}

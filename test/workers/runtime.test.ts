@@ -1,0 +1,115 @@
+import t from 'tap';
+import { once } from 'node:events';
+import pg from 'pg';
+import { Queue, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
+import { buildTestApp, createTestEnv } from '../helpers/app.js';
+import { spawnEntry } from '../helpers/processes.js';
+import { maintenanceQueue, SWEEP_SCHEDULER_ID } from '../../workers/maintenance.js';
+import { queueDefinitions } from '../../workers/registry.js';
+import type { Config } from '../../server/config.js';
+
+/** A user with one refresh token that expired two days ago (the sweep purges it). */
+async function insertExpiredToken(databaseUrl: string): Promise<string> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const user = await client.query(
+      `INSERT INTO users (email, password_hash, full_name) VALUES ('sweep-' || gen_random_uuid() || '@example.com', 'x', 'Sweep') RETURNING id`,
+    );
+    const token = await client.query(
+      `INSERT INTO refresh_tokens (user_id, token_jti, expires_at) VALUES ($1, gen_random_uuid()::text, now() - interval '2 days') RETURNING id`,
+      [user.rows[0].id],
+    );
+    return token.rows[0].id as string;
+  } finally {
+    await client.end();
+  }
+}
+
+async function tokenExists(databaseUrl: string, id: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return ((await client.query('SELECT 1 FROM refresh_tokens WHERE id = $1', [id])).rowCount ?? 0) > 0;
+  } finally {
+    await client.end();
+  }
+}
+
+function queueFor(config: Config) {
+  const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  const queue = new Queue('maintenance', { connection, prefix: config.queuePrefix });
+  const events = new QueueEvents('maintenance', { connection: { url: config.redisUrl } as never, prefix: config.queuePrefix });
+  return {
+    queue,
+    events,
+    async close() {
+      await events.close();
+      await queue.close();
+      connection.disconnect();
+    },
+  };
+}
+
+t.test('job ids contain no ":"', async (t) => {
+  for (const definition of Object.values(queueDefinitions)) {
+    t.notMatch(definition.jobId({ reason: 'manual' } as never), /:/, definition.name);
+  }
+  t.throws(() => maintenanceQueue.jobId({ reason: 'a:b' as never }), /must not contain ":"/);
+});
+
+t.test('in-process workers run the start-up sweep and queued jobs', async (t) => {
+  const { app, config, defer } = await buildTestApp(t, 'workers-inproc', { WORKERS: 'on', SWEEP_INTERVAL_MS: '600000' });
+  const { queue, events, close } = queueFor(config);
+  defer(close);
+  await events.waitUntilReady();
+
+  const schedulers = await queue.getJobSchedulers();
+  t.match(schedulers, [{ key: SWEEP_SCHEDULER_ID, every: 600000 }], 'the periodic sweep is scheduled');
+
+  const tokenId = await insertExpiredToken(config.databaseUrl);
+  const job = await app.queues.add('maintenance', { reason: 'manual' });
+  const result = await job.waitUntilFinished(events, 10_000);
+  t.equal(result.purgeExpiredRefreshTokens, 1, 'the sweep purged the expired token');
+  t.notOk(await tokenExists(config.databaseUrl, tokenId));
+});
+
+t.test('`npm run worker` processes jobs, and SIGTERM lets a running job finish', async (t) => {
+  const { config, env, defer } = await createTestEnv(t, 'workers-proc', { SWEEP_INTERVAL_MS: '600000', LOG_LEVEL: 'info' });
+  const { events, close } = queueFor(config);
+  defer(close);
+  await events.waitUntilReady();
+
+  // Hold a lock on the row the start-up sweep deletes, so that the job stays running.
+  const tokenId = await insertExpiredToken(config.databaseUrl);
+  const locker = new pg.Client({ connectionString: config.databaseUrl });
+  await locker.connect();
+  defer(() => locker.end());
+  await locker.query('BEGIN');
+  await locker.query('SELECT 1 FROM refresh_tokens WHERE id = $1 FOR UPDATE', [tokenId]);
+
+  const active = once(events, 'active');
+  const worker = spawnEntry('workers/main.ts', env);
+  defer(() => worker.child.kill('SIGKILL'));
+  const [{ jobId }] = (await active) as [{ jobId: string }];
+  t.ok(jobId, 'a sweep (start-up or scheduled) is running');
+
+  const completed = new Promise<{ jobId: string; returnvalue: unknown }>((resolve) =>
+    events.on('completed', (event) => {
+      if (event.jobId === jobId) resolve(event as never);
+    }),
+  );
+  worker.child.kill('SIGTERM');
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  t.equal(worker.child.exitCode, null, 'the worker waits for its running job');
+  t.ok(await tokenExists(config.databaseUrl, tokenId), 'the job is still blocked');
+
+  await locker.query('COMMIT');
+  const event = await completed;
+  t.match(event.returnvalue, { purgeExpiredRefreshTokens: 1 }, 'the job finished after SIGTERM');
+  const { code } = await worker.exited;
+  t.equal(code, 0, `worker exited cleanly\n${worker.output()}`);
+  t.notOk(await tokenExists(config.databaseUrl, tokenId));
+  t.match(worker.output(), /worker stopped/);
+});
