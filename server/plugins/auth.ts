@@ -1,0 +1,116 @@
+import fp from 'fastify-plugin';
+import jwt from '@fastify/jwt';
+import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import { USER_ROLES, type UserRole } from '../../entities/enums.js';
+import { AppError, forbidden, unauthorized } from '../errors.js';
+
+/** Who is calling, as every route and socket handler sees it. */
+export interface AuthUser {
+  id: string;
+  role: UserRole;
+}
+
+/** Claims of an access token. `typ` keeps other tokens signed with the same secret out. */
+export interface AccessClaims {
+  sub: string;
+  role: UserRole;
+  typ: 'access';
+}
+
+declare module '@fastify/jwt' {
+  interface FastifyJWT {
+    payload: AccessClaims;
+    user: AuthUser;
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** preHandler: a valid access token of an active user whose role is still the one claimed. */
+    authenticate: preHandlerAsyncHookHandler;
+    /** preHandler: like `authenticate` when an Authorization header is present; anonymous otherwise. */
+    optionalAuth: preHandlerAsyncHookHandler;
+    /** Signs an access token for `user`. */
+    signAccessToken(user: AuthUser): string;
+    /**
+     * Verifies an access token and re-checks the user against the database (active, same role).
+     * Used by the HTTP hook, the Socket.IO handshake and `/ws`. Throws `AppError('UNAUTHORIZED')`.
+     */
+    verifyAccessToken(token: string): Promise<AuthUser & { expiresAt: number }>;
+  }
+  interface FastifyRequest {
+    /** Set by `optionalAuth` (null for anonymous callers); `authenticate` guarantees it. */
+    auth: AuthUser | null;
+  }
+}
+
+/** preHandler allowing only the given roles; run after `authenticate`. */
+export function requireRole(...roles: UserRole[]): preHandlerAsyncHookHandler {
+  return async function requireRoleHook(request: FastifyRequest) {
+    if (!request.auth) throw unauthorized();
+    if (!roles.includes(request.auth.role)) throw forbidden(`This requires the ${roles.join(' or ')} role`);
+  };
+}
+
+/** The caller, for routes behind `authenticate`. */
+export function currentUser(request: FastifyRequest): AuthUser {
+  if (!request.auth) throw unauthorized();
+  return request.auth;
+}
+
+function bearerToken(request: FastifyRequest): string | null {
+  const header = request.headers.authorization;
+  if (!header) return null;
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  if (!match) throw unauthorized('Authorization must be "Bearer <access token>"');
+  return match[1]!;
+}
+
+export default fp(
+  async (app) => {
+    const { jwtSecret, accessTokenTtlSeconds } = app.config;
+    await app.register(jwt, {
+      secret: jwtSecret,
+      // One algorithm, allow-listed on verification: never `none`, never a key-confusion switch.
+      sign: { algorithm: 'HS256', expiresIn: accessTokenTtlSeconds },
+      verify: { algorithms: ['HS256'], requiredClaims: ['exp', 'sub'] },
+    });
+
+    app.decorate('signAccessToken', (user: AuthUser) => app.jwt.sign({ sub: user.id, role: user.role, typ: 'access' }));
+
+    app.decorate('verifyAccessToken', async (token: string) => {
+      let claims: AccessClaims & { exp: number };
+      try {
+        claims = app.jwt.verify<AccessClaims & { exp: number }>(token);
+      } catch {
+        throw unauthorized('Invalid or expired access token');
+      }
+      if (claims.typ !== 'access' || typeof claims.sub !== 'string' || !USER_ROLES.includes(claims.role)) {
+        throw unauthorized('Invalid or expired access token');
+      }
+      // One primary-key lookup per request, deliberately uncached: deactivation and role
+      // changes bite on the very next request, on every instance.
+      const rows = await app.orm.em
+        .getConnection()
+        .execute<Array<{ is_active: boolean; role: UserRole }>>('SELECT is_active, role FROM users WHERE id = ?', [claims.sub]);
+      const row = rows[0];
+      if (!row || !row.is_active) throw unauthorized('This account is not active');
+      if (row.role !== claims.role) throw unauthorized('Your role has changed; refresh your token');
+      return { id: claims.sub, role: row.role, expiresAt: claims.exp * 1000 };
+    });
+
+    app.decorateRequest('auth', null);
+
+    app.decorate('authenticate', async function authenticate(request: FastifyRequest, _reply: FastifyReply) {
+      const token = bearerToken(request);
+      if (!token) throw unauthorized();
+      const { id, role } = await app.verifyAccessToken(token);
+      request.auth = { id, role };
+    });
+
+    app.decorate('optionalAuth', async function optionalAuth(request: FastifyRequest, reply: FastifyReply) {
+      if (request.headers.authorization) await app.authenticate.call(app, request, reply);
+    });
+  },
+  { name: 'auth', dependencies: ['config', 'orm'] },
+);

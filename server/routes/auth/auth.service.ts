@@ -1,0 +1,114 @@
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { FastifyBaseLogger } from 'fastify';
+import { User, type IUser } from '../../../entities/index.js';
+import { AppError, conflict, notFound, unauthorized } from '../../errors.js';
+import type { AuthUser } from '../../plugins/auth.js';
+import { hashPassword, needsRehash, verifyDummyPassword, verifyPassword } from '../../auth/passwords.js';
+import {
+  claimRefreshToken,
+  endAllRefreshTokens,
+  inspectRefreshToken,
+  issueRefreshToken,
+  revokeRefreshToken,
+  type ClientInfo,
+} from '../../auth/refresh-tokens.js';
+import { toUserResponse } from '../users/users.schemas.js';
+import type { LoginBody, RegisterBody, Session } from './auth.schemas.js';
+
+/** What the auth service needs from the app, so it can be called outside a route too. */
+export interface AuthDeps {
+  em: EntityManager;
+  log: FastifyBaseLogger;
+  refreshTokenTtlSeconds: number;
+  signAccessToken(user: AuthUser): string;
+}
+
+/** The one answer for unknown email, wrong password and inactive account. */
+const INVALID_CREDENTIALS = 'Invalid email or password';
+
+/** Emails are compared lower-cased and trimmed, as they are stored. */
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+async function newSession(deps: AuthDeps, em: EntityManager, user: IUser, client: ClientInfo, expiresAt?: Date): Promise<Session> {
+  const refreshExpiresAt = expiresAt ?? new Date(Date.now() + deps.refreshTokenTtlSeconds * 1000);
+  const refreshToken = await issueRefreshToken(em, user.id, refreshExpiresAt, client);
+  return { user: toUserResponse(user), accessToken: deps.signAccessToken({ id: user.id, role: user.role }), refreshToken };
+}
+
+/** Creates a student and logs it in. The unique constraint on email decides a race. */
+export async function register(deps: AuthDeps, input: RegisterBody, client: ClientInfo): Promise<Session> {
+  const passwordHash = await hashPassword(input.password);
+  try {
+    return await deps.em.transactional(async (em) => {
+      const user = em.create(User, { email: normalizeEmail(input.email), fullName: input.fullName, passwordHash, role: 'student' });
+      await em.flush();
+      return newSession(deps, em, user, client);
+    });
+  } catch (error) {
+    if (error instanceof UniqueConstraintViolationException) throw conflict('An account with this email already exists');
+    throw error;
+  }
+}
+
+/**
+ * Checks the credentials. Unknown email, wrong password and inactive account get the same 401
+ * after the same work (one argon2 verification), so neither message nor timing tells them apart.
+ */
+export async function login(deps: AuthDeps, input: LoginBody, client: ClientInfo): Promise<Session> {
+  const em = deps.em;
+  const user = await em.findOne(User, { email: normalizeEmail(input.email) });
+  if (!user) {
+    await verifyDummyPassword(input.password);
+    throw unauthorized(INVALID_CREDENTIALS);
+  }
+  const valid = await verifyPassword(user.passwordHash, input.password);
+  if (!valid || !user.isActive) throw unauthorized(INVALID_CREDENTIALS);
+  if (needsRehash(user.passwordHash)) user.passwordHash = await hashPassword(input.password);
+  user.lastLoginAt = new Date();
+  await em.flush();
+  return newSession(deps, em, user, client);
+}
+
+/**
+ * Rotates a refresh token: one conditional UPDATE claims it, so of concurrent refreshes exactly
+ * one wins. The new token keeps the old one's expiry: a chain of refreshes ends
+ * `REFRESH_TOKEN_TTL_SECONDS` after the login that started it.
+ */
+export async function refresh(deps: AuthDeps, refreshToken: string, client: ClientInfo): Promise<Session> {
+  const outcome = await deps.em.transactional(async (em) => {
+    const claimed = await claimRefreshToken(em, refreshToken);
+    if (!claimed) {
+      const { state, userId } = await inspectRefreshToken(em, refreshToken);
+      if (state === 'reused' && userId) {
+        const ended = await endAllRefreshTokens(em, userId);
+        return { kind: 'reused' as const, userId, ended };
+      }
+      return { kind: state };
+    }
+    const user = await em.findOne(User, claimed.userId);
+    if (!user || !user.isActive) return { kind: 'inactive' as const };
+    return { kind: 'ok' as const, session: await newSession(deps, em, user, client, claimed.expiresAt) };
+  });
+
+  switch (outcome.kind) {
+    case 'ok':
+      return outcome.session;
+    case 'reused':
+      deps.log.warn({ userId: outcome.userId, sessionsEnded: outcome.ended }, 'refresh token reused; every session of the user ended');
+      throw new AppError('TOKEN_REUSED', 'This refresh token was already used or revoked; sign in again');
+    case 'ended':
+      throw new AppError('TOKEN_REUSED', 'This refresh token was already used or revoked; sign in again');
+    case 'inactive':
+      throw unauthorized('This account is not active');
+    default:
+      throw unauthorized('Invalid or expired refresh token');
+  }
+}
+
+/** Revokes one of the caller's own refresh tokens. Idempotent; someone else's (or no) token → 404. */
+export async function logout(deps: AuthDeps, userId: string, refreshToken: string): Promise<void> {
+  if (!(await revokeRefreshToken(deps.em, userId, refreshToken))) throw notFound('Refresh token');
+}

@@ -1,0 +1,404 @@
+import t from 'tap';
+import { createHmac } from 'node:crypto';
+import type { InjectOptions } from 'fastify';
+import argon2 from 'argon2';
+import { buildTestApp } from '../helpers/app.js';
+import { createUser, TEST_PASSWORD } from '../helpers/users.js';
+import { refreshTokenDigest } from '../../server/auth/refresh-tokens.js';
+import { requireRole } from '../../server/plugins/auth.js';
+import type { App } from '../../server/app.js';
+
+const LOGIN_LIMIT = 5;
+const { app } = await buildTestApp(t, 'auth', { LOGIN_RATE_LIMIT_MAX: String(LOGIN_LIMIT) }, {
+  extend(app) {
+    // An instructor-only route, to watch a demotion bite.
+    app.get('/probe/instructor', { preHandler: [app.authenticate, requireRole('instructor', 'admin')] }, async () => ({ ok: true }));
+  },
+});
+
+const db = (sql: string, params: unknown[] = []) => app.orm.em.fork().getConnection().execute(sql, params);
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+let seq = 0;
+const uniqueEmail = (name = 'user') => `${name}-${++seq}-${Date.now()}@example.com`;
+
+interface Session {
+  user: { id: string; email: string; role: string; lastLoginAt: string | null };
+  accessToken: string;
+  refreshToken: string;
+}
+
+async function register(target: App, email = uniqueEmail(), password = 'password-123'): Promise<Session> {
+  const res = await target.inject({ method: 'POST', url: '/api/auth/register', payload: { email, password, fullName: 'Test Person' } });
+  if (res.statusCode !== 201) throw new Error(`register answered ${res.statusCode}: ${res.body}`);
+  return res.json();
+}
+
+const login = (email: string, password: string, extra: Partial<InjectOptions> = {}) =>
+  app.inject({ method: 'POST', url: '/api/auth/login', payload: { email, password }, ...extra });
+const refresh = (refreshToken: string) => app.inject({ method: 'POST', url: '/api/auth/refresh', payload: { refreshToken } });
+const me = (token: string) => app.inject({ method: 'GET', url: '/api/me', headers: bearer(token) });
+
+async function counts() {
+  const [users] = await db('SELECT count(*)::int AS n FROM users');
+  const [tokens] = await db('SELECT count(*)::int AS n FROM refresh_tokens');
+  return { users: users.n as number, tokens: tokens.n as number };
+}
+
+/** `$argon2id$v=19$m=19456,t=2,p=1$salt$hash` (argon2 writes the parameters in any order). */
+function parseArgon2(encoded: string) {
+  const [, algorithm, version, params, salt, digest] = encoded.split('$');
+  return {
+    algorithm,
+    version: Number(version?.replace('v=', '')),
+    params: Object.fromEntries((params ?? '').split(',').map((pair) => [pair.split('=')[0], Number(pair.split('=')[1])])),
+    salt,
+    digest,
+  };
+}
+
+/** An HS256 JWT built by hand, to control every claim and the header. */
+function handMadeJwt(header: object, payload: object, secret: string | null): string {
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const unsigned = `${part(header)}.${part(payload)}`;
+  return secret === null ? `${unsigned}.` : `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`;
+}
+
+t.test('register creates a student, signs it in and stores only an argon2id hash', async (t) => {
+  const before = await counts();
+  const res = await app.inject({
+    method: 'POST',
+    url: '/api/auth/register',
+    headers: { 'user-agent': 'U'.repeat(400) },
+    payload: { email: '  Grace.Hopper@Example.COM ', password: 'cobol-forever', fullName: 'Grace Hopper' },
+  });
+  t.equal(res.statusCode, 201);
+  const body = res.json();
+  t.same(Object.keys(body).sort(), ['accessToken', 'refreshToken', 'user']);
+  t.same(Object.keys(body.user).sort(), ['createdAt', 'email', 'fullName', 'id', 'isActive', 'lastLoginAt', 'metadata', 'role', 'updatedAt']);
+  t.match(body.user, { email: 'grace.hopper@example.com', fullName: 'Grace Hopper', role: 'student', isActive: true, metadata: {} });
+  t.notMatch(res.body, /passwordHash|password_hash|argon2/);
+
+  const after = await counts();
+  t.same(after, { users: before.users + 1, tokens: before.tokens + 1 });
+
+  const [row] = await db('SELECT password_hash FROM users WHERE id = ?', [body.user.id]);
+  const hash = parseArgon2(row.password_hash);
+  t.equal(hash.algorithm, 'argon2id');
+  t.equal(hash.version, 19);
+  t.same(hash.params, { m: 19456, t: 2, p: 1 }, 'OWASP minimum: m=19456 KiB, t=2, p=1');
+  t.ok(await argon2.verify(row.password_hash, 'cobol-forever'));
+
+  // Only a digest of the refresh token is stored, with its audit fields.
+  const [token] = await db('SELECT token_jti, user_agent, ip_address, expires_at, revoked_at FROM refresh_tokens WHERE user_id = ?', [body.user.id]);
+  t.equal(token.token_jti, refreshTokenDigest(body.refreshToken));
+  t.not(token.token_jti, body.refreshToken);
+  t.equal(token.user_agent, 'U'.repeat(255));
+  t.equal(token.ip_address, '127.0.0.1');
+  t.equal(token.revoked_at, null);
+  const ttlMs = new Date(token.expires_at).getTime() - Date.now();
+  t.ok(ttlMs > app.config.refreshTokenTtlSeconds * 1000 - 60_000 && ttlMs <= app.config.refreshTokenTtlSeconds * 1000, 'expires after REFRESH_TOKEN_TTL_SECONDS');
+
+  const who = await me(body.accessToken);
+  t.equal(who.statusCode, 200);
+  t.equal(who.json().id, body.user.id);
+});
+
+t.test('a taken email is 409 CONFLICT, whatever its case, even when two registrations race', async (t) => {
+  const email = uniqueEmail('taken');
+  await register(app, email);
+  const again = await app.inject({ method: 'POST', url: '/api/auth/register', payload: { email: email.toUpperCase(), password: 'password-123', fullName: 'X' } });
+  t.equal(again.statusCode, 409);
+  t.equal(again.json().code, 'CONFLICT');
+
+  const raced = uniqueEmail('race');
+  const results = await Promise.all(
+    [1, 2, 3].map(() => app.inject({ method: 'POST', url: '/api/auth/register', payload: { email: raced, password: 'password-123', fullName: 'R' } })),
+  );
+  t.same(results.map((r) => r.statusCode).sort(), [201, 409, 409]);
+  const [row] = await db('SELECT count(*)::int AS n FROM users WHERE email = ?', [raced]);
+  t.equal(row.n, 1);
+});
+
+const invalid: Array<[string, InjectOptions]> = [
+  ['register: malformed email', { method: 'POST', url: '/api/auth/register', payload: { email: 'not-an-email', password: 'password-123', fullName: 'X' } }],
+  ['register: email over 255', { method: 'POST', url: '/api/auth/register', payload: { email: `${'a'.repeat(250)}@example.com`, password: 'password-123', fullName: 'X' } }],
+  ['register: password of 7', { method: 'POST', url: '/api/auth/register', payload: { email: 'short@example.com', password: '1234567', fullName: 'X' } }],
+  ['register: password of 129', { method: 'POST', url: '/api/auth/register', payload: { email: 'long@example.com', password: 'p'.repeat(129), fullName: 'X' } }],
+  ['register: empty fullName', { method: 'POST', url: '/api/auth/register', payload: { email: 'empty@example.com', password: 'password-123', fullName: '' } }],
+  ['register: fullName over 255', { method: 'POST', url: '/api/auth/register', payload: { email: 'name@example.com', password: 'password-123', fullName: 'n'.repeat(256) } }],
+  ['register: role smuggled in', { method: 'POST', url: '/api/auth/register', payload: { email: 'role@example.com', password: 'password-123', fullName: 'X', role: 'admin' } }],
+  ['register: missing password', { method: 'POST', url: '/api/auth/register', payload: { email: 'missing@example.com', fullName: 'X' } }],
+  ['register: number as password', { method: 'POST', url: '/api/auth/register', payload: { email: 'num@example.com', password: 12345678, fullName: 'X' } }],
+  ['register: bad JSON', { method: 'POST', url: '/api/auth/register', headers: { 'content-type': 'application/json' }, payload: '{"email":' }],
+  ['login: missing password', { method: 'POST', url: '/api/auth/login', payload: { email: 'a@example.com' } }],
+  ['login: unknown field', { method: 'POST', url: '/api/auth/login', payload: { email: 'a@example.com', password: 'x', otp: '1' } }],
+  ['refresh: empty token', { method: 'POST', url: '/api/auth/refresh', payload: { refreshToken: '' } }],
+  ['refresh: no body', { method: 'POST', url: '/api/auth/refresh' }],
+];
+
+for (const [name, request] of invalid) {
+  t.test(`${name} → 400 VALIDATION_ERROR, nothing written`, async (t) => {
+    const before = await counts();
+    const res = await app.inject(request);
+    t.equal(res.statusCode, 400, res.body);
+    t.equal(res.json().code, 'VALIDATION_ERROR');
+    t.same(await counts(), before);
+  });
+}
+
+t.test('login answers 200 with a new session and sets lastLoginAt', async (t) => {
+  const email = uniqueEmail('login');
+  const registered = await register(app, email, 'my-password-1');
+  t.equal(registered.user.lastLoginAt, null);
+  const res = await login(` ${email.toUpperCase()}`, 'my-password-1');
+  t.equal(res.statusCode, 200);
+  const body = res.json();
+  t.equal(body.user.id, registered.user.id);
+  t.ok(Date.now() - Date.parse(body.user.lastLoginAt) < 10_000);
+  t.not(body.refreshToken, registered.refreshToken);
+  t.equal((await me(body.accessToken)).statusCode, 200);
+  // Both sessions live side by side.
+  t.equal((await refresh(registered.refreshToken)).statusCode, 200);
+  t.equal((await refresh(body.refreshToken)).statusCode, 200);
+});
+
+t.test('unknown email, wrong password and inactive account get one and the same 401', async (t) => {
+  const active = await createUser(app, 'student');
+  const inactive = await createUser(app, 'student', { isActive: false });
+  const before = await counts();
+  const answers = await Promise.all([login(uniqueEmail('nobody'), TEST_PASSWORD), login(active.email, 'wrong-password'), login(inactive.email, TEST_PASSWORD)]);
+  for (const res of answers) {
+    t.equal(res.statusCode, 401);
+    t.same(res.json(), { statusCode: 401, error: 'Unauthorized', code: 'UNAUTHORIZED', message: 'Invalid email or password' });
+  }
+  t.same(await counts(), before, 'no session was created');
+  const [row] = await db('SELECT last_login_at FROM users WHERE id = ?', [inactive.id]);
+  t.equal(row.last_login_at, null);
+});
+
+t.test('a hash with weaker parameters is upgraded at login', async (t) => {
+  const user = await createUser(app, 'student');
+  const weak = await argon2.hash(TEST_PASSWORD, { type: argon2.argon2id, memoryCost: 4096, timeCost: 1, parallelism: 1 });
+  await db('UPDATE users SET password_hash = ? WHERE id = ?', [weak, user.id]);
+  t.equal((await login(user.email, TEST_PASSWORD)).statusCode, 200);
+  const [row] = await db('SELECT password_hash FROM users WHERE id = ?', [user.id]);
+  t.same(parseArgon2(row.password_hash).params, { m: 19456, t: 2, p: 1 });
+  t.equal((await login(user.email, TEST_PASSWORD)).statusCode, 200);
+});
+
+t.test('refresh rotates: a new pair, the old token revoked, the expiry of the chain kept', async (t) => {
+  const session = await register(app);
+  const [first] = await db('SELECT expires_at FROM refresh_tokens WHERE token_jti = ?', [refreshTokenDigest(session.refreshToken)]);
+  const res = await refresh(session.refreshToken);
+  t.equal(res.statusCode, 200);
+  const next = res.json();
+  t.not(next.refreshToken, session.refreshToken);
+  t.equal(next.user.id, session.user.id);
+  t.equal((await me(next.accessToken)).statusCode, 200);
+  const [old] = await db('SELECT revoked_at FROM refresh_tokens WHERE token_jti = ?', [refreshTokenDigest(session.refreshToken)]);
+  t.ok(old.revoked_at, 'old token revoked');
+  const [fresh] = await db('SELECT expires_at, revoked_at FROM refresh_tokens WHERE token_jti = ?', [refreshTokenDigest(next.refreshToken)]);
+  t.equal(fresh.revoked_at, null);
+  t.equal(new Date(fresh.expires_at).getTime(), new Date(first.expires_at).getTime(), 'absolute expiry from the first login');
+});
+
+t.test('reuse chain: rotate A→B, present A again → TOKEN_REUSED, and B (and every other session) is dead', async (t) => {
+  const email = uniqueEmail('reuse');
+  const a = await register(app, email);
+  const other = (await login(email, 'password-123')).json() as Session;
+  const b = (await refresh(a.refreshToken)).json() as Session;
+
+  const reuse = await refresh(a.refreshToken);
+  t.equal(reuse.statusCode, 401);
+  t.equal(reuse.json().code, 'TOKEN_REUSED');
+
+  const afterB = await refresh(b.refreshToken);
+  t.equal(afterB.statusCode, 401);
+  t.equal(afterB.json().code, 'TOKEN_REUSED');
+  t.equal((await refresh(other.refreshToken)).statusCode, 401, 'a parallel session is ended too');
+  const [live] = await db('SELECT count(*)::int AS n FROM refresh_tokens WHERE user_id = ? AND revoked_at IS NULL', [a.user.id]);
+  t.equal(live.n, 0);
+  // Signing in again works.
+  t.equal((await login(email, 'password-123')).statusCode, 200);
+});
+
+for (const parallel of [2, 10]) {
+  t.test(`${parallel} concurrent refreshes of one token → exactly one 200`, async (t) => {
+    const session = await register(app);
+    const results = await Promise.all(Array.from({ length: parallel }, () => refresh(session.refreshToken)));
+    const statuses = results.map((r) => r.statusCode);
+    t.equal(statuses.filter((s) => s === 200).length, 1, `statuses ${statuses.join(',')}`);
+    t.equal(statuses.filter((s) => s === 401).length, parallel - 1);
+    for (const r of results.filter((r) => r.statusCode === 401)) t.equal(r.json().code, 'TOKEN_REUSED');
+    const [issued] = await db('SELECT count(*)::int AS n FROM refresh_tokens WHERE user_id = ?', [session.user.id]);
+    t.equal(issued.n, 2, 'one rotation happened');
+  });
+}
+
+t.test('an expired or unknown refresh token → 401 UNAUTHORIZED', async (t) => {
+  const session = await register(app);
+  await db(`UPDATE refresh_tokens SET expires_at = now() - interval '1 second' WHERE token_jti = ?`, [refreshTokenDigest(session.refreshToken)]);
+  const expired = await refresh(session.refreshToken);
+  t.equal(expired.statusCode, 401);
+  t.equal(expired.json().code, 'UNAUTHORIZED');
+  const unknown = await refresh('no-such-token');
+  t.equal(unknown.statusCode, 401);
+  t.equal(unknown.json().code, 'UNAUTHORIZED');
+});
+
+t.test('logout revokes the token; reusing it is TOKEN_REUSED; someone else\'s token is 404', async (t) => {
+  const email = uniqueEmail('logout');
+  const session = await register(app, email);
+  const second = (await login(email, 'password-123')).json() as Session;
+  const stranger = await register(app);
+
+  const anonymous = await app.inject({ method: 'POST', url: '/api/auth/logout', payload: { refreshToken: session.refreshToken } });
+  t.equal(anonymous.statusCode, 401);
+
+  const foreign = await app.inject({ method: 'POST', url: '/api/auth/logout', headers: bearer(stranger.accessToken), payload: { refreshToken: session.refreshToken } });
+  t.equal(foreign.statusCode, 404);
+  t.equal(foreign.json().code, 'NOT_FOUND');
+
+  const out = await app.inject({ method: 'POST', url: '/api/auth/logout', headers: bearer(session.accessToken), payload: { refreshToken: session.refreshToken } });
+  t.equal(out.statusCode, 204);
+  t.equal(out.body, '');
+  const again = await app.inject({ method: 'POST', url: '/api/auth/logout', headers: bearer(session.accessToken), payload: { refreshToken: session.refreshToken } });
+  t.equal(again.statusCode, 204, 'idempotent');
+
+  const reuse = await refresh(session.refreshToken);
+  t.equal(reuse.statusCode, 401);
+  t.equal(reuse.json().code, 'TOKEN_REUSED');
+  t.equal((await refresh(second.refreshToken)).statusCode, 401, 'a replayed logged-out token ends the other sessions');
+  t.equal((await refresh(stranger.refreshToken)).statusCode, 200, 'other users are untouched');
+});
+
+t.test('access tokens: expired, forged, alg none, wrong type, unknown user → 401', async (t) => {
+  const user = await createUser(app, 'admin');
+  const now = Math.floor(Date.now() / 1000);
+  const claims = { sub: user.id, role: 'admin', typ: 'access', iat: now - 100 };
+  const secret = app.config.jwtSecret;
+  const cases: Array<[string, string]> = [
+    ['expired', handMadeJwt({ alg: 'HS256', typ: 'JWT' }, { ...claims, exp: now - 10 }, secret)],
+    ['forged (other secret)', handMadeJwt({ alg: 'HS256', typ: 'JWT' }, { ...claims, exp: now + 600 }, 'another-secret-another-secret-another-secret')],
+    ['alg none', handMadeJwt({ alg: 'none', typ: 'JWT' }, { ...claims, exp: now + 600 }, null)],
+    ['alg HS512 with the right secret', (() => {
+      const part = (v: object) => Buffer.from(JSON.stringify(v)).toString('base64url');
+      const unsigned = `${part({ alg: 'HS512', typ: 'JWT' })}.${part({ ...claims, exp: now + 600 })}`;
+      return `${unsigned}.${createHmac('sha512', secret).update(unsigned).digest('base64url')}`;
+    })()],
+    ['no exp', handMadeJwt({ alg: 'HS256', typ: 'JWT' }, claims, secret)],
+    ['not an access token', handMadeJwt({ alg: 'HS256', typ: 'JWT' }, { ...claims, typ: 'refresh', exp: now + 600 }, secret)],
+    ['unknown user', handMadeJwt({ alg: 'HS256', typ: 'JWT' }, { ...claims, sub: '0b6f8a4e-1c4e-4a57-9d1e-2f1b8f0c9a11', exp: now + 600 }, secret)],
+    ['garbage', 'not.a.jwt'],
+  ];
+  const valid = handMadeJwt({ alg: 'HS256', typ: 'JWT' }, { ...claims, exp: now + 600 }, secret);
+  t.equal((await me(valid)).statusCode, 200, 'the hand-made token is valid when nothing is wrong with it');
+  for (const [name, token] of cases) {
+    const res = await me(token);
+    t.equal(res.statusCode, 401, name);
+    t.equal(res.json().code, 'UNAUTHORIZED', name);
+  }
+  const noScheme = await app.inject({ method: 'GET', url: '/api/me', headers: { authorization: valid } });
+  t.equal(noScheme.statusCode, 401);
+  t.equal((await app.inject({ method: 'GET', url: '/api/me' })).statusCode, 401);
+});
+
+t.test('a deactivated user is locked out at once: access token, login and refresh', async (t) => {
+  const admin = await createUser(app, 'admin');
+  const email = uniqueEmail('deactivated');
+  const session = await register(app, email);
+  t.equal((await me(session.accessToken)).statusCode, 200);
+  const events: unknown[] = [];
+  const listener = (event: unknown) => events.push(event);
+  app.userEvents.on('deactivated', listener);
+  t.teardown(() => void app.userEvents.off('deactivated', listener));
+
+  const patch = await app.inject({ method: 'PATCH', url: `/api/users/${session.user.id}`, headers: admin.headers, payload: { isActive: false } });
+  t.equal(patch.statusCode, 200);
+  t.equal(patch.json().isActive, false);
+  t.same(events, [{ userId: session.user.id }]);
+
+  t.equal((await me(session.accessToken)).statusCode, 401, 'access token refused on the next request');
+  const relogin = await login(email, 'password-123');
+  t.equal(relogin.statusCode, 401);
+  t.equal(relogin.json().message, 'Invalid email or password');
+  t.equal((await refresh(session.refreshToken)).statusCode, 401, 'refresh refused');
+
+  // Reactivated, the user signs in again; the old refresh token stays dead.
+  await app.inject({ method: 'PATCH', url: `/api/users/${session.user.id}`, headers: admin.headers, payload: { isActive: true } });
+  const back = await login(email, 'password-123');
+  t.equal(back.statusCode, 200);
+  t.equal((await refresh(session.refreshToken)).statusCode, 401);
+  t.equal((await refresh(back.json().refreshToken)).statusCode, 200, 'the stale token did not end the new session');
+});
+
+t.test('a live refresh token of a deactivated user is refused', async (t) => {
+  const session = await register(app);
+  await db('UPDATE users SET is_active = false WHERE id = ?', [session.user.id]);
+  const res = await refresh(session.refreshToken);
+  t.equal(res.statusCode, 401);
+  t.equal(res.json().code, 'UNAUTHORIZED');
+});
+
+t.test('a demoted instructor loses instructor routes at once', async (t) => {
+  const admin = await createUser(app, 'admin');
+  const instructor = await createUser(app, 'instructor');
+  const probe = (token: string) => app.inject({ method: 'GET', url: '/probe/instructor', headers: bearer(token) });
+  t.equal((await probe(instructor.token)).statusCode, 200);
+
+  const patch = await app.inject({ method: 'PATCH', url: `/api/users/${instructor.id}`, headers: admin.headers, payload: { role: 'student' } });
+  t.equal(patch.statusCode, 200);
+  t.equal(patch.json().role, 'student');
+
+  const stale = await probe(instructor.token);
+  t.equal(stale.statusCode, 401, 'the token claiming instructor is refused');
+  const fresh = (await login(instructor.email, TEST_PASSWORD)).json() as Session;
+  t.equal(fresh.user.role, 'student');
+  const denied = await probe(fresh.accessToken);
+  t.equal(denied.statusCode, 403);
+  t.equal(denied.json().code, 'FORBIDDEN');
+});
+
+t.test('login is limited per email (429 RATE_LIMITED with retry-after); other accounts still sign in', async (t) => {
+  const target = await createUser(app, 'student');
+  const bystander = await createUser(app, 'student');
+  for (let i = 0; i < LOGIN_LIMIT; i++) {
+    const res = await login(i % 2 ? target.email.toUpperCase() : target.email, 'wrong-password');
+    t.equal(res.statusCode, 401, `attempt ${i + 1}`);
+  }
+  const limited = await login(target.email, TEST_PASSWORD);
+  t.equal(limited.statusCode, 429);
+  t.equal(limited.json().code, 'RATE_LIMITED');
+  t.same(Object.keys(limited.json()).sort(), ['code', 'error', 'message', 'statusCode']);
+  const retryAfter = Number(limited.headers['retry-after']);
+  t.ok(retryAfter > 0 && retryAfter <= app.config.loginRateLimitWindowMs / 1000, `retry-after ${retryAfter}`);
+  t.equal((await login(` ${target.email.toUpperCase()} `, TEST_PASSWORD)).statusCode, 429, 'the key is the normalized email');
+
+  t.equal((await login(bystander.email, TEST_PASSWORD)).statusCode, 200, 'another account still signs in');
+  // The per-email counter lives in Redis under our prefix, and holds no plain email.
+  const keys = await app.redis.keys(`${app.config.redisPrefix}:rl:login:*`);
+  t.ok(keys.length >= 2);
+  t.notOk(keys.some((key) => key.includes('@')));
+});
+
+t.test('the auth routes are in the OpenAPI document', async (t) => {
+  const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json();
+  for (const [path, method] of [
+    ['/api/auth/register', 'post'],
+    ['/api/auth/login', 'post'],
+    ['/api/auth/refresh', 'post'],
+    ['/api/auth/logout', 'post'],
+    ['/api/me', 'get'],
+    ['/api/me', 'patch'],
+    ['/api/me/password', 'post'],
+    ['/api/users', 'get'],
+    ['/api/users/{id}', 'patch'],
+  ] as const) {
+    const operation = doc.paths[path]?.[method];
+    t.ok(operation, `${method.toUpperCase()} ${path}`);
+    t.ok(operation?.summary && operation.tags?.length, `${path} has a summary and tags`);
+  }
+  t.same(doc.paths['/api/auth/logout'].post.security, [{ bearerAuth: [] }]);
+  t.notOk(doc.paths['/api/auth/login'].post.security);
+  t.notMatch(JSON.stringify(doc.components?.schemas ?? {}) + JSON.stringify(doc.paths['/api/me']), /passwordHash/);
+});

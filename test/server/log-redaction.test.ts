@@ -1,0 +1,53 @@
+import t from 'tap';
+import { createTestEnv } from '../helpers/app.js';
+import { spawnEntry } from '../helpers/processes.js';
+
+// The real process, logging at debug: no password, access token or refresh token in any line.
+const env = await createTestEnv(t, 'log-redaction', { LOG_LEVEL: 'debug', PORT: '0', HOST: '127.0.0.1' });
+const server = spawnEntry('server/main.ts', env.env);
+env.defer(async () => {
+  if (server.child.exitCode === null) {
+    server.child.kill('SIGTERM');
+    await server.exited;
+  }
+});
+
+async function listeningUrl(): Promise<string> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(server.output());
+    if (match) return match[1]!;
+    if (server.child.exitCode !== null) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`server did not start:\n${server.output()}`);
+}
+
+t.test('requests carrying secrets leave none in the log', async (t) => {
+  const base = await listeningUrl();
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+
+  const password = 'Sekr3t-Passw0rd-in-body';
+  const registered = await post('/api/auth/register', { email: 'logs@example.com', password, fullName: 'Log Reader' });
+  t.equal(registered.status, 201);
+  const session = (await registered.json()) as { accessToken: string; refreshToken: string };
+  const loggedIn = (await (await post('/api/auth/login', { email: 'logs@example.com', password })).json()) as { accessToken: string; refreshToken: string };
+  t.equal((await post('/api/auth/login', { email: 'logs@example.com', password: `${password}-wrong` })).status, 401);
+  const refreshed = await post('/api/auth/refresh', { refreshToken: session.refreshToken });
+  t.equal(refreshed.status, 200);
+  const next = (await refreshed.json()) as { accessToken: string; refreshToken: string };
+  t.equal((await post('/api/auth/refresh', { refreshToken: session.refreshToken })).status, 401, 'a reuse (logged as a warning)');
+  t.equal((await fetch(`${base}/api/me`, { headers: { authorization: `Bearer ${loggedIn.accessToken}` } })).status, 200);
+  await fetch(`${base}/api/me?token=${loggedIn.accessToken}`);
+  t.equal((await post('/api/me/password', { currentPassword: password, newPassword: 'another-Secret-1', refreshToken: next.refreshToken }, { authorization: `Bearer ${next.accessToken}` })).status, 204);
+  await post('/api/auth/logout', { refreshToken: next.refreshToken }, { authorization: `Bearer ${next.accessToken}` });
+
+  const output = server.output();
+  t.match(output, /"url":"\/api\/auth\/login"/, 'requests are logged');
+  t.match(output, /refresh token reused/);
+  t.match(output, /token=\[REDACTED\]/);
+  for (const secret of [password, 'another-Secret-1', session.accessToken, session.refreshToken, loggedIn.accessToken, loggedIn.refreshToken, next.accessToken, next.refreshToken]) {
+    t.notOk(output.includes(secret), `${secret.slice(0, 12)}… is not in the log`);
+  }
+});
