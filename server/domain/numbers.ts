@@ -1,0 +1,18 @@
+/**
+ * `numerator / denominator × 100`, rounded half-up to 2 decimals, without the binary-float
+ * surprises of `Math.round(x * 100) / 100` (1.005 → 1.00). Inputs are non-negative.
+ */
+export function percentageHalfUp(numerator: number, denominator: number): number {
+  if (denominator <= 0) return 0;
+  // Work in hundredths of a percent with integer-friendly arithmetic: value × 10000 / d.
+  const scaled = (numerator * 10000) / denominator;
+  // Nudge by a tiny epsilon relative to the magnitude so that exact halves computed as
+  // x.4999999999 still round up.
+  return Math.round(scaled + 1e-9 * Math.max(1, Math.abs(scaled))) / 100;
+}
+
+/** Rounds a decimal value half-up to 2 decimals (scores, percentages given directly). */
+export function roundHalfUp2(value: number): number {
+  const scaled = value * 100;
+  return Math.round(scaled + 1e-9 * Math.max(1, Math.abs(scaled))) / 100;
+}
