@@ -1,0 +1,402 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { AttemptStatus, EnrollmentStatus, QuestionType, QuizType } from '../../../entities/enums.js';
+import type { AuthUser } from '../../plugins/auth.js';
+import type { Config } from '../../config.js';
+import { answerShapeError, gradeAttempt, type ChoiceOption, type GradableQuestion, type QuestionResult, type ShortAnswerKey } from '../../domain/grading.js';
+import { attemptDeadline, isExpired } from '../../domain/quiz-timing.js';
+import { buildQuestionOrder, type QuestionOrder } from '../../domain/shuffle.js';
+import { AppError, forbidden, notFound, validationError } from '../../errors.js';
+import { decimal, iso, toIso } from '../../schemas/common.js';
+import { ACCESS_GRANTING_STATUSES, isManagerOf } from '../courses/course-access.js';
+import { loadQuiz } from '../quizzes/quizzes.service.js';
+import { completeLessonByQuiz, type LessonProgressResult } from '../progress/progress.service.js';
+
+/** What attempt operations need beyond the EntityManager. */
+export interface AttemptDeps {
+  config: Pick<Config, 'quizGraceMs'>;
+  /** Schedules the deadline job; absent in contexts that never start attempts. */
+  scheduleDeadline?(attemptId: string, runAt: Date): Promise<void>;
+  /** Removes a deadline job that is no longer needed (best effort: the job is idempotent). */
+  cancelDeadline?(attemptId: string): Promise<void>;
+}
+
+interface AttemptRow {
+  id: string;
+  enrollment_id: string;
+  quiz_id: string;
+  attempt_number: number;
+  status: AttemptStatus;
+  started_at: string;
+  deadline: string | null;
+  submitted_at: string | null;
+  graded_at: string | null;
+  score: string | null;
+  max_score: string | null;
+  percentage: string | null;
+  is_passed: boolean | null;
+  time_taken_seconds: number | null;
+  answers: Record<string, unknown> | null;
+  question_order: QuestionOrder | null;
+  results: StoredResults | null;
+  auto_submitted: boolean;
+  // joined
+  student_id: string;
+  course_id: string;
+  enrollment_status: EnrollmentStatus;
+  instructor_id: string;
+  lesson_id: string;
+  quiz_type: QuizType;
+  passing_score: number;
+  show_correct_answers: boolean;
+}
+
+/** What `quiz_attempts.results` holds: the grade and each question as graded. */
+interface StoredResults {
+  score: number;
+  maxScore: number;
+  percentage: number;
+  isPassed: boolean;
+  questions: QuestionResult[];
+}
+
+const ATTEMPT_SELECT = `
+  SELECT a.*, e.student_id, e.course_id, e.status AS enrollment_status, c.instructor_id,
+         q.lesson_id, q.quiz_type, q.passing_score, q.show_correct_answers
+    FROM quiz_attempts a
+    JOIN enrollments e ON e.id = a.enrollment_id
+    JOIN courses c ON c.id = e.course_id
+    JOIN quizzes q ON q.id = a.quiz_id`;
+
+async function loadAttemptRow(em: EntityManager, attemptId: string, lock = false): Promise<AttemptRow | null> {
+  const [row] = await em.execute<AttemptRow[]>(`${ATTEMPT_SELECT} WHERE a.id = ?${lock ? ' FOR UPDATE OF a' : ''}`, [attemptId]);
+  return row ?? null;
+}
+
+interface QuestionRow {
+  id: string;
+  question_text: string;
+  question_type: QuestionType;
+  points: number;
+  options: ChoiceOption[] | null;
+  correct_answer: unknown;
+  explanation: string | null;
+}
+
+/** The attempt's questions as they are now, in the attempt's own order. */
+async function attemptQuestions(em: EntityManager, order: QuestionOrder): Promise<Array<{ question: GradableQuestion; optionIds?: string[] }>> {
+  if (order.length === 0) return [];
+  const rows = await em.execute<QuestionRow[]>(
+    `SELECT id, question_text, question_type, points, options, correct_answer, explanation FROM quiz_questions WHERE id IN (${order.map(() => '?').join(', ')})`,
+    order.map((item) => item.questionId),
+  );
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  return order.flatMap((item) => {
+    const row = byId.get(item.questionId);
+    if (!row) return [];
+    return [
+      {
+        question: {
+          id: row.id,
+          questionText: row.question_text,
+          questionType: row.question_type,
+          points: row.points,
+          options: row.options,
+          correctAnswer: row.correct_answer,
+          explanation: row.explanation,
+        },
+        optionIds: item.optionIds,
+      },
+    ];
+  });
+}
+
+/** The answer key of a question, in the shape an answer has. */
+function correctAnswerOf(question: GradableQuestion): unknown {
+  switch (question.questionType) {
+    case 'multiple_choice':
+      return (question.options ?? []).filter((option) => option.isCorrect).map((option) => option.id);
+    case 'true_false':
+      return question.correctAnswer;
+    case 'short_answer':
+      return (question.correctAnswer as ShortAnswerKey | null)?.accepted ?? [];
+  }
+}
+
+/**
+ * SPEC's attempt object. Questions come in the attempt's order without secrets; the result
+ * reveals correct answers and explanations only when the quiz shows them (managers always see them).
+ */
+async function attemptJson(em: EntityManager, row: AttemptRow, viewer: { isManager: boolean }) {
+  const questions = await attemptQuestions(em, row.question_order ?? []);
+  const revealAnswers = viewer.isManager || row.show_correct_answers;
+  return {
+    id: row.id,
+    quizId: row.quiz_id,
+    enrollmentId: row.enrollment_id,
+    studentId: row.student_id,
+    attemptNumber: row.attempt_number,
+    status: row.status,
+    startedAt: toIso(row.started_at),
+    deadline: iso(row.deadline),
+    serverNow: new Date().toISOString(),
+    questions: questions.map(({ question, optionIds }) => {
+      const options = question.options
+        ? (optionIds ?? question.options.map((option) => option.id))
+            .map((id) => question.options!.find((option) => option.id === id))
+            .filter((option): option is ChoiceOption => !!option)
+            .map((option) => ({ id: option.id, text: option.text }))
+        : undefined;
+      return {
+        id: question.id,
+        questionText: question.questionText,
+        questionType: question.questionType,
+        points: question.points,
+        ...(options ? { options, multipleSelect: question.options!.filter((option) => option.isCorrect).length > 1 } : {}),
+      };
+    }),
+    answers: row.answers ?? {},
+    ...(row.status === 'graded' && row.results
+      ? {
+          result: {
+            score: decimal(row.score) ?? 0,
+            maxScore: decimal(row.max_score) ?? 0,
+            percentage: decimal(row.percentage) ?? 0,
+            isPassed: !!row.is_passed,
+            autoSubmitted: row.auto_submitted,
+            submittedAt: iso(row.submitted_at),
+            gradedAt: iso(row.graded_at),
+            timeTakenSeconds: row.time_taken_seconds,
+            questions: row.results.questions.map((result) => ({
+              questionId: result.questionId,
+              points: result.points,
+              maxPoints: result.maxPoints,
+              correct: result.correct,
+              ...(revealAnswers ? { correctAnswer: correctAnswerOf(result.snapshot), explanation: result.snapshot.explanation } : {}),
+            })),
+          },
+        }
+      : {}),
+  };
+}
+
+export type AttemptJson = Awaited<ReturnType<typeof attemptJson>>;
+
+/** What the caller may do with an attempt: its student acts; managers read. */
+function viewerOf(user: AuthUser, row: AttemptRow) {
+  const isStudent = row.student_id === user.id;
+  const isManager = isManagerOf(user, row.instructor_id);
+  if (!isStudent && !isManager) throw forbidden('This attempt belongs to another student');
+  return { isStudent, isManager };
+}
+
+export interface StartedAttempt {
+  created: boolean;
+  attempt: AttemptJson;
+  /** For the `quiz:started` event. */
+  event: { attemptId: string; quizId: string; studentId: string; courseId: string; deadline: string | null };
+}
+
+/**
+ * Starts an attempt (created) or returns the one in progress. Concurrent starts serialise on
+ * the enrollment row, so attempt numbers have no gaps or duplicates and at most one attempt
+ * runs; the partial unique index is the last word. An overdue running attempt is graded first.
+ */
+export async function startAttempt(em: EntityManager, user: AuthUser, quizId: string, deps: AttemptDeps): Promise<StartedAttempt> {
+  const { quiz, access } = await loadQuiz(em, quizId, user);
+  if (!access.enrollment || !(ACCESS_GRANTING_STATUSES as readonly string[]).includes(access.enrollment.status)) {
+    throw forbidden('Only students enrolled in this course take its quizzes');
+  }
+  if (!quiz.isPublished) throw notFound('Quiz');
+  const enrollmentId = access.enrollment.id;
+
+  const overdue = await em.execute<Array<{ id: string; deadline: string | null }>>(
+    `SELECT id, deadline FROM quiz_attempts WHERE enrollment_id = ? AND quiz_id = ? AND status = 'in_progress'`,
+    [enrollmentId, quiz.id],
+  );
+  for (const attempt of overdue) {
+    if (isExpired(attempt.deadline ? new Date(attempt.deadline) : null, new Date(), deps.config.quizGraceMs)) {
+      await gradeAttemptNow(em, attempt.id, { auto: true }, deps);
+    }
+  }
+
+  const outcome = await em.transactional(async (tx) => {
+    await tx.execute('SELECT id FROM enrollments WHERE id = ? FOR UPDATE', [enrollmentId]);
+    const [running] = await tx.execute<Array<{ id: string }>>(
+      `SELECT id FROM quiz_attempts WHERE enrollment_id = ? AND quiz_id = ? AND status = 'in_progress'`,
+      [enrollmentId, quiz.id],
+    );
+    if (running) return { created: false, attemptId: running.id };
+    const [{ count, last }] = await tx.execute<Array<{ count: number; last: number }>>(
+      'SELECT count(*)::int AS count, coalesce(max(attempt_number), 0)::int AS last FROM quiz_attempts WHERE enrollment_id = ? AND quiz_id = ?',
+      [enrollmentId, quiz.id],
+    );
+    if (quiz.maxAttempts !== null && quiz.maxAttempts !== undefined && count >= quiz.maxAttempts) {
+      throw new AppError('MAX_ATTEMPTS_REACHED', `This quiz allows ${quiz.maxAttempts} attempt(s)`);
+    }
+    const questions = await tx.execute<Array<{ id: string; options: ChoiceOption[] | null }>>(
+      'SELECT id, options FROM quiz_questions WHERE quiz_id = ? ORDER BY order_index, created_at, id',
+      [quiz.id],
+    );
+    if (questions.length === 0) throw new AppError('CONFLICT', 'This quiz has no questions yet');
+    const startedAt = new Date();
+    const deadline = attemptDeadline(startedAt, quiz);
+    const order = buildQuestionOrder(questions, { shuffleQuestions: quiz.shuffleQuestions, shuffleOptions: quiz.shuffleOptions });
+    const [inserted] = await tx.execute<Array<{ id: string }>>(
+      `INSERT INTO quiz_attempts (enrollment_id, quiz_id, attempt_number, status, started_at, deadline, question_order, answers)
+       VALUES (?, ?, ?, 'in_progress', ?, ?, ?, '{}') RETURNING id`,
+      [enrollmentId, quiz.id, last + 1, startedAt, deadline, JSON.stringify(order)],
+    );
+    return { created: true, attemptId: inserted!.id, deadline };
+  });
+
+  if (outcome.created && outcome.deadline && deps.scheduleDeadline) {
+    await deps.scheduleDeadline(outcome.attemptId, new Date(outcome.deadline.getTime() + deps.config.quizGraceMs));
+  }
+  const row = (await loadAttemptRow(em, outcome.attemptId))!;
+  return {
+    created: outcome.created,
+    attempt: await attemptJson(em, row, { isManager: false }),
+    event: { attemptId: row.id, quizId: row.quiz_id, studentId: row.student_id, courseId: row.course_id, deadline: iso(row.deadline) },
+  };
+}
+
+export async function getAttempt(em: EntityManager, user: AuthUser, attemptId: string): Promise<AttemptJson> {
+  const row = await loadAttemptRow(em, attemptId);
+  if (!row) throw notFound('Attempt');
+  const viewer = viewerOf(user, row);
+  return attemptJson(em, row, viewer);
+}
+
+function assertOwnRunningAttempt(user: AuthUser, row: AttemptRow, graceMs: number) {
+  if (row.student_id !== user.id) throw forbidden('Only the student answers its attempt');
+  if (row.status !== 'in_progress') throw new AppError('CONFLICT', 'This attempt has already been submitted');
+  if (isExpired(row.deadline ? new Date(row.deadline) : null, new Date(), graceMs)) {
+    throw new AppError('QUIZ_TIME_EXPIRED', 'Time is up for this attempt');
+  }
+}
+
+/** Autosaves one answer (idempotent). Refused past deadline + grace, and when its shape is wrong. */
+export async function saveAnswer(em: EntityManager, user: AuthUser, attemptId: string, questionId: string, answer: unknown, deps: AttemptDeps) {
+  const row = await loadAttemptRow(em, attemptId);
+  if (!row) throw notFound('Attempt');
+  assertOwnRunningAttempt(user, row, deps.config.quizGraceMs);
+  if (!(row.question_order ?? []).some((item) => item.questionId === questionId)) throw notFound('Question in this attempt');
+  const [question] = await attemptQuestions(em, [{ questionId }]);
+  if (!question) throw notFound('Question');
+  const shapeError = answerShapeError(question.question, answer);
+  if (shapeError) throw validationError(shapeError);
+  // One statement: the status and time checks hold at the moment of the write, and
+  // concurrent saves of different questions merge instead of overwriting each other.
+  const updated = await em.execute<Array<{ id: string }>>(
+    `UPDATE quiz_attempts SET answers = coalesce(answers, '{}'::jsonb) || jsonb_build_object(?::text, ?::jsonb)
+      WHERE id = ? AND status = 'in_progress' AND (deadline IS NULL OR now() <= deadline + (? || ' milliseconds')::interval)
+      RETURNING id`,
+    [questionId, JSON.stringify(answer), attemptId, String(deps.config.quizGraceMs)],
+  );
+  if (updated.length === 0) {
+    const current = (await loadAttemptRow(em, attemptId))!;
+    if (current.status !== 'in_progress') throw new AppError('CONFLICT', 'This attempt has already been submitted');
+    throw new AppError('QUIZ_TIME_EXPIRED', 'Time is up for this attempt');
+  }
+  return { attemptId, questionId, answer, savedAt: new Date().toISOString(), deadline: iso(row.deadline), serverNow: new Date().toISOString() };
+}
+
+export interface GradedAttempt {
+  /** True when this call graded it; false when it was already graded (idempotent replay). */
+  graded: boolean;
+  row: AttemptRow;
+  /** The lesson completed by this grade, if any. */
+  lessonProgress: LessonProgressResult | null;
+  /** For the `quiz:graded` event. */
+  event: { attemptId: string; quizId: string; studentId: string; courseId: string; score: number; maxScore: number; percentage: number; isPassed: boolean };
+  /** The attempt reached its deadline unsubmitted (for `quiz:expired`). */
+  expired: boolean;
+}
+
+/**
+ * Grades an attempt once. Whoever locks the row first (the student's submit, the deadline
+ * job, the sweep) grades it; the others find it graded and return it unchanged. Past the
+ * deadline plus grace, answers in the request are ignored and the saved ones are graded.
+ */
+export async function gradeAttemptNow(
+  em: EntityManager,
+  attemptId: string,
+  options: { auto: boolean; answers?: Record<string, unknown> },
+  deps: AttemptDeps,
+): Promise<GradedAttempt | null> {
+  const outcome = await em.transactional(async (tx) => {
+    const row = await loadAttemptRow(tx, attemptId, true);
+    if (!row) return null;
+    if (row.status !== 'in_progress') return { graded: false, row, expired: false };
+    const now = new Date();
+    const deadline = row.deadline ? new Date(row.deadline) : null;
+    const expired = isExpired(deadline, now, deps.config.quizGraceMs);
+    const answers = { ...(row.answers ?? {}) };
+    if (options.answers && !expired) {
+      // Only this attempt's questions; a wrong shape is kept and graded as wrong.
+      const inAttempt = new Set((row.question_order ?? []).map((item) => item.questionId));
+      for (const [questionId, answer] of Object.entries(options.answers)) if (inAttempt.has(questionId)) answers[questionId] = answer;
+    }
+    const questions = (await attemptQuestions(tx, row.question_order ?? [])).map((item) => item.question);
+    const grade = gradeAttempt(questions, answers, row.passing_score);
+    const results: StoredResults = { score: grade.score, maxScore: grade.maxScore, percentage: grade.percentage, isPassed: grade.isPassed, questions: grade.questions };
+    const submittedAt = deadline && now > deadline ? deadline : now;
+    const timeTaken = Math.max(0, Math.round((submittedAt.getTime() - new Date(row.started_at).getTime()) / 1000));
+    await tx.execute(
+      `UPDATE quiz_attempts SET status = 'graded', answers = ?, results = ?, score = ?, max_score = ?, percentage = ?, is_passed = ?,
+              submitted_at = ?, graded_at = ?, time_taken_seconds = ?, auto_submitted = ?
+        WHERE id = ?`,
+      [JSON.stringify(answers), JSON.stringify(results), grade.score, grade.maxScore, grade.percentage, grade.isPassed, submittedAt, now, timeTaken, options.auto || expired, attemptId],
+    );
+    return { graded: true, row: (await loadAttemptRow(tx, attemptId))!, expired: expired || options.auto };
+  });
+  if (!outcome) return null;
+
+  let lessonProgress: LessonProgressResult | null = null;
+  const { row } = outcome;
+  if (outcome.graded) {
+    await deps.cancelDeadline?.(attemptId);
+    const completes = row.quiz_type === 'practice' || !!row.is_passed;
+    if (completes && (ACCESS_GRANTING_STATUSES as readonly string[]).includes(row.enrollment_status)) {
+      lessonProgress = await completeLessonByQuiz(em, row.enrollment_id, row.lesson_id);
+    }
+  }
+  return {
+    graded: outcome.graded,
+    row,
+    lessonProgress,
+    expired: outcome.expired,
+    event: {
+      attemptId: row.id,
+      quizId: row.quiz_id,
+      studentId: row.student_id,
+      courseId: row.course_id,
+      score: decimal(row.score) ?? 0,
+      maxScore: decimal(row.max_score) ?? 0,
+      percentage: decimal(row.percentage) ?? 0,
+      isPassed: !!row.is_passed,
+    },
+  };
+}
+
+/** `POST /attempts/:id/submit`: grades at once; idempotent; after the deadline it returns the auto-submitted result. */
+export async function submitAttempt(em: EntityManager, user: AuthUser, attemptId: string, answers: Record<string, unknown> | undefined, deps: AttemptDeps) {
+  const row = await loadAttemptRow(em, attemptId);
+  if (!row) throw notFound('Attempt');
+  if (row.student_id !== user.id) throw forbidden('Only the student submits its attempt');
+  if (answers !== undefined && (typeof answers !== 'object' || answers === null || Array.isArray(answers))) {
+    throw validationError('answers must be an object of questionId → answer');
+  }
+  const outcome = (await gradeAttemptNow(em, attemptId, { auto: false, answers }, deps))!;
+  return { outcome, attempt: await attemptJson(em, outcome.row, { isManager: false }) };
+}
+
+/** Attempts whose deadline plus grace has passed while they are still open (for the sweep). */
+export async function overdueAttemptIds(em: EntityManager, graceMs: number, limit = 500): Promise<string[]> {
+  const rows = await em.execute<Array<{ id: string }>>(
+    `SELECT id FROM quiz_attempts WHERE status = 'in_progress' AND deadline IS NOT NULL
+        AND deadline + (? || ' milliseconds')::interval < now() ORDER BY deadline LIMIT ?`,
+    [String(graceMs), limit],
+  );
+  return rows.map((row) => row.id);
+}

@@ -1,0 +1,326 @@
+import t from 'tap';
+import { QueueEvents } from 'bullmq';
+import { buildApp } from '../../server/app.js';
+import { createTestEnv } from '../helpers/app.js';
+import { createUser, type TestUser } from '../helpers/users.js';
+import { call, countRows } from '../helpers/http.js';
+import { spawnEntry } from '../helpers/processes.js';
+import { gradeAttemptNow } from '../../server/routes/attempts/attempts.service.js';
+import { deadlineJobId } from '../../workers/quiz-deadlines.js';
+
+const env = await createTestEnv(t, 'quizzes', { QUIZ_GRACE_MS: '300', SWEEP_INTERVAL_MS: '3600000' });
+const app = await buildApp(env.config);
+env.defer(() => app.close());
+
+const owner = await createUser(app, 'instructor');
+const otherInstructor = await createUser(app, 'instructor');
+const admin = await createUser(app, 'admin');
+const student = await createUser(app, 'student');
+const classmate = await createUser(app, 'student');
+const outsider = await createUser(app, 'student');
+
+async function ok(res: { status: number; body: any }, status = 200) {
+  if (res.status !== status) throw new Error(`expected ${status}, got ${res.status}: ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+/** A published course with one lesson, enrolled by `student` and `classmate`. */
+async function courseWithLesson() {
+  const course = await ok(await call(app, 'POST', '/api/courses', owner, { title: 'Quiz course', isPublished: true }), 201);
+  const lesson = await ok(await call(app, 'POST', `/api/courses/${course.id}/lessons`, owner, { title: 'Quiz lesson', lessonType: 'quiz' }), 201);
+  await ok(await call(app, 'POST', `/api/courses/${course.id}/enroll`, student), 201);
+  await ok(await call(app, 'POST', `/api/courses/${course.id}/enroll`, classmate), 201);
+  return { course, lesson };
+}
+
+/** A published quiz with a multiple-choice, a true/false and a short-answer question (6 points). */
+async function publishedQuiz(settings: Record<string, unknown> = {}) {
+  const { course, lesson } = await courseWithLesson();
+  const quiz = await ok(await call(app, 'POST', `/api/lessons/${lesson.id}/quiz`, owner, { title: 'Pop quiz', quizType: 'graded', passingScore: 50, ...settings }), 201);
+  const mc = await ok(
+    await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, {
+      questionText: 'Which filters rows?',
+      questionType: 'multiple_choice',
+      points: 3,
+      options: [
+        { id: 'where', text: 'WHERE', isCorrect: true },
+        { id: 'order', text: 'ORDER BY', isCorrect: false },
+        { id: 'group', text: 'GROUP BY', isCorrect: false },
+      ],
+      explanation: 'WHERE filters.',
+    }),
+    201,
+  );
+  const tf = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, { questionText: 'SELECT * returns all columns', questionType: 'true_false', correctAnswer: true, points: 1 }), 201);
+  const sa = await ok(
+    await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, { questionText: 'Remove duplicates?', questionType: 'short_answer', correctAnswer: { accepted: ['DISTINCT'] }, points: 2 }),
+    201,
+  );
+  await ok(await call(app, 'PATCH', `/api/quizzes/${quiz.id}`, owner, { isPublished: true }));
+  return { course, lesson, quiz, mc, tf, sa };
+}
+
+const SECRET_KEYS = ['isCorrect', 'correctAnswer', 'explanation'];
+function findSecrets(value: unknown, path = '$'): string[] {
+  if (Array.isArray(value)) return value.flatMap((item, index) => findSecrets(item, `${path}[${index}]`));
+  if (value && typeof value === 'object') {
+    return Object.entries(value).flatMap(([key, inner]) => (SECRET_KEYS.includes(key) ? [`${path}.${key}`] : findSecrets(inner, `${path}.${key}`)));
+  }
+  return [];
+}
+
+t.test('authoring: one quiz per lesson, per-type validation, publishing rules, roles', async (t) => {
+  const { course, lesson } = await courseWithLesson();
+  t.equal((await call(app, 'POST', `/api/lessons/${lesson.id}/quiz`, owner, { title: 'Q', isPublished: true })).status, 409, 'cannot publish without questions');
+  for (const [who, as, status] of [['anonymous', null, 401], ['student', student, 403], ['other instructor', otherInstructor, 403]] as const) {
+    t.equal((await call(app, 'POST', `/api/lessons/${lesson.id}/quiz`, as, { title: 'Q' })).status, status, `create as ${who}`);
+  }
+  const quiz = await ok(await call(app, 'POST', `/api/lessons/${lesson.id}/quiz`, owner, { title: 'Q', timeLimitSeconds: 20, maxAttempts: null }), 201);
+  t.match(quiz, { lessonId: lesson.id, quizType: 'practice', passingScore: 70, timeLimitSeconds: 20, maxAttempts: null, questionCount: 0, isPublished: false, questions: [] });
+  t.equal((await call(app, 'POST', `/api/lessons/${lesson.id}/quiz`, owner, { title: 'Again' })).status, 409, 'one quiz per lesson');
+  t.equal((await call(app, 'PATCH', `/api/quizzes/${quiz.id}`, owner, { isPublished: true })).status, 409, 'no questions, no publishing');
+
+  const before = await countRows(app, ['quiz_questions']);
+  const bad: Array<Record<string, unknown>> = [
+    { questionText: 'x', questionType: 'multiple_choice', options: [{ text: 'only', isCorrect: true }] },
+    { questionText: 'x', questionType: 'multiple_choice', options: [{ text: 'a', isCorrect: false }, { text: 'b', isCorrect: false }] },
+    { questionText: 'x', questionType: 'true_false', correctAnswer: 'true' },
+    { questionText: 'x', questionType: 'true_false' },
+    { questionText: 'x', questionType: 'short_answer', correctAnswer: { accepted: [] } },
+    { questionText: 'x', questionType: 'short_answer', correctAnswer: ['a'] },
+    { questionText: 'x', questionType: 'essay' },
+    { questionText: '', questionType: 'true_false', correctAnswer: true },
+    { questionText: 'x', questionType: 'true_false', correctAnswer: true, points: -1 },
+    { questionText: 'x', questionType: 'true_false', correctAnswer: true, bogus: 1 },
+  ];
+  for (const body of bad) {
+    const res = await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, body);
+    t.equal(res.status, 400, `question ${JSON.stringify(body)} → 400`);
+    t.equal(res.body.code, 'VALIDATION_ERROR');
+  }
+  t.same(await countRows(app, ['quiz_questions']), before, 'nothing written');
+  const mc = await ok(
+    await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, { questionText: 'x', questionType: 'multiple_choice', options: [{ text: 'a', isCorrect: true }, { text: 'b', isCorrect: false }] }),
+    201,
+  );
+  t.match(mc.options, [{ id: /^[0-9a-f-]{36}$/, text: 'a', isCorrect: true }, { id: /^[0-9a-f-]{36}$/, text: 'b', isCorrect: false }], 'option ids generated');
+  t.equal((await call(app, 'PATCH', `/api/questions/${mc.id}`, otherInstructor, { points: 5 })).status, 404, 'an unpublished quiz does not exist for others');
+  t.equal((await ok(await call(app, 'PATCH', `/api/questions/${mc.id}`, owner, { points: 5 }))).points, 5);
+  t.equal((await call(app, 'PATCH', `/api/questions/${mc.id}`, owner, { questionType: 'true_false' })).status, 400, 'a type change needs its content');
+  await ok(await call(app, 'PATCH', `/api/quizzes/${quiz.id}`, owner, { isPublished: true }));
+  t.equal((await call(app, 'DELETE', `/api/questions/${mc.id}`, owner)).status, 409, 'a published quiz keeps one question');
+
+  // What a student sees of the quiz: settings and the count, never the questions.
+  const seen = await ok(await call(app, 'GET', `/api/quizzes/${quiz.id}`, student));
+  t.equal(seen.questionCount, 1);
+  t.notOk('questions' in seen);
+  t.same(findSecrets(seen), []);
+  t.equal((await call(app, 'GET', `/api/quizzes/${quiz.id}`, outsider)).status, 403);
+  t.equal((await call(app, 'GET', `/api/quizzes/${quiz.id}`, otherInstructor)).status, 403);
+  t.ok((await ok(await call(app, 'GET', `/api/quizzes/${quiz.id}`, admin))).questions);
+  const outline = await ok(await call(app, 'GET', `/api/courses/${course.id}`, student));
+  t.equal(outline.lessons[0].quizId, quiz.id, 'the outline carries the quiz id');
+});
+
+t.test('attempts: start, resume, order, autosave, submit, result, no secrets', async (t) => {
+  const { quiz, mc, tf, sa, lesson } = await publishedQuiz({ shuffleQuestions: true, shuffleOptions: true, showCorrectAnswers: false, maxAttempts: 2 });
+  t.equal((await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, outsider)).status, 403, 'outsiders cannot start');
+  t.equal((await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, owner)).status, 403, 'the owner does not take attempts');
+  const started = await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student);
+  t.equal(started.status, 201);
+  const attempt = started.body;
+  t.match(attempt, { quizId: quiz.id, attemptNumber: 1, status: 'in_progress', deadline: null, answers: {} });
+  t.ok(Math.abs(Date.parse(attempt.serverNow) - Date.now()) < 5000, 'serverNow is the server clock');
+  t.same(attempt.questions.map((q: { id: string }) => q.id).sort(), [mc.id, tf.id, sa.id].sort());
+  t.same(findSecrets(attempt), [], 'no secret in the attempt');
+  const mcView = attempt.questions.find((q: { id: string }) => q.id === mc.id);
+  t.same(mcView.options.map((o: { id: string }) => o.id).sort(), ['group', 'order', 'where']);
+  t.equal(mcView.multipleSelect, false);
+
+  const resumed = await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student);
+  t.equal(resumed.status, 200, 'resuming returns the running attempt');
+  t.equal(resumed.body.id, attempt.id);
+  t.same(resumed.body.questions, attempt.questions, 'question and option order are stable across reads');
+  t.same((await ok(await call(app, 'GET', `/api/attempts/${attempt.id}`, student))).questions, attempt.questions);
+
+  // Autosave: idempotent, validated against the question type.
+  const saved = await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, student, { answer: true });
+  t.equal(saved.status, 200);
+  t.equal((await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, student, { answer: true })).status, 200, 'idempotent');
+  for (const [questionId, answer] of [[tf.id, 'true'], [mc.id, 'where'], [mc.id, ['nope']], [sa.id, 42]] as const) {
+    const res = await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${questionId}`, student, { answer });
+    t.equal(res.status, 400, `answer ${JSON.stringify(answer)} refused`);
+  }
+  t.equal((await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, student, {})).status, 400, 'answer is required');
+  t.equal((await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, classmate, { answer: true })).status, 403, "not someone else's attempt");
+  t.equal((await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/0b6f8a4e-1c4e-4a57-9d1e-2f1b8f0c9a11`, student, { answer: true })).status, 404);
+  await ok(await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${sa.id}`, student, { answer: '  distinct ' }));
+  t.same((await ok(await call(app, 'GET', `/api/attempts/${attempt.id}`, student))).answers, { [tf.id]: true, [sa.id]: '  distinct ' });
+
+  // Submit: the body's answers join the saved ones; grading is instant and idempotent.
+  const submitted = await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, { answers: { [mc.id]: ['order'] } });
+  t.equal(submitted.status, 200);
+  t.match(submitted.body, { status: 'graded', result: { score: 3, maxScore: 6, percentage: 50, isPassed: true, autoSubmitted: false } });
+  t.same(findSecrets(submitted.body), [], 'showCorrectAnswers=false reveals nothing');
+  t.same(
+    submitted.body.result.questions.map((q: { questionId: string; points: number }) => [q.questionId, q.points]).sort(),
+    [[mc.id, 0], [tf.id, 1], [sa.id, 2]].sort(),
+  );
+  const again = await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, { answers: { [mc.id]: ['where'] } });
+  t.same(again.body.result, submitted.body.result, 'a second submit changes nothing');
+  t.equal((await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, student, { answer: false })).status, 409);
+
+  // Passing the graded quiz completed the lesson.
+  const course = (await ok(await call(app, 'GET', `/api/lessons/${lesson.id}`, student)));
+  t.match(course.progress, { status: 'completed' });
+
+  // Managers see everything; students of the course see their own attempts only.
+  const managerView = await ok(await call(app, 'GET', `/api/attempts/${attempt.id}`, owner));
+  t.ok(managerView.result.questions.every((q: { correctAnswer?: unknown }) => q.correctAnswer !== undefined));
+  t.equal((await call(app, 'GET', `/api/attempts/${attempt.id}`, classmate)).status, 403);
+  t.equal((await call(app, 'GET', `/api/attempts/${attempt.id}`, otherInstructor)).status, 403);
+  t.equal((await ok(await call(app, 'GET', `/api/quizzes/${quiz.id}/attempts`, student))).total, 1);
+  t.equal((await ok(await call(app, 'GET', `/api/quizzes/${quiz.id}/attempts`, classmate))).total, 0);
+  t.equal((await ok(await call(app, 'GET', `/api/quizzes/${quiz.id}/attempts`, owner))).total, 1);
+  t.equal((await call(app, 'GET', `/api/quizzes/${quiz.id}/attempts`, outsider)).status, 403);
+
+  // Max attempts.
+  const second = await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student);
+  t.equal(second.status, 201);
+  t.equal(second.body.attemptNumber, 2);
+  await ok(await call(app, 'POST', `/api/attempts/${second.body.id}/submit`, student, {}));
+  const third = await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student);
+  t.equal(third.status, 409);
+  t.equal(third.body.code, 'MAX_ATTEMPTS_REACHED');
+
+  // Questions with attempts are frozen; a past grade never moves.
+  t.equal((await call(app, 'PATCH', `/api/questions/${mc.id}`, owner, { options: [{ id: 'order', text: 'ORDER BY', isCorrect: true }, { id: 'where', text: 'WHERE', isCorrect: false }] })).status, 409);
+  t.equal((await call(app, 'DELETE', `/api/questions/${mc.id}`, owner)).status, 409);
+  t.equal((await call(app, 'DELETE', `/api/quizzes/${quiz.id}`, owner)).status, 409);
+  await app.orm.em.getConnection().execute(`UPDATE quiz_questions SET correct_answer = 'false'::jsonb WHERE id = ?`, [tf.id]);
+  t.same((await ok(await call(app, 'GET', `/api/attempts/${attempt.id}`, student))).result, submitted.body.result, 'the stored grade is a snapshot');
+
+  // Statistics.
+  const stats = await ok(await call(app, 'GET', `/api/quizzes/${quiz.id}/stats`, owner));
+  t.match(stats, { quizId: quiz.id, gradedAttempts: 2, passRate: 0.5 });
+  const mcStats = stats.questions.find((q: { questionId: string }) => q.questionId === mc.id);
+  t.match(mcStats, { answers: 2, correct: 0, distribution: { where: 0, order: 1, group: 0 } });
+  t.equal((await call(app, 'GET', `/api/quizzes/${quiz.id}/stats`, student)).status, 403);
+  const dashboard = await ok(await call(app, 'GET', `/api/courses/${quiz.lessonId ? (await ok(await call(app, 'GET', `/api/lessons/${quiz.lessonId}`, owner))).courseId : ''}/dashboard`, owner));
+  t.match(dashboard.quizzes, [{ quizId: quiz.id, gradedAttempts: 2 }], 'quiz statistics join the dashboard');
+});
+
+t.test('showCorrectAnswers reveals answers and explanations in the result', async (t) => {
+  const { quiz, mc } = await publishedQuiz({ showCorrectAnswers: true, quizType: 'practice' });
+  const attempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
+  const graded = await ok(await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, {}));
+  const mcResult = graded.result.questions.find((q: { questionId: string }) => q.questionId === mc.id);
+  t.same(mcResult.correctAnswer, ['where']);
+  t.equal(mcResult.explanation, 'WHERE filters.');
+  t.equal(graded.result.isPassed, false);
+  t.same(findSecrets(graded.questions), [], 'the questions themselves still carry no secret');
+});
+
+t.test('20 concurrent starts make one attempt; numbers have no gaps', async (t) => {
+  const { quiz } = await publishedQuiz({ maxAttempts: null });
+  const results = await Promise.all(Array.from({ length: 20 }, () => call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student)));
+  t.same(results.map((r) => r.status).sort(), [...Array(19).fill(200), 201].sort(), 'one 201, nineteen 200');
+  t.equal(new Set(results.map((r) => r.body.id)).size, 1, 'all the same attempt');
+  for (let n = 2; n <= 4; n++) {
+    await ok(await call(app, 'POST', `/api/attempts/${results[0]!.body.id}/submit`, student, {}));
+    const next = await Promise.all(Array.from({ length: 5 }, () => call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student)));
+    t.equal(new Set(next.map((r) => r.body.id)).size, 1);
+    t.equal(next[0]!.body.attemptNumber, n);
+    results[0] = next[0]!;
+  }
+  const [{ numbers }] = await app.orm.em.getConnection().execute<Array<{ numbers: number[] }>>(
+    'SELECT array_agg(attempt_number ORDER BY attempt_number) AS numbers FROM quiz_attempts WHERE quiz_id = ?',
+    [quiz.id],
+  );
+  t.same(numbers, [1, 2, 3, 4]);
+});
+
+t.test('timed attempts: autosave before the deadline kept, after it refused; submit/deadline race grades once', async (t) => {
+  const { quiz, tf } = await publishedQuiz({ timeLimitSeconds: 1 });
+  const attempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
+  const deadline = Date.parse(attempt.deadline);
+  t.ok(Math.abs(deadline - Date.parse(attempt.startedAt) - 1000) < 5, 'deadline = start + 1 s');
+  t.equal((await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, student, { answer: true })).status, 200, 'before the deadline: kept');
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline + 300 + 50 - Date.now())));
+  const late = await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, student, { answer: false });
+  t.equal(late.status, 409);
+  t.equal(late.body.code, 'QUIZ_TIME_EXPIRED');
+  // Past deadline + grace, submit grades the saved answers and ignores the body.
+  const submitted = await ok(await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, { answers: { [tf.id]: false } }));
+  t.match(submitted.result, { score: 1, autoSubmitted: true });
+  t.equal(submitted.answers[tf.id], true);
+
+  // The race: a student's submit and the deadline job at the same moment.
+  const racing = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, classmate), 201);
+  const deps = { config: env.config };
+  const [viaHttp, viaJob, viaSweep] = await Promise.all([
+    call(app, 'POST', `/api/attempts/${racing.id}/submit`, classmate, {}),
+    gradeAttemptNow(app.orm.em.fork(), racing.id, { auto: true }, deps),
+    gradeAttemptNow(app.orm.em.fork(), racing.id, { auto: true }, deps),
+  ]);
+  t.equal(viaHttp.status, 200);
+  const gradedBy = [viaJob!.graded, viaSweep!.graded].filter(Boolean).length;
+  t.ok(gradedBy <= 1, 'at most one of the job and the sweep graded it');
+  const [{ n }] = await app.orm.em.getConnection().execute<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM quiz_attempts WHERE id = ? AND status = 'graded'`, [racing.id]);
+  t.equal(n, 1);
+  t.equal(viaHttp.body.result.score, viaJob!.event.score, 'everyone reports the one grade');
+});
+
+t.test('abandoned attempts are graded at their deadline by a worker process', async (t) => {
+  const { quiz, tf, sa } = await publishedQuiz({ timeLimitSeconds: 1 });
+  const connection = { connection: { url: env.config.redisUrl } as never, prefix: env.config.queuePrefix };
+  const deadlineEvents = new QueueEvents('quiz-deadlines', connection);
+  const sweepEvents = new QueueEvents('maintenance', connection);
+  env.defer(() => deadlineEvents.close());
+  env.defer(() => sweepEvents.close());
+  await Promise.all([deadlineEvents.waitUntilReady(), sweepEvents.waitUntilReady()]);
+
+  // A real worker process; it is ready once its start-up sweep has run.
+  const startupSweep = new Promise<void>((resolve) => sweepEvents.once('completed', () => resolve()));
+  const worker = spawnEntry('workers/main.ts', env.env);
+  env.defer(async () => {
+    if (worker.child.exitCode === null) {
+      worker.child.kill('SIGTERM');
+      await worker.exited;
+    }
+  });
+  await startupSweep;
+
+  // Started on an API instance that then goes away before the deadline.
+  const other = await buildApp(env.config);
+  const attempt = await ok(await call(other, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
+  await ok(await call(other, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, student, { answer: true }));
+  await ok(await call(other, 'PUT', `/api/attempts/${attempt.id}/answers/${sa.id}`, student, { answer: 'distinct' }));
+  await other.close();
+
+  // A second attempt whose delayed job Redis "lost": only the sweep can grade it.
+  const lost = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, classmate), 201);
+  await app.queues.get('quiz-deadlines').remove(deadlineJobId(lost.id));
+
+  const job = await app.queues.get('quiz-deadlines').getJob(deadlineJobId(attempt.id));
+  t.ok(job, 'the deadline job is waiting in Redis');
+  const result = await job!.waitUntilFinished(deadlineEvents, 15_000);
+  t.match(result, { graded: true, status: 'graded' }, 'the deadline job graded it');
+  const graded = await ok(await call(app, 'GET', `/api/attempts/${attempt.id}`, student));
+  t.match(graded, { status: 'graded', result: { score: 3, maxScore: 6, autoSubmitted: true } }, 'with the saved answers');
+
+  t.equal((await ok(await call(app, 'GET', `/api/attempts/${lost.id}`, classmate))).status, 'in_progress', 'no job, no grade yet');
+  // Wait until the lost attempt is overdue (its deadline plus grace), then let a sweep run.
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(lost.deadline) + 300 + 50 - Date.now())));
+  const sweep = await app.queues.add('maintenance', { reason: 'manual' });
+  const swept = await sweep.waitUntilFinished(sweepEvents, 15_000);
+  t.match(swept, { gradeOverdueAttempts: 1 }, 'the sweep graded the attempt whose job was lost');
+  t.match(await ok(await call(app, 'GET', `/api/attempts/${lost.id}`, classmate)), { status: 'graded', result: { autoSubmitted: true } });
+});
+
+t.test('quiz routes are documented', async (t) => {
+  const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json();
+  for (const path of ['/api/lessons/{id}/quiz', '/api/quizzes/{id}', '/api/quizzes/{id}/questions', '/api/questions/{id}', '/api/quizzes/{id}/attempts', '/api/quizzes/{id}/stats', '/api/attempts/{id}', '/api/attempts/{id}/answers/{questionId}', '/api/attempts/{id}/submit']) {
+    t.ok(doc.paths[path], path);
+  }
+});
