@@ -22,6 +22,9 @@ import {
 import { createTestDatabase } from '../helpers/database.js';
 
 const INITIAL = 'Migration20261125000000_initial';
+const FILES_COURSE = 'Migration20261125010000_files_course';
+/** Every migration, in the order they apply. */
+const MIGRATIONS = [INITIAL, FILES_COURSE];
 
 const db = await createTestDatabase('schema');
 t.teardown(() => db.drop());
@@ -78,7 +81,7 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
   ],
   uploaded_files: [
     'id', 'uploader_id', 'filename', 'original_filename', 'file_url', 'storage_path', 'file_type', 'mime_type',
-    'file_size', 'folder', 'storage_provider', 'is_public', 'created_at',
+    'file_size', 'folder', 'storage_provider', 'is_public', 'created_at', 'course_id',
   ],
   certificates: [
     'id', 'enrollment_id', 'student_id', 'course_id', 'certificate_number', 'pdf_path', 'completion_date', 'issued_at',
@@ -111,6 +114,7 @@ const EXPECTED_INDEXES = [
   'quiz_attempts_one_in_progress_idx',
   'quiz_attempts_deadline_in_progress_idx',
   'uploaded_files_uploader_id_index',
+  'uploaded_files_course_id_index',
   'certificates_enrollment_id_unique',
   'certificates_certificate_number_unique',
   'certificates_student_id_index',
@@ -145,6 +149,7 @@ const EXPECTED_FOREIGN_KEYS: Record<string, 'c' | 'a' | 'n'> = {
   quiz_attempts_enrollment_id_foreign: 'a',
   quiz_attempts_quiz_id_foreign: 'a',
   uploaded_files_uploader_id_foreign: 'a',
+  uploaded_files_course_id_foreign: 'n',
   certificates_enrollment_id_foreign: 'a',
   certificates_student_id_foreign: 'a',
   certificates_course_id_foreign: 'a',
@@ -182,8 +187,8 @@ const RANGE_CHECKS = [
   'lessons_order_index_check',
 ];
 
-await t.test('migrateUp applies the initial migration to a fresh database', async (t) => {
-  t.same(await migrateUp(config), [INITIAL]);
+await t.test('migrateUp applies every migration to a fresh database', async (t) => {
+  t.same(await migrateUp(config), MIGRATIONS);
   t.same(await migrateUp(config), [], 'a second run has nothing to do');
   t.same(await ourTables(), Object.keys(EXPECTED_COLUMNS).sort());
 });
@@ -234,6 +239,7 @@ await t.test('column types, nullability and defaults', async (t) => {
   t.same(column('quizzes', 'passing_score'), { type: 'integer', nullable: false, default: '70' });
   t.same(column('quizzes', 'time_limit_seconds'), { type: 'integer', nullable: true, default: null });
   t.same(column('quizzes', 'max_attempts'), { type: 'integer', nullable: true, default: '3' }, 'null = unlimited');
+  t.same(column('uploaded_files', 'course_id'), { type: 'uuid', nullable: true, default: null });
   t.same(column('uploaded_files', 'storage_provider'), { type: 'character varying(50)', nullable: false, default: `'local'::character varying` });
   t.same(column('certificates', 'issued_at'), { type: 'timestamp with time zone', nullable: false, default: 'now()' });
 
@@ -460,7 +466,15 @@ await t.test('deleting a course without enrollments cascades to its lessons, qui
   const [orphan] = await rows<{ parent_lesson_id: string | null }>(`select parent_lesson_id from lessons where id = $1`, [child]);
   t.equal(orphan?.parent_lesson_id, null, "a deleted parent's children move to the top level");
 
+  const file = await one(
+    `insert into uploaded_files (uploader_id, filename, original_filename, file_url, storage_path, course_id)
+     values ($1, 'f.pdf', 'f.pdf', '/api/files/x/content', 'f.pdf', $2) returning id`,
+    [instructor, course],
+  );
+
   await client.query(`delete from courses where id = $1`, [course]);
+  const [detached] = await rows<{ course_id: string | null }>(`select course_id from uploaded_files where id = $1`, [file]);
+  t.equal(detached?.course_id, null, "a deleted course's files stay, detached from it");
   const [left] = await rows<{ lessons: number; quizzes: number; questions: number }>(
     `select (select count(*)::int from lessons where course_id = $1) as lessons,
             (select count(*)::int from quizzes where id = $2) as quizzes,
@@ -470,10 +484,19 @@ await t.test('deleting a course without enrollments cascades to its lessons, qui
   t.same(left, { lessons: 0, quizzes: 0, questions: 0 });
 });
 
+await t.test('the files migration reverts on its own', async (t) => {
+  const courseColumn = async () =>
+    (await rows(`select 1 from information_schema.columns where table_name = 'uploaded_files' and column_name = 'course_id'`)).length;
+  t.same(await migrateDown(config), [FILES_COURSE]);
+  t.equal(await courseColumn(), 0, 'uploaded_files.course_id is gone');
+  t.same(await migrateUp(config), [FILES_COURSE]);
+  t.equal(await courseColumn(), 1, 'and back');
+});
+
 await t.test('migrateDown to 0 removes every table, and migrateUp rebuilds them', async (t) => {
-  t.same(await migrateDown(config, { to: 0 }), [INITIAL]);
+  t.same(await migrateDown(config, { to: 0 }), [...MIGRATIONS].reverse());
   t.same(await ourTables(), []);
-  t.same(await migrateUp(config), [INITIAL]);
+  t.same(await migrateUp(config), MIGRATIONS);
   t.same(await ourTables(), Object.keys(EXPECTED_COLUMNS).sort());
 
   const orm = await MikroORM.init(ormOptions(config));
