@@ -13,12 +13,20 @@ import { validatorCompiler } from './validation.js';
 import configPlugin from './plugins/config.js';
 import errorsPlugin from './plugins/errors.js';
 import securityPlugin from './plugins/security.js';
+import rateLimitPlugin from './plugins/rate-limit.js';
+import userEventsPlugin from './plugins/user-events.js';
 import metricsPlugin from './plugins/metrics.js';
 import docsPlugin from './plugins/docs.js';
 import ormPlugin from './plugins/orm.js';
+import storagePlugin from './plugins/storage.js';
 import redisPlugin from './plugins/redis.js';
 import queuesPlugin from './plugins/queues.js';
 import healthPlugin from './plugins/health.js';
+import authPlugin from './plugins/auth.js';
+import adminBootstrapPlugin from './plugins/admin-bootstrap.js';
+import realtimePlugin from './realtime/plugin.js';
+import apiRoutes from './routes/index.js';
+import { courseQuizStats } from './routes/quizzes/quizzes.service.js';
 
 /** The app as routes see it: TypeBox schemas type the handlers. */
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -54,12 +62,22 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   await app.register(configPlugin, { config });
   await app.register(errorsPlugin);
   await app.register(securityPlugin);
+  await app.register(rateLimitPlugin);
+  await app.register(userEventsPlugin);
   await app.register(metricsPlugin);
   await app.register(docsPlugin);
   await app.register(ormPlugin);
+  await app.register(storagePlugin);
   await app.register(redisPlugin);
   await app.register(queuesPlugin);
   await app.register(healthPlugin);
+  await app.register(authPlugin);
+  await app.register(adminBootstrapPlugin);
+  // Filled by features that enrich the dashboard snapshot (presence, quiz statistics).
+  app.decorate('dashboardSources', { quizStats: courseQuizStats });
+  // Socket.IO on this server; decorates `realtime`/`realtimeEvents` for the routes below.
+  await app.register(realtimePlugin);
+  await app.register(apiRoutes, { prefix: '/api' });
 
   await options.extend?.(app as unknown as App);
   await app.ready();

@@ -53,6 +53,51 @@ export interface Config {
   trustProxy: boolean;
   /** Time given to running jobs and open requests on SIGTERM before connections are cut. */
   shutdownTimeoutMs: number;
+  // --- realtime (issue 7) ---
+  /** Client events one socket may send per second (token bucket refill); beyond it acks say RATE_LIMITED. */
+  socketEventsPerSecond: number;
+  /** Burst size of that token bucket. */
+  socketEventsBurst: number;
+  /** Largest Socket.IO message a client may send (`maxHttpBufferSize`); larger ones close the connection. */
+  socketMaxMessageBytes: number;
+  // --- realtime across processes (issue 8) ---
+  /**
+   * `maxLen` of the Socket.IO Redis stream (approximate trimming). It must hold every broadcast
+   * of the connection state recovery window (2 min): at the expected peak of ~500 events/s across
+   * the cluster that is 60 000 entries, so 100 000 leaves headroom (roughly 50–100 MB of Redis).
+   */
+  socketStreamMaxLen: number;
+  /** How often each API instance renews its presence heartbeat and looks for dead instances. */
+  presenceHeartbeatMs: number;
+  /** Lifetime of an instance's heartbeat: a dead instance's users go offline within about this long. */
+  presenceTtlMs: number;
+  /** How long a `/ws` connection without `?token=` has to send its `auth` frame. */
+  wsAuthTimeoutMs: number;
+  // --- auth (issue 3) ---
+  /** Requests per IP per `rateLimitWindowMs` on every route except /health, /ready and /metrics; shared across instances through Redis. */
+  rateLimitMax: number;
+  rateLimitWindowMs: number;
+  /** Login attempts per email (and password checks per user) per `loginRateLimitWindowMs`. */
+  loginRateLimitMax: number;
+  loginRateLimitWindowMs: number;
+  // --- workers (issue 9) ---
+  /** Recalculations one process runs at once (`PROGRESS_CONCURRENCY`). @defaultValue 10 */
+  progressConcurrency: number;
+  /** Certificate jobs (row, PDF, event) one process runs at once (`CERTIFICATE_CONCURRENCY`). @defaultValue 2 */
+  certificateConcurrency: number;
+  /**
+   * BullMQ lock of a running job (`JOB_LOCK_MS`), renewed while its worker lives; a job whose
+   * worker died is handed to another worker within about twice this. @defaultValue 30000
+   */
+  jobLockMs: number;
+  // --- files (issue 5) ---
+  /**
+   * MIME types `POST /api/files` accepts, as detected from the bytes (`UPLOAD_ALLOWED_TYPES`,
+   * comma-separated). HTML, SVG, XML and script types can never be allowed.
+   */
+  uploadAllowedTypes: readonly string[];
+  /** Lifetime of the signed content URLs of `GET /api/files/:id/url`. @defaultValue 300 */
+  fileUrlTtlSeconds: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -149,6 +194,12 @@ export function loadConfig(env: Env = process.env): Config {
     }
   }
 
+  const presenceHeartbeatMs = int(env, 'PRESENCE_HEARTBEAT_MS', 5000, 50, 60_000);
+  const presenceTtlMs = int(env, 'PRESENCE_TTL_MS', 15_000, 100, 600_000);
+  if (presenceTtlMs <= presenceHeartbeatMs * 2) {
+    throw new ConfigError('PRESENCE_TTL_MS', `must exceed twice PRESENCE_HEARTBEAT_MS (${presenceHeartbeatMs}), got ${presenceTtlMs}`);
+  }
+
   return Object.freeze({
     nodeEnv,
     host: str(env, 'HOST', '0.0.0.0'),
@@ -169,11 +220,54 @@ export function loadConfig(env: Env = process.env): Config {
     corsOrigins,
     logLevel: oneOf(env, 'LOG_LEVEL', nodeEnv === 'test' ? 'silent' : 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024, 100 * 1024 * 1024),
-    uploadMaxBytes: int(env, 'UPLOAD_MAX_BYTES', 25 * 1024 * 1024, 1, 10 * 1024 * 1024 * 1024),
+    // uploaded_files.file_size is an integer column: at most 2^31 - 1 bytes.
+    uploadMaxBytes: int(env, 'UPLOAD_MAX_BYTES', 25 * 1024 * 1024, 1, 2 ** 31 - 1),
     quizGraceMs: int(env, 'QUIZ_GRACE_MS', 2000, 0, 60_000),
     socketTokenGraceMs: int(env, 'SOCKET_TOKEN_GRACE_MS', 60_000, 0, 3600_000),
     sweepIntervalMs: int(env, 'SWEEP_INTERVAL_MS', 30_000, 100, 3600_000),
     trustProxy: bool(env, 'TRUST_PROXY', false),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    // --- realtime (issue 7) ---
+    socketEventsPerSecond: int(env, 'SOCKET_EVENTS_PER_SECOND', 20, 1, 10_000),
+    socketEventsBurst: int(env, 'SOCKET_EVENTS_BURST', 40, 1, 100_000),
+    socketMaxMessageBytes: int(env, 'SOCKET_MAX_MESSAGE_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
+    // --- realtime across processes (issue 8) ---
+    socketStreamMaxLen: int(env, 'SOCKET_STREAM_MAX_LEN', 100_000, 1000, 10_000_000),
+    presenceHeartbeatMs,
+    presenceTtlMs,
+    wsAuthTimeoutMs: int(env, 'WS_AUTH_TIMEOUT_MS', 5000, 100, 60_000),
+    // --- auth (issue 3) ---
+    rateLimitMax: int(env, 'RATE_LIMIT_MAX', 600, 1, 1_000_000),
+    rateLimitWindowMs: int(env, 'RATE_LIMIT_WINDOW_MS', 60_000, 1000, 24 * 3600_000),
+    loginRateLimitMax: int(env, 'LOGIN_RATE_LIMIT_MAX', 10, 1, 10_000),
+    loginRateLimitWindowMs: int(env, 'LOGIN_RATE_LIMIT_WINDOW_MS', 15 * 60_000, 1000, 24 * 3600_000),
+    // --- workers (issue 9) ---
+    progressConcurrency: int(env, 'PROGRESS_CONCURRENCY', 10, 1, 1000),
+    certificateConcurrency: int(env, 'CERTIFICATE_CONCURRENCY', 2, 1, 100),
+    jobLockMs: int(env, 'JOB_LOCK_MS', 30_000, 1000, 600_000),
+    // --- files (issue 5) ---
+    uploadAllowedTypes: Object.freeze(
+      ((raw: string) => {
+        const types = raw.split(',').map((type) => type.trim().toLowerCase()).filter(Boolean);
+        if (types.length === 0) throw new ConfigError('UPLOAD_ALLOWED_TYPES', 'must name at least one MIME type');
+        for (const type of types) {
+          if (!/^[a-z0-9][a-z0-9.+-]*\/[a-z0-9][a-z0-9.+-]*$/.test(type)) {
+            throw new ConfigError('UPLOAD_ALLOWED_TYPES', `must be a comma-separated list of MIME types like image/png, got "${type}"`);
+          }
+          if (/html|svg|xml|javascript|ecmascript/.test(type)) {
+            throw new ConfigError('UPLOAD_ALLOWED_TYPES', `must not allow content a browser could run, got "${type}"`);
+          }
+        }
+        return types;
+      })(
+        str(
+          env,
+          'UPLOAD_ALLOWED_TYPES',
+          'image/png,image/jpeg,image/gif,image/webp,application/pdf,video/mp4,video/webm,video/quicktime,' +
+            'audio/mpeg,audio/ogg,audio/wav,audio/webm,audio/mp4,text/plain,application/zip',
+        ),
+      ),
+    ),
+    fileUrlTtlSeconds: int(env, 'FILE_URL_TTL_SECONDS', 300, 10, 7 * 24 * 3600),
   });
 }

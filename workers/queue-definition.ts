@@ -3,6 +3,10 @@ import type { Redis } from 'ioredis';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../server/config.js';
+import type { Queues } from './queues.js';
+import type { GradedAttempt } from '../server/routes/attempts/attempts.service.js';
+import type { EnrollmentProgressJson } from '../server/routes/progress/progress.service.js';
+import type { IssuedCertificate } from '../server/certificates/certificate-issuer.js';
 
 /** What a processor may use. Built once per process, shared by every job of that process. */
 export interface WorkerContext {
@@ -11,6 +15,20 @@ export interface WorkerContext {
   /** Connection for our own keys (not BullMQ's). */
   redis: Redis;
   logger: FastifyBaseLogger;
+  /** What processors report for others to act on (the realtime layer pushes events). */
+  events?: WorkerEvents;
+  /** Producers, for processors that enqueue more jobs; set by `startWorkers`. */
+  queues?: Queues;
+}
+
+/** Happenings in jobs that clients hear about. */
+export interface WorkerEvents {
+  /** An attempt graded at its deadline by a job or the sweep. */
+  attemptGraded(outcome: GradedAttempt): Promise<void> | void;
+  /** A `progress` job recalculated an enrollment (`progress:updated` to the student and instructors). */
+  progressUpdated?(progress: EnrollmentProgressJson): Promise<void> | void;
+  /** A certificate was issued; called once per certificate across replays (`certificate:issued` to the student). */
+  certificateIssued?(certificate: IssuedCertificate): Promise<void> | void;
 }
 
 /**
@@ -24,7 +42,10 @@ export interface QueueDefinition<Payload extends object = object, Result = unkno
   /** Jobs of this queue one process runs at once. */
   concurrency(config: Config): number;
   jobId(payload: Payload): string;
-  process(job: Job<Payload, Result>, ctx: WorkerContext): Promise<Result>;
+  /** Called once when a worker of this queue starts in a process (to warm up what its jobs use). */
+  start?(ctx: WorkerContext): void;
+  /** `token` is the worker's lock token, for `job.moveToDelayed`. */
+  process(job: Job<Payload, Result>, ctx: WorkerContext, token?: string): Promise<Result>;
 }
 
 /** Checks the BullMQ rule that a custom job id contains no `:` (it separates key parts). */

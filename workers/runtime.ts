@@ -2,6 +2,7 @@ import { Worker } from 'bullmq';
 import { closeRedis, createQueueRedis } from '../server/redis.js';
 import { SWEEP_SCHEDULER_ID } from './maintenance.js';
 import type { QueueDefinition, WorkerContext } from './queue-definition.js';
+import type { JobMetrics } from './metrics.js';
 import type { Queues } from './queues.js';
 import { queueDefinitions, type QueueKey } from './registry.js';
 
@@ -18,6 +19,8 @@ export interface WorkerRuntime {
 export interface StartWorkersOptions {
   /** Run only these queues (default: all). */
   only?: QueueKey[];
+  /** Where job durations, retries and failures are counted. */
+  metrics?: JobMetrics;
 }
 
 /** Starts one BullMQ worker per queue and registers the periodic sweep. */
@@ -25,13 +28,19 @@ export async function startWorkers(ctx: WorkerContext, queues: Queues, options: 
   const keys = options.only ?? (Object.keys(queueDefinitions) as QueueKey[]);
   const connection = createQueueRedis(ctx.config.redisUrl);
   connection.on('error', (error) => ctx.logger.warn({ err: error }, 'worker redis connection error'));
+  const jobCtx: WorkerContext = { ...ctx, queues };
   const workers = keys.map((key) => {
     const definition = queueDefinitions[key] as QueueDefinition;
-    const worker = new Worker(definition.name, (job) => definition.process(job, ctx), {
+    const worker = new Worker(definition.name, (job, token) => definition.process(job, jobCtx, token), {
       connection,
       prefix: ctx.config.queuePrefix,
       concurrency: definition.concurrency(ctx.config),
+      // A dead worker's jobs go back to the queue once its lock lapses and a stalled check runs.
+      lockDuration: ctx.config.jobLockMs,
+      stalledInterval: ctx.config.jobLockMs,
     });
+    options.metrics?.observe(worker, definition.name);
+    definition.start?.(jobCtx);
     worker.on('failed', (job, error) =>
       ctx.logger.error({ err: error, queue: definition.name, jobId: job?.id, attemptsMade: job?.attemptsMade }, 'job failed'),
     );

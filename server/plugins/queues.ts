@@ -2,6 +2,9 @@ import fp from 'fastify-plugin';
 import { closeRedis, createQueueRedis } from '../redis.js';
 import { Queues } from '../../workers/queues.js';
 import { startWorkers, type WorkerRuntime } from '../../workers/runtime.js';
+import { registerQueueMetrics } from '../../workers/metrics.js';
+import { queueProgressJobs } from '../../workers/progress.js';
+import { useProgressJobs } from '../routes/progress/progress-jobs.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -18,13 +21,24 @@ export default fp(
     const queues = new Queues(app.config, connection);
     app.decorate('queues', queues);
     app.decorate('workerRuntime', null);
+    // Completions enqueue certificates, lesson changes enqueue recalculations (issue 9).
+    const stopProgressJobs = useProgressJobs(app.orm, queueProgressJobs(queues, app.log));
+    const metrics = app.hasDecorator('metrics') ? registerQueueMetrics(app.metrics, queues) : undefined;
 
     if (app.config.workers) {
       // Started once the app is ready, so that every plugin a processor may need is loaded.
       app.addHook('onReady', async () => {
         app.workerRuntime = await startWorkers(
-          { config: app.config, orm: app.orm, redis: app.redis, logger: app.log.child({ component: 'workers' }) },
+          {
+            config: app.config,
+            orm: app.orm,
+            redis: app.redis,
+            logger: app.log.child({ component: 'workers' }),
+            // Jobs that grade attempts tell this instance's clients (realtime plugin, when loaded).
+            events: app.hasDecorator('realtimeEvents') ? app.realtimeEvents : undefined,
+          },
           queues,
+          { metrics },
         );
       });
     }
@@ -33,6 +47,7 @@ export default fp(
     // finish with their connections still open.
     app.addHook('onClose', async () => {
       await app.workerRuntime?.close();
+      stopProgressJobs();
       await queues.close();
       await closeRedis(connection);
     });

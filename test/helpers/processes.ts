@@ -18,7 +18,9 @@ export interface Spawned {
 export function spawnEntry(file: string, env: Record<string, string>): Spawned {
   const child = spawn(process.execPath, ['--import', 'tsx', file], {
     cwd: projectRoot,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env },
+    // tap's processinfo follows child processes; their coverage of a file would replace the
+    // in-process coverage of the same file, so children report none.
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', _TAPJS_PROCESSINFO_COV_EXCLUDE_: '/./', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

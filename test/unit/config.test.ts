@@ -52,6 +52,11 @@ const bad: Array<[string, Record<string, string>, RegExp]> = [
   ['CORS_ORIGINS', { CORS_ORIGINS: 'example.com' }, /CORS_ORIGINS must be a comma-separated list/],
   ['QUIZ_GRACE_MS', { QUIZ_GRACE_MS: '-1' }, /QUIZ_GRACE_MS must be between/],
   ['LOG_LEVEL', { LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
+  ['UPLOAD_ALLOWED_TYPES', { UPLOAD_ALLOWED_TYPES: ' , ' }, /UPLOAD_ALLOWED_TYPES must name at least one MIME type/],
+  ['UPLOAD_ALLOWED_TYPES', { UPLOAD_ALLOWED_TYPES: 'image/png,png' }, /UPLOAD_ALLOWED_TYPES must be a comma-separated list of MIME types/],
+  ['UPLOAD_ALLOWED_TYPES', { UPLOAD_ALLOWED_TYPES: 'image/png,image/svg+xml' }, /UPLOAD_ALLOWED_TYPES must not allow content a browser could run/],
+  ['UPLOAD_ALLOWED_TYPES', { UPLOAD_ALLOWED_TYPES: 'text/html' }, /must not allow content a browser could run/],
+  ['FILE_URL_TTL_SECONDS', { FILE_URL_TTL_SECONDS: '5' }, /FILE_URL_TTL_SECONDS must be between 10 and/],
 ];
 
 for (const [variable, env, message] of bad) {
@@ -62,3 +67,87 @@ for (const [variable, env, message] of bad) {
     t.match(error.message, message);
   });
 }
+
+t.test('files: upload allow-list and signed URL lifetime', async (t) => {
+  const defaults = loadConfig({});
+  t.same(defaults.uploadAllowedTypes, [
+    'image/png', 'image/jpeg', 'image/gif', 'image/webp', 'application/pdf', 'video/mp4', 'video/webm', 'video/quicktime',
+    'audio/mpeg', 'audio/ogg', 'audio/wav', 'audio/webm', 'audio/mp4', 'text/plain', 'application/zip',
+  ]);
+  t.ok(Object.isFrozen(defaults.uploadAllowedTypes));
+  t.equal(defaults.fileUrlTtlSeconds, 300);
+  t.equal(defaults.uploadMaxBytes, 25 * 1024 * 1024);
+
+  const custom = loadConfig({ UPLOAD_ALLOWED_TYPES: ' Image/PNG , application/pdf,', FILE_URL_TTL_SECONDS: '60' });
+  t.same(custom.uploadAllowedTypes, ['image/png', 'application/pdf']);
+  t.equal(custom.fileUrlTtlSeconds, 60);
+});
+
+t.test('auth: rate limits', async (t) => {
+  const defaults = loadConfig({});
+  t.equal(defaults.rateLimitMax, 600);
+  t.equal(defaults.rateLimitWindowMs, 60_000);
+  t.equal(defaults.loginRateLimitMax, 10);
+  t.equal(defaults.loginRateLimitWindowMs, 15 * 60_000);
+
+  const custom = loadConfig({ RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_MS: '1000', LOGIN_RATE_LIMIT_MAX: '2', LOGIN_RATE_LIMIT_WINDOW_MS: '5000' });
+  t.same(
+    [custom.rateLimitMax, custom.rateLimitWindowMs, custom.loginRateLimitMax, custom.loginRateLimitWindowMs],
+    [3, 1000, 2, 5000],
+  );
+
+  const bad: Array<[string, Record<string, string>, RegExp]> = [
+    ['RATE_LIMIT_MAX', { RATE_LIMIT_MAX: '0' }, /RATE_LIMIT_MAX must be between 1/],
+    ['RATE_LIMIT_MAX', { RATE_LIMIT_MAX: 'lots' }, /RATE_LIMIT_MAX must be an integer/],
+    ['RATE_LIMIT_WINDOW_MS', { RATE_LIMIT_WINDOW_MS: '10' }, /RATE_LIMIT_WINDOW_MS must be between 1000/],
+    ['LOGIN_RATE_LIMIT_MAX', { LOGIN_RATE_LIMIT_MAX: '-1' }, /LOGIN_RATE_LIMIT_MAX must be between 1/],
+    ['LOGIN_RATE_LIMIT_WINDOW_MS', { LOGIN_RATE_LIMIT_WINDOW_MS: '1.5' }, /LOGIN_RATE_LIMIT_WINDOW_MS must be an integer/],
+  ];
+  for (const [variable, env, message] of bad) {
+    const error = t.throws(() => loadConfig(env)) as ConfigError;
+    t.equal(error.variable, variable);
+    t.match(error.message, message);
+  }
+});
+
+t.test('workers: concurrency per queue and job lock', async (t) => {
+  const defaults = loadConfig({});
+  t.same([defaults.progressConcurrency, defaults.certificateConcurrency, defaults.jobLockMs], [10, 2, 30_000]);
+
+  const custom = loadConfig({ PROGRESS_CONCURRENCY: '4', CERTIFICATE_CONCURRENCY: '1', JOB_LOCK_MS: '2000' });
+  t.same([custom.progressConcurrency, custom.certificateConcurrency, custom.jobLockMs], [4, 1, 2000]);
+
+  const bad: Array<[string, Record<string, string>, RegExp]> = [
+    ['PROGRESS_CONCURRENCY', { PROGRESS_CONCURRENCY: '0' }, /PROGRESS_CONCURRENCY must be between 1/],
+    ['CERTIFICATE_CONCURRENCY', { CERTIFICATE_CONCURRENCY: 'two' }, /CERTIFICATE_CONCURRENCY must be an integer/],
+    ['CERTIFICATE_CONCURRENCY', { CERTIFICATE_CONCURRENCY: '101' }, /CERTIFICATE_CONCURRENCY must be between 1 and 100/],
+    ['JOB_LOCK_MS', { JOB_LOCK_MS: '500' }, /JOB_LOCK_MS must be between 1000/],
+  ];
+  for (const [variable, env, message] of bad) {
+    const error = t.throws(() => loadConfig(env)) as ConfigError;
+    t.equal(error.variable, variable);
+    t.match(error.message, message);
+  }
+});
+
+t.test('realtime across processes: stream length, presence heartbeats, /ws auth timeout', async (t) => {
+  const defaults = loadConfig({});
+  t.same(
+    [defaults.socketStreamMaxLen, defaults.presenceHeartbeatMs, defaults.presenceTtlMs, defaults.wsAuthTimeoutMs],
+    [100_000, 5000, 15_000, 5000],
+  );
+  const custom = loadConfig({ SOCKET_STREAM_MAX_LEN: '5000', PRESENCE_HEARTBEAT_MS: '200', PRESENCE_TTL_MS: '600', WS_AUTH_TIMEOUT_MS: '300' });
+  t.same([custom.socketStreamMaxLen, custom.presenceHeartbeatMs, custom.presenceTtlMs, custom.wsAuthTimeoutMs], [5000, 200, 600, 300]);
+
+  const bad: Array<[string, Record<string, string>, RegExp]> = [
+    ['SOCKET_STREAM_MAX_LEN', { SOCKET_STREAM_MAX_LEN: '10' }, /SOCKET_STREAM_MAX_LEN must be between 1000/],
+    ['PRESENCE_HEARTBEAT_MS', { PRESENCE_HEARTBEAT_MS: 'soon' }, /PRESENCE_HEARTBEAT_MS must be an integer/],
+    ['PRESENCE_TTL_MS', { PRESENCE_HEARTBEAT_MS: '1000', PRESENCE_TTL_MS: '1500' }, /PRESENCE_TTL_MS must exceed twice PRESENCE_HEARTBEAT_MS/],
+    ['WS_AUTH_TIMEOUT_MS', { WS_AUTH_TIMEOUT_MS: '0' }, /WS_AUTH_TIMEOUT_MS must be between 100/],
+  ];
+  for (const [variable, env, message] of bad) {
+    const error = t.throws(() => loadConfig(env)) as ConfigError;
+    t.equal(error.variable, variable);
+    t.match(error.message, message);
+  }
+});

@@ -1,0 +1,87 @@
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { FastifyBaseLogger } from 'fastify';
+import { AppError, type ErrorCode } from '../errors.js';
+import type { AuthUser } from '../plugins/auth.js';
+import type { Ack, AckCallback, ClientToServerEvents } from './events.js';
+import type { TokenBucket } from './rate-limit.js';
+import { payloadError } from './schemas.js';
+import type { ClientConnection, RealtimeSocket } from './types.js';
+
+export type ClientEventName = keyof ClientToServerEvents;
+export type ClientEventData<E extends ClientEventName> = Parameters<ClientToServerEvents[E]>[0];
+export type ClientEventResult<E extends ClientEventName> = Parameters<ClientToServerEvents[E]>[1] extends AckCallback<infer T> ? T : never;
+
+/** What a handler gets for one event. */
+export interface EventContext {
+  /** The Socket.IO socket or the `/ws` connection the event came on. */
+  socket: ClientConnection;
+  /** The socket's user as of its last token check. */
+  user: AuthUser;
+  /** Forked for this event alone. */
+  em: EntityManager;
+}
+
+/** One client event's work; its result is the ack's `data`, its `AppError` the ack's `error`. */
+export type ClientEventHandler<E extends ClientEventName> = (ctx: EventContext, data: ClientEventData<E>) => Promise<ClientEventResult<E>>;
+
+/** A domain's handlers, as its `*.handlers.ts` factory returns them. */
+export type ClientEventHandlers<E extends ClientEventName> = { [K in E]: ClientEventHandler<K> };
+
+export interface BindDeps {
+  orm: MikroORM;
+  log: FastifyBaseLogger;
+  /** This socket's event budget. */
+  bucket: TokenBucket;
+}
+
+function failure(code: ErrorCode, message: string): Ack<never> {
+  return { ok: false, error: { code, message } };
+}
+
+/**
+ * One client event, whichever transport it came on: rate limit, payload validation, a forked
+ * EntityManager, then `handler`; the outcome is the ack. Unexpected errors are logged and
+ * answered INTERNAL_ERROR.
+ */
+export async function runClientEvent<E extends ClientEventName>(
+  conn: ClientConnection,
+  event: E,
+  data: unknown,
+  handler: ClientEventHandler<E>,
+  deps: BindDeps,
+): Promise<Ack<unknown>> {
+  if (!deps.bucket.take()) return failure('RATE_LIMITED', 'Too many events; slow down');
+  const invalid = payloadError(event, data);
+  if (invalid) return failure('VALIDATION_ERROR', invalid);
+  try {
+    const ctx: EventContext = { socket: conn, user: { id: conn.data.userId, role: conn.data.role }, em: deps.orm.em.fork() };
+    return { ok: true, data: await handler(ctx, data as ClientEventData<E>) };
+  } catch (error) {
+    if (error instanceof AppError) return failure(error.code, error.message);
+    deps.log.error({ err: error, event, connectionId: conn.id, userId: conn.data.userId }, 'client event failed');
+    return failure('INTERNAL_ERROR', 'Something went wrong');
+  }
+}
+
+/**
+ * Listens to `event` on a Socket.IO socket and answers through its ack callback. A client that
+ * sent no ack callback gets nothing back and breaks nothing.
+ */
+export function bindClientEvent<E extends ClientEventName>(socket: RealtimeSocket, event: E, handler: ClientEventHandler<E>, deps: BindDeps): void {
+  const listener = async (...args: unknown[]) => {
+    const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as (response: unknown) => void) : null;
+    const response = await runClientEvent(socket, event, args[0], handler, deps);
+    if (!ack) return;
+    try {
+      ack(response);
+    } catch (error) {
+      deps.log.warn({ err: error, event }, 'socket ack failed');
+    }
+  };
+  (socket.on as (event: string, listener: (...args: unknown[]) => void) => unknown)(event, listener);
+}
+
+/** Binds every handler of a domain. */
+export function bindClientEvents<E extends ClientEventName>(socket: RealtimeSocket, handlers: ClientEventHandlers<E>, deps: BindDeps): void {
+  for (const event of Object.keys(handlers) as E[]) bindClientEvent(socket, event, handlers[event], deps);
+}

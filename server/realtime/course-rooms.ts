@@ -1,0 +1,54 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { EnrollmentStatus, UserRole } from '../../entities/enums.js';
+import { forbidden, notFound, unauthorized } from '../errors.js';
+import { ACCESS_GRANTING_STATUSES, isManagerOf } from '../routes/courses/course-access.js';
+import { rooms } from './events.js';
+
+/** The course rooms a user may be in, read from the database now. */
+export interface CourseRooms {
+  courseId: string;
+  isManager: boolean;
+  /** `course:<id>`, plus `course:<id>:instructors` for the owner and admins. */
+  rooms: string[];
+}
+
+/**
+ * Authorises a user for a course's rooms against the database, on every join and for every
+ * recovered socket: active and completed enrollees get `course:<id>`; the owner and admins get it
+ * and `course:<id>:instructors`; anyone else FORBIDDEN. A course that does not exist, or a
+ * draft for a non-manager, is NOT_FOUND (as over HTTP). The user's role and active flag are
+ * read here too, not taken from the token.
+ */
+export async function authorizeCourseRooms(em: EntityManager, userId: string, courseId: string): Promise<CourseRooms> {
+  const [row] = await em.execute<
+    Array<{ is_active: boolean; role: UserRole; course_id: string | null; instructor_id: string | null; is_published: boolean | null; enrollment_status: EnrollmentStatus | null }>
+  >(
+    `SELECT u.is_active, u.role, c.id AS course_id, c.instructor_id, c.is_published, e.status AS enrollment_status
+       FROM users u
+       LEFT JOIN courses c ON c.id = ?
+       LEFT JOIN enrollments e ON e.course_id = c.id AND e.student_id = u.id
+      WHERE u.id = ?`,
+    [courseId, userId],
+  );
+  if (!row || !row.is_active) throw unauthorized('This account is not active');
+  if (!row.course_id) throw notFound('Course');
+  const isManager = isManagerOf({ id: userId, role: row.role }, row.instructor_id!);
+  if (!row.is_published && !isManager) throw notFound('Course');
+  if (isManager) return { courseId, isManager, rooms: [rooms.course(courseId), rooms.instructors(courseId)] };
+  if (row.enrollment_status && (ACCESS_GRANTING_STATUSES as readonly string[]).includes(row.enrollment_status)) {
+    return { courseId, isManager, rooms: [rooms.course(courseId)] };
+  }
+  throw forbidden('Only enrolled students, the course owner and admins join this course');
+}
+
+const COURSE_ROOM = /^course:([0-9a-f-]{36})$/;
+
+/** The course ids of the `course:<id>` rooms a socket is in. */
+export function joinedCourseIds(socketRooms: Iterable<string>): string[] {
+  const ids: string[] = [];
+  for (const room of socketRooms) {
+    const match = COURSE_ROOM.exec(room);
+    if (match) ids.push(match[1]!);
+  }
+  return ids;
+}

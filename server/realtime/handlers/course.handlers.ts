@@ -1,0 +1,29 @@
+import { AppError } from '../../errors.js';
+import type { ClientEventHandlers } from '../ack.js';
+import { authorizeCourseRooms } from '../course-rooms.js';
+import type { CourseMembership } from '../course-membership.js';
+import { rooms } from '../events.js';
+
+/** `course:join` and `course:leave`: room membership, authorised against the database every time. */
+export function createCourseHandlers(deps: { membership: CourseMembership }): ClientEventHandlers<'course:join' | 'course:leave'> {
+  return {
+    async 'course:join'({ socket, em }, { courseId }) {
+      const allowed = await authorizeCourseRooms(em, socket.data.userId, courseId);
+      if (!socket.connected) throw new AppError('CONFLICT', 'The socket disconnected');
+      const wasIn = socket.rooms.has(rooms.course(courseId));
+      socket.join(allowed.rooms);
+      // A former manager rejoining as a student loses the instructors' room.
+      if (!allowed.isManager) socket.leave(rooms.instructors(courseId));
+      if (!wasIn) await deps.membership.entered(socket, courseId);
+      return { courseId, online: await deps.membership.online(courseId) };
+    },
+
+    async 'course:leave'({ socket }, { courseId }) {
+      const wasIn = socket.rooms.has(rooms.course(courseId));
+      socket.leave(rooms.course(courseId));
+      socket.leave(rooms.instructors(courseId));
+      if (wasIn) await deps.membership.left(socket, courseId);
+      return { courseId };
+    },
+  };
+}

@@ -1,0 +1,14 @@
+import type { ClientEventHandlers } from '../ack.js';
+import type { RealtimePublisher } from '../publisher.js';
+import { recordLessonProgress } from '../../routes/progress/progress.service.js';
+
+/** `lesson:progress`: the same service and the same events as `POST /lessons/:id/progress`. */
+export function createProgressHandlers(deps: { publisher: RealtimePublisher }): ClientEventHandlers<'lesson:progress'> {
+  return {
+    async 'lesson:progress'({ em, user }, { lessonId, ...input }) {
+      const result = await recordLessonProgress(em, user, lessonId, input);
+      deps.publisher.lessonProgressRecorded(result);
+      return { lessonProgress: result.lessonProgress, enrollment: result.enrollment };
+    },
+  };
+}

@@ -1,0 +1,30 @@
+import type { AttemptDeps } from '../../routes/attempts/attempts.service.js';
+import { getAttempt, saveAnswer, submitAttempt } from '../../routes/attempts/attempts.service.js';
+import type { ClientEventHandlers } from '../ack.js';
+import type { RealtimePublisher } from '../publisher.js';
+
+/** `quiz:answer`, `quiz:submit`, `quiz:sync`: the attempt services of the HTTP routes. */
+export function createQuizHandlers(deps: { publisher: RealtimePublisher; attempts: AttemptDeps }): ClientEventHandlers<'quiz:answer' | 'quiz:submit' | 'quiz:sync'> {
+  return {
+    async 'quiz:answer'({ em, user }, { attemptId, questionId, answer }) {
+      const saved = await saveAnswer(em, user, attemptId, questionId, answer, deps.attempts);
+      deps.publisher.answersSaved(attemptId, [questionId]);
+      return saved;
+    },
+
+    async 'quiz:submit'({ em, user }, { attemptId }) {
+      const { outcome, attempt } = await submitAttempt(em, user, attemptId, undefined, deps.attempts);
+      await deps.publisher.attemptGraded(outcome);
+      return attempt;
+    },
+
+    async 'quiz:sync'({ em, user }, { attemptId }) {
+      const attempt = await getAttempt(em, user, attemptId);
+      // The student's own running timed attempt ticks on this instance from now on.
+      if (attempt.studentId === user.id && attempt.status === 'in_progress') {
+        deps.publisher.trackIfLocal({ attemptId: attempt.id, studentId: attempt.studentId, deadline: attempt.deadline });
+      }
+      return attempt;
+    },
+  };
+}

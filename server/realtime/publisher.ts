@@ -1,0 +1,181 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Redis } from 'ioredis';
+import type { WorkerEvents } from '../../workers/queue-definition.js';
+import type { GradedAttempt, StartedAttempt } from '../routes/attempts/attempts.service.js';
+import type { LessonProgressResult } from '../routes/progress/progress.service.js';
+import { answerDistribution } from './answer-stats.js';
+import { rooms, type RealtimeEmitter } from './events.js';
+import { KeyedThrottle } from './keyed-throttle.js';
+import type { TimedAttempt } from './quiz-ticks.js';
+
+export interface RealtimePublisherDeps {
+  emitter: RealtimeEmitter;
+  orm: MikroORM;
+  /** For the once-only `quiz:expired` marker, shared by every process on this Redis. */
+  redis: Redis;
+  redisPrefix: string;
+  log: FastifyBaseLogger;
+  /** This instance's tick scheduler; absent in processes that serve no sockets (workers). */
+  ticks?: { track(attempt: TimedAttempt): void; untrack(attemptId: string): void };
+  /** Whether a user has a socket on this instance (only those get ticks from here). */
+  hasLocalSockets?(userId: string): boolean;
+  /** `quiz:answer-stats` at most once per this many ms per question. @defaultValue 250 */
+  answerStatsIntervalMs?: number;
+}
+
+/** How long the `quiz:expired` marker of an attempt is kept: far beyond any deadline job or sweep. */
+const EXPIRED_MARKER_TTL_MS = 24 * 3600_000;
+
+/**
+ * Turns what services did into SPEC §3 events, each emitted once, by the process where the change
+ * happened: HTTP routes and socket handlers of an API instance, the deadline job and the sweep of a
+ * worker. Services stay unaware of Socket.IO; this is the only place that knows who hears what.
+ * It is the workers' `WorkerEvents` too.
+ */
+export class RealtimePublisher implements WorkerEvents {
+  private readonly answerStats: KeyedThrottle;
+  /** attemptId → its quiz and course, which never change; bounded. */
+  private readonly attemptCourses = new Map<string, { quizId: string; courseId: string }>();
+
+  constructor(private readonly deps: RealtimePublisherDeps) {
+    this.answerStats = new KeyedThrottle(
+      deps.answerStatsIntervalMs ?? 250,
+      (key) => this.emitAnswerStats(key),
+      (error, key) => deps.log.error({ err: error, key }, 'quiz:answer-stats failed'),
+    );
+  }
+
+  /** A student's lesson progress changed (HTTP, socket, or a quiz completing the lesson). */
+  lessonProgressRecorded(result: Pick<LessonProgressResult, 'lessonProgress' | 'enrollment'>): void {
+    const { lessonProgress, enrollment } = result;
+    const { emitter } = this.deps;
+    emitter.emit(rooms.instructors(enrollment.courseId), 'lesson:progress', {
+      courseId: enrollment.courseId,
+      lessonId: lessonProgress.lessonId,
+      studentId: enrollment.studentId,
+      status: lessonProgress.status,
+      completionPercentage: lessonProgress.completionPercentage,
+    });
+    emitter.emit([rooms.user(enrollment.studentId), rooms.instructors(enrollment.courseId)], 'progress:updated', {
+      enrollmentId: enrollment.enrollmentId,
+      courseId: enrollment.courseId,
+      studentId: enrollment.studentId,
+      progressPercentage: enrollment.progressPercentage,
+      completedLessonsCount: enrollment.completedLessonsCount,
+      totalLessonsCount: enrollment.totalLessonsCount,
+      status: enrollment.status,
+    });
+  }
+
+  /** `POST /quizzes/:id/attempts` returned an attempt: announce a new one, tick a timed one. */
+  attemptStarted(started: StartedAttempt): void {
+    const { event } = started;
+    if (started.created) {
+      this.deps.emitter.emit([rooms.user(event.studentId), rooms.instructors(event.courseId)], 'quiz:started', {
+        attemptId: event.attemptId,
+        quizId: event.quizId,
+        studentId: event.studentId,
+        deadline: event.deadline,
+      });
+    }
+    if (started.attempt.status === 'in_progress') this.trackIfLocal({ attemptId: event.attemptId, studentId: event.studentId, deadline: event.deadline });
+  }
+
+  /** A running timed attempt the student looked at (`quiz:sync`, a new socket): tick it here. */
+  trackIfLocal(attempt: { attemptId: string; studentId: string; deadline: string | Date | null }): void {
+    if (!attempt.deadline || !this.deps.ticks) return;
+    if (this.deps.hasLocalSockets && !this.deps.hasLocalSockets(attempt.studentId)) return;
+    this.deps.ticks.track({ attemptId: attempt.attemptId, studentId: attempt.studentId, deadline: new Date(attempt.deadline) });
+  }
+
+  /**
+   * An attempt was graded: by the student's submit, or by the deadline job or the sweep (then
+   * `expired`, and the student hears `quiz:expired` first unless it already did). Replays of an
+   * attempt graded before (`graded: false`) announce nothing.
+   */
+  async attemptGraded(outcome: GradedAttempt): Promise<void> {
+    if (!outcome.graded) return;
+    const { event } = outcome;
+    this.deps.ticks?.untrack(event.attemptId);
+    if (outcome.expired) await this.announceExpiry(event.attemptId, event.studentId);
+    this.deps.emitter.emit([rooms.user(event.studentId), rooms.instructors(event.courseId)], 'quiz:graded', {
+      attemptId: event.attemptId,
+      quizId: event.quizId,
+      studentId: event.studentId,
+      score: event.score,
+      maxScore: event.maxScore,
+      percentage: event.percentage,
+      isPassed: event.isPassed,
+    });
+    if (outcome.lessonProgress) this.lessonProgressRecorded(outcome.lessonProgress);
+  }
+
+  /** The tick scheduler saw a deadline pass: `quiz:expired`, if the attempt is still open. */
+  async attemptReachedDeadline(attempt: TimedAttempt): Promise<void> {
+    const [row] = await this.deps.orm.em
+      .fork()
+      .execute<Array<{ status: string }>>('SELECT status FROM quiz_attempts WHERE id = ?', [attempt.attemptId]);
+    if (row?.status !== 'in_progress') return;
+    await this.announceExpiry(attempt.attemptId, attempt.studentId);
+  }
+
+  /** Answers were saved to an attempt: refresh the answer statistics of those questions (never throws). */
+  answersSaved(attemptId: string, questionIds: string[]): void {
+    if (questionIds.length === 0) return;
+    this.requestAnswerStats(attemptId, questionIds).catch((error) => this.deps.log.error({ err: error, attemptId }, 'quiz:answer-stats failed'));
+  }
+
+  private async requestAnswerStats(attemptId: string, questionIds: string[]): Promise<void> {
+    let known = this.attemptCourses.get(attemptId);
+    if (!known) {
+      const [row] = await this.deps.orm.em
+        .fork()
+        .execute<Array<{ quiz_id: string; course_id: string }>>(
+          'SELECT a.quiz_id, l.course_id FROM quiz_attempts a JOIN quizzes q ON q.id = a.quiz_id JOIN lessons l ON l.id = q.lesson_id WHERE a.id = ?',
+          [attemptId],
+        );
+      if (!row) return;
+      known = { quizId: row.quiz_id, courseId: row.course_id };
+      if (this.attemptCourses.size >= 10_000) this.attemptCourses.clear();
+      this.attemptCourses.set(attemptId, known);
+    }
+    for (const questionId of questionIds) this.answerStats.request(`${known.courseId}/${known.quizId}/${questionId}`);
+  }
+
+  /** The certificate worker issued a certificate. */
+  certificateIssued(certificate: { certificateNumber: string; courseId: string; studentId: string; pdfUrl: string }): void {
+    this.deps.emitter.emit(rooms.user(certificate.studentId), 'certificate:issued', {
+      certificateNumber: certificate.certificateNumber,
+      courseId: certificate.courseId,
+      pdfUrl: certificate.pdfUrl,
+    });
+  }
+
+  close(): void {
+    this.answerStats.close();
+  }
+
+  /**
+   * `quiz:expired` exactly once per attempt, whoever notices first (the tick scheduler at the
+   * deadline, the deadline job or the sweep when they grade): a Redis `SET NX` marker decides.
+   * Without Redis it is sent anyway: a duplicate beats a missing notice.
+   */
+  private async announceExpiry(attemptId: string, studentId: string): Promise<void> {
+    let first = true;
+    try {
+      const key = `${this.deps.redisPrefix}:realtime:quiz-expired:${attemptId}`;
+      first = (await this.deps.redis.set(key, '1', 'PX', EXPIRED_MARKER_TTL_MS, 'NX')) === 'OK';
+    } catch (error) {
+      this.deps.log.warn({ err: error, attemptId }, 'quiz:expired marker unavailable; sending anyway');
+    }
+    if (first) this.deps.emitter.emit(rooms.user(studentId), 'quiz:expired', { attemptId });
+  }
+
+  private async emitAnswerStats(key: string): Promise<void> {
+    const [courseId, quizId, questionId] = key.split('/') as [string, string, string];
+    const distribution = await answerDistribution(this.deps.orm.em.fork(), quizId, questionId);
+    if (!distribution) return;
+    this.deps.emitter.emit(rooms.instructors(courseId), 'quiz:answer-stats', { quizId, questionId, distribution });
+  }
+}

@@ -1,0 +1,108 @@
+import { rooms, type RealtimeEmitter } from './events.js';
+
+export interface TimedAttempt {
+  attemptId: string;
+  studentId: string;
+  deadline: Date;
+}
+
+interface Entry {
+  attemptId: string;
+  studentId: string;
+  deadlineMs: number;
+  nextTickAt: number;
+}
+
+export interface QuizTickSchedulerOptions {
+  emitter: RealtimeEmitter;
+  /** Called once when a tracked attempt reaches its deadline (it is untracked first). */
+  onDeadline(attempt: TimedAttempt): void;
+  /** How often due ticks are looked for. @defaultValue 100 */
+  resolutionMs?: number;
+  now?: () => number;
+}
+
+/**
+ * `quiz:tick` for the open timed attempts of students connected to this instance: one timer
+ * over all of them (not one per attempt), running only while there is something to tick.
+ * Ticks are derived from the deadline (`remainingMs = deadline − now`) and aligned to whole
+ * seconds before it, so any instance the student reconnects to ticks the same way. They are
+ * volatile and local: never stored for recovery, never sent through the adapter.
+ */
+export class QuizTickScheduler {
+  private readonly entries = new Map<string, Entry>();
+  private timer: NodeJS.Timeout | null = null;
+  private readonly resolutionMs: number;
+  private readonly now: () => number;
+
+  constructor(private readonly options: QuizTickSchedulerOptions) {
+    this.resolutionMs = options.resolutionMs ?? 100;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Starts ticking an attempt (idempotent); the first tick goes out on the next run. */
+  track(attempt: TimedAttempt): void {
+    const existing = this.entries.get(attempt.attemptId);
+    if (existing) {
+      existing.deadlineMs = attempt.deadline.getTime();
+      return;
+    }
+    this.entries.set(attempt.attemptId, {
+      attemptId: attempt.attemptId,
+      studentId: attempt.studentId,
+      deadlineMs: attempt.deadline.getTime(),
+      nextTickAt: 0,
+    });
+    this.start();
+  }
+
+  untrack(attemptId: string): void {
+    this.entries.delete(attemptId);
+    if (this.entries.size === 0) this.stop();
+  }
+
+  /** The student's last socket here went away. */
+  untrackStudent(studentId: string): void {
+    for (const entry of this.entries.values()) if (entry.studentId === studentId) this.entries.delete(entry.attemptId);
+    if (this.entries.size === 0) this.stop();
+  }
+
+  isTracking(attemptId: string): boolean {
+    return this.entries.has(attemptId);
+  }
+
+  close(): void {
+    this.entries.clear();
+    this.stop();
+  }
+
+  /** One pass: ticks what is due, hands expired attempts to `onDeadline`. */
+  run(): void {
+    const now = this.now();
+    for (const entry of [...this.entries.values()]) {
+      const remaining = entry.deadlineMs - now;
+      if (remaining <= 0) {
+        this.entries.delete(entry.attemptId);
+        this.options.onDeadline({ attemptId: entry.attemptId, studentId: entry.studentId, deadline: new Date(entry.deadlineMs) });
+        continue;
+      }
+      if (now < entry.nextTickAt) continue;
+      this.options.emitter.emit(rooms.user(entry.studentId), 'quiz:tick', { attemptId: entry.attemptId, remainingMs: remaining }, { volatile: true });
+      // Next tick when the remaining time crosses the next whole second (the last one is the deadline).
+      entry.nextTickAt = entry.deadlineMs - 1000 * (Math.ceil(remaining / 1000) - 1);
+    }
+    if (this.entries.size === 0) this.stop();
+  }
+
+  private start() {
+    if (this.timer) return;
+    this.timer = setInterval(() => this.run(), this.resolutionMs);
+    this.timer.unref();
+  }
+
+  private stop() {
+    if (!this.timer) return;
+    clearInterval(this.timer);
+    this.timer = null;
+  }
+}

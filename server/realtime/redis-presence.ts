@@ -1,0 +1,180 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { InMemoryPresence, type Presence } from './presence.js';
+
+export interface RedisPresenceOptions {
+  redis: Redis;
+  redisPrefix: string;
+  /** How often the heartbeat is renewed and dead instances are looked for. */
+  heartbeatMs: number;
+  /** Lifetime of the heartbeat; an instance silent this long is dead. */
+  ttlMs: number;
+  /** Users of a dead instance that are now offline in a course (reported by exactly one instance). */
+  onDeparted(courseId: string, userIds: string[]): void;
+  onError(error: unknown): void;
+  /** This instance's id. @defaultValue a random UUID */
+  instanceId?: string;
+}
+
+// Shared by the scripts: is `user` in `course` on a live instance other than `inst`?
+const ONLINE_ELSEWHERE = `
+local function onlineElsewhere(base, course, user, inst)
+  for _, other in ipairs(redis.call('SMEMBERS', base .. ':course:' .. course .. ':instances')) do
+    if other ~= inst and redis.call('EXISTS', base .. ':alive:' .. other) == 1
+      and redis.call('SISMEMBER', base .. ':course:' .. course .. ':inst:' .. other, user) == 1 then
+      return true
+    end
+  end
+  return false
+end
+`;
+
+/** ARGV base, inst, course, user → 1 when the user just came online in the course (on any instance). */
+const JOIN = `${ONLINE_ELSEWHERE}
+local base, inst, course, user = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local added = redis.call('SADD', base .. ':course:' .. course .. ':inst:' .. inst, user)
+redis.call('SADD', base .. ':course:' .. course .. ':instances', inst)
+redis.call('SADD', base .. ':inst:' .. inst .. ':courses', course)
+if added == 1 and not onlineElsewhere(base, course, user, inst) then return 1 end
+return 0`;
+
+/** ARGV base, inst, course, user → 1 when the user just went offline in the course (everywhere). */
+const LEAVE = `${ONLINE_ELSEWHERE}
+local base, inst, course, user = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local key = base .. ':course:' .. course .. ':inst:' .. inst
+local removed = redis.call('SREM', key, user)
+if redis.call('SCARD', key) == 0 then
+  redis.call('SREM', base .. ':course:' .. course .. ':instances', inst)
+  redis.call('SREM', base .. ':inst:' .. inst .. ':courses', course)
+end
+if removed == 1 and not onlineElsewhere(base, course, user, inst) then return 1 end
+return 0`;
+
+/** ARGV base, course → the users online on live instances. */
+const ONLINE = `
+local base, course = ARGV[1], ARGV[2]
+local seen, out = {}, {}
+for _, inst in ipairs(redis.call('SMEMBERS', base .. ':course:' .. course .. ':instances')) do
+  if redis.call('EXISTS', base .. ':alive:' .. inst) == 1 then
+    for _, user in ipairs(redis.call('SMEMBERS', base .. ':course:' .. course .. ':inst:' .. inst)) do
+      if not seen[user] then seen[user] = true; table.insert(out, user) end
+    end
+  end
+end
+return out`;
+
+/**
+ * ARGV base, inst → forgets a dead instance (no heartbeat) and returns [course, user, …] for
+ * each of its users not online elsewhere. Atomic, and it deletes what it read, so when several
+ * instances notice the same death only the first gets the departures.
+ */
+const REAP = `${ONLINE_ELSEWHERE}
+local base, dead = ARGV[1], ARGV[2]
+if redis.call('EXISTS', base .. ':alive:' .. dead) == 1 then return {} end
+local out = {}
+for _, course in ipairs(redis.call('SMEMBERS', base .. ':inst:' .. dead .. ':courses')) do
+  local key = base .. ':course:' .. course .. ':inst:' .. dead
+  for _, user in ipairs(redis.call('SMEMBERS', key)) do
+    if not onlineElsewhere(base, course, user, dead) then
+      table.insert(out, course)
+      table.insert(out, user)
+    end
+  end
+  redis.call('DEL', key)
+  redis.call('SREM', base .. ':course:' .. course .. ':instances', dead)
+end
+redis.call('DEL', base .. ':inst:' .. dead .. ':courses')
+redis.call('SREM', base .. ':instances', dead)
+return out`;
+
+/**
+ * Presence shared by every API instance through Redis (SPEC §3). Each instance keeps, per course,
+ * the set of its users with a socket there, and renews an expiring heartbeat; a course's online
+ * users are those in the sets of live instances. When an instance dies its heartbeat expires: the
+ * others see it within `ttlMs + heartbeatMs`, remove its sets and tell the instructors who left.
+ * Sockets of one user on one instance are counted here in memory; Redis sees a user once per
+ * instance, so a user with sockets on two instances stays online until both are gone.
+ *
+ * The scripts build key names at run time, which a single Redis (or a primary with replicas)
+ * allows; Redis Cluster would need the keys hash-tagged to one slot.
+ */
+export class RedisPresence implements Presence {
+  readonly instanceId: string;
+  private readonly local = new InMemoryPresence();
+  private readonly base: string;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly options: RedisPresenceOptions) {
+    this.instanceId = options.instanceId ?? randomUUID();
+    this.base = `${options.redisPrefix}:presence`;
+  }
+
+  /** Writes the first heartbeat and starts renewing it (and reaping dead instances). */
+  async start(): Promise<void> {
+    this.timer = setInterval(() => {
+      this.beat()
+        .then(() => this.reapDead())
+        .catch((error) => this.options.onError(error));
+    }, this.options.heartbeatMs);
+    this.timer.unref();
+    await this.beat();
+  }
+
+  /** Stops the heartbeat and removes this instance's users, reporting those now offline. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.options.redis.del(this.aliveKey(this.instanceId));
+    await this.reap(this.instanceId);
+  }
+
+  async join(courseId: string, userId: string, socketId: string): Promise<{ first: boolean }> {
+    const { first } = await this.local.join(courseId, userId, socketId);
+    if (!first) return { first: false };
+    const result = await this.options.redis.eval(JOIN, 0, this.base, this.instanceId, courseId, userId);
+    return { first: result === 1 };
+  }
+
+  async leave(courseId: string, userId: string, socketId: string): Promise<{ last: boolean }> {
+    const { last } = await this.local.leave(courseId, userId, socketId);
+    if (!last) return { last: false };
+    const result = await this.options.redis.eval(LEAVE, 0, this.base, this.instanceId, courseId, userId);
+    return { last: result === 1 };
+  }
+
+  async online(courseId: string): Promise<string[]> {
+    return (await this.options.redis.eval(ONLINE, 0, this.base, courseId)) as string[];
+  }
+
+  /** One pass over the known instances: those without a heartbeat are reaped. */
+  async reapDead(): Promise<void> {
+    const { redis } = this.options;
+    const instances = (await redis.smembers(`${this.base}:instances`)).filter((id) => id !== this.instanceId);
+    if (instances.length === 0) return;
+    const pipeline = redis.pipeline();
+    for (const id of instances) pipeline.exists(this.aliveKey(id));
+    const alive = (await pipeline.exec()) ?? [];
+    for (const [i, id] of instances.entries()) {
+      if (alive[i]?.[1] === 0) await this.reap(id);
+    }
+  }
+
+  private async beat(): Promise<void> {
+    await this.options.redis.multi().set(this.aliveKey(this.instanceId), '1', 'PX', this.options.ttlMs).sadd(`${this.base}:instances`, this.instanceId).exec();
+  }
+
+  private async reap(instanceId: string): Promise<void> {
+    const flat = (await this.options.redis.eval(REAP, 0, this.base, instanceId)) as string[];
+    const byCourse = new Map<string, string[]>();
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const users = byCourse.get(flat[i]!) ?? [];
+      users.push(flat[i + 1]!);
+      byCourse.set(flat[i]!, users);
+    }
+    for (const [courseId, userIds] of byCourse) this.options.onDeparted(courseId, userIds);
+  }
+
+  private aliveKey(instanceId: string): string {
+    return `${this.base}:alive:${instanceId}`;
+  }
+}

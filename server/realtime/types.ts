@@ -1,0 +1,33 @@
+import type { Server, Socket } from 'socket.io';
+import type { UserRole } from '../../entities/enums.js';
+import type { ClientToServerEvents, ServerToClientEvents } from './events.js';
+
+/** Events between Socket.IO servers (none of our own yet; the adapter carries broadcasts). */
+export type InterServerEvents = Record<string, never>;
+
+/**
+ * What a socket carries about its user. Plain JSON on purpose: connection state recovery keeps
+ * it in the session (in memory now, in a Redis stream across instances).
+ */
+export interface SocketData {
+  userId: string;
+  role: UserRole;
+  /** When the access token of this socket expires (epoch ms); `auth:refresh` moves it. */
+  expiresAt: number;
+}
+
+export type RealtimeServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+export type RealtimeSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+
+/**
+ * What the client event handlers need of a connection, so that Socket.IO sockets and `/ws`
+ * connections run the same handlers: its id, its user, its rooms.
+ */
+export interface ClientConnection {
+  readonly id: string;
+  data: SocketData;
+  readonly rooms: Set<string>;
+  readonly connected: boolean;
+  join(rooms: string | string[]): unknown;
+  leave(room: string): unknown;
+}

@@ -1,0 +1,229 @@
+import { randomUUID } from 'node:crypto';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { FastifyBaseLogger } from 'fastify';
+import type { WebSocket } from 'ws';
+import { AppError, type ErrorCode } from '../errors.js';
+import type { AuthUser } from '../plugins/auth.js';
+import { runClientEvent, type ClientEventHandlers, type ClientEventName } from './ack.js';
+import type { DeliveredPacket } from './adapter.js';
+import { joinedCourseIds } from './course-rooms.js';
+import type { CourseMembership } from './course-membership.js';
+import { rooms } from './events.js';
+import { TokenBucket } from './rate-limit.js';
+import type { ClientConnection, SocketData } from './types.js';
+
+/** Close code for a connection without a valid token (no auth, bad token, expired, revoked). */
+export const WS_UNAUTHORIZED = 4401;
+/** Frames kept while the token is being checked; more is a misbehaving client. */
+const MAX_PENDING_FRAMES = 16;
+/** A volatile event (tick) is dropped for a client this far behind rather than queued. */
+const VOLATILE_BUFFER_LIMIT = 64 * 1024;
+
+/** `/ws` frame types → the Socket.IO client event they run. */
+const FRAME_EVENTS: Record<string, ClientEventName> = {
+  subscribe: 'course:join',
+  unsubscribe: 'course:leave',
+  auth: 'auth:refresh',
+  'lesson:progress': 'lesson:progress',
+  'quiz:answer': 'quiz:answer',
+  'quiz:submit': 'quiz:submit',
+  'quiz:sync': 'quiz:sync',
+  'auth:refresh': 'auth:refresh',
+};
+
+export interface WsHubDeps {
+  orm: MikroORM;
+  log: FastifyBaseLogger;
+  membership: CourseMembership;
+  /** The same handler functions the Socket.IO sockets run. */
+  handlers: ClientEventHandlers<ClientEventName>;
+  verifyAccessToken(token: string): Promise<AuthUser & { expiresAt: number }>;
+  authTimeoutMs: number;
+  eventsPerSecond: number;
+  eventsBurst: number;
+  /** A connection of this user authenticated / closed on this instance (ticks, local counts). */
+  onOpen(userId: string): void;
+  onClose(userId: string): void;
+}
+
+/** A `/ws` client as the handlers see it: a connection with an id, a user and rooms. */
+class WsConnection implements ClientConnection {
+  readonly id = `ws-${randomUUID()}`;
+  data!: SocketData;
+  readonly rooms = new Set<string>();
+  connected = true;
+
+  constructor(
+    readonly ws: WebSocket,
+    private readonly hub: WsHub,
+  ) {}
+
+  join(names: string | string[]): void {
+    for (const room of Array.isArray(names) ? names : [names]) {
+      this.rooms.add(room);
+      this.hub.index(room).add(this);
+    }
+  }
+
+  leave(room: string): void {
+    this.rooms.delete(room);
+    this.hub.unindex(room, this);
+  }
+
+  send(frame: string): void {
+    if (this.connected && this.ws.readyState === this.ws.OPEN) this.ws.send(frame);
+  }
+}
+
+function ackFrame(id: unknown, response: { ok: true; data: unknown } | { ok: false; error: { code: ErrorCode; message: string } }): string {
+  return JSON.stringify({ type: 'ack', id: id ?? null, ...response });
+}
+
+/**
+ * The plain WebSocket endpoint (SPEC §3): authenticates by `?token=` or a first `auth` frame,
+ * runs client frames through the Socket.IO handlers, and hands this instance's broadcasts to the
+ * connections whose rooms they address. Connections live in the same rooms as sockets do
+ * (`user:<id>`, `course:<id>`, `course:<id>:instructors`), tracked here, since they are not
+ * Socket.IO sockets the adapter knows about.
+ */
+export class WsHub {
+  private readonly byRoom = new Map<string, Set<WsConnection>>();
+  private readonly connections = new Set<WsConnection>();
+
+  constructor(private readonly deps: WsHubDeps) {}
+
+  index(room: string): Set<WsConnection> {
+    let set = this.byRoom.get(room);
+    if (!set) this.byRoom.set(room, (set = new Set()));
+    return set;
+  }
+
+  unindex(room: string, conn: WsConnection): void {
+    const set = this.byRoom.get(room);
+    if (!set) return;
+    set.delete(conn);
+    if (set.size === 0) this.byRoom.delete(room);
+  }
+
+  /** A new `/ws` connection; `token` from the query string, if any. */
+  accept(ws: WebSocket, token: string | undefined): void {
+    const { deps } = this;
+    const conn = new WsConnection(ws, this);
+    const bucket = new TokenBucket(deps.eventsPerSecond, deps.eventsBurst);
+    let state: 'waiting' | 'checking' | 'open' | 'closed' = 'waiting';
+    const pending: string[] = [];
+
+    const refuse = (message: string) => {
+      if (state === 'closed') return;
+      state = 'closed';
+      ws.close(WS_UNAUTHORIZED, message);
+    };
+    const timer = setTimeout(() => refuse('unauthorized: no auth frame in time'), deps.authTimeoutMs);
+    timer.unref();
+
+    const authenticate = async (candidate: unknown, frameId: unknown) => {
+      state = 'checking';
+      if (typeof candidate !== 'string' || candidate.length === 0 || candidate.length > 4096) return refuse('unauthorized');
+      let user: AuthUser & { expiresAt: number };
+      try {
+        user = await deps.verifyAccessToken(candidate);
+      } catch (error) {
+        if (!(error instanceof AppError)) deps.log.error({ err: error }, '/ws authentication failed');
+        return refuse('unauthorized');
+      }
+      if ((state as string) === 'closed') return;
+      clearTimeout(timer);
+      state = 'open';
+      conn.data = { userId: user.id, role: user.role, expiresAt: user.expiresAt };
+      this.connections.add(conn);
+      conn.join(rooms.user(user.id));
+      deps.onOpen(user.id);
+      if (frameId !== undefined) conn.send(ackFrame(frameId, { ok: true, data: { userId: user.id, expiresAt: new Date(user.expiresAt).toISOString() } }));
+      for (const frame of pending.splice(0)) void handle(frame);
+    };
+
+    const handle = async (raw: string) => {
+      let frame: { type?: unknown; id?: unknown; data?: unknown };
+      try {
+        frame = JSON.parse(raw);
+      } catch {
+        return conn.send(ackFrame(null, { ok: false, error: { code: 'VALIDATION_ERROR', message: 'A frame must be JSON' } }));
+      }
+      if (!frame || typeof frame !== 'object' || Array.isArray(frame) || typeof frame.type !== 'string') {
+        return conn.send(ackFrame(null, { ok: false, error: { code: 'VALIDATION_ERROR', message: 'A frame is {type, id?, data}' } }));
+      }
+      const id = typeof frame.id === 'string' || typeof frame.id === 'number' ? frame.id : null;
+      const event = FRAME_EVENTS[frame.type];
+      if (!event) return conn.send(ackFrame(id, { ok: false, error: { code: 'VALIDATION_ERROR', message: `Unknown frame type "${frame.type.slice(0, 64)}"` } }));
+      const response = await runClientEvent(conn, event, frame.data, deps.handlers[event], { orm: deps.orm, log: deps.log, bucket });
+      conn.send(ackFrame(id, response));
+    };
+
+    ws.on('message', (data, isBinary) => {
+      if (state === 'closed') return;
+      const raw = isBinary ? '' : data.toString();
+      if (state === 'open') return void handle(raw);
+      if (state === 'checking') {
+        if (pending.length >= MAX_PENDING_FRAMES) return refuse('unauthorized: too many frames before auth');
+        return void pending.push(raw);
+      }
+      // The first frame of a connection without `?token=` must be `{"type":"auth","data":{"token":…}}`.
+      let frame: { type?: unknown; id?: unknown; data?: { token?: unknown } } | null = null;
+      try {
+        frame = JSON.parse(raw);
+      } catch {
+        // refused below
+      }
+      if (frame?.type !== 'auth') return refuse('unauthorized: the first frame must be auth');
+      void authenticate(frame.data?.token, frame.id ?? null);
+    });
+    ws.on('error', (error) => deps.log.debug({ err: error }, '/ws connection error'));
+    ws.on('close', () => {
+      clearTimeout(timer);
+      const wasOpen = state === 'open';
+      state = 'closed';
+      conn.connected = false;
+      if (!wasOpen) return;
+      this.connections.delete(conn);
+      for (const courseId of joinedCourseIds(conn.rooms)) {
+        deps.membership.left(conn, courseId).catch((error) => deps.log.error({ err: error, courseId }, 'presence leave failed'));
+      }
+      for (const room of [...conn.rooms]) this.unindex(room, conn);
+      deps.onClose(conn.data.userId);
+    });
+
+    if (token !== undefined) void authenticate(token, undefined);
+  }
+
+  /** Forwards a broadcast delivered on this instance to the connections it addresses, once each. */
+  deliver(packet: DeliveredPacket): void {
+    if (this.connections.size === 0) return;
+    const targets = new Set<WsConnection>();
+    if (packet.rooms.size === 0) for (const conn of this.connections) targets.add(conn);
+    else for (const room of packet.rooms) for (const conn of this.byRoom.get(room) ?? []) targets.add(conn);
+    if (targets.size === 0) return;
+    const frame = JSON.stringify({ type: packet.event, data: packet.payload });
+    for (const conn of targets) {
+      if (packet.except.size > 0 && [...packet.except].some((room) => conn.rooms.has(room))) continue;
+      if (packet.volatile && conn.ws.bufferedAmount > VOLATILE_BUFFER_LIMIT) continue;
+      conn.send(frame);
+    }
+  }
+
+  /** Closes the connections in any of `names` (deactivation, role change: they must authenticate again). */
+  disconnect(names: ReadonlySet<string>): void {
+    const targets = new Set<WsConnection>();
+    if (names.size === 0) for (const conn of this.connections) targets.add(conn);
+    for (const room of names) for (const conn of this.byRoom.get(room) ?? []) targets.add(conn);
+    for (const conn of targets) conn.ws.close(WS_UNAUTHORIZED, 'unauthorized: session ended');
+  }
+
+  /** Closes connections whose token expired before `cutoff` (epoch ms) without `auth`/`auth:refresh`. */
+  closeExpired(cutoff: number): void {
+    for (const conn of this.connections) if (conn.data.expiresAt <= cutoff) conn.ws.close(WS_UNAUTHORIZED, 'unauthorized: token expired');
+  }
+
+  closeAll(): void {
+    for (const conn of this.connections) conn.ws.close(1001, 'server shutting down');
+  }
+}

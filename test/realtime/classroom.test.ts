@@ -1,0 +1,189 @@
+import t from 'tap';
+import { buildTestApp } from '../helpers/app.js';
+import { call } from '../helpers/http.js';
+import { createUser } from '../helpers/users.js';
+import { client, connect, listen, nextDisconnect, nextEvent, record, request, socketPool } from './socket-helpers.js';
+import { courseWithLessons, ok } from './fixtures.js';
+
+const { app } = await buildTestApp(t, 'realtime-classroom');
+const url = await listen(app);
+const sockets = socketPool();
+t.teardown(() => sockets.closeAll());
+
+const owner = await createUser(app, 'instructor');
+const otherInstructor = await createUser(app, 'instructor');
+const admin = await createUser(app, 'admin');
+const student = await createUser(app, 'student');
+const classmate = await createUser(app, 'student');
+const outsider = await createUser(app, 'student');
+
+const socketOf = async (user: { token: string }, options = {}) => connect(sockets.add(client(url, user.token, options)));
+
+t.test('course:join is authorised against the database; outsiders get FORBIDDEN and hear nothing', async (t) => {
+  const { course, lessons } = await courseWithLessons(app, owner, [student]);
+  const draft = await ok(await call(app, 'POST', '/api/courses', owner, { title: 'Draft' }), 201);
+  const teacher = await socketOf(owner);
+  const pupil = await socketOf(student);
+  const stranger = await socketOf(outsider);
+  const colleague = await socketOf(otherInstructor);
+  const boss = await socketOf(admin);
+  const strangerSaw = record(stranger);
+  const colleagueSaw = record(colleague);
+
+  t.match(await request(teacher, 'course:join', { courseId: course.id }), { ok: true, data: { courseId: course.id, online: [owner.id] } }, 'owner joins');
+  t.match(await request(boss, 'course:join', { courseId: course.id }), { ok: true }, 'an admin joins');
+  t.match(await request(pupil, 'course:join', { courseId: course.id }), { ok: true }, 'an enrollee joins');
+  t.match(await request(stranger, 'course:join', { courseId: course.id }), { ok: false, error: { code: 'FORBIDDEN', message: String } }, 'a student not enrolled');
+  t.match(await request(colleague, 'course:join', { courseId: course.id }), { ok: false, error: { code: 'FORBIDDEN' } }, 'another instructor');
+  t.match(await request(stranger, 'course:join', { courseId: draft.id }), { ok: false, error: { code: 'NOT_FOUND' } }, 'a draft does not exist for others');
+  t.match(await request(stranger, 'course:join', { courseId: '00000000-0000-4000-8000-000000000000' }), { ok: false, error: { code: 'NOT_FOUND' } });
+  t.match(await request(teacher, 'course:join', { courseId: draft.id }), { ok: true }, 'the owner joins its draft');
+
+  // Everything the course produces reaches the instructors and nobody outside.
+  const adminHeard = nextEvent(boss, 'lesson:progress');
+  await ok(await call(app, 'POST', `/api/lessons/${lessons[0].id}/progress`, student, { completionPercentage: 30 }));
+  await adminHeard;
+  await request(stranger, 'course:leave', { courseId: course.id }); // a round trip: anything sent before it has arrived
+  await request(colleague, 'course:leave', { courseId: course.id });
+  t.same(strangerSaw, [], 'the outsider received nothing');
+  t.same(colleagueSaw, [], 'the other instructor received nothing');
+
+  // A dropped enrollment closes the door on the next join.
+  const enrollment = (await ok(await call(app, 'GET', '/api/enrollments', student))).items.find((item: any) => item.course.id === course.id);
+  await ok(await call(app, 'PATCH', `/api/enrollments/${enrollment.id}`, student, { status: 'dropped' }));
+  t.match(await request(pupil, 'course:join', { courseId: course.id }), { ok: false, error: { code: 'FORBIDDEN' } }, 'dropped: refused');
+});
+
+t.test("a student's progress over HTTP and over the socket reaches the instructor", async (t) => {
+  const { course, lessons } = await courseWithLessons(app, owner, [student, classmate]);
+  const teacher = await socketOf(owner);
+  const pupil = await socketOf(student);
+  t.equal((await request(teacher, 'course:join', { courseId: course.id })).ok, true);
+
+  // Over HTTP (the student need not have joined the course room).
+  const lessonEvent = nextEvent(teacher, 'lesson:progress', (p) => p.courseId === course.id);
+  const teacherProgress = nextEvent(teacher, 'progress:updated', (p) => p.courseId === course.id);
+  const ownProgress = nextEvent(pupil, 'progress:updated', (p) => p.courseId === course.id);
+  await ok(await call(app, 'POST', `/api/lessons/${lessons[0].id}/progress`, student, { completionPercentage: 40, timeSpentSecondsDelta: 60 }));
+  t.match(await lessonEvent, { courseId: course.id, lessonId: lessons[0].id, studentId: student.id, status: 'in_progress', completionPercentage: 40, serverNow: String });
+  const expected = { courseId: course.id, studentId: student.id, progressPercentage: 0, completedLessonsCount: 0, totalLessonsCount: 2, status: 'active', enrollmentId: String, serverNow: String };
+  t.match(await teacherProgress, expected);
+  t.match(await ownProgress, expected, 'the student hears its own progress');
+
+  // Over the socket: the ack carries what HTTP returns.
+  const lessonEvent2 = nextEvent(teacher, 'lesson:progress', (p) => p.lessonId === lessons[1].id);
+  const teacherProgress2 = nextEvent(teacher, 'progress:updated', (p) => p.progressPercentage === 50);
+  const ack = await request(pupil, 'lesson:progress', { lessonId: lessons[1].id, status: 'completed' });
+  t.match(ack, { ok: true, data: { lessonProgress: { lessonId: lessons[1].id, status: 'completed', completionPercentage: 100 }, enrollment: { progressPercentage: 50, completedLessonsCount: 1 } } });
+  t.match(await lessonEvent2, { studentId: student.id, status: 'completed', completionPercentage: 100 });
+  t.match(await teacherProgress2, { studentId: student.id, completedLessonsCount: 1, totalLessonsCount: 2 });
+
+  // Socket errors use HTTP's codes.
+  const classmateSocket = await socketOf(outsider);
+  t.match(await request(classmateSocket, 'lesson:progress', { lessonId: lessons[0].id, completionPercentage: 10 }), { ok: false, error: { code: 'FORBIDDEN' } });
+  t.match(await request(pupil, 'lesson:progress', { lessonId: '00000000-0000-4000-8000-000000000000', completionPercentage: 10 }), { ok: false, error: { code: 'NOT_FOUND' } });
+});
+
+t.test('presence: the join snapshot, deltas on first join, last leave and disconnect, the dashboard', async (t) => {
+  const { course } = await courseWithLessons(app, owner, [student, classmate]);
+  const teacher = await socketOf(owner);
+  const deltas = record(teacher);
+  t.same((await request(teacher, 'course:join', { courseId: course.id })).data, { courseId: course.id, online: [owner.id] });
+
+  const pupil = await socketOf(student);
+  const studentJoined = nextEvent(teacher, 'presence:updated', (p) => p.joined.includes(student.id));
+  const snapshot = await request(pupil, 'course:join', { courseId: course.id });
+  t.same(new Set(snapshot.data.online), new Set([owner.id, student.id]), 'the snapshot lists everyone online');
+  t.match(await studentJoined, { courseId: course.id, joined: [student.id], left: [], serverNow: String });
+
+  // A second tab of the same student: no delta; joining twice: no delta.
+  const pupilTab = await socketOf(student);
+  await request(pupilTab, 'course:join', { courseId: course.id });
+  await request(pupil, 'course:join', { courseId: course.id });
+  const dashboard = await ok(await call(app, 'GET', `/api/courses/${course.id}/dashboard`, owner));
+  t.ok(dashboard.online.includes(student.id), 'the dashboard snapshot shows the student online');
+  t.equal(dashboard.students.find((s: any) => s.studentId === student.id).online, true);
+
+  const mate = await socketOf(classmate);
+  const mateJoined = nextEvent(teacher, 'presence:updated', (p) => p.joined.includes(classmate.id));
+  await request(mate, 'course:join', { courseId: course.id });
+  await mateJoined;
+
+  // One tab leaves (still online), the other disconnects (offline); the classmate leaves.
+  await request(pupil, 'course:leave', { courseId: course.id });
+  const studentLeft = nextEvent(teacher, 'presence:updated', (p) => p.left.includes(student.id));
+  pupilTab.disconnect();
+  t.match(await studentLeft, { courseId: course.id, joined: [], left: [student.id] });
+  const mateLeft = nextEvent(teacher, 'presence:updated', (p) => p.left.includes(classmate.id));
+  t.same((await request(mate, 'course:leave', { courseId: course.id })).data, { courseId: course.id });
+  await mateLeft;
+
+  t.same(
+    deltas.filter((seen) => seen.event === 'presence:updated').map((seen) => [seen.payload.joined, seen.payload.left]),
+    [[[owner.id], []], [[student.id], []], [[classmate.id], []], [[], [student.id]], [[], [classmate.id]]],
+    'exactly one delta per first join and last leave',
+  );
+  t.same(await app.presence.online(course.id), [owner.id]);
+  const after = await ok(await call(app, 'GET', `/api/courses/${course.id}/dashboard`, owner));
+  t.same(after.online, [owner.id]);
+});
+
+t.test('a socket recovered after a dropped connection gets the events it missed', async (t) => {
+  const { course, lessons } = await courseWithLessons(app, owner, [student]);
+  const teacher = await socketOf(owner);
+  await request(teacher, 'course:join', { courseId: course.id });
+  // Reconnects by itself, a second after the drop: events emitted meanwhile must come back.
+  const pupil = await socketOf(student, { reconnection: true, reconnectionDelay: 1000 });
+  await request(pupil, 'course:join', { courseId: course.id });
+  const first = nextEvent(pupil, 'progress:updated');
+  await ok(await call(app, 'POST', `/api/lessons/${lessons[0].id}/progress`, student, { completionPercentage: 10 }));
+  await first;
+
+  const offline = nextEvent(teacher, 'presence:updated', (p) => p.left.includes(student.id));
+  const dropped = nextDisconnect(pupil);
+  pupil.io.engine.close();
+  await dropped;
+  await offline; // the server has noticed
+
+  const missed = nextEvent(pupil, 'progress:updated', (p) => p.completedLessonsCount === 1, 8000);
+  const backOnline = nextEvent(teacher, 'presence:updated', (p) => p.joined.includes(student.id), 8000);
+  await ok(await call(app, 'POST', `/api/lessons/${lessons[1].id}/progress`, student, { status: 'completed' }));
+  t.match(await missed, { courseId: course.id, studentId: student.id, completedLessonsCount: 1 }, 'the missed event arrives');
+  t.equal(pupil.recovered, true, 'the connection state was recovered');
+  await backOnline;
+  t.pass('the recovered socket is online in its course again');
+
+  // Its rooms came back: course events still reach it without a new join.
+  const again = nextEvent(pupil, 'progress:updated', (p) => p.progressPercentage === 100);
+  await ok(await call(app, 'POST', `/api/lessons/${lessons[0].id}/progress`, student, { status: 'completed' }));
+  await again;
+});
+
+t.test('recovered sockets have their course rooms re-authorised', async (t) => {
+  const formerOwner = await createUser(app, 'instructor');
+  const { course, lessons } = await courseWithLessons(app, formerOwner, [student]);
+  const boss = await socketOf(admin);
+  await request(boss, 'course:join', { courseId: course.id });
+  const former = await socketOf(formerOwner, { reconnection: true, reconnectionDelay: 1000 });
+  await request(former, 'course:join', { courseId: course.id });
+  const first = nextEvent(former, 'lesson:progress');
+  await ok(await call(app, 'POST', `/api/lessons/${lessons[0].id}/progress`, student, { completionPercentage: 10 }));
+  await first;
+
+  const offline = nextEvent(boss, 'presence:updated', (p) => p.left.includes(formerOwner.id));
+  former.io.engine.close();
+  await offline;
+  // While it is offline the course changes hands: the former owner may no longer be in either room.
+  await app.orm.em.fork().getConnection().execute('UPDATE courses SET instructor_id = ? WHERE id = ?', [owner.id, course.id]);
+  await new Promise<void>((resolve) => former.once('connect', () => resolve()));
+  t.equal(former.recovered, true);
+  const formerSaw = record(former);
+
+  const bossHeard = nextEvent(boss, 'lesson:progress', (p) => p.completionPercentage === 20);
+  await ok(await call(app, 'POST', `/api/lessons/${lessons[0].id}/progress`, student, { completionPercentage: 20 }));
+  await bossHeard;
+  await request(former, 'course:leave', { courseId: '00000000-0000-4000-8000-000000000000' });
+  t.same(formerSaw, [], 'nothing from the course after recovery');
+  t.notOk((await app.presence.online(course.id)).includes(formerOwner.id), 'and not online there');
+  t.match(await request(former, 'course:join', { courseId: course.id }), { ok: false, error: { code: 'FORBIDDEN' } });
+});

@@ -1,0 +1,129 @@
+import t from 'tap';
+import { buildTestApp } from '../helpers/app.js';
+import { call } from '../helpers/http.js';
+import { createUser } from '../helpers/users.js';
+import { client, connect, listen, nextEvent, record, request, socketPool } from './socket-helpers.js';
+import { courseWithLessons, ok, publishedQuiz } from './fixtures.js';
+
+// In-process workers grade at deadline + grace; the sweep stays out of the way.
+const { app } = await buildTestApp(t, 'realtime-quiz', { WORKERS: 'on', QUIZ_GRACE_MS: '300', SWEEP_INTERVAL_MS: '3600000' });
+const url = await listen(app);
+const sockets = socketPool();
+t.teardown(() => sockets.closeAll());
+
+const owner = await createUser(app, 'instructor');
+const student = await createUser(app, 'student');
+const classmate = await createUser(app, 'student');
+const socketOf = async (user: { token: string }) => connect(sockets.add(client(url, user.token)));
+
+t.test('a 2-second quiz: started, ticks, expired at the deadline, graded by the deadline job', async (t) => {
+  const { course } = await courseWithLessons(app, owner, [student]);
+  const { quiz, tf } = await publishedQuiz(app, owner, course.id, { timeLimitSeconds: 2 });
+  const teacher = await socketOf(owner);
+  await request(teacher, 'course:join', { courseId: course.id });
+  const pupil = await socketOf(student);
+  const pupilSaw = record(pupil);
+  const teacherSaw = record(teacher);
+
+  const startedForPupil = nextEvent(pupil, 'quiz:started');
+  const startedForTeacher = nextEvent(teacher, 'quiz:started');
+  const expired = nextEvent(pupil, 'quiz:expired', undefined, 5000);
+  const gradedForPupil = nextEvent(pupil, 'quiz:graded', undefined, 8000);
+  const gradedForTeacher = nextEvent(teacher, 'quiz:graded', undefined, 8000);
+  const attempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
+  const started = { attemptId: attempt.id, quizId: quiz.id, studentId: student.id, deadline: attempt.deadline, serverNow: String };
+  t.match(await startedForPupil, started, 'quiz:started to the student');
+  t.match(await startedForTeacher, started, 'quiz:started to the instructor');
+  t.equal((await request(pupil, 'quiz:answer', { attemptId: attempt.id, questionId: tf.id, answer: true })).ok, true, 'an answer saved over the socket');
+
+  t.match(await expired, { attemptId: attempt.id, serverNow: String });
+  const expiredAt = Date.now();
+  t.ok(expiredAt >= Date.parse(attempt.deadline) - 50, 'quiz:expired comes at the deadline, not before');
+  t.ok(expiredAt < Date.parse(attempt.deadline) + 300, 'and promptly');
+  const grade = { attemptId: attempt.id, quizId: quiz.id, studentId: student.id, score: 1, maxScore: 2, percentage: 50, isPassed: true, serverNow: String };
+  t.match(await gradedForPupil, grade, 'quiz:graded to the student');
+  t.match(await gradedForTeacher, grade, 'quiz:graded to the instructor');
+  t.ok(Date.now() >= Date.parse(attempt.deadline) + 300, 'graded after deadline + grace');
+
+  const ticks = pupilSaw.filter((seen) => seen.event === 'quiz:tick');
+  t.ok(ticks.length >= 2, `ticks while the attempt ran (${ticks.length})`);
+  for (const tick of ticks) t.match(tick.payload, { attemptId: attempt.id, remainingMs: Number, serverNow: String });
+  for (let i = 1; i < ticks.length; i++) {
+    t.ok(ticks[i]!.payload.remainingMs < ticks[i - 1]!.payload.remainingMs, 'remainingMs decreases');
+    const gap = ticks[i]!.at - ticks[i - 1]!.at;
+    t.ok(gap > 600 && gap < 1400, `about a second apart (${gap} ms)`);
+  }
+  t.ok(ticks.every((tick) => tick.payload.remainingMs > 0 && tick.payload.remainingMs <= 2000));
+  t.equal(pupilSaw.filter((seen) => seen.event === 'quiz:expired').length, 1, 'quiz:expired once, although the job graded it as expired too');
+  t.equal(teacherSaw.filter((seen) => seen.event === 'quiz:tick' || seen.event === 'quiz:expired').length, 0, 'ticks and expiry are the student’s alone');
+  t.equal(pupilSaw.findIndex((seen) => seen.event === 'quiz:tick' && seen.at > expiredAt), -1, 'no tick after the expiry');
+
+  const stored = await ok(await call(app, 'GET', `/api/attempts/${attempt.id}`, student));
+  t.match(stored, { status: 'graded', result: { autoSubmitted: true, score: 1 } });
+});
+
+t.test('submit over the socket: the ack has the result, the instructor hears quiz:graded; answer stats', async (t) => {
+  const { course } = await courseWithLessons(app, owner, [student, classmate]);
+  const { quiz, tf, mc } = await publishedQuiz(app, owner, course.id, { timeLimitSeconds: 600 });
+  const teacher = await socketOf(owner);
+  await request(teacher, 'course:join', { courseId: course.id });
+  const pupil = await socketOf(student);
+  const mate = await socketOf(classmate);
+
+  const attempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
+  const mateAttempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, classmate), 201);
+
+  // quiz:sync gives the attempt object and starts ticking it on this socket.
+  const synced = await request(pupil, 'quiz:sync', { attemptId: attempt.id });
+  t.match(synced, { ok: true, data: { id: attempt.id, status: 'in_progress', deadline: attempt.deadline, questions: Array, answers: {} } });
+  t.match(await nextEvent(pupil, 'quiz:tick', (p) => p.attemptId === attempt.id), { remainingMs: Number });
+  t.match(await request(mate, 'quiz:sync', { attemptId: attempt.id }), { ok: false, error: { code: 'FORBIDDEN' } }, "another student's attempt");
+
+  // Answers feed the instructors' live distribution.
+  const stats = nextEvent(teacher, 'quiz:answer-stats', (p) => p.questionId === mc.id && p.distribution.where === 2);
+  t.match(await request(pupil, 'quiz:answer', { attemptId: attempt.id, questionId: mc.id, answer: ['where'] }), { ok: true, data: { attemptId: attempt.id, questionId: mc.id, answer: ['where'] } });
+  t.equal((await request(mate, 'quiz:answer', { attemptId: mateAttempt.id, questionId: mc.id, answer: ['where'] })).ok, true);
+  t.match(await stats, { quizId: quiz.id, questionId: mc.id, distribution: { where: 2, order: 0 }, serverNow: String });
+  t.match(await request(pupil, 'quiz:answer', { attemptId: attempt.id, questionId: tf.id, answer: 'yes' }), { ok: false, error: { code: 'VALIDATION_ERROR' } }, 'wrong answer shape');
+  t.match(await request(mate, 'quiz:answer', { attemptId: attempt.id, questionId: tf.id, answer: true }), { ok: false, error: { code: 'FORBIDDEN' } });
+
+  // A student who comes back on a new socket gets ticks again, derived from the deadline.
+  mate.disconnect();
+  const mateAgain = await socketOf(classmate);
+  const tick = await nextEvent(mateAgain, 'quiz:tick', (p) => p.attemptId === mateAttempt.id);
+  const remaining = Date.parse(mateAttempt.deadline) - Date.now();
+  t.ok(Math.abs(tick.remainingMs - remaining) < 1000, 'ticks resume on a new connection');
+
+  const graded = nextEvent(teacher, 'quiz:graded', (p) => p.attemptId === attempt.id);
+  const completed = nextEvent(teacher, 'progress:updated', (p) => p.studentId === student.id);
+  const ack = await request(pupil, 'quiz:submit', { attemptId: attempt.id });
+  t.match(ack, { ok: true, data: { id: attempt.id, status: 'graded', result: { score: 1, maxScore: 2, percentage: 50, isPassed: true, autoSubmitted: false } } });
+  t.match(await graded, { attemptId: attempt.id, quizId: quiz.id, studentId: student.id, score: 1, maxScore: 2, percentage: 50, isPassed: true });
+  // The passed quiz completed its lesson: progress events follow.
+  t.match(await completed, { completedLessonsCount: 1, totalLessonsCount: 3 });
+
+  const again = await request(pupil, 'quiz:submit', { attemptId: attempt.id });
+  t.match(again, { ok: true, data: { id: attempt.id, status: 'graded' } }, 'submitting again is idempotent');
+  t.match(await request(pupil, 'quiz:answer', { attemptId: attempt.id, questionId: tf.id, answer: true }), { ok: false, error: { code: 'CONFLICT' } }, 'no answers after the submit');
+});
+
+t.test('the answer stats of a question are throttled to 4 per second, the last change included', async (t) => {
+  const { course } = await courseWithLessons(app, owner, [student]);
+  const { quiz, tf } = await publishedQuiz(app, owner, course.id);
+  const teacher = await socketOf(owner);
+  await request(teacher, 'course:join', { courseId: course.id });
+  const pupil = await socketOf(student);
+  const attempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
+  const teacherSaw = record(teacher);
+
+  const last = nextEvent(teacher, 'quiz:answer-stats', (p) => p.distribution.false === 1);
+  const started = Date.now();
+  for (let i = 0; i < 20; i++) await request(pupil, 'quiz:answer', { attemptId: attempt.id, questionId: tf.id, answer: i % 2 === 0 });
+  // The last answer (false) is always reported.
+  const elapsed = Date.now() - started;
+  t.match(await last, { quizId: quiz.id, questionId: tf.id, distribution: { true: 0, false: 1 } });
+  const updates = teacherSaw.filter((seen) => seen.event === 'quiz:answer-stats');
+  const allowed = Math.ceil((elapsed + 250) / 250) + 1;
+  t.ok(updates.length <= allowed, `${updates.length} updates for 20 answers in ${elapsed} ms (at most ${allowed})`);
+  for (let i = 1; i < updates.length; i++) t.ok(updates[i]!.at - updates[i - 1]!.at >= 200, 'spaced by the throttle');
+});

@@ -1,0 +1,76 @@
+import t from 'tap';
+import { KeyedThrottle } from '../../server/realtime/keyed-throttle.js';
+import { InMemoryPresence } from '../../server/realtime/presence.js';
+import { QuizTickScheduler, type TimedAttempt } from '../../server/realtime/quiz-ticks.js';
+import { TokenBucket } from '../../server/realtime/rate-limit.js';
+import type { RealtimeEmitter } from '../../server/realtime/events.js';
+
+t.test('token bucket: a burst, then the refill rate', async (t) => {
+  let now = 0;
+  const bucket = new TokenBucket(20, 40, () => now);
+  let taken = 0;
+  while (bucket.take()) taken++;
+  t.equal(taken, 40, 'the burst');
+  now += 500;
+  taken = 0;
+  while (bucket.take()) taken++;
+  t.equal(taken, 10, 'half a second refills 10');
+  now += 60_000;
+  taken = 0;
+  while (bucket.take()) taken++;
+  t.equal(taken, 40, 'never more than the burst');
+});
+
+t.test('keyed throttle: leading and trailing edges, per key', async (t) => {
+  const runs: Array<[string, number]> = [];
+  const started = Date.now();
+  const throttle = new KeyedThrottle(100, async (key) => void runs.push([key, Date.now() - started]), () => t.fail('no errors'));
+  t.teardown(() => throttle.close());
+  for (let i = 0; i < 10; i++) throttle.request('a');
+  throttle.request('b');
+  t.same(runs.map(([key]) => key), ['a', 'b'], 'the first request of each key runs at once');
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  t.same(runs.map(([key]) => key), ['a', 'b', 'a'], 'the burst collapses into one trailing run');
+  t.ok(runs[2]![1] >= 95, 'after the interval');
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  t.equal(runs.length, 3, 'nothing more without requests');
+  throttle.request('a');
+  t.equal(runs.length, 4, 'a quiet key runs at once again');
+});
+
+t.test('presence counts sockets per user and course', async (t) => {
+  const presence = new InMemoryPresence();
+  t.same(await presence.join('c', 'u', 's1'), { first: true });
+  t.same(await presence.join('c', 'u', 's2'), { first: false });
+  t.same(await presence.join('c', 'v', 's3'), { first: true });
+  t.same(await presence.online('c'), ['u', 'v']);
+  t.same(await presence.leave('c', 'u', 's1'), { last: false });
+  t.same(await presence.leave('c', 'u', 's1'), { last: false }, 'leaving twice is harmless');
+  t.same(await presence.leave('c', 'u', 's2'), { last: true });
+  t.same(await presence.leave('c', 'v', 's3'), { last: true });
+  t.same(await presence.online('c'), []);
+  t.same(await presence.leave('x', 'u', 's1'), { last: false });
+});
+
+t.test('tick scheduler: ticks aligned to whole seconds before the deadline, then the deadline once', async (t) => {
+  let now = 10_000;
+  const emitted: Array<{ to: string | string[]; event: string; data: any; volatile?: boolean }> = [];
+  const emitter: RealtimeEmitter = { emit: (to, event, data, options) => void emitted.push({ to, event, data, volatile: options?.volatile }) };
+  const deadlines: TimedAttempt[] = [];
+  const scheduler = new QuizTickScheduler({ emitter, onDeadline: (attempt) => deadlines.push(attempt), now: () => now, resolutionMs: 1_000_000 });
+  t.teardown(() => scheduler.close());
+  scheduler.track({ attemptId: 'a1', studentId: 's1', deadline: new Date(12_500) });
+  scheduler.track({ attemptId: 'a1', studentId: 's1', deadline: new Date(12_500) });
+  scheduler.track({ attemptId: 'a2', studentId: 's2', deadline: new Date(20_000) });
+  const ticksOf = (attemptId: string) => emitted.filter((e) => e.data.attemptId === attemptId).map((e) => e.data.remainingMs);
+  for (; now <= 13_000; now += 100) scheduler.run();
+  t.same(ticksOf('a1'), [2500, 2000, 1000], 'at once, then at 2 s and 1 s before the deadline');
+  t.same(deadlines.map((d) => d.attemptId), ['a1'], 'the deadline is reported once');
+  t.notOk(scheduler.isTracking('a1'));
+  t.ok(emitted.every((e) => e.event === 'quiz:tick' && e.volatile === true && e.to === `user:${e.data.attemptId === 'a1' ? 's1' : 's2'}`), 'volatile ticks to the student');
+  scheduler.untrackStudent('s2');
+  const before = emitted.length;
+  now += 1000;
+  scheduler.run();
+  t.equal(emitted.length, before, 'an untracked student gets no ticks');
+});
