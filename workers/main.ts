@@ -6,6 +6,8 @@ import { ormOptions } from '../server/db/orm-options.js';
 import { closeRedis, createQueueRedis, createRedis, waitForRedis } from '../server/redis.js';
 import { Queues } from './queues.js';
 import { startWorkers } from './runtime.js';
+import { queueProgressJobs } from './progress.js';
+import { useProgressJobs } from '../server/routes/progress/progress-jobs.js';
 
 /** Process entry for `npm run worker`: the BullMQ workers alone, for scaling out. */
 async function main() {
@@ -28,6 +30,7 @@ async function main() {
   await waitForRedis(redis, 3000);
   const queueConnection = createQueueRedis(config.redisUrl);
   const queues = new Queues(config, queueConnection);
+  useProgressJobs(orm, queueProgressJobs(queues, logger));
   const runtime = await startWorkers({ config, orm, redis, logger }, queues);
 
   let closing = false;

@@ -1,6 +1,8 @@
 import type { Job } from 'bullmq';
 import type { WorkerContext, QueueDefinition } from './queue-definition.js';
 import { assertJobId } from './queue-definition.js';
+import { gradeAttemptNow, overdueAttemptIds } from '../server/routes/attempts/attempts.service.js';
+import { enqueueCertificate } from './certificates.js';
 
 export interface MaintenancePayload {
   /** Why this sweep runs: the periodic scheduler, process start-up, or an operator. */
@@ -31,7 +33,44 @@ export const purgeExpiredRefreshTokens: SweepTask = {
   },
 };
 
-export const sweepTasks: SweepTask[] = [purgeExpiredRefreshTokens];
+/** Grades timed attempts whose deadline (plus grace) passed without their job running. */
+export const gradeOverdueAttempts: SweepTask = {
+  name: 'gradeOverdueAttempts',
+  async run(ctx) {
+    const em = ctx.orm.em.fork();
+    let graded = 0;
+    for (const attemptId of await overdueAttemptIds(em, ctx.config.quizGraceMs)) {
+      const outcome = await gradeAttemptNow(em.fork(), attemptId, { auto: true }, { config: ctx.config });
+      if (outcome?.graded) {
+        graded++;
+        await ctx.events?.attemptGraded(outcome);
+      }
+    }
+    return graded;
+  },
+};
+
+/**
+ * Enqueues the certificates that completed enrollments lack: no row, no PDF, or never announced
+ * (a lost job, Redis down when the enrollment completed, a job that used up its attempts).
+ * Enrollments whose job is still waiting or running are left to it.
+ */
+export const enqueueMissingCertificates: SweepTask = {
+  name: 'enqueueMissingCertificates',
+  async run(ctx) {
+    if (!ctx.queues) return 0;
+    const rows = await ctx.orm.em.fork().execute<Array<{ id: string }>>(
+      `SELECT e.id FROM enrollments e LEFT JOIN certificates c ON c.enrollment_id = e.id
+        WHERE e.status = 'completed' AND (c.id IS NULL OR c.pdf_path IS NULL OR e.certificate_issued_at IS NULL)
+        ORDER BY e.completed_at LIMIT 1000`,
+    );
+    let enqueued = 0;
+    for (const { id } of rows) if (await enqueueCertificate(ctx.queues, id)) enqueued++;
+    return enqueued;
+  },
+};
+
+export const sweepTasks: SweepTask[] = [purgeExpiredRefreshTokens, gradeOverdueAttempts, enqueueMissingCertificates];
 
 export const SWEEP_SCHEDULER_ID = 'maintenance-sweep';
 

@@ -1,0 +1,48 @@
+import { Type, type Static } from 'typebox';
+import { NullableTimestamp, PaginationQuery, Timestamp, Uuid } from '../../schemas/common.js';
+
+export const CertificateNumberParams = Type.Object(
+  {
+    number: Type.String({
+      minLength: 1,
+      maxLength: 100,
+      pattern: '^[A-Za-z0-9-]+$',
+      description: 'A certificate number such as `CERT-2026-7K3F-9QXM-2HDP` (case-insensitive; O and I/L read as 0 and 1)',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type CertificateNumberParams = Static<typeof CertificateNumberParams>;
+
+export const CertificateListQuery = Type.Object({ ...PaginationQuery }, { additionalProperties: false });
+export type CertificateListQuery = Static<typeof CertificateListQuery>;
+
+export const CertificateJson = Type.Object({
+  id: Uuid,
+  certificateNumber: Type.String(),
+  enrollmentId: Type.Union([Uuid, Type.Null()]),
+  studentId: Uuid,
+  studentName: Type.String(),
+  course: Type.Object({ id: Uuid, title: Type.String(), instructorName: Type.String() }),
+  completionDate: Timestamp,
+  issuedAt: Timestamp,
+  isRevoked: Type.Boolean(),
+  revokedAt: NullableTimestamp,
+  pdfUrl: Type.String({ description: 'GET it with a bearer token (the student, the course owner, admins)' }),
+  verificationUrl: Type.String({ description: 'Public' }),
+});
+export type CertificateJson = Static<typeof CertificateJson>;
+
+export const CertificateVerification = Type.Object({
+  valid: Type.Boolean({ description: 'Issued and not revoked' }),
+  revoked: Type.Boolean(),
+  certificateNumber: Type.String(),
+  studentName: Type.String(),
+  courseTitle: Type.String(),
+  instructorName: Type.String(),
+  completionDate: Timestamp,
+  issuedAt: Timestamp,
+});
+export type CertificateVerification = Static<typeof CertificateVerification>;
+
+export const CertificatePdf = Type.String({ format: 'binary', description: 'The certificate, `application/pdf`' });

@@ -1,0 +1,296 @@
+import t from 'tap';
+import { execFile } from 'node:child_process';
+import { readFile, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { buildTestApp } from '../helpers/app.js';
+import { createUser, type TestUser } from '../helpers/users.js';
+import { call } from '../helpers/http.js';
+import { waitFor } from '../helpers/wait.js';
+import { client, connect, listen } from '../realtime/socket-helpers.js';
+import { issueCertificate } from '../../server/certificates/certificate-issuer.js';
+import { pdfRenderer } from '../../server/certificates/pdf-renderer.js';
+import { CERTIFICATE_NUMBER } from '../../server/certificates/certificate-number.js';
+import type { IssuedCertificate } from '../../server/certificates/certificate-issuer.js';
+
+const pdftotext = promisify(execFile);
+
+const { app, config } = await buildTestApp(t, 'certificates', { WORKERS: 'on', SWEEP_INTERVAL_MS: '600000' });
+const db = () => app.orm.em.fork().getConnection();
+
+const owner = await createUser(app, 'instructor', { fullName: 'Olive Owner' });
+const otherInstructor = await createUser(app, 'instructor', { fullName: 'Other Instructor' });
+const admin = await createUser(app, 'admin');
+const student = await createUser(app, 'student', { fullName: 'Sam Student' });
+const otherStudent = await createUser(app, 'student', { fullName: 'Otto Other' });
+
+/** Every `certificate:issued` the in-process workers announce (the realtime publisher is their `events`). */
+const announced: IssuedCertificate[] = [];
+const publish = app.realtimeEvents.certificateIssued.bind(app.realtimeEvents);
+app.realtimeEvents.certificateIssued = (certificate) => {
+  announced.push(certificate);
+  publish(certificate);
+};
+
+async function publishedCourse(title: string, lessons = 2) {
+  const course = await call(app, 'POST', '/api/courses', owner, { title, isPublished: true });
+  t.equal(course.status, 201);
+  const ids: string[] = [];
+  for (let i = 0; i < lessons; i++) {
+    const lesson = await call(app, 'POST', `/api/courses/${course.body.id}/lessons`, owner, { title: `Lesson ${i + 1}` });
+    ids.push(lesson.body.id);
+  }
+  return { id: course.body.id as string, title, lessonIds: ids };
+}
+
+async function enrollmentOf(courseId: string, as: TestUser = student): Promise<string> {
+  const res = await call(app, 'POST', `/api/courses/${courseId}/enroll`, as);
+  return res.body.id;
+}
+
+async function certificateRows(enrollmentId: string) {
+  return db().execute<Array<{ certificate_number: string; pdf_path: string | null; id: string }>>(
+    'SELECT id, certificate_number, pdf_path FROM certificates WHERE enrollment_id = ?',
+    [enrollmentId],
+  );
+}
+
+async function issuedAt(enrollmentId: string): Promise<string | null> {
+  const [row] = await db().execute<Array<{ certificate_issued_at: string | null }>>('SELECT certificate_issued_at FROM enrollments WHERE id = ?', [enrollmentId]);
+  return row!.certificate_issued_at;
+}
+
+/** A completed enrollment made directly in the database (no job enqueued). */
+async function completedInDatabase(title: string, as: TestUser = student): Promise<{ courseId: string; enrollmentId: string }> {
+  const course = await publishedCourse(title, 1);
+  const enrollmentId = await enrollmentOf(course.id, as);
+  await db().execute(`UPDATE enrollments SET status = 'completed', completed_at = now(), progress_percentage = 100 WHERE id = ?`, [enrollmentId]);
+  return { courseId: course.id, enrollmentId };
+}
+
+let issued: { number: string; enrollmentId: string; courseId: string; pdfPath: string };
+
+t.test('completing a course over HTTP issues one certificate, one PDF and one certificate:issued', async (t) => {
+  const course = await publishedCourse('Relational Databases');
+  const enrollmentId = await enrollmentOf(course.id);
+
+  const url = await listen(app);
+  const socket = client(url, student.token);
+  t.teardown(() => socket.disconnect());
+  await connect(socket);
+  const received: unknown[] = [];
+  socket.on('certificate:issued', (payload) => received.push(payload));
+
+  // The certificates worker starts the render thread at start-up (as a server does long before
+  // its first certificate); the first render must not include that.
+  const warming = performance.now();
+  await pdfRenderer.ready();
+  t.comment(`render thread ready ${(performance.now() - warming).toFixed(0)} ms after this test started waiting`);
+
+  await call(app, 'POST', `/api/lessons/${course.lessonIds[0]}/progress`, student, { status: 'completed' });
+  const started = performance.now();
+  const last = await call(app, 'POST', `/api/lessons/${course.lessonIds[1]}/progress`, student, { status: 'completed' });
+  t.match(last.body.enrollment, { status: 'completed', progressPercentage: 100 }, 'the response carries the completion at once');
+
+  await waitFor('certificate:issued on the socket', () => received.length > 0, 5000, 5);
+  const elapsedMs = performance.now() - started;
+  t.comment(`completion → certificate:issued on the student's socket: ${elapsedMs.toFixed(0)} ms`);
+  t.ok(elapsedMs < 1000, `within a second (${elapsedMs.toFixed(0)} ms)`);
+
+  const rows = await certificateRows(enrollmentId);
+  t.equal(rows.length, 1, 'one row');
+  const number = rows[0]!.certificate_number;
+  t.match(number, CERTIFICATE_NUMBER, 'a CERT-YYYY-XXXX-XXXX-XXXX number');
+  t.match(received[0], { certificateNumber: number, courseId: course.id, pdfUrl: `${config.publicUrl}/api/certificates/${number}/pdf`, serverNow: String });
+  t.ok(await issuedAt(enrollmentId), 'certificate_issued_at is set');
+  t.equal(rows[0]!.pdf_path, `certificates/${rows[0]!.id}.pdf`);
+
+  const path = join(config.storageDir, rows[0]!.pdf_path!);
+  const bytes = await readFile(path);
+  t.equal(bytes.subarray(0, 5).toString('latin1'), '%PDF-', 'a PDF');
+  const { stdout } = await pdftotext('pdftotext', ['-layout', path, '-']);
+  for (const text of ['Sam Student', 'Relational Databases', number, 'Olive Owner', `/api/certificates/verify/${number}`]) {
+    t.match(stdout, text, `the PDF shows ${text}`);
+  }
+  const { stdout: info } = await pdftotext('pdfinfo', [path]);
+  t.match(info, /Pages:\s+1\n/, 'one page');
+  t.match(info, /Page size:\s+841\.89 x 595\.28/, 'landscape A4');
+
+  // Later writes (the course is complete) change nothing.
+  await call(app, 'POST', `/api/lessons/${course.lessonIds[0]}/progress`, student, { timeSpentSecondsDelta: 30 });
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  t.equal(received.length, 1, 'one event');
+  t.equal(announced.filter((item) => item.certificateNumber === number).length, 1, 'announced once');
+  t.equal((await certificateRows(enrollmentId)).length, 1);
+  issued = { number, enrollmentId, courseId: course.id, pdfPath: path };
+});
+
+t.test('duplicate completion events and concurrent jobs make one certificate and one announcement', async (t) => {
+  const { enrollmentId } = await completedInDatabase('Duplicates');
+  const before = announced.length;
+  // Many enqueues at once (one job: deterministic id) racing direct runs of the job's logic.
+  const deps = { config, renderer: pdfRenderer };
+  const [, outcomes] = await Promise.all([
+    Promise.all(Array.from({ length: 10 }, () => app.queues.add('certificates', { enrollmentId }))),
+    Promise.all(Array.from({ length: 5 }, () => issueCertificate(app.orm.em.fork(), deps, enrollmentId))),
+  ]);
+  await waitFor('the certificate job', async () => (await issuedAt(enrollmentId)) !== null);
+  await waitFor('the queue to drain', async () => {
+    const counts = await app.queues.get('certificates').getJobCounts('waiting', 'active', 'delayed');
+    return counts.waiting + counts.active + counts.delayed === 0;
+  });
+  const rows = await certificateRows(enrollmentId);
+  t.equal(rows.length, 1, 'one row');
+  const numbers = new Set(outcomes.map((outcome) => (outcome.status === 'issued' ? outcome.certificate.certificate_number : null)));
+  t.same([...numbers], [rows[0]!.certificate_number], 'every run saw the same number');
+  const directAnnouncements = outcomes.filter((outcome) => outcome.status === 'issued' && outcome.announce).length;
+  const jobAnnouncements = announced.length - before;
+  t.equal(directAnnouncements + jobAnnouncements, 1, 'announced exactly once across all runs');
+  const files = (await readdir(join(config.storageDir, 'certificates'))).filter((name) => name.startsWith(rows[0]!.id));
+  t.same(files, [`${rows[0]!.id}.pdf`], 'one PDF');
+  t.same((await readdir(join(config.storageDir, '.tmp'))).filter((name) => name.endsWith('.part')), [], 'no spool left behind');
+
+  // A replay after everything is done changes nothing.
+  const again = await issueCertificate(app.orm.em.fork(), deps, enrollmentId);
+  t.match(again, { status: 'issued', announce: null, certificate: { certificate_number: rows[0]!.certificate_number } });
+});
+
+t.test('enrollments that are not completed get no certificate', async (t) => {
+  const course = await publishedCourse('Unfinished', 2);
+  const enrollmentId = await enrollmentOf(course.id);
+  const deps = { config, renderer: pdfRenderer };
+  t.same(await issueCertificate(app.orm.em.fork(), deps, enrollmentId), { status: 'not-completed' });
+  t.same(await issueCertificate(app.orm.em.fork(), deps, '00000000-0000-4000-8000-000000000000'), { status: 'missing' });
+  t.same(await certificateRows(enrollmentId), []);
+});
+
+t.test('the sweep issues certificates that completed enrollments lack', async (t) => {
+  const { enrollmentId } = await completedInDatabase('Swept');
+  await app.queues.add('maintenance', { reason: 'manual' });
+  await waitFor('the swept certificate', async () => (await issuedAt(enrollmentId)) !== null);
+  t.equal((await certificateRows(enrollmentId)).length, 1);
+});
+
+t.test('GET /certificates lists my own', async (t) => {
+  const mine = await call(app, 'GET', '/api/certificates', student);
+  t.equal(mine.status, 200);
+  t.match(mine.body, { page: 1, limit: 20 });
+  t.ok(mine.body.total >= 3);
+  t.equal(mine.body.items.length, mine.body.total);
+  const item = mine.body.items.find((entry: { certificateNumber: string }) => entry.certificateNumber === issued.number);
+  t.match(item, {
+    enrollmentId: issued.enrollmentId,
+    studentId: student.id,
+    studentName: 'Sam Student',
+    course: { id: issued.courseId, title: 'Relational Databases', instructorName: 'Olive Owner' },
+    isRevoked: false,
+    revokedAt: null,
+    pdfUrl: `${config.publicUrl}/api/certificates/${issued.number}/pdf`,
+    verificationUrl: `${config.publicUrl}/api/certificates/verify/${issued.number}`,
+  });
+  t.match((await call(app, 'GET', '/api/certificates?limit=1&page=2', student)).body, { page: 2, limit: 1, items: { length: 1 } });
+  t.same((await call(app, 'GET', '/api/certificates', otherStudent)).body, { items: [], total: 0, page: 1, limit: 20 });
+  t.equal((await call(app, 'GET', '/api/certificates')).status, 401);
+  for (const query of ['limit=0', 'limit=101', 'page=0', 'unknown=1']) {
+    t.equal((await call(app, 'GET', `/api/certificates?${query}`, student)).status, 400, query);
+  }
+});
+
+t.test('GET /certificates/:number/pdf: the student, the course owner and admins', async (t) => {
+  const url = `/api/certificates/${issued.number}/pdf`;
+  for (const [who, as, status] of [
+    ['student', student, 200],
+    ['owner', owner, 200],
+    ['admin', admin, 200],
+    ['another student', otherStudent, 403],
+    ['another instructor', otherInstructor, 403],
+    ['anonymous', null, 401],
+  ] as const) {
+    const res = await app.inject({ method: 'GET', url, headers: as ? as.headers : {} });
+    t.equal(res.statusCode, status, who);
+    if (status === 200) {
+      t.equal(res.headers['content-type'], 'application/pdf');
+      t.equal(res.headers['content-disposition'], `inline; filename="${issued.number}.pdf"`);
+      t.equal(res.rawPayload.subarray(0, 5).toString('latin1'), '%PDF-');
+    } else {
+      t.match(res.json(), { code: status === 401 ? 'UNAUTHORIZED' : 'FORBIDDEN' });
+    }
+  }
+  t.equal((await call(app, 'GET', '/api/certificates/CERT-2026-0000-0000-0000/pdf', student)).status, 404);
+  t.equal((await call(app, 'GET', '/api/certificates/not$valid/pdf', student)).status, 400);
+});
+
+t.test('a PDF missing from storage is rendered again', async (t) => {
+  const original = await readFile(issued.pdfPath);
+  await rm(issued.pdfPath);
+  const res = await app.inject({ method: 'GET', url: `/api/certificates/${issued.number}/pdf`, headers: student.headers });
+  t.equal(res.statusCode, 200);
+  t.equal(res.rawPayload.subarray(0, 5).toString('latin1'), '%PDF-');
+  t.ok((await stat(issued.pdfPath)).size > 1000, 'the file is back');
+  t.ok(Math.abs(original.length - res.rawPayload.length) < 200, 'the same certificate (size within timestamps)');
+});
+
+t.test('GET /certificates/verify/:number is public', async (t) => {
+  const res = await call(app, 'GET', `/api/certificates/verify/${issued.number}`);
+  t.equal(res.status, 200);
+  t.match(res.body, { valid: true, revoked: false, certificateNumber: issued.number, studentName: 'Sam Student', courseTitle: 'Relational Databases', instructorName: 'Olive Owner', completionDate: String, issuedAt: String });
+  t.equal((await call(app, 'GET', `/api/certificates/verify/${issued.number.toLowerCase()}`)).status, 200, 'case-insensitive');
+  const lookalike = issued.number.replace(/0/g, 'O').replace(/1/g, 'l');
+  t.equal((await call(app, 'GET', `/api/certificates/verify/${lookalike}`)).status, 200, 'O and l read as 0 and 1');
+  for (const unknown of ['CERT-2026-0000-0000-0000', 'nothing-like-a-number', 'CERT']) {
+    const res404 = await call(app, 'GET', `/api/certificates/verify/${unknown}`);
+    t.equal(res404.status, 404, unknown);
+    t.equal(res404.body.code, 'NOT_FOUND');
+  }
+  for (const bad of ['bad%20number', 'CERT_2026', '%3Cscript%3E']) {
+    const res400 = await call(app, 'GET', `/api/certificates/verify/${bad}`);
+    t.equal(res400.status, 400, bad);
+    t.equal(res400.body.code, 'VALIDATION_ERROR');
+  }
+});
+
+t.test('POST /certificates/:number/revoke: the course owner and admins; verification then says revoked', async (t) => {
+  const url = `/api/certificates/${issued.number}/revoke`;
+  for (const [who, as, status] of [
+    ['anonymous', null, 401],
+    ['the student', student, 403],
+    ['another student', otherStudent, 403],
+    ['another instructor', otherInstructor, 403],
+  ] as const) {
+    t.equal((await call(app, 'POST', url, as)).status, status, who);
+  }
+  t.match((await call(app, 'GET', `/api/certificates/verify/${issued.number}`)).body, { valid: true }, 'refused revocations changed nothing');
+
+  const revoked = await call(app, 'POST', url, owner);
+  t.equal(revoked.status, 200);
+  t.match(revoked.body, { certificateNumber: issued.number, isRevoked: true, revokedAt: String });
+  const again = await call(app, 'POST', url, admin);
+  t.equal(again.status, 200, 'admins too; idempotent');
+  t.equal(again.body.revokedAt, revoked.body.revokedAt, 'the first revocation time stays');
+
+  const verification = await call(app, 'GET', `/api/certificates/verify/${issued.number}`);
+  t.match(verification.body, { valid: false, revoked: true, studentName: 'Sam Student' });
+  t.equal((await call(app, 'POST', '/api/certificates/CERT-2026-0000-0000-0000/revoke', admin)).status, 404);
+  t.equal((await call(app, 'POST', '/api/certificates/a.b/revoke', admin)).status, 400);
+});
+
+t.test('/metrics reports the queues', async (t) => {
+  const res = await app.inject({ method: 'GET', url: '/metrics' });
+  t.equal(res.statusCode, 200);
+  for (const queue of ['certificates', 'progress', 'maintenance', 'quiz-deadlines']) {
+    for (const state of ['waiting', 'active', 'delayed', 'failed']) {
+      t.match(res.body, `bullmq_queue_jobs{queue="${queue}",state="${state}"}`, `${queue} ${state}`);
+    }
+  }
+  t.match(res.body, /bullmq_job_duration_seconds_count\{queue="certificates",outcome="completed"\} [1-9]/, 'certificate job durations');
+  t.match(res.body, /# TYPE bullmq_job_retries_total counter/);
+  t.match(res.body, /# TYPE bullmq_job_failures_total counter/);
+});
+
+t.test('the certificate routes are documented', async (t) => {
+  const spec = (await app.inject({ method: 'GET', url: '/docs/json' })).json();
+  for (const path of ['/api/certificates', '/api/certificates/{number}/pdf', '/api/certificates/verify/{number}', '/api/certificates/{number}/revoke']) {
+    t.ok(spec.paths[path], path);
+  }
+  t.same(spec.paths['/api/certificates/verify/{number}'].get.tags, ['certificates']);
+});

@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import type { Job, JobsOptions } from 'bullmq';
+import type { QueueDefinition, WorkerContext } from './queue-definition.js';
+import { assertJobId } from './queue-definition.js';
+import type { Queues } from './queues.js';
+import { forEachEnrollmentBatch, recalculateCourseEnrollments, recalculateEnrollment } from '../server/routes/progress/progress.service.js';
+import type { ProgressJobs } from '../server/routes/progress/progress-jobs.js';
+
+/** One enrollment to recalculate, or a course whose enrollments all need it (lessons changed). */
+export type ProgressPayload = { enrollmentId: string } | { courseId: string };
+
+export type ProgressResult =
+  | { enrollmentId: string; found: boolean; progressPercentage?: number; justCompleted?: boolean }
+  | { courseId: string; enqueued: number };
+
+/** Enrollment jobs a course job adds per `addBulk` call. */
+export const COURSE_FANOUT_BATCH = 500;
+
+const deduplicationId = (payload: ProgressPayload) =>
+  'enrollmentId' in payload ? `progress-enrollment-${payload.enrollmentId}` : `progress-course-${payload.courseId}`;
+
+/**
+ * Job options that deduplicate recalculations per enrollment (or course) while keeping the last
+ * request: a request while one is waiting is dropped (the waiting job will read the rows as they
+ * are when it runs); a request while one is active is kept and runs once the active one ends
+ * (the active one may have read the rows before the write that asked). A plain `jobId` would
+ * drop that last write; BullMQ's `keepLastIfActive` deduplication keeps it. Job ids are unique
+ * per request for the same reason.
+ */
+export function progressJobOptions(payload: ProgressPayload): JobsOptions {
+  return { deduplication: { id: deduplicationId(payload), keepLastIfActive: true } };
+}
+
+/**
+ * `progress`: recalculates an enrollment from its lesson_progress rows, pushes `progress:updated`
+ * (a completion enqueues the certificate inside `recalculateEnrollment`); a course job pages
+ * through the course's enrollments and enqueues one job each.
+ */
+export const progressQueue: QueueDefinition<ProgressPayload, ProgressResult> = {
+  name: 'progress',
+  defaultJobOptions: {
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 500 },
+    removeOnComplete: { count: 1000 },
+    removeOnFail: { count: 1000 },
+  },
+  concurrency: (config) => config.progressConcurrency,
+  jobId: (payload) => assertJobId(`${deduplicationId(payload)}-${randomUUID()}`),
+  async process(job: Job<ProgressPayload, ProgressResult>, ctx: WorkerContext) {
+    const em = ctx.orm.em.fork();
+    const payload = job.data;
+    if ('courseId' in payload) {
+      if (!ctx.queues) {
+        const results = await recalculateCourseEnrollments(em, payload.courseId);
+        for (const result of results) await ctx.events?.progressUpdated?.(result.progress);
+        return { courseId: payload.courseId, enqueued: 0 };
+      }
+      let enqueued = 0;
+      const queue = ctx.queues.get('progress');
+      await forEachEnrollmentBatch(em, payload.courseId, COURSE_FANOUT_BATCH, async (ids) => {
+        await queue.addBulk(
+          ids.map((enrollmentId) => {
+            const data = { enrollmentId };
+            return { name: progressQueue.name, data, opts: { jobId: progressQueue.jobId(data), ...progressJobOptions(data) } };
+          }),
+        );
+        enqueued += ids.length;
+      });
+      return { courseId: payload.courseId, enqueued };
+    }
+    const result = await recalculateEnrollment(em, payload.enrollmentId);
+    if (!result) return { enrollmentId: payload.enrollmentId, found: false };
+    await ctx.events?.progressUpdated?.(result.progress);
+    return { enrollmentId: payload.enrollmentId, found: true, progressPercentage: result.progress.progressPercentage, justCompleted: result.justCompleted };
+  },
+};
+
+/**
+ * The `ProgressJobs` of a process with queues. Enqueue failures (Redis down) are logged and
+ * swallowed: the progress itself is committed, and the periodic sweep enqueues certificates that
+ * completed enrollments lack.
+ */
+export function queueProgressJobs(queues: Queues, logger: { error(obj: object, msg: string): void }): ProgressJobs {
+  return {
+    async enrollmentCompleted(enrollmentId) {
+      await queues.add('certificates', { enrollmentId }).catch((error: unknown) => logger.error({ err: error, enrollmentId }, 'enqueueing the certificate failed'));
+    },
+    async courseLessonsChanged(courseId) {
+      const data = { courseId };
+      await queues.add('progress', data, progressJobOptions(data));
+    },
+  };
+}
