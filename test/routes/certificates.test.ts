@@ -155,6 +155,24 @@ t.test('duplicate completion events and concurrent jobs make one certificate and
   t.match(again, { status: 'issued', announce: null, certificate: { certificate_number: rows[0]!.certificate_number } });
 });
 
+t.test('a passed graded quiz that completes the course issues the certificate too', async (t) => {
+  const course = await call(app, 'POST', '/api/courses', owner, { title: 'Quizzed', isPublished: true });
+  const lesson = await call(app, 'POST', `/api/courses/${course.body.id}/lessons`, owner, { title: 'Quiz lesson', lessonType: 'quiz' });
+  const quiz = await call(app, 'POST', `/api/lessons/${lesson.body.id}/quiz`, owner, { title: 'Final', quizType: 'graded', passingScore: 50 });
+  const question = await call(app, 'POST', `/api/quizzes/${quiz.body.id}/questions`, owner, { questionText: 'SQL is declarative', questionType: 'true_false', correctAnswer: true, points: 1 });
+  t.equal(question.status, 201);
+  t.equal((await call(app, 'PATCH', `/api/quizzes/${quiz.body.id}`, owner, { isPublished: true })).status, 200);
+  const quizTaker = await createUser(app, 'student', { fullName: 'Quinn Quiz' });
+  const enrollmentId = await enrollmentOf(course.body.id, quizTaker);
+  const attempt = await call(app, 'POST', `/api/quizzes/${quiz.body.id}/attempts`, quizTaker);
+  t.equal(attempt.status, 201);
+  const submitted = await call(app, 'POST', `/api/attempts/${attempt.body.id}/submit`, quizTaker, { answers: { [question.body.id]: true } });
+  t.equal(submitted.status, 200);
+  await waitFor('the certificate of the quiz completion', async () => (await issuedAt(enrollmentId)) !== null);
+  t.equal((await certificateRows(enrollmentId)).length, 1);
+  t.equal(announced.filter((item) => item.courseId === course.body.id).length, 1);
+});
+
 t.test('enrollments that are not completed get no certificate', async (t) => {
   const course = await publishedCourse('Unfinished', 2);
   const enrollmentId = await enrollmentOf(course.id);

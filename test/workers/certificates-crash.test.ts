@@ -45,7 +45,8 @@ t.test('a worker killed in the middle of a certificate job: another finishes it,
       );
       return certificate?.pdf_path ? certificate : undefined;
     },
-    30_000,
+    // A worker process starts in seconds, but in tens of them on a loaded CI machine.
+    90_000,
     50,
   );
   await waitFor('the first worker to block on the claim', async () => {
@@ -70,7 +71,7 @@ t.test('a worker killed in the middle of a certificate job: another finishes it,
   defer(() => runtime.close());
   await locker.query('COMMIT');
 
-  await waitFor('the second worker to announce the certificate', () => announced.length > 0, 20_000);
+  await waitFor('the second worker to announce the certificate', () => announced.length > 0, 60_000);
   t.comment(`the second worker finished the job ${Date.now() - killed} ms after the kill`);
   await new Promise((resolve) => setTimeout(resolve, 1500));
   t.equal(announced.length, 1, 'one certificate:issued');

@@ -79,12 +79,13 @@ t.test('a request while a recalculation is running is kept, not dropped', async 
   const enrollmentId = await enrollment(courseId, student);
   const before = updates.length;
 
-  // Hold the enrollment row so that the first job stays active.
+  // Hold the enrollment row so that the first job stays active (NO KEY UPDATE: progress rows,
+  // whose foreign key only needs KEY SHARE, can still be written).
   const locker = new pg.Client({ connectionString: config.databaseUrl });
   await locker.connect();
   defer(() => locker.end());
   await locker.query('BEGIN');
-  await locker.query('SELECT 1 FROM enrollments WHERE id = $1 FOR UPDATE', [enrollmentId]);
+  await locker.query('SELECT 1 FROM enrollments WHERE id = $1 FOR NO KEY UPDATE', [enrollmentId]);
   await write(enrollmentId, lessonIds[0]!, { status: 'completed' });
   await waitFor('the first job to be active', async () => (await app.queues.get('progress').getJobCountByTypes('active')) === 1);
 
