@@ -4,6 +4,7 @@ import { loadConfig, ConfigError } from '../server/config.js';
 import { migrateUp } from '../server/db/database.js';
 import { ormOptions } from '../server/db/orm-options.js';
 import { closeRedis, createQueueRedis, createRedis, waitForRedis } from '../server/redis.js';
+import { createWorkerRealtime } from '../server/realtime/worker-realtime.js';
 import { Queues } from './queues.js';
 import { startWorkers } from './runtime.js';
 import { queueProgressJobs } from './progress.js';
@@ -31,7 +32,9 @@ async function main() {
   const queueConnection = createQueueRedis(config.redisUrl);
   const queues = new Queues(config, queueConnection);
   useProgressJobs(orm, queueProgressJobs(queues, logger));
-  const runtime = await startWorkers({ config, orm, redis, logger }, queues);
+  // Events of jobs (quiz:graded at a deadline, certificate:issued, …) reach clients on every API instance.
+  const realtime = createWorkerRealtime({ config, orm, redis, log: logger });
+  const runtime = await startWorkers({ config, orm, redis, logger, events: realtime.events }, queues);
 
   let closing = false;
   const shutdown = async (signal: string) => {
@@ -40,6 +43,7 @@ async function main() {
     logger.info({ signal }, 'worker shutting down: taking no new jobs, finishing running ones');
     try {
       await runtime.close();
+      await realtime.close();
       await queues.close();
       await Promise.all([closeRedis(queueConnection), closeRedis(redis)]);
       await orm.close();

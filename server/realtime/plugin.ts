@@ -83,6 +83,7 @@ export default fp(
       heartbeatMs: config.presenceHeartbeatMs,
       ttlMs: config.presenceTtlMs,
       onDeparted: (courseId, userIds) => emitter.emit(rooms.instructors(courseId), 'presence:updated', { courseId, joined: [], left: userIds }),
+      onReturned: (courseId, userIds) => emitter.emit(rooms.instructors(courseId), 'presence:updated', { courseId, joined: userIds, left: [] }),
       onError: (error) => log.warn({ err: error }, 'presence heartbeat failed'),
     });
     await presence.start().catch((error) => log.warn({ err: error }, 'presence heartbeat not written yet'));

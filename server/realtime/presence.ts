@@ -41,4 +41,9 @@ export class InMemoryPresence implements Presence {
   async online(courseId: string): Promise<string[]> {
     return [...(this.courses.get(courseId)?.keys() ?? [])];
   }
+
+  /** Every course → its users, as held now. */
+  entries(): Array<[courseId: string, userIds: string[]]> {
+    return [...this.courses].map(([courseId, users]) => [courseId, [...users.keys()]]);
+  }
 }

@@ -3,7 +3,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Redis } from 'ioredis';
 import type { WorkerEvents } from '../../workers/queue-definition.js';
 import type { GradedAttempt, StartedAttempt } from '../routes/attempts/attempts.service.js';
-import type { LessonProgressResult } from '../routes/progress/progress.service.js';
+import type { EnrollmentProgressJson, LessonProgressResult } from '../routes/progress/progress.service.js';
 import { answerDistribution } from './answer-stats.js';
 import { rooms, type RealtimeEmitter } from './events.js';
 import { KeyedThrottle } from './keyed-throttle.js';
@@ -57,7 +57,12 @@ export class RealtimePublisher implements WorkerEvents {
       status: lessonProgress.status,
       completionPercentage: lessonProgress.completionPercentage,
     });
-    emitter.emit([rooms.user(enrollment.studentId), rooms.instructors(enrollment.courseId)], 'progress:updated', {
+    this.progressUpdated(enrollment);
+  }
+
+  /** An enrollment's progress was recalculated (a lesson's progress, or a `progress` job). */
+  progressUpdated(enrollment: Pick<EnrollmentProgressJson, 'enrollmentId' | 'courseId' | 'studentId' | 'progressPercentage' | 'completedLessonsCount' | 'totalLessonsCount' | 'status'>): void {
+    this.deps.emitter.emit([rooms.user(enrollment.studentId), rooms.instructors(enrollment.courseId)], 'progress:updated', {
       enrollmentId: enrollment.enrollmentId,
       courseId: enrollment.courseId,
       studentId: enrollment.studentId,

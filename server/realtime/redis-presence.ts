@@ -11,6 +11,8 @@ export interface RedisPresenceOptions {
   ttlMs: number;
   /** Users of a dead instance that are now offline in a course (reported by exactly one instance). */
   onDeparted(courseId: string, userIds: string[]): void;
+  /** Users of this instance back online after it was taken for dead (a stall longer than `ttlMs`). */
+  onReturned(courseId: string, userIds: string[]): void;
   onError(error: unknown): void;
   /** This instance's id. @defaultValue a random UUID */
   instanceId?: string;
@@ -103,6 +105,7 @@ export class RedisPresence implements Presence {
   private readonly local = new InMemoryPresence();
   private readonly base: string;
   private timer: NodeJS.Timeout | null = null;
+  private registered = false;
 
   constructor(private readonly options: RedisPresenceOptions) {
     this.instanceId = options.instanceId ?? randomUUID();
@@ -160,7 +163,22 @@ export class RedisPresence implements Presence {
   }
 
   private async beat(): Promise<void> {
-    await this.options.redis.multi().set(this.aliveKey(this.instanceId), '1', 'PX', this.options.ttlMs).sadd(`${this.base}:instances`, this.instanceId).exec();
+    const results = await this.options.redis.multi().set(this.aliveKey(this.instanceId), '1', 'PX', this.options.ttlMs).sadd(`${this.base}:instances`, this.instanceId).exec();
+    const added = results?.[1]?.[1] === 1;
+    // Not in the set although registered before: another instance took this one for dead (an
+    // event-loop stall beyond the TTL) and removed its users. Write them back.
+    if (added && this.registered) await this.restore();
+    this.registered = true;
+  }
+
+  private async restore(): Promise<void> {
+    for (const [courseId, userIds] of this.local.entries()) {
+      const back: string[] = [];
+      for (const userId of userIds) {
+        if ((await this.options.redis.eval(JOIN, 0, this.base, this.instanceId, courseId, userId)) === 1) back.push(userId);
+      }
+      if (back.length) this.options.onReturned(courseId, back);
+    }
   }
 
   private async reap(instanceId: string): Promise<void> {

@@ -1,0 +1,45 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Redis } from 'ioredis';
+import { Server } from 'socket.io';
+import type { Config } from '../config.js';
+import { closeRedis } from '../redis.js';
+import { createAdapterRedis, useStreamsAdapter } from './adapter.js';
+import { createSocketEmitter } from './emitter.js';
+import { RealtimePublisher } from './publisher.js';
+import type { RealtimeServer } from './types.js';
+
+export interface WorkerRealtime {
+  /** The workers' `WorkerEvents`: the same publisher as the API's, without ticks or presence. */
+  events: RealtimePublisher;
+  close(): Promise<void>;
+}
+
+/**
+ * Realtime for a process that serves no clients (a worker, a script). `@socket.io/redis-emitter`
+ * does not speak the streams adapter's protocol, so the process gets a Socket.IO server that never
+ * listens, on the same adapter: what it emits enters the deployment's stream and every API
+ * instance delivers it to its clients (Socket.IO and `/ws`) once, and keeps it for recovery.
+ */
+export function createWorkerRealtime(deps: {
+  config: Pick<Config, 'redisUrl' | 'redisPrefix' | 'socketStreamMaxLen'>;
+  orm: MikroORM;
+  redis: Redis;
+  log: FastifyBaseLogger;
+}): WorkerRealtime {
+  const { config, log } = deps;
+  const io: RealtimeServer = new Server();
+  const adapterRedis = createAdapterRedis(config, 'worker');
+  adapterRedis.on('error', (error) => log.warn({ err: error }, 'socket.io adapter redis error'));
+  useStreamsAdapter(io, adapterRedis, config);
+  const events = new RealtimePublisher({ emitter: createSocketEmitter(io), orm: deps.orm, redis: deps.redis, redisPrefix: config.redisPrefix, log });
+  return {
+    events,
+    async close() {
+      events.close();
+      // `io.close()` expects an engine, which a server that never listens does not have.
+      await io.of('/').adapter.close();
+      await closeRedis(adapterRedis);
+    },
+  };
+}
