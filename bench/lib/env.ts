@@ -2,10 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
-import { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../../server/config.js';
-import { migrateUp } from '../../server/db/database.js';
+import { dropDatabase, migrateUp } from '../../server/db/database.js';
+import { clearRedisPrefix } from '../../server/redis.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_ADMIN_URL ?? process.env.TEST_DATABASE_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 
@@ -43,36 +42,13 @@ export async function createBenchEnv(): Promise<BenchEnv> {
   };
   // Validated before anything is created, so a bad value leaves nothing behind.
   const config = loadConfig(env);
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${admin.escapeIdentifier(name)}`);
-  } finally {
-    await admin.end();
-  }
-  await migrateUp(config);
+  await migrateUp(config); // creates the database first
   return {
     config,
     env,
     async cleanup() {
-      const client = new pg.Client({ connectionString: ADMIN_URL });
-      await client.connect();
-      try {
-        await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)} WITH (FORCE)`);
-      } finally {
-        await client.end();
-      }
-      const redis = new Redis(config.redisUrl);
-      try {
-        let cursor = '0';
-        do {
-          const [next, keys] = await redis.scan(cursor, 'MATCH', `${config.redisPrefix}*`, 'COUNT', 1000);
-          cursor = next;
-          if (keys.length) await redis.del(...keys);
-        } while (cursor !== '0');
-      } finally {
-        redis.disconnect();
-      }
+      await dropDatabase(config.databaseUrl);
+      await clearRedisPrefix(config.redisUrl, config.redisPrefix);
       await rm(storageDir, { recursive: true, force: true });
     },
   };

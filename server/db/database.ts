@@ -12,12 +12,27 @@ function databaseName(databaseUrl: string): string {
   return name;
 }
 
+function adminClient(databaseUrl: string): pg.Client {
+  const adminUrl = new URL(databaseUrl);
+  adminUrl.pathname = '/postgres';
+  return new pg.Client({ connectionString: adminUrl.toString() });
+}
+
+/** Drops the database named in `databaseUrl`, closing any connection still open to it. */
+export async function dropDatabase(databaseUrl: string): Promise<void> {
+  const client = adminClient(databaseUrl);
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(databaseName(databaseUrl))} WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
+
 /** Creates the database named in `databaseUrl` when it does not exist yet. Safe to race. */
 export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
   const name = databaseName(databaseUrl);
-  const adminUrl = new URL(databaseUrl);
-  adminUrl.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: adminUrl.toString() });
+  const client = adminClient(databaseUrl);
   await client.connect();
   try {
     const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);

@@ -1,10 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { buildApp, type App, type BuildAppOptions } from '../../server/app.js';
 import { loadConfig, type Config } from '../../server/config.js';
 import { migrateUp } from '../../server/db/database.js';
+import { clearRedisPrefix } from '../../server/redis.js';
 import { createTestDatabase, testRedisPrefix, type TestDatabase } from './database.js';
 
 interface Teardown {
@@ -18,21 +18,6 @@ export interface TestEnv {
   env: Record<string, string>;
   /** Registers cleanup that must run before the database and Redis keys go (LIFO). */
   defer(fn: () => unknown): void;
-}
-
-/** Deletes every Redis key under `prefix` (our keys, BullMQ's and Socket.IO's). */
-export async function clearRedisPrefix(redisUrl: string, prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
 }
 
 /**
