@@ -16,13 +16,26 @@ export interface Row {
   ratio: number;
   /** The issue's goal on `ratio` (≥ for higher-is-better, ≤ for lower). */
   goal: number | null;
+  /** The issue's goal on `ours` itself, in `unit` (e.g. p99 ≤ 250 ms); judged together with `goal`. */
+  absoluteGoal?: number;
   pairs: Array<{ ours: number; baseline: number; ratio: number }>;
   note?: string;
 }
 
 export function met(row: Row): boolean | null {
-  if (row.goal === null || !Number.isFinite(row.ratio)) return null;
-  return row.better === 'higher' ? row.ratio >= row.goal : row.ratio <= row.goal;
+  const checks: boolean[] = [];
+  const holds = (value: number, limit: number) => (row.better === 'higher' ? value >= limit : value <= limit);
+  if (row.goal !== null) checks.push(Number.isFinite(row.ratio) && holds(row.ratio, row.goal));
+  if (row.absoluteGoal !== undefined) checks.push(Number.isFinite(row.ours) && holds(row.ours, row.absoluteGoal));
+  return checks.length ? checks.every(Boolean) : null;
+}
+
+function goalText(row: Row): string {
+  const sign = row.better === 'higher' ? '≥' : '≤';
+  const parts: string[] = [];
+  if (row.goal !== null) parts.push(`${sign} ${row.goal}×`);
+  if (row.absoluteGoal !== undefined) parts.push(`${sign} ${row.absoluteGoal} ${row.unit}`);
+  return parts.length ? parts.join(', ') : '–';
 }
 
 function fmt(value: number): string {
@@ -41,11 +54,13 @@ export function markdown(rows: Row[], info: { mode: string; machine: ReturnType<
   for (const row of rows) {
     const verdict = met(row);
     lines.push(
-      `| ${row.scenario} | ${row.metric} | ${fmt(row.ours)} ${row.unit} | ${fmt(row.baseline)} ${row.unit} | ${fmt(row.ratio)}× | ${row.goal === null ? '–' : `${row.better === 'higher' ? '≥' : '≤'} ${row.goal}×`} | ${verdict === null ? '–' : verdict ? 'yes' : 'no'} |`,
+      `| ${row.scenario} | ${row.metric} | ${fmt(row.ours)} ${row.unit} | ${Number.isFinite(row.baseline) ? `${fmt(row.baseline)} ${row.unit}` : '–'} | ${Number.isFinite(row.ratio) ? `${fmt(row.ratio)}×` : '–'} | ${goalText(row)} | ${verdict === null ? '–' : verdict ? 'yes' : 'no'} |`,
     );
   }
-  const missing = info.missing.length ? `\n\nNot yet measured: ${info.missing.join(', ')}.\n` : '\n';
-  return head + lines.join('\n') + missing;
+  const notes = rows.filter((row) => row.note).map((row) => `- ${row.scenario}, ${row.metric}: ${row.note}`);
+  const noteText = notes.length ? `\n\n${notes.join('\n')}` : '';
+  const missing = info.missing.length ? `\n\nNot measured in this run: ${info.missing.join(', ')}.\n` : '\n';
+  return head + lines.join('\n') + noteText + missing;
 }
 
 /** Writes `latest.json` and `latest.md` into `dir` (default `bench/results/`); returns the folder. */

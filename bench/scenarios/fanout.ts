@@ -5,10 +5,23 @@
  * adapter. Deliveries/s runs from the first emit to the last delivery (hrtime, one clock).
  */
 import type { BenchEnv } from '../lib/env.js';
-import { median, startChild, type Child } from '../lib/proc.js';
+import { startChild, type Child } from '../lib/proc.js';
 import type { Row } from '../lib/report.js';
+import { alternate, ratioRow, type Scenario } from '../lib/scenario.js';
 import { seedStudents } from '../lib/seed.js';
-import type { Sizes } from '../run.js';
+
+interface Sizes {
+  pairs: number;
+  fanoutSockets: number;
+  fanoutBroadcasts: number;
+  fanoutTimeoutMs: number;
+}
+
+export const fanoutCeilingScenario: Scenario<Omit<Sizes, 'pairs'>> = {
+  full: { fanoutSockets: 2000, fanoutBroadcasts: 100, fanoutTimeoutMs: 30_000 },
+  smoke: { fanoutSockets: 20, fanoutBroadcasts: 10, fanoutTimeoutMs: 10_000 },
+  run: runFanout,
+};
 
 interface Received {
   delivered: number;
@@ -46,7 +59,7 @@ async function burst(server: Child, client: Child, room: string, sizes: Sizes): 
   };
 }
 
-export async function runFanout(bench: BenchEnv, sizes: Sizes): Promise<Row[]> {
+async function runFanout(bench: BenchEnv, sizes: Sizes): Promise<Row[]> {
   const { courseId, studentIds } = await seedStudents(bench.config.databaseUrl, sizes.fanoutSockets);
   const room = `course:${courseId}`;
   const app = startChild('servers/io-app.ts', 0, bench.env);
@@ -64,38 +77,17 @@ export async function runFanout(bench: BenchEnv, sizes: Sizes): Promise<Row[]> {
     await burst(app, appClient, room, sizes);
     await burst(bare, bareClient, room, sizes);
 
-    const pairs: Array<{ ours: Measured; baseline: Measured }> = [];
-    for (let pair = 0; pair < sizes.pairs; pair++) {
-      if (pair % 2 === 0) {
-        const ours = await burst(app, appClient, room, sizes);
-        pairs.push({ ours, baseline: await burst(bare, bareClient, room, sizes) });
-      } else {
-        const baseline = await burst(bare, bareClient, room, sizes);
-        pairs.push({ ours: await burst(app, appClient, room, sizes), baseline });
-      }
-    }
+    const pairs = await alternate(sizes.pairs, () => burst(app, appClient, room, sizes), () => burst(bare, bareClient, room, sizes));
     const lost = pairs.reduce((sum, p) => sum + p.ours.lost + p.baseline.lost, 0);
-    const row = (metric: string, pick: (m: Measured) => number, better: Row['better'], unit: string, goal: number | null): Row => {
-      const list = pairs.map((p) => ({ ours: pick(p.ours), baseline: pick(p.baseline), ratio: pick(p.ours) / pick(p.baseline) }));
-      return {
-        scenario: '2 fan-out ceiling',
-        metric: `${metric} (${sizes.fanoutBroadcasts} × ${sizes.fanoutSockets} sockets)`,
-        better,
-        unit,
-        ours: median(list.map((p) => p.ours)),
-        baseline: median(list.map((p) => p.baseline)),
-        ratio: median(list.map((p) => p.ratio)),
-        goal,
-        pairs: list,
-        ...(lost ? { note: `${lost} deliveries lost` } : {}),
-      };
-    };
     if (lost) throw new Error(`fan-out lost ${lost} deliveries`);
+    const of = `(${sizes.fanoutBroadcasts} × ${sizes.fanoutSockets} sockets)`;
+    const row = (metric: string, pick: (m: Measured) => number, better: Row['better'], unit: string, goal: number | null = null) =>
+      ratioRow(pairs, { scenario: '2 fan-out ceiling', metric: `${metric} ${of}`, pick, better, unit, goal });
     return [
       row('deliveries/s', (m) => m.deliveriesPerS, 'higher', '/s', 0.85),
-      row('latency p50', (m) => m.p50Ms, 'lower', 'ms', null),
-      row('latency p99', (m) => m.p99Ms, 'lower', 'ms', null),
-      row('server CPU per delivery', (m) => m.cpuUsPerDelivery, 'lower', 'µs', null),
+      row('latency p50', (m) => m.p50Ms, 'lower', 'ms'),
+      row('latency p99', (m) => m.p99Ms, 'lower', 'ms'),
+      row('server CPU per delivery', (m) => m.cpuUsPerDelivery, 'lower', 'µs'),
     ];
   } finally {
     await Promise.all([appClient.stop(), bareClient.stop(), app.stop(), bare.stop()]);

@@ -4,10 +4,24 @@
  */
 import { deepStrictEqual } from 'node:assert';
 import type { BenchEnv } from '../lib/env.js';
-import { startChild, median } from '../lib/proc.js';
+import { startChild } from '../lib/proc.js';
 import type { Row } from '../lib/report.js';
+import { alternate, ratioRow, type Scenario } from '../lib/scenario.js';
 import { seedHttp } from '../lib/seed.js';
-import type { Sizes } from '../run.js';
+
+interface Sizes {
+  pairs: number;
+  httpConnections: number;
+  httpDurationMs: number;
+  httpWarmupMs: number;
+  httpMaxRequests: number;
+}
+
+export const httpScenario: Scenario<Omit<Sizes, 'pairs'>> = {
+  full: { httpConnections: 20, httpDurationMs: 5000, httpWarmupMs: 1000, httpMaxRequests: 1_000_000 },
+  smoke: { httpConnections: 4, httpDurationMs: 300, httpWarmupMs: 100, httpMaxRequests: 2000 },
+  run: runHttp,
+};
 
 interface LoadResult {
   requests: number;
@@ -23,7 +37,7 @@ async function fetchJson(url: string, headers: Record<string, string>): Promise<
   return response.json();
 }
 
-export async function runHttp(bench: BenchEnv, sizes: Sizes): Promise<Row[]> {
+async function runHttp(bench: BenchEnv, sizes: Sizes): Promise<Row[]> {
   const seed = await seedHttp(bench.config.databaseUrl);
   const env = { ...bench.env, BENCH_INSTRUCTOR_ID: seed.instructorId };
   const app = startChild('servers/http-app.ts', 0, env);
@@ -46,39 +60,15 @@ export async function runHttp(bench: BenchEnv, sizes: Sizes): Promise<Row[]> {
     }
     const rows: Row[] = [];
     for (const endpoint of endpoints) {
-      const pairs: Array<{ ours: LoadResult; baseline: LoadResult }> = [];
-      for (let pair = 0; pair < sizes.pairs; pair++) {
-        const measure = async (port: number) => {
-          load.send({ type: 'run', url: `http://127.0.0.1:${port}${endpoint.path}`, headers: endpoint.headers, connections: sizes.httpConnections, durationMs: sizes.httpDurationMs, warmupMs: sizes.httpWarmupMs, maxRequests: sizes.httpMaxRequests });
-          const result = await load.next<LoadResult>('result', sizes.httpDurationMs + sizes.httpWarmupMs + 30_000);
-          if (result.errors) throw new Error(`${endpoint.path} on port ${port}: ${result.errors} errors`);
-          return result;
-        };
-        // Alternate which side goes first so drift (JIT, caches, thermal) does not favour one.
-        if (pair % 2 === 0) {
-          const ours = await measure(appInfo.port);
-          pairs.push({ ours, baseline: await measure(bareInfo.port) });
-        } else {
-          const baseline = await measure(bareInfo.port);
-          pairs.push({ ours: await measure(appInfo.port), baseline });
-        }
-      }
-      const row = (metric: string, pick: (r: LoadResult) => number, better: Row['better'], unit: string, goal: number | null): Row => {
-        const list = pairs.map((p) => ({ ours: pick(p.ours), baseline: pick(p.baseline), ratio: pick(p.ours) / pick(p.baseline) }));
-        return {
-          scenario: '5 HTTP',
-          metric,
-          better,
-          unit,
-          ours: median(list.map((p) => p.ours)),
-          baseline: median(list.map((p) => p.baseline)),
-          ratio: median(list.map((p) => p.ratio)),
-          goal,
-          pairs: list,
-        };
+      const measure = async (port: number) => {
+        load.send({ type: 'run', url: `http://127.0.0.1:${port}${endpoint.path}`, headers: endpoint.headers, connections: sizes.httpConnections, durationMs: sizes.httpDurationMs, warmupMs: sizes.httpWarmupMs, maxRequests: sizes.httpMaxRequests });
+        const result = await load.next<LoadResult>('result', sizes.httpDurationMs + sizes.httpWarmupMs + 30_000);
+        if (result.errors) throw new Error(`${endpoint.path} on port ${port}: ${result.errors} errors`);
+        return result;
       };
-      rows.push(row(endpoint.metric, (r) => r.rps, 'higher', 'req/s', 0.5));
-      rows.push(row(endpoint.metric.replace('req/s', 'p99'), (r) => r.p99Ms, 'lower', 'ms', null));
+      const pairs = await alternate(sizes.pairs, () => measure(appInfo.port), () => measure(bareInfo.port));
+      rows.push(ratioRow(pairs, { scenario: '5 HTTP', metric: endpoint.metric, pick: (r) => r.rps, better: 'higher', unit: 'req/s', goal: 0.5 }));
+      rows.push(ratioRow(pairs, { scenario: '5 HTTP', metric: endpoint.metric.replace('req/s', 'p99'), pick: (r) => r.p99Ms, better: 'lower', unit: 'ms' }));
     }
     return rows;
   } finally {
