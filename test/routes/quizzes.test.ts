@@ -107,6 +107,10 @@ t.test('authoring: one quiz per lesson, per-type validation, publishing rules, r
   t.equal((await call(app, 'PATCH', `/api/questions/${mc.id}`, otherInstructor, { points: 5 })).status, 404, 'an unpublished quiz does not exist for others');
   t.equal((await ok(await call(app, 'PATCH', `/api/questions/${mc.id}`, owner, { points: 5 }))).points, 5);
   t.equal((await call(app, 'PATCH', `/api/questions/${mc.id}`, owner, { questionType: 'true_false' })).status, 400, 'a type change needs its content');
+  t.equal((await call(app, 'GET', `/api/quizzes/${quiz.id}`, student)).status, 404, 'a draft quiz does not exist for enrollees');
+  const draft = await ok(await call(app, 'GET', `/api/quizzes/${quiz.id}`, owner));
+  t.match(draft, { id: quiz.id, isPublished: false, questionCount: 1, metadata: {}, questions: [{ id: mc.id, quizId: quiz.id, points: 5, options: mc.options, correctAnswer: null }] });
+  t.equal((await call(app, 'GET', '/api/quizzes/00000000-0000-4000-8000-000000000000', owner)).status, 404);
   await ok(await call(app, 'PATCH', `/api/quizzes/${quiz.id}`, owner, { isPublished: true }));
   t.equal((await call(app, 'DELETE', `/api/questions/${mc.id}`, owner)).status, 409, 'a published quiz keeps one question');
 
