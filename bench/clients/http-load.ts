@@ -1,10 +1,11 @@
 /**
- * HTTP load client (autocannon is not a dependency): `connections` keep-alive loops against one
- * URL, bounded by `durationMs` and `maxRequests`, after a `warmupMs` whose requests are not
- * counted. Runs in its own process (pinned away from the server). IPC in: `{type:'run', ...}`;
- * out: `{type:'result', requests, errors, rps, p50Ms, p99Ms}`.
+ * HTTP load client: autocannon against one URL with `connections` keep-alive connections, a
+ * `warmupMs` run that is not counted, then a run bounded by `durationMs` and `maxRequests`. Runs
+ * in its own process (pinned away from the server). IPC in: `{type:'run', ...}`; out:
+ * `{type:'result', requests, errors, rps, p50Ms, p99Ms}`, where errors count non-2xx answers,
+ * connection errors and timeouts.
  */
-import http from 'node:http';
+import autocannon from 'autocannon';
 
 interface Run {
   url: string;
@@ -15,52 +16,35 @@ interface Run {
   maxRequests: number;
 }
 
-function get(agent: http.Agent, url: URL, headers: Record<string, string>): Promise<number> {
+function cannon(options: Run, durationMs: number, maxRequests: number): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
-    const request = http.get(url, { agent, headers }, (response) => {
-      response.on('data', () => undefined);
-      response.on('end', () => resolve(response.statusCode ?? 0));
-      response.on('error', reject);
-    });
-    request.setTimeout(10_000, () => request.destroy(new Error('timeout')));
-    request.on('error', reject);
+    autocannon(
+      {
+        url: options.url,
+        headers: options.headers,
+        connections: options.connections,
+        // autocannon takes seconds; fractions work. (`amount` would make it ignore the duration,
+        // so the count bound is per connection.)
+        duration: durationMs / 1000,
+        maxConnectionRequests: Math.ceil(maxRequests / options.connections),
+        timeout: 10,
+      },
+      (error, result) => (error ? reject(error) : resolve(result)),
+    );
   });
 }
 
 async function run(options: Run) {
-  const url = new URL(options.url);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: options.connections });
-  const latencies: number[] = [];
-  let errors = 0;
-  let counted = 0;
-  const start = process.hrtime.bigint();
-  const warmupEnd = start + BigInt(options.warmupMs) * 1_000_000n;
-  const end = warmupEnd + BigInt(options.durationMs) * 1_000_000n;
-  let measuredStart = 0n;
-  const loop = async () => {
-    for (;;) {
-      const sent = process.hrtime.bigint();
-      if (sent >= end || counted >= options.maxRequests) return;
-      let status = 0;
-      try {
-        status = await get(agent, url, options.headers);
-      } catch {
-        status = 0;
-      }
-      const done = process.hrtime.bigint();
-      if (sent < warmupEnd) continue;
-      if (!measuredStart) measuredStart = sent;
-      counted++;
-      if (status !== 200) errors++;
-      else latencies.push(Number(done - sent) / 1e6);
-    }
+  if (options.warmupMs > 0) await cannon(options, options.warmupMs, options.maxRequests);
+  const result = await cannon(options, options.durationMs, options.maxRequests);
+  const ok = result['2xx'];
+  return {
+    requests: result.requests.total,
+    errors: result.non2xx + result.errors + result.timeouts,
+    rps: ok / (result.duration || options.durationMs / 1000),
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
   };
-  await Promise.all(Array.from({ length: options.connections }, loop));
-  const elapsedS = Number(process.hrtime.bigint() - (measuredStart || warmupEnd)) / 1e9;
-  agent.destroy();
-  latencies.sort((a, b) => a - b);
-  const pick = (q: number) => latencies[Math.min(latencies.length - 1, Math.max(0, Math.ceil(q * latencies.length) - 1))] ?? NaN;
-  return { requests: counted, errors, rps: latencies.length / elapsedS, p50Ms: pick(0.5), p99Ms: pick(0.99) };
 }
 
 process.on('message', (message: Run & { type: string }) => {
