@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin';
-import type { FastifyError } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { UniqueConstraintViolationException, ForeignKeyConstraintViolationException } from '@mikro-orm/core';
 import { AppError, codeForStatus, type ErrorBody, type ErrorCode } from '../errors.js';
 
@@ -15,6 +15,11 @@ const REASON: Record<number, string> = {
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
+
+/** Unknown routes: 404 `NOT_FOUND`. Set by the rate-limit plugin, so that probing for routes counts against the per-IP limit. */
+export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): void {
+  reply.status(404).send(errorBody(404, 'NOT_FOUND', `Route ${request.method} ${request.url.split('?')[0]} not found`));
+}
 
 export function errorBody(statusCode: number, code: ErrorCode, message: string): ErrorBody {
   return { statusCode, error: REASON[statusCode] ?? (statusCode >= 500 ? 'Internal Server Error' : 'Bad Request'), code, message };
@@ -51,9 +56,6 @@ export default fp(
       return reply.status(500).send(errorBody(500, 'INTERNAL_ERROR', `Internal server error (request ${request.id})`));
     });
 
-    app.setNotFoundHandler((request, reply) => {
-      reply.status(404).send(errorBody(404, 'NOT_FOUND', `Route ${request.method} ${request.url.split('?')[0]} not found`));
-    });
   },
   { name: 'errors' },
 );

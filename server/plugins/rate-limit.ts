@@ -4,6 +4,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import { AppError } from '../errors.js';
+import { notFoundHandler } from './errors.js';
 
 /** A 429 `RATE_LIMITED`; the error handler turns `retryAfter` into the `retry-after` header. */
 export class RateLimitedError extends AppError {
@@ -106,6 +107,9 @@ export default fp(
       allowList: (request: FastifyRequest) => UNLIMITED_ROUTES.has(request.routeOptions.url ?? ''),
       errorResponseBuilder: (_request, context) => new RateLimitedError(Math.max(1, Math.ceil(context.ttl / 1000))),
     });
+    // Fastify's not-found route has no route hooks, so the global limit would never see it and
+    // scanning for routes would be free; the limiter runs there as a pre-handler.
+    app.setNotFoundHandler({ preHandler: app.rateLimit() }, notFoundHandler);
 
     app.decorate('consumeRateLimit', async (bucket: string, id: string, limit: KeyLimit) => {
       const digest = createHash('sha256').update(id).digest('base64url');
@@ -119,5 +123,5 @@ export default fp(
       if (result.current > limit.max) throw new RateLimitedError(Math.max(1, Math.ceil(result.ttlMs / 1000)));
     });
   },
-  { name: 'rate-limit', dependencies: ['config'] },
+  { name: 'rate-limit', dependencies: ['config', 'errors'] },
 );

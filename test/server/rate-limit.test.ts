@@ -29,10 +29,21 @@ t.test('the per-IP limit is shared by every instance and answers 429 RATE_LIMITE
   t.ok(Number(limited.headers['retry-after']) > 0 && Number(limited.headers['retry-after']) <= 60);
   // Anonymous routes count too; health checks never do.
   t.equal((await one!.inject({ method: 'POST', url: '/api/auth/login', payload: { email: 'a@example.com', password: 'x' }, ...fromIp })).statusCode, 429);
+  const probing = await two!.inject({ method: 'GET', url: '/api/no-such-route', ...fromIp });
+  t.equal(probing.statusCode, 429, 'unknown routes count too, so probing for routes is limited');
+  t.equal(probing.json().code, 'RATE_LIMITED');
   for (const url of ['/health', '/ready', '/metrics']) {
     t.equal((await one!.inject({ method: 'GET', url, ...fromIp })).statusCode, 200, url);
   }
   t.equal((await one!.inject({ method: 'GET', url: '/api/me', headers: user.headers, remoteAddress: '203.0.113.8' })).statusCode, 200, 'another IP is not limited');
+});
+
+t.test('an unknown route answers 404 NOT_FOUND and counts against the per-IP limit', async (t) => {
+  const fromIp = { remoteAddress: '192.0.2.99' };
+  const missing = await one!.inject({ method: 'GET', url: '/api/nope?x=1', ...fromIp });
+  t.equal(missing.statusCode, 404);
+  t.same(missing.json(), { statusCode: 404, code: 'NOT_FOUND', error: 'Not Found', message: 'Route GET /api/nope not found' });
+  t.equal(missing.headers['x-ratelimit-remaining'], '3', 'the 404 took one of the four requests');
 });
 
 t.test('a route with its own limit counts apart from the per-IP limit', async (t) => {
