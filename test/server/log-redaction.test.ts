@@ -1,4 +1,5 @@
 import t from 'tap';
+import WebSocket from 'ws';
 import { createTestEnv } from '../helpers/app.js';
 import { spawnEntry } from '../helpers/processes.js';
 
@@ -40,6 +41,17 @@ t.test('requests carrying secrets leave none in the log', async (t) => {
   t.equal((await post('/api/auth/refresh', { refreshToken: session.refreshToken })).status, 401, 'a reuse (logged as a warning)');
   t.equal((await fetch(`${base}/api/me`, { headers: { authorization: `Bearer ${loggedIn.accessToken}` } })).status, 200);
   await fetch(`${base}/api/me?token=${loggedIn.accessToken}`);
+  // The plain WebSocket endpoint takes its token in the query: an accepted and a refused one.
+  const wsUrl = `${base.replace('http', 'ws')}/ws?token=`;
+  const accepted = new WebSocket(`${wsUrl}${encodeURIComponent(loggedIn.accessToken)}`);
+  await new Promise((resolve) => accepted.once('open', resolve));
+  // Frames wait for the authentication; an answer to one means the token was accepted.
+  accepted.send(JSON.stringify({ type: 'no-such-frame', id: 1 }));
+  t.match(JSON.parse(String(await new Promise((resolve) => accepted.once('message', resolve)))), { id: 1 }, '/ws accepted the token');
+  accepted.close();
+  const forged = `${loggedIn.accessToken.slice(0, -4)}AAAA`;
+  const refused = new WebSocket(`${wsUrl}${encodeURIComponent(forged)}`);
+  t.equal(await new Promise((resolve) => refused.once('close', resolve)), 4401, '/ws refused the forged token');
   t.equal((await post('/api/me/password', { currentPassword: password, newPassword: 'another-Secret-1', refreshToken: next.refreshToken }, { authorization: `Bearer ${next.accessToken}` })).status, 204);
   await post('/api/auth/logout', { refreshToken: next.refreshToken }, { authorization: `Bearer ${next.accessToken}` });
 
@@ -47,7 +59,8 @@ t.test('requests carrying secrets leave none in the log', async (t) => {
   t.match(output, /"url":"\/api\/auth\/login"/, 'requests are logged');
   t.match(output, /refresh token reused/);
   t.match(output, /token=\[REDACTED\]/);
-  for (const secret of [password, 'another-Secret-1', session.accessToken, session.refreshToken, loggedIn.accessToken, loggedIn.refreshToken, next.accessToken, next.refreshToken]) {
+  t.match(output, /"url":"\/ws\?token=\[REDACTED\]"/, 'the /ws upgrade is logged, redacted');
+  for (const secret of [forged, password, 'another-Secret-1', session.accessToken, session.refreshToken, loggedIn.accessToken, loggedIn.refreshToken, next.accessToken, next.refreshToken]) {
     t.notOk(output.includes(secret), `${secret.slice(0, 12)}… is not in the log`);
   }
 });
