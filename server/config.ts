@@ -90,6 +90,11 @@ export interface Config {
    * worker died is handed to another worker within about twice this. @defaultValue 30000
    */
   jobLockMs: number;
+  /**
+   * Port of the `/metrics` endpoint of a worker process (`npm run worker`; `WORKER_METRICS_PORT`),
+   * on `HOST`; 0 picks a free port, unset serves none. API instances serve `/metrics` on `PORT`.
+   */
+  workerMetricsPort: number | null;
   // --- files (issue 5) ---
   /**
    * MIME types `POST /api/files` accepts, as detected from the bytes (`UPLOAD_ALLOWED_TYPES`,
@@ -245,6 +250,7 @@ export function loadConfig(env: Env = process.env): Config {
     progressConcurrency: int(env, 'PROGRESS_CONCURRENCY', 10, 1, 1000),
     certificateConcurrency: int(env, 'CERTIFICATE_CONCURRENCY', 2, 1, 100),
     jobLockMs: int(env, 'JOB_LOCK_MS', 30_000, 1000, 600_000),
+    workerMetricsPort: env.WORKER_METRICS_PORT === undefined || env.WORKER_METRICS_PORT === '' ? null : int(env, 'WORKER_METRICS_PORT', 0, 0, 65_535),
     // --- files (issue 5) ---
     uploadAllowedTypes: Object.freeze(
       ((raw: string) => {

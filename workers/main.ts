@@ -1,4 +1,5 @@
 import { pino } from 'pino';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { loadConfig, ConfigError } from '../server/config.js';
 import { migrateUp } from '../server/db/database.js';
@@ -7,6 +8,8 @@ import { closeRedis, createQueueRedis, createRedis, waitForRedis } from '../serv
 import { createWorkerRealtime } from '../server/realtime/worker-realtime.js';
 import { Queues } from './queues.js';
 import { startWorkers } from './runtime.js';
+import { registerQueueMetrics } from './metrics.js';
+import { serveMetrics } from './metrics-server.js';
 import { queueProgressJobs } from './progress.js';
 import { useProgressJobs } from '../server/routes/progress/progress-jobs.js';
 
@@ -34,7 +37,12 @@ async function main() {
   useProgressJobs(orm, queueProgressJobs(queues, logger));
   // Events of jobs (quiz:graded at a deadline, certificate:issued, …) reach clients on every API instance.
   const realtime = createWorkerRealtime({ config, orm, redis, log: logger });
-  const runtime = await startWorkers({ config, orm, redis, logger, events: realtime.events }, queues);
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const metrics = registerQueueMetrics(registry, queues);
+  const runtime = await startWorkers({ config, orm, redis, logger, events: realtime.events }, queues, { metrics });
+  const metricsServer = config.workerMetricsPort === null ? null : await serveMetrics(registry, config.host, config.workerMetricsPort);
+  if (metricsServer) logger.info({ url: metricsServer.url }, `worker metrics at ${metricsServer.url}`);
 
   let closing = false;
   const shutdown = async (signal: string) => {
@@ -42,6 +50,7 @@ async function main() {
     closing = true;
     logger.info({ signal }, 'worker shutting down: taking no new jobs, finishing running ones');
     try {
+      metricsServer?.server.close();
       await runtime.close();
       await realtime.close();
       await queues.close();

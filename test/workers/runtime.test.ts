@@ -5,9 +5,10 @@ import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { buildTestApp, createTestEnv } from '../helpers/app.js';
 import { spawnEntry } from '../helpers/processes.js';
+import { waitFor } from '../helpers/wait.js';
 import { maintenanceQueue, SWEEP_SCHEDULER_ID } from '../../workers/maintenance.js';
 import { queueDefinitions } from '../../workers/registry.js';
-import type { Config } from '../../server/config.js';
+import { loadConfig, type Config } from '../../server/config.js';
 
 /** A user with one refresh token that expired two days ago (the sweep purges it). */
 async function insertExpiredToken(databaseUrl: string): Promise<string> {
@@ -76,7 +77,7 @@ t.test('in-process workers run the start-up sweep and queued jobs', async (t) =>
 });
 
 t.test('`npm run worker` processes jobs, and SIGTERM lets a running job finish', async (t) => {
-  const { config, env, defer } = await createTestEnv(t, 'workers-proc', { SWEEP_INTERVAL_MS: '600000', LOG_LEVEL: 'info' });
+  const { config, env, defer } = await createTestEnv(t, 'workers-proc', { SWEEP_INTERVAL_MS: '600000', LOG_LEVEL: 'info', HOST: '127.0.0.1', WORKER_METRICS_PORT: '0' });
   const { events, close } = queueFor(config);
   defer(close);
   await events.waitUntilReady();
@@ -95,6 +96,15 @@ t.test('`npm run worker` processes jobs, and SIGTERM lets a running job finish',
   const [{ jobId }] = (await active) as [{ jobId: string }];
   t.ok(jobId, 'a sweep (start-up or scheduled) is running');
 
+  // The worker's own /metrics: queue depth from Redis, and this process's jobs once they end.
+  const metricsUrl = await waitFor('the worker metrics URL in the log', () => /worker metrics at (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(worker.output())?.[1]);
+  const scraped = await fetch(metricsUrl);
+  t.equal(scraped.status, 200);
+  const text = await scraped.text();
+  t.match(text, /bullmq_queue_jobs\{queue="maintenance",state="active"\} 1/, 'the running sweep is counted');
+  t.match(text, /process_cpu_seconds_total/, 'default process metrics');
+  t.equal((await fetch(metricsUrl.replace('/metrics', '/other'))).status, 404);
+
   const completed = new Promise<{ jobId: string; returnvalue: unknown }>((resolve) =>
     events.on('completed', (event) => {
       if (event.jobId === jobId) resolve(event as never);
@@ -112,4 +122,11 @@ t.test('`npm run worker` processes jobs, and SIGTERM lets a running job finish',
   t.equal(code, 0, `worker exited cleanly\n${worker.output()}`);
   t.notOk(await tokenExists(config.databaseUrl, tokenId));
   t.match(worker.output(), /worker stopped/);
+});
+
+t.test('WORKER_METRICS_PORT is a port or unset', async (t) => {
+  const base = { DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/x', REDIS_URL: 'redis://127.0.0.1:6379' };
+  t.equal(loadConfig(base).workerMetricsPort, null, 'unset: no endpoint');
+  t.equal(loadConfig({ ...base, WORKER_METRICS_PORT: '9464' }).workerMetricsPort, 9464);
+  t.throws(() => loadConfig({ ...base, WORKER_METRICS_PORT: '70000' }), /WORKER_METRICS_PORT/);
 });
