@@ -100,6 +100,16 @@ export class RealtimePublisher implements WorkerEvents {
    * attempt graded before (`graded: false`) announce nothing.
    */
   async attemptGraded(outcome: GradedAttempt): Promise<void> {
+    await this.gradeAnnounced(outcome);
+    if (outcome.graded && outcome.lessonProgress) this.lessonProgressRecorded(outcome.lessonProgress);
+  }
+
+  /**
+   * The grade itself (`quiz:expired` first when due, then `quiz:graded`), without the lesson it
+   * completes: a submit announces it as soon as the grade is committed, and the lesson's events
+   * (`lessonProgressRecorded`) follow once the lesson is recorded.
+   */
+  async gradeAnnounced(outcome: Pick<GradedAttempt, 'graded' | 'expired' | 'event'>): Promise<void> {
     if (!outcome.graded) return;
     const { event } = outcome;
     this.deps.ticks?.untrack(event.attemptId);
@@ -113,7 +123,6 @@ export class RealtimePublisher implements WorkerEvents {
       percentage: event.percentage,
       isPassed: event.isPassed,
     });
-    if (outcome.lessonProgress) this.lessonProgressRecorded(outcome.lessonProgress);
   }
 
   /** The tick scheduler saw a deadline pass: `quiz:expired`, if the attempt is still open. */

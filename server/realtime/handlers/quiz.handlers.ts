@@ -13,8 +13,9 @@ export function createQuizHandlers(deps: { publisher: RealtimePublisher; attempt
     },
 
     async 'quiz:submit'({ em, user }, { attemptId }) {
-      const { outcome, attempt } = await submitAttempt(em, user, attemptId, undefined, deps.attempts);
-      await deps.publisher.attemptGraded(outcome);
+      // `quiz:graded` goes out once the grade is committed; the lesson a pass completes follows.
+      const { outcome, attempt } = await submitAttempt(em, user, attemptId, undefined, deps.attempts, (graded) => deps.publisher.gradeAnnounced(graded));
+      if (outcome.graded && outcome.lessonProgress) deps.publisher.lessonProgressRecorded(outcome.lessonProgress);
       return attempt;
     },
 

@@ -61,8 +61,11 @@ export default async function attemptRoutes(fastify: FastifyInstance) {
     },
     async (request) => {
       const answers = request.body?.answers;
-      const { outcome, attempt } = await submitAttempt(request.em, currentUser(request), request.params.id, answers, deps);
-      await app.realtimeEvents.attemptGraded(outcome);
+      // `quiz:graded` goes out once the grade is committed; the lesson a pass completes follows.
+      const { outcome, attempt } = await submitAttempt(request.em, currentUser(request), request.params.id, answers, deps, (graded) =>
+        app.realtimeEvents.gradeAnnounced(graded),
+      );
+      if (outcome.graded && outcome.lessonProgress) app.realtimeEvents.lessonProgressRecorded(outcome.lessonProgress);
       if (outcome.graded && answers) {
         const inAttempt = new Set((outcome.row.question_order ?? []).map((item) => item.questionId));
         app.realtimeEvents.answersSaved(outcome.event.attemptId, Object.keys(answers).filter((id) => inAttempt.has(id)));

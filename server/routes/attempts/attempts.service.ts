@@ -5,6 +5,7 @@ import type { Config } from '../../config.js';
 import { answerShapeError, gradeAttempt, type ChoiceOption, type GradableQuestion, type QuestionResult, type ShortAnswerKey } from '../../domain/grading.js';
 import { attemptDeadline, isExpired } from '../../domain/quiz-timing.js';
 import { buildQuestionOrder, type QuestionOrder } from '../../domain/shuffle.js';
+import { sqlTransaction, type SqlRunner } from '../../db/sql-transaction.js';
 import { AppError, forbidden, notFound, validationError } from '../../errors.js';
 import { decimal, iso, toIso } from '../../schemas/common.js';
 import { ACCESS_GRANTING_STATUSES, isManagerOf } from '../courses/course-access.js';
@@ -45,6 +46,8 @@ interface AttemptRow {
   enrollment_status: EnrollmentStatus;
   instructor_id: string;
   lesson_id: string;
+  lesson_title: string | null;
+  lesson_parent_id: string | null;
   quiz_type: QuizType;
   passing_score: number;
   show_correct_answers: boolean;
@@ -61,13 +64,15 @@ interface StoredResults {
 
 const ATTEMPT_SELECT = `
   SELECT a.*, e.student_id, e.course_id, e.status AS enrollment_status, c.instructor_id,
-         q.lesson_id, q.quiz_type, q.passing_score, q.show_correct_answers
+         q.lesson_id, q.quiz_type, q.passing_score, q.show_correct_answers,
+         l.title AS lesson_title, l.parent_lesson_id AS lesson_parent_id
     FROM quiz_attempts a
     JOIN enrollments e ON e.id = a.enrollment_id
     JOIN courses c ON c.id = e.course_id
-    JOIN quizzes q ON q.id = a.quiz_id`;
+    JOIN quizzes q ON q.id = a.quiz_id
+    LEFT JOIN lessons l ON l.id = q.lesson_id`;
 
-async function loadAttemptRow(em: EntityManager, attemptId: string, lock = false): Promise<AttemptRow | null> {
+async function loadAttemptRow(em: SqlRunner, attemptId: string, lock = false): Promise<AttemptRow | null> {
   const [row] = await em.execute<AttemptRow[]>(`${ATTEMPT_SELECT} WHERE a.id = ?${lock ? ' FOR UPDATE OF a' : ''}`, [attemptId]);
   return row ?? null;
 }
@@ -82,8 +87,11 @@ interface QuestionRow {
   explanation: string | null;
 }
 
+/** A question of an attempt, with its options in the attempt's order. */
+type AttemptQuestion = { question: GradableQuestion; optionIds?: string[] };
+
 /** The attempt's questions as they are now, in the attempt's own order. */
-async function attemptQuestions(em: EntityManager, order: QuestionOrder): Promise<Array<{ question: GradableQuestion; optionIds?: string[] }>> {
+async function attemptQuestions(em: SqlRunner, order: QuestionOrder): Promise<AttemptQuestion[]> {
   if (order.length === 0) return [];
   const rows = await em.execute<QuestionRow[]>(
     `SELECT id, question_text, question_type, points, options, correct_answer, explanation FROM quiz_questions WHERE id IN (${order.map(() => '?').join(', ')})`,
@@ -125,9 +133,10 @@ function correctAnswerOf(question: GradableQuestion): unknown {
 /**
  * SPEC's attempt object. Questions come in the attempt's order without secrets; the result
  * reveals correct answers and explanations only when the quiz shows them (managers always see them).
+ * `loaded`: the attempt's questions when the caller has just read them (grading does).
  */
-async function attemptJson(em: EntityManager, row: AttemptRow, viewer: { isManager: boolean }) {
-  const questions = await attemptQuestions(em, row.question_order ?? []);
+async function attemptJson(em: EntityManager, row: AttemptRow, viewer: { isManager: boolean }, loaded?: AttemptQuestion[]) {
+  const questions = loaded ?? (await attemptQuestions(em, row.question_order ?? []));
   const revealAnswers = viewer.isManager || row.show_correct_answers;
   return {
     id: row.id,
@@ -313,6 +322,9 @@ export interface GradedAttempt {
   expired: boolean;
 }
 
+/** Told of a grade just committed (only when this call graded the attempt). */
+export type GradeAnnouncer = (graded: Omit<GradedAttempt, 'lessonProgress'>) => Promise<void> | void;
+
 /**
  * Grades an attempt once. Whoever locks the row first (the student's submit, the deadline
  * job, the sweep) grades it; the others find it graded and return it unchanged. Past the
@@ -324,10 +336,29 @@ export async function gradeAttemptNow(
   options: { auto: boolean; answers?: Record<string, unknown> },
   deps: AttemptDeps,
 ): Promise<GradedAttempt | null> {
-  const outcome = await em.transactional(async (tx) => {
+  return (await gradeLocked(em, attemptId, options, deps))?.outcome ?? null;
+}
+
+/**
+ * `gradeAttemptNow`, plus what a submit needs: `submittedBy` is checked on the locked row (so a
+ * submit reads the attempt once, not once more before locking it), and the questions the
+ * grading loaded come back for the attempt JSON. One transaction: lock, questions, update
+ * (RETURNING the graded columns, which complete the locked row).
+ */
+async function gradeLocked(
+  em: EntityManager,
+  attemptId: string,
+  options: { auto: boolean; answers?: Record<string, unknown>; submittedBy?: string; onGraded?: GradeAnnouncer },
+  deps: AttemptDeps,
+): Promise<{ outcome: GradedAttempt; questions: AttemptQuestion[] | null } | null> {
+  const locked = await sqlTransaction(em, async (tx) => {
     const row = await loadAttemptRow(tx, attemptId, true);
     if (!row) return null;
-    if (row.status !== 'in_progress') return { graded: false, row, expired: false };
+    if (options.submittedBy !== undefined && row.student_id !== options.submittedBy) throw forbidden('Only the student submits its attempt');
+    if (options.answers !== undefined && (typeof options.answers !== 'object' || options.answers === null || Array.isArray(options.answers))) {
+      throw validationError('answers must be an object of questionId → answer');
+    }
+    if (row.status !== 'in_progress') return { graded: false, row, expired: false, questions: null };
     const now = new Date();
     const deadline = row.deadline ? new Date(row.deadline) : null;
     const expired = isExpired(deadline, now, deps.config.quizGraceMs);
@@ -337,35 +368,28 @@ export async function gradeAttemptNow(
       const inAttempt = new Set((row.question_order ?? []).map((item) => item.questionId));
       for (const [questionId, answer] of Object.entries(options.answers)) if (inAttempt.has(questionId)) answers[questionId] = answer;
     }
-    const questions = (await attemptQuestions(tx, row.question_order ?? [])).map((item) => item.question);
-    const grade = gradeAttempt(questions, answers, row.passing_score);
+    const questions = await attemptQuestions(tx, row.question_order ?? []);
+    const grade = gradeAttempt(questions.map((item) => item.question), answers, row.passing_score);
     const results: StoredResults = { score: grade.score, maxScore: grade.maxScore, percentage: grade.percentage, isPassed: grade.isPassed, questions: grade.questions };
     const submittedAt = deadline && now > deadline ? deadline : now;
     const timeTaken = Math.max(0, Math.round((submittedAt.getTime() - new Date(row.started_at).getTime()) / 1000));
-    await tx.execute(
+    const [updated] = await tx.execute<Array<Partial<AttemptRow>>>(
       `UPDATE quiz_attempts SET status = 'graded', answers = ?, results = ?, score = ?, max_score = ?, percentage = ?, is_passed = ?,
               submitted_at = ?, graded_at = ?, time_taken_seconds = ?, auto_submitted = ?
-        WHERE id = ?`,
+        WHERE id = ? RETURNING status, score, max_score, percentage, is_passed, submitted_at, graded_at, time_taken_seconds, auto_submitted`,
       [JSON.stringify(answers), JSON.stringify(results), grade.score, grade.maxScore, grade.percentage, grade.isPassed, submittedAt, now, timeTaken, options.auto || expired, attemptId],
     );
-    return { graded: true, row: (await loadAttemptRow(tx, attemptId))!, expired: expired || options.auto };
+    // The graded row: what the update wrote (answers and results as written, the other columns as
+    // PostgreSQL returns them) over the locked row, whose joined columns this update does not change.
+    return { graded: true, row: { ...row, ...updated, answers, results } as AttemptRow, expired: expired || options.auto, questions };
   });
-  if (!outcome) return null;
+  if (!locked) return null;
 
-  let lessonProgress: LessonProgressResult | null = null;
-  const { row } = outcome;
-  if (outcome.graded) {
-    await deps.cancelDeadline?.(attemptId);
-    const completes = row.quiz_type === 'practice' || !!row.is_passed;
-    if (completes && (ACCESS_GRANTING_STATUSES as readonly string[]).includes(row.enrollment_status)) {
-      lessonProgress = await completeLessonByQuiz(em, row.enrollment_id, row.lesson_id);
-    }
-  }
-  return {
-    graded: outcome.graded,
+  const { row } = locked;
+  const graded: Omit<GradedAttempt, 'lessonProgress'> = {
+    graded: locked.graded,
     row,
-    lessonProgress,
-    expired: outcome.expired,
+    expired: locked.expired,
     event: {
       attemptId: row.id,
       quizId: row.quiz_id,
@@ -377,18 +401,37 @@ export async function gradeAttemptNow(
       isPassed: !!row.is_passed,
     },
   };
+  let lessonProgress: LessonProgressResult | null = null;
+  if (locked.graded) {
+    await options.onGraded?.(graded);
+    await deps.cancelDeadline?.(attemptId);
+    const completes = row.quiz_type === 'practice' || !!row.is_passed;
+    if (completes && (ACCESS_GRANTING_STATUSES as readonly string[]).includes(row.enrollment_status)) {
+      const lesson = row.lesson_title === null ? undefined : { title: row.lesson_title, parentLessonId: row.lesson_parent_id };
+      lessonProgress = await completeLessonByQuiz(em, row.enrollment_id, row.lesson_id, lesson);
+    }
+  }
+  return { outcome: { ...graded, lessonProgress }, questions: locked.questions };
 }
 
-/** `POST /attempts/:id/submit`: grades at once; idempotent; after the deadline it returns the auto-submitted result. */
-export async function submitAttempt(em: EntityManager, user: AuthUser, attemptId: string, answers: Record<string, unknown> | undefined, deps: AttemptDeps) {
-  const row = await loadAttemptRow(em, attemptId);
-  if (!row) throw notFound('Attempt');
-  if (row.student_id !== user.id) throw forbidden('Only the student submits its attempt');
-  if (answers !== undefined && (typeof answers !== 'object' || answers === null || Array.isArray(answers))) {
-    throw validationError('answers must be an object of questionId → answer');
-  }
-  const outcome = (await gradeAttemptNow(em, attemptId, { auto: false, answers }, deps))!;
-  return { outcome, attempt: await attemptJson(em, outcome.row, { isManager: false }) };
+/**
+ * `POST /attempts/:id/submit`: grades at once; idempotent; after the deadline it returns the
+ * auto-submitted result. `onGraded` hears of a new grade as soon as it is committed, before the
+ * deadline job is cancelled, the lesson a pass completes is recorded and the JSON is built (so
+ * `quiz:graded` does not wait for them); the returned outcome then carries the lesson too.
+ */
+export async function submitAttempt(
+  em: EntityManager,
+  user: AuthUser,
+  attemptId: string,
+  answers: Record<string, unknown> | undefined,
+  deps: AttemptDeps,
+  onGraded?: GradeAnnouncer,
+) {
+  const graded = await gradeLocked(em, attemptId, { auto: false, answers, submittedBy: user.id, onGraded }, deps);
+  if (!graded) throw notFound('Attempt');
+  const { outcome, questions } = graded;
+  return { outcome, attempt: await attemptJson(em, outcome.row, { isManager: false }, questions ?? undefined) };
 }
 
 /** Attempts whose deadline plus grace has passed while they are still open (for the sweep). */

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { EnrollmentStatus, LessonProgressStatus } from '../../../entities/enums.js';
 import type { AuthUser } from '../../plugins/auth.js';
+import { sqlTransaction } from '../../db/sql-transaction.js';
 import { calculateEnrollmentProgress, normalizeProgressWrite, type LessonProgressInput, type LessonProgressWrite } from '../../domain/progress.js';
 import { AppError, forbidden, notFound } from '../../errors.js';
 import { decimal, iso } from '../../schemas/common.js';
@@ -66,7 +67,7 @@ const ENROLLMENT_COLUMNS =
  * certificate job could run before the completion is committed (the sweep would repair it).
  */
 export async function recalculateEnrollment(em: EntityManager, enrollmentId: string): Promise<EnrollmentRecalculation | null> {
-  const result = await em.transactional(async (tx) => {
+  const result = await sqlTransaction(em, async (tx) => {
     const [current] = await tx.execute<EnrollmentRow[]>(`SELECT ${ENROLLMENT_COLUMNS} FROM enrollments WHERE id = ? FOR UPDATE`, [enrollmentId]);
     if (!current) return null;
     const [counts] = await tx.execute<Array<{ total: number; completed: number; time: number }>>(
@@ -224,14 +225,27 @@ export async function recordLessonProgress(em: EntityManager, user: AuthUser, le
   return applyProgress(em, context.enrollment_id, { id: context.lesson_id, title: context.lesson_title, parentLessonId: context.parent_lesson_id }, write);
 }
 
-/** Completes a lesson for an enrollment on behalf of the quiz engine (a passed graded quiz, a submitted practice quiz). */
-export async function completeLessonByQuiz(em: EntityManager, enrollmentId: string, lessonId: string): Promise<LessonProgressResult> {
-  const [lesson] = await em.execute<Array<{ id: string; title: string; parent_lesson_id: string | null }>>(
-    'SELECT id, title, parent_lesson_id FROM lessons WHERE id = ?',
-    [lessonId],
-  );
-  if (!lesson) throw notFound('Lesson');
-  return applyProgress(em, enrollmentId, { id: lesson.id, title: lesson.title, parentLessonId: lesson.parent_lesson_id }, normalizeProgressWrite({ status: 'completed' }));
+/**
+ * Completes a lesson for an enrollment on behalf of the quiz engine (a passed graded quiz, a
+ * submitted practice quiz). `known`: the lesson's title and parent when the caller has read them
+ * already (the attempt's row carries them), which spares a lookup.
+ */
+export async function completeLessonByQuiz(
+  em: EntityManager,
+  enrollmentId: string,
+  lessonId: string,
+  known?: { title: string; parentLessonId: string | null },
+): Promise<LessonProgressResult> {
+  let lesson = known ? { id: lessonId, ...known } : null;
+  if (!lesson) {
+    const [row] = await em.execute<Array<{ id: string; title: string; parent_lesson_id: string | null }>>(
+      'SELECT id, title, parent_lesson_id FROM lessons WHERE id = ?',
+      [lessonId],
+    );
+    if (!row) throw notFound('Lesson');
+    lesson = { id: row.id, title: row.title, parentLessonId: row.parent_lesson_id };
+  }
+  return applyProgress(em, enrollmentId, lesson, normalizeProgressWrite({ status: 'completed' }));
 }
 
 async function applyProgress(
