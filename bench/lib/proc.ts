@@ -3,8 +3,11 @@ import { fileURLToPath } from 'node:url';
 
 const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 
-/** Core 0 for servers, core 1 for load clients (when the machine and `taskset` allow). */
-export type Core = 0 | 1;
+/**
+ * Core 0 for servers, core 1 for load clients (when the machine and `taskset` allow); `'all'`
+ * leaves a process unpinned, for scenarios without load clients that compare whole-machine figures.
+ */
+export type Core = 0 | 1 | 'all';
 
 export interface Child {
   proc: ChildProcess;
@@ -16,12 +19,13 @@ export interface Child {
 
 /**
  * Starts `node --import tsx bench/<script>` with an IPC channel, pinned to `core` through
- * `taskset` where it exists (the IPC fd survives taskset's exec), silently unpinned otherwise.
+ * `taskset` where it exists (the IPC fd survives taskset's exec), silently unpinned otherwise
+ * (and with `'all'`).
  */
 export function startChild(script: string, core: Core, env: Record<string, string> = {}, args: string[] = []): Child {
   const file = fileURLToPath(new URL(`../${script}`, import.meta.url));
   const nodeArgs = ['--import', 'tsx', file, ...args];
-  const [command, argv] = hasTaskset ? ['taskset', ['-c', String(core), process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
+  const [command, argv] = hasTaskset && core !== 'all' ? ['taskset', ['-c', String(core), process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
   const proc = spawn(command, argv as string[], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...env } });
   const queue: Array<Record<string, unknown>> = [];
   const waiters: Array<{ type: string; resolve: (m: never) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }> = [];

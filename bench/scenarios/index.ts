@@ -6,14 +6,20 @@
 import type { Scenario } from '../lib/scenario.js';
 import { httpScenario } from './http.js';
 import { fanoutCeilingScenario } from './fanout.js';
+import { classroomScenario } from './classroom.js';
+import { certificatesScenario } from './certificates.js';
+import { gradeScenario } from './grade.js';
+import { progressScenario } from './progress.js';
+import { memoryScenario } from './memory.js';
+import { recoveryScenario } from './recovery.js';
 
 export const SCENARIOS: Array<[key: string, name: string, scenario: Scenario<any> | null]> = [
   ['5', '5 HTTP', httpScenario],
   ['2', '2 fan-out ceiling', fanoutCeilingScenario],
-  ['1', '1 classroom fan-out', null], // scenario 1
-  ['3', '3 memory per socket', null], // scenario 3
-  ['4', '4 Redis streams adapter + recovery', null], // scenario 4
-  ['6', '6 answer → grade → push', null], // scenario 6
-  ['7', '7 progress pipeline', null], // scenario 7
-  ['8', '8 certificates', null], // scenario 8
+  ['1', '1 classroom fan-out', classroomScenario], // scenario 1
+  ['3', '3 memory per socket', memoryScenario], // scenario 3
+  ['4', '4 Redis streams adapter + recovery', recoveryScenario], // scenario 4
+  ['6', '6 answer → grade → push', gradeScenario], // scenario 6
+  ['7', '7 progress pipeline', progressScenario], // scenario 7
+  ['8', '8 certificates', certificatesScenario], // scenario 8
 ];

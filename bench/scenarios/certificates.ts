@@ -1,0 +1,232 @@
+/**
+ * Scenario 8, certificates.
+ *
+ * (a) PDFs/s of the real certificate template through the real worker path: the worker process
+ *     (bench/servers/cert-worker.ts, set up as workers/main.ts) runs the `certificates` BullMQ
+ *     queue (the row, the PDF rendered in its render thread and renamed into storage, the claim,
+ *     `certificate:issued`) for `pdfs` completed enrollments, enqueued the way the product does
+ *     when an enrollment completes (`queueProgressJobs(...).enrollmentCompleted`). The queue is
+ *     paused while they are enqueued; the clock starts when it is resumed and stops when the
+ *     worker saw the last job end `issued`. Baseline: a bare process calling the same template
+ *     (`writeCertificatePdf`, what the render thread runs) in a loop (bench/servers/cert-direct.ts).
+ *
+ *     Pinning: neither process is pinned (no load client runs in this part), so each may use the
+ *     machine's two cores. That is what the worker's design is for (pdfkit in a thread of its own,
+ *     the queue and database bookkeeping on the event loop beside it); the baseline renders on one
+ *     thread whatever it is given. Pinning both to one core would instead charge the worker's
+ *     bookkeeping (and its PostgreSQL/Redis round trips) against render time.
+ *     Concurrency: the same number of renders in flight on both sides. The judged row uses
+ *     `concurrency` (8): enough jobs in flight that the render thread never waits for a job whose
+ *     commits are still on their way. A second row, no goal, shows the product's default
+ *     (CERTIFICATE_CONCURRENCY=2), where a job spends most of its time waiting on PostgreSQL
+ *     commits and Redis and the render thread idles in between: that figure is latency, not cost.
+ *
+ * (b) Scenario 1(a)'s paced broadcast (`pacedRun`, same sizes, same measurement) against the app
+ *     with its in-process workers on (`WORKERS=on`, as `npm start` runs them, `concurrency` jobs at
+ *     once) while a backlog of certificate jobs renders, vs with the `certificates` queue paused.
+ *     The app is on core 0 like every server, so its render thread competes with its event loop
+ *     for that core: the worst case. The backlog is sized from (a)'s rate and checked to outlast
+ *     every window; the certificates issued per window are in the note. Goal: p99 ratio ≤ 1.3.
+ */
+import pg from 'pg';
+import { pino } from 'pino';
+import type { BenchEnv } from '../lib/env.js';
+import { startChild, type Child } from '../lib/proc.js';
+import type { Row } from '../lib/report.js';
+import { alternate, ratioRow, type Scenario } from '../lib/scenario.js';
+import { seedStudents } from '../lib/seed.js';
+import { closeRedis, createQueueRedis } from '../../server/redis.js';
+import { queueProgressJobs } from '../../workers/progress.js';
+import { Queues } from '../../workers/queues.js';
+import { classroomScenario, connectClassroom, pacedRun, type PacedMeasured } from './classroom.js';
+
+
+interface Sizes {
+  pairs: number;
+  /** Certificates per measured run of (a). */
+  pdfs: number;
+  /** Jobs (worker) and renders (baseline) in flight in the judged run of (a), and in (b). */
+  concurrency: number;
+  /** (b): scenario 1(a)'s sizes. */
+  sockets: number;
+  pacedMessages: number;
+  pacedPerSecond: number;
+}
+
+const { sockets, pacedMessages, pacedPerSecond } = classroomScenario.full;
+export const certificatesScenario: Scenario<Omit<Sizes, 'pairs'>> = {
+  full: { pdfs: 150, concurrency: 8, sockets, pacedMessages, pacedPerSecond },
+  smoke: { pdfs: 4, concurrency: 8, sockets: 20, pacedMessages: 5, pacedPerSecond: 100 },
+  run: runCertificates,
+};
+
+/** Students enrolled (active) in the bench course, `count` of them; returns their enrollment ids. */
+async function seedEnrollments(databaseUrl: string, count: number): Promise<string[]> {
+  const { courseId, studentIds } = await seedStudents(databaseUrl, count);
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ id: string }>('SELECT id FROM enrollments WHERE course_id = $1 AND student_id = ANY($2::uuid[])', [courseId, studentIds]);
+    return rows.map((row) => row.id);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Completes the enrollments (as the progress service does when the last lesson is done) and
+ * enqueues their certificates the way the product does, with the queue paused, so that nothing
+ * renders before the caller resumes it. Completing them only now keeps the workers' sweep (which
+ * enqueues certificates that completed enrollments lack) from starting them early.
+ */
+async function completeAndEnqueue(bench: BenchEnv, queues: Queues, enrollmentIds: string[]): Promise<void> {
+  await queues.get('certificates').pause();
+  const client = new pg.Client({ connectionString: bench.config.databaseUrl });
+  await client.connect();
+  try {
+    await client.query(`UPDATE enrollments SET status = 'completed', completed_at = now(), progress_percentage = 100 WHERE id = ANY($1::uuid[])`, [enrollmentIds]);
+  } finally {
+    await client.end();
+  }
+  const jobs = queueProgressJobs(queues, pino({ level: 'silent' }));
+  for (const id of enrollmentIds) await jobs.enrollmentCompleted(id);
+}
+
+async function issuedCount(bench: BenchEnv, enrollmentIds: string[]): Promise<number> {
+  const client = new pg.Client({ connectionString: bench.config.databaseUrl });
+  await client.connect();
+  try {
+    const { rows: [row] } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM enrollments WHERE id = ANY($1::uuid[]) AND certificate_issued_at IS NOT NULL', [enrollmentIds]);
+    return row!.n;
+  } finally {
+    await client.end();
+  }
+}
+
+async function runCertificates(bench: BenchEnv, sizes: Sizes): Promise<Row[]> {
+  const connection = createQueueRedis(bench.config.redisUrl);
+  const queues = new Queues(bench.config, connection);
+  try {
+    const throughput = await runThroughput(bench, sizes, queues);
+    return [...throughput, ...(await runDuringRenders(bench, sizes, queues, throughput[0]!.ours))];
+  } finally {
+    await queues.close();
+    await closeRedis(connection);
+  }
+}
+
+async function runThroughput(bench: BenchEnv, sizes: Sizes, queues: Queues): Promise<Row[]> {
+  const settings = [sizes.concurrency, bench.config.certificateConcurrency];
+  const warmCount = Math.max(2, Math.round(sizes.pdfs / 4));
+  const perSetting = warmCount + sizes.pairs * sizes.pdfs;
+  // Seeded active, completed batch by batch just before each run (see completeAndEnqueue).
+  const all = await seedEnrollments(bench.config.databaseUrl, settings.length * perSetting);
+  let taken = 0;
+  const batch = (count: number) => all.slice(taken, (taken += count));
+  // Unpinned: the worker renders in its own thread beside its event loop, which is what the
+  // product's design is for; the baseline renders on one thread either way (see the header).
+  const worker = startChild('servers/cert-worker.ts', 'all', bench.env);
+  const direct = startChild('servers/cert-direct.ts', 'all', bench.env);
+  try {
+    await Promise.all([worker.next('ready'), direct.next('ready')]);
+    const timeoutMs = 120_000;
+    const ours = async (enrollmentIds: string[]) => {
+      await completeAndEnqueue(bench, queues, enrollmentIds);
+      worker.send({ type: 'expect', count: enrollmentIds.length });
+      const startedAt = process.hrtime.bigint();
+      await queues.get('certificates').resume();
+      const { at, cpuUs } = await worker.next<{ at: string; cpuUs: number }>('issued', timeoutMs);
+      return { pdfsPerS: enrollmentIds.length / (Number(BigInt(at) - startedAt) / 1e9), cpuMsPerPdf: cpuUs / 1000 / enrollmentIds.length };
+    };
+    const baseline = async (count: number, concurrency: number) => {
+      direct.send({ type: 'render', count, concurrency });
+      const { startedAt, at, cpuUs } = await direct.next<{ startedAt: string; at: string; cpuUs: number }>('rendered', timeoutMs);
+      return { pdfsPerS: count / (Number(BigInt(at) - BigInt(startedAt)) / 1e9), cpuMsPerPdf: cpuUs / 1000 / count };
+    };
+    const rows: Row[] = [];
+    for (const concurrency of settings) {
+      worker.send({ type: 'concurrency', n: concurrency });
+      await worker.next('concurrency');
+      // One unmeasured run each: the JIT, pdfkit's font metrics, the ORM's and BullMQ's scripts.
+      await ours(batch(warmCount));
+      await baseline(warmCount, concurrency);
+      const pairs = await alternate(sizes.pairs, () => ours(batch(sizes.pdfs)), () => baseline(sizes.pdfs, concurrency));
+      const judged = concurrency === sizes.concurrency;
+      const of = `(${sizes.pdfs} PDFs, ${concurrency} in flight${judged ? '' : ', the default CERTIFICATE_CONCURRENCY'})`;
+      rows.push(
+        ratioRow(pairs, {
+          scenario: '8(a) certificates',
+          metric: `PDFs/s, worker path vs direct render ${of}`,
+          pick: (x) => x.pdfsPerS,
+          better: 'higher',
+          unit: '/s',
+          goal: judged ? 0.8 : null,
+          ...(judged
+            ? {}
+            : { note: 'no goal: at the default concurrency a job waits on PostgreSQL commits and Redis most of its time and the render thread idles; the judged row keeps it busy (same concurrency both sides)' }),
+        }),
+      );
+      if (judged) {
+        rows.push(
+          ratioRow(pairs, {
+            scenario: '8(a) certificates',
+            metric: `CPU per PDF, worker process vs direct render ${of}`,
+            pick: (x) => x.cpuMsPerPdf,
+            better: 'lower',
+            unit: 'ms',
+            note: 'no goal: CPU time of the process (every thread) per PDF; the worker path also spends PostgreSQL and Redis time, not counted here',
+          }),
+        );
+      }
+      if (settings[0] === settings[1]) break;
+    }
+    return rows;
+  } finally {
+    await Promise.all([worker.stop(), direct.stop()]);
+  }
+}
+
+async function runDuringRenders(bench: BenchEnv, sizes: Sizes, queues: Queues, pdfsPerS: number): Promise<Row[]> {
+  const windowS = sizes.pacedMessages / sizes.pacedPerSecond;
+  // Enough for every "with" window at (a)'s rate (the app renders slower than the worker of (a):
+  // it has one core, which it also broadcasts on).
+  const backlog = Math.ceil(pdfsPerS * (windowS + 1) * sizes.pairs) + 10;
+  const { courseId, studentIds } = await seedStudents(bench.config.databaseUrl, sizes.sockets);
+  const pending = await seedEnrollments(bench.config.databaseUrl, backlog);
+  const app = startChild('servers/classroom-app.ts', 0, { ...bench.env, WORKERS: 'on', CERTIFICATE_CONCURRENCY: String(sizes.concurrency) });
+  const client = startChild('clients/io-sockets.ts', 1);
+  try {
+    const [{ port }] = await Promise.all([app.next<{ port: number }>('ready'), client.next('ready')]);
+    const room = await connectClassroom(app, client, port, courseId, studentIds);
+    await completeAndEnqueue(bench, queues, pending);
+    const certificates = queues.get('certificates');
+    const run = (messages = sizes.pacedMessages) => pacedRun(app, client, room, messages, sizes.pacedPerSecond);
+    await run(Math.min(sizes.pacedMessages, sizes.pacedPerSecond));
+
+    const rendered: string[] = [];
+    const withRenders = async (): Promise<PacedMeasured> => {
+      const before = await issuedCount(bench, pending);
+      await certificates.resume();
+      try {
+        return await run();
+      } finally {
+        await certificates.pause();
+        // Jobs still waiting: the render thread had work for the whole window.
+        const dry = (await certificates.getWaitingCount()) === 0;
+        // The jobs already running finish before the next run (bounded).
+        for (let i = 0; i < 100 && (await certificates.getActiveCount()) > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+        rendered.push(`${(await issuedCount(bench, pending)) - before}${dry ? ' (backlog ran out)' : ''}`);
+      }
+    };
+    const pairs = await alternate(sizes.pairs, withRenders, () => run());
+    const of = `(${sizes.pacedMessages} at ${sizes.pacedPerSecond}/s × ${sizes.sockets} sockets)`;
+    const note = `certificates issued during each window: ${rendered.join(', ')}; app with in-process workers, certificate queue resumed vs paused`;
+    return [
+      ratioRow(pairs, { scenario: '8(b) broadcast while rendering', metric: `latency p99 ${of}`, pick: (m) => m.p99Ms, better: 'lower', unit: 'ms', goal: 1.3, note }),
+      ratioRow(pairs, { scenario: '8(b) broadcast while rendering', metric: `latency p50 ${of}`, pick: (m) => m.p50Ms, better: 'lower', unit: 'ms' }),
+      ratioRow(pairs, { scenario: '8(b) broadcast while rendering', metric: `delivered ${of}`, pick: (m) => m.deliveredPct, better: 'higher', unit: '%', absoluteGoal: 100 }),
+    ];
+  } finally {
+    await Promise.all([client.stop(), app.stop()]);
+  }
+}

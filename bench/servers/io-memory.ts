@@ -1,0 +1,29 @@
+/**
+ * Scenario 3's server: `io-app.ts` (argument `app`) or `io-bare.ts` (`bare`), unchanged, plus a
+ * memory probe. Started with `--expose-gc`. IPC in: `{type:'memory', settleMs}` → out
+ * `{type:'memory', rss, heapUsed, heapTotal, external}` in bytes, read after full GCs with
+ * pauses between them (finalisers, freed pages), so what is left is what is still referenced.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const gc = (globalThis as { gc?: () => void }).gc;
+const which = process.argv[2];
+
+process.on('message', (message: { type?: string; settleMs?: number }) => {
+  if (message.type !== 'memory') return;
+  void (async () => {
+    if (!gc) throw new Error('io-memory.ts needs node --expose-gc');
+    const rounds = 3;
+    for (let round = 0; round < rounds; round++) {
+      gc();
+      await sleep((message.settleMs ?? 300) / rounds);
+    }
+    const { rss, heapUsed, heapTotal, external } = process.memoryUsage();
+    process.send!({ type: 'memory', rss, heapUsed, heapTotal, external });
+  })().catch((error: Error) => process.send!({ type: 'error', message: error.stack ?? String(error) }));
+});
+
+// Imported after the probe's listener is in place; each module runs its server on import.
+if (which === 'app') await import('./io-app.js');
+else if (which === 'bare') await import('./io-bare.js');
+else throw new Error(`io-memory.ts: expected "app" or "bare", got ${String(which)}`);
