@@ -1,3 +1,6 @@
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Duplex } from 'node:stream';
 import fp from 'fastify-plugin';
 import websocket from '@fastify/websocket';
 import { Server } from 'socket.io';
@@ -17,6 +20,7 @@ import { RedisPresence } from './redis-presence.js';
 import { RealtimePublisher } from './publisher.js';
 import { QuizTickScheduler } from './quiz-ticks.js';
 import { TokenBucket } from './rate-limit.js';
+import { bridgeRecoveryGap } from './recovery-gap.js';
 import { authenticateHandshake, reauthorizeRecoveredRooms } from './socket-auth.js';
 import type { RealtimeServer, RealtimeSocket } from './types.js';
 import { WsHub } from './ws.js';
@@ -63,18 +67,26 @@ export default fp(
     adapterRedis.on('error', (error) => log.warn({ err: error }, 'socket.io adapter redis error'));
     useStreamsAdapter(io, adapterRedis, config);
 
-    // @fastify/websocket routes every upgrade through Fastify's router; `/socket.io/` upgrades
-    // belong to engine.io (listening on the same server), so they leave Fastify here. Without
-    // this, Fastify answers them 404 on the raw socket and the websocket transport fails silently.
-    app.addHook('onRequest', (request, reply, done) => {
-      if (request.raw.url?.startsWith('/socket.io/') && request.headers.upgrade?.toLowerCase() === 'websocket') {
-        reply.hijack();
-        return;
-      }
-      done();
+    // @fastify/websocket routes every upgrade of the server it listens on through Fastify's router.
+    // `/socket.io/` upgrades belong to engine.io (listening on the same server), so it listens on
+    // a stand-in that gets the other upgrades only. Routed through Fastify, each Socket.IO
+    // connection ran the HTTP hooks (the per-IP rate limit counted it, an EntityManager was forked)
+    // and its request, reply and EntityManager stayed reachable from the socket for the whole
+    // connection (about 8 KiB of heap each; bench scenario 3).
+    const upgrades = new EventEmitter();
+    const forwardUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (!request.url?.startsWith('/socket.io/')) upgrades.emit('upgrade', request, socket, head);
+    };
+    app.server.on('upgrade', forwardUpgrade);
+    app.addHook('onClose', async () => {
+      app.server.off('upgrade', forwardUpgrade);
     });
-    // Our preClose below closes `/ws` connections with a reason; this one must not close them first.
-    await app.register(websocket, { options: { maxPayload: config.socketMaxMessageBytes }, preClose: (done) => done() });
+    await app.register(websocket, {
+      // @fastify/websocket only listens to `upgrade` on `server`; its ws server runs with `noServer`.
+      options: { maxPayload: config.socketMaxMessageBytes, server: upgrades as unknown as HttpServer },
+      // Our preClose below closes `/ws` connections with a reason; this one must not close them first.
+      preClose: (done) => done(),
+    });
 
     const emitter = createSocketEmitter(io);
     const presence = new RedisPresence({
@@ -156,10 +168,15 @@ export default fp(
       disconnect: (names) => ws.disconnect(names),
     });
 
+    // What a recovering socket would miss while its session is restored and the two middlewares
+    // below run is kept and sent to it once it is connected (see recovery-gap.ts).
+    const recoveryGap = bridgeRecoveryGap(io);
+    io.use((socket, next) => recoveryGap.track(socket, next));
     io.use(authenticateHandshake((token) => app.verifyAccessToken(token), log));
     io.use(reauthorizeRecoveredRooms(app.orm, log));
 
     io.on('connection', (socket: RealtimeSocket) => {
+      recoveryGap.flush(socket);
       const { userId } = socket.data;
       socket.join(rooms.user(userId));
       localSockets.set(userId, (localSockets.get(userId) ?? 0) + 1);

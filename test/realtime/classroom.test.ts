@@ -4,6 +4,7 @@ import { call } from '../helpers/http.js';
 import { createUser } from '../helpers/users.js';
 import { client, connect, listen, nextDisconnect, nextEvent, record, request, socketPool } from './socket-helpers.js';
 import { courseWithLessons, ok } from './fixtures.js';
+import { rooms } from '../../server/realtime/events.js';
 
 const { app } = await buildTestApp(t, 'realtime-classroom');
 const url = await listen(app);
@@ -157,6 +158,50 @@ t.test('a socket recovered after a dropped connection gets the events it missed'
   const again = nextEvent(pupil, 'progress:updated', (p) => p.progressPercentage === 100);
   await ok(await call(app, 'POST', `/api/lessons/${lessons[0].id}/progress`, student, { status: 'completed' }));
   await again;
+});
+
+t.test('events broadcast while a recovering socket is being re-authorised reach it too', async (t) => {
+  const { course, lessons } = await courseWithLessons(app, owner, [student]);
+  const teacher = await socketOf(owner);
+  await request(teacher, 'course:join', { courseId: course.id });
+  const pupil = await socketOf(student, { reconnection: true, reconnectionDelay: 300 });
+  await request(pupil, 'course:join', { courseId: course.id });
+  const first = nextEvent(pupil, 'progress:updated');
+  await ok(await call(app, 'POST', `/api/lessons/${lessons[0].id}/progress`, student, { completionPercentage: 10 }));
+  await first;
+
+  const offline = nextEvent(teacher, 'presence:updated', (p) => p.left.includes(student.id));
+  pupil.io.engine.close();
+  await offline;
+  // The session is already restored when the handshake middlewares run: an event emitted then
+  // is neither in the replay nor delivered live to the not-yet-connected socket.
+  const verify = app.verifyAccessToken;
+  let armed = true;
+  app.verifyAccessToken = async (token) => {
+    if (armed) {
+      armed = false;
+      app.realtime.emit(rooms.course(course.id), 'progress:updated', {
+        enrollmentId: 'e',
+        courseId: course.id,
+        studentId: student.id,
+        progressPercentage: 50,
+        completedLessonsCount: 1,
+        totalLessonsCount: 2,
+        status: 'active',
+      });
+      // Published to the stream and delivered on this instance before the handshake goes on.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return verify(token);
+  };
+  t.teardown(() => {
+    app.verifyAccessToken = verify;
+  });
+  const during = nextEvent(pupil, 'progress:updated', (p) => p.completedLessonsCount === 1, 8000);
+  await new Promise<void>((resolve) => pupil.once('connect', () => resolve()));
+  t.equal(pupil.recovered, true, 'the connection state was recovered');
+  t.match(await during, { courseId: course.id, studentId: student.id, completedLessonsCount: 1 }, 'the event arrives after recovery');
+  t.notOk(armed, 'the event was emitted during the handshake');
 });
 
 t.test('recovered sockets have their course rooms re-authorised', async (t) => {
