@@ -17,7 +17,7 @@ export interface QuizTickSchedulerOptions {
   emitter: RealtimeEmitter;
   /** Called once when a tracked attempt reaches its deadline (it is untracked first). */
   onDeadline(attempt: TimedAttempt): void;
-  /** How often due ticks are looked for. @defaultValue 100 */
+  /** How often due ticks are looked for (on multiples of it of `now()`). @defaultValue 100 */
   resolutionMs?: number;
   now?: () => number;
 }
@@ -96,13 +96,23 @@ export class QuizTickScheduler {
 
   private start() {
     if (this.timer) return;
-    this.timer = setInterval(() => this.run(), this.resolutionMs);
+    // Each pass is due on the next multiple of `resolutionMs` of the clock rather than
+    // `resolutionMs` after the last one: an interval timer drifts by its lateness every pass, so an
+    // attempt's ticks crept later behind their whole seconds until one slipped back a whole pass
+    // (an interval of ~900 ms every few tens of seconds; bench scenario 1(b)). Aligned passes
+    // keep each attempt's ticks a constant distance behind its seconds: 1 s apart.
+    const now = this.now();
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.run();
+      if (this.entries.size > 0) this.start();
+    }, this.resolutionMs - (now % this.resolutionMs));
     this.timer.unref();
   }
 
   private stop() {
     if (!this.timer) return;
-    clearInterval(this.timer);
+    clearTimeout(this.timer);
     this.timer = null;
   }
 }
