@@ -1,0 +1,58 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Test } from 'tap';
+import { SCENARIOS } from '../../bench/scenarios/index.js';
+
+const runner = fileURLToPath(new URL('../../bench/run.ts', import.meta.url));
+
+interface Results {
+  mode: string;
+  scenarios: string[];
+  missing: string[];
+  rows: Array<{ scenario: string; metric: string; ratio: number; baseline: number; ours: number; met: boolean | null; pairs: unknown[] }>;
+}
+
+/**
+ * Runs `npm run bench -- --smoke --only=<keys>` (servers, load clients, pinning, results at tiny
+ * sizes) and checks what it wrote: the benchmark is not a test, but this keeps it from rotting.
+ * One test file per group of scenarios, so that the groups run in parallel.
+ */
+export async function benchSmoke(t: Test, keys: string[], timeoutMs = 150_000): Promise<Results> {
+  for (const key of keys) t.ok(SCENARIOS.find(([k, , scenario]) => k === key && scenario), `scenario ${key} is implemented`);
+  const out = await mkdtemp(join(tmpdir(), 'classroom-bench-smoke-'));
+  t.teardown(() => rm(out, { recursive: true, force: true }));
+  const child = spawn(process.execPath, ['--import', 'tsx', runner, '--smoke', `--only=${keys.join(',')}`, `--out=${out}`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // tap's processinfo follows child processes; their coverage of a file would replace the
+    // in-process coverage of the same file, so the benchmark's processes report none.
+    env: { ...process.env, _TAPJS_PROCESSINFO_COV_EXCLUDE_: '/./' },
+  });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  clearTimeout(timer);
+  if (code !== 0) t.comment(output);
+  t.equal(code, 0, `bench --smoke --only=${keys.join(',')} exits 0`);
+
+  const results = JSON.parse(await readFile(join(out, 'latest.json'), 'utf8')) as Results;
+  t.equal(results.mode, 'smoke');
+  t.same(results.scenarios.sort(), [...keys].sort(), 'each scenario ran');
+  t.same(results.missing, []);
+  for (const key of keys) t.ok(results.rows.some((row) => new RegExp(`^${key}\\D`).test(row.scenario)), `scenario ${key} reported rows`);
+  for (const row of results.rows) {
+    const name = `${row.scenario}, ${row.metric}`;
+    t.ok(Number.isFinite(row.ours), `${name}: a figure`);
+    // Rows with a baseline carry a ratio over at least 3 alternated pairs; the others are absolute figures.
+    if (Number.isFinite(row.baseline)) {
+      t.ok(Number.isFinite(row.ratio) && row.ratio > 0, `${name}: a positive ratio`);
+      t.ok(row.pairs.length >= 3, `${name}: at least 3 pairs`);
+    }
+  }
+  t.match(await readFile(join(out, 'latest.md'), 'utf8'), /\| Scenario \| Metric \|/);
+  return results;
+}
