@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
-import { SCENARIOS } from '../../bench/scenarios/index.js';
 
 const runner = fileURLToPath(new URL('../../bench/run.ts', import.meta.url));
 
@@ -18,10 +17,10 @@ interface Results {
 /**
  * Runs `npm run bench -- --smoke --only=<keys>` (servers, load clients, pinning, results at tiny
  * sizes) and checks what it wrote: the benchmark is not a test, but this keeps it from rotting.
- * One test file per group of scenarios, so that the groups run in parallel.
+ * One test file per group of scenarios, so that the groups run in parallel. Nothing of `bench/` is
+ * imported here: it runs only in the child, so it stays out of the suite's coverage.
  */
 export async function benchSmoke(t: Test, keys: string[], timeoutMs = 150_000): Promise<Results> {
-  for (const key of keys) t.ok(SCENARIOS.find(([k, , scenario]) => k === key && scenario), `scenario ${key} is implemented`);
   const out = await mkdtemp(join(tmpdir(), 'classroom-bench-smoke-'));
   t.teardown(() => rm(out, { recursive: true, force: true }));
   const child = spawn(process.execPath, ['--import', 'tsx', runner, '--smoke', `--only=${keys.join(',')}`, `--out=${out}`], {
@@ -42,7 +41,7 @@ export async function benchSmoke(t: Test, keys: string[], timeoutMs = 150_000): 
   const results = JSON.parse(await readFile(join(out, 'latest.json'), 'utf8')) as Results;
   t.equal(results.mode, 'smoke');
   t.same(results.scenarios.sort(), [...keys].sort(), 'each scenario ran');
-  t.same(results.missing, []);
+  t.same(results.missing, [], 'every scenario asked for is implemented');
   for (const key of keys) t.ok(results.rows.some((row) => new RegExp(`^${key}\\D`).test(row.scenario)), `scenario ${key} reported rows`);
   for (const row of results.rows) {
     const name = `${row.scenario}, ${row.metric}`;
