@@ -43,7 +43,7 @@ interface Sizes {
 
 export const memoryScenario: Scenario<Omit<Sizes, 'pairs'>> = {
   full: { memorySmall: 5000, memoryLarge: 10_000, memoryRoomSize: 500, memoryWarmup: 100, memorySettleMs: 600, memoryClients: 2, memoryFreshServer: 1, memoryConnectTimeoutMs: 120_000 },
-  smoke: { memorySmall: 100, memoryLarge: 200, memoryRoomSize: 50, memoryWarmup: 10, memorySettleMs: 150, memoryClients: 1, memoryFreshServer: 0, memoryConnectTimeoutMs: 20_000 },
+  smoke: { memorySmall: 200, memoryLarge: 400, memoryRoomSize: 50, memoryWarmup: 10, memorySettleMs: 60, memoryClients: 1, memoryFreshServer: 0, memoryConnectTimeoutMs: 20_000 },
   run: runMemory,
 };
 

@@ -40,7 +40,7 @@ interface Sizes {
 
 export const recoveryScenario: Scenario<Omit<Sizes, 'pairs'>> = {
   full: { recoverySockets: 2000, recoveryBurst: 50, recoveryMessages: 120, recoveryIntervalMs: 100, recoveryDropAtMs: 4000, recoveryReconnectMs: 2000, recoveryIdleMs: 3000, recoveryMaxWaitMs: 60_000 },
-  smoke: { recoverySockets: 30, recoveryBurst: 5, recoveryMessages: 15, recoveryIntervalMs: 40, recoveryDropAtMs: 150, recoveryReconnectMs: 300, recoveryIdleMs: 1000, recoveryMaxWaitMs: 10_000 },
+  smoke: { recoverySockets: 30, recoveryBurst: 5, recoveryMessages: 12, recoveryIntervalMs: 40, recoveryDropAtMs: 120, recoveryReconnectMs: 250, recoveryIdleMs: 600, recoveryMaxWaitMs: 10_000 },
   run: runRecovery,
 };
 

@@ -1,18 +1,34 @@
 /**
  * Scenario 3's server: `io-app.ts` (argument `app`) or `io-bare.ts` (`bare`), unchanged, plus a
  * memory probe. Started with `--expose-gc`. IPC in: `{type:'memory', settleMs}` → out
- * `{type:'memory', rss, heapUsed, heapTotal, external}` in bytes, read after full GCs with
- * pauses between them (finalisers, freed pages), so what is left is what is still referenced.
+ * `{type:'memory', rss, heapUsed, heapTotal, external}` in bytes, read once the number of open
+ * TCP sockets has stopped changing (connections still closing hold memory) and after full GCs
+ * with pauses between them (finalisers, freed pages), so what is left is what is still referenced.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 const which = process.argv[2];
 
+const openSockets = () => process.getActiveResourcesInfo().filter((name) => name === 'TCPSocketWrap').length;
+
+/** Waits until the count of open TCP sockets is the same twice in a row, 100 ms apart (at most `maxMs`). */
+async function socketsSettled(maxMs: number): Promise<void> {
+  const until = performance.now() + maxMs;
+  let last = openSockets();
+  while (performance.now() < until) {
+    await sleep(100);
+    const now = openSockets();
+    if (now === last) return;
+    last = now;
+  }
+}
+
 process.on('message', (message: { type?: string; settleMs?: number }) => {
   if (message.type !== 'memory') return;
   void (async () => {
     if (!gc) throw new Error('io-memory.ts needs node --expose-gc');
+    await socketsSettled(10_000);
     const rounds = 3;
     for (let round = 0; round < rounds; round++) {
       gc();
