@@ -48,7 +48,8 @@ export async function benchSmoke(t: Test, keys: string[], timeoutMs = 150_000): 
     t.ok(Number.isFinite(row.ours), `${name}: a figure`);
     // Rows with a baseline carry a ratio over at least 3 alternated pairs; the others are absolute figures.
     if (Number.isFinite(row.baseline)) {
-      t.ok(Number.isFinite(row.ratio) && row.ratio > 0, `${name}: a positive ratio`);
+      // Finite, not necessarily positive: at smoke sizes a memory delta can sit within page noise.
+      t.ok(Number.isFinite(row.ratio), `${name}: a ratio`);
       t.ok(row.pairs.length >= 3, `${name}: at least 3 pairs`);
     }
   }
