@@ -5,11 +5,9 @@
  * `auth` carries whatever ids the baseline handler would otherwise look up. IPC `{type:'cpu'}` →
  * `{type:'cpu', cpuUs}`: this process's CPU time since the previous ask.
  */
-import { createServer } from 'node:http';
 import pg from 'pg';
-import { Server, type Socket } from 'socket.io';
-import { loadConfig } from '../../server/config.js';
-import { createAdapterRedis, useStreamsAdapter } from '../../server/realtime/adapter.js';
+import type { Server, Socket } from 'socket.io';
+import { createBareSocketServer } from './bare-socket-server.js';
 
 export interface BareIo {
   io: Server;
@@ -19,23 +17,15 @@ export interface BareIo {
 }
 
 export async function startBareIo(name: string, onConnection: (socket: Socket, auth: Record<string, unknown>) => void): Promise<BareIo> {
-  const base = loadConfig(process.env);
-  const config = { ...base, redisPrefix: `${base.redisPrefix}-bare-${name}` };
+  const bare = createBareSocketServer(`bare-${name}`);
+  const { io, config } = bare;
   const pool = new pg.Pool({ connectionString: config.databaseUrl, max: config.dbPoolMax });
-  const server = createServer();
-  const io = new Server(server, {
-    serveClient: false,
-    maxHttpBufferSize: config.socketMaxMessageBytes,
-    connectionStateRecovery: { maxDisconnectionDuration: 2 * 60 * 1000, skipMiddlewares: false },
-  });
-  const redis = createAdapterRedis(config, 'bare');
-  useStreamsAdapter(io as never, redis, config);
   io.on('connection', (socket) => {
     const auth = (socket.handshake.auth ?? {}) as Record<string, unknown>;
     if (Array.isArray(auth.rooms)) void socket.join(auth.rooms.filter((room): room is string => typeof room === 'string'));
     onConnection(socket, auth);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = await bare.listen();
   let cpuStart = process.cpuUsage();
   process.on('message', (message: { type?: string }) => {
     if (message.type !== 'cpu') return;
@@ -46,11 +36,9 @@ export async function startBareIo(name: string, onConnection: (socket: Socket, a
   return {
     io,
     pool,
-    port: (server.address() as { port: number }).port,
+    port,
     async close() {
-      io.disconnectSockets(true);
-      await new Promise<void>((resolve) => io.close(() => resolve()));
-      redis.disconnect();
+      await bare.close();
       await pool.end();
     },
   };

@@ -14,26 +14,14 @@
  *   measured (the app's students connect for each of its runs instead: connecting is what
  *   makes the app tick).
  */
-import { createServer } from 'node:http';
-import { Server } from 'socket.io';
-import { loadConfig } from '../../server/config.js';
-import { createAdapterRedis, useStreamsAdapter } from '../../server/realtime/adapter.js';
+import { createBareSocketServer } from './bare-socket-server.js';
 import { listenForBursts } from './io-broadcast.js';
 import { serve } from './serve.js';
 import { listenForCpuWindow, stampTicks } from './ticks-common.js';
 
-const base = loadConfig(process.env);
-const config = { ...base, redisPrefix: `${base.redisPrefix}-classroom-bare` };
-
 await serve(async () => {
-  const server = createServer();
-  const io = new Server(server, {
-    serveClient: false,
-    maxHttpBufferSize: config.socketMaxMessageBytes,
-    connectionStateRecovery: { maxDisconnectionDuration: 2 * 60 * 1000, skipMiddlewares: false },
-  });
-  const redis = createAdapterRedis(config, 'classroom-bare');
-  useStreamsAdapter(io as never, redis, config);
+  const bare = createBareSocketServer('classroom-bare');
+  const { io } = bare;
   listenForBursts({
     emit: (room, event, payload) => io.to(room).emit(event, { ...payload, serverNow: new Date().toISOString() }),
   });
@@ -64,14 +52,11 @@ await serve(async () => {
       timer = null;
     }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    port: (server.address() as { port: number }).port,
+    port: await bare.listen(),
     close: async () => {
       if (timer) clearInterval(timer);
-      io.disconnectSockets(true);
-      await new Promise<void>((resolve) => io.close(() => resolve()));
-      redis.disconnect();
+      await bare.close();
     },
   };
 });

@@ -4,25 +4,13 @@
  * no auth and no database: a socket joins the room named in `auth.room` on connect, and
  * broadcasts are `io.to(room).emit(...)` with the same payload.
  */
-import { createServer } from 'node:http';
-import { Server } from 'socket.io';
-import { loadConfig } from '../../server/config.js';
-import { createAdapterRedis, useStreamsAdapter } from '../../server/realtime/adapter.js';
+import { createBareSocketServer } from './bare-socket-server.js';
 import { listenForBursts } from './io-broadcast.js';
 import { serve } from './serve.js';
 
-const base = loadConfig(process.env);
-const config = { ...base, redisPrefix: `${base.redisPrefix}-bare` };
-
 await serve(async () => {
-  const server = createServer();
-  const io = new Server(server, {
-    serveClient: false,
-    maxHttpBufferSize: config.socketMaxMessageBytes,
-    connectionStateRecovery: { maxDisconnectionDuration: 2 * 60 * 1000, skipMiddlewares: false },
-  });
-  const redis = createAdapterRedis(config, 'bare');
-  useStreamsAdapter(io as never, redis, config);
+  const bare = createBareSocketServer('bare');
+  const { io } = bare;
   io.on('connection', (socket) => {
     const room = (socket.handshake.auth as { room?: string }).room;
     if (room) void socket.join(room);
@@ -30,13 +18,5 @@ await serve(async () => {
   listenForBursts({
     emit: (room, event, payload) => io.to(room).emit(event, { ...payload, serverNow: new Date().toISOString() }),
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as { port: number }).port,
-    close: async () => {
-      io.disconnectSockets(true);
-      await new Promise<void>((resolve) => io.close(() => resolve()));
-      redis.disconnect();
-    },
-  };
+  return { port: await bare.listen(), close: () => bare.close() };
 });
