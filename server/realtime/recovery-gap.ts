@@ -25,6 +25,8 @@ interface GapAdapter {
 /** What was broadcast on this instance since a session began to be restored. */
 interface Recording {
   startedAt: number;
+  /** The restore's replay, held back until the handshake middlewares have run. */
+  missed: unknown[][];
   kept: Array<{ data: unknown[]; opts: Opts }>;
   /** Offsets of the packets the restore already replays (each packet's last element). */
   replayed: Set<unknown>;
@@ -43,21 +45,29 @@ function reaches(opts: Opts, rooms: ReadonlySet<string>): boolean {
 export interface RecoveryGap {
   /** `io.use()` middleware, before the others: ties a recovered socket to its recording. */
   track(socket: RealtimeSocket, next: (error?: Error) => void): void;
-  /** On `connection`: sends what was kept, in order, for the rooms the socket is still in. */
+  /**
+   * On `connection`: sends the replay and then what was kept, in order, for the rooms the socket
+   * is still in; nothing when re-authorisation resumed it as a fresh session (`recovered` false).
+   */
   flush(socket: RealtimeSocket): void;
 }
 
 /**
  * Connection state recovery reads what a socket missed, puts it back in its rooms and sends it
  * that, then runs the `io.use()` middlewares (`skipMiddlewares: false`); a broadcast reaches a
- * socket only once it is connected, after them. Ours read the database, so whatever was broadcast
- * to its rooms from the read until then reached neither the replay nor the socket (bench
- * scenario 4: about one missed event in ten was lost). So, from the moment a session starts to be
- * restored, this records what the adapter delivers on this instance (emitted here or read from
- * the stream) and, once the socket is connected, sends it what the replay did not contain and
- * would have reached it, checked against its rooms after their re-authorisation. Volatile
- * broadcasts are not kept, as they are not replayed either. Each kept packet carries its
- * recovery offset, like any broadcast.
+ * socket only once it is connected, after them. Two things follow, and this module mends both:
+ * - The replay went out before the middlewares could refuse the socket: a user deactivated or
+ *   unenrolled while offline got up to two minutes of a course's events. The replay is now held
+ *   back and sent on `connection`, after authentication and the re-authorisation of its rooms
+ *   (which resumes the socket as a fresh session if any room was taken away, see socket-auth.ts).
+ * - Our middlewares read the database, so whatever was broadcast to its rooms from the read until
+ *   the socket connected reached neither the replay nor the socket (bench scenario 4: about one
+ *   missed event in ten was lost). So, from the moment a session starts to be restored, this
+ *   records what the adapter delivers on this instance (emitted here or read from the stream)
+ *   and, once the socket is connected, sends it what the replay did not contain and would have
+ *   reached it, checked against its rooms after their re-authorisation. Volatile broadcasts are
+ *   not kept, as they are not replayed either. Each kept packet carries its recovery offset, like
+ *   any broadcast.
  */
 export function bridgeRecoveryGap(io: RealtimeServer): RecoveryGap {
   const adapter = io.of('/').adapter as unknown as GapAdapter;
@@ -70,16 +80,19 @@ export function bridgeRecoveryGap(io: RealtimeServer): RecoveryGap {
 
   const restoreSession = adapter.restoreSession.bind(adapter);
   adapter.restoreSession = async (pid, offset) => {
-    const recording: Recording = { startedAt: Date.now(), kept: [], replayed: new Set(), socket: null };
+    const recording: Recording = { startedAt: Date.now(), missed: [], kept: [], replayed: new Set(), socket: null };
     recordings.add(recording);
     try {
       const session = await restoreSession(pid, offset);
-      if (!session) forget(recording);
-      else {
-        for (const data of session.missedPackets) recording.replayed.add(data[data.length - 1]);
-        bySid.set(session.sid, recording);
+      if (!session) {
+        forget(recording);
+        return session;
       }
-      return session;
+      recording.missed = session.missedPackets;
+      for (const data of session.missedPackets) recording.replayed.add(data[data.length - 1]);
+      bySid.set(session.sid, recording);
+      // Socket.IO would send these as it builds the socket, before any middleware.
+      return { ...session, missedPackets: [] };
     } catch (error) {
       forget(recording);
       throw error;
@@ -130,8 +143,12 @@ export function bridgeRecoveryGap(io: RealtimeServer): RecoveryGap {
       const recording = bySid.get(socket.id);
       if (!recording || recording.socket !== socket) return;
       forget(recording, socket.id);
+      if (!socket.recovered) return;
+      const send = socket.emit as (...args: unknown[]) => boolean;
+      // Its rooms are those the replay was read for (re-authorisation took none away).
+      for (const data of recording.missed) send.call(socket, ...data);
       for (const { data, opts } of recording.kept) {
-        if (!recording.replayed.has(data[data.length - 1]) && reaches(opts, socket.rooms)) (socket.emit as (...args: unknown[]) => boolean)(...data);
+        if (!recording.replayed.has(data[data.length - 1]) && reaches(opts, socket.rooms)) send.call(socket, ...data);
       }
     },
   };

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { FastifyBaseLogger } from 'fastify';
 import { AppError } from '../errors.js';
@@ -41,31 +42,40 @@ export function authenticateHandshake(verifyAccessToken: (token: string) => Prom
 
 /**
  * `io.use()` middleware for recovered sockets: their rooms come back from the session, so each
- * course room is authorised again against the database; rooms the user may no longer be in are
- * left before the socket connects.
+ * course room is authorised again against the database. If the user may no longer be in one of
+ * them (unenrolled, the course changed hands, or it went back to draft while they were offline),
+ * the socket is resumed as a fresh session instead: it leaves every room, gets a new private
+ * session id and `recovered` false, so the missed events (held back until now, see
+ * recovery-gap.ts) are not sent and the client re-joins and resyncs, as after any reconnect that
+ * was not recovered. Which missed events went to which room is not kept, so they cannot be
+ * filtered per room.
  */
 export function reauthorizeRecoveredRooms(orm: MikroORM, log: FastifyBaseLogger) {
   return async (socket: RealtimeSocket, next: Next) => {
     if (!socket.recovered) return next();
     try {
       const em = orm.em.fork();
+      const allowedRooms = new Set([socket.id, rooms.user(socket.data.userId)]);
       for (const courseId of joinedCourseIds(socket.rooms)) {
         const allowed = await authorizeCourseRooms(em, socket.data.userId, courseId).catch((error: unknown) => {
           if (error instanceof AppError) return null;
           throw error;
         });
-        if (!allowed) socket.leave(rooms.course(courseId));
-        if (!allowed?.isManager) socket.leave(rooms.instructors(courseId));
+        for (const room of allowed?.rooms ?? []) allowedRooms.add(room);
       }
-      // Instructor rooms whose course room is gone (left above, or never restored) go too.
-      for (const room of [...socket.rooms]) {
-        const match = /^course:(.+):instructors$/.exec(room);
-        if (match && !socket.rooms.has(rooms.course(match[1]!))) socket.leave(room);
-      }
+      if ([...socket.rooms].some((room) => !allowedRooms.has(room))) resumeAsFreshSession(socket);
       next();
     } catch (error) {
       log.error({ err: error }, 'recovered socket re-authorisation failed');
       next(handshakeError('unavailable'));
     }
   };
+}
+
+/** What a new connection would be: in no room yet, not recovered, with its own private session id. */
+function resumeAsFreshSession(socket: RealtimeSocket): void {
+  for (const room of [...socket.rooms]) if (room !== socket.id) socket.leave(room);
+  // Socket.IO declares both read-only; they are only read later, when the socket connects (the
+  // CONNECT packet carries the pid) and when its session is stored on disconnect.
+  Object.assign(socket, { recovered: false, pid: randomBytes(15).toString('base64url') });
 }

@@ -2,7 +2,8 @@ import t from 'tap';
 import { buildTestApp } from '../helpers/app.js';
 import { call } from '../helpers/http.js';
 import { createUser } from '../helpers/users.js';
-import { client, connect, connectError, listen, nextDisconnect, nextEvent, request, signJwt, socketPool } from './socket-helpers.js';
+import { client, connect, connectError, listen, nextDisconnect, nextEvent, receivedEventPackets, request, signJwt, socketPool } from './socket-helpers.js';
+import { rooms } from '../../server/realtime/events.js';
 import { courseWithLessons, ok } from './fixtures.js';
 
 // A short grace so that the expiry test is quick; tokens of the other tests live 15 minutes.
@@ -123,11 +124,16 @@ t.test('deactivation drops the sockets at once; they can neither reconnect nor r
   await ok(await call(app, 'PATCH', `/api/users/${victim.id}`, admin, { isActive: false }));
   t.equal(await cut, 'io server disconnect', 'the live socket is dropped at once');
 
+  // Missed while offline: the recovery must not hand it to the deactivated user.
+  app.realtime.emit(rooms.course(course.id), 'lesson:progress', { courseId: course.id, lessonId: lessons[1]!.id, studentId: victim.id, status: 'in_progress', completionPercentage: 5 });
+  app.realtime.emit(rooms.user(victim.id), 'certificate:issued', { certificateNumber: 'CERT-1', courseId: course.id, pdfUrl: '/x.pdf' });
   t.equal(await connectError(live), 'unauthorized', 'reconnecting is refused');
   let recovered = false;
   dropped.on('connect', () => (recovered = dropped.recovered));
+  const reached = receivedEventPackets(dropped);
   t.equal(await connectError(dropped), 'unauthorized', 'recovering the session is refused');
   t.notOk(recovered);
+  t.same(reached, [], 'none of the missed events reached the connection');
   t.equal(await connectError(sockets.add(client(url, victim.token))), 'unauthorized', 'a new connection is refused');
 });
 

@@ -101,6 +101,19 @@ export function record(socket: ClientSocket): Array<{ event: string; payload: an
   return seen;
 }
 
+/**
+ * The events that reach the client's connection at all, read where packets are decoded: events
+ * that arrive before the socket connects are buffered by the client and never surface from
+ * `onAny` if it is refused.
+ */
+export function receivedEventPackets(socket: ClientSocket): unknown[][] {
+  const seen: unknown[][] = [];
+  socket.io.on('packet', (packet: { type: number; data?: unknown }) => {
+    if (packet.type === 2 && Array.isArray(packet.data)) seen.push(packet.data);
+  });
+  return seen;
+}
+
 /** Emits a client event and resolves with its ack. */
 export function request<E extends keyof ClientToServerEvents>(socket: ClientSocket, event: E, data: unknown, timeoutMs = 5000): Promise<any> {
   return (socket.timeout(timeoutMs).emitWithAck as (event: string, data: unknown) => Promise<unknown>)(event, data);
