@@ -1,10 +1,12 @@
 import t from 'tap';
+import pg from 'pg';
 import { QueueEvents } from 'bullmq';
 import { buildApp } from '../../server/app.js';
 import { createTestEnv } from '../helpers/app.js';
 import { createUser, type TestUser } from '../helpers/users.js';
 import { call, countRows } from '../helpers/http.js';
 import { spawnEntry } from '../helpers/processes.js';
+import { waitFor } from '../helpers/wait.js';
 import { gradeAttemptNow } from '../../server/routes/attempts/attempts.service.js';
 import { deadlineJobId } from '../../workers/quiz-deadlines.js';
 
@@ -273,6 +275,45 @@ t.test('timed attempts: autosave before the deadline kept, after it refused; sub
   const [{ n }] = await app.orm.em.getConnection().execute<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM quiz_attempts WHERE id = ? AND status = 'graded'`, [racing.id]);
   t.equal(n, 1);
   t.equal(viaHttp.body.result.score, viaJob!.event.score, 'everyone reports the one grade');
+});
+
+t.test('grading never loses an answer saved while it ran, locked or not', async (t) => {
+  const { quiz, tf } = await publishedQuiz();
+  const attempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
+  await ok(await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, student, { answer: false }));
+
+  // Another session changes the attempt (the right answer saved) and holds it uncommitted while
+  // grading reads the old row; its write then waits, finds the row changed, and grades again.
+  const other = new pg.Client({ connectionString: env.config.databaseUrl });
+  await other.connect();
+  env.defer(() => other.end());
+  await other.query('BEGIN');
+  await other.query(`UPDATE quiz_attempts SET answers = answers || jsonb_build_object($2::text, true) WHERE id = $1`, [attempt.id, tf.id]);
+  const grading = gradeAttemptNow(app.orm.em.fork(), attempt.id, { auto: false }, { config: env.config });
+  await waitFor('the grade to wait for the row', async () => {
+    const [{ n }] = await app.orm.em.getConnection().execute<Array<{ n: number }>>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'UPDATE quiz_attempts%'`,
+    );
+    return n > 0;
+  });
+  await other.query('COMMIT');
+  const graded = (await grading)!;
+  t.equal(graded.graded, true);
+  t.equal(graded.row.answers![tf.id], true, 'the answer saved meanwhile was graded');
+  t.equal(graded.event.score, 1);
+  const [stored] = await app.orm.em.getConnection().execute<Array<{ answers: Record<string, unknown>; score: string }>>('SELECT answers, score FROM quiz_attempts WHERE id = ?', [attempt.id]);
+  t.match(stored, { answers: { [tf.id]: true }, score: '1.00' }, 'and stored');
+
+  // Under the row lock from the start (what many tries in a row end in), the same holds.
+  const locked = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, classmate), 201);
+  await ok(await call(app, 'PUT', `/api/attempts/${locked.id}/answers/${tf.id}`, classmate, { answer: true }));
+  const [first, second] = await Promise.all([
+    gradeAttemptNow(app.orm.em.fork(), locked.id, { auto: true, optimisticTries: 0 }, { config: env.config }),
+    gradeAttemptNow(app.orm.em.fork(), locked.id, { auto: false, optimisticTries: 0 }, { config: env.config }),
+  ]);
+  t.equal([first!.graded, second!.graded].filter(Boolean).length, 1, 'graded once');
+  t.equal(first!.event.score, 1);
+  t.equal(second!.event.score, 1);
 });
 
 t.test('abandoned attempts are graded at their deadline by a worker process', async (t) => {

@@ -4,7 +4,7 @@ import { buildTestApp } from '../helpers/app.js';
 import { createUser, type TestUser } from '../helpers/users.js';
 import { call } from '../helpers/http.js';
 import { waitFor } from '../helpers/wait.js';
-import { upsertLessonProgress, type EnrollmentProgressJson } from '../../server/routes/progress/progress.service.js';
+import { recalculateEnrollment, upsertLessonProgress, type EnrollmentProgressJson } from '../../server/routes/progress/progress.service.js';
 import { normalizeProgressWrite } from '../../server/domain/progress.js';
 import { progressJobOptions, progressQueue } from '../../workers/progress.js';
 import type { IssuedCertificate } from '../../server/certificates/certificate-issuer.js';
@@ -99,6 +99,47 @@ t.test('a request while a recalculation is running is kept, not dropped', async 
   const mine = updates.slice(before).filter((update) => update.enrollmentId === enrollmentId);
   t.equal(mine.length, 2, 'the active job, then exactly one more for the requests made meanwhile');
   t.match(await enrollmentRow(enrollmentId), { completed_lessons_count: 2, total_lessons_count: 3 });
+});
+
+t.test('a recalculation that read before another one wrote does not overwrite it', async (t) => {
+  const student = await createUser(app, 'student');
+  const { id: courseId, lessonIds } = await course('Stale reads', 3);
+  const enrollmentId = await enrollment(courseId, student);
+  const em = () => app.orm.em.fork();
+  await upsertLessonProgress(em(), enrollmentId, lessonIds[0]!, normalizeProgressWrite({ status: 'completed' }));
+
+  // A second recalculation holds the row (uncommitted) while this one counts one completed lesson
+  // and waits to write; a second lesson is completed meanwhile and the other one writes its count.
+  const other = new pg.Client({ connectionString: config.databaseUrl });
+  await other.connect();
+  defer(() => other.end());
+  await other.query('BEGIN');
+  await other.query('UPDATE enrollments SET updated_at = now() WHERE id = $1', [enrollmentId]);
+  const stale = recalculateEnrollment(em(), enrollmentId);
+  await waitFor('the recalculation to wait for the row', async () => {
+    const [{ n }] = await db().execute<Array<{ n: number }>>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%UPDATE enrollments%'`,
+    );
+    return n > 0;
+  });
+  await upsertLessonProgress(em(), enrollmentId, lessonIds[1]!, normalizeProgressWrite({ status: 'completed' }));
+  await other.query(`UPDATE enrollments SET completed_lessons_count = 2, total_lessons_count = 3, progress_percentage = 66.67 WHERE id = $1`, [enrollmentId]);
+  await other.query('COMMIT');
+  t.match((await stale)!.progress, { completedLessonsCount: 2, progressPercentage: 66.67 }, 'it read again');
+  t.match(await enrollmentRow(enrollmentId), { completed_lessons_count: 2, progress_percentage: '66.67' });
+
+  // Nothing changed: nothing is written (the row keeps its version).
+  const version = async () => (await db().execute<Array<{ v: string }>>('SELECT xmin::text AS v FROM enrollments WHERE id = ?', [enrollmentId]))[0]!.v;
+  const before = await version();
+  t.match((await recalculateEnrollment(em(), enrollmentId))!.progress, { completedLessonsCount: 2 });
+  t.equal(await version(), before, 'an unchanged recalculation writes nothing');
+
+  // Under the row lock from the start (what many tries in a row end in): the completion, once.
+  await upsertLessonProgress(em(), enrollmentId, lessonIds[2]!, normalizeProgressWrite({ status: 'completed' }));
+  const results = await Promise.all([recalculateEnrollment(em(), enrollmentId, 0), recalculateEnrollment(em(), enrollmentId, 0), recalculateEnrollment(em(), enrollmentId)]);
+  t.equal(results.filter((result) => result!.justCompleted).length, 1, 'completed exactly once');
+  t.match(await enrollmentRow(enrollmentId), { status: 'completed', completed_lessons_count: 3, progress_percentage: '100.00' });
+  t.equal(await recalculateEnrollment(em(), '00000000-0000-4000-8000-000000000000', 0), null, 'an enrollment that does not exist');
 });
 
 t.test("adding or removing lessons recalculates the course's enrollments through the queue", async (t) => {

@@ -62,15 +62,16 @@ interface StoredResults {
   questions: QuestionResult[];
 }
 
-const ATTEMPT_SELECT = `
-  SELECT a.*, e.student_id, e.course_id, e.status AS enrollment_status, c.instructor_id,
+const ATTEMPT_COLUMNS = `a.*, e.student_id, e.course_id, e.status AS enrollment_status, c.instructor_id,
          q.lesson_id, q.quiz_type, q.passing_score, q.show_correct_answers,
-         l.title AS lesson_title, l.parent_lesson_id AS lesson_parent_id
+         l.title AS lesson_title, l.parent_lesson_id AS lesson_parent_id`;
+const ATTEMPT_FROM = `
     FROM quiz_attempts a
     JOIN enrollments e ON e.id = a.enrollment_id
     JOIN courses c ON c.id = e.course_id
     JOIN quizzes q ON q.id = a.quiz_id
     LEFT JOIN lessons l ON l.id = q.lesson_id`;
+const ATTEMPT_SELECT = `SELECT ${ATTEMPT_COLUMNS} ${ATTEMPT_FROM}`;
 
 async function loadAttemptRow(em: SqlRunner, attemptId: string, lock = false): Promise<AttemptRow | null> {
   const [row] = await em.execute<AttemptRow[]>(`${ATTEMPT_SELECT} WHERE a.id = ?${lock ? ' FOR UPDATE OF a' : ''}`, [attemptId]);
@@ -90,13 +91,20 @@ interface QuestionRow {
 /** A question of an attempt, with its options in the attempt's order. */
 type AttemptQuestion = { question: GradableQuestion; optionIds?: string[] };
 
+const QUESTION_COLUMNS = 'id, question_text, question_type, points, options, correct_answer, explanation';
+
 /** The attempt's questions as they are now, in the attempt's own order. */
 async function attemptQuestions(em: SqlRunner, order: QuestionOrder): Promise<AttemptQuestion[]> {
   if (order.length === 0) return [];
   const rows = await em.execute<QuestionRow[]>(
-    `SELECT id, question_text, question_type, points, options, correct_answer, explanation FROM quiz_questions WHERE id IN (${order.map(() => '?').join(', ')})`,
+    `SELECT ${QUESTION_COLUMNS} FROM quiz_questions WHERE id IN (${order.map(() => '?').join(', ')})`,
     order.map((item) => item.questionId),
   );
+  return inAttemptOrder(rows, order);
+}
+
+/** Question rows in the attempt's order (a question deleted since is left out). */
+function inAttemptOrder(rows: QuestionRow[], order: QuestionOrder): AttemptQuestion[] {
   const byId = new Map(rows.map((row) => [row.id, row]));
   return order.flatMap((item) => {
     const row = byId.get(item.questionId);
@@ -326,70 +334,149 @@ export interface GradedAttempt {
 export type GradeAnnouncer = (graded: Omit<GradedAttempt, 'lessonProgress'>) => Promise<void> | void;
 
 /**
- * Grades an attempt once. Whoever locks the row first (the student's submit, the deadline
+ * Grades an attempt once. Whoever writes the grade first (the student's submit, the deadline
  * job, the sweep) grades it; the others find it graded and return it unchanged. Past the
  * deadline plus grace, answers in the request are ignored and the saved ones are graded.
  */
 export async function gradeAttemptNow(
   em: EntityManager,
   attemptId: string,
-  options: { auto: boolean; answers?: Record<string, unknown> },
+  options: Pick<GradeOptions, 'auto' | 'answers' | 'optimisticTries'>,
   deps: AttemptDeps,
 ): Promise<GradedAttempt | null> {
-  return (await gradeLocked(em, attemptId, options, deps))?.outcome ?? null;
+  return (await gradeOnce(em, attemptId, options, deps))?.outcome ?? null;
+}
+
+/** How often grading (and recalculating progress) tries a write without a lock before taking one. */
+const OPTIMISTIC_TRIES = 3;
+
+interface GradeOptions {
+  auto: boolean;
+  answers?: Record<string, unknown>;
+  /** Tries without a lock before locking the row (default `OPTIMISTIC_TRIES`; 0 locks at once). */
+  optimisticTries?: number;
+  submittedBy?: string;
+  onGraded?: GradeAnnouncer;
+}
+
+/** The attempt as graded now (or found graded), with the questions grading read. */
+interface Graded {
+  graded: boolean;
+  row: AttemptRow;
+  expired: boolean;
+  questions: AttemptQuestion[] | null;
 }
 
 /**
- * `gradeAttemptNow`, plus what a submit needs: `submittedBy` is checked on the locked row (so a
- * submit reads the attempt once, not once more before locking it), and the questions the
- * grading loaded come back for the attempt JSON. One transaction: lock, questions, update
- * (RETURNING the graded columns, which complete the locked row).
+ * Reads the attempt with its questions and the row's version (`xmin`) in one statement, grades it
+ * and writes the grade only if the row is still that version: one read and one write, no
+ * transaction. Undefined when someone changed the row in between (a saved answer, another
+ * grader); then the caller tries again, and in the end locks.
  */
-async function gradeLocked(
-  em: EntityManager,
-  attemptId: string,
-  options: { auto: boolean; answers?: Record<string, unknown>; submittedBy?: string; onGraded?: GradeAnnouncer },
-  deps: AttemptDeps,
-): Promise<{ outcome: GradedAttempt; questions: AttemptQuestion[] | null } | null> {
-  const locked = await sqlTransaction(em, async (tx) => {
+async function gradeOptimistically(em: SqlRunner, attemptId: string, options: GradeOptions, deps: AttemptDeps): Promise<Graded | null | undefined> {
+  const [loaded] = await em.execute<Array<AttemptRow & { row_version: string; question_rows: QuestionRow[] }>>(
+    `SELECT ${ATTEMPT_COLUMNS}, a.xmin::text AS row_version,
+            (SELECT coalesce(json_agg(qq), '[]'::json) FROM (
+               SELECT ${QUESTION_COLUMNS} FROM quiz_questions
+                WHERE id IN (SELECT (item ->> 'questionId')::uuid FROM jsonb_array_elements(coalesce(a.question_order, '[]'::jsonb)) item)) qq) AS question_rows
+     ${ATTEMPT_FROM} WHERE a.id = ?`,
+    [attemptId],
+  );
+  if (!loaded) return null;
+  const { row_version: version, question_rows: questionRows, ...row } = loaded;
+  return gradeRow(em, row, options, deps, async () => inAttemptOrder(questionRows, row.question_order ?? []), version);
+}
+
+/** The same under a row lock, in a transaction: never conflicts. */
+async function gradeUnderLock(em: EntityManager, attemptId: string, options: GradeOptions, deps: AttemptDeps): Promise<Graded | null> {
+  return sqlTransaction(em, async (tx) => {
     const row = await loadAttemptRow(tx, attemptId, true);
     if (!row) return null;
-    if (options.submittedBy !== undefined && row.student_id !== options.submittedBy) throw forbidden('Only the student submits its attempt');
-    if (options.answers !== undefined && (typeof options.answers !== 'object' || options.answers === null || Array.isArray(options.answers))) {
-      throw validationError('answers must be an object of questionId → answer');
-    }
-    if (row.status !== 'in_progress') return { graded: false, row, expired: false, questions: null };
-    const now = new Date();
-    const deadline = row.deadline ? new Date(row.deadline) : null;
-    const expired = isExpired(deadline, now, deps.config.quizGraceMs);
-    const answers = { ...(row.answers ?? {}) };
-    if (options.answers && !expired) {
-      // Only this attempt's questions; a wrong shape is kept and graded as wrong.
-      const inAttempt = new Set((row.question_order ?? []).map((item) => item.questionId));
-      for (const [questionId, answer] of Object.entries(options.answers)) if (inAttempt.has(questionId)) answers[questionId] = answer;
-    }
-    const questions = await attemptQuestions(tx, row.question_order ?? []);
-    const grade = gradeAttempt(questions.map((item) => item.question), answers, row.passing_score);
-    const results: StoredResults = { score: grade.score, maxScore: grade.maxScore, percentage: grade.percentage, isPassed: grade.isPassed, questions: grade.questions };
-    const submittedAt = deadline && now > deadline ? deadline : now;
-    const timeTaken = Math.max(0, Math.round((submittedAt.getTime() - new Date(row.started_at).getTime()) / 1000));
-    const [updated] = await tx.execute<Array<Partial<AttemptRow>>>(
-      `UPDATE quiz_attempts SET status = 'graded', answers = ?, results = ?, score = ?, max_score = ?, percentage = ?, is_passed = ?,
-              submitted_at = ?, graded_at = ?, time_taken_seconds = ?, auto_submitted = ?
-        WHERE id = ? RETURNING status, score, max_score, percentage, is_passed, submitted_at, graded_at, time_taken_seconds, auto_submitted`,
-      [JSON.stringify(answers), JSON.stringify(results), grade.score, grade.maxScore, grade.percentage, grade.isPassed, submittedAt, now, timeTaken, options.auto || expired, attemptId],
-    );
-    // The graded row: what the update wrote (answers and results as written, the other columns as
-    // PostgreSQL returns them) over the locked row, whose joined columns this update does not change.
-    return { graded: true, row: { ...row, ...updated, answers, results } as AttemptRow, expired: expired || options.auto, questions };
+    return (await gradeRow(tx, row, options, deps, () => attemptQuestions(tx, row.question_order ?? [])))!;
   });
-  if (!locked) return null;
+}
 
-  const { row } = locked;
+/**
+ * Checks a submit against the attempt row, grades what it holds and writes the grade (only at
+ * `version`, when given: undefined if the row is no longer that version).
+ */
+async function gradeRow(
+  db: SqlRunner,
+  row: AttemptRow,
+  options: GradeOptions,
+  deps: AttemptDeps,
+  loadQuestions: () => Promise<AttemptQuestion[]>,
+  version?: string,
+): Promise<Graded | undefined> {
+  if (options.submittedBy !== undefined && row.student_id !== options.submittedBy) throw forbidden('Only the student submits its attempt');
+  if (options.answers !== undefined && (typeof options.answers !== 'object' || options.answers === null || Array.isArray(options.answers))) {
+    throw validationError('answers must be an object of questionId → answer');
+  }
+  if (row.status !== 'in_progress') return { graded: false, row, expired: false, questions: null };
+  const now = new Date();
+  const deadline = row.deadline ? new Date(row.deadline) : null;
+  const expired = isExpired(deadline, now, deps.config.quizGraceMs);
+  const answers = { ...(row.answers ?? {}) };
+  if (options.answers && !expired) {
+    // Only this attempt's questions; a wrong shape is kept and graded as wrong.
+    const inAttempt = new Set((row.question_order ?? []).map((item) => item.questionId));
+    for (const [questionId, answer] of Object.entries(options.answers)) if (inAttempt.has(questionId)) answers[questionId] = answer;
+  }
+  const questions = await loadQuestions();
+  const grade = gradeAttempt(questions.map((item) => item.question), answers, row.passing_score);
+  const results: StoredResults = { score: grade.score, maxScore: grade.maxScore, percentage: grade.percentage, isPassed: grade.isPassed, questions: grade.questions };
+  const submittedAt = deadline && now > deadline ? deadline : now;
+  const timeTaken = Math.max(0, Math.round((submittedAt.getTime() - new Date(row.started_at).getTime()) / 1000));
+  const [updated] = await db.execute<Array<Partial<AttemptRow>>>(
+    `UPDATE quiz_attempts SET status = 'graded', answers = ?, results = ?, score = ?, max_score = ?, percentage = ?, is_passed = ?,
+            submitted_at = ?, graded_at = ?, time_taken_seconds = ?, auto_submitted = ?
+      WHERE id = ?${version === undefined ? '' : ' AND xmin::text = ?'}
+      RETURNING status, score, max_score, percentage, is_passed, submitted_at, graded_at, time_taken_seconds, auto_submitted`,
+    [
+      JSON.stringify(answers),
+      JSON.stringify(results),
+      grade.score,
+      grade.maxScore,
+      grade.percentage,
+      grade.isPassed,
+      submittedAt,
+      now,
+      timeTaken,
+      options.auto || expired,
+      row.id,
+      ...(version === undefined ? [] : [version]),
+    ],
+  );
+  if (!updated) return undefined;
+  // The graded row: what the update wrote (answers and results as written, the other columns as
+  // PostgreSQL returns them) over the row read, whose joined columns this update does not change.
+  return { graded: true, row: { ...row, ...updated, answers, results } as AttemptRow, expired: expired || options.auto, questions };
+}
+
+/**
+ * `gradeAttemptNow`, plus what a submit needs: `submittedBy` is checked on the row grading read
+ * (so a submit reads the attempt once), and the questions the grading loaded come back for the
+ * attempt JSON. Whoever writes the grade first (the student's submit, the deadline job, the
+ * sweep) grades it; the others find it graded. The write is conditional on the row's version,
+ * so a save or a grade in between makes this read again, and after a few tries lock the row.
+ */
+async function gradeOnce(
+  em: EntityManager,
+  attemptId: string,
+  options: GradeOptions,
+  deps: AttemptDeps,
+): Promise<{ outcome: GradedAttempt; questions: AttemptQuestion[] | null } | null> {
+  let result: Graded | null | undefined;
+  const tries = options.optimisticTries ?? OPTIMISTIC_TRIES;
+  for (let i = 0; i < tries && result === undefined; i++) result = await gradeOptimistically(em, attemptId, options, deps);
+  if (result === undefined) result = await gradeUnderLock(em, attemptId, options, deps);
+  if (!result) return null;
+
+  const { row } = result;
   const graded: Omit<GradedAttempt, 'lessonProgress'> = {
-    graded: locked.graded,
+    graded: result.graded,
     row,
-    expired: locked.expired,
+    expired: result.expired,
     event: {
       attemptId: row.id,
       quizId: row.quiz_id,
@@ -402,7 +489,7 @@ async function gradeLocked(
     },
   };
   let lessonProgress: LessonProgressResult | null = null;
-  if (locked.graded) {
+  if (result.graded) {
     await options.onGraded?.(graded);
     await deps.cancelDeadline?.(attemptId);
     const completes = row.quiz_type === 'practice' || !!row.is_passed;
@@ -411,7 +498,7 @@ async function gradeLocked(
       lessonProgress = await completeLessonByQuiz(em, row.enrollment_id, row.lesson_id, lesson);
     }
   }
-  return { outcome: { ...graded, lessonProgress }, questions: locked.questions };
+  return { outcome: { ...graded, lessonProgress }, questions: result.questions };
 }
 
 /**
@@ -428,7 +515,7 @@ export async function submitAttempt(
   deps: AttemptDeps,
   onGraded?: GradeAnnouncer,
 ) {
-  const graded = await gradeLocked(em, attemptId, { auto: false, answers, submittedBy: user.id, onGraded }, deps);
+  const graded = await gradeOnce(em, attemptId, { auto: false, answers, submittedBy: user.id, onGraded }, deps);
   if (!graded) throw notFound('Attempt');
   const { outcome, questions } = graded;
   return { outcome, attempt: await attemptJson(em, outcome.row, { isManager: false }, questions ?? undefined) };

@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { EnrollmentStatus, LessonProgressStatus } from '../../../entities/enums.js';
 import type { AuthUser } from '../../plugins/auth.js';
-import { sqlTransaction } from '../../db/sql-transaction.js';
+import { sqlTransaction, type SqlRunner } from '../../db/sql-transaction.js';
 import { calculateEnrollmentProgress, normalizeProgressWrite, type LessonProgressInput, type LessonProgressWrite } from '../../domain/progress.js';
 import { AppError, forbidden, notFound } from '../../errors.js';
 import { decimal, iso } from '../../schemas/common.js';
@@ -56,43 +56,71 @@ function progressJson(row: EnrollmentRow): EnrollmentProgressJson {
 
 const ENROLLMENT_COLUMNS =
   'id, course_id, student_id, status, progress_percentage, completed_lessons_count, total_lessons_count, total_time_spent_seconds, completed_at';
+const ENROLLMENT_COLUMNS_OF_E = ENROLLMENT_COLUMNS.split(', ').map((column) => `e.${column}`).join(', ');
+
+/** Tries without a lock before `recalculateEnrollment` locks the enrollment row. */
+const OPTIMISTIC_TRIES = 3;
 
 /**
  * Recomputes one enrollment from its lesson_progress rows (the seed's `calculate_progress`)
- * and writes it. The enrollment row is locked for the duration, so concurrent recalculations
- * serialise and the transition to `completed` happens exactly once; that transition, after the
- * commit, enqueues the certificate (`ProgressJobs.enrollmentCompleted`), whichever path got here:
- * an HTTP or socket progress write, a quiz completing its lesson, a `progress` job. Returns null
- * when the enrollment no longer exists. Must not be called inside an outer transaction: the
- * certificate job could run before the completion is committed (the sweep would repair it).
+ * and writes it. The write is conditional on the enrollment row's version (`xmin`) as read with
+ * the counts, so of concurrent recalculations one that read before another's write cannot
+ * overwrite it (it reads again; after a few tries it locks the row): the stored progress always
+ * comes from counts read after the last write, and the transition to `completed` happens exactly
+ * once. That transition enqueues the certificate (`ProgressJobs.enrollmentCompleted`), whichever
+ * path got here: an HTTP or socket progress write, a quiz completing its lesson, a `progress`
+ * job. A recalculation that changes nothing writes nothing. Returns null when the enrollment no
+ * longer exists. Must not be called inside an outer transaction: the certificate job could run
+ * before the completion is committed (the sweep would repair it).
  */
-export async function recalculateEnrollment(em: EntityManager, enrollmentId: string): Promise<EnrollmentRecalculation | null> {
-  const result = await sqlTransaction(em, async (tx) => {
-    const [current] = await tx.execute<EnrollmentRow[]>(`SELECT ${ENROLLMENT_COLUMNS} FROM enrollments WHERE id = ? FOR UPDATE`, [enrollmentId]);
-    if (!current) return null;
-    const [counts] = await tx.execute<Array<{ total: number; completed: number; time: number }>>(
-      `SELECT (SELECT count(*)::int FROM lessons WHERE course_id = ?) AS total,
-              (SELECT count(*)::int FROM lesson_progress lp JOIN lessons l ON l.id = lp.lesson_id
-                WHERE lp.enrollment_id = ? AND l.course_id = ? AND lp.status = 'completed') AS completed,
-              (SELECT coalesce(sum(time_spent_seconds), 0)::int FROM lesson_progress WHERE enrollment_id = ?) AS time`,
-      [current.course_id, enrollmentId, current.course_id, enrollmentId],
-    );
-    const next = calculateEnrollmentProgress(
-      { status: current.status, completedAt: current.completed_at ? new Date(current.completed_at) : null },
-      { totalLessons: counts!.total, completedLessons: counts!.completed, totalTimeSpentSeconds: counts!.time },
-      new Date(),
-    );
-    const [updated] = await tx.execute<EnrollmentRow[]>(
-      `UPDATE enrollments
-          SET progress_percentage = ?, completed_lessons_count = ?, total_lessons_count = ?,
-              total_time_spent_seconds = ?, status = ?, completed_at = ?, updated_at = now()
-        WHERE id = ? RETURNING ${ENROLLMENT_COLUMNS}`,
-      [next.progressPercentage, next.completedLessonsCount, next.totalLessonsCount, next.totalTimeSpentSeconds, next.status, next.completedAt, enrollmentId],
-    );
-    return { progress: progressJson(updated!), justCompleted: next.justCompleted };
-  });
+export async function recalculateEnrollment(em: EntityManager, enrollmentId: string, optimisticTries = OPTIMISTIC_TRIES): Promise<EnrollmentRecalculation | null> {
+  let result: EnrollmentRecalculation | null | undefined;
+  for (let i = 0; i < optimisticTries && result === undefined; i++) result = await recalculate(em, enrollmentId);
+  if (result === undefined) result = await sqlTransaction(em, (tx) => recalculate(tx, enrollmentId, true));
   if (result?.justCompleted) await progressJobsFor(em)?.enrollmentCompleted(enrollmentId);
-  return result;
+  return result ?? null;
+}
+
+/**
+ * One read (the enrollment, its version and the counts), the progress rule, one conditional
+ * write. Undefined when the row changed in between. `locked`: inside a transaction, lock the row
+ * first and count after (a statement that waited for the lock would count from its older snapshot).
+ */
+async function recalculate(db: SqlRunner, enrollmentId: string, locked = false): Promise<EnrollmentRecalculation | null | undefined> {
+  const counts = `(SELECT count(*)::int FROM lessons WHERE course_id = e.course_id) AS total,
+              (SELECT count(*)::int FROM lesson_progress lp JOIN lessons l ON l.id = lp.lesson_id
+                WHERE lp.enrollment_id = e.id AND l.course_id = e.course_id AND lp.status = 'completed') AS completed,
+              (SELECT coalesce(sum(time_spent_seconds), 0)::int FROM lesson_progress WHERE enrollment_id = e.id) AS time`;
+  type Read = EnrollmentRow & { version: string; total: number; completed: number; time: number };
+  if (locked) await db.execute('SELECT 1 FROM enrollments WHERE id = ? FOR UPDATE', [enrollmentId]);
+  const [current] = await db.execute<Read[]>(`SELECT ${ENROLLMENT_COLUMNS_OF_E}, e.xmin::text AS version, ${counts} FROM enrollments e WHERE e.id = ?`, [enrollmentId]);
+  if (!current) return null;
+  const next = calculateEnrollmentProgress(
+    { status: current.status, completedAt: current.completed_at ? new Date(current.completed_at) : null },
+    { totalLessons: current.total, completedLessons: current.completed, totalTimeSpentSeconds: current.time },
+    new Date(),
+  );
+  const stored = progressJson(current);
+  if (
+    !next.justCompleted &&
+    stored.status === next.status &&
+    stored.progressPercentage === next.progressPercentage &&
+    stored.completedLessonsCount === next.completedLessonsCount &&
+    stored.totalLessonsCount === next.totalLessonsCount &&
+    stored.totalTimeSpentSeconds === next.totalTimeSpentSeconds &&
+    stored.completedAt === (next.completedAt?.toISOString() ?? null)
+  ) {
+    return { progress: stored, justCompleted: false };
+  }
+  const [updated] = await db.execute<EnrollmentRow[]>(
+    `UPDATE enrollments
+        SET progress_percentage = ?, completed_lessons_count = ?, total_lessons_count = ?,
+            total_time_spent_seconds = ?, status = ?, completed_at = ?, updated_at = now()
+      WHERE id = ? AND xmin::text = ? RETURNING ${ENROLLMENT_COLUMNS}`,
+    [next.progressPercentage, next.completedLessonsCount, next.totalLessonsCount, next.totalTimeSpentSeconds, next.status, next.completedAt, enrollmentId, current.version],
+  );
+  if (!updated) return undefined;
+  return { progress: progressJson(updated), justCompleted: next.justCompleted };
 }
 
 /**
