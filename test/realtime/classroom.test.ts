@@ -148,8 +148,15 @@ t.test('a socket recovered after a dropped connection gets the events it missed'
 
   const missed = nextEvent(pupil, 'progress:updated', (p) => p.completedLessonsCount === 1, 8000);
   const backOnline = nextEvent(teacher, 'presence:updated', (p) => p.joined.includes(student.id), 8000);
+  const packets = receivedEventPackets(pupil);
   await ok(await call(app, 'POST', `/api/lessons/${lessons[1].id}/progress`, student, { status: 'completed' }));
   t.match(await missed, { courseId: course.id, studentId: student.id, completedLessonsCount: 1 }, 'the missed event arrives');
+  // As broadcast: the event, its payload and its one recovery offset (a replay re-sent with
+  // `socket.emit` would be broadcast into the stream again and carry a second offset).
+  const replayed = packets.filter(([event, payload]) => event === 'progress:updated' && (payload as { completedLessonsCount: number }).completedLessonsCount === 1);
+  t.equal(replayed.length, 1, 'once');
+  t.match(replayed[0], [String, Object, /^\d+-\d+$/]);
+  t.equal(replayed[0]!.length, 3);
   t.equal(pupil.recovered, true, 'the connection state was recovered');
   await backOnline;
   t.pass('the recovered socket is online in its course again');
