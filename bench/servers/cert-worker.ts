@@ -1,44 +1,32 @@
 /**
- * Scenario 8(a), system under test: the worker process of `npm run worker`, set up as
- * workers/main.ts does (ORM, Redis, producer queues, the progress → certificate hook, worker
- * realtime so `certificate:issued` enters the deployment's stream, `startWorkers` over every
- * queue), minus the migration (the bench database is migrated) and with IPC. It counts the
+ * Scenario 8(a), system under test: the worker process of `npm run worker`, started by the same
+ * `startWorkerProcess` as workers/main.ts (ORM, Redis, producer queues, the progress → certificate
+ * hook, worker realtime so `certificate:issued` enters the deployment's stream, BullMQ workers
+ * over every queue), minus the migration (the bench database is migrated) and with IPC. It counts the
  * certificate jobs that end `issued` (BullMQ's `completed` event, which it emits anyway):
  * `{type:'expect', count}` → `{type:'issued', at, cpuUs}` once `count` more have (`at`: hrtime;
  * `cpuUs`: this process's CPU time since `expect`, every thread, the render thread included).
  * `{type:'concurrency', n}` sets the certificates worker's concurrency (BullMQ's setter: what
- * CERTIFICATE_CONCURRENCY sets at start) → `{type:'concurrency'}`.
+ * CERTIFICATE_CONCURRENCY sets at start) → `{type:'concurrency'}`. With `BENCH_CPU_PROF_DIR` set,
+ * it writes a CPU profile of its main thread's run there.
  */
 import { pino } from 'pino';
-import { MikroORM } from '@mikro-orm/postgresql';
 import { loadConfig } from '../../server/config.js';
-import { ormOptions } from '../../server/db/orm-options.js';
-import { closeRedis, createQueueRedis, createRedis, waitForRedis } from '../../server/redis.js';
-import { createWorkerRealtime } from '../../server/realtime/worker-realtime.js';
-import { useProgressJobs } from '../../server/routes/progress/progress-jobs.js';
 import type { CertificateResult } from '../../workers/certificates.js';
-import { queueProgressJobs } from '../../workers/progress.js';
-import { Queues } from '../../workers/queues.js';
-import { startWorkers } from '../../workers/runtime.js';
+import { startWorkerProcess } from '../../workers/process.js';
+import { startCpuProfile } from './cpu-profile.js';
 import { serve } from './serve.js';
 
 await serve(async () => {
   const config = loadConfig(process.env);
   const logger = pino({ level: config.logLevel, base: { component: 'worker', pid: process.pid } });
-  const orm = await MikroORM.init(ormOptions(config));
-  const redis = createRedis(config.redisUrl, { connectionName: `${config.redisPrefix}-worker` });
-  redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
-  await waitForRedis(redis, 3000);
-  const queueConnection = createQueueRedis(config.redisUrl);
-  const queues = new Queues(config, queueConnection);
-  useProgressJobs(orm, queueProgressJobs(queues, logger));
-  const realtime = createWorkerRealtime({ config, orm, redis, log: logger });
-  const runtime = await startWorkers({ config, orm, redis, logger, events: realtime.events }, queues);
+  const worker = await startWorkerProcess(config, logger);
+  const profile = await startCpuProfile('cert-worker');
 
   let issued = 0;
   let target = Infinity;
   let cpuStart = process.cpuUsage();
-  const certificates = runtime.workers.find((worker) => worker.name === 'certificates')!;
+  const certificates = worker.runtime.workers.find((worker) => worker.name === 'certificates')!;
   certificates.on('completed', (_job, result: CertificateResult) => {
     if (result.status !== 'issued') return;
     if (++issued !== target) return;
@@ -58,11 +46,8 @@ await serve(async () => {
 
   return {
     close: async () => {
-      await runtime.close();
-      await realtime.close();
-      await queues.close();
-      await Promise.all([closeRedis(queueConnection), closeRedis(redis)]);
-      await orm.close();
+      await profile?.stop();
+      await worker.close();
     },
   };
 });

@@ -1,7 +1,7 @@
 /**
- * Scenario 7, system under test for add→start: a worker process built exactly like
- * `workers/main.ts` (its ORM, Redis connections, queues, worker realtime and `startWorkers`
- * runtime over every queue) with one bench-only difference: the `progress` definition's
+ * Scenario 7, system under test for add→start: a worker process started by the same
+ * `startWorkerProcess` as `workers/main.ts` (its ORM, Redis connections, queues, worker realtime
+ * and BullMQ workers over every queue) with one bench-only difference: the `progress` definition's
  * processor is wrapped, before the runtime creates its BullMQ worker, so that its first act is
  * to take a `process.hrtime.bigint()` stamp, subtract the producer's stamp carried in
  * `job.data.sentAt` (CLOCK_MONOTONIC, one clock for every process) and then run the product's
@@ -11,29 +11,15 @@
  * this process's CPU time). With `BENCH_CPU_PROF_DIR` set, it writes a CPU profile of its run there.
  */
 import { pino } from 'pino';
-import { MikroORM } from '@mikro-orm/postgresql';
 import { loadConfig } from '../../server/config.js';
-import { ormOptions } from '../../server/db/orm-options.js';
-import { closeRedis, createQueueRedis, createRedis, waitForRedis } from '../../server/redis.js';
-import { createWorkerRealtime } from '../../server/realtime/worker-realtime.js';
-import { useProgressJobs } from '../../server/routes/progress/progress-jobs.js';
-import { progressQueue, queueProgressJobs } from '../../workers/progress.js';
-import { Queues } from '../../workers/queues.js';
-import { startWorkers } from '../../workers/runtime.js';
+import { progressQueue } from '../../workers/progress.js';
+import { startWorkerProcess } from '../../workers/process.js';
 import { startCpuProfile } from './cpu-profile.js';
 import { serve } from './serve.js';
 
 await serve(async () => {
   const config = loadConfig(process.env);
   const logger = pino({ level: config.logLevel, base: { component: 'worker', pid: process.pid } });
-  const orm = await MikroORM.init(ormOptions(config));
-  const redis = createRedis(config.redisUrl, { connectionName: `${config.redisPrefix}-worker` });
-  await waitForRedis(redis, 3000);
-  const queueConnection = createQueueRedis(config.redisUrl);
-  const queues = new Queues(config, queueConnection);
-  useProgressJobs(orm, queueProgressJobs(queues, logger));
-  const realtime = createWorkerRealtime({ config, orm, redis, log: logger });
-
   let latenciesMs: number[] = [];
   const processor = progressQueue.process;
   progressQueue.process = (job, ctx, token) => {
@@ -42,7 +28,7 @@ await serve(async () => {
     if (typeof sentAt === 'string') latenciesMs.push(Number(startedAt - BigInt(sentAt)) / 1e6);
     return processor.call(progressQueue, job, ctx, token);
   };
-  const runtime = await startWorkers({ config, orm, redis, logger, events: realtime.events }, queues);
+  const worker = await startWorkerProcess(config, logger);
   const profile = await startCpuProfile('progress-worker');
 
   let cpuStart = process.cpuUsage();
@@ -56,11 +42,7 @@ await serve(async () => {
   return {
     close: async () => {
       await profile?.stop();
-      await runtime.close();
-      await realtime.close();
-      await queues.close();
-      await Promise.all([closeRedis(queueConnection), closeRedis(redis)]);
-      await orm.close();
+      await worker.close();
     },
   };
 });

@@ -1,0 +1,50 @@
+import type { Logger } from 'pino';
+import { MikroORM } from '@mikro-orm/postgresql';
+import type { Config } from '../server/config.js';
+import { ormOptions } from '../server/db/orm-options.js';
+import { closeRedis, createQueueRedis, createRedis, waitForRedis } from '../server/redis.js';
+import { createWorkerRealtime } from '../server/realtime/worker-realtime.js';
+import { useProgressJobs } from '../server/routes/progress/progress-jobs.js';
+import { queueProgressJobs } from './progress.js';
+import { Queues } from './queues.js';
+import type { JobMetrics } from './metrics.js';
+import { startWorkers, type WorkerRuntime } from './runtime.js';
+
+/** A worker process's connections and running workers. */
+export interface WorkerProcess {
+  orm: MikroORM;
+  queues: Queues;
+  runtime: WorkerRuntime;
+  /** Stops taking jobs, lets running ones finish, then closes every connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * Everything a process that runs jobs sets up, in order: the ORM, our Redis connection, producer
+ * queues (jobs enqueue more jobs), the progress → certificate hook, the realtime bridge (events of
+ * jobs reach clients on every API instance through the Socket.IO stream) and the BullMQ workers.
+ * `npm run worker` (workers/main.ts) and the benchmark's worker processes both start here.
+ */
+export async function startWorkerProcess(config: Config, logger: Logger, options: { metrics?: (queues: Queues) => JobMetrics } = {}): Promise<WorkerProcess> {
+  const orm = await MikroORM.init(ormOptions(config));
+  const redis = createRedis(config.redisUrl, { connectionName: `${config.redisPrefix}-worker` });
+  redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+  await waitForRedis(redis, 3000);
+  const queueConnection = createQueueRedis(config.redisUrl);
+  const queues = new Queues(config, queueConnection);
+  useProgressJobs(orm, queueProgressJobs(queues, logger));
+  const realtime = createWorkerRealtime({ config, orm, redis, log: logger });
+  const runtime = await startWorkers({ config, orm, redis, logger, events: realtime.events }, queues, { metrics: options.metrics?.(queues) });
+  return {
+    orm,
+    queues,
+    runtime,
+    async close() {
+      await runtime.close();
+      await realtime.close();
+      await queues.close();
+      await Promise.all([closeRedis(queueConnection), closeRedis(redis)]);
+      await orm.close();
+    },
+  };
+}
