@@ -13,13 +13,15 @@
  * IPC: `{type:'sign', ids}` → `{type:'tokens', tokens}`; `{type:'send', room, event, run, count,
  * intervalMs}` → `count` broadcasts, `seq` due at `start + seq × intervalMs` (0: back to back), each
  * stamped with `process.hrtime.bigint()` → `{type:'sent', startedAt, sentAt: string[]}` (per seq),
- * with the event loop's delay meanwhile (`loopDelayP99Ms`, `loopDelayMaxMs`).
+ * with the event loop's delay meanwhile (`loopDelayP99Ms`, `loopDelayMaxMs`). With
+ * `BENCH_CPU_PROF_DIR` set, it writes a CPU profile of its run there.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Server } from 'socket.io';
 import { buildApp } from '../../server/app.js';
 import { loadConfig } from '../../server/config.js';
+import { startCpuProfile } from './cpu-profile.js';
 import { serve } from './serve.js';
 
 const which = process.argv[2];
@@ -46,6 +48,7 @@ interface Send {
 await serve(async () => {
   const app = await buildApp(loadConfig(process.env));
   await app.listen({ host: '127.0.0.1', port: 0 });
+  const profile = await startCpuProfile(`io-recovery-${which}`);
 
   const send = async (message: Send) => {
     const loop = monitorEventLoopDelay({ resolution: 10 });
@@ -85,5 +88,11 @@ await serve(async () => {
     }
     if (message.type === 'send') send(message as Send).catch((error: Error) => process.send!({ type: 'error', message: error.stack ?? String(error) }));
   });
-  return { port: (app.server.address() as { port: number }).port, close: () => app.close() };
+  return {
+    port: (app.server.address() as { port: number }).port,
+    close: async () => {
+      await profile?.stop();
+      await app.close();
+    },
+  };
 });
