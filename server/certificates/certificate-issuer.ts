@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config.js';
 import { TEMP_FOLDER } from '../storage/local-storage.js';
+import { sqlTransaction } from '../db/sql-transaction.js';
 import { newCertificateNumber } from './certificate-number.js';
 import type { CertificatePdfData } from './certificate-pdf.js';
 import type { PdfRenderer } from './pdf-renderer.js';
@@ -32,14 +33,17 @@ export interface CertificateRow {
   instructor_name: string;
 }
 
-export const CERTIFICATE_SELECT = `
+/** The certificate row with the names it shows, from `c` (a table or a CTE of certificates rows). */
+const CERTIFICATE_NAMES = `
   SELECT c.id, c.enrollment_id, c.student_id, c.course_id, c.certificate_number, c.pdf_path, c.completion_date,
          c.issued_at, c.is_revoked, c.revoked_at, s.full_name AS student_name, co.title AS course_title,
-         co.instructor_id, i.full_name AS instructor_name
-    FROM certificates c
+         co.instructor_id, i.full_name AS instructor_name`;
+const CERTIFICATE_JOINS = `
     JOIN users s ON s.id = c.student_id
     JOIN courses co ON co.id = c.course_id
     JOIN users i ON i.id = co.instructor_id`;
+
+export const CERTIFICATE_SELECT = `${CERTIFICATE_NAMES} FROM certificates c ${CERTIFICATE_JOINS}`;
 
 /** `certificate:issued` for the student, as the realtime layer sends it. */
 export interface IssuedCertificate {
@@ -69,12 +73,25 @@ export async function findCertificateByNumber(em: EntityManager, number: string)
 
 /**
  * Makes sure the certificate's PDF exists in storage and `pdf_path` names it; renders it (in the
- * render thread) when it is missing. The PDF is written to a temporary file in the storage
- * root's spool folder and renamed into place, so readers never see half a file and a crash
- * leaves only a spool that the storage sweeps away. Two concurrent renders of one certificate
- * both rename a complete file onto the same key: the last one wins, with identical content.
+ * render thread) when it is missing (see `ensurePdfFile`).
  */
 export async function ensureCertificatePdf(em: EntityManager, deps: CertificateDeps, certificate: CertificateRow): Promise<string> {
+  const key = await ensurePdfFile(deps, certificate);
+  if (certificate.pdf_path !== key) {
+    await em.execute('UPDATE certificates SET pdf_path = ? WHERE id = ?', [key, certificate.id]);
+    certificate.pdf_path = key;
+  }
+  return key;
+}
+
+/**
+ * Makes sure the certificate's PDF exists in storage, and returns its key. The PDF is written to
+ * a temporary file in the storage root's spool folder and renamed into place, so readers never
+ * see half a file and a crash leaves only a spool that the storage sweeps away. Two concurrent
+ * renders of one certificate both rename a complete file onto the same key: the last one wins,
+ * with identical content.
+ */
+async function ensurePdfFile(deps: CertificateDeps, certificate: CertificateRow): Promise<string> {
   const key = certificatePdfKey(certificate.id);
   const target = resolve(deps.config.storageDir, key);
   const exists = await stat(target).then((info) => info.isFile(), () => false);
@@ -89,10 +106,6 @@ export async function ensureCertificatePdf(em: EntityManager, deps: CertificateD
       await rm(spool, { force: true });
       throw error;
     }
-  }
-  if (certificate.pdf_path !== key) {
-    await em.execute('UPDATE certificates SET pdf_path = ? WHERE id = ?', [key, certificate.id]);
-    certificate.pdf_path = key;
   }
   return key;
 }
@@ -113,42 +126,60 @@ function pdfData(deps: CertificateDeps, certificate: CertificateRow): Certificat
  * retry, a duplicate job, a job taken over from a crashed worker) finishes what is missing and
  * changes nothing else:
  *
- * 1. the row: `INSERT … ON CONFLICT (enrollment_id) DO NOTHING`, then read back, so the number
- *    drawn by the first run is the number forever;
- * 2. the PDF (see `ensureCertificatePdf`);
- * 3. the announcement: `enrollments.certificate_issued_at` flips from null in a transaction of
- *    its own, after the PDF exists. Only the run that flips it gets `announce`, and a worker
- *    that dies before committing cannot flip it (its transaction is rolled back), so the event
- *    is sent once. A crash between the commit and the emit loses that one event; the
- *    certificate itself is listed by `GET /api/certificates`.
+ * 1. the row: read with the enrollment; if there is none and the enrollment is completed,
+ *    `INSERT … ON CONFLICT (enrollment_id) DO NOTHING` and the row read back in the same
+ *    statement, so the number drawn by the first run is the number forever;
+ * 2. the PDF file (see `ensurePdfFile`);
+ * 3. the announcement: `enrollments.certificate_issued_at` flips from null, with `pdf_path`, in
+ *    a transaction of its own, after the PDF exists. Only the run that flips it gets `announce`,
+ *    and a worker that dies before committing cannot flip it (its transaction is rolled back), so
+ *    the event is sent once. A crash between the commit and the emit loses that one event; the certificate itself
+ *    is listed by `GET /api/certificates`.
+ *
+ * Five statements on a first issue (two of them BEGIN and COMMIT), two commits (bench scenario
+ * 8(a): it was seven and three).
  */
 export async function issueCertificate(em: EntityManager, deps: CertificateDeps, enrollmentId: string): Promise<IssueOutcome> {
-  const [enrollment] = await em.execute<Array<{ status: string; completed_at: string | null }>>(
-    'SELECT status, completed_at FROM enrollments WHERE id = ?',
+  const [found] = await em.execute<Array<CertificateRow & { enrollment_status: string; enrollment_completed_at: string | null; has_certificate: boolean }>>(
+    `SELECT e.status AS enrollment_status, e.completed_at AS enrollment_completed_at, cert.id IS NOT NULL AS has_certificate, cert.*
+       FROM enrollments e
+       LEFT JOIN LATERAL (${CERTIFICATE_NAMES} FROM certificates c ${CERTIFICATE_JOINS} WHERE c.enrollment_id = e.id) cert ON true
+      WHERE e.id = ?`,
     [enrollmentId],
   );
-  if (!enrollment) return { status: 'missing' };
-  if (enrollment.status === 'completed') {
-    const completedAt = enrollment.completed_at ? new Date(enrollment.completed_at) : new Date();
-    await em.execute(
-      `INSERT INTO certificates (enrollment_id, student_id, course_id, certificate_number, completion_date)
-       SELECT id, student_id, course_id, ?, coalesce(completed_at, now()) FROM enrollments WHERE id = ? AND status = 'completed'
-       ON CONFLICT (enrollment_id) DO NOTHING`,
-      [newCertificateNumber(completedAt), enrollmentId],
-    );
-  }
+  if (!found) return { status: 'missing' };
   // A certificate issued before the enrollment was dropped is finished all the same.
-  const [certificate] = await em.execute<CertificateRow[]>(`${CERTIFICATE_SELECT} WHERE c.enrollment_id = ?`, [enrollmentId]);
+  let certificate: CertificateRow | undefined = found.has_certificate ? withoutEnrollment(found) : undefined;
+  if (!certificate && found.enrollment_status === 'completed') {
+    const completedAt = found.enrollment_completed_at ? new Date(found.enrollment_completed_at) : new Date();
+    // The inserted row comes from the CTE; when another run inserted first (and committed before
+    // this statement began) it is read from the table.
+    [certificate] = await em.execute<CertificateRow[]>(
+      `WITH inserted AS (
+         INSERT INTO certificates (enrollment_id, student_id, course_id, certificate_number, completion_date)
+         SELECT id, student_id, course_id, ?, coalesce(completed_at, now()) FROM enrollments WHERE id = ? AND status = 'completed'
+         ON CONFLICT (enrollment_id) DO NOTHING RETURNING *)
+       ${CERTIFICATE_NAMES} FROM (SELECT * FROM inserted UNION ALL SELECT * FROM certificates WHERE enrollment_id = ?) c ${CERTIFICATE_JOINS}`,
+      [newCertificateNumber(completedAt), enrollmentId, enrollmentId],
+    );
+    // …or not even that, when it committed while this statement ran: read it now.
+    certificate ??= (await em.execute<CertificateRow[]>(`${CERTIFICATE_SELECT} WHERE c.enrollment_id = ?`, [enrollmentId]))[0];
+  }
   if (!certificate) return { status: 'not-completed' };
 
-  await ensureCertificatePdf(em, deps, certificate);
+  const key = await ensurePdfFile(deps, certificate);
 
-  const claimed = await em.transactional((tx) =>
+  // An explicit transaction, not a statement of its own: PostgreSQL commits a lone statement even
+  // when the client died while it waited for a lock, and that dead worker's claim would keep
+  // everyone else from announcing. COMMIT has to come from a live worker.
+  const claimed = await sqlTransaction(em, (tx) =>
     tx.execute<Array<{ id: string }>>(
-      'UPDATE enrollments SET certificate_issued_at = now() WHERE id = ? AND certificate_issued_at IS NULL RETURNING id',
-      [enrollmentId],
+      `WITH path AS (UPDATE certificates SET pdf_path = ? WHERE id = ? AND pdf_path IS DISTINCT FROM ?)
+       UPDATE enrollments SET certificate_issued_at = now() WHERE id = ? AND certificate_issued_at IS NULL RETURNING id`,
+      [key, certificate.id, key, enrollmentId],
     ),
   );
+  certificate.pdf_path = key;
   const announce =
     claimed.length > 0 && !certificate.is_revoked
       ? {
@@ -159,4 +190,9 @@ export async function issueCertificate(em: EntityManager, deps: CertificateDeps,
         }
       : null;
   return { status: 'issued', certificate, announce };
+}
+
+function withoutEnrollment(row: CertificateRow & { enrollment_status: string; enrollment_completed_at: string | null; has_certificate: boolean }): CertificateRow {
+  const { enrollment_status: _status, enrollment_completed_at: _completedAt, has_certificate: _has, ...certificate } = row;
+  return certificate;
 }

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { buildTestApp } from '../helpers/app.js';
@@ -39,11 +39,13 @@ t.test('a worker killed in the middle of a certificate job: another finishes it,
   const row = await waitFor(
     'the first worker to write the row and the PDF',
     async () => {
-      const [certificate] = await db().execute<Array<{ certificate_number: string; pdf_path: string | null }>>(
-        'SELECT certificate_number, pdf_path FROM certificates WHERE enrollment_id = ?',
+      const [certificate] = await db().execute<Array<{ id: string; certificate_number: string; pdf_path: string | null }>>(
+        'SELECT id, certificate_number, pdf_path FROM certificates WHERE enrollment_id = ?',
         [enrollmentId],
       );
-      return certificate?.pdf_path ? certificate : undefined;
+      if (!certificate) return undefined;
+      const pdf = await stat(join(config.storageDir, 'certificates', `${certificate.id}.pdf`)).catch(() => null);
+      return pdf?.isFile() ? certificate : undefined;
     },
     // A worker process starts in seconds, but in tens of them on a loaded CI machine.
     90_000,
@@ -52,11 +54,12 @@ t.test('a worker killed in the middle of a certificate job: another finishes it,
   await waitFor('the first worker to block on the claim', async () => {
     const [blocked] = await db().execute<Array<{ n: number }>>(
       `SELECT count(*)::int AS n FROM pg_stat_activity
-        WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'UPDATE enrollments SET certificate_issued_at%'`,
+        WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%UPDATE enrollments SET certificate_issued_at%'`,
     );
     return blocked!.n === 1;
   });
   t.comment(`the first worker started and blocked mid-job after ${Date.now() - started} ms`);
+  t.equal(row.pdf_path, null, 'pdf_path is written with the claim, which has not committed');
   first.child.kill('SIGKILL');
   const killed = Date.now();
   t.equal((await first.exited).signal, 'SIGKILL', 'the first worker died mid-job');
