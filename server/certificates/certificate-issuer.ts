@@ -133,8 +133,8 @@ function pdfData(deps: CertificateDeps, certificate: CertificateRow): Certificat
  * 3. the announcement: `enrollments.certificate_issued_at` flips from null, with `pdf_path`, in
  *    a transaction of its own, after the PDF exists. Only the run that flips it gets `announce`,
  *    and a worker that dies before committing cannot flip it (its transaction is rolled back), so
- *    the event is sent once. A crash between the commit and the emit loses that one event; the certificate itself
- *    is listed by `GET /api/certificates`.
+ *    the event is sent once. A crash between the commit and the emit loses that one event; the
+ *    certificate itself is listed by `GET /api/certificates`.
  *
  * Five statements on a first issue (two of them BEGIN and COMMIT), two commits (bench scenario
  * 8(a): it was seven and three).

@@ -347,7 +347,7 @@ export async function gradeAttemptNow(
   return (await gradeOnce(em, attemptId, options, deps))?.outcome ?? null;
 }
 
-/** How often grading (and recalculating progress) tries a write without a lock before taking one. */
+/** How often grading tries a write without a lock before it locks the row. */
 const OPTIMISTIC_TRIES = 3;
 
 interface GradeOptions {
