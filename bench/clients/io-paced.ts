@@ -12,6 +12,7 @@
  * Stamps are `process.hrtime.bigint()` strings (CLOCK_MONOTONIC, comparable across processes).
  */
 import { io as connect, type Socket } from 'socket.io-client';
+import { inBatches, joinCourse } from './connecting.js';
 import { pace } from './pace.js';
 
 interface SocketSpec {
@@ -30,26 +31,15 @@ interface Item {
 const sockets = new Map<string, Socket>();
 
 async function open(url: string, specs: SocketSpec[]) {
-  const BATCH = 100;
-  for (let start = 0; start < specs.length; start += BATCH) {
-    await Promise.all(
-      specs.slice(start, start + BATCH).map(
-        (spec) =>
-          new Promise<void>((resolve, reject) => {
-            const socket = connect(url, { transports: ['websocket'], reconnection: false, auth: spec.auth, timeout: 20_000 });
-            sockets.set(spec.key, socket);
-            socket.once('connect_error', (error) => reject(error));
-            socket.once('connect', () => {
-              if (!spec.join) return resolve();
-              socket.timeout(20_000).emit('course:join', { courseId: spec.join }, (error: Error | null, ack: { ok: boolean; error?: unknown }) => {
-                if (error || !ack.ok) reject(new Error(`course:join refused: ${JSON.stringify(error?.message ?? ack.error)}`));
-                else resolve();
-              });
-            });
-          }),
-      ),
-    );
-  }
+  await inBatches(specs, async (spec) => {
+    const socket = connect(url, { transports: ['websocket'], reconnection: false, auth: spec.auth, timeout: 20_000 });
+    sockets.set(spec.key, socket);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect_error', reject);
+      socket.once('connect', () => resolve());
+    });
+    if (spec.join) await joinCourse(socket, spec.join);
+  });
 }
 
 function listen(event: string, field: string, expect: number, timeoutMs: number) {

@@ -18,6 +18,8 @@
  * replayed by connection state recovery. Latency counts live deliveries only (not replays).
  */
 import { io as connect, type Socket } from 'socket.io-client';
+import { nearestRank } from '../lib/proc.js';
+import { inBatches, joinCourse } from './connecting.js';
 
 interface Spec {
   token: string;
@@ -53,15 +55,6 @@ let progressAt = performance.now();
 
 const sinceBaseMs = (at: bigint) => Number(at - base) / 1e6;
 
-function join(socket: Socket, courseId: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    socket.timeout(20_000).emit('course:join', { courseId }, (error: Error | null, ack: { ok: boolean; error?: unknown }) => {
-      if (error || !ack.ok) reject(new Error(`course:join refused: ${JSON.stringify(error?.message ?? ack.error)}`));
-      else resolve();
-    });
-  });
-}
-
 function onEvent(entry: Tracked, payload: { run?: number; seq?: number }) {
   const now = process.hrtime.bigint();
   if (!current || payload.run !== current.run || typeof payload.seq !== 'number' || payload.seq < 0 || payload.seq >= current.count) return;
@@ -75,45 +68,41 @@ function onEvent(entry: Tracked, payload: { run?: number; seq?: number }) {
 }
 
 async function open(url: string, specs: Spec[], event: string, reconnectDelayMs: number) {
-  const BATCH = 100;
-  for (let start = 0; start < specs.length; start += BATCH) {
-    await Promise.all(
-      specs.slice(start, start + BATCH).map(
-        (spec) =>
-          new Promise<void>((resolve, reject) => {
-            const socket = connect(url, {
-              transports: ['websocket'],
-              auth: { token: spec.token },
-              timeout: 20_000,
-              reconnection: true,
-              reconnectionDelay: reconnectDelayMs,
-              // Above the jitter, which `reconnectionDelayMax` would otherwise cut off.
-              reconnectionDelayMax: reconnectDelayMs * (1 + RECONNECT_JITTER),
-              randomizationFactor: RECONNECT_JITTER,
-            });
-            const entry: Tracked = { socket, spec, arrivedMs: new Float64Array(0), droppedAtMs: null, backAtMs: null, recovered: null, unplanned: 0 };
-            tracked.push(entry);
-            socket.once('connect_error', (error) => {
-              socket.disconnect();
-              reject(error);
-            });
-            socket.once('connect', () => {
-              join(socket, spec.join).then(resolve, reject);
-              socket.on('connect', () => reconnected(entry));
-              socket.on('disconnect', () => {
-                if (entry.droppedAtMs === null) entry.unplanned++;
-              });
-            });
-            socket.on(event, (payload) => onEvent(entry, payload));
-          }),
-      ),
-    );
-  }
+  await inBatches(
+    specs,
+    (spec) =>
+      new Promise<void>((resolve, reject) => {
+        const socket = connect(url, {
+          transports: ['websocket'],
+          auth: { token: spec.token },
+          timeout: 20_000,
+          reconnection: true,
+          reconnectionDelay: reconnectDelayMs,
+          // Above the jitter, which `reconnectionDelayMax` would otherwise cut off.
+          reconnectionDelayMax: reconnectDelayMs * (1 + RECONNECT_JITTER),
+          randomizationFactor: RECONNECT_JITTER,
+        });
+        const entry: Tracked = { socket, spec, arrivedMs: new Float64Array(0), droppedAtMs: null, backAtMs: null, recovered: null, unplanned: 0 };
+        tracked.push(entry);
+        socket.once('connect_error', (error) => {
+          socket.disconnect();
+          reject(error);
+        });
+        socket.once('connect', () => {
+          joinCourse(socket, spec.join).then(resolve, reject);
+          socket.on('connect', () => reconnected(entry));
+          socket.on('disconnect', () => {
+            if (entry.droppedAtMs === null) entry.unplanned++;
+          });
+        });
+        socket.on(event, (payload) => onEvent(entry, payload));
+      }),
+  );
 }
 
 function reconnected(entry: Tracked) {
   // Not recovered: a fresh session, in no room; the student joins the course again.
-  if (!entry.socket.recovered) join(entry.socket, entry.spec.join).catch(() => undefined);
+  if (!entry.socket.recovered) joinCourse(entry.socket, entry.spec.join).catch(() => undefined);
   progressAt = performance.now();
   if (entry.droppedAtMs === null || entry.backAtMs !== null) return;
   entry.backAtMs = sinceBaseMs(process.hrtime.bigint());
@@ -190,15 +179,14 @@ async function finish(sentAtStamps: string[], idleMs: number, maxMs: number) {
     }
   }
   latencies.sort((a, b) => a - b);
-  const pick = (q: number) => latencies[Math.min(latencies.length - 1, Math.max(0, Math.ceil(q * latencies.length) - 1))] ?? NaN;
   return {
     type: 'result',
     delivered,
     expected: sentMs.length * tracked.length,
     duplicates,
     lastAt: (base + BigInt(Math.round(Number.isFinite(lastMs) ? lastMs * 1e6 : 0))).toString(),
-    p50Ms: pick(0.5),
-    p99Ms: pick(0.99),
+    p50Ms: nearestRank(latencies, 0.5),
+    p99Ms: nearestRank(latencies, 0.99),
     dropped,
     back,
     recovered,

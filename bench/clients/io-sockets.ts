@@ -6,30 +6,21 @@
  * comparable with the server's). Connects in bounded batches; every wait is bounded.
  */
 import { io as connect, type Socket } from 'socket.io-client';
+import { nearestRank } from '../lib/proc.js';
+import { inBatches, joinCourse } from './connecting.js';
 
 let sockets: Socket[] = [];
 
 async function open(url: string, specs: Array<{ token?: string; room?: string; join?: string }>) {
-  const BATCH = 100;
-  for (let start = 0; start < specs.length; start += BATCH) {
-    await Promise.all(
-      specs.slice(start, start + BATCH).map(
-        (spec) =>
-          new Promise<void>((resolve, reject) => {
-            const socket = connect(url, { transports: ['websocket'], reconnection: false, auth: { token: spec.token, room: spec.room }, timeout: 20_000 });
-            sockets.push(socket);
-            socket.once('connect_error', (error) => reject(error));
-            socket.once('connect', () => {
-              if (!spec.join) return resolve();
-              socket.timeout(20_000).emit('course:join', { courseId: spec.join }, (error: Error | null, ack: { ok: boolean; error?: unknown }) => {
-                if (error || !ack.ok) reject(new Error(`course:join refused: ${JSON.stringify(error?.message ?? ack.error)}`));
-                else resolve();
-              });
-            });
-          }),
-      ),
-    );
-  }
+  await inBatches(specs, async (spec) => {
+    const socket = connect(url, { transports: ['websocket'], reconnection: false, auth: { token: spec.token, room: spec.room }, timeout: 20_000 });
+    sockets.push(socket);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect_error', reject);
+      socket.once('connect', () => resolve());
+    });
+    if (spec.join) await joinCourse(socket, spec.join);
+  });
 }
 
 function expect(event: string, count: number, timeoutMs: number) {
@@ -43,8 +34,7 @@ function expect(event: string, count: number, timeoutMs: number) {
       clearTimeout(timer);
       for (const socket of sockets) socket.off(event, onEvent);
       latencies.sort((a, b) => a - b);
-      const pick = (q: number) => latencies[Math.min(latencies.length - 1, Math.max(0, Math.ceil(q * latencies.length) - 1))] ?? NaN;
-      resolve({ type: 'received', delivered, expected, firstAt: firstAt.toString(), lastAt: lastAt.toString(), p50Ms: pick(0.5), p99Ms: pick(0.99) });
+      resolve({ type: 'received', delivered, expected, firstAt: firstAt.toString(), lastAt: lastAt.toString(), p50Ms: nearestRank(latencies, 0.5), p99Ms: nearestRank(latencies, 0.99) });
     };
     const timer = setTimeout(finish, timeoutMs);
     function onEvent(payload: { sentAt: string }) {

@@ -15,6 +15,8 @@
  * - `{type:'close'}` → disconnects every socket → `{type:'closed'}`.
  */
 import { io as connect, type Socket } from 'socket.io-client';
+import { nearestRank } from '../lib/proc.js';
+import { inBatches } from './connecting.js';
 
 interface Spec {
   attemptId: string;
@@ -36,26 +38,20 @@ function tick(payload: { attemptId: string; sentAt?: string }) {
 }
 
 async function open(url: string, specs: Spec[]) {
-  const BATCH = 100;
   attemptIds = specs.map((spec) => spec.attemptId);
-  for (let start = 0; start < specs.length; start += BATCH) {
-    await Promise.all(
-      specs.slice(start, start + BATCH).map(
-        (spec) =>
-          new Promise<void>((resolve, reject) => {
-            const auth = spec.token ? { token: spec.token } : { room: spec.room, attemptId: spec.attemptId, deadline: spec.deadline };
-            const socket = connect(url, { transports: ['websocket'], reconnection: false, auth, timeout: 20_000 });
-            sockets.push(socket);
-            socket.on('quiz:tick', tick);
-            socket.once('connect_error', (error) => reject(error));
-            socket.once('connect', () => resolve());
-          }),
-      ),
-    );
-  }
+  await inBatches(
+    specs,
+    (spec) =>
+      new Promise<void>((resolve, reject) => {
+        const auth = spec.token ? { token: spec.token } : { room: spec.room, attemptId: spec.attemptId, deadline: spec.deadline };
+        const socket = connect(url, { transports: ['websocket'], reconnection: false, auth, timeout: 20_000 });
+        sockets.push(socket);
+        socket.on('quiz:tick', tick);
+        socket.once('connect_error', (error) => reject(error));
+        socket.once('connect', () => resolve());
+      }),
+  );
 }
-
-const pick = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN;
 
 function measure(warmTicks: number, ticks: number, timeoutMs: number) {
   return new Promise<Record<string, unknown>>((resolve) => {
@@ -120,10 +116,10 @@ function measure(warmTicks: number, ticks: number, timeoutMs: number) {
         windowMs,
         delivered,
         expected: delivered + missed,
-        p50Ms: pick(latencies, 0.5),
-        p99Ms: pick(latencies, 0.99),
-        jitterP50Ms: pick(jitters, 0.5),
-        jitterP99Ms: pick(jitters, 0.99),
+        p50Ms: nearestRank(latencies, 0.5),
+        p99Ms: nearestRank(latencies, 0.99),
+        jitterP50Ms: nearestRank(jitters, 0.5),
+        jitterP99Ms: nearestRank(jitters, 0.99),
         jitterMaxMs: jitters.at(-1) ?? NaN,
         intervals: jitters.length,
       });

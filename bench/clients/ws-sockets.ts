@@ -5,25 +5,22 @@
  * lastAt, p50Ms, p99Ms}` (hrtime, CLOCK_MONOTONIC like the server's `sentAt`). Every wait is bounded.
  */
 import WebSocket from 'ws';
+import { nearestRank } from '../lib/proc.js';
+import { inBatches } from './connecting.js';
 
 let sockets: WebSocket[] = [];
 
 async function open(url: string, count: number) {
-  const BATCH = 100;
-  for (let start = 0; start < count; start += BATCH) {
-    await Promise.all(
-      Array.from(
-        { length: Math.min(BATCH, count - start) },
-        () =>
-          new Promise<void>((resolve, reject) => {
-            const socket = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: 20_000 });
-            sockets.push(socket);
-            socket.once('error', reject);
-            socket.once('open', () => resolve());
-          }),
-      ),
-    );
-  }
+  await inBatches(
+    Array.from({ length: count }, (_, i) => i),
+    () =>
+      new Promise<void>((resolve, reject) => {
+        const socket = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: 20_000 });
+        sockets.push(socket);
+        socket.once('error', reject);
+        socket.once('open', () => resolve());
+      }),
+  );
 }
 
 function expect(event: string, count: number, timeoutMs: number) {
@@ -37,8 +34,7 @@ function expect(event: string, count: number, timeoutMs: number) {
       clearTimeout(timer);
       for (const socket of sockets) socket.off('message', onMessage);
       latencies.sort((a, b) => a - b);
-      const pick = (q: number) => latencies[Math.min(latencies.length - 1, Math.max(0, Math.ceil(q * latencies.length) - 1))] ?? NaN;
-      resolve({ type: 'received', delivered, expected, firstAt: firstAt.toString(), lastAt: lastAt.toString(), p50Ms: pick(0.5), p99Ms: pick(0.99) });
+      resolve({ type: 'received', delivered, expected, firstAt: firstAt.toString(), lastAt: lastAt.toString(), p50Ms: nearestRank(latencies, 0.5), p99Ms: nearestRank(latencies, 0.99) });
     };
     const timer = setTimeout(finish, timeoutMs);
     // The same work a Socket.IO client does per message: decode the JSON, dispatch on the event name.

@@ -86,7 +86,10 @@ export function median(values: number[]): number {
 
 /** The `q` quantile (0..1) of `values`, nearest rank. */
 export function quantile(values: number[], q: number): number {
-  if (!values.length) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+  return nearestRank([...values].sort((a, b) => a - b), q);
+}
+
+/** The `q` quantile (0..1) of values already sorted ascending, nearest rank; NaN when empty. */
+export function nearestRank(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN;
 }

@@ -11,21 +11,30 @@ export interface Broadcaster {
   emit(room: string, event: string, payload: Record<string, unknown>): void;
 }
 
+/**
+ * What the broadcasters send: a `progress:updated`-shaped payload (the size of a real one) with
+ * the message's `seq` and its `sentAt` stamp, plus `extra` fields a scenario tracks.
+ */
+export function benchPayload(seq: number, count: number, sentAt: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    enrollmentId: 'bench',
+    courseId: 'bench',
+    studentId: 'bench',
+    progressPercentage: seq,
+    completedLessonsCount: seq,
+    totalLessonsCount: count,
+    status: 'active',
+    ...extra,
+    seq,
+    sentAt,
+  };
+}
+
 export function listenForBursts(broadcaster: Broadcaster): void {
   let cpuStart = process.cpuUsage();
   // Stamped per message: CLOCK_MONOTONIC, comparable with the clients' hrtime (see bench/run.ts).
   const send = (message: { room: string; count: number; event: string }, seq: number) =>
-    broadcaster.emit(message.room, message.event, {
-      enrollmentId: 'bench',
-      courseId: 'bench',
-      studentId: 'bench',
-      progressPercentage: seq,
-      completedLessonsCount: seq,
-      totalLessonsCount: message.count,
-      status: 'active',
-      seq,
-      sentAt: process.hrtime.bigint().toString(),
-    });
+    broadcaster.emit(message.room, message.event, benchPayload(seq, message.count, process.hrtime.bigint().toString()));
   process.on('message', (message: { type?: string; room: string; count: number; event: string; perSecond?: number }) => {
     if (message.type === 'cpu') {
       const cpu = process.cpuUsage(cpuStart);

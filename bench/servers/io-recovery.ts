@@ -22,6 +22,7 @@ import { Server } from 'socket.io';
 import { buildApp } from '../../server/app.js';
 import { loadConfig } from '../../server/config.js';
 import { startCpuProfile } from './cpu-profile.js';
+import { benchPayload } from './io-broadcast.js';
 import { serve } from './serve.js';
 
 const which = process.argv[2];
@@ -64,18 +65,7 @@ await serve(async () => {
       // CLOCK_MONOTONIC, comparable with the clients' hrtime (see bench/run.ts).
       const now = process.hrtime.bigint().toString();
       sentAt.push(now);
-      app.realtime.emit(message.room, message.event as 'progress:updated', {
-        enrollmentId: 'bench',
-        courseId: 'bench',
-        studentId: 'bench',
-        progressPercentage: seq,
-        completedLessonsCount: seq,
-        totalLessonsCount: message.count,
-        status: 'active',
-        run: message.run,
-        seq,
-        sentAt: now,
-      } as never);
+      app.realtime.emit(message.room, message.event as 'progress:updated', benchPayload(seq, message.count, now, { run: message.run }) as never);
     }
     loop.disable();
     process.send!({ type: 'sent', startedAt: startedAt.toString(), sentAt, loopDelayP99Ms: loop.percentile(99) / 1e6, loopDelayMaxMs: loop.max / 1e6 });
