@@ -17,3 +17,19 @@ export async function sqlTransaction<T>(em: EntityManager, work: (tx: SqlRunner)
     work({ execute: ((sql: string, params?: unknown[], method?: 'all' | 'get' | 'run') => connection.execute(sql, params, method, trx)) as SqlRunner['execute'] }),
   );
 }
+
+/** Lock-free tries a conditional write gets before its caller takes the row lock. */
+export const OPTIMISTIC_TRIES = 3;
+
+/**
+ * Optimistic concurrency with a locking fallback: runs `attempt` (a read and a write conditional
+ * on the row's version, undefined when the row changed in between) up to `tries` times, then
+ * `underLock`, which cannot conflict. Under contention a writer thus never retries forever.
+ */
+export async function retryThenLock<T>(tries: number, attempt: () => Promise<T | undefined>, underLock: () => Promise<T>): Promise<T> {
+  for (let i = 0; i < tries; i++) {
+    const result = await attempt();
+    if (result !== undefined) return result;
+  }
+  return underLock();
+}

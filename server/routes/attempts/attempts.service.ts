@@ -5,7 +5,7 @@ import type { Config } from '../../config.js';
 import { answerShapeError, gradeAttempt, type ChoiceOption, type GradableQuestion, type QuestionResult, type ShortAnswerKey } from '../../domain/grading.js';
 import { attemptDeadline, isExpired } from '../../domain/quiz-timing.js';
 import { buildQuestionOrder, type QuestionOrder } from '../../domain/shuffle.js';
-import { sqlTransaction, type SqlRunner } from '../../db/sql-transaction.js';
+import { OPTIMISTIC_TRIES, retryThenLock, sqlTransaction, type SqlRunner } from '../../db/sql-transaction.js';
 import { AppError, forbidden, notFound, validationError } from '../../errors.js';
 import { decimal, iso, toIso } from '../../schemas/common.js';
 import { ACCESS_GRANTING_STATUSES, isManagerOf } from '../courses/course-access.js';
@@ -347,9 +347,6 @@ export async function gradeAttemptNow(
   return (await gradeOnce(em, attemptId, options, deps))?.outcome ?? null;
 }
 
-/** How often grading tries a write without a lock before it locks the row. */
-const OPTIMISTIC_TRIES = 3;
-
 interface GradeOptions {
   auto: boolean;
   answers?: Record<string, unknown>;
@@ -466,10 +463,11 @@ async function gradeOnce(
   options: GradeOptions,
   deps: AttemptDeps,
 ): Promise<{ outcome: GradedAttempt; questions: AttemptQuestion[] | null } | null> {
-  let result: Graded | null | undefined;
-  const tries = options.optimisticTries ?? OPTIMISTIC_TRIES;
-  for (let i = 0; i < tries && result === undefined; i++) result = await gradeOptimistically(em, attemptId, options, deps);
-  if (result === undefined) result = await gradeUnderLock(em, attemptId, options, deps);
+  const result = await retryThenLock(
+    options.optimisticTries ?? OPTIMISTIC_TRIES,
+    () => gradeOptimistically(em, attemptId, options, deps),
+    () => gradeUnderLock(em, attemptId, options, deps),
+  );
   if (!result) return null;
 
   const { row } = result;

@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { EnrollmentStatus, LessonProgressStatus } from '../../../entities/enums.js';
 import type { AuthUser } from '../../plugins/auth.js';
-import { sqlTransaction, type SqlRunner } from '../../db/sql-transaction.js';
+import { OPTIMISTIC_TRIES, retryThenLock, sqlTransaction, type SqlRunner } from '../../db/sql-transaction.js';
 import { calculateEnrollmentProgress, normalizeProgressWrite, type LessonProgressInput, type LessonProgressWrite } from '../../domain/progress.js';
 import { AppError, forbidden, notFound } from '../../errors.js';
 import { decimal, iso } from '../../schemas/common.js';
@@ -58,9 +58,6 @@ const ENROLLMENT_COLUMNS =
   'id, course_id, student_id, status, progress_percentage, completed_lessons_count, total_lessons_count, total_time_spent_seconds, completed_at';
 const ENROLLMENT_COLUMNS_OF_E = ENROLLMENT_COLUMNS.split(', ').map((column) => `e.${column}`).join(', ');
 
-/** Tries without a lock before `recalculateEnrollment` locks the enrollment row. */
-const OPTIMISTIC_TRIES = 3;
-
 /**
  * Recomputes one enrollment from its lesson_progress rows (the seed's `calculate_progress`)
  * and writes it. The write is conditional on the enrollment row's version (`xmin`) as read with
@@ -74,11 +71,14 @@ const OPTIMISTIC_TRIES = 3;
  * before the completion is committed (the sweep would repair it).
  */
 export async function recalculateEnrollment(em: EntityManager, enrollmentId: string, optimisticTries = OPTIMISTIC_TRIES): Promise<EnrollmentRecalculation | null> {
-  let result: EnrollmentRecalculation | null | undefined;
-  for (let i = 0; i < optimisticTries && result === undefined; i++) result = await recalculate(em, enrollmentId);
-  if (result === undefined) result = await sqlTransaction(em, (tx) => recalculate(tx, enrollmentId, true));
+  const result = await retryThenLock(
+    optimisticTries,
+    () => recalculate(em, enrollmentId),
+    // Under the lock the row cannot change in between, so the write lands: never undefined.
+    () => sqlTransaction(em, (tx) => recalculate(tx, enrollmentId, true)) as Promise<EnrollmentRecalculation | null>,
+  );
   if (result?.justCompleted) await progressJobsFor(em)?.enrollmentCompleted(enrollmentId);
-  return result ?? null;
+  return result;
 }
 
 /**
