@@ -30,7 +30,7 @@ export type ClientEventHandlers<E extends ClientEventName> = { [K in E]: ClientE
 export interface BindDeps {
   orm: MikroORM;
   log: FastifyBaseLogger;
-  /** This socket's event budget. */
+  /** The event budget of the connection's user on this instance (shared by its connections). */
   bucket: TokenBucket;
 }
 

@@ -19,9 +19,11 @@ import type { Presence } from './presence.js';
 import { RedisPresence } from './redis-presence.js';
 import { RealtimePublisher } from './publisher.js';
 import { QuizTickScheduler } from './quiz-ticks.js';
-import { TokenBucket } from './rate-limit.js';
 import { bridgeRecoveryGap } from './recovery-gap.js';
-import { authenticateHandshake, reauthorizeRecoveredRooms } from './socket-auth.js';
+import { authenticateHandshake, handshakeError, reauthorizeRecoveredRooms } from './socket-auth.js';
+import { clientIpResolver } from './client-ip.js';
+import { LocalConnections } from './local-connections.js';
+import { hitWindow } from '../plugins/rate-limit.js';
 import type { RealtimeServer, RealtimeSocket } from './types.js';
 import { WsHub } from './ws.js';
 import { closeRedis } from '../redis.js';
@@ -100,8 +102,32 @@ export default fp(
     });
     await presence.start().catch((error) => log.warn({ err: error }, 'presence heartbeat not written yet'));
     const membership = new CourseMembership({ presence, emitter });
-    /** userId → sockets of that user on this instance. */
-    const localSockets = new Map<string, number>();
+    /** The users with sockets or `/ws` connections here: their count (capped) and event budget. */
+    const connections = new LocalConnections({
+      maxPerUser: config.socketsPerUserMax,
+      eventsPerSecond: config.socketEventsPerSecond,
+      eventsBurst: config.socketEventsBurst,
+      onLastGone: (userId) => ticks.untrackStudent(userId),
+    });
+    const clientIp = clientIpResolver(config.trustProxy);
+    let lastLimiterWarning = 0;
+    /**
+     * Counts a Socket.IO handshake or `/ws` connection of `ip` (a fixed window in Redis, shared
+     * by every instance, next to the HTTP limiter's counters); false past the limit. Fails open,
+     * as the HTTP limiter does, when Redis does not answer.
+     */
+    async function admitHandshake(ip: string): Promise<boolean> {
+      try {
+        const { current } = await hitWindow(app.redis, `${config.redisPrefix}:rl:handshake:${ip}`, config.socketHandshakeRateLimitWindowMs);
+        return current <= config.socketHandshakeRateLimitMax;
+      } catch (error) {
+        if (Date.now() - lastLimiterWarning > 10_000) {
+          lastLimiterWarning = Date.now();
+          log.warn({ err: error }, 'connection limiter cannot reach Redis; letting connections through');
+        }
+        return true;
+      }
+    }
 
     const ticks = new QuizTickScheduler({
       emitter,
@@ -116,7 +142,7 @@ export default fp(
       redisPrefix: config.redisPrefix,
       log,
       ticks,
-      hasLocalSockets: (userId) => (localSockets.get(userId) ?? 0) > 0,
+      hasLocalSockets: (userId) => connections.has(userId),
     });
 
     app.decorate('io', io);
@@ -139,19 +165,20 @@ export default fp(
       handlers,
       verifyAccessToken: (token) => app.verifyAccessToken(token),
       authTimeoutMs: config.wsAuthTimeoutMs,
-      eventsPerSecond: config.socketEventsPerSecond,
-      eventsBurst: config.socketEventsBurst,
       onOpen: (userId) => {
-        localSockets.set(userId, (localSockets.get(userId) ?? 0) + 1);
+        if (!connections.open(userId)) return false;
         trackOpenAttempts(userId).catch((error) => log.error({ err: error, userId }, 'loading open attempts failed'));
+        return true;
       },
-      onClose: (userId) => localGone(userId),
+      onClose: (userId) => connections.close(userId),
+      bucketFor: (userId) => connections.bucket(userId),
     });
     app.decorate('wsHub', ws);
     // The token is read from the query here and never logged (the logger redacts `token=` in URLs).
-    app.get('/ws', { websocket: true, schema: { hide: true } }, (socket, request) => {
+    // Connections are counted by the handshake limit below rather than by the HTTP limiter.
+    app.get('/ws', { websocket: true, schema: { hide: true }, config: { rateLimit: false } }, (socket, request) => {
       const { token } = request.query as { token?: unknown };
-      ws.accept(socket, typeof token === 'string' ? token : undefined);
+      ws.accept(socket, typeof token === 'string' ? token : undefined, admitHandshake(request.ip));
     });
 
     // One hook sees each broadcast this instance delivers (emitted here or read from the stream):
@@ -172,16 +199,36 @@ export default fp(
     // below run is kept and sent to it once it is connected (see recovery-gap.ts).
     const recoveryGap = bridgeRecoveryGap(io);
     io.use((socket, next) => recoveryGap.track(socket, next));
+    // Before the token is looked at, so that a flood of handshakes costs one Redis call each.
+    io.use((socket, next) => {
+      admitHandshake(clientIp(socket.request)).then((ok) => next(ok ? undefined : handshakeError('rate_limited')));
+    });
     io.use(authenticateHandshake((token) => app.verifyAccessToken(token), log));
     io.use(reauthorizeRecoveredRooms(app.orm, log));
+    // Last and synchronous: the socket is counted against the user's cap as it is admitted, so
+    // that concurrent handshakes of one user cannot all pass. Released once, whichever comes
+    // first: its disconnection, or its connection closing before Socket.IO connected it.
+    io.use((socket, next) => {
+      const { userId } = socket.data;
+      if (socket.conn.readyState !== 'open') return next(handshakeError('unavailable'));
+      if (!connections.open(userId)) return next(handshakeError('too_many_connections'));
+      let counted = true;
+      const release = () => {
+        if (!counted) return;
+        counted = false;
+        connections.close(userId);
+      };
+      socket.conn.once('close', release);
+      socket.once('disconnect', release);
+      next();
+    });
 
     io.on('connection', (socket: RealtimeSocket) => {
       recoveryGap.flush(socket);
       const { userId } = socket.data;
       socket.join(rooms.user(userId));
-      localSockets.set(userId, (localSockets.get(userId) ?? 0) + 1);
 
-      const deps: BindDeps = { orm: app.orm, log, bucket: new TokenBucket(config.socketEventsPerSecond, config.socketEventsBurst) };
+      const deps: BindDeps = { orm: app.orm, log, bucket: connections.bucket(userId) };
       bindClientEvents(socket, handlers, deps);
 
       socket.on('disconnecting', () => {
@@ -189,7 +236,6 @@ export default fp(
           membership.left(socket, courseId).catch((error) => log.error({ err: error, courseId }, 'presence leave failed'));
         }
       });
-      socket.on('disconnect', () => localGone(userId));
 
       // A recovered socket is back in its (re-authorised) course rooms: it is online there again.
       if (socket.recovered) {
@@ -199,14 +245,6 @@ export default fp(
       }
       trackOpenAttempts(userId).catch((error) => log.error({ err: error, userId }, 'loading open attempts failed'));
     });
-
-    /** A socket or `/ws` connection of the user on this instance went away. */
-    function localGone(userId: string) {
-      const left = (localSockets.get(userId) ?? 1) - 1;
-      if (left > 0) return void localSockets.set(userId, left);
-      localSockets.delete(userId);
-      ticks.untrackStudent(userId);
-    }
 
     /** Ticks for the student's running timed attempts, now that it has a socket here. */
     async function trackOpenAttempts(userId: string) {

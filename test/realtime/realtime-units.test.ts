@@ -1,4 +1,7 @@
+import type { IncomingMessage } from 'node:http';
 import t from 'tap';
+import { clientIpResolver } from '../../server/realtime/client-ip.js';
+import { LocalConnections } from '../../server/realtime/local-connections.js';
 import { KeyedThrottle } from '../../server/realtime/keyed-throttle.js';
 import { InMemoryPresence } from '../../server/realtime/presence.js';
 import { QuizTickScheduler, type TimedAttempt } from '../../server/realtime/quiz-ticks.js';
@@ -73,4 +76,39 @@ t.test('tick scheduler: ticks aligned to whole seconds before the deadline, then
   now += 1000;
   scheduler.run();
   t.equal(emitted.length, before, 'an untracked student gets no ticks');
+});
+
+t.test('local connections: a cap per user, one budget per user, dropped with the last connection', async (t) => {
+  let now = 0;
+  const gone: string[] = [];
+  const connections = new LocalConnections({ maxPerUser: 2, eventsPerSecond: 1, eventsBurst: 3, onLastGone: (userId) => gone.push(userId), now: () => now });
+  t.ok(connections.open('u'));
+  t.ok(connections.open('u'));
+  t.notOk(connections.open('u'), 'the third is refused');
+  t.equal(connections.count('u'), 2, 'and not counted');
+  t.ok(connections.open('v'), 'another user is not affected');
+  t.equal(connections.bucket('u'), connections.bucket('u'), 'one bucket per user');
+  const budget = connections.bucket('u');
+  let taken = 0;
+  while (budget.take()) taken++;
+  t.equal(taken, 3);
+  connections.close('u');
+  t.same(gone, [], 'one connection left');
+  t.notOk(connections.bucket('u').take(), 'the remaining connection shares the spent budget');
+  connections.close('u');
+  t.same(gone, ['u'], 'the last one went');
+  t.notOk(connections.has('u'));
+  t.throws(() => connections.bucket('u'), 'no budget without a connection');
+  connections.close('u');
+  t.same(gone, ['u'], 'closing again is harmless');
+  t.ok(connections.open('u'));
+  t.ok(connections.bucket('u').take(), 'a fresh budget');
+});
+
+t.test('client IP of a raw request, as Fastify computes request.ip', async (t) => {
+  const raw = (remoteAddress: string, forwarded?: string) =>
+    ({ socket: { remoteAddress }, connection: { remoteAddress }, headers: forwarded ? { 'x-forwarded-for': forwarded } : {} }) as unknown as IncomingMessage;
+  t.equal(clientIpResolver(false)(raw('10.0.0.1', '203.0.113.9')), '10.0.0.1', 'no proxy trusted: the peer');
+  t.equal(clientIpResolver(true)(raw('10.0.0.1', '203.0.113.9, 10.0.0.2')), '203.0.113.9', 'every hop trusted: the first address');
+  t.equal(clientIpResolver(true)(raw('10.0.0.1')), '10.0.0.1', 'no header: the peer');
 });
