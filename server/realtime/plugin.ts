@@ -182,10 +182,16 @@ export default fp(
     });
 
     // One hook sees each broadcast this instance delivers (emitted here or read from the stream):
-    // `/ws` clients get it, and a `quiz:graded` from any process stops this instance's ticks.
+    // `/ws` clients get it, a `quiz:started` from any instance starts ticks here for a student
+    // with a connection here (its payload carries the deadline), and a `quiz:graded` from any
+    // process stops them.
     tapAdapter(io, {
       delivered(packet) {
         try {
+          if (packet.event === 'quiz:started') {
+            const started = packet.payload as { attemptId: string; studentId: string; deadline: string | null };
+            publisher.trackIfLocal({ attemptId: started.attemptId, studentId: started.studentId, deadline: started.deadline });
+          }
           if (packet.event === 'quiz:graded') ticks.untrack((packet.payload as { attemptId: string }).attemptId);
           ws.deliver(packet);
         } catch (error) {
