@@ -8,6 +8,7 @@ import { attemptDepsFor } from '../routes/attempts/attempt-deps.js';
 import { bindClientEvents, type BindDeps } from './ack.js';
 import { createAdapterRedis, tapAdapter, useStreamsAdapter } from './adapter.js';
 import { joinedCourseIds } from './course-rooms.js';
+import { leaveRevokedRooms, revokeCourseAccess, type CourseRevocationDeps } from './course-revocation.js';
 import { CourseMembership } from './course-membership.js';
 import { createSocketEmitter } from './emitter.js';
 import { rooms, type RealtimeEmitter } from './events.js';
@@ -268,6 +269,21 @@ export default fp(
     app.userEvents.on('deactivated', cut);
     app.userEvents.on('roleChanged', cut);
 
+    // Users who lost access to a course (dropped, or the course went back to draft) leave its
+    // rooms and presence on every instance at once; the services report it once committed.
+    const revocation: CourseRevocationDeps = { io, ws, membership, log };
+    io.on('course-access-revoked', (revoked) => {
+      try {
+        leaveRevokedRooms(revocation, revoked);
+      } catch (error) {
+        log.error({ err: error, courseId: revoked?.courseId }, 'course access revocation failed');
+      }
+    });
+    const dropped = ({ courseId, studentId }: { courseId: string; studentId: string }) => revokeCourseAccess(revocation, { courseId, userIds: [studentId] });
+    const unpublished = ({ courseId }: { courseId: string }) => revokeCourseAccess(revocation, { courseId, nonManagers: true });
+    app.courseEvents.on('enrollmentDropped', dropped);
+    app.courseEvents.on('unpublished', unpublished);
+
     // A socket whose token expired waits `socketTokenGraceMs` for `auth:refresh`, then goes.
     const tokenSweep = setInterval(() => {
       const cutoff = Date.now() - config.socketTokenGraceMs;
@@ -292,10 +308,12 @@ export default fp(
     app.addHook('onClose', async () => {
       app.userEvents.off('deactivated', cut);
       app.userEvents.off('roleChanged', cut);
+      app.courseEvents.off('enrollmentDropped', dropped);
+      app.courseEvents.off('unpublished', unpublished);
       // Closes the adapter; the HTTP server is Fastify's and is already closed by now.
       await io.close();
       await closeRedis(adapterRedis);
     });
   },
-  { name: 'realtime', dependencies: ['config', 'orm', 'redis', 'auth', 'user-events'] },
+  { name: 'realtime', dependencies: ['config', 'orm', 'redis', 'auth', 'user-events', 'course-events'] },
 );

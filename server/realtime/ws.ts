@@ -214,6 +214,11 @@ export class WsHub {
     if (token !== undefined) void authenticate(token, undefined);
   }
 
+  /** The connections in `room` now (a copy). */
+  inRoom(room: string): ClientConnection[] {
+    return [...(this.byRoom.get(room) ?? [])];
+  }
+
   /** Forwards a broadcast delivered on this instance to the connections it addresses, once each. */
   deliver(packet: DeliveredPacket): void {
     if (this.connections.size === 0) return;
