@@ -11,6 +11,7 @@ import { joinedCourseIds } from './course-rooms.js';
 import { leaveRevokedRooms, revokeCourseAccess, type CourseRevocationDeps } from './course-revocation.js';
 import { CourseMembership } from './course-membership.js';
 import { createSocketEmitter } from './emitter.js';
+import { EventGate } from './event-gate.js';
 import { rooms, type RealtimeEmitter } from './events.js';
 import { createAuthHandlers } from './handlers/auth.handlers.js';
 import { createCourseHandlers } from './handlers/course.handlers.js';
@@ -110,6 +111,8 @@ export default fp(
       eventsBurst: config.socketEventsBurst,
       onLastGone: (userId) => ticks.untrackStudent(userId),
     });
+    /** Client events of every connection here; closed at shutdown (see preClose). */
+    const gate = new EventGate();
     const clientIp = clientIpResolver(config.trustProxy);
     let lastLimiterWarning = 0;
     /**
@@ -173,11 +176,13 @@ export default fp(
       },
       onClose: (userId) => connections.close(userId),
       bucketFor: (userId) => connections.bucket(userId),
+      gate,
     });
     app.decorate('wsHub', ws);
     // The token is read from the query here and never logged (the logger redacts `token=` in URLs).
     // Connections are counted by the handshake limit below rather than by the HTTP limiter.
     app.get('/ws', { websocket: true, schema: { hide: true }, config: { rateLimit: false } }, (socket, request) => {
+      if (!gate.isOpen) return socket.close(1012, 'server restarting');
       const { token } = request.query as { token?: unknown };
       ws.accept(socket, typeof token === 'string' ? token : undefined, admitHandshake(request.ip));
     });
@@ -208,6 +213,7 @@ export default fp(
     io.use((socket, next) => recoveryGap.track(socket, next));
     // Before the token is looked at, so that a flood of handshakes costs one Redis call each.
     io.use((socket, next) => {
+      if (!gate.isOpen) return next(handshakeError('unavailable'));
       admitHandshake(clientIp(socket.request)).then((ok) => next(ok ? undefined : handshakeError('rate_limited')));
     });
     io.use(authenticateHandshake((token) => app.verifyAccessToken(token), log));
@@ -235,7 +241,7 @@ export default fp(
       const { userId } = socket.data;
       socket.join(rooms.user(userId));
 
-      const deps: BindDeps = { orm: app.orm, log, bucket: connections.bucket(userId) };
+      const deps: BindDeps = { orm: app.orm, log, bucket: connections.bucket(userId), gate };
       bindClientEvents(socket, handlers, deps);
 
       socket.on('disconnecting', () => {
@@ -294,13 +300,21 @@ export default fp(
     }, TOKEN_SWEEP_MS);
     tokenSweep.unref();
 
-    // Without this, open sockets keep the HTTP server from closing and `app.close()` hangs.
+    // Shutdown, once the drain is over (server/main.ts), before the HTTP server stops: without it
+    // open sockets would keep the server from closing. Client events stop being taken (answered
+    // SERVICE_UNAVAILABLE) and the running ones ack; then every connection is closed as a
+    // transport close, which clients reconnect from (through the load balancer, to another
+    // instance), and for which Socket.IO stores the socket's session for recovery (the adapter
+    // writes it to Redis; `closeRedis` below quits only after those writes).
+    // `disconnectSockets(true)` would be "io server disconnect": clients never reconnect from it.
     app.addHook('preClose', async () => {
       clearInterval(tokenSweep);
+      if (!(await gate.close(config.shutdownTimeoutMs))) log.warn('client events still running at shutdown; closing their connections anyway');
       ticks.close();
       publisher.close();
-      io.local.disconnectSockets(true);
+      await closeTransports(io, config.shutdownTimeoutMs);
       ws.closeAll();
+      // Whatever is left (handshakes under way, polling requests).
       io.engine.close();
       // This instance's users leave presence now rather than when its heartbeat expires.
       await presence.stop().catch((error) => log.warn({ err: error }, 'presence cleanup failed'));
@@ -317,3 +331,29 @@ export default fp(
   },
   { name: 'realtime', dependencies: ['config', 'orm', 'redis', 'auth', 'user-events', 'course-events'] },
 );
+
+/**
+ * Closes the engine.io connection of every socket here and waits (at most `timeoutMs`) until they
+ * are closed. Unlike `io.engine.close()`, which discards them, each connection first writes what
+ * is queued (the last acks).
+ */
+async function closeTransports(io: RealtimeServer, timeoutMs: number): Promise<void> {
+  const conns = new Set<RealtimeSocket['conn']>();
+  for (const socket of io.of('/').sockets.values()) if (socket.conn.readyState !== 'closed') conns.add(socket.conn);
+  if (conns.size === 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  const closed = [...conns].map(
+    (conn) =>
+      new Promise<void>((resolve) => {
+        conn.once('close', () => resolve());
+        conn.close();
+      }),
+  );
+  await Promise.race([
+    Promise.all(closed),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    }),
+  ]);
+  clearTimeout(timer);
+}

@@ -4,7 +4,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import { AppError, type ErrorCode } from '../errors.js';
 import type { AuthUser } from '../plugins/auth.js';
-import { runClientEvent, type ClientEventHandlers, type ClientEventName } from './ack.js';
+import { runGatedClientEvent, type ClientEventHandlers, type ClientEventName } from './ack.js';
+import type { EventGate } from './event-gate.js';
 import type { DeliveredPacket } from './adapter.js';
 import { joinedCourseIds } from './course-rooms.js';
 import type { CourseMembership } from './course-membership.js';
@@ -50,6 +51,8 @@ export interface WsHubDeps {
   onClose(userId: string): void;
   /** The user's event budget on this instance, shared with its Socket.IO sockets. */
   bucketFor(userId: string): TokenBucket;
+  /** The instance's client-event gate (shared with Socket.IO), closed at shutdown. */
+  gate?: EventGate;
 }
 
 /** A `/ws` client as the handlers see it: a connection with an id, a user and rooms. */
@@ -174,8 +177,9 @@ export class WsHub {
       const id = typeof frame.id === 'string' || typeof frame.id === 'number' ? frame.id : null;
       const event = FRAME_EVENTS[frame.type];
       if (!event) return conn.send(ackFrame(id, { ok: false, error: { code: 'VALIDATION_ERROR', message: `Unknown frame type "${frame.type.slice(0, 64)}"` } }));
-      const response = await runClientEvent(conn, event, frame.data, deps.handlers[event], { orm: deps.orm, log: deps.log, bucket: bucket! });
-      conn.send(ackFrame(id, response));
+      await runGatedClientEvent(conn, event, frame.data, deps.handlers[event], { orm: deps.orm, log: deps.log, bucket: bucket!, gate: deps.gate }, (response) =>
+        conn.send(ackFrame(id, response)),
+      );
     };
 
     ws.on('message', (data, isBinary) => {
@@ -247,7 +251,8 @@ export class WsHub {
     for (const conn of this.connections) if (conn.data.expiresAt <= cutoff) conn.ws.close(WS_UNAUTHORIZED, 'unauthorized: token expired');
   }
 
+  /** Shutdown: 1012 (service restart) tells clients to reconnect, to another instance. */
   closeAll(): void {
-    for (const conn of this.connections) conn.ws.close(1001, 'server shutting down');
+    for (const conn of this.connections) conn.ws.close(1012, 'server restarting');
   }
 }
