@@ -19,7 +19,7 @@ function trustFunction(trustProxy: Config['trustProxy'] | number | string | stri
 }
 
 /** `request.ip` as Fastify computes it, for a raw request (a Socket.IO handshake). */
-export function clientIpResolver(trustProxy: Config['trustProxy']): (request: IncomingMessage) => string {
+export function clientIpResolver(trustProxy: Config['trustProxy'] | number | string | string[]): (request: IncomingMessage) => string {
   const trust = trustFunction(trustProxy);
   return (request) => {
     if (trustProxy === false) return request.socket?.remoteAddress ?? 'unknown';

@@ -111,4 +111,7 @@ t.test('client IP of a raw request, as Fastify computes request.ip', async (t) =
   t.equal(clientIpResolver(false)(raw('10.0.0.1', '203.0.113.9')), '10.0.0.1', 'no proxy trusted: the peer');
   t.equal(clientIpResolver(true)(raw('10.0.0.1', '203.0.113.9, 10.0.0.2')), '203.0.113.9', 'every hop trusted: the first address');
   t.equal(clientIpResolver(true)(raw('10.0.0.1')), '10.0.0.1', 'no header: the peer');
+  t.equal(clientIpResolver('10.0.0.0/8')(raw('10.0.0.1', '203.0.113.9, 10.0.0.2')), '203.0.113.9', 'trusted ranges (a string) skip trusted hops');
+  t.equal(clientIpResolver(['10.0.0.1'])(raw('10.0.0.1', '203.0.113.9, 10.0.0.2')), '10.0.0.2', 'a list: the first untrusted hop');
+  t.equal(clientIpResolver(2)(raw('10.0.0.1', '203.0.113.9')), '10.0.0.1', 'a bare hop count trusts nothing, as in Fastify');
 });
