@@ -1,7 +1,9 @@
 import t from 'tap';
 import { buildApp } from '../../server/app.js';
+import { waitForRedis } from '../../server/redis.js';
 import { createTestEnv } from '../helpers/app.js';
 import { createUser } from '../helpers/users.js';
+import { waitFor } from '../helpers/wait.js';
 import { wsClient, type WsClient } from '../multi/cluster-helpers.js';
 import { client, connect, connectError, listen, request, socketPool } from './socket-helpers.js';
 
@@ -32,6 +34,9 @@ const wsAs = async (url: string, token: string) => {
   opened.push(ws);
   return ws;
 };
+/** Until instance one holds no socket of the user (it has seen the disconnections). */
+const goneFromOne = (userId: string, left = 0) =>
+  waitFor('the server to see the disconnection', () => [...one.io.of('/').sockets.values()].filter((socket) => socket.data.userId === userId).length === left);
 /** Handshakes counted so far from 127.0.0.1 (every test here connects from it). */
 const resetHandshakes = async () => {
   const keys = await one.redis.keys(`${env.config.redisPrefix}:rl:handshake:*`);
@@ -67,14 +72,16 @@ t.test('with Redis unreachable the handshake limit fails open', async (t) => {
   for (let i = 0; i < 6; i++) await connect(sockets.add(client(urlOne, (await createUser(one, 'student')).token)));
   t.equal(await connectError(sockets.add(client(urlOne, user.token))), 'rate_limited', 'limited while Redis answers');
   one.redis.disconnect();
-  t.teardown(() => one.redis.connect().catch(() => undefined));
+  t.teardown(async () => {
+    await one.redis.connect().catch(() => undefined);
+    if (!(await waitForRedis(one.redis, 5000))) throw new Error('Redis did not come back');
+  });
   const socket = await connect(sockets.add(client(urlOne, user.token)));
   t.ok(socket.connected, 'Redis down: the handshake is let through');
   socket.disconnect();
 });
 
 t.test('sockets per user are capped on each instance, Socket.IO and /ws together', async (t) => {
-  await one.redis.connect().catch(() => undefined);
   await resetHandshakes();
   const user = await createUser(one, 'student');
   const first = await connect(sockets.add(client(urlOne, user.token)));
@@ -87,7 +94,7 @@ t.test('sockets per user are capped on each instance, Socket.IO and /ws together
   t.ok(elsewhere.connected, 'the cap is per instance');
 
   first.disconnect();
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await goneFromOne(user.id);
   const again = await connect(sockets.add(client(urlOne, user.token)));
   t.ok(again.connected, 'once one goes, another may come');
   ws.ws.close();
@@ -107,7 +114,7 @@ t.test("a user's sockets and /ws connections on one instance share one event bud
   t.ok(limited >= 1, `${limited} of 6 events refused: two sockets do not double the budget`);
   a.disconnect();
   b.disconnect();
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await goneFromOne(user.id);
 
   // The budget is dropped with the user's last connection; /ws connections draw on it too.
   const c = await connect(sockets.add(client(urlOne, user.token)));
