@@ -309,11 +309,14 @@ export default fp(
     // `disconnectSockets(true)` would be "io server disconnect": clients never reconnect from it.
     app.addHook('preClose', async () => {
       clearInterval(tokenSweep);
+      const started = Date.now();
       if (!(await gate.close(config.shutdownTimeoutMs))) log.warn('client events still running at shutdown; closing their connections anyway');
       ticks.close();
       publisher.close();
+      const sockets = io.of('/').sockets.size;
       await closeTransports(io, config.shutdownTimeoutMs);
       ws.closeAll();
+      log.info({ sockets, ms: Date.now() - started }, 'client events stopped and sockets closed for recovery elsewhere');
       // Whatever is left (handshakes under way, polling requests).
       io.engine.close();
       // This instance's users leave presence now rather than when its heartbeat expires.
