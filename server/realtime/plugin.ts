@@ -182,7 +182,6 @@ export default fp(
     // The token is read from the query here and never logged (the logger redacts `token=` in URLs).
     // Connections are counted by the handshake limit below rather than by the HTTP limiter.
     app.get('/ws', { websocket: true, schema: { hide: true }, config: { rateLimit: false } }, (socket, request) => {
-      if (!gate.isOpen) return socket.close(1012, 'server restarting');
       const { token } = request.query as { token?: unknown };
       ws.accept(socket, typeof token === 'string' ? token : undefined, admitHandshake(request.ip));
     });

@@ -8,7 +8,7 @@ import { createUser } from '../helpers/users.js';
 import { waitFor } from '../helpers/wait.js';
 import { wsClient } from '../multi/cluster-helpers.js';
 import { courseWithLessons, ok } from './fixtures.js';
-import { client, connect, listen, nextDisconnect, nextEvent, record, request, socketPool } from './socket-helpers.js';
+import { client, connect, connectError, listen, nextDisconnect, nextEvent, record, request, socketPool } from './socket-helpers.js';
 
 // Two instances on one database and Redis prefix; A is closed the way SIGTERM closes it (after
 // its drain) while a client event is running, and its client resumes on B.
@@ -75,6 +75,7 @@ t.test('closing: running events ack, new ones get SERVICE_UNAVAILABLE, sockets s
   });
   t.match(refused, { ok: false, error: { code: 'SERVICE_UNAVAILABLE', message: String } }, 'a new event gets SERVICE_UNAVAILABLE');
   t.ok(pupil.connected, 'while the running one holds the socket open');
+  t.equal(await connectError(sockets.add(client(urlA, owner.token))), 'unavailable', 'a new socket is refused: it goes elsewhere');
 
   // Move the client's reconnection to B, as a load balancer would once A is out.
   (pupil.io as unknown as { uri: string }).uri = urlB;
