@@ -2,11 +2,16 @@ import { request as httpRequest } from 'node:http';
 import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
 
 /**
- * A load balancer's health checks: polls `GET /ready` of each backend every `intervalMs`; a
- * backend is in rotation while its last answer was 200.
+ * A load balancer's health checks: polls `GET /ready` of each backend every `intervalMs`. A backend
+ * answering 200 is in rotation; one that answers anything else (503 while draining) leaves it at
+ * once; one that does not answer in time leaves it after three misses in a row, as real balancers
+ * count failures (a busy test machine makes a healthy instance miss one now and then).
  */
 export class HealthChecks {
   private readonly healthy = new Map<string, boolean>();
+  private readonly misses = new Map<string, number>();
+  /** Each change of a backend's state: when (epoch ms), which, and whether it is in rotation now. */
+  readonly changes: Array<{ at: number; backend: string; healthy: boolean }> = [];
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -16,11 +21,16 @@ export class HealthChecks {
 
   async start(): Promise<void> {
     await this.check();
-    this.timer = setInterval(() => void this.check(), this.intervalMs);
+    // One round at a time: a slow answer must not land after a newer one.
+    const next = () => {
+      this.timer = setTimeout(() => void this.check().then(() => this.timer && next()), this.intervalMs);
+    };
+    next();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
   }
 
   /** The first backend in rotation, in the order given (so that every client starts on the first). */
@@ -31,8 +41,12 @@ export class HealthChecks {
   private async check(): Promise<void> {
     await Promise.all(
       this.backends.map(async (backend) => {
-        const res = await fetch(`${backend}/ready`, { signal: AbortSignal.timeout(1000) }).catch(() => null);
-        this.healthy.set(backend, res?.status === 200);
+        const res = await fetch(`${backend}/ready`, { signal: AbortSignal.timeout(2000) }).catch(() => null);
+        const misses = res ? 0 : (this.misses.get(backend) ?? 0) + 1;
+        this.misses.set(backend, misses);
+        const healthy = res ? res.status === 200 : (this.healthy.get(backend) ?? false) && misses < 3;
+        if (this.healthy.get(backend) !== healthy) this.changes.push({ at: Date.now(), backend, healthy });
+        this.healthy.set(backend, healthy);
         await res?.body?.cancel().catch(() => undefined);
       }),
     );
@@ -47,6 +61,8 @@ export interface Balancer {
   release(): void;
   /** Connections sent to each backend so far. */
   routed: Map<string, number>;
+  /** Each routing decision: when (epoch ms) and where. */
+  log: Array<{ at: number; target: string | null }>;
   close(): Promise<void>;
 }
 
@@ -56,11 +72,13 @@ export interface Balancer {
  */
 export async function startBalancer(health: HealthChecks): Promise<Balancer> {
   const routed = new Map<string, number>();
+  const log: Array<{ at: number; target: string | null }> = [];
   const open = new Set<Socket>();
   let held: Socket[] | null = null;
 
   const route = (client: Socket) => {
     const target = health.pick();
+    log.push({ at: Date.now(), target: target ?? null });
     if (!target) return void client.destroy();
     routed.set(target, (routed.get(target) ?? 0) + 1);
     const { hostname, port } = new URL(target);
@@ -91,6 +109,7 @@ export async function startBalancer(health: HealthChecks): Promise<Balancer> {
   return {
     url: `http://127.0.0.1:${port}`,
     routed,
+    log,
     hold() {
       held ??= [];
     },
@@ -143,6 +162,8 @@ export function oneRequest(
     req.on('error', (error) => resolve({ error: (error as NodeJS.ErrnoException).code ?? error.message }));
     if (!body) return void req.end();
     if (!options.dribbleMs) return void req.end(body);
+    // The headers go now: the server has the request from this moment.
+    req.flushHeaders();
     // All but the last byte over `dribbleMs`, the last one at the end.
     const steps = Math.max(1, Math.min(body.length - 1, 20));
     const size = Math.ceil((body.length - 1) / steps);

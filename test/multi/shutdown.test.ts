@@ -91,6 +91,13 @@ t.test('SIGTERM: /ready 503 during the drain, requests in flight complete, every
     }
   });
 
+  // Slow requests to instance 1, sent before the signal and still sending their body when it
+  // closes after the drain: progress writes of five students.
+  const slow = students.slice(10, 15).map((student) =>
+    oneRequest(one.url, { method: 'POST', path: `/api/lessons/${lessons[0].id}/progress`, token: student.token, body: { timeSpentSecondsDelta: 7 }, dribbleMs: DRAIN_MS + 1500 }),
+  );
+  await sleep(100);
+
   const reasons: string[] = [];
   const disconnected = Promise.all(pupils.map((pupil) => new Promise<void>((resolve) => pupil.once('disconnect', (reason) => (reasons.push(reason), resolve())))));
   socketLb.hold();
@@ -104,12 +111,7 @@ t.test('SIGTERM: /ready 503 during the drain, requests in flight complete, every
   t.match(firstReady, { status: 503 }, `/ready answers 503 ${Date.now() - signalledAt} ms after SIGTERM`);
   t.match(JSON.parse((firstReady as { body: string }).body), { status: 'draining' });
   t.match(await oneRequest(one.url, { method: 'GET', path: '/api/me', token: owner.token }), { status: 200 }, 'the API is served during the drain');
-  // Slow requests to instance 1, started near the end of the drain and still sending their body
-  // when it closes: progress writes of five students.
-  await sleep(Math.max(0, signalledAt + DRAIN_MS - 500 - Date.now()));
-  const slow = students.slice(10, 15).map((student) =>
-    oneRequest(one.url, { method: 'POST', path: `/api/lessons/${lessons[0].id}/progress`, token: student.token, body: { timeSpentSecondsDelta: 7 }, dribbleMs: 1500 }),
-  );
+  await sleep(Math.max(0, signalledAt + DRAIN_MS - 300 - Date.now()));
   const duringDrain = await oneRequest(one.url, { method: 'GET', path: '/ready' });
   t.match(duringDrain, { status: 503 }, '/ready is still 503 late in the drain');
 
@@ -153,7 +155,7 @@ t.test('SIGTERM: /ready 503 during the drain, requests in flight complete, every
   await Promise.all(load);
 
   const slowOutcomes = await Promise.all(slow);
-  t.same(slowOutcomes.map((outcome) => ('status' in outcome ? outcome.status : outcome.error)), [200, 200, 200, 200, 200], 'requests in flight when it closed completed');
+  t.same(slowOutcomes.map((outcome) => ('status' in outcome ? outcome.status : outcome.error)), [200, 200, 200, 200, 200], 'requests in flight from before the signal to after the close completed');
   const [{ time }] = await setup.orm.em
     .fork()
     .execute<Array<{ time: number }>>(
@@ -163,6 +165,10 @@ t.test('SIGTERM: /ready 503 during the drain, requests in flight complete, every
     );
   t.equal(time, 35, 'and their writes are stored');
 
+  const outAt = health.changes.find((change) => change.backend === one.url && !change.healthy)?.at;
+  const lastToOne = httpLb.log.filter((entry) => entry.target === one.url).at(-1)?.at;
+  t.comment(`the balancer took instance 1 out ${outAt! - signalledAt} ms after SIGTERM; its last request went there at ${lastToOne! - signalledAt} ms`);
+  t.ok(httpLb.log.every((entry) => entry.target !== null), 'the balancer always had an instance to send to');
   const failed = outcomes.filter((outcome) => !('status' in outcome) || outcome.status >= 300);
   t.same(failed, [], `every request through the balancer succeeded (${outcomes.length})`);
 
