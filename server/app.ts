@@ -15,6 +15,7 @@ import errorsPlugin from './plugins/errors.js';
 import securityPlugin from './plugins/security.js';
 import rateLimitPlugin from './plugins/rate-limit.js';
 import userEventsPlugin from './plugins/user-events.js';
+import courseEventsPlugin from './plugins/course-events.js';
 import metricsPlugin from './plugins/metrics.js';
 import docsPlugin from './plugins/docs.js';
 import ormPlugin from './plugins/orm.js';
@@ -63,6 +64,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   await app.register(securityPlugin);
   await app.register(rateLimitPlugin);
   await app.register(userEventsPlugin);
+  await app.register(courseEventsPlugin);
   await app.register(metricsPlugin);
   await app.register(docsPlugin);
   await app.register(ormPlugin);

@@ -16,7 +16,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 
 const Check = Type.Object({ ok: Type.Boolean(), latencyMs: Type.Number(), error: Type.Optional(Type.String()) });
 const ReadyResponse = Type.Object({
-  status: Type.Union([Type.Literal('ready'), Type.Literal('unavailable')]),
+  status: Type.Union([Type.Literal('ready'), Type.Literal('unavailable'), Type.Literal('draining')]),
   checks: Type.Object({ postgres: Check, redis: Check }),
 });
 
@@ -30,9 +30,24 @@ async function probe(run: () => Promise<unknown>) {
   }
 }
 
-/** `/health`: the process is alive. `/ready`: it can serve (PostgreSQL and Redis answer), within a second. */
+declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * Set when the process is asked to stop (SIGTERM): `/ready` answers 503 `draining` so that the
+     * load balancer sends no more traffic, while everything else is still served until the close.
+     */
+    draining: boolean;
+  }
+}
+
+/**
+ * `/health`: the process is alive. `/ready`: it can serve (PostgreSQL and Redis answer), within a
+ * second, and is not draining.
+ */
 export default fp(
   async (app) => {
+    app.decorate('draining', false);
+
     app.get(
       '/health',
       {
@@ -50,7 +65,7 @@ export default fp(
       {
         schema: {
           tags: ['operations'],
-          summary: 'Readiness: PostgreSQL and Redis answer; 503 otherwise',
+          summary: 'Readiness: PostgreSQL and Redis answer and the instance is not shutting down; 503 otherwise',
           response: { 200: ReadyResponse, 503: ReadyResponse },
         },
       },
@@ -60,6 +75,7 @@ export default fp(
           probe(() => pingRedis(app.redis, PROBE_TIMEOUT_MS)),
         ]);
         const ok = postgres.ok && redis.ok;
+        if (app.draining) return reply.status(503).send({ status: 'draining', checks: { postgres, redis } });
         return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'unavailable', checks: { postgres, redis } });
       },
     );

@@ -127,3 +127,52 @@ t.test('the answer stats of a question are throttled to 4 per second, the last c
   t.ok(updates.length <= allowed, `${updates.length} updates for 20 answers in ${elapsed} ms (at most ${allowed})`);
   for (let i = 1; i < updates.length; i++) t.ok(updates[i]!.at - updates[i - 1]!.at >= 200, 'spaced by the throttle');
 });
+
+t.test('an instructor who reconnects without recovery rebuilds the dashboard from one request', async (t) => {
+  const latecomer = await createUser(app, 'student');
+  const { course } = await courseWithLessons(app, owner, [student, classmate, latecomer]);
+  const { quiz, tf } = await publishedQuiz(app, owner, course.id, { timeLimitSeconds: 600, maxAttempts: 100 });
+  const teacher = await socketOf(owner);
+  await request(teacher, 'course:join', { courseId: course.id });
+  const running = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, classmate), 201);
+  const attempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
+  await ok(await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, student, { answer: true }));
+
+  // The instructor's connection dies without a session to recover (a crash): the grade is missed.
+  teacher.disconnect();
+  await ok(await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, {}));
+  const back = await socketOf(owner);
+  t.equal(back.recovered, false, 'a fresh connection: the missed quiz:graded is gone');
+
+  const dashboard = await ok(await call(app, 'GET', `/api/courses/${course.id}/dashboard`, owner));
+  t.match(dashboard.recentGrades, [
+    { attemptId: attempt.id, quizId: quiz.id, studentId: student.id, score: 1, maxScore: 2, percentage: 50, isPassed: true, autoSubmitted: false, gradedAt: String },
+  ], 'the missed grade is in the snapshot, with what quiz:graded carried');
+  t.same(
+    dashboard.runningAttempts,
+    [{ attemptId: running.id, quizId: quiz.id, studentId: classmate.id, startedAt: running.startedAt, deadline: running.deadline }],
+    'so is the attempt still running (and not the graded one)',
+  );
+
+  // Newest first, at most 50, none older than an hour.
+  const em = app.orm.em.fork();
+  const [enrollment] = await em.execute<Array<{ id: string }>>('SELECT id FROM enrollments WHERE student_id = ? AND course_id = ?', [latecomer.id, course.id]);
+  await em.execute(
+    `INSERT INTO quiz_attempts (enrollment_id, quiz_id, attempt_number, status, started_at, submitted_at, graded_at, score, max_score, percentage, is_passed)
+     SELECT ?, ?, n, 'graded', now() - interval '2 hours', now() - make_interval(secs => n), now() - make_interval(secs => n), 2, 2, 100, true
+       FROM generate_series(1, 60) AS n`,
+    [enrollment!.id, quiz.id],
+  );
+  await em.execute(
+    `INSERT INTO quiz_attempts (enrollment_id, quiz_id, attempt_number, status, started_at, submitted_at, graded_at, score, max_score, percentage, is_passed)
+     VALUES (?, ?, 61, 'graded', now() - interval '3 hours', now() - interval '61 minutes', now() - interval '61 minutes', 0, 2, 0, false)`,
+    [enrollment!.id, quiz.id],
+  );
+  const busy = await ok(await call(app, 'GET', `/api/courses/${course.id}/dashboard`, owner));
+  t.equal(busy.recentGrades.length, 50, 'at most 50');
+  const times = busy.recentGrades.map((grade: any) => Date.parse(grade.gradedAt));
+  t.same(times, [...times].sort((x: number, y: number) => y - x), 'newest first');
+  t.equal(busy.recentGrades[0].attemptId, attempt.id, 'the newest is the submit');
+  t.notOk(busy.recentGrades.some((grade: any) => grade.percentage === 0), 'a grade older than an hour is left out');
+  t.equal((await call(app, 'GET', `/api/courses/${course.id}/dashboard`, student)).status, 403, 'students still may not read it');
+});
