@@ -209,7 +209,7 @@ t.test('GET /certificates lists my own', async (t) => {
   t.match((await call(app, 'GET', '/api/certificates?limit=1&page=2', student)).body, { page: 2, limit: 1, items: { length: 1 } });
   t.same((await call(app, 'GET', '/api/certificates', otherStudent)).body, { items: [], total: 0, page: 1, limit: 20 });
   t.equal((await call(app, 'GET', '/api/certificates')).status, 401);
-  for (const query of ['limit=0', 'limit=101', 'page=0', 'unknown=1']) {
+  for (const query of ['limit=0', 'limit=101', 'page=0', 'unknown=1', 'page=1e21', 'page=999999999999999999', 'limit=1e21']) {
     t.equal((await call(app, 'GET', `/api/certificates?${query}`, student)).status, 400, query);
   }
 });

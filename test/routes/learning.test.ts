@@ -59,7 +59,12 @@ t.test('courses: create, slugs, drafts, listing, search', async (t) => {
   const search = await call(app, 'GET', '/api/courses?q=100%25&category=databases&difficulty=beginner&limit=5');
   t.match(search.body, { total: 1, page: 1, limit: 5, items: [{ id: course.id }] }, 'search escapes % and filters');
   t.equal((await call(app, 'GET', '/api/courses?q=nothing-like-this')).body.total, 0);
-  t.equal((await call(app, 'GET', '/api/courses?limit=101')).status, 400);
+  for (const query of ['limit=101', 'page=1e21', 'page=999999999999999999', 'page=1000001', 'limit=1e21']) {
+    const res = await call(app, 'GET', `/api/courses?${query}`);
+    t.equal(res.status, 400, query);
+    t.equal(res.body.code, 'VALIDATION_ERROR');
+  }
+  t.equal((await call(app, 'GET', '/api/courses?page=1000000')).status, 200, 'the last page is served (empty)');
   t.equal((await call(app, 'GET', '/api/courses?difficulty=expert')).status, 400);
 });
 
@@ -232,6 +237,10 @@ t.test('enrollments: idempotent enroll, roles, drop and reactivate, review', asy
   const list = await call(app, 'GET', '/api/enrollments?status=active', student);
   t.ok(list.body.items.some((item: { id: string }) => item.id === first.body.id));
   t.equal((await call(app, 'GET', '/api/enrollments?status=bogus', student)).status, 400);
+  for (const query of ['page=1e21', 'page=999999999999999999', 'limit=1e21']) {
+    t.equal((await call(app, 'GET', `/api/enrollments?${query}`, student)).status, 400, `enrollments?${query}`);
+    t.equal((await call(app, 'GET', `/api/courses/${course.id}/enrollments?${query}`, owner)).status, 400, `course enrollments?${query}`);
+  }
 
   for (const [who, as, status] of [['student', student, 403], ['other instructor', otherInstructor, 403], ['owner', owner, 200], ['admin', admin, 200], ['anonymous', null, 401]] as const) {
     t.equal((await call(app, 'GET', `/api/courses/${course.id}/enrollments`, as)).status, status, `course enrollments as ${who}`);

@@ -189,6 +189,11 @@ t.test('attempts: start, resume, order, autosave, submit, result, no secrets', a
   t.equal((await ok(await call(app, 'GET', `/api/quizzes/${quiz.id}/attempts`, classmate))).total, 0);
   t.equal((await ok(await call(app, 'GET', `/api/quizzes/${quiz.id}/attempts`, owner))).total, 1);
   t.equal((await call(app, 'GET', `/api/quizzes/${quiz.id}/attempts`, outsider)).status, 403);
+  for (const query of ['page=1e21', 'page=999999999999999999', 'limit=1e21', 'limit=101']) {
+    const res = await call(app, 'GET', `/api/quizzes/${quiz.id}/attempts?${query}`, owner);
+    t.equal(res.status, 400, `attempts?${query}`);
+    t.equal(res.body.code, 'VALIDATION_ERROR');
+  }
 
   // Max attempts.
   const second = await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student);

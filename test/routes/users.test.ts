@@ -137,7 +137,7 @@ t.test('GET /users filters by role and q, and pages', async (t) => {
   const page1 = await list('page=1&limit=2');
   t.notSame(page1.body.items.map((u: { id: string }) => u.id), page2.body.items.map((u: { id: string }) => u.id));
 
-  for (const query of ['role=root', 'limit=101', 'limit=0', 'page=0', 'page=x']) {
+  for (const query of ['role=root', 'limit=101', 'limit=0', 'page=0', 'page=x', 'page=1e21', 'page=999999999999999999', 'page=1000001', 'limit=1e21']) {
     const bad = await list(query);
     t.equal(bad.status, 400, query);
     t.equal(bad.body.code, 'VALIDATION_ERROR');
