@@ -127,3 +127,52 @@ t.test('the answer stats of a question are throttled to 4 per second, the last c
   t.ok(updates.length <= allowed, `${updates.length} updates for 20 answers in ${elapsed} ms (at most ${allowed})`);
   for (let i = 1; i < updates.length; i++) t.ok(updates[i]!.at - updates[i - 1]!.at >= 200, 'spaced by the throttle');
 });
+
+/** Sends a Socket.IO event as raw text (the client's encoder recurses and cannot encode 8,000 levels) and resolves with its ack. */
+function rawEmit(socket: ReturnType<typeof client>, event: string, json: string, id: number): Promise<any> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ack ${id}`)), 5000);
+    socket.io.on('packet', (packet: { type: number; id?: number; data?: unknown[] }) => {
+      if (packet.type !== 3 || packet.id !== id) return;
+      clearTimeout(timer);
+      resolve(packet.data?.[0]);
+    });
+    (socket.io.engine as unknown as { send(data: string): void }).send(`2${id}[${JSON.stringify(event)},${json}]`);
+  });
+}
+
+t.test('deep or oversized answers over Socket.IO and /ws are refused with VALIDATION_ERROR and save nothing', async (t) => {
+  const { course } = await courseWithLessons(app, owner, [student]);
+  const { quiz, mc } = await publishedQuiz(app, owner, course.id);
+  const attempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
+  const pupil = await socketOf(student);
+  const deep = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
+  const payload = (answer: string) => `{"attemptId":${JSON.stringify(attempt.id)},"questionId":${JSON.stringify(mc.id)},"answer":${answer}}`;
+
+  const cases: Array<[string, string, RegExp]> = [
+    ['8,000 levels', deep(8000), /64 levels/],
+    ['40 levels', deep(40), /answer must not nest more than 32 levels/],
+    ['40,000 characters', JSON.stringify(['x'.repeat(40_000)]), /answer must not be larger than 32768 characters/],
+  ];
+  let id = 100;
+  for (const [label, answer, message] of cases) {
+    const ack = await rawEmit(pupil, 'quiz:answer', payload(answer), id++);
+    t.match(ack, { ok: false, error: { code: 'VALIDATION_ERROR', message } }, `Socket.IO: ${label}`);
+  }
+
+  const { wsClient } = await import('../multi/cluster-helpers.js');
+  const ws = await wsClient(`${url}/ws?token=${encodeURIComponent(student.token)}`);
+  t.teardown(() => ws.ws.terminate());
+  for (const [label, answer, message] of cases) {
+    const frameId = `deep-${id++}`;
+    const acked = ws.next('ack', (frame) => frame.id === frameId);
+    ws.ws.send(`{"type":"quiz:answer","id":${JSON.stringify(frameId)},"data":${payload(answer)}}`);
+    t.match(await acked, { ok: false, error: { code: 'VALIDATION_ERROR', message } }, `/ws: ${label}`);
+  }
+  const deepFrame = ws.next('ack', (frame) => frame.id === 'whole');
+  ws.ws.send(`{"type":"quiz:answer","id":"whole","data":${'{"a":'.repeat(8000)}1${'}'.repeat(8000)}}`);
+  t.match(await deepFrame, { ok: false, error: { code: 'VALIDATION_ERROR' } }, '/ws: a deep frame');
+
+  t.same((await ok(await call(app, 'GET', `/api/attempts/${attempt.id}`, student))).answers, {}, 'nothing saved');
+  t.match(await request(pupil, 'quiz:answer', { attemptId: attempt.id, questionId: mc.id, answer: ['where'] }), { ok: true }, 'a normal answer still saves');
+});

@@ -40,6 +40,18 @@ t.test('courses: create, slugs, drafts, listing, search', async (t) => {
   const uuidSlug = await call(app, 'POST', '/api/courses', owner, { title: 'x', slug: '0b6f8a4e-1c4e-4a57-9d1e-2f1b8f0c9a11' });
   t.equal(uuidSlug.status, 400, 'a slug that looks like a UUID is refused');
   t.equal(uuidSlug.body.code, 'VALIDATION_ERROR');
+  const coursesBefore = await countRows(app, ['courses', 'lessons']);
+  const deep = '{"a":'.repeat(8000) + '1' + '}'.repeat(8000);
+  for (const [url, body] of [
+    ['/api/courses', `{"title":"Deep","metadata":${deep}}`],
+    ['/api/courses', `{"title":"Deep","metadata":{"a":${'['.repeat(40)}${']'.repeat(40)}}}`],
+    [`/api/courses/${course.id}/lessons`, `{"title":"Deep","metadata":${deep}}`],
+  ]) {
+    const res = await app.inject({ method: 'POST', url, headers: { ...owner.headers, 'content-type': 'application/json' }, payload: body });
+    t.equal(res.statusCode, 400, `deep metadata on POST ${url}`);
+    t.equal(res.json().code, 'VALIDATION_ERROR');
+  }
+  t.same(await countRows(app, ['courses', 'lessons']), coursesBefore, 'deep metadata wrote nothing');
 
   // Drafts are invisible to everyone but the owner and admins.
   for (const [who, as, status] of [['anonymous', null, 404], ['student', student, 404], ['other instructor', otherInstructor, 404], ['owner', owner, 200], ['admin', admin, 200]] as const) {

@@ -62,6 +62,13 @@ async function publishedQuiz(settings: Record<string, unknown> = {}) {
   return { course, lesson, quiz, mc, tf, sa };
 }
 
+/** `{"a": {"a": … {}}}`, `depth` levels. */
+function nestedObject(depth: number): Record<string, unknown> {
+  let value: Record<string, unknown> = {};
+  for (let i = 1; i < depth; i++) value = { a: value };
+  return value;
+}
+
 const SECRET_KEYS = ['isCorrect', 'correctAnswer', 'explanation'];
 function findSecrets(value: unknown, path = '$'): string[] {
   if (Array.isArray(value)) return value.flatMap((item, index) => findSecrets(item, `${path}[${index}]`));
@@ -94,6 +101,8 @@ t.test('authoring: one quiz per lesson, per-type validation, publishing rules, r
     { questionText: '', questionType: 'true_false', correctAnswer: true },
     { questionText: 'x', questionType: 'true_false', correctAnswer: true, points: -1 },
     { questionText: 'x', questionType: 'true_false', correctAnswer: true, bogus: 1 },
+    { questionText: 'x', questionType: 'short_answer', correctAnswer: nestedObject(40) },
+    { questionText: 'x', questionType: 'short_answer', correctAnswer: { accepted: ['x'.repeat(70_000)] } },
   ];
   for (const body of bad) {
     const res = await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, body);
@@ -158,6 +167,13 @@ t.test('attempts: start, resume, order, autosave, submit, result, no secrets', a
     t.equal(res.status, 400, `answer ${JSON.stringify(answer)} refused`);
   }
   t.equal((await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, student, {})).status, 400, 'answer is required');
+  for (const [label, answer] of [['40 levels', nestedObject(40)], ['8,000 levels', '[]']] as const) {
+    // 8,000 levels cannot be built and serialised here: sent as text.
+    const payload = label === '8,000 levels' ? `{"answer":${'['.repeat(8000)}${']'.repeat(8000)}}` : JSON.stringify({ answer });
+    const res = await app.inject({ method: 'PUT', url: `/api/attempts/${attempt.id}/answers/${mc.id}`, headers: { ...student.headers, 'content-type': 'application/json' }, payload });
+    t.equal(res.statusCode, 400, `an answer of ${label}`);
+    t.equal(res.json().code, 'VALIDATION_ERROR');
+  }
   t.equal((await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, classmate, { answer: true })).status, 403, "not someone else's attempt");
   t.equal((await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/0b6f8a4e-1c4e-4a57-9d1e-2f1b8f0c9a11`, student, { answer: true })).status, 404);
   await ok(await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${sa.id}`, student, { answer: '  distinct ' }));
