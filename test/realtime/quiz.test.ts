@@ -176,3 +176,25 @@ t.test('deep or oversized answers over Socket.IO and /ws are refused with VALIDA
   t.same((await ok(await call(app, 'GET', `/api/attempts/${attempt.id}`, student))).answers, {}, 'nothing saved');
   t.match(await request(pupil, 'quiz:answer', { attemptId: attempt.id, questionId: mc.id, answer: ['where'] }), { ok: true }, 'a normal answer still saves');
 });
+
+t.test('quiz:answer-stats counts answers that name Object.prototype keys', async (t) => {
+  const { course } = await courseWithLessons(app, owner, [student]);
+  const lesson = await ok(await call(app, 'POST', `/api/courses/${course.id}/lessons`, owner, { title: 'Keys', lessonType: 'quiz' }), 201);
+  const quiz = await ok(await call(app, 'POST', `/api/lessons/${lesson.id}/quiz`, owner, { title: 'Keys', maxAttempts: null }), 201);
+  const sa = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, { questionText: 'Say a key', questionType: 'short_answer', correctAnswer: { accepted: ['x'] } }), 201);
+  await ok(await call(app, 'PATCH', `/api/quizzes/${quiz.id}`, owner, { isPublished: true }));
+  const teacher = await socketOf(owner);
+  await request(teacher, 'course:join', { courseId: course.id });
+  const pupil = await socketOf(student);
+
+  const expected = [['__proto__', 1], ['constructor', 1], ['hasownproperty', 1], ['tostring', 1]];
+  const entries = (distribution: Record<string, number>) => Object.entries(distribution).sort(([a], [b]) => a.localeCompare(b));
+  const complete = nextEvent(teacher, 'quiz:answer-stats', (p) => p.questionId === sa.id && JSON.stringify(entries(p.distribution)) === JSON.stringify(expected), 5000);
+  for (const [index, key] of ['__proto__', 'constructor', 'toString', 'hasOwnProperty'].entries()) {
+    const attempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
+    t.match(await request(pupil, 'quiz:answer', { attemptId: attempt.id, questionId: sa.id, answer: key }), { ok: true }, `answer ${key}`);
+    // The last attempt stays running: the distribution covers running and graded attempts.
+    if (index < 3) await ok(await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, {}));
+  }
+  t.same(entries((await complete).distribution), expected, 'every key counted once');
+});

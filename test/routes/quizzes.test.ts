@@ -248,6 +248,38 @@ t.test('showCorrectAnswers reveals answers and explanations in the result', asyn
   t.same(findSecrets(graded.questions), [], 'the questions themselves still carry no secret');
 });
 
+t.test('answers that name Object.prototype keys are counted like any other (stats answered 500)', async (t) => {
+  const { course, lesson } = await courseWithLesson();
+  const quiz = await ok(await call(app, 'POST', `/api/lessons/${lesson.id}/quiz`, owner, { title: 'Keys', quizType: 'practice', maxAttempts: null }), 201);
+  const keys = ['constructor', '__proto__', 'toString', 'hasOwnProperty'];
+  const sa = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, { questionText: 'Say a key', questionType: 'short_answer', correctAnswer: { accepted: ['constructor'] } }), 201);
+  const mc = await ok(
+    await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, {
+      questionText: 'Pick a key',
+      questionType: 'multiple_choice',
+      options: keys.map((id, index) => ({ id, text: id, isCorrect: index === 0 })),
+    }),
+    201,
+  );
+  t.same(mc.options.map((option: { id: string }) => option.id), keys, 'option ids are kept as given');
+  await ok(await call(app, 'PATCH', `/api/quizzes/${quiz.id}`, owner, { isPublished: true }));
+  for (const key of keys) {
+    const attempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
+    await ok(await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, { answers: { [sa.id]: key, [mc.id]: [key] } }));
+  }
+  const stats = await call(app, 'GET', `/api/quizzes/${quiz.id}/stats`, owner);
+  t.equal(stats.status, 200, 'GET /stats answers');
+  const byQuestion = new Map<string, { answers: number; correct: number; distribution: Record<string, number> }>(stats.body.questions?.map((q: any) => [q.questionId, q]) ?? []);
+  const entries = (distribution: Record<string, number> | undefined) => Object.entries(distribution ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  t.match(byQuestion.get(sa.id), { answers: 4, correct: 1 });
+  t.same(entries(byQuestion.get(sa.id)?.distribution), [['__proto__', 1], ['constructor', 1], ['hasownproperty', 1], ['tostring', 1]], 'short answers, normalised');
+  t.match(byQuestion.get(mc.id), { answers: 4, correct: 1 });
+  t.same(entries(byQuestion.get(mc.id)?.distribution), [['__proto__', 1], ['constructor', 1], ['hasOwnProperty', 1], ['toString', 1]], 'option ids');
+  t.match(stats.body, { gradedAttempts: 4, averagePercentage: 25 });
+  const dashboard = await call(app, 'GET', `/api/courses/${course.id}/dashboard`, owner);
+  t.equal(dashboard.status, 200, 'the dashboard, which embeds the statistics, answers too');
+});
+
 t.test('20 concurrent starts make one attempt; numbers have no gaps', async (t) => {
   const { quiz } = await publishedQuiz({ maxAttempts: null });
   const results = await Promise.all(Array.from({ length: 20 }, () => call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student)));
