@@ -280,6 +280,35 @@ t.test('answers that name Object.prototype keys are counted like any other (stat
   t.equal(dashboard.status, 200, 'the dashboard, which embeds the statistics, answers too');
 });
 
+t.test('a graded quiz reveals its key to a student only with no attempts left; a practice quiz after each attempt', async (t) => {
+  const keyOf = (attempt: any) => attempt.result.questions.filter((q: any) => 'correctAnswer' in q || 'explanation' in q).length;
+  const { quiz, mc } = await publishedQuiz({ showCorrectAnswers: true, quizType: 'graded', maxAttempts: 2 });
+  const first = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
+  const firstGraded = await ok(await call(app, 'POST', `/api/attempts/${first.id}/submit`, student, { answers: { [mc.id]: ['order'] } }));
+  t.equal(keyOf(firstGraded), 0, 'attempt 1 of 2: no key in the submit');
+  t.same(findSecrets(firstGraded), [], 'nothing secret anywhere');
+  t.equal(keyOf(await ok(await call(app, 'GET', `/api/attempts/${first.id}`, student))), 0, 'nor when read again');
+  t.equal(keyOf(await ok(await call(app, 'GET', `/api/attempts/${first.id}`, owner))), 3, 'the owner sees it');
+
+  const second = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
+  t.equal(keyOf(await ok(await call(app, 'GET', `/api/attempts/${first.id}`, student))), 0, 'not while attempt 2 runs');
+  const secondGraded = await ok(await call(app, 'POST', `/api/attempts/${second.id}/submit`, student, {}));
+  t.equal(keyOf(secondGraded), 3, 'attempt 2 of 2: the key');
+  t.same(secondGraded.result.questions.find((q: any) => q.questionId === mc.id).correctAnswer, ['where']);
+  t.equal(keyOf(await ok(await call(app, 'GET', `/api/attempts/${first.id}`, student))), 3, 'and in attempt 1, now that none is left');
+  t.equal((await call(app, 'GET', `/api/attempts/${first.id}`, classmate)).status, 403, "another student's attempt stays closed");
+
+  const unlimited = await publishedQuiz({ showCorrectAnswers: true, quizType: 'graded', maxAttempts: null });
+  for (let n = 1; n <= 3; n++) {
+    const attempt = await ok(await call(app, 'POST', `/api/quizzes/${unlimited.quiz.id}/attempts`, student), 201);
+    t.equal(keyOf(await ok(await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, {}))), 0, `unlimited attempts: no key after attempt ${n}`);
+  }
+
+  const practice = await publishedQuiz({ showCorrectAnswers: true, quizType: 'practice', maxAttempts: 3 });
+  const attempt = await ok(await call(app, 'POST', `/api/quizzes/${practice.quiz.id}/attempts`, student), 201);
+  t.equal(keyOf(await ok(await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, {}))), 3, 'practice: the key after attempt 1 of 3');
+});
+
 t.test('20 concurrent starts make one attempt; numbers have no gaps', async (t) => {
   const { quiz } = await publishedQuiz({ maxAttempts: null });
   const results = await Promise.all(Array.from({ length: 20 }, () => call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student)));
