@@ -60,6 +60,11 @@ t.test('a 2-second quiz: started, ticks, expired at the deadline, graded by the 
 
   const stored = await ok(await call(app, 'GET', `/api/attempts/${attempt.id}`, student));
   t.match(stored, { status: 'graded', result: { autoSubmitted: true, score: 1 } });
+  t.match(
+    await request(pupil, 'quiz:answer', { attemptId: attempt.id, questionId: tf.id, answer: false }),
+    { ok: false, error: { code: 'QUIZ_TIME_EXPIRED' } },
+    'an answer after the server finished the attempt: QUIZ_TIME_EXPIRED',
+  );
 });
 
 t.test('submit over the socket: the ack has the result, the instructor hears quiz:graded; answer stats', async (t) => {

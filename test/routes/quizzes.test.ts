@@ -190,7 +190,9 @@ t.test('attempts: start, resume, order, autosave, submit, result, no secrets', a
   );
   const again = await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, { answers: { [mc.id]: ['where'] } });
   t.same(again.body.result, submitted.body.result, 'a second submit changes nothing');
-  t.equal((await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, student, { answer: false })).status, 409);
+  const afterSubmit = await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, student, { answer: false });
+  t.equal(afterSubmit.status, 409);
+  t.equal(afterSubmit.body.code, 'CONFLICT', 'an answer after the student submitted: a conflict');
 
   // Passing the graded quiz completed the lesson.
   const course = (await ok(await call(app, 'GET', `/api/lessons/${lesson.id}`, student)));
@@ -342,6 +344,17 @@ t.test('timed attempts: autosave before the deadline kept, after it refused; sub
   const submitted = await ok(await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, { answers: { [tf.id]: false } }));
   t.match(submitted.result, { score: 1, autoSubmitted: true });
   t.equal(submitted.answers[tf.id], true);
+  const afterServer = await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, student, { answer: false });
+  t.equal(afterServer.status, 409);
+  t.equal(afterServer.body.code, 'QUIZ_TIME_EXPIRED', 'an answer once the server has finished the attempt: time is up, not a conflict');
+
+  // Finished by the deadline job (the server) before the student tried anything.
+  const byJob = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(byJob.deadline) + 300 + 50 - Date.now())));
+  t.match(await gradeAttemptNow(app.orm.em.fork(), byJob.id, { auto: true }, { config: env.config }), { graded: true });
+  const afterJob = await call(app, 'PUT', `/api/attempts/${byJob.id}/answers/${tf.id}`, student, { answer: true });
+  t.equal(afterJob.status, 409);
+  t.equal(afterJob.body.code, 'QUIZ_TIME_EXPIRED', 'after the deadline job graded it');
 
   // The race: a student's submit and the deadline job at the same moment.
   const racing = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, classmate), 201);

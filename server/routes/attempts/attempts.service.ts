@@ -306,9 +306,19 @@ export async function getAttempt(em: EntityManager, user: AuthUser, attemptId: s
   return attemptJson(em, row, viewer);
 }
 
+/**
+ * Why a finished attempt takes no more answers: the server finished it at its deadline (time is
+ * up, as SPEC says of answers past deadline + grace), or the student submitted it (a conflict).
+ */
+function finishedAttemptError(row: Pick<AttemptRow, 'auto_submitted'>): AppError {
+  return row.auto_submitted
+    ? new AppError('QUIZ_TIME_EXPIRED', 'Time is up for this attempt; it has been submitted with its saved answers')
+    : new AppError('CONFLICT', 'This attempt has already been submitted');
+}
+
 function assertOwnRunningAttempt(user: AuthUser, row: AttemptRow, graceMs: number) {
   if (row.student_id !== user.id) throw forbidden('Only the student answers its attempt');
-  if (row.status !== 'in_progress') throw new AppError('CONFLICT', 'This attempt has already been submitted');
+  if (row.status !== 'in_progress') throw finishedAttemptError(row);
   if (isExpired(row.deadline ? new Date(row.deadline) : null, new Date(), graceMs)) {
     throw new AppError('QUIZ_TIME_EXPIRED', 'Time is up for this attempt');
   }
@@ -334,7 +344,7 @@ export async function saveAnswer(em: EntityManager, user: AuthUser, attemptId: s
   );
   if (updated.length === 0) {
     const current = (await loadAttemptRow(em, attemptId))!;
-    if (current.status !== 'in_progress') throw new AppError('CONFLICT', 'This attempt has already been submitted');
+    if (current.status !== 'in_progress') throw finishedAttemptError(current);
     throw new AppError('QUIZ_TIME_EXPIRED', 'Time is up for this attempt');
   }
   return { attemptId, questionId, answer, savedAt: new Date().toISOString(), deadline: iso(row.deadline), serverNow: new Date().toISOString() };
