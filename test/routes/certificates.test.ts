@@ -267,6 +267,36 @@ t.test('GET /certificates/verify/:number is public', async (t) => {
   }
 });
 
+t.test('a certificate keeps the names it was issued with: renames change neither verification, the list nor a re-rendered PDF', async (t) => {
+  const teacher = await createUser(app, 'instructor', { fullName: 'Ada Author' });
+  const learner = await createUser(app, 'student', { fullName: 'Lee Learner' });
+  const course = await call(app, 'POST', '/api/courses', teacher, { title: 'Original Title', isPublished: true });
+  const lesson = await call(app, 'POST', `/api/courses/${course.body.id}/lessons`, teacher, { title: 'Only lesson' });
+  const enrollmentId = await enrollmentOf(course.body.id, learner);
+  await call(app, 'POST', `/api/lessons/${lesson.body.id}/progress`, learner, { status: 'completed' });
+  await waitFor('the certificate', async () => (await issuedAt(enrollmentId)) !== null);
+  const [row] = await certificateRows(enrollmentId);
+  const number = row!.certificate_number;
+
+  // Everyone renamed afterwards.
+  t.equal((await call(app, 'PATCH', '/api/me', learner, { fullName: 'Lee Renamed' })).status, 200);
+  t.equal((await call(app, 'PATCH', `/api/users/${teacher.id}`, admin, { fullName: 'Ada Renamed' })).status, 200);
+  t.equal((await call(app, 'PATCH', `/api/courses/${course.body.id}`, teacher, { title: 'Renamed Title' })).status, 200);
+
+  const original = { studentName: 'Lee Learner', courseTitle: 'Original Title', instructorName: 'Ada Author' };
+  t.match((await call(app, 'GET', `/api/certificates/verify/${number}`)).body, { valid: true, ...original }, 'verification shows the names at issue');
+  const listed = (await call(app, 'GET', '/api/certificates', learner)).body.items.find((item: { certificateNumber: string }) => item.certificateNumber === number);
+  t.match(listed, { studentName: 'Lee Learner', course: { title: 'Original Title', instructorName: 'Ada Author' } }, 'so does the list');
+
+  const path = join(config.storageDir, row!.pdf_path!);
+  await rm(path);
+  const res = await app.inject({ method: 'GET', url: `/api/certificates/${number}/pdf`, headers: learner.headers });
+  t.equal(res.statusCode, 200, 're-rendered');
+  const { stdout } = await pdftotext('pdftotext', ['-layout', path, '-']);
+  for (const text of Object.values(original)) t.match(stdout, text, `the re-rendered PDF shows ${text}`);
+  for (const text of ['Renamed']) t.notMatch(stdout, text, 'and no new name');
+});
+
 t.test('POST /certificates/:number/revoke: the course owner and admins; verification then says revoked', async (t) => {
   const url = `/api/certificates/${issued.number}/revoke`;
   for (const [who, as, status] of [
