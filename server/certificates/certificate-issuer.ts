@@ -5,13 +5,14 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config.js';
 import { TEMP_FOLDER } from '../storage/local-storage.js';
 import { sqlTransaction } from '../db/sql-transaction.js';
+import { deriveUrlKey, signUrl } from '../routes/files/signed-url.js';
 import { newCertificateNumber } from './certificate-number.js';
 import type { CertificatePdfData } from './certificate-pdf.js';
 import type { PdfRenderer } from './pdf-renderer.js';
 
 /** What issuing and serving certificates need. */
 export interface CertificateDeps {
-  config: Pick<Config, 'publicUrl' | 'storageDir'>;
+  config: CertificateUrlConfig & Pick<Config, 'storageDir'>;
   renderer: Pick<PdfRenderer, 'render'>;
 }
 
@@ -58,8 +59,22 @@ export type IssueOutcome =
   /** `announce` is set for exactly one run per enrollment: the one that claimed the announcement. */
   | { status: 'issued'; certificate: CertificateRow; announce: IssuedCertificate | null };
 
-export const certificatePdfUrl = (config: Pick<Config, 'publicUrl'>, number: string) =>
-  `${config.publicUrl}/api/certificates/${encodeURIComponent(number)}/pdf`;
+/** What certificate links are made from. */
+export type CertificateUrlConfig = Pick<Config, 'publicUrl' | 'jwtSecret' | 'certificateUrlTtlSeconds'>;
+
+/** The resource a certificate link's signature covers. */
+export const certificateUrlResource = (number: string) => `certificate:${number}`;
+
+/**
+ * The PDF's address as a signed link (`?expires&signature`, see `signUrl`), valid without a token
+ * for `certificateUrlTtlSeconds`: it is sent in `certificate:issued` and listed, and a browser
+ * opens it as a plain link. The bearer route behind it works without the query as well.
+ */
+export function certificatePdfUrl(config: CertificateUrlConfig, number: string, nowMs = Date.now()): string {
+  const expires = Math.floor(nowMs / 1000) + config.certificateUrlTtlSeconds;
+  const signature = signUrl(deriveUrlKey(config.jwtSecret, 'certificate'), certificateUrlResource(number), expires);
+  return `${config.publicUrl}/api/certificates/${encodeURIComponent(number)}/pdf?expires=${expires}&signature=${signature}`;
+}
 export const certificateVerificationUrl = (config: Pick<Config, 'publicUrl'>, number: string) =>
   `${config.publicUrl}/api/certificates/verify/${encodeURIComponent(number)}`;
 

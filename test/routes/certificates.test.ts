@@ -12,6 +12,13 @@ import { issueCertificate } from '../../server/certificates/certificate-issuer.j
 import { pdfRenderer } from '../../server/certificates/pdf-renderer.js';
 import { CERTIFICATE_NUMBER } from '../../server/certificates/certificate-number.js';
 import type { IssuedCertificate } from '../../server/certificates/certificate-issuer.js';
+import { deriveUrlKey, signUrl } from '../../server/routes/files/signed-url.js';
+
+/** A genuine signature whose expiry has passed. */
+function expiredLink(number: string): string {
+  const expires = Math.floor(Date.now() / 1000) - 1;
+  return `/api/certificates/${number}/pdf?expires=${expires}&signature=${signUrl(deriveUrlKey(config.jwtSecret, 'certificate'), `certificate:${number}`, expires)}`;
+}
 
 const pdftotext = promisify(execFile);
 
@@ -68,7 +75,7 @@ async function completedInDatabase(title: string, as: TestUser = student): Promi
   return { courseId: course.id, enrollmentId };
 }
 
-let issued: { number: string; enrollmentId: string; courseId: string; pdfPath: string };
+let issued: { number: string; enrollmentId: string; courseId: string; pdfPath: string; pdfUrl: string };
 
 t.test('completing a course over HTTP issues one certificate, one PDF and one certificate:issued', async (t) => {
   const course = await publishedCourse('Relational Databases');
@@ -101,7 +108,7 @@ t.test('completing a course over HTTP issues one certificate, one PDF and one ce
   t.equal(rows.length, 1, 'one row');
   const number = rows[0]!.certificate_number;
   t.match(number, CERTIFICATE_NUMBER, 'a CERT-YYYY-XXXX-XXXX-XXXX number');
-  t.match(received[0], { certificateNumber: number, courseId: course.id, pdfUrl: `${config.publicUrl}/api/certificates/${number}/pdf`, serverNow: String });
+  t.match(received[0], { certificateNumber: number, courseId: course.id, pdfUrl: String, serverNow: String });
   t.ok(await issuedAt(enrollmentId), 'certificate_issued_at is set');
   t.equal(rows[0]!.pdf_path, `certificates/${rows[0]!.id}.pdf`);
 
@@ -122,7 +129,7 @@ t.test('completing a course over HTTP issues one certificate, one PDF and one ce
   t.equal(received.length, 1, 'one event');
   t.equal(announced.filter((item) => item.certificateNumber === number).length, 1, 'announced once');
   t.equal((await certificateRows(enrollmentId)).length, 1);
-  issued = { number, enrollmentId, courseId: course.id, pdfPath: path };
+  issued = { number, enrollmentId, courseId: course.id, pdfPath: path, pdfUrl: (received[0] as IssuedCertificate).pdfUrl };
 });
 
 t.test('duplicate completion events and concurrent jobs make one certificate and one announcement', async (t) => {
@@ -203,7 +210,7 @@ t.test('GET /certificates lists my own', async (t) => {
     course: { id: issued.courseId, title: 'Relational Databases', instructorName: 'Olive Owner' },
     isRevoked: false,
     revokedAt: null,
-    pdfUrl: `${config.publicUrl}/api/certificates/${issued.number}/pdf`,
+    pdfUrl: String,
     verificationUrl: `${config.publicUrl}/api/certificates/verify/${issued.number}`,
   });
   t.match((await call(app, 'GET', '/api/certificates?limit=1&page=2', student)).body, { page: 2, limit: 1, items: { length: 1 } });
@@ -236,6 +243,45 @@ t.test('GET /certificates/:number/pdf: the student, the course owner and admins'
   }
   t.equal((await call(app, 'GET', '/api/certificates/CERT-2026-0000-0000-0000/pdf', student)).status, 404);
   t.equal((await call(app, 'GET', '/api/certificates/not$valid/pdf', student)).status, 400);
+});
+
+t.test("certificate:issued's pdfUrl is a signed link that opens without a token; altered or expired is 403", async (t) => {
+  const url = new URL(issued.pdfUrl);
+  t.equal(`${url.origin}${url.pathname}`, `${config.publicUrl}/api/certificates/${issued.number}/pdf`);
+  const expires = Number(url.searchParams.get('expires'));
+  const lifetime = expires - Date.now() / 1000;
+  t.ok(lifetime > 7 * 24 * 3600 - 120 && lifetime <= 7 * 24 * 3600 + 1, `valid for CERTIFICATE_URL_TTL_SECONDS, 7 days by default (${Math.round(lifetime)} s)`);
+  const local = `${url.pathname}${url.search}`;
+
+  const open = await app.inject({ method: 'GET', url: local });
+  t.equal(open.statusCode, 200, 'no Authorization header needed');
+  t.equal(open.headers['content-type'], 'application/pdf');
+  t.equal(open.rawPayload.subarray(0, 5).toString('latin1'), '%PDF-');
+  t.equal((await app.inject({ method: 'GET', url: local, headers: { authorization: 'Bearer stale.token.value' } })).statusCode, 200, 'a stale token does not spoil it');
+  t.equal((await app.inject({ method: 'GET', url: local, headers: otherStudent.headers })).statusCode, 200, 'whoever holds the link');
+
+  const listed = (await call(app, 'GET', '/api/certificates', student)).body.items.find((item: { certificateNumber: string }) => item.certificateNumber === issued.number);
+  const fromList = new URL(listed.pdfUrl);
+  t.equal((await app.inject({ method: 'GET', url: `${fromList.pathname}${fromList.search}` })).statusCode, 200, "the list's pdfUrl opens too");
+
+  const signature = url.searchParams.get('signature')!;
+  const flipped = `${signature[0] === 'A' ? 'B' : 'A'}${signature.slice(1)}`;
+  const other = (await call(app, 'GET', '/api/certificates', student)).body.items.find((item: { certificateNumber: string }) => item.certificateNumber !== issued.number);
+  const refused: Array<[string, string]> = [
+    ['an altered signature', `${url.pathname}?expires=${expires}&signature=${flipped}`],
+    ['a later expiry', `${url.pathname}?expires=${expires + 3600}&signature=${signature}`],
+    ["another certificate's number", `/api/certificates/${other.certificateNumber}/pdf?expires=${expires}&signature=${signature}`],
+    ['an expired link', expiredLink(issued.number)],
+  ];
+  for (const [label, path] of refused) {
+    const res = await app.inject({ method: 'GET', url: path });
+    t.equal(res.statusCode, 403, label);
+    t.equal(res.json().code, 'FORBIDDEN', label);
+  }
+  t.match((await app.inject({ method: 'GET', url: expiredLink(issued.number) })).json(), { message: /expired/ });
+  const half = await app.inject({ method: 'GET', url: `${url.pathname}?expires=${expires}` });
+  t.equal(half.statusCode, 400, 'expires without signature');
+  t.equal((await app.inject({ method: 'GET', url: url.pathname })).statusCode, 401, 'without the signature it is the bearer route');
 });
 
 t.test('a PDF missing from storage is rendered again', async (t) => {
