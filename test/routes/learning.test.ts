@@ -320,6 +320,26 @@ t.test('progress: rules, QUIZ_REQUIRED, concurrency, completion once', async (t)
     t.equal((await call(app, 'GET', `/api/enrollments/${enrollment.id}/progress`, as)).status, status, `progress as ${who}`);
   }
 
+  // A standard list: ?page&limit, limit ≤ 100, default 20.
+  t.match(progress.body, { total: 3, page: 1, limit: 20 }, 'default page');
+  const pageOne = await call(app, 'GET', `/api/enrollments/${enrollment.id}/progress?limit=2`, student);
+  t.match(pageOne.body, { total: 3, page: 1, limit: 2 });
+  t.equal(pageOne.body.items.length, 2, 'page 1 of 2');
+  const pageTwo = await call(app, 'GET', `/api/enrollments/${enrollment.id}/progress?limit=2&page=2`, student);
+  t.match(pageTwo.body, { total: 3, page: 2, limit: 2 });
+  t.equal(pageTwo.body.items.length, 1, 'page 2 of 2');
+  t.same(
+    [...pageOne.body.items, ...pageTwo.body.items].map((item: { lessonId: string }) => item.lessonId),
+    progress.body.items.map((item: { lessonId: string }) => item.lessonId),
+    'the pages together are the whole list, in its order',
+  );
+  t.same((await call(app, 'GET', `/api/enrollments/${enrollment.id}/progress?page=3&limit=2`, student)).body, { items: [], total: 3, page: 3, limit: 2 }, 'past the end');
+  for (const query of ['limit=101', 'limit=0', 'page=0', 'page=1e21', 'page=999999999999999999', 'status=x']) {
+    const res = await call(app, 'GET', `/api/enrollments/${enrollment.id}/progress?${query}`, student);
+    t.equal(res.status, 400, `progress?${query}`);
+    t.equal(res.body.code, 'VALIDATION_ERROR');
+  }
+
   // A lesson with a published graded quiz is completed by the quiz only.
   await app.orm.em.getConnection().execute(`INSERT INTO quizzes (lesson_id, title, quiz_type, is_published) VALUES (?, 'Gate', 'graded', true)`, [quizLesson.id]);
   const gated = await call(app, 'POST', `/api/lessons/${quizLesson.id}/progress`, student, { status: 'completed' });

@@ -306,8 +306,8 @@ export function lessonProgressJson(lesson: { id: string; title: string; parentLe
   };
 }
 
-/** `GET /enrollments/:id/progress`: every lesson of the course with the student's progress on it. */
-export async function getEnrollmentProgress(em: EntityManager, user: AuthUser, enrollmentId: string) {
+/** `GET /enrollments/:id/progress`: every lesson of the course with the student's progress on it, a page at a time. */
+export async function getEnrollmentProgress(em: EntityManager, user: AuthUser, enrollmentId: string, query: { page: number; limit: number }) {
   const [enrollment] = await em.execute<Array<{ id: string; student_id: string; course_id: string; instructor_id: string }>>(
     'SELECT e.id, e.student_id, e.course_id, c.instructor_id FROM enrollments e JOIN courses c ON c.id = e.course_id WHERE e.id = ?',
     [enrollmentId],
@@ -316,15 +316,19 @@ export async function getEnrollmentProgress(em: EntityManager, user: AuthUser, e
   if (enrollment.student_id !== user.id && !isManagerOf(user, enrollment.instructor_id)) {
     throw forbidden('Only the student, the course owner and admins see this progress');
   }
-  const rows = await em.execute<Array<ProgressRow & { id: string; title: string; parent_lesson_id: string | null; has_row: boolean }>>(
-    `SELECT l.id, l.title, l.parent_lesson_id, lp.lesson_id IS NOT NULL AS has_row,
-            lp.status, lp.completion_percentage, lp.time_spent_seconds, lp.started_at, lp.completed_at, lp.updated_at
-       FROM lessons l
-       LEFT JOIN lesson_progress lp ON lp.lesson_id = l.id AND lp.enrollment_id = ?
-      WHERE l.course_id = ?
-      ORDER BY l.parent_lesson_id NULLS FIRST, l.order_index, l.id`,
-    [enrollmentId, enrollment.course_id],
-  );
+  const [rows, [count]] = await Promise.all([
+    em.execute<Array<ProgressRow & { id: string; title: string; parent_lesson_id: string | null; has_row: boolean }>>(
+      `SELECT l.id, l.title, l.parent_lesson_id, lp.lesson_id IS NOT NULL AS has_row,
+              lp.status, lp.completion_percentage, lp.time_spent_seconds, lp.started_at, lp.completed_at, lp.updated_at
+         FROM lessons l
+         LEFT JOIN lesson_progress lp ON lp.lesson_id = l.id AND lp.enrollment_id = ?
+        WHERE l.course_id = ?
+        ORDER BY l.parent_lesson_id NULLS FIRST, l.order_index, l.id
+        LIMIT ? OFFSET ?`,
+      [enrollmentId, enrollment.course_id, query.limit, (query.page - 1) * query.limit],
+    ),
+    em.execute<Array<{ total: number }>>('SELECT count(*)::int AS total FROM lessons WHERE course_id = ?', [enrollment.course_id]),
+  ]);
   const items = rows.map((row) => lessonProgressJson({ id: row.id, title: row.title, parentLessonId: row.parent_lesson_id }, row.has_row ? row : null));
-  return { items, total: items.length, page: 1, limit: Math.max(items.length, 1) };
+  return { items, total: count!.total, page: query.page, limit: query.limit };
 }
