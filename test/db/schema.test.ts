@@ -24,8 +24,9 @@ import { createTestDatabase } from '../helpers/database.js';
 const INITIAL = 'Migration20261125000000_initial';
 const FILES_COURSE = 'Migration20261125010000_files_course';
 const CERTIFICATE_NAMES = 'Migration20261205000002_certificate_names';
+const PROGRESS_CLIENT_KEYS = 'Migration20261205000002_progress_client_keys';
 /** Every migration, in the order they apply. */
-const MIGRATIONS = [INITIAL, FILES_COURSE, CERTIFICATE_NAMES];
+const MIGRATIONS = [INITIAL, FILES_COURSE, CERTIFICATE_NAMES, PROGRESS_CLIENT_KEYS];
 
 const db = await createTestDatabase('schema');
 t.teardown(() => db.drop());
@@ -88,6 +89,7 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
     'id', 'enrollment_id', 'student_id', 'course_id', 'certificate_number', 'pdf_path', 'completion_date', 'issued_at',
     'is_revoked', 'revoked_at', 'student_name', 'course_title', 'instructor_name',
   ],
+  progress_client_keys: ['enrollment_id', 'client_key', 'created_at'],
 };
 
 const EXPECTED_INDEXES = [
@@ -120,6 +122,8 @@ const EXPECTED_INDEXES = [
   'certificates_certificate_number_unique',
   'certificates_student_id_index',
   'certificates_course_id_index',
+  'progress_client_keys_pkey',
+  'progress_client_keys_created_at_index',
 ];
 
 const EXPECTED_UNIQUE_CONSTRAINTS = [
@@ -154,6 +158,7 @@ const EXPECTED_FOREIGN_KEYS: Record<string, 'c' | 'a' | 'n'> = {
   certificates_enrollment_id_foreign: 'a',
   certificates_student_id_foreign: 'a',
   certificates_course_id_foreign: 'a',
+  progress_client_keys_enrollment_id_foreign: 'c',
 };
 
 /** How PostgreSQL prints a `varchar in (...)` CHECK back. */
@@ -362,7 +367,14 @@ await t.test('constraints bite', async (t) => {
     [enrollment, quiz],
   );
 
+  await client.query(`insert into progress_client_keys (enrollment_id, client_key) values ($1, '4c1f4b38-1d6e-4f0a-9d57-0e0f1f2a3b4c')`, [enrollment]);
   const cases: Array<[string, string, unknown[], string]> = [
+    [
+      'a progress clientKey used twice',
+      `insert into progress_client_keys (enrollment_id, client_key) values ($1, '4c1f4b38-1d6e-4f0a-9d57-0e0f1f2a3b4c')`,
+      [enrollment],
+      'progress_client_keys_pkey',
+    ],
     ['upper-case email', `insert into users (email, password_hash, full_name) values ('Someone@Example.com', 'x', 'S')`, [], 'users_email_lowercase_check'],
     ['duplicate email', `insert into users (email, password_hash, full_name) values ('pupil@example.com', 'x', 'S')`, [], 'users_email_unique'],
     ['invalid role', `insert into users (email, password_hash, full_name, role) values ('root@example.com', 'x', 'R', 'root')`, [], 'users_role_check'],
