@@ -123,7 +123,7 @@ function deepBodies(schema: any): string[] {
   return bodies;
 }
 
-const OVERFLOW_QUERIES = ['page=1e21', 'page=999999999999999999', 'limit=1e21', 'page=1e21&limit=100', 'page=-1e21'];
+const OVERFLOW_QUERIES = ['page=1e21', 'page=999999999999999999', 'limit=1e21&page=2'];
 
 const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json();
 const operations: Array<{ method: string; path: string; body: any }> = [];
