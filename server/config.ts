@@ -119,6 +119,12 @@ export interface Config {
   uploadAllowedTypes: readonly string[];
   /** Lifetime of the signed content URLs of `GET /api/files/:id/url`. @defaultValue 300 */
   fileUrlTtlSeconds: number;
+  /**
+   * Lifetime of the signed `pdfUrl` of `certificate:issued` and `GET /api/certificates`
+   * (`CERTIFICATE_URL_TTL_SECONDS`): long, since the link in a toast may be clicked hours later.
+   * @defaultValue 604800 (7 days)
+   */
+  certificateUrlTtlSeconds: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -295,5 +301,6 @@ export function loadConfig(env: Env = process.env): Config {
       ),
     ),
     fileUrlTtlSeconds: int(env, 'FILE_URL_TTL_SECONDS', 300, 10, 7 * 24 * 3600),
+    certificateUrlTtlSeconds: int(env, 'CERTIFICATE_URL_TTL_SECONDS', 7 * 24 * 3600, 60, 90 * 24 * 3600),
   });
 }

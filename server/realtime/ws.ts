@@ -175,7 +175,8 @@ export class WsHub {
         return conn.send(ackFrame(null, { ok: false, error: { code: 'VALIDATION_ERROR', message: 'A frame is {type, id?, data}' } }));
       }
       const id = typeof frame.id === 'string' || typeof frame.id === 'number' ? frame.id : null;
-      const event = FRAME_EVENTS[frame.type];
+      // Own properties only: a frame type is client text, and `constructor` is in every object.
+      const event = Object.hasOwn(FRAME_EVENTS, frame.type) ? FRAME_EVENTS[frame.type] : undefined;
       if (!event) return conn.send(ackFrame(id, { ok: false, error: { code: 'VALIDATION_ERROR', message: `Unknown frame type "${frame.type.slice(0, 64)}"` } }));
       await runGatedClientEvent(conn, event, frame.data, deps.handlers[event], { orm: deps.orm, log: deps.log, bucket: bucket!, gate: deps.gate }, (response) =>
         conn.send(ackFrame(id, response)),
