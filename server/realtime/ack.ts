@@ -1,9 +1,10 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { FastifyBaseLogger } from 'fastify';
-import { AppError, type ErrorCode } from '../errors.js';
+import { AppError, isUnavailableError, UNAVAILABLE_RETRY_AFTER_SECONDS, type ErrorCode } from '../errors.js';
 import type { AuthUser } from '../plugins/auth.js';
 import type { Ack, AckCallback, ClientToServerEvents } from './events.js';
 import type { TokenBucket } from './rate-limit.js';
+import { ThrottledWarning } from '../plugins/errors.js';
 import { payloadError } from './schemas.js';
 import type { ClientConnection, RealtimeSocket } from './types.js';
 
@@ -34,6 +35,8 @@ export interface BindDeps {
   bucket: TokenBucket;
 }
 
+const unavailableLog = new ThrottledWarning('a dependency cannot be reached; acking UNAVAILABLE');
+
 function failure(code: ErrorCode, message: string): Ack<never> {
   return { ok: false, error: { code, message } };
 }
@@ -58,6 +61,10 @@ export async function runClientEvent<E extends ClientEventName>(
     return { ok: true, data: await handler(ctx, data as ClientEventData<E>) };
   } catch (error) {
     if (error instanceof AppError) return failure(error.code, error.message);
+    if (isUnavailableError(error)) {
+      unavailableLog.noticed(error, deps.log);
+      return failure('UNAVAILABLE', `The service is temporarily unavailable; retry in ${UNAVAILABLE_RETRY_AFTER_SECONDS} s`);
+    }
     deps.log.error({ err: error, event, connectionId: conn.id, userId: conn.data.userId }, 'client event failed');
     return failure('INTERNAL_ERROR', 'Something went wrong');
   }

@@ -11,7 +11,7 @@ type Next = (error?: Error) => void;
 
 /** What a refused handshake looks like to the client: `connect_error` with `message` as given. */
 function handshakeError(message: 'unauthorized' | 'unavailable'): Error {
-  return Object.assign(new Error(message), { data: { code: message === 'unauthorized' ? 'UNAUTHORIZED' : 'SERVICE_UNAVAILABLE' } });
+  return Object.assign(new Error(message), { data: { code: message === 'unauthorized' ? 'UNAUTHORIZED' : 'UNAVAILABLE' } });
 }
 
 /**
