@@ -1,5 +1,5 @@
 import { Worker } from 'bullmq';
-import { closeRedis, createQueueRedis } from '../server/redis.js';
+import { closeRedis, createQueueRedis, RedisConnectionLog } from '../server/redis.js';
 import { SWEEP_SCHEDULER_ID } from './maintenance.js';
 import type { QueueDefinition, WorkerContext } from './queue-definition.js';
 import type { JobMetrics } from './metrics.js';
@@ -27,7 +27,8 @@ export interface StartWorkersOptions {
 export async function startWorkers(ctx: WorkerContext, queues: Queues, options: StartWorkersOptions = {}): Promise<WorkerRuntime> {
   const keys = options.only ?? (Object.keys(queueDefinitions) as QueueKey[]);
   const connection = createQueueRedis(ctx.config.redisUrl);
-  connection.on('error', (error) => ctx.logger.warn({ err: error }, 'worker redis connection error'));
+  const connections = ctx.redisConnections ?? new RedisConnectionLog(ctx.logger);
+  connections.watch(connection, 'workers');
   const jobCtx: WorkerContext = { ...ctx, queues };
   const workers = keys.map((key) => {
     const definition = queueDefinitions[key] as QueueDefinition;
@@ -44,7 +45,8 @@ export async function startWorkers(ctx: WorkerContext, queues: Queues, options: 
     worker.on('failed', (job, error) =>
       ctx.logger.error({ err: error, queue: definition.name, jobId: job?.id, attemptsMade: job?.attemptsMade }, 'job failed'),
     );
-    worker.on('error', (error) => ctx.logger.error({ err: error, queue: definition.name }, 'worker error'));
+    // Each worker's blocking connection is its own; its reconnect errors are reported once per outage.
+    worker.on('error', (error) => connections.reportError(`worker:${definition.name}`, error));
     return worker;
   });
 

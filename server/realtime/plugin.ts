@@ -25,6 +25,7 @@ import { authenticateHandshake, reauthorizeRecoveredRooms } from './socket-auth.
 import type { RealtimeServer, RealtimeSocket } from './types.js';
 import { WsHub } from './ws.js';
 import { closeRedis } from '../redis.js';
+import { ThrottledWarning } from '../plugins/errors.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -63,8 +64,7 @@ export default fp(
       connectionStateRecovery: { maxDisconnectionDuration: RECOVERY_WINDOW_MS, skipMiddlewares: false },
       ...(config.corsOrigins.length ? { cors: { origin: config.corsOrigins, credentials: true } } : {}),
     });
-    const adapterRedis = createAdapterRedis(config, 'api');
-    adapterRedis.on('error', (error) => log.warn({ err: error }, 'socket.io adapter redis error'));
+    const adapterRedis = app.redisConnections.watch(createAdapterRedis(config, 'api'), 'socket.io');
     useStreamsAdapter(io, adapterRedis, config);
 
     // @fastify/websocket routes every upgrade of the server it listens on through Fastify's router.
@@ -89,6 +89,7 @@ export default fp(
     });
 
     const emitter = createSocketEmitter(io);
+    const presenceWarning = new ThrottledWarning('presence cannot reach Redis; kept locally until it answers');
     const presence = new RedisPresence({
       redis: app.redis,
       redisPrefix: config.redisPrefix,
@@ -96,7 +97,7 @@ export default fp(
       ttlMs: config.presenceTtlMs,
       onDeparted: (courseId, userIds) => emitter.emit(rooms.instructors(courseId), 'presence:updated', { courseId, joined: [], left: userIds }),
       onReturned: (courseId, userIds) => emitter.emit(rooms.instructors(courseId), 'presence:updated', { courseId, joined: userIds, left: [] }),
-      onError: (error) => log.warn({ err: error }, 'presence heartbeat failed'),
+      onError: (error) => presenceWarning.noticed(error, log),
     });
     await presence.start().catch((error) => log.warn({ err: error }, 'presence heartbeat not written yet'));
     const membership = new CourseMembership({ presence, emitter });
