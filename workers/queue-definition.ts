@@ -42,6 +42,11 @@ export interface WorkerEvents {
 export interface QueueDefinition<Payload extends object = object, Result = unknown> {
   name: string;
   defaultJobOptions: DefaultJobOptions;
+  /**
+   * Delay before retry number `attemptsMade` of a failed job, for `backoff: { type }` types that
+   * BullMQ does not know (its own are `fixed` and `exponential`, which cannot be capped).
+   */
+  backoffStrategy?(attemptsMade: number): number;
   /** Jobs of this queue one process runs at once. */
   concurrency(config: Config): number;
   jobId(payload: Payload): string;
