@@ -26,7 +26,7 @@ export interface WorkerProcess {
  * `npm run worker` (workers/main.ts) and the benchmark's worker processes both start here.
  */
 export async function startWorkerProcess(config: Config, logger: Logger, options: { metrics?: (queues: Queues) => JobMetrics } = {}): Promise<WorkerProcess> {
-  const orm = await MikroORM.init(ormOptions(config));
+  const orm = await MikroORM.init(ormOptions(config, {}, logger.child({ component: 'db' })));
   const redisConnections = new RedisConnectionLog(logger.child({ component: 'redis' }));
   const redis = redisConnections.watch(
     createRedis(config.redisUrl, { connectionName: `${config.redisPrefix}-worker`, commandTimeout: config.redisCommandTimeoutMs }),

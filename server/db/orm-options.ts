@@ -38,17 +38,35 @@ export function driverTimeouts(config: Partial<Pick<Config, 'dbStatementTimeoutM
   };
 }
 
+/** Where knex's own messages go (a lost pooled connection, deprecations); it prints to the console otherwise. */
+export interface DriverLog {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+  debug(obj: object, msg: string): void;
+}
+
+function knexLog(log: DriverLog) {
+  const text = (message: unknown) => (message instanceof Error ? message.message : String(message));
+  return {
+    warn: (message: unknown) => log.warn({ driver: text(message) }, 'database driver warning'),
+    error: (message: unknown) => log.error({ driver: text(message) }, 'database driver error'),
+    deprecate: (message: unknown) => log.debug({ driver: text(message) }, 'database driver deprecation'),
+    debug: (message: unknown) => log.debug({ driver: text(message) }, 'database driver debug'),
+  };
+}
+
 /** MikroORM options for this project; the app, the workers, the CLI and the tests share them. */
 export function ormOptions(
   config: Pick<Config, 'databaseUrl' | 'dbPoolMax'> & Partial<Pick<Config, 'dbStatementTimeoutMs' | 'dbAcquireTimeoutMs'>>,
   overrides: Partial<Options> = {},
+  log?: DriverLog,
 ): Options {
   const socket = socketDirectory(config.databaseUrl);
   return defineConfig({
     clientUrl: config.databaseUrl,
     ...(socket ? { host: socket } : {}),
     // Merged by MikroORM into the knex configuration (`connection` goes to each `pg.Client`).
-    driverOptions: driverTimeouts(config),
+    driverOptions: { ...driverTimeouts(config), ...(log ? { log: knexLog(log) } : {}) },
     entities: allEntities,
     extensions: [Migrator],
     // We only ever run under tsx: read the TypeScript migrations, never look for compiled ones.

@@ -49,6 +49,17 @@ async function getCourse() {
   return { ...res, ms: Math.round(performance.now() - started) };
 }
 
+/** What the process writes to the console around the logger (logs must all be JSON through pino). */
+const consoleLines: string[] = [];
+for (const method of ['log', 'warn', 'error'] as const) {
+  const original = console[method];
+  console[method] = (...args: unknown[]) => {
+    consoleLines.push(args.map(String).join(' '));
+    original.apply(console, args);
+  };
+  t.teardown(() => void (console[method] = original));
+}
+
 t.test('PostgreSQL down: 503 UNAVAILABLE with Retry-After, over HTTP and in socket acks; then recovery', async (t) => {
   t.equal((await getCourse()).status, 200);
   await proxy.down();
@@ -75,6 +86,7 @@ t.test('PostgreSQL down: 503 UNAVAILABLE with Retry-After, over HTTP and in sock
   await waitFor('the course to be served again', async () => (await getCourse()).status === 200, 15_000, 200);
   const again = await request(socket, 'lesson:progress', { lessonId: lessons[0].id, timeSpentSecondsDelta: 5 });
   t.match(again, { ok: true }, 'socket events work again');
+  t.same(consoleLines, [], 'the driver logged nothing around the logger');
 });
 
 t.test('PostgreSQL frozen: requests fail with 503 within the statement timeout instead of hanging; then recovery', async (t) => {
