@@ -3,6 +3,7 @@ import { buildApp } from '../../server/app.js';
 import { loadConfig } from '../../server/config.js';
 import { toErrorBody } from '../../server/plugins/errors.js';
 import { isUnavailableError } from '../../server/errors.js';
+import { Sweeper, type SweepTask } from '../../workers/maintenance.js';
 import { createTestEnv } from '../helpers/app.js';
 import { call } from '../helpers/http.js';
 import { startTcpProxy } from '../helpers/processes.js';
@@ -107,6 +108,23 @@ t.test('PostgreSQL frozen: requests fail with 503 within the statement timeout i
   await proxy.resume();
   await waitFor('the course to be served again', async () => (await getCourse()).status === 200, 15_000, 200);
   t.pass('served again after the freeze');
+});
+
+t.test('the sweep runs again within about two seconds of PostgreSQL coming back', async (t) => {
+  const runs: number[] = [];
+  const task: SweepTask = { name: 'probe', run: async () => runs.push(Date.now()) };
+  const ctx = { config, orm: app.orm, redis: app.redis, logger: app.log };
+  const sweeper = new Sweeper(ctx, { intervalMs: 600_000, retryMs: 1000, tasks: [task] });
+  env.defer(() => sweeper.close());
+  await proxy.down();
+  sweeper.start();
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  t.same(runs, [], 'no sweep while PostgreSQL is away');
+  await proxy.resume();
+  const back = Date.now();
+  await waitFor('a sweep', () => runs.length > 0, 10_000);
+  t.ok(runs[0]! - back < ACQUIRE_TIMEOUT_MS + 1000 + 500, `swept ${runs[0]! - back} ms after PostgreSQL returned`);
+  await sweeper.close();
 });
 
 t.test('which errors mean "a dependency cannot be reached"', async (t) => {
