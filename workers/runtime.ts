@@ -69,7 +69,8 @@ export async function startWorkers(ctx: WorkerContext, queues: Queues, options: 
   return {
     workers,
     async close() {
-      await sweeper?.close();
+      // A sweep still running at the deadline is abandoned like a job: every task is idempotent.
+      if (sweeper) await withTimeout(sweeper.close(), ctx.config.shutdownTimeoutMs, 'the running sweep').catch(() => ctx.logger.warn('sweep still running at shutdown timeout; abandoned'));
       let timer: NodeJS.Timeout | undefined;
       const graceful = Promise.all(workers.map((worker) => worker.close())).then(() => true);
       const timeout = new Promise<false>((resolve) => {

@@ -1,13 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { FastifyBaseLogger } from 'fastify';
-import { AppError } from '../errors.js';
+import { AppError, isUnavailableError } from '../errors.js';
+import { ThrottledWarning } from '../plugins/errors.js';
 import type { AuthUser } from '../plugins/auth.js';
 import { authorizeCourseRooms, joinedCourseIds } from './course-rooms.js';
 import { rooms } from './events.js';
 import type { RealtimeSocket } from './types.js';
 
 type Next = (error?: Error) => void;
+
+const unavailableWarning = new ThrottledWarning('a dependency cannot be reached; refusing socket handshakes as unavailable');
 
 /** What a refused handshake looks like to the client: `connect_error` with `message` as given. */
 function handshakeError(message: 'unauthorized' | 'unavailable'): Error {
@@ -34,7 +37,9 @@ export function authenticateHandshake(verifyAccessToken: (token: string) => Prom
       next();
     } catch (error) {
       if (error instanceof AppError && error.code === 'UNAUTHORIZED') return next(handshakeError('unauthorized'));
-      log.error({ err: error }, 'socket handshake failed');
+      // Every client retries its handshake during an outage: one line per outage, not per attempt.
+      if (isUnavailableError(error)) unavailableWarning.noticed(error, log);
+      else log.error({ err: error }, 'socket handshake failed');
       next(handshakeError('unavailable'));
     }
   };
