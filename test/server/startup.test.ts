@@ -6,6 +6,7 @@ import { createTestEnv } from '../helpers/app.js';
 import { freePort, projectRoot, spawnEntry, type Spawned } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait.js';
 import { dropDatabase } from '../../server/db/database.js';
+import { checkDependencies } from '../../server/startup-check.js';
 
 // A migrated database and a Redis prefix of this file's own, for the processes below.
 const { env } = await createTestEnv(t, 'startup');
@@ -47,6 +48,20 @@ t.test('without Redis, `npm start` and `npm run worker` print one line saying wh
     t.match(lines[0], 'docker compose up -d');
     t.match(lines[0], 'redis-server', 'the package to install');
   }
+});
+
+t.test('the start-up check names each missing service once, and nothing when both answer', async (t) => {
+  t.same(await checkDependencies({ databaseUrl: env.DATABASE_URL!, redisUrl: env.REDIS_URL! }), []);
+  const [pgPort, redisPort] = [await freePort(), await freePort()];
+  const problems = await checkDependencies({
+    databaseUrl: `postgresql://app:secret@127.0.0.1:${pgPort}/classroom`,
+    redisUrl: `redis://127.0.0.1:${redisPort}`,
+  });
+  t.equal(problems.length, 2);
+  t.match(problems[0], `PostgreSQL at 127.0.0.1:${pgPort} (DATABASE_URL)`);
+  t.match(problems[1], `Redis at 127.0.0.1:${redisPort} (REDIS_URL)`);
+  const socket = await checkDependencies({ databaseUrl: 'postgresql://app@localhost/classroom?host=/nonexistent-socket-dir', redisUrl: env.REDIS_URL! });
+  t.match(socket[0], 'PostgreSQL at /nonexistent-socket-dir (DATABASE_URL)', 'a Unix socket folder is named as such');
 });
 
 t.test('two instances starting at once on an empty database both serve, and each migration is applied once', async (t) => {
