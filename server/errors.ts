@@ -63,9 +63,6 @@ export const validationError = (message: string, details?: unknown) => new AppEr
 /** Seconds a client should wait before retrying after a 503 `UNAVAILABLE` (`Retry-After`). */
 export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 
-/** 503 `UNAVAILABLE`: PostgreSQL or Redis cannot be reached right now; the client may retry. */
-export const unavailable = (message = 'The service is temporarily unavailable; retry shortly') => new AppError('UNAVAILABLE', message);
-
 // Socket errors of a connection that cannot be made or was lost.
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED']);
 // PostgreSQL SQLSTATEs of a server that is going away, starting, or full: 57P01 admin_shutdown,

@@ -96,11 +96,6 @@ export class RedisConnectionLog {
     this.log.warn({ source, error: describe(error) }, 'redis connection error');
   }
 
-  /** Whether Redis is currently taken for lost. */
-  get isLost(): boolean {
-    return this.lostAt !== null;
-  }
-
   close(): void {
     if (this.checker) clearInterval(this.checker);
     this.checker = null;
