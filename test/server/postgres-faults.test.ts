@@ -1,4 +1,6 @@
 import t from 'tap';
+import { once } from 'node:events';
+import WebSocket from 'ws';
 import { buildApp } from '../../server/app.js';
 import { loadConfig } from '../../server/config.js';
 import { toErrorBody } from '../../server/plugins/errors.js';
@@ -79,6 +81,10 @@ t.test('PostgreSQL down: 503 UNAVAILABLE with Retry-After, over HTTP and in sock
     (error: Error & { data?: { code?: string } }) => error,
   );
   t.match(refused, { message: 'unavailable', data: { code: 'UNAVAILABLE' } }, 'a new socket gets connect_error "unavailable"');
+
+  const ws = new WebSocket(`${url.replace('http', 'ws')}/ws?token=${encodeURIComponent(student.token)}`);
+  const [code, reason] = (await once(ws, 'close')) as [number, Buffer];
+  t.same([code, String(reason)], [1013, 'unavailable'], '/ws closes with "try again later", not as unauthorized');
 
   const ready = await call(app, 'GET', '/ready');
   t.equal(ready.status, 503, '/ready says so too');
