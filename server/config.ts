@@ -27,11 +27,25 @@ export interface Config {
   databaseUrl: string;
   /** Connections per process in the PostgreSQL pool. */
   dbPoolMax: number;
+  /**
+   * Longest a query may take (`DB_STATEMENT_TIMEOUT_MS`): PostgreSQL cancels it (`statement_timeout`)
+   * and the client gives up waiting as well, so a frozen server fails requests (503) instead of
+   * hanging them. Migrations are exempt. @defaultValue 15000
+   */
+  dbStatementTimeoutMs: number;
+  /** Longest wait for a pooled connection, connecting included (`DB_ACQUIRE_TIMEOUT_MS`). @defaultValue 5000 */
+  dbAcquireTimeoutMs: number;
   redisUrl: string;
   /** Namespace of every Redis key this server writes (rate limits, presence, BullMQ, Socket.IO streams). */
   redisPrefix: string;
   /** BullMQ `prefix`, derived from `redisPrefix`. */
   queuePrefix: string;
+  /**
+   * Longest a Redis command on the request path may take (`REDIS_COMMAND_TIMEOUT_MS`): rate limits,
+   * presence, markers. A hung Redis then costs a request this much, not minutes. BullMQ's and the
+   * Socket.IO adapter's connections (blocking reads) have none. @defaultValue 250
+   */
+  redisCommandTimeoutMs: number;
   jwtSecret: string;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
@@ -234,9 +248,12 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl: url(env, 'PUBLIC_URL', `http://localhost:${port}`, ['http:', 'https:']).replace(/\/+$/, ''),
     databaseUrl: url(env, 'DATABASE_URL', 'postgresql://postgres@127.0.0.1:5432/classroom', ['postgres:', 'postgresql:']),
     dbPoolMax: int(env, 'DB_POOL_MAX', 10, 1, 1000),
+    dbStatementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 15_000, 100, 3600_000),
+    dbAcquireTimeoutMs: int(env, 'DB_ACQUIRE_TIMEOUT_MS', 5000, 100, 600_000),
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
     redisPrefix,
     queuePrefix: `${redisPrefix}-bull`,
+    redisCommandTimeoutMs: int(env, 'REDIS_COMMAND_TIMEOUT_MS', 250, 10, 60_000),
     jwtSecret: jwtSecret ?? DEV_JWT_SECRET,
     accessTokenTtlSeconds: int(env, 'ACCESS_TOKEN_TTL_SECONDS', 15 * 60, 5, 24 * 3600),
     refreshTokenTtlSeconds: int(env, 'REFRESH_TOKEN_TTL_SECONDS', 30 * 24 * 3600, 60, 365 * 24 * 3600),

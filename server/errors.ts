@@ -16,7 +16,7 @@ export const ERROR_CODES = [
   'MAX_ATTEMPTS_REACHED',
   'QUIZ_REQUIRED',
   'TOKEN_REUSED',
-  'SERVICE_UNAVAILABLE',
+  'UNAVAILABLE',
   'INTERNAL_ERROR',
 ] as const;
 
@@ -35,7 +35,7 @@ const STATUS: Record<ErrorCode, number> = {
   MAX_ATTEMPTS_REACHED: 409,
   QUIZ_REQUIRED: 409,
   TOKEN_REUSED: 401,
-  SERVICE_UNAVAILABLE: 503,
+  UNAVAILABLE: 503,
   INTERNAL_ERROR: 500,
 };
 
@@ -60,6 +60,51 @@ export const unauthorized = (message = 'Authentication required') => new AppErro
 export const conflict = (message: string) => new AppError('CONFLICT', message);
 export const validationError = (message: string, details?: unknown) => new AppError('VALIDATION_ERROR', message, details);
 
+/** Seconds a client should wait before retrying after a 503 `UNAVAILABLE` (`Retry-After`). */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
+
+// Socket errors of a connection that cannot be made or was lost.
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED']);
+// PostgreSQL SQLSTATEs of a server that is going away, starting, or full: 57P01 admin_shutdown,
+// 57P02 crash_shutdown, 57P03 cannot_connect_now, 53300 too_many_connections, class 08
+// connection_exception.
+const POSTGRES_UNAVAILABLE = /^(57P0[123]|53300|08...)$/;
+// Not anchored: knex puts the failed SQL in front of the driver's message.
+const UNAVAILABLE_MESSAGES = [
+  // pg: the server closed the connection, or `query_timeout`/`connectionTimeoutMillis` fired.
+  /Connection terminated/,
+  /Query read timeout/,
+  /timeout exceeded when trying to connect/i,
+  /Client has encountered a connection error/,
+  // knex: no pooled connection within `acquireConnectionTimeout`.
+  /Knex: Timeout acquiring a connection/,
+  // ioredis: the connection is down (no offline queue), closed, or a command timed out.
+  /Stream isn't writeable/,
+  /Connection is closed/,
+  /Command timed out/,
+  /Reached the max retries per request limit/,
+];
+
+/**
+ * Whether `error` means that PostgreSQL or Redis cannot be reached (down, restarting, frozen,
+ * out of connections) rather than that the request or the code is wrong: such failures answer
+ * 503 `UNAVAILABLE` with `Retry-After`, and clients retry. A statement cancelled by
+ * `statement_timeout` counts: the server is too slow to serve now. Looks through wrapped causes
+ * (MikroORM wraps driver errors).
+ */
+export function isUnavailableError(error: unknown, depth = 0): boolean {
+  if (!error || typeof error !== 'object' || depth > 3) return false;
+  if (error instanceof AppError) return error.code === 'UNAVAILABLE';
+  const { code, name, message, cause } = error as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown };
+  if (typeof code === 'string') {
+    if (NETWORK_CODES.has(code) || POSTGRES_UNAVAILABLE.test(code)) return true;
+    if (code === '57014' && typeof message === 'string' && /statement timeout/.test(message)) return true;
+  }
+  if (name === 'KnexTimeoutError' || name === 'MaxRetriesPerRequestError') return true;
+  if (typeof message === 'string' && UNAVAILABLE_MESSAGES.some((pattern) => pattern.test(message))) return true;
+  return isUnavailableError(cause, depth + 1);
+}
+
 /** The code a bare HTTP status maps to, for errors that did not come with one of ours. */
 export function codeForStatus(status: number): ErrorCode {
   switch (status) {
@@ -78,7 +123,7 @@ export function codeForStatus(status: number): ErrorCode {
     case 429:
       return 'RATE_LIMITED';
     case 503:
-      return 'SERVICE_UNAVAILABLE';
+      return 'UNAVAILABLE';
     default:
       return status >= 500 ? 'INTERNAL_ERROR' : 'VALIDATION_ERROR';
   }

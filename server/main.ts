@@ -1,6 +1,7 @@
 import { loadConfig, ConfigError } from './config.js';
 import { migrateUp } from './db/database.js';
 import { buildApp } from './app.js';
+import { exitUnlessDependenciesAnswer } from './startup-check.js';
 
 /** Process entry for `npm start`: migrate (once across instances), serve, shut down with grace. */
 async function main() {
@@ -15,6 +16,8 @@ async function main() {
     throw error;
   }
 
+  // One clear line, not a stack trace, when PostgreSQL or Redis is not there at all.
+  await exitUnlessDependenciesAnswer(config);
   const applied = await migrateUp(config);
   const app = await buildApp(config);
   if (applied.length > 0) app.log.info({ migrations: applied }, 'migrations applied');

@@ -1,8 +1,11 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { isUnavailableError } from './errors.js';
 
 /**
  * A Redis connection for ordinary commands. It fails fast while Redis is unreachable
- * (no offline queue) instead of piling up commands that would all stall a request.
+ * (no offline queue) instead of piling up commands that would all stall a request. On the request
+ * path pass `commandTimeout` (`REDIS_COMMAND_TIMEOUT_MS`) too, so that a Redis that hangs with its
+ * connections open fails commands as quickly as one that is down.
  */
 export function createRedis(url: string, options: RedisOptions = {}): Redis {
   return new Redis(url, {
@@ -18,6 +21,112 @@ export function createRedis(url: string, options: RedisOptions = {}): Redis {
 /** A connection for BullMQ: it must wait for Redis rather than fail a blocking command. */
 export function createQueueRedis(url: string): Redis {
   return new Redis(url, { maxRetriesPerRequest: null, enableOfflineQueue: true });
+}
+
+/**
+ * `promise`, or a rejection once `timeoutMs` passed (the work itself goes on). For BullMQ producer
+ * calls on the request path: their connection waits for Redis rather than failing (it must not get
+ * a command timeout, see `createQueueRedis`), so a request bounds its own wait and falls back.
+ */
+export function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Command timed out: ${what} did not answer within ${timeoutMs} ms`)), timeoutMs);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * How long a request waits for a BullMQ producer call (adding or removing a job) before falling
+ * back. Longer than `REDIS_COMMAND_TIMEOUT_MS`: an add is a script of several writes, and giving
+ * up on it costs more (a deadline then waits for the sweep), while a healthy Redis answers in a
+ * few milliseconds even under the benchmarks' load.
+ */
+export const QUEUE_CALL_TIMEOUT_MS = 1000;
+
+interface LogSink {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/**
+ * The state of a process's Redis connections, logged as it changes: one line when Redis is lost,
+ * one when every watched connection is back, instead of an error line per failed reconnect of each
+ * connection (ioredis emits one per attempt) and per BullMQ object sharing it. Errors that are not
+ * about reaching Redis are logged as they come.
+ */
+export class RedisConnectionLog {
+  private readonly clients = new Map<Redis, string>();
+  private lostAt: number | null = null;
+  private checker: NodeJS.Timeout | null = null;
+  /** Per unwatched source (a BullMQ worker's own connections): when it was last reported. */
+  private readonly reported = new Map<string, number>();
+
+  constructor(
+    private readonly log: LogSink,
+    /** Quiet period per unwatched source while the watched connections are fine. */
+    private readonly sourceIntervalMs = 60_000,
+  ) {}
+
+  /** Listens to `client`'s errors and readiness; `name` says which connection in the log. */
+  watch(client: Redis, name: string): Redis {
+    this.clients.set(client, name);
+    client.on('error', (error) => this.connectionFailed(name, error));
+    client.on('ready', () => this.checkRestored());
+    client.on('end', () => {
+      this.clients.delete(client);
+      this.checkRestored();
+    });
+    return client;
+  }
+
+  /** An `error` event of something that uses Redis through connections we do not watch (BullMQ `Worker`s, `Queue`s). */
+  reportError(source: string, error: unknown): void {
+    if (!isUnavailableError(error)) {
+      this.log.error({ err: error, source }, 'redis error');
+      return;
+    }
+    if (this.lostAt !== null) return;
+    const now = Date.now();
+    if (now - (this.reported.get(source) ?? -Infinity) < this.sourceIntervalMs) return;
+    this.reported.set(source, now);
+    this.log.warn({ source, error: describe(error) }, 'redis connection error');
+  }
+
+  close(): void {
+    if (this.checker) clearInterval(this.checker);
+    this.checker = null;
+  }
+
+  private connectionFailed(name: string, error: unknown): void {
+    if (!isUnavailableError(error)) {
+      this.log.error({ err: error, connection: name }, 'redis error');
+      return;
+    }
+    if (this.lostAt !== null) return;
+    this.lostAt = Date.now();
+    this.log.warn({ connection: name, error: describe(error) }, 'redis connection lost; reconnecting');
+    // Connections that came back emit `ready`; this catches the last of them in any case.
+    this.checker = setInterval(() => this.checkRestored(), 500);
+    this.checker.unref();
+  }
+
+  private checkRestored(): void {
+    if (this.lostAt === null) return;
+    for (const client of this.clients.keys()) if (client.status !== 'ready') return;
+    this.log.info({ downMs: Date.now() - this.lostAt }, 'redis connection restored');
+    this.lostAt = null;
+    this.close();
+  }
+}
+
+/** An error's message and code, without the stack: a lost connection is not a bug. */
+function describe(error: unknown): { message: string; code?: string } {
+  const { message, code } = error as { message?: unknown; code?: unknown };
+  return { message: String(message ?? error), ...(typeof code === 'string' ? { code } : {}) };
 }
 
 /** Resolves when `redis` answers PING within `timeoutMs`; rejects otherwise. */

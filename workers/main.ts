@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { loadConfig, ConfigError } from '../server/config.js';
 import { migrateUp } from '../server/db/database.js';
+import { exitUnlessDependenciesAnswer } from '../server/startup-check.js';
 import { registerQueueMetrics } from './metrics.js';
 import { serveMetrics } from './metrics-server.js';
 import { startWorkerProcess } from './process.js';
@@ -20,6 +21,8 @@ async function main() {
   }
   const logger = pino({ level: config.logLevel, base: { component: 'worker', pid: process.pid } });
 
+  // One clear line, not a stack trace, when PostgreSQL or Redis is not there at all.
+  await exitUnlessDependenciesAnswer(config);
   await migrateUp(config);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../server/config.js';
 import { ormOptions } from '../server/db/orm-options.js';
-import { closeRedis, createQueueRedis, createRedis, waitForRedis } from '../server/redis.js';
+import { closeRedis, createQueueRedis, createRedis, RedisConnectionLog, waitForRedis } from '../server/redis.js';
 import { createWorkerRealtime } from '../server/realtime/worker-realtime.js';
 import { useProgressJobs } from '../server/routes/progress/progress-jobs.js';
 import { queueProgressJobs } from './progress.js';
@@ -26,15 +26,18 @@ export interface WorkerProcess {
  * `npm run worker` (workers/main.ts) and the benchmark's worker processes both start here.
  */
 export async function startWorkerProcess(config: Config, logger: Logger, options: { metrics?: (queues: Queues) => JobMetrics } = {}): Promise<WorkerProcess> {
-  const orm = await MikroORM.init(ormOptions(config));
-  const redis = createRedis(config.redisUrl, { connectionName: `${config.redisPrefix}-worker` });
-  redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+  const orm = await MikroORM.init(ormOptions(config, {}, logger.child({ component: 'db' })));
+  const redisConnections = new RedisConnectionLog(logger.child({ component: 'redis' }));
+  const redis = redisConnections.watch(
+    createRedis(config.redisUrl, { connectionName: `${config.redisPrefix}-worker`, commandTimeout: config.redisCommandTimeoutMs }),
+    'worker',
+  );
   await waitForRedis(redis, 3000);
-  const queueConnection = createQueueRedis(config.redisUrl);
-  const queues = new Queues(config, queueConnection);
+  const queueConnection = redisConnections.watch(createQueueRedis(config.redisUrl), 'queues');
+  const queues = new Queues(config, queueConnection, (queue, error) => redisConnections.reportError(`queue:${queue}`, error));
   useProgressJobs(orm, queueProgressJobs(queues, logger));
-  const realtime = createWorkerRealtime({ config, orm, redis, log: logger });
-  const runtime = await startWorkers({ config, orm, redis, logger, events: realtime.events }, queues, { metrics: options.metrics?.(queues) });
+  const realtime = createWorkerRealtime({ config, orm, redis, redisConnections, log: logger });
+  const runtime = await startWorkers({ config, orm, redis, redisConnections, logger, events: realtime.events }, queues, { metrics: options.metrics?.(queues) });
   return {
     orm,
     queues,
@@ -44,6 +47,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, options
       await realtime.close();
       await queues.close();
       await Promise.all([closeRedis(queueConnection), closeRedis(redis)]);
+      redisConnections.close();
       await orm.close();
     },
   };

@@ -5,6 +5,7 @@ import { assertJobId } from './queue-definition.js';
 import type { Queues } from './queues.js';
 import { forEachEnrollmentBatch, recalculateCourseEnrollments, recalculateEnrollment } from '../server/routes/progress/progress.service.js';
 import type { ProgressJobs } from '../server/routes/progress/progress-jobs.js';
+import { QUEUE_CALL_TIMEOUT_MS, withTimeout } from '../server/redis.js';
 
 /** One enrollment to recalculate, or a course whose enrollments all need it (lessons changed). */
 export type ProgressPayload = { enrollmentId: string } | { courseId: string };
@@ -76,18 +77,22 @@ export const progressQueue: QueueDefinition<ProgressPayload, ProgressResult> = {
 };
 
 /**
- * The `ProgressJobs` of a process with queues. Enqueue failures (Redis down) are logged and
- * swallowed: the progress itself is committed, and the periodic sweep enqueues certificates that
- * completed enrollments lack.
+ * The `ProgressJobs` of a process with queues. An enqueue that fails or does not answer within
+ * `timeoutMs` (Redis down or hung: the queue connection waits for Redis rather than failing) is
+ * given up on, so the request that caused it is not held: a certificate is then issued by the
+ * sweep, and a course's recalculation runs in the caller instead. An enqueue given up on may
+ * still land when Redis answers again; both jobs are idempotent.
  */
-export function queueProgressJobs(queues: Queues, logger: { error(obj: object, msg: string): void }): ProgressJobs {
+export function queueProgressJobs(queues: Queues, logger: { warn(obj: object, msg: string): void }, timeoutMs = QUEUE_CALL_TIMEOUT_MS): ProgressJobs {
   return {
     async enrollmentCompleted(enrollmentId) {
-      await queues.add('certificates', { enrollmentId }).catch((error: unknown) => logger.error({ err: error, enrollmentId }, 'enqueueing the certificate failed'));
+      await withTimeout(queues.add('certificates', { enrollmentId }), timeoutMs, 'enqueueing the certificate').catch((error: unknown) =>
+        logger.warn({ err: error, enrollmentId }, 'enqueueing the certificate failed; the sweep will issue it'),
+      );
     },
     async courseLessonsChanged(courseId) {
       const data = { courseId };
-      await queues.add('progress', data, progressJobOptions(data));
+      await withTimeout(queues.add('progress', data, progressJobOptions(data)), timeoutMs, 'enqueueing the recalculation');
     },
   };
 }

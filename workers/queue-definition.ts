@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../server/config.js';
+import type { RedisConnectionLog } from '../server/redis.js';
 import type { Queues } from './queues.js';
 import type { GradedAttempt } from '../server/routes/attempts/attempts.service.js';
 import type { EnrollmentProgressJson } from '../server/routes/progress/progress.service.js';
@@ -14,6 +15,8 @@ export interface WorkerContext {
   orm: MikroORM;
   /** Connection for our own keys (not BullMQ's). */
   redis: Redis;
+  /** Where the process's Redis connections report lost and restored (the runtime watches its own there). */
+  redisConnections?: RedisConnectionLog;
   logger: FastifyBaseLogger;
   /** What processors report for others to act on (the realtime layer pushes events). */
   events?: WorkerEvents;
@@ -39,6 +42,11 @@ export interface WorkerEvents {
 export interface QueueDefinition<Payload extends object = object, Result = unknown> {
   name: string;
   defaultJobOptions: DefaultJobOptions;
+  /**
+   * Delay before retry number `attemptsMade` of a failed job, for `backoff: { type }` types that
+   * BullMQ does not know (its own are `fixed` and `exponential`, which cannot be capped).
+   */
+  backoffStrategy?(attemptsMade: number): number;
   /** Jobs of this queue one process runs at once. */
   concurrency(config: Config): number;
   jobId(payload: Payload): string;

@@ -17,6 +17,12 @@ export class Queues {
   constructor(
     private readonly config: Pick<Config, 'queuePrefix'>,
     private readonly connection: Redis,
+    /**
+     * Where each queue's `error` events go. A BullMQ `Queue` without a listener prints every
+     * connection error as a raw stack trace (hundreds per Redis outage), so one is always attached;
+     * the connection's own listener reports the outage itself.
+     */
+    private readonly onError: (queue: string, error: Error) => void = () => undefined,
   ) {}
 
   get<K extends QueueKey>(key: K): Queue<QueuePayload<K>> {
@@ -28,6 +34,7 @@ export class Queues {
         prefix: this.config.queuePrefix,
         defaultJobOptions: definition.defaultJobOptions,
       });
+      queue.on('error', (error) => this.onError(definition.name, error));
       this.queues.set(key, queue);
     }
     return queue as unknown as Queue<QueuePayload<K>>;

@@ -19,6 +19,19 @@ export function deadlineDeps(ctx: WorkerContext): AttemptDeps {
 }
 
 /**
+ * Delay before retry `attemptsMade` of a deadline job: doubling from 0.5 s, capped at 10 s. With
+ * `DEADLINE_JOB_ATTEMPTS` the retries span about four minutes, so a grade waits out a PostgreSQL
+ * restart or failover without hammering it, and is given at most ten seconds after it returns
+ * (the sweep, retrying every second after a failure, is usually first).
+ */
+export function deadlineRetryDelayMs(attemptsMade: number): number {
+  return Math.min(500 * 2 ** Math.max(0, attemptsMade - 1), 10_000);
+}
+
+/** 0.5 + 1 + 2 + 4 + 8 s, then 24 × 10 s: about 255 s of retries. */
+export const DEADLINE_JOB_ATTEMPTS = 30;
+
+/**
  * `quiz-deadlines`: one delayed job per timed attempt, due at deadline + grace, that grades the
  * attempt with its saved answers. Grading is idempotent (row lock + status check), so a job that
  * races the student's submit, or runs twice, grades once. Redis may lose jobs: the periodic
@@ -27,11 +40,12 @@ export function deadlineDeps(ctx: WorkerContext): AttemptDeps {
 export const quizDeadlinesQueue: QueueDefinition<QuizDeadlinePayload, QuizDeadlineResult> = {
   name: 'quiz-deadlines',
   defaultJobOptions: {
-    attempts: 5,
-    backoff: { type: 'exponential', delay: 500 },
+    attempts: DEADLINE_JOB_ATTEMPTS,
+    backoff: { type: 'deadline' },
     removeOnComplete: { count: 1000 },
     removeOnFail: { count: 1000 },
   },
+  backoffStrategy: deadlineRetryDelayMs,
   concurrency: () => 10,
   jobId: (payload) => deadlineJobId(payload.attemptId),
   async process(job: Job<QuizDeadlinePayload, QuizDeadlineResult>, ctx, token) {

@@ -1,10 +1,13 @@
 import { Worker } from 'bullmq';
-import { closeRedis, createQueueRedis } from '../server/redis.js';
-import { SWEEP_SCHEDULER_ID } from './maintenance.js';
+import { closeRedis, createQueueRedis, QUEUE_CALL_TIMEOUT_MS, RedisConnectionLog, withTimeout } from '../server/redis.js';
+import { Sweeper, SWEEP_SCHEDULER_ID } from './maintenance.js';
 import type { QueueDefinition, WorkerContext } from './queue-definition.js';
 import type { JobMetrics } from './metrics.js';
 import type { Queues } from './queues.js';
 import { queueDefinitions, type QueueKey } from './registry.js';
+
+/** After a failed sweep (PostgreSQL away), the next try comes this soon rather than a period later. */
+export const SWEEP_RETRY_MS = 1000;
 
 export interface WorkerRuntime {
   workers: Worker[];
@@ -23,11 +26,12 @@ export interface StartWorkersOptions {
   metrics?: JobMetrics;
 }
 
-/** Starts one BullMQ worker per queue and registers the periodic sweep. */
+/** Starts one BullMQ worker per queue, and the periodic sweep of this process. */
 export async function startWorkers(ctx: WorkerContext, queues: Queues, options: StartWorkersOptions = {}): Promise<WorkerRuntime> {
   const keys = options.only ?? (Object.keys(queueDefinitions) as QueueKey[]);
   const connection = createQueueRedis(ctx.config.redisUrl);
-  connection.on('error', (error) => ctx.logger.warn({ err: error }, 'worker redis connection error'));
+  const connections = ctx.redisConnections ?? new RedisConnectionLog(ctx.logger);
+  connections.watch(connection, 'workers');
   const jobCtx: WorkerContext = { ...ctx, queues };
   const workers = keys.map((key) => {
     const definition = queueDefinitions[key] as QueueDefinition;
@@ -38,25 +42,25 @@ export async function startWorkers(ctx: WorkerContext, queues: Queues, options: 
       // A dead worker's jobs go back to the queue once its lock lapses and a stalled check runs.
       lockDuration: ctx.config.jobLockMs,
       stalledInterval: ctx.config.jobLockMs,
+      ...(definition.backoffStrategy ? { settings: { backoffStrategy: (attemptsMade: number) => definition.backoffStrategy!(attemptsMade) } } : {}),
     });
     options.metrics?.observe(worker, definition.name);
     definition.start?.(jobCtx);
     worker.on('failed', (job, error) =>
       ctx.logger.error({ err: error, queue: definition.name, jobId: job?.id, attemptsMade: job?.attemptsMade }, 'job failed'),
     );
-    worker.on('error', (error) => ctx.logger.error({ err: error, queue: definition.name }, 'worker error'));
+    // Each worker's blocking connection is its own; its reconnect errors are reported once per outage.
+    worker.on('error', (error) => connections.reportError(`worker:${definition.name}`, error));
     return worker;
   });
 
+  let sweeper: Sweeper | null = null;
   if (keys.includes('maintenance')) {
-    const maintenance = queues.get('maintenance');
-    await maintenance.upsertJobScheduler(
-      SWEEP_SCHEDULER_ID,
-      { every: ctx.config.sweepIntervalMs },
-      { name: 'sweep', data: { reason: 'schedule' } },
-    );
-    // Repair what happened while no worker ran, without waiting for the first period.
-    await queues.add('maintenance', { reason: 'startup' });
+    // At once (repairing what happened while no worker ran), then every period, whatever Redis does.
+    sweeper = new Sweeper(jobCtx, { intervalMs: ctx.config.sweepIntervalMs, retryMs: Math.min(SWEEP_RETRY_MS, ctx.config.sweepIntervalMs) });
+    sweeper.start();
+    // Older versions swept through a BullMQ job scheduler; one left in Redis would sweep twice as often.
+    await withTimeout(queues.get('maintenance').removeJobScheduler(SWEEP_SCHEDULER_ID), QUEUE_CALL_TIMEOUT_MS, 'removing the old sweep scheduler').catch(() => undefined);
   }
 
   await Promise.all(workers.map((worker) => worker.waitUntilReady()));
@@ -65,6 +69,8 @@ export async function startWorkers(ctx: WorkerContext, queues: Queues, options: 
   return {
     workers,
     async close() {
+      // A sweep still running at the deadline is abandoned like a job: every task is idempotent.
+      if (sweeper) await withTimeout(sweeper.close(), ctx.config.shutdownTimeoutMs, 'the running sweep').catch(() => ctx.logger.warn('sweep still running at shutdown timeout; abandoned'));
       let timer: NodeJS.Timeout | undefined;
       const graceful = Promise.all(workers.map((worker) => worker.close())).then(() => true);
       const timeout = new Promise<false>((resolve) => {

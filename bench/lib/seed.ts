@@ -82,7 +82,8 @@ export async function seedStudents(databaseUrl: string, count: number): Promise<
          SELECT 'bench-student-' || n || '-' || gen_random_uuid() || '@example.com', 'x', 'Student ' || n, 'student'
            FROM generate_series(1, $1::int) AS n
          RETURNING id)
-       INSERT INTO enrollments (student_id, course_id) SELECT id, $2 FROM fresh RETURNING student_id AS id`,
+       INSERT INTO enrollments (student_id, course_id, total_lessons_count)
+       SELECT id, $2, (SELECT count(*) FROM lessons WHERE course_id = $2) FROM fresh RETURNING student_id AS id`,
       [count, course.id],
     );
     return { courseId: course.id, studentIds: rows.map((row) => row.id) };

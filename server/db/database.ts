@@ -60,7 +60,8 @@ export async function migrateUp(config: Pick<Config, 'databaseUrl' | 'dbPoolMax'
   await ensureDatabase(config.databaseUrl);
   const lock = new pg.Client({ connectionString: config.databaseUrl });
   await lock.connect();
-  const orm = await MikroORM.init(ormOptions({ ...config, dbPoolMax: 2 }));
+  // Without the request path's statement timeout: a migration may rewrite a large table.
+  const orm = await MikroORM.init(ormOptions({ databaseUrl: config.databaseUrl, dbPoolMax: 2 }));
   try {
     await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     const applied = await orm.getMigrator().up();
@@ -74,7 +75,7 @@ export async function migrateUp(config: Pick<Config, 'databaseUrl' | 'dbPoolMax'
 
 /** Reverts migrations: the last one, or all of them with `{ to: 0 }`. */
 export async function migrateDown(config: Pick<Config, 'databaseUrl' | 'dbPoolMax'>, options: { to?: 0 } = {}): Promise<string[]> {
-  const orm = await MikroORM.init(ormOptions({ ...config, dbPoolMax: 2 }));
+  const orm = await MikroORM.init(ormOptions({ databaseUrl: config.databaseUrl, dbPoolMax: 2 }));
   try {
     const reverted = await orm.getMigrator().down(options.to === 0 ? { to: 0 } : undefined);
     return reverted.map((migration) => migration.name);

@@ -17,12 +17,56 @@ export function socketDirectory(databaseUrl: string): string | undefined {
   return host?.startsWith('/') ? host : undefined;
 }
 
+/**
+ * The `pg` and knex settings that bound waiting on PostgreSQL: `statement_timeout` (the server
+ * cancels a long query), `query_timeout` a second later (the client stops waiting for a server
+ * that does not answer at all, e.g. frozen or behind a dead network path), the connect and pool
+ * acquire timeouts, and TCP keep-alive to notice dead peers. Each failure surfaces as an error the
+ * HTTP layer answers 503 `UNAVAILABLE`. Without `dbStatementTimeoutMs` (migrations) queries are
+ * unbounded.
+ */
+export function driverTimeouts(config: Partial<Pick<Config, 'dbStatementTimeoutMs' | 'dbAcquireTimeoutMs'>>) {
+  const connection: Record<string, unknown> = { keepAlive: true };
+  if (config.dbStatementTimeoutMs !== undefined) {
+    connection.statement_timeout = config.dbStatementTimeoutMs;
+    connection.query_timeout = config.dbStatementTimeoutMs + 1000;
+  }
+  if (config.dbAcquireTimeoutMs !== undefined) connection.connectionTimeoutMillis = config.dbAcquireTimeoutMs;
+  return {
+    connection,
+    ...(config.dbAcquireTimeoutMs !== undefined ? { acquireConnectionTimeout: config.dbAcquireTimeoutMs } : {}),
+  };
+}
+
+/** Where knex's own messages go (a lost pooled connection, deprecations); it prints to the console otherwise. */
+export interface DriverLog {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+  debug(obj: object, msg: string): void;
+}
+
+function knexLog(log: DriverLog) {
+  const text = (message: unknown) => (message instanceof Error ? message.message : String(message));
+  return {
+    warn: (message: unknown) => log.warn({ driver: text(message) }, 'database driver warning'),
+    error: (message: unknown) => log.error({ driver: text(message) }, 'database driver error'),
+    deprecate: (message: unknown) => log.debug({ driver: text(message) }, 'database driver deprecation'),
+    debug: (message: unknown) => log.debug({ driver: text(message) }, 'database driver debug'),
+  };
+}
+
 /** MikroORM options for this project; the app, the workers, the CLI and the tests share them. */
-export function ormOptions(config: Pick<Config, 'databaseUrl' | 'dbPoolMax'>, overrides: Partial<Options> = {}): Options {
+export function ormOptions(
+  config: Pick<Config, 'databaseUrl' | 'dbPoolMax'> & Partial<Pick<Config, 'dbStatementTimeoutMs' | 'dbAcquireTimeoutMs'>>,
+  overrides: Partial<Options> = {},
+  log?: DriverLog,
+): Options {
   const socket = socketDirectory(config.databaseUrl);
   return defineConfig({
     clientUrl: config.databaseUrl,
     ...(socket ? { host: socket } : {}),
+    // Merged by MikroORM into the knex configuration (`connection` goes to each `pg.Client`).
+    driverOptions: { ...driverTimeouts(config), ...(log ? { log: knexLog(log) } : {}) },
     entities: allEntities,
     extensions: [Migrator],
     // We only ever run under tsx: read the TypeScript migrations, never look for compiled ones.

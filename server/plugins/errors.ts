@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { UniqueConstraintViolationException, ForeignKeyConstraintViolationException } from '@mikro-orm/core';
-import { AppError, codeForStatus, type ErrorBody, type ErrorCode } from '../errors.js';
+import { AppError, codeForStatus, isUnavailableError, UNAVAILABLE_RETRY_AFTER_SECONDS, type ErrorBody, type ErrorCode } from '../errors.js';
 
 const REASON: Record<number, string> = {
   400: 'Bad Request',
@@ -28,6 +28,7 @@ export function errorBody(statusCode: number, code: ErrorCode, message: string):
 /** Maps anything thrown to the response we send; `null` status means "unexpected: mask it". */
 export function toErrorBody(error: unknown): ErrorBody | null {
   if (error instanceof AppError) return errorBody(error.statusCode, error.code, error.message);
+  if (isUnavailableError(error)) return errorBody(503, 'UNAVAILABLE', 'The service is temporarily unavailable; retry shortly');
   // A constraint the service did not foresee still means the client asked for something impossible.
   if (error instanceof UniqueConstraintViolationException) return errorBody(409, 'CONFLICT', 'The resource already exists');
   if (error instanceof ForeignKeyConstraintViolationException) return errorBody(409, 'CONFLICT', 'The resource is still referenced');
@@ -41,13 +42,43 @@ export function toErrorBody(error: unknown): ErrorBody | null {
   return null;
 }
 
+/**
+ * One warning per `intervalMs` about requests failing because PostgreSQL or Redis cannot be
+ * reached, with how many were left out: an outage under load must not write a line per request.
+ */
+export class ThrottledWarning {
+  private last = -Infinity;
+  private suppressed = 0;
+
+  constructor(
+    private readonly message: string,
+    private readonly intervalMs = 10_000,
+  ) {}
+
+  noticed(error: unknown, log: { warn(obj: object, msg: string): void }): void {
+    const now = Date.now();
+    if (now - this.last < this.intervalMs) {
+      this.suppressed++;
+      return;
+    }
+    log.warn({ err: error, suppressedSinceLast: this.suppressed }, this.message);
+    this.last = now;
+    this.suppressed = 0;
+  }
+}
+
 export default fp(
   async (app) => {
+    const outageLog = new ThrottledWarning('a dependency cannot be reached; answering 503 UNAVAILABLE');
     app.setErrorHandler((error, request, reply) => {
       const body = toErrorBody(error);
       if (body) {
         if (body.statusCode === 429 && (error as { retryAfter?: number }).retryAfter) {
           reply.header('retry-after', String((error as { retryAfter: number }).retryAfter));
+        }
+        if (body.code === 'UNAVAILABLE') {
+          reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
+          if (!(error instanceof AppError)) outageLog.noticed(error, request.log);
         }
         return reply.status(body.statusCode).send(body);
       }

@@ -22,7 +22,7 @@ export function withEm<T>(orm: MikroORM, work: (em: EntityManager) => Promise<T>
 
 export default fp(
   async (app) => {
-    const orm = await MikroORM.init(ormOptions(app.config));
+    const orm = await MikroORM.init(ormOptions(app.config, {}, app.log.child({ component: 'db' })));
     app.decorate('orm', orm);
     app.decorateRequest('em', null as unknown as EntityManager);
     app.addHook('onRequest', async (request) => {

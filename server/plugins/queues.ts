@@ -16,9 +16,8 @@ declare module 'fastify' {
 
 export default fp(
   async (app) => {
-    const connection = createQueueRedis(app.config.redisUrl);
-    connection.on('error', (error) => app.log.warn({ err: error }, 'queue redis connection error'));
-    const queues = new Queues(app.config, connection);
+    const connection = app.redisConnections.watch(createQueueRedis(app.config.redisUrl), 'queues');
+    const queues = new Queues(app.config, connection, (queue, error) => app.redisConnections.reportError(`queue:${queue}`, error));
     app.decorate('queues', queues);
     app.decorate('workerRuntime', null);
     // Completions enqueue certificates, lesson changes enqueue recalculations (issue 9).
@@ -33,6 +32,7 @@ export default fp(
             config: app.config,
             orm: app.orm,
             redis: app.redis,
+            redisConnections: app.redisConnections,
             logger: app.log.child({ component: 'workers' }),
             // Jobs that grade attempts tell this instance's clients (realtime plugin, when loaded).
             events: app.hasDecorator('realtimeEvents') ? app.realtimeEvents : undefined,

@@ -1,10 +1,11 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { FastifyBaseLogger } from 'fastify';
-import { AppError, type ErrorCode } from '../errors.js';
+import { AppError, isUnavailableError, UNAVAILABLE_RETRY_AFTER_SECONDS, type ErrorCode } from '../errors.js';
 import type { AuthUser } from '../plugins/auth.js';
 import type { Ack, AckCallback, ClientToServerEvents } from './events.js';
 import type { EventGate } from './event-gate.js';
 import type { TokenBucket } from './rate-limit.js';
+import { ThrottledWarning } from '../plugins/errors.js';
 import { payloadError } from './schemas.js';
 import type { ClientConnection, RealtimeSocket } from './types.js';
 
@@ -37,15 +38,17 @@ export interface BindDeps {
   gate?: EventGate;
 }
 
+const unavailableLog = new ThrottledWarning('a dependency cannot be reached; acking UNAVAILABLE');
+
 function failure(code: ErrorCode, message: string): Ack<never> {
   return { ok: false, error: { code, message } };
 }
 
 /** The ack of an event that arrived after the instance stopped taking events (shutting down). */
-export const SHUTTING_DOWN_ACK: Ack<never> = failure('SERVICE_UNAVAILABLE', 'The server is restarting; send it again once reconnected');
+export const SHUTTING_DOWN_ACK: Ack<never> = failure('UNAVAILABLE', 'The server is restarting; send it again once reconnected');
 
 /**
- * Runs `event` through the gate: refused with SERVICE_UNAVAILABLE once it is closed, otherwise
+ * Runs `event` through the gate: refused with UNAVAILABLE once it is closed, otherwise
  * counted as running until `reply` (which writes the ack) has returned.
  */
 export async function runGatedClientEvent<E extends ClientEventName>(
@@ -84,6 +87,10 @@ export async function runClientEvent<E extends ClientEventName>(
     return { ok: true, data: await handler(ctx, data as ClientEventData<E>) };
   } catch (error) {
     if (error instanceof AppError) return failure(error.code, error.message);
+    if (isUnavailableError(error)) {
+      unavailableLog.noticed(error, deps.log);
+      return failure('UNAVAILABLE', `The service is temporarily unavailable; retry in ${UNAVAILABLE_RETRY_AFTER_SECONDS} s`);
+    }
     deps.log.error({ err: error, event, connectionId: conn.id, userId: conn.data.userId }, 'client event failed');
     return failure('INTERNAL_ERROR', 'Something went wrong');
   }

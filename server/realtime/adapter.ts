@@ -9,12 +9,40 @@ import type { RealtimeServer } from './types.js';
  * drop an event that the stream would otherwise replay to every instance.
  */
 export function createAdapterRedis(config: Pick<Config, 'redisUrl' | 'redisPrefix'>, role: string): Redis {
-  return new Redis(config.redisUrl, {
+  const redis = new Redis(config.redisUrl, {
     connectionName: `${config.redisPrefix}-sio-${role}`,
     enableOfflineQueue: true,
     maxRetriesPerRequest: 3,
     retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
   });
+  const duplicate = redis.duplicate.bind(redis);
+  redis.duplicate = (override) => settleSubscriptions(duplicate(override), redis);
+  return redis;
+}
+
+/**
+ * The adapter subscribes its duplicate of our connection without waiting for the reply, and
+ * ioredis subscribes again by itself after every reconnect, the same way. When that subscription
+ * fails (Redis unreachable beyond `maxRetriesPerRequest`, or the connection closed while it was in
+ * flight), its promise rejected with no handler: an unhandled rejection, which ends the process —
+ * an API started while Redis was down died after a second. The failure goes to the parent
+ * connection's `error` listeners instead; a connection closed on purpose reports nothing.
+ */
+function settleSubscriptions(client: Redis, parent: Redis): Redis {
+  for (const name of ['subscribe', 'psubscribe', 'ssubscribe'] as const) {
+    const original = client[name] as (...args: unknown[]) => Promise<unknown>;
+    Object.defineProperty(client, name, {
+      configurable: true,
+      value(...args: unknown[]) {
+        const reply = original.apply(client, args);
+        reply.catch((error: unknown) => {
+          if (client.status !== 'end') parent.emit('error', error);
+        });
+        return reply;
+      },
+    });
+  }
+  return client;
 }
 
 /**

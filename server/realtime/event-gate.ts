@@ -12,7 +12,7 @@ export class EventGate {
     return this.open;
   }
 
-  /** Counts one event in; false (nothing counted) once closed: answer it SERVICE_UNAVAILABLE. */
+  /** Counts one event in; false (nothing counted) once closed: answer it UNAVAILABLE. */
   enter(): boolean {
     if (!this.open) return false;
     this.running++;

@@ -29,6 +29,7 @@ import { hitWindow } from '../plugins/rate-limit.js';
 import type { RealtimeServer, RealtimeSocket } from './types.js';
 import { WsHub } from './ws.js';
 import { closeRedis } from '../redis.js';
+import { ThrottledWarning } from '../plugins/errors.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -67,8 +68,7 @@ export default fp(
       connectionStateRecovery: { maxDisconnectionDuration: RECOVERY_WINDOW_MS, skipMiddlewares: false },
       ...(config.corsOrigins.length ? { cors: { origin: config.corsOrigins, credentials: true } } : {}),
     });
-    const adapterRedis = createAdapterRedis(config, 'api');
-    adapterRedis.on('error', (error) => log.warn({ err: error }, 'socket.io adapter redis error'));
+    const adapterRedis = app.redisConnections.watch(createAdapterRedis(config, 'api'), 'socket.io');
     useStreamsAdapter(io, adapterRedis, config);
 
     // @fastify/websocket routes every upgrade of the server it listens on through Fastify's router.
@@ -93,6 +93,7 @@ export default fp(
     });
 
     const emitter = createSocketEmitter(io);
+    const presenceWarning = new ThrottledWarning('presence cannot reach Redis; kept locally until it answers');
     const presence = new RedisPresence({
       redis: app.redis,
       redisPrefix: config.redisPrefix,
@@ -100,7 +101,7 @@ export default fp(
       ttlMs: config.presenceTtlMs,
       onDeparted: (courseId, userIds) => emitter.emit(rooms.instructors(courseId), 'presence:updated', { courseId, joined: [], left: userIds }),
       onReturned: (courseId, userIds) => emitter.emit(rooms.instructors(courseId), 'presence:updated', { courseId, joined: userIds, left: [] }),
-      onError: (error) => log.warn({ err: error }, 'presence heartbeat failed'),
+      onError: (error) => presenceWarning.noticed(error, log),
     });
     await presence.start().catch((error) => log.warn({ err: error }, 'presence heartbeat not written yet'));
     const membership = new CourseMembership({ presence, emitter });
@@ -301,7 +302,7 @@ export default fp(
 
     // Shutdown, once the drain is over (server/main.ts), before the HTTP server stops: without it
     // open sockets would keep the server from closing. Client events stop being taken (answered
-    // SERVICE_UNAVAILABLE) and the running ones ack; then every connection is closed as a
+    // UNAVAILABLE) and the running ones ack; then every connection is closed as a
     // transport close, which clients reconnect from (through the load balancer, to another
     // instance), and for which Socket.IO stores the socket's session for recovery (the adapter
     // writes it to Redis; `closeRedis` below quits only after those writes).

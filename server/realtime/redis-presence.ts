@@ -108,6 +108,13 @@ export class RedisPresence implements Presence {
   private readonly base: string;
   private timer: NodeJS.Timeout | null = null;
   private registered = false;
+  /** A join or leave did not reach Redis: what Redis holds for this instance is stale until restored. */
+  private stale = false;
+  /** `course\nuser` of leaves that did not reach Redis. */
+  private readonly pendingLeaves = new Set<string>();
+  private readonly onReconnect = () => {
+    this.beat().catch((error) => this.options.onError(error));
+  };
   /** Per course: the read callers arriving now will share (not started yet), and the one running. */
   private readonly reads = new Map<string, { queued: Promise<string[]> | null; running: Promise<unknown> | null }>();
 
@@ -116,8 +123,14 @@ export class RedisPresence implements Presence {
     this.base = `${options.redisPrefix}:presence`;
   }
 
-  /** Writes the first heartbeat and starts renewing it (and reaping dead instances). */
+  /**
+   * Writes the first heartbeat and starts renewing it (and reaping dead instances). Each time the
+   * connection is ready again after a loss, the heartbeat is written at once and, if Redis lost
+   * this instance's users (restarted empty, or took the instance for dead), they are written back
+   * and announced as `joined`: instructors do not wait for the next heartbeat to see them again.
+   */
   async start(): Promise<void> {
+    this.options.redis.on('ready', this.onReconnect);
     this.timer = setInterval(() => {
       this.beat()
         .then(() => this.reapDead())
@@ -129,24 +142,44 @@ export class RedisPresence implements Presence {
 
   /** Stops the heartbeat and removes this instance's users, reporting those now offline. */
   async stop(): Promise<void> {
+    this.options.redis.off('ready', this.onReconnect);
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.options.redis.del(this.aliveKey(this.instanceId));
     await this.reap(this.instanceId);
   }
 
+  /**
+   * Joins and leaves never fail the caller: when Redis does not answer (down, or hung past the
+   * command timeout) the change is kept here and written, with its `presence:updated`, once Redis
+   * answers again (see `restore`).
+   */
   async join(courseId: string, userId: string, socketId: string): Promise<{ first: boolean }> {
     const { first } = await this.local.join(courseId, userId, socketId);
     if (!first) return { first: false };
-    const result = await this.options.redis.eval(JOIN, 0, this.base, this.instanceId, courseId, userId);
-    return { first: result === 1 };
+    this.pendingLeaves.delete(`${courseId}\n${userId}`);
+    try {
+      const result = await this.options.redis.eval(JOIN, 0, this.base, this.instanceId, courseId, userId);
+      return { first: result === 1 };
+    } catch (error) {
+      this.stale = true;
+      this.options.onError(error);
+      return { first: false };
+    }
   }
 
   async leave(courseId: string, userId: string, socketId: string): Promise<{ last: boolean }> {
     const { last } = await this.local.leave(courseId, userId, socketId);
     if (!last) return { last: false };
-    const result = await this.options.redis.eval(LEAVE, 0, this.base, this.instanceId, courseId, userId);
-    return { last: result === 1 };
+    try {
+      const result = await this.options.redis.eval(LEAVE, 0, this.base, this.instanceId, courseId, userId);
+      return { last: result === 1 };
+    } catch (error) {
+      this.stale = true;
+      this.pendingLeaves.add(`${courseId}\n${userId}`);
+      this.options.onError(error);
+      return { last: false };
+    }
   }
 
   /**
@@ -175,8 +208,14 @@ export class RedisPresence implements Presence {
       });
       entry.queued = started;
     }
-    // A copy each: callers may keep or change theirs.
-    return (await state.queued!).slice();
+    try {
+      // A copy each: callers may keep or change theirs.
+      return (await state.queued!).slice();
+    } catch (error) {
+      // Without Redis, this instance's own users are what can be known.
+      this.options.onError(error);
+      return this.local.online(courseId);
+    }
   }
 
   /** One pass over the known instances: those without a heartbeat are reaped. */
@@ -195,19 +234,34 @@ export class RedisPresence implements Presence {
   private async beat(): Promise<void> {
     const results = await this.options.redis.multi().set(this.aliveKey(this.instanceId), '1', 'PX', this.options.ttlMs).sadd(`${this.base}:instances`, this.instanceId).exec();
     const added = results?.[1]?.[1] === 1;
-    // Not in the set although registered before: another instance took this one for dead (an
-    // event-loop stall beyond the TTL) and removed its users. Write them back.
-    if (added && this.registered) await this.restore();
+    // Not in the set although registered before: Redis lost this instance's users (restarted
+    // empty), or another instance took this one for dead (an event-loop stall beyond the TTL) and
+    // removed them. Write them back; likewise after joins or leaves that did not reach Redis.
+    if ((added && this.registered) || this.stale) await this.restore();
     this.registered = true;
   }
 
+  /** Writes this instance's users (and the leaves Redis missed) to Redis, announcing who changed. */
   private async restore(): Promise<void> {
-    for (const [courseId, userIds] of this.local.entries()) {
-      const back: string[] = [];
-      for (const userId of userIds) {
-        if ((await this.options.redis.eval(JOIN, 0, this.base, this.instanceId, courseId, userId)) === 1) back.push(userId);
+    this.stale = false;
+    try {
+      for (const [courseId, userIds] of this.local.entries()) {
+        const back: string[] = [];
+        for (const userId of userIds) {
+          if ((await this.options.redis.eval(JOIN, 0, this.base, this.instanceId, courseId, userId)) === 1) back.push(userId);
+        }
+        if (back.length) this.options.onReturned(courseId, back);
       }
-      if (back.length) this.options.onReturned(courseId, back);
+      const gone = new Map<string, string[]>();
+      for (const key of [...this.pendingLeaves]) {
+        const [courseId, userId] = key.split('\n') as [string, string];
+        if ((await this.options.redis.eval(LEAVE, 0, this.base, this.instanceId, courseId, userId)) === 1) gone.set(courseId, [...(gone.get(courseId) ?? []), userId]);
+        this.pendingLeaves.delete(key);
+      }
+      for (const [courseId, userIds] of gone) this.options.onDeparted(courseId, userIds);
+    } catch (error) {
+      this.stale = true;
+      throw error;
     }
   }
 

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { FastifyBaseLogger } from 'fastify';
-import { AppError, type ErrorCode } from '../errors.js';
+import { AppError, isUnavailableError, type ErrorCode } from '../errors.js';
+import { ThrottledWarning } from '../plugins/errors.js';
 import type { AuthUser } from '../plugins/auth.js';
 import { authorizeCourseRooms, joinedCourseIds } from './course-rooms.js';
 import { rooms } from './events.js';
@@ -9,9 +10,11 @@ import type { RealtimeSocket } from './types.js';
 
 type Next = (error?: Error) => void;
 
+const unavailableWarning = new ThrottledWarning('a dependency cannot be reached; refusing socket handshakes as unavailable');
+
 const HANDSHAKE_CODES = {
   unauthorized: 'UNAUTHORIZED',
-  unavailable: 'SERVICE_UNAVAILABLE',
+  unavailable: 'UNAVAILABLE',
   rate_limited: 'RATE_LIMITED',
   too_many_connections: 'RATE_LIMITED',
 } as const satisfies Record<string, ErrorCode>;
@@ -41,7 +44,9 @@ export function authenticateHandshake(verifyAccessToken: (token: string) => Prom
       next();
     } catch (error) {
       if (error instanceof AppError && error.code === 'UNAUTHORIZED') return next(handshakeError('unauthorized'));
-      log.error({ err: error }, 'socket handshake failed');
+      // Every client retries its handshake during an outage: one line per outage, not per attempt.
+      if (isUnavailableError(error)) unavailableWarning.noticed(error, log);
+      else log.error({ err: error }, 'socket handshake failed');
       next(handshakeError('unavailable'));
     }
   };

@@ -3,7 +3,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
 import { Server } from 'socket.io';
 import type { Config } from '../config.js';
-import { closeRedis } from '../redis.js';
+import { closeRedis, type RedisConnectionLog } from '../redis.js';
 import { createAdapterRedis, useStreamsAdapter } from './adapter.js';
 import { createSocketEmitter } from './emitter.js';
 import { RealtimePublisher } from './publisher.js';
@@ -25,12 +25,15 @@ export function createWorkerRealtime(deps: {
   config: Pick<Config, 'redisUrl' | 'redisPrefix' | 'socketStreamMaxLen'>;
   orm: MikroORM;
   redis: Redis;
+  /** Where the adapter's connection reports lost and restored; without it, errors are logged as warnings. */
+  redisConnections?: RedisConnectionLog;
   log: FastifyBaseLogger;
 }): WorkerRealtime {
   const { config, log } = deps;
   const io: RealtimeServer = new Server();
   const adapterRedis = createAdapterRedis(config, 'worker');
-  adapterRedis.on('error', (error) => log.warn({ err: error }, 'socket.io adapter redis error'));
+  if (deps.redisConnections) deps.redisConnections.watch(adapterRedis, 'socket.io');
+  else adapterRedis.on('error', (error) => log.warn({ err: error }, 'socket.io adapter redis error'));
   useStreamsAdapter(io, adapterRedis, config);
   const events = new RealtimePublisher({ emitter: createSocketEmitter(io), orm: deps.orm, redis: deps.redis, redisPrefix: config.redisPrefix, log });
   return {

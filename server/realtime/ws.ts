@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
-import { AppError, type ErrorCode } from '../errors.js';
+import { AppError, isUnavailableError, type ErrorCode } from '../errors.js';
 import type { AuthUser } from '../plugins/auth.js';
 import { runGatedClientEvent, type ClientEventHandlers, type ClientEventName } from './ack.js';
 import type { EventGate } from './event-gate.js';
@@ -17,6 +17,8 @@ import type { ClientConnection, SocketData } from './types.js';
 export const WS_UNAUTHORIZED = 4401;
 /** Close code for a connection over a limit: connections per IP, or per user on this instance. */
 export const WS_RATE_LIMITED = 4429;
+/** The standard close code for a server that cannot serve now (PostgreSQL away during authentication). */
+export const WS_TRY_AGAIN_LATER = 1013;
 /** Frames kept while the token is being checked; more is a misbehaving client. */
 const MAX_PENDING_FRAMES = 16;
 /** A volatile event (tick) is dropped for a client this far behind rather than queued. */
@@ -149,6 +151,13 @@ export class WsHub {
         if (!(await admission)) return;
         user = await deps.verifyAccessToken(candidate);
       } catch (error) {
+        if (isUnavailableError(error)) {
+          // Not the token's fault: 1013 "try again later", so that the client keeps its session and retries.
+          if ((state as string) === 'closed') return;
+          state = 'closed';
+          clearTimeout(timer);
+          return ws.close(WS_TRY_AGAIN_LATER, 'unavailable');
+        }
         if (!(error instanceof AppError)) deps.log.error({ err: error }, '/ws authentication failed');
         return refuse('unauthorized');
       }

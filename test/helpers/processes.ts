@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { connect, createServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 export const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -30,4 +31,127 @@ export function spawnEntry(file: string, env: Record<string, string>): Spawned {
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
   return { child, output: () => output, exited };
+}
+
+/** A TCP port of 127.0.0.1 that nobody listens on right now (picked by the OS, then released). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A private `redis-server` on `port` (no persistence), resolved once it accepts connections. */
+export interface PrivateRedis {
+  child: ChildProcess;
+  url: string;
+  /** SIGKILL, then wait for the exit. */
+  kill(): Promise<void>;
+}
+
+export async function startRedisServer(port: number): Promise<PrivateRedis> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (chunk) => {
+      output += chunk;
+      if (output.includes('Ready to accept connections')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${output}`)));
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    child,
+    url: `redis://127.0.0.1:${port}`,
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/**
+ * A TCP proxy on 127.0.0.1 in front of `target` that a test can cut: `down()` refuses new
+ * connections and resets open ones (a stopped server), `freeze()` keeps connections open but
+ * forwards nothing (a hung server, as under SIGSTOP), `resume()` delivers what was held and
+ * forwards again.
+ */
+export interface TcpProxy {
+  port: number;
+  down(): Promise<void>;
+  freeze(): void;
+  resume(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+  const port = await freePort();
+  const pairs = new Set<{ client: Socket; upstream: Socket | null }>();
+  let frozen = false;
+  const held: Array<() => void> = [];
+
+  const open = (client: Socket) => {
+    const pair = { client, upstream: null as Socket | null };
+    pairs.add(pair);
+    const start = () => {
+      if (client.destroyed) return;
+      const upstream = connect(target.port, target.host);
+      pair.upstream = upstream;
+      const pipe = (from: Socket, to: Socket) =>
+        from.on('data', (chunk) => {
+          if (frozen) held.push(() => to.write(chunk));
+          else to.write(chunk);
+        });
+      pipe(client, upstream);
+      pipe(upstream, client);
+      const end = () => {
+        client.destroy();
+        upstream.destroy();
+        pairs.delete(pair);
+      };
+      client.on('close', end).on('error', end);
+      upstream.on('close', end).on('error', end);
+    };
+    if (frozen) held.push(start);
+    else start();
+  };
+
+  let server = createServer(open);
+  const listen = () => new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', () => resolve()));
+  await listen();
+  const proxy: TcpProxy = {
+    port,
+    async down() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const { client, upstream } of pairs) {
+          client.resetAndDestroy();
+          upstream?.destroy();
+        }
+        pairs.clear();
+      });
+    },
+    freeze() {
+      frozen = true;
+    },
+    async resume() {
+      frozen = false;
+      // As a process after SIGCONT: what was sent meanwhile is delivered now, in order.
+      for (const deliver of held.splice(0)) deliver();
+      if (!server.listening) {
+        server = createServer(open);
+        await listen();
+      }
+    },
+    async close() {
+      frozen = false;
+      held.length = 0;
+      if (server.listening) await proxy.down();
+    },
+  };
+  return proxy;
 }

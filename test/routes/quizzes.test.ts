@@ -420,8 +420,7 @@ t.test('abandoned attempts are graded at their deadline by a worker process', as
   env.defer(() => sweepEvents.close());
   await Promise.all([deadlineEvents.waitUntilReady(), sweepEvents.waitUntilReady()]);
 
-  // A real worker process; it is ready once its start-up sweep has run.
-  const startupSweep = new Promise<void>((resolve) => sweepEvents.once('completed', () => resolve()));
+  // A real worker process; it is ready once its workers are registered in Redis.
   const worker = spawnEntry('workers/main.ts', env.env);
   env.defer(async () => {
     if (worker.child.exitCode === null) {
@@ -429,7 +428,7 @@ t.test('abandoned attempts are graded at their deadline by a worker process', as
       await worker.exited;
     }
   });
-  await startupSweep;
+  await waitFor('the worker process', async () => (await app.queues.get('quiz-deadlines').getWorkersCount()) > 0, 30_000, 100);
 
   // Started on an API instance that then goes away before the deadline.
   const other = await buildApp(env.config);

@@ -1,42 +1,18 @@
 import t from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { once } from 'node:events';
+import { Server } from 'socket.io';
 import { buildTestApp } from '../helpers/app.js';
+import { freePort, startRedisServer } from '../helpers/processes.js';
 import { waitForRedis } from '../../server/redis.js';
-
-/** A port nobody listens on yet. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (chunk) => {
-      output += chunk;
-      if (output.includes('Ready to accept connections')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${output}`)));
-  });
-  return child;
-}
+import { createAdapterRedis, useStreamsAdapter } from '../../server/realtime/adapter.js';
+import type { RealtimeServer } from '../../server/realtime/types.js';
 
 // A Redis of this test's own, so that it can be killed without touching the shared one.
 const port = await freePort();
-let redis = await startRedis(port);
-t.teardown(() => {
-  redis.kill('SIGKILL');
-});
+let redis = await startRedisServer(port);
+t.teardown(() => redis.kill());
 
-const { app } = await buildTestApp(t, 'ready', { REDIS_URL: `redis://127.0.0.1:${port}` });
+const { app } = await buildTestApp(t, 'ready', { REDIS_URL: redis.url });
 
 t.test('/ready is 200 while Redis answers', async (t) => {
   const res = await app.inject({ method: 'GET', url: '/ready' });
@@ -44,8 +20,7 @@ t.test('/ready is 200 while Redis answers', async (t) => {
 });
 
 t.test('/ready turns 503 within a second once Redis is gone, and recovers', async (t) => {
-  redis.kill('SIGKILL');
-  await once(redis, 'exit');
+  await redis.kill();
   const started = performance.now();
   const res = await app.inject({ method: 'GET', url: '/ready' });
   const elapsed = performance.now() - started;
@@ -56,9 +31,35 @@ t.test('/ready turns 503 within a second once Redis is gone, and recovers', asyn
   const health = await app.inject({ method: 'GET', url: '/health' });
   t.equal(health.statusCode, 200, 'liveness does not depend on Redis');
 
-  redis = await startRedis(port);
+  redis = await startRedisServer(port);
   // ioredis reconnects with backoff (at most 2 s apart); readiness follows.
   t.ok(await waitForRedis(app.redis, 10_000), 'reconnected');
   const again = await app.inject({ method: 'GET', url: '/ready' });
   t.equal(again.statusCode, 200, 'ready again after Redis returns');
+});
+
+// The streams adapter subscribes its own duplicate of our connection without handling the reply,
+// and ioredis resubscribes after each reconnect the same way. A subscription that fails (Redis
+// unreachable past the retries, or the client closed while it was in flight, as at this file's
+// teardown after the restart above) rejected with nobody listening: an unhandled rejection, which
+// ends a Node process.
+t.test('the Socket.IO adapter leaves no rejection unhandled while Redis is unreachable', async (t) => {
+  const unhandled: unknown[] = [];
+  const record = (reason: unknown) => unhandled.push(reason);
+  process.on('unhandledRejection', record);
+  t.teardown(() => void process.off('unhandledRejection', record));
+
+  const closedPort = await freePort();
+  const adapterRedis = createAdapterRedis({ redisUrl: `redis://127.0.0.1:${closedPort}`, redisPrefix: 'test-ready-adapter' }, 'test');
+  const errors: Error[] = [];
+  adapterRedis.on('error', (error) => errors.push(error));
+  const io = new Server() as RealtimeServer;
+  useStreamsAdapter(io, adapterRedis, { redisPrefix: 'test-ready-adapter', socketStreamMaxLen: 1000 });
+  // Four reconnect attempts (100 + 200 + 300 + 400 ms) exhaust maxRetriesPerRequest (3).
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  await io.of('/').adapter.close();
+  adapterRedis.disconnect();
+  await new Promise((resolve) => setImmediate(resolve));
+  t.same(unhandled.map((reason) => String((reason as Error)?.message ?? reason)), [], 'no unhandled rejection');
+  t.ok(errors.length > 0, 'the failures reach the connection\'s error listener');
 });

@@ -158,3 +158,14 @@ t.test('realtime across processes: stream length, presence heartbeats, /ws auth 
     t.match(error.message, message);
   }
 });
+
+t.test('timeouts that bound waiting on PostgreSQL and Redis', async (t) => {
+  const defaults = loadConfig({});
+  t.same([defaults.dbStatementTimeoutMs, defaults.dbAcquireTimeoutMs, defaults.redisCommandTimeoutMs], [15_000, 5000, 250]);
+  const custom = loadConfig({ DB_STATEMENT_TIMEOUT_MS: '2000', DB_ACQUIRE_TIMEOUT_MS: '1000', REDIS_COMMAND_TIMEOUT_MS: '100' });
+  t.same([custom.dbStatementTimeoutMs, custom.dbAcquireTimeoutMs, custom.redisCommandTimeoutMs], [2000, 1000, 100]);
+  for (const [variable, value] of [['DB_STATEMENT_TIMEOUT_MS', '0'], ['DB_ACQUIRE_TIMEOUT_MS', 'soon'], ['REDIS_COMMAND_TIMEOUT_MS', '5']]) {
+    const error = t.throws(() => loadConfig({ [variable!]: value! })) as ConfigError;
+    t.equal(error.variable, variable);
+  }
+});

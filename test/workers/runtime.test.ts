@@ -3,7 +3,8 @@ import { once } from 'node:events';
 import pg from 'pg';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
-import { buildTestApp, createTestEnv } from '../helpers/app.js';
+import { createTestEnv } from '../helpers/app.js';
+import { buildApp } from '../../server/app.js';
 import { spawnEntry } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait.js';
 import { maintenanceQueue, SWEEP_SCHEDULER_ID } from '../../workers/maintenance.js';
@@ -61,13 +62,19 @@ t.test('job ids contain no ":"', async (t) => {
 });
 
 t.test('in-process workers run the start-up sweep and queued jobs', async (t) => {
-  const { app, config, defer } = await buildTestApp(t, 'workers-inproc', { WORKERS: 'on', SWEEP_INTERVAL_MS: '600000' });
-  const { queue, events, close } = queueFor(config);
-  defer(close);
+  const env = await createTestEnv(t, 'workers-inproc', { WORKERS: 'on', SWEEP_INTERVAL_MS: '600000' });
+  const { queue, events, close } = queueFor(env.config);
+  env.defer(close);
   await events.waitUntilReady();
+  // What an older version left in Redis: the sweep as a BullMQ job scheduler.
+  await queue.upsertJobScheduler(SWEEP_SCHEDULER_ID, { every: 600000 }, { name: 'sweep', data: { reason: 'schedule' } });
+  const startupToken = await insertExpiredToken(env.config.databaseUrl);
 
-  const schedulers = await queue.getJobSchedulers();
-  t.match(schedulers, [{ key: SWEEP_SCHEDULER_ID, every: 600000 }], 'the periodic sweep is scheduled');
+  const app = await buildApp(env.config);
+  env.defer(() => app.close());
+  const { config, defer } = env;
+  await waitFor('the start-up sweep', async () => !(await tokenExists(config.databaseUrl, startupToken)));
+  t.same(await queue.getJobSchedulers(), [], 'the sweep runs on a timer of the process; the old scheduler is gone');
 
   const tokenId = await insertExpiredToken(config.databaseUrl);
   const job = await app.queues.add('maintenance', { reason: 'manual' });
@@ -78,11 +85,11 @@ t.test('in-process workers run the start-up sweep and queued jobs', async (t) =>
 
 t.test('`npm run worker` processes jobs, and SIGTERM lets a running job finish', async (t) => {
   const { config, env, defer } = await createTestEnv(t, 'workers-proc', { SWEEP_INTERVAL_MS: '600000', LOG_LEVEL: 'info', HOST: '127.0.0.1', WORKER_METRICS_PORT: '0' });
-  const { events, close } = queueFor(config);
+  const { queue, events, close } = queueFor(config);
   defer(close);
   await events.waitUntilReady();
 
-  // Hold a lock on the row the start-up sweep deletes, so that the job stays running.
+  // Hold a lock on the row a sweep deletes, so that a sweep job stays running.
   const tokenId = await insertExpiredToken(config.databaseUrl);
   const locker = new pg.Client({ connectionString: config.databaseUrl });
   await locker.connect();
@@ -93,8 +100,9 @@ t.test('`npm run worker` processes jobs, and SIGTERM lets a running job finish',
   const active = once(events, 'active');
   const worker = spawnEntry('workers/main.ts', env);
   defer(() => worker.child.kill('SIGKILL'));
+  await queue.add('sweep', { reason: 'manual' }, { jobId: 'sweep-manual-1' });
   const [{ jobId }] = (await active) as [{ jobId: string }];
-  t.ok(jobId, 'a sweep (start-up or scheduled) is running');
+  t.equal(jobId, 'sweep-manual-1', 'a sweep job is running');
 
   // The worker's own /metrics: queue depth from Redis, and this process's jobs once they end.
   const metricsUrl = await waitFor('the worker metrics URL in the log', () => /worker metrics at (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(worker.output())?.[1]);
@@ -117,7 +125,8 @@ t.test('`npm run worker` processes jobs, and SIGTERM lets a running job finish',
 
   await locker.query('COMMIT');
   const event = await completed;
-  t.match(event.returnvalue, { purgeExpiredRefreshTokens: 1 }, 'the job finished after SIGTERM');
+  // The process's own start-up sweep, waiting on the same row, may have purged the token first.
+  t.match(event.returnvalue, { purgeExpiredRefreshTokens: Number }, 'the job finished after SIGTERM');
   const { code } = await worker.exited;
   t.equal(code, 0, `worker exited cleanly\n${worker.output()}`);
   t.notOk(await tokenExists(config.databaseUrl, tokenId));

@@ -1,0 +1,160 @@
+import t from 'tap';
+import pg from 'pg';
+import { buildTestApp } from '../helpers/app.js';
+import { call } from '../helpers/http.js';
+import { freePort } from '../helpers/processes.js';
+import { createUser, type TestUser } from '../helpers/users.js';
+import { waitFor } from '../helpers/wait.js';
+import { createQueueRedis } from '../../server/redis.js';
+import { Queues } from '../../workers/queues.js';
+import { issueMissingCertificates, recalculateStaleEnrollments, runSweep, Sweeper, SWEEP_LOCK_KEY, type SweepTask } from '../../workers/maintenance.js';
+import { deadlineRetryDelayMs, quizDeadlinesQueue } from '../../workers/quiz-deadlines.js';
+import type { WorkerContext } from '../../workers/queue-definition.js';
+import type { EnrollmentProgressJson } from '../../server/routes/progress/progress.service.js';
+import type { IssuedCertificate } from '../../server/certificates/certificate-issuer.js';
+
+// No in-process workers: every sweep here is run by the test itself.
+const { app, config, defer } = await buildTestApp(t, 'sweep');
+const owner = await createUser(app, 'instructor');
+const db = () => app.orm.em.fork().getConnection();
+
+const updates: EnrollmentProgressJson[] = [];
+const announced: IssuedCertificate[] = [];
+const ctx: WorkerContext = {
+  config,
+  orm: app.orm,
+  redis: app.redis,
+  logger: app.log,
+  queues: app.queues,
+  events: {
+    attemptGraded: () => undefined,
+    progressUpdated: (progress) => void updates.push(progress),
+    certificateIssued: (certificate) => void announced.push(certificate),
+  },
+};
+
+async function courseWith(lessons: number) {
+  const created = await call(app, 'POST', '/api/courses', owner, { title: `Course ${Math.random()}`, isPublished: true });
+  const lessonIds: string[] = [];
+  for (let i = 0; i < lessons; i++) lessonIds.push((await call(app, 'POST', `/api/courses/${created.body.id}/lessons`, owner, { title: `L${i}` })).body.id);
+  return { id: created.body.id as string, lessonIds };
+}
+
+async function enroll(courseId: string, student: TestUser): Promise<string> {
+  return (await call(app, 'POST', `/api/courses/${courseId}/enroll`, student)).body.id;
+}
+
+async function enrollmentRow(id: string) {
+  const [row] = await db().execute<Array<{ status: string; completed_lessons_count: number; total_lessons_count: number; total_time_spent_seconds: number; certificate_issued_at: string | null }>>(
+    'SELECT status, completed_lessons_count, total_lessons_count, total_time_spent_seconds, certificate_issued_at FROM enrollments WHERE id = ?',
+    [id],
+  );
+  return row!;
+}
+
+t.test('the deadline job retries for minutes, its delay doubling up to 10 s', async (t) => {
+  t.same([1, 2, 3, 4, 5, 6, 7].map(deadlineRetryDelayMs), [500, 1000, 2000, 4000, 8000, 10_000, 10_000]);
+  const attempts = quizDeadlinesQueue.defaultJobOptions.attempts!;
+  let covered = 0;
+  for (let made = 1; made < attempts; made++) covered += deadlineRetryDelayMs(made);
+  t.ok(covered >= 4 * 60_000, `retries cover ${Math.round(covered / 1000)} s of outage`);
+  t.match(quizDeadlinesQueue.defaultJobOptions.backoff, { type: 'deadline' });
+  t.equal(quizDeadlinesQueue.backoffStrategy?.(3), 2000, 'the workers use it for the custom type');
+});
+
+t.test('enrollments whose lesson changes or progress the recalculation missed are recalculated', async (t) => {
+  const student = await createUser(app, 'student');
+  const { id: courseId, lessonIds } = await courseWith(2);
+  const enrollmentId = await enroll(courseId, student);
+  t.match(await enrollmentRow(enrollmentId), { total_lessons_count: 2, completed_lessons_count: 0 });
+
+  // What a lost `progress` job of the course and a crash between a progress write and its
+  // recalculation leave behind: a lesson the enrollment does not count, progress it does not show.
+  await db().execute(`INSERT INTO lessons (course_id, title, slug, order_index) VALUES (?, 'Added', 'added-${Date.now()}', 9)`, [courseId]);
+  await db().execute(
+    `INSERT INTO lesson_progress (enrollment_id, lesson_id, status, completion_percentage, time_spent_seconds, started_at, completed_at, updated_at)
+     VALUES (?, ?, 'completed', 100, 42, now(), now(), now() + interval '1 second')`,
+    [enrollmentId, lessonIds[0]],
+  );
+  const untouched = await enroll((await courseWith(1)).id, await createUser(app, 'student'));
+
+  const before = updates.length;
+  t.equal(await recalculateStaleEnrollments.run(ctx), 1, 'one enrollment repaired');
+  t.match(await enrollmentRow(enrollmentId), { total_lessons_count: 3, completed_lessons_count: 1, total_time_spent_seconds: 42 });
+  t.match(updates.slice(before), [{ enrollmentId, completedLessonsCount: 1, totalLessonsCount: 3 }], 'progress:updated for it');
+  t.match(await enrollmentRow(untouched), { total_lessons_count: 1 });
+  t.equal(await recalculateStaleEnrollments.run(ctx), 0, 'nothing left to repair');
+
+  // Progress newer than its enrollment that changes no count (a percentage) is not repaired again and again.
+  await db().execute(`UPDATE lesson_progress SET completion_percentage = 50, updated_at = now() + interval '1 hour' WHERE enrollment_id = ?`, [enrollmentId]);
+  t.equal(await recalculateStaleEnrollments.run(ctx), 0);
+});
+
+t.test('completed enrollments without a certificate get one: queued, or issued here when Redis cannot be reached', async (t) => {
+  const { id: courseId, lessonIds } = await courseWith(1);
+  const queued = await createUser(app, 'student');
+  const direct = await createUser(app, 'student');
+  const queuedId = await enroll(courseId, queued);
+  const directId = await enroll(courseId, direct);
+  // Completed without their certificate jobs (Redis lost them, or was down at completion).
+  for (const id of [queuedId, directId]) {
+    await db().execute(`INSERT INTO lesson_progress (enrollment_id, lesson_id, status, completion_percentage, started_at, completed_at) VALUES (?, ?, 'completed', 100, now(), now())`, [id, lessonIds[0]]);
+    await db().execute(`UPDATE enrollments SET status = 'completed', completed_at = now(), completed_lessons_count = 1, progress_percentage = 100 WHERE id = ?`, [id]);
+  }
+
+  // With Redis answering, the sweep queues the job (nothing runs it here: no workers).
+  t.equal(await issueMissingCertificates.run({ ...ctx, queues: app.queues }), 2);
+  t.ok(await app.queues.get('certificates').getJob(`certificate-${queuedId}`), 'queued');
+  await app.queues.get('certificates').obliterate({ force: true });
+
+  // With Redis unreachable, the queue would wait for it forever: the sweep issues them itself.
+  const deadRedis = createQueueRedis(`redis://127.0.0.1:${await freePort()}`);
+  deadRedis.on('error', () => undefined);
+  const unreachable = new Queues(config, deadRedis, () => undefined);
+  defer(() => deadRedis.disconnect());
+  const started = Date.now();
+  t.equal(await issueMissingCertificates.run({ ...ctx, queues: unreachable }), 2);
+  t.ok(Date.now() - started < 10_000, `within ${Date.now() - started} ms`);
+  for (const id of [queuedId, directId]) {
+    t.ok((await enrollmentRow(id)).certificate_issued_at, 'issued and announced');
+    const [cert] = await db().execute<Array<{ pdf_path: string | null }>>('SELECT pdf_path FROM certificates WHERE enrollment_id = ?', [id]);
+    t.ok(cert?.pdf_path, 'with its PDF');
+  }
+  t.equal(announced.filter((c) => c.courseId === courseId).length, 2, 'certificate:issued once each');
+  t.equal(await issueMissingCertificates.run({ ...ctx, queues: unreachable }), 0, 'nothing left');
+});
+
+t.test('one process sweeps at a time (PostgreSQL advisory lock)', async (t) => {
+  const holder = new pg.Client({ connectionString: config.databaseUrl });
+  await holder.connect();
+  defer(() => holder.end());
+  await holder.query('SELECT pg_advisory_lock($1)', [SWEEP_LOCK_KEY]);
+  let ran = 0;
+  const task: SweepTask = { name: 'count', run: async () => ++ran };
+  t.match(await runSweep(ctx, [task]), { ran: false }, 'skipped while another process sweeps');
+  t.equal(ran, 0);
+  await holder.query('SELECT pg_advisory_unlock($1)', [SWEEP_LOCK_KEY]);
+  t.match(await runSweep(ctx, [task]), { ran: true, result: { count: 1 }, failed: [] });
+});
+
+t.test('a failed sweep is retried within about a second, not at the next period', async (t) => {
+  let runs = 0;
+  const flaky: SweepTask = {
+    name: 'flaky',
+    async run() {
+      runs++;
+      if (runs === 1) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+      return 0;
+    },
+  };
+  const sweeper = new Sweeper(ctx, { intervalMs: 600_000, retryMs: 1000, tasks: [flaky] });
+  defer(() => sweeper.close());
+  const started = Date.now();
+  sweeper.start();
+  await waitFor('the retry', () => runs >= 2, 5000);
+  const elapsed = Date.now() - started;
+  t.ok(elapsed >= 900 && elapsed < 3000, `second run after ${elapsed} ms`);
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  t.equal(runs, 2, 'then back to the period');
+  await sweeper.close();
+});
