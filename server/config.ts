@@ -2,9 +2,12 @@
  * The one module that reads the environment. Everything else receives a `Config`.
  *
  * Every variable has a default that works on one machine with local PostgreSQL and Redis,
- * except `JWT_SECRET` under `NODE_ENV=production`. A wrong value throws a `ConfigError` that
- * names the variable, so a bad deployment fails at start-up with a message a person can act on.
+ * except `JWT_SECRET` under `NODE_ENV=production` (elsewhere its default is a random secret
+ * generated once under `STORAGE_DIR`, the one file this module touches). A wrong value throws a
+ * `ConfigError` that names the variable, so a bad deployment fails at start-up with a message a
+ * person can act on.
  */
+import { generatedSecretPath, readOrCreateSecret, SecretFileError, SECRET_MIN_LENGTH } from './secrets.js';
 
 export class ConfigError extends Error {
   constructor(
@@ -32,7 +35,13 @@ export interface Config {
   redisPrefix: string;
   /** BullMQ `prefix`, derived from `redisPrefix`. */
   queuePrefix: string;
+  /**
+   * Signs access tokens and derives the file-URL key. `JWT_SECRET`, or else (never in
+   * production) a random secret generated once into `jwtSecretFile` under `STORAGE_DIR`.
+   */
   jwtSecret: string;
+  /** The file `jwtSecret` was read from when `JWT_SECRET` is unset; null when it comes from the environment. */
+  jwtSecretFile: string | null;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
   storageDir: string;
@@ -107,8 +116,6 @@ export interface Config {
 
 type Env = Record<string, string | undefined>;
 
-const DEV_JWT_SECRET = 'dev-only-secret-change-me-0123456789abcdef';
-
 function read(env: Env, name: string): string | undefined {
   const value = env[name];
   return value === undefined || value.trim() === '' ? undefined : value.trim();
@@ -168,8 +175,21 @@ export function loadConfig(env: Env = process.env): Config {
   if (jwtSecret === undefined && nodeEnv === 'production') {
     throw new ConfigError('JWT_SECRET', 'is required when NODE_ENV=production');
   }
-  if (jwtSecret !== undefined && jwtSecret.length < 32) {
-    throw new ConfigError('JWT_SECRET', 'must be at least 32 characters');
+  if (jwtSecret !== undefined && jwtSecret.length < SECRET_MIN_LENGTH) {
+    throw new ConfigError('JWT_SECRET', `must be at least ${SECRET_MIN_LENGTH} characters`);
+  }
+  const storageDir = str(env, 'STORAGE_DIR', './storage');
+  // Nothing committed may ever sign a token: without JWT_SECRET the secret is random, generated
+  // once into the folder every instance and worker already shares, so they all agree on it.
+  const jwtSecretFile = jwtSecret === undefined ? generatedSecretPath(storageDir) : null;
+  let signingSecret = jwtSecret;
+  if (jwtSecretFile !== null) {
+    try {
+      signingSecret = readOrCreateSecret(jwtSecretFile);
+    } catch (error) {
+      if (!(error instanceof SecretFileError)) throw error;
+      throw new ConfigError('JWT_SECRET', `is unset and its generated replacement ${error.message}; set JWT_SECRET or make STORAGE_DIR writable`);
+    }
   }
 
   const adminEmail = read(env, 'ADMIN_EMAIL')?.toLowerCase() ?? null;
@@ -215,10 +235,11 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
     redisPrefix,
     queuePrefix: `${redisPrefix}-bull`,
-    jwtSecret: jwtSecret ?? DEV_JWT_SECRET,
+    jwtSecret: signingSecret!,
+    jwtSecretFile,
     accessTokenTtlSeconds: int(env, 'ACCESS_TOKEN_TTL_SECONDS', 15 * 60, 5, 24 * 3600),
     refreshTokenTtlSeconds: int(env, 'REFRESH_TOKEN_TTL_SECONDS', 30 * 24 * 3600, 60, 365 * 24 * 3600),
-    storageDir: str(env, 'STORAGE_DIR', './storage'),
+    storageDir,
     adminEmail,
     adminPassword,
     workers: bool(env, 'WORKERS', true),

@@ -68,7 +68,10 @@ function bearerToken(request: FastifyRequest): string | null {
 
 export default fp(
   async (app) => {
-    const { jwtSecret, accessTokenTtlSeconds } = app.config;
+    const { jwtSecret, jwtSecretFile, accessTokenTtlSeconds } = app.config;
+    if (jwtSecretFile) {
+      app.log.info({ file: jwtSecretFile }, 'JWT_SECRET is unset: signing with the random secret kept in STORAGE_DIR (set JWT_SECRET in production)');
+    }
     await app.register(jwt, {
       secret: jwtSecret,
       // One algorithm, allow-listed on verification: never `none`, never a key-confusion switch.

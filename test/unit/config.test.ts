@@ -1,5 +1,17 @@
 import t from 'tap';
-import { loadConfig, ConfigError } from '../../server/config.js';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig as loadConfigFrom, ConfigError, type Config } from '../../server/config.js';
+
+// Without JWT_SECRET the configuration generates a secret under STORAGE_DIR: every load here gets
+// a folder of its own by default, so that the suite never writes into the working copy.
+const scratch = mkdtempSync(join(tmpdir(), 'classroom-config-'));
+t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
+let folders = 0;
+const freshStorage = () => join(scratch, `storage-${++folders}`);
+const loadConfig = (env: Record<string, string>): Config => loadConfigFrom({ STORAGE_DIR: freshStorage(), ...env });
 
 t.test('defaults work on one machine', async (t) => {
   const config = loadConfig({});
@@ -150,4 +162,65 @@ t.test('realtime across processes: stream length, presence heartbeats, /ws auth 
     t.equal(error.variable, variable);
     t.match(error.message, message);
   }
+});
+
+t.test('JWT_SECRET unset: a random secret is generated once under STORAGE_DIR, private, and reused', async (t) => {
+  const storage = freshStorage();
+  const first = loadConfigFrom({ STORAGE_DIR: storage });
+  const file = join(storage, '.secrets', 'jwt-secret');
+  t.equal(first.jwtSecretFile, file);
+  t.ok(first.jwtSecret.length >= 32, 'at least 32 characters');
+  t.not(first.jwtSecret, 'dev-only-secret-change-me-0123456789abcdef', 'not the secret once committed');
+  t.equal(readFileSync(file, 'utf8').trim(), first.jwtSecret);
+  t.equal(statSync(file).mode & 0o777, 0o600, 'the file is 0600');
+  t.equal(statSync(join(storage, '.secrets')).mode & 0o777, 0o700, 'its folder is 0700');
+
+  const second = loadConfigFrom({ STORAGE_DIR: storage, NODE_ENV: 'test' });
+  t.equal(second.jwtSecret, first.jwtSecret, 'a second load over the same STORAGE_DIR agrees');
+  t.not(loadConfigFrom({ STORAGE_DIR: freshStorage() }).jwtSecret, first.jwtSecret, 'another STORAGE_DIR has its own');
+
+  const explicit = loadConfigFrom({ STORAGE_DIR: freshStorage(), JWT_SECRET: 'y'.repeat(40) });
+  t.equal(explicit.jwtSecret, 'y'.repeat(40));
+  t.equal(explicit.jwtSecretFile, null);
+  t.notOk(existsSync(join(explicit.storageDir, '.secrets')), 'no file is written when JWT_SECRET is set');
+
+  const production = freshStorage();
+  t.throws(() => loadConfigFrom({ STORAGE_DIR: production, NODE_ENV: 'production' }), /JWT_SECRET is required when NODE_ENV=production/);
+  t.notOk(existsSync(production), 'production never falls back to a generated secret');
+});
+
+t.test('processes starting together over one STORAGE_DIR end up with the same secret', async (t) => {
+  const storage = freshStorage();
+  const script = `import { loadConfig } from ${JSON.stringify(new URL('../../server/config.ts', import.meta.url).pathname)};
+process.stdout.write(loadConfig({ STORAGE_DIR: ${JSON.stringify(storage)} }).jwtSecret);`;
+  const runs = Array.from({ length: 6 }, () =>
+    new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (chunk) => (out += chunk));
+      child.stderr.on('data', (chunk) => (err += chunk));
+      child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`exit ${code}: ${err}`))));
+    }),
+  );
+  const secrets = await Promise.all(runs);
+  t.equal(new Set(secrets).size, 1, 'one secret');
+  t.ok(secrets[0]!.length >= 32);
+  t.equal(readFileSync(join(storage, '.secrets', 'jwt-secret'), 'utf8').trim(), secrets[0]);
+});
+
+t.test('a generated secret that cannot be created or is damaged is a ConfigError naming JWT_SECRET', async (t) => {
+  const notAFolder = join(scratch, 'a-file');
+  writeFileSync(notAFolder, 'x');
+  const unwritable = t.throws(() => loadConfigFrom({ STORAGE_DIR: join(notAFolder, 'storage') })) as ConfigError;
+  t.type(unwritable, ConfigError);
+  t.equal(unwritable.variable, 'JWT_SECRET');
+  t.match(unwritable.message, /JWT_SECRET is unset and its generated replacement .*jwt-secret cannot be (read|created).*set JWT_SECRET or make STORAGE_DIR writable/);
+
+  const damaged = freshStorage();
+  mkdirSync(join(damaged, '.secrets'), { recursive: true });
+  writeFileSync(join(damaged, '.secrets', 'jwt-secret'), 'short\n');
+  const short = t.throws(() => loadConfigFrom({ STORAGE_DIR: damaged })) as ConfigError;
+  t.equal(short.variable, 'JWT_SECRET');
+  t.match(short.message, /must hold a secret of at least 32 characters/);
 });
