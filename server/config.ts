@@ -86,9 +86,15 @@ export interface Config {
   /** Requests per IP per `rateLimitWindowMs` on every route except /health, /ready and /metrics; shared across instances through Redis. */
   rateLimitMax: number;
   rateLimitWindowMs: number;
-  /** Login attempts per email (and password checks per user) per `loginRateLimitWindowMs`. */
+  /** Login attempts per (email, IP) (and password checks per user) per `loginRateLimitWindowMs`. */
   loginRateLimitMax: number;
   loginRateLimitWindowMs: number;
+  /**
+   * Failed logins per email, from every address together, per `loginEmailFailureWindowMs`; past
+   * it only addresses that signed in to the account before (within 30 days) may try.
+   */
+  loginEmailFailureMax: number;
+  loginEmailFailureWindowMs: number;
   // --- workers (issue 9) ---
   /** Recalculations one process runs at once (`PROGRESS_CONCURRENCY`). @defaultValue 10 */
   progressConcurrency: number;
@@ -267,6 +273,8 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitWindowMs: int(env, 'RATE_LIMIT_WINDOW_MS', 60_000, 1000, 24 * 3600_000),
     loginRateLimitMax: int(env, 'LOGIN_RATE_LIMIT_MAX', 10, 1, 10_000),
     loginRateLimitWindowMs: int(env, 'LOGIN_RATE_LIMIT_WINDOW_MS', 15 * 60_000, 1000, 24 * 3600_000),
+    loginEmailFailureMax: int(env, 'LOGIN_EMAIL_FAILURE_MAX', 100, 1, 1_000_000),
+    loginEmailFailureWindowMs: int(env, 'LOGIN_EMAIL_FAILURE_WINDOW_MS', 15 * 60_000, 1000, 24 * 3600_000),
     // --- workers (issue 9) ---
     progressConcurrency: int(env, 'PROGRESS_CONCURRENCY', 10, 1, 1000),
     certificateConcurrency: int(env, 'CERTIFICATE_CONCURRENCY', 2, 1, 100),

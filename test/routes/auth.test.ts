@@ -359,7 +359,7 @@ t.test('a demoted instructor loses instructor routes at once', async (t) => {
   t.equal(denied.json().code, 'FORBIDDEN');
 });
 
-t.test('login is limited per email (429 RATE_LIMITED with retry-after); other accounts still sign in', async (t) => {
+t.test('login is limited per email and address (429 RATE_LIMITED with retry-after); other accounts still sign in', async (t) => {
   const target = await createUser(app, 'student');
   const bystander = await createUser(app, 'student');
   for (let i = 0; i < LOGIN_LIMIT; i++) {
@@ -375,7 +375,7 @@ t.test('login is limited per email (429 RATE_LIMITED with retry-after); other ac
   t.equal((await login(` ${target.email.toUpperCase()} `, TEST_PASSWORD)).statusCode, 429, 'the key is the normalized email');
 
   t.equal((await login(bystander.email, TEST_PASSWORD)).statusCode, 200, 'another account still signs in');
-  // The per-email counter lives in Redis under our prefix, and holds no plain email.
+  // The counters live in Redis under our prefix, and hold no plain email.
   const keys = await app.redis.keys(`${app.config.redisPrefix}:rl:login:*`);
   t.ok(keys.length >= 2);
   t.notOk(keys.some((key) => key.includes('@')));

@@ -101,6 +101,10 @@ t.test('auth: rate limits', async (t) => {
   t.equal(defaults.rateLimitWindowMs, 60_000);
   t.equal(defaults.loginRateLimitMax, 10);
   t.equal(defaults.loginRateLimitWindowMs, 15 * 60_000);
+  t.equal(defaults.loginEmailFailureMax, 100);
+  t.equal(defaults.loginEmailFailureWindowMs, 15 * 60_000);
+  const ceiling = loadConfig({ LOGIN_EMAIL_FAILURE_MAX: '7', LOGIN_EMAIL_FAILURE_WINDOW_MS: '60000' });
+  t.same([ceiling.loginEmailFailureMax, ceiling.loginEmailFailureWindowMs], [7, 60_000]);
 
   const custom = loadConfig({ RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_MS: '1000', LOGIN_RATE_LIMIT_MAX: '2', LOGIN_RATE_LIMIT_WINDOW_MS: '5000' });
   t.same(
@@ -114,6 +118,8 @@ t.test('auth: rate limits', async (t) => {
     ['RATE_LIMIT_WINDOW_MS', { RATE_LIMIT_WINDOW_MS: '10' }, /RATE_LIMIT_WINDOW_MS must be between 1000/],
     ['LOGIN_RATE_LIMIT_MAX', { LOGIN_RATE_LIMIT_MAX: '-1' }, /LOGIN_RATE_LIMIT_MAX must be between 1/],
     ['LOGIN_RATE_LIMIT_WINDOW_MS', { LOGIN_RATE_LIMIT_WINDOW_MS: '1.5' }, /LOGIN_RATE_LIMIT_WINDOW_MS must be an integer/],
+    ['LOGIN_EMAIL_FAILURE_MAX', { LOGIN_EMAIL_FAILURE_MAX: '0' }, /LOGIN_EMAIL_FAILURE_MAX must be between 1/],
+    ['LOGIN_EMAIL_FAILURE_WINDOW_MS', { LOGIN_EMAIL_FAILURE_WINDOW_MS: 'soon' }, /LOGIN_EMAIL_FAILURE_WINDOW_MS must be an integer/],
   ];
   for (const [variable, env, message] of bad) {
     const error = t.throws(() => loadConfig(env)) as ConfigError;

@@ -4,6 +4,8 @@ import { Type } from 'typebox';
 import { currentUser } from '../../plugins/auth.js';
 import { bearer, errors } from '../../schemas/common.js';
 import type { ClientInfo } from '../../auth/refresh-tokens.js';
+import { LoginGuard } from '../../auth/login-guard.js';
+import { AppError } from '../../errors.js';
 import { LoginBody, RefreshBody, RegisterBody, Session } from './auth.schemas.js';
 import * as auth from './auth.service.js';
 
@@ -26,6 +28,13 @@ export default async function authRoutes(fastify: FastifyInstance) {
     signAccessToken: app.signAccessToken,
   });
   const tags = ['auth'];
+  const loginGuard = new LoginGuard({
+    redis: () => app.redis,
+    keyPrefix: `${app.config.redisPrefix}:`,
+    perAddress: { max: app.config.loginRateLimitMax, windowMs: app.config.loginRateLimitWindowMs },
+    emailFailures: { max: app.config.loginEmailFailureMax, windowMs: app.config.loginEmailFailureWindowMs },
+    log: app.log,
+  });
 
   app.post(
     '/register',
@@ -45,20 +54,31 @@ export default async function authRoutes(fastify: FastifyInstance) {
     '/login',
     {
       preValidation: normalizeEmailField,
-      // After parsing and validation: the per-email limit needs the email. The per-IP limit ran at onRequest.
-      preHandler: async (request) =>
-        app.consumeRateLimit('login', request.body.email, { max: app.config.loginRateLimitMax, windowMs: app.config.loginRateLimitWindowMs }),
+      // After parsing and validation: these limits need the email. The per-IP limit ran at onRequest.
+      preHandler: async (request) => loginGuard.admit(request.body.email, request.ip),
       schema: {
         tags,
         summary: 'Sign in with email and password',
         description:
-          'One 401 for an unknown email, a wrong password and a deactivated account. Limited per IP and per email ' +
-          '(`LOGIN_RATE_LIMIT_MAX` attempts, successful or not, per `LOGIN_RATE_LIMIT_WINDOW_MS`): 429 `RATE_LIMITED` with `retry-after`.',
+          'One 401 for an unknown email, a wrong password and a deactivated account. Limited per IP, per email and IP ' +
+          '(`LOGIN_RATE_LIMIT_MAX` attempts, successful or not, per `LOGIN_RATE_LIMIT_WINDOW_MS`) and per email from every ' +
+          'address (`LOGIN_EMAIL_FAILURE_MAX` failures per `LOGIN_EMAIL_FAILURE_WINDOW_MS`; past it only addresses that signed ' +
+          'in to the account within 30 days may try): 429 `RATE_LIMITED` with `retry-after`.',
         body: LoginBody,
         response: { 200: Session, ...errors(400, 401, 429) },
       },
     },
-    async (request) => auth.login(deps(request), request.body, clientInfo(request)),
+    async (request) => {
+      const { email } = request.body;
+      try {
+        const session = await auth.login(deps(request), request.body, clientInfo(request));
+        await loginGuard.succeeded(email, request.ip);
+        return session;
+      } catch (error) {
+        if (error instanceof AppError && error.code === 'UNAUTHORIZED') await loginGuard.failed(email);
+        throw error;
+      }
+    },
   );
 
   app.post(
