@@ -44,6 +44,11 @@ export interface Config {
   jwtSecretFile: string | null;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
+  /**
+   * How long after its rotation a refresh token presented again answers 409 `TOKEN_ROTATED`
+   * (a retry after a lost reply, a second tab) instead of counting as reuse; 0 turns it off.
+   */
+  refreshReuseGraceSeconds: number;
   storageDir: string;
   adminEmail: string | null;
   adminPassword: string | null;
@@ -245,6 +250,7 @@ export function loadConfig(env: Env = process.env): Config {
     jwtSecretFile,
     accessTokenTtlSeconds: int(env, 'ACCESS_TOKEN_TTL_SECONDS', 15 * 60, 5, 24 * 3600),
     refreshTokenTtlSeconds: int(env, 'REFRESH_TOKEN_TTL_SECONDS', 30 * 24 * 3600, 60, 365 * 24 * 3600),
+    refreshReuseGraceSeconds: int(env, 'REFRESH_REUSE_GRACE_SECONDS', 30, 0, 300),
     storageDir,
     adminEmail,
     adminPassword,

@@ -23,8 +23,9 @@ import { createTestDatabase } from '../helpers/database.js';
 
 const INITIAL = 'Migration20261125000000_initial';
 const FILES_COURSE = 'Migration20261125010000_files_course';
+const REFRESH_ROTATION = 'Migration20261205000001_refresh_token_rotation';
 /** Every migration, in the order they apply. */
-const MIGRATIONS = [INITIAL, FILES_COURSE];
+const MIGRATIONS = [INITIAL, FILES_COURSE, REFRESH_ROTATION];
 
 const db = await createTestDatabase('schema');
 t.teardown(() => db.drop());
@@ -48,7 +49,7 @@ async function ourTables(): Promise<string[]> {
 
 const EXPECTED_COLUMNS: Record<string, string[]> = {
   users: ['id', 'email', 'password_hash', 'full_name', 'role', 'is_active', 'metadata', 'created_at', 'updated_at', 'last_login_at'],
-  refresh_tokens: ['id', 'user_id', 'token_jti', 'expires_at', 'revoked_at', 'created_at', 'user_agent', 'ip_address'],
+  refresh_tokens: ['id', 'user_id', 'token_jti', 'expires_at', 'revoked_at', 'created_at', 'user_agent', 'ip_address', 'rotated_at'],
   courses: [
     'id', 'title', 'slug', 'description', 'instructor_id', 'category', 'difficulty_level', 'is_published',
     'thumbnail_url', 'estimated_duration_minutes', 'metadata', 'created_at', 'updated_at',
@@ -484,13 +485,16 @@ await t.test('deleting a course without enrollments cascades to its lessons, qui
   t.same(left, { lessons: 0, quizzes: 0, questions: 0 });
 });
 
-await t.test('the files migration reverts on its own', async (t) => {
-  const courseColumn = async () =>
-    (await rows(`select 1 from information_schema.columns where table_name = 'uploaded_files' and column_name = 'course_id'`)).length;
+await t.test('the refresh rotation and files migrations revert on their own', async (t) => {
+  const hasColumn = async (table: string, column: string) =>
+    (await rows(`select 1 from information_schema.columns where table_name = $1 and column_name = $2`, [table, column])).length;
+  t.same(await migrateDown(config), [REFRESH_ROTATION]);
+  t.equal(await hasColumn('refresh_tokens', 'rotated_at'), 0, 'refresh_tokens.rotated_at is gone');
   t.same(await migrateDown(config), [FILES_COURSE]);
-  t.equal(await courseColumn(), 0, 'uploaded_files.course_id is gone');
-  t.same(await migrateUp(config), [FILES_COURSE]);
-  t.equal(await courseColumn(), 1, 'and back');
+  t.equal(await hasColumn('uploaded_files', 'course_id'), 0, 'uploaded_files.course_id is gone');
+  t.same(await migrateUp(config), [FILES_COURSE, REFRESH_ROTATION]);
+  t.equal(await hasColumn('uploaded_files', 'course_id'), 1, 'and back');
+  t.equal(await hasColumn('refresh_tokens', 'rotated_at'), 1);
 });
 
 await t.test('migrateDown to 0 removes every table, and migrateUp rebuilds them', async (t) => {

@@ -95,6 +95,13 @@ t.test('files: upload allow-list and signed URL lifetime', async (t) => {
   t.equal(custom.fileUrlTtlSeconds, 60);
 });
 
+t.test('auth: refresh rotation grace', async (t) => {
+  t.equal(loadConfig({}).refreshReuseGraceSeconds, 30);
+  t.equal(loadConfig({ REFRESH_REUSE_GRACE_SECONDS: '0' }).refreshReuseGraceSeconds, 0);
+  t.throws(() => loadConfig({ REFRESH_REUSE_GRACE_SECONDS: '301' }), /REFRESH_REUSE_GRACE_SECONDS must be between 0 and 300/);
+  t.throws(() => loadConfig({ REFRESH_REUSE_GRACE_SECONDS: 'half' }), /REFRESH_REUSE_GRACE_SECONDS must be an integer/);
+});
+
 t.test('auth: rate limits', async (t) => {
   const defaults = loadConfig({});
   t.equal(defaults.rateLimitMax, 600);
