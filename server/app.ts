@@ -40,19 +40,37 @@ export interface BuildAppOptions {
   extend?: (app: App) => Promise<void> | void;
 }
 
+/**
+ * Fastify's `trustProxy` for our setting. Fastify (since 5.12.1) treats a number as "trust
+ * nothing", because a hop count cannot tell a proxy from a client that reaches the port
+ * directly; we still offer hop counts (the README says when they are safe) through proxy-addr's
+ * hop index: hop 0 is the peer, then X-Forwarded-For from the right.
+ */
+function trustProxyOption(setting: Config['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof setting === 'number') return (_address, hop) => hop < setting;
+  return setting;
+}
+
 export async function buildApp(config: Config, options: BuildAppOptions = {}): Promise<App> {
   const app = Fastify({
     logger: loggerOptions(config),
     genReqId: () => randomUUID(),
     requestIdHeader: 'x-request-id',
     bodyLimit: config.bodyLimitBytes,
-    trustProxy: config.trustProxy,
+    trustProxy: trustProxyOption(config.trustProxy),
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  if (typeof config.trustProxy === 'number' && (config.host === '0.0.0.0' || config.host === '::')) {
+    app.log.warn(
+      { trustProxy: config.trustProxy, host: config.host },
+      'TRUST_PROXY is a hop count while HOST listens on every interface: a client reaching the port directly can pick its own address; ' +
+        'list the proxy addresses in TRUST_PROXY or bind HOST to the interface only the proxy reaches',
+    );
+  }
   app.setValidatorCompiler(validatorCompiler);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);

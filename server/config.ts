@@ -7,6 +7,7 @@
  * `ConfigError` that names the variable, so a bad deployment fails at start-up with a message a
  * person can act on.
  */
+import { isIP } from 'node:net';
 import { generatedSecretPath, readOrCreateSecret, SecretFileError, SECRET_MIN_LENGTH } from './secrets.js';
 
 export class ConfigError extends Error {
@@ -64,7 +65,11 @@ export interface Config {
   socketTokenGraceMs: number;
   /** Period of the maintenance sweep (overdue attempts, missing certificates). */
   sweepIntervalMs: number;
-  trustProxy: boolean;
+  /**
+   * Which proxies' `X-Forwarded-*` headers to believe (Fastify's `trustProxy`): `false`, a number
+   * of hops (the last N addresses of `X-Forwarded-For`), or the proxies' addresses and CIDRs.
+   */
+  trustProxy: false | number | string[];
   /** Time given to running jobs and open requests on SIGTERM before connections are cut. */
   shutdownTimeoutMs: number;
   // --- realtime (issue 7) ---
@@ -177,6 +182,42 @@ function url(env: Env, name: string, fallback: string, protocols: string[]): str
   return raw;
 }
 
+/** proxy-addr's names for address ranges, accepted in a `TRUST_PROXY` list. */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/**
+ * `TRUST_PROXY`: `off`; a hop count; or a comma-separated list of proxy addresses and CIDRs.
+ * `on` means one hop, the common single load balancer: trusting every hop (Fastify's `true`)
+ * would let a client pick its own address by sending an `X-Forwarded-For` that the load balancer
+ * appends to.
+ */
+function trustProxy(env: Env): false | number | string[] {
+  const raw = read(env, 'TRUST_PROXY');
+  if (raw === undefined) return false;
+  const lower = raw.toLowerCase();
+  if (['0', 'false', 'off', 'no'].includes(lower)) return false;
+  if (['true', 'on', 'yes'].includes(lower)) return 1;
+  if (/^\d+$/.test(raw)) {
+    const hops = Number(raw);
+    if (hops > 20) throw new ConfigError('TRUST_PROXY', `must be at most 20 hops, got ${hops}`);
+    return hops;
+  }
+  const entries = raw.split(',').map((entry) => entry.trim()).filter(Boolean);
+  for (const entry of entries) {
+    if (PROXY_RANGE_NAMES.includes(entry)) continue;
+    const [address, prefix, extra] = entry.split('/');
+    const version = isIP(address ?? '');
+    const prefixOk = prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= (version === 6 ? 128 : 32));
+    if (version === 0 || !prefixOk || extra !== undefined) {
+      throw new ConfigError(
+        'TRUST_PROXY',
+        `must be off, on (one hop), a hop count, or a comma-separated list of proxy addresses or CIDRs like 10.0.0.0/8, got "${entry}"`,
+      );
+    }
+  }
+  return entries;
+}
+
 /** Reads and validates the configuration; throws `ConfigError` naming the first wrong variable. */
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = oneOf<NodeEnv>(env, 'NODE_ENV', 'development', ['development', 'test', 'production']);
@@ -263,7 +304,7 @@ export function loadConfig(env: Env = process.env): Config {
     quizGraceMs: int(env, 'QUIZ_GRACE_MS', 2000, 0, 60_000),
     socketTokenGraceMs: int(env, 'SOCKET_TOKEN_GRACE_MS', 60_000, 0, 3600_000),
     sweepIntervalMs: int(env, 'SWEEP_INTERVAL_MS', 30_000, 100, 3600_000),
-    trustProxy: bool(env, 'TRUST_PROXY', false),
+    trustProxy: trustProxy(env),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     // --- realtime (issue 7) ---
     socketEventsPerSecond: int(env, 'SOCKET_EVENTS_PER_SECOND', 20, 1, 10_000),

@@ -237,3 +237,16 @@ t.test('a generated secret that cannot be created or is damaged is a ConfigError
   t.equal(short.variable, 'JWT_SECRET');
   t.match(short.message, /must hold a secret of at least 32 characters/);
 });
+
+t.test('TRUST_PROXY: off, a hop count (on = one hop) or a list of proxy addresses and CIDRs', async (t) => {
+  const parsed = (value?: string) => loadConfig(value === undefined ? {} : { TRUST_PROXY: value }).trustProxy;
+  t.equal(parsed(), false);
+  for (const off of ['off', 'false', '0', 'no']) t.equal(parsed(off), false, off);
+  for (const on of ['on', 'true', 'ON', 'yes', '1']) t.equal(parsed(on), 1, `${on} is one hop, not every hop`);
+  t.equal(parsed('3'), 3);
+  t.same(parsed('10.0.0.0/8, 192.168.1.10 ,fd00::/8,loopback'), ['10.0.0.0/8', '192.168.1.10', 'fd00::/8', 'loopback']);
+  for (const bad of ['21', '10.0.0.0/33', 'proxy.example.com', '10.0.0.1/8/9', '::1/129', '10.0.0.0/x', 'maybe']) {
+    const error = t.throws(() => parsed(bad)) as ConfigError;
+    t.equal(error.variable, 'TRUST_PROXY', bad);
+  }
+});
