@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { loadConfig, ConfigError } from '../server/config.js';
 import { migrateUp } from '../server/db/database.js';
+import { errSerializer } from '../server/query-errors.js';
 import { registerQueueMetrics } from './metrics.js';
 import { serveMetrics } from './metrics-server.js';
 import { startWorkerProcess } from './process.js';
@@ -18,7 +19,7 @@ async function main() {
     }
     throw error;
   }
-  const logger = pino({ level: config.logLevel, base: { component: 'worker', pid: process.pid } });
+  const logger = pino({ level: config.logLevel, base: { component: 'worker', pid: process.pid }, serializers: { err: errSerializer } });
 
   await migrateUp(config);
   const registry = new Registry();
