@@ -120,6 +120,15 @@ export interface Config {
    * on `HOST`; 0 picks a free port, unset serves none. API instances serve `/metrics` on `PORT`.
    */
   workerMetricsPort: number | null;
+  /**
+   * Port of a listener of its own (on `HOST`) for an API instance's `/metrics` (`METRICS_PORT`;
+   * 0 picks a free one); `/metrics` then leaves `PORT`. Null: `/metrics` is on `PORT`.
+   */
+  metricsPort: number | null;
+  /** Bearer token every `/metrics` endpoint (API and worker) requires (`METRICS_TOKEN`); null: none. */
+  metricsToken: string | null;
+  /** Serve the OpenAPI document and its browser at `/docs` (`DOCS_ENABLED`). @defaultValue true */
+  docsEnabled: boolean;
   // --- files (issue 5) ---
   /**
    * MIME types `POST /api/files` accepts, as detected from the bytes (`UPLOAD_ALLOWED_TYPES`,
@@ -277,6 +286,13 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('PRESENCE_TTL_MS', `must exceed twice PRESENCE_HEARTBEAT_MS (${presenceHeartbeatMs}), got ${presenceTtlMs}`);
   }
 
+  const metricsPort = read(env, 'METRICS_PORT') === undefined ? null : int(env, 'METRICS_PORT', 0, 0, 65_535);
+  if (metricsPort !== null && metricsPort !== 0 && metricsPort === port) {
+    throw new ConfigError('METRICS_PORT', `must differ from PORT (${port}): it moves /metrics off the API port`);
+  }
+  const metricsToken = read(env, 'METRICS_TOKEN') ?? null;
+  if (metricsToken !== null && metricsToken.length < 16) throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters');
+
   return Object.freeze({
     nodeEnv,
     host: str(env, 'HOST', '0.0.0.0'),
@@ -327,6 +343,9 @@ export function loadConfig(env: Env = process.env): Config {
     certificateConcurrency: int(env, 'CERTIFICATE_CONCURRENCY', 2, 1, 100),
     jobLockMs: int(env, 'JOB_LOCK_MS', 30_000, 1000, 600_000),
     workerMetricsPort: env.WORKER_METRICS_PORT === undefined || env.WORKER_METRICS_PORT === '' ? null : int(env, 'WORKER_METRICS_PORT', 0, 0, 65_535),
+    metricsPort,
+    metricsToken,
+    docsEnabled: bool(env, 'DOCS_ENABLED', true),
     // --- files (issue 5) ---
     uploadAllowedTypes: Object.freeze(
       ((raw: string) => {

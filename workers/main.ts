@@ -25,7 +25,7 @@ async function main() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const worker = await startWorkerProcess(config, logger, { metrics: (queues) => registerQueueMetrics(registry, queues) });
-  const metricsServer = config.workerMetricsPort === null ? null : await serveMetrics(registry, config.host, config.workerMetricsPort);
+  const metricsServer = config.workerMetricsPort === null ? null : await serveMetrics(registry, config.host, config.workerMetricsPort, config.metricsToken);
   if (metricsServer) logger.info({ url: metricsServer.url }, `worker metrics at ${metricsServer.url}`);
 
   let closing = false;

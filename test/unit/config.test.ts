@@ -250,3 +250,22 @@ t.test('TRUST_PROXY: off, a hop count (on = one hop) or a list of proxy addresse
     t.equal(error.variable, 'TRUST_PROXY', bad);
   }
 });
+
+t.test('operations endpoints: METRICS_PORT, METRICS_TOKEN, DOCS_ENABLED', async (t) => {
+  const defaults = loadConfig({});
+  t.same([defaults.metricsPort, defaults.metricsToken, defaults.docsEnabled], [null, null, true], 'public /metrics and /docs on PORT by default');
+  const custom = loadConfig({ METRICS_PORT: '9464', METRICS_TOKEN: 't'.repeat(16), DOCS_ENABLED: 'off' });
+  t.same([custom.metricsPort, custom.metricsToken, custom.docsEnabled], [9464, 't'.repeat(16), false]);
+  t.equal(loadConfig({ METRICS_PORT: '0' }).metricsPort, 0, 'any free port');
+  const bad: Array<[string, Record<string, string>, RegExp]> = [
+    ['METRICS_PORT', { METRICS_PORT: '70000' }, /METRICS_PORT must be between 0 and 65535/],
+    ['METRICS_PORT', { PORT: '8080', METRICS_PORT: '8080' }, /METRICS_PORT must differ from PORT/],
+    ['METRICS_TOKEN', { METRICS_TOKEN: 'short' }, /METRICS_TOKEN must be at least 16 characters/],
+    ['DOCS_ENABLED', { DOCS_ENABLED: 'sometimes' }, /DOCS_ENABLED must be one of/],
+  ];
+  for (const [variable, env, message] of bad) {
+    const error = t.throws(() => loadConfig(env)) as ConfigError;
+    t.equal(error.variable, variable);
+    t.match(error.message, message);
+  }
+});
