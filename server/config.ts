@@ -8,6 +8,7 @@
  * person can act on.
  */
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { generatedSecretPath, readOrCreateSecret, SecretFileError, SECRET_MIN_LENGTH } from './secrets.js';
 
 export class ConfigError extends Error {
@@ -105,6 +106,19 @@ export interface Config {
    */
   loginEmailFailureMax: number;
   loginEmailFailureWindowMs: number;
+  /** Register and login requests per IP per `authRateLimitWindowMs` (besides the general per-IP limit). */
+  authRateLimitMax: number;
+  authRateLimitWindowMs: number;
+  /**
+   * argon2 hashes and verifications one process runs at once. Each takes a libuv thread, tens
+   * of ms of a core and 19 MiB; the default leaves a core to the event loop and a thread of
+   * libuv's pool to file I/O: min(cores − 1, UV_THREADPOOL_SIZE − 1), at least 1.
+   */
+  argon2MaxConcurrency: number;
+  /** Password operations that may wait for a slot; beyond, 503 `UNAVAILABLE` at once. */
+  argon2MaxQueue: number;
+  /** How long one may wait for a slot before it is refused with 503 `UNAVAILABLE`. */
+  argon2QueueTimeoutMs: number;
   // --- workers (issue 9) ---
   /** Recalculations one process runs at once (`PROGRESS_CONCURRENCY`). @defaultValue 10 */
   progressConcurrency: number;
@@ -189,6 +203,12 @@ function url(env: Env, name: string, fallback: string, protocols: string[]): str
     throw new ConfigError(name, `must use ${protocols.join(' or ')}, got "${parsed.protocol}"`);
   }
   return raw;
+}
+
+/** See `Config.argon2MaxConcurrency`. */
+function defaultArgon2Concurrency(env: Env): number {
+  const threadpool = int(env, 'UV_THREADPOOL_SIZE', 4, 1, 1024);
+  return Math.max(1, Math.min(availableParallelism() - 1, threadpool - 1));
 }
 
 /** proxy-addr's names for address ranges, accepted in a `TRUST_PROXY` list. */
@@ -338,6 +358,11 @@ export function loadConfig(env: Env = process.env): Config {
     loginRateLimitWindowMs: int(env, 'LOGIN_RATE_LIMIT_WINDOW_MS', 15 * 60_000, 1000, 24 * 3600_000),
     loginEmailFailureMax: int(env, 'LOGIN_EMAIL_FAILURE_MAX', 100, 1, 1_000_000),
     loginEmailFailureWindowMs: int(env, 'LOGIN_EMAIL_FAILURE_WINDOW_MS', 15 * 60_000, 1000, 24 * 3600_000),
+    authRateLimitMax: int(env, 'AUTH_RATE_LIMIT_MAX', 1000, 1, 1_000_000),
+    authRateLimitWindowMs: int(env, 'AUTH_RATE_LIMIT_WINDOW_MS', 60_000, 1000, 24 * 3600_000),
+    argon2MaxConcurrency: int(env, 'ARGON2_MAX_CONCURRENCY', defaultArgon2Concurrency(env), 1, 64),
+    argon2MaxQueue: int(env, 'ARGON2_MAX_QUEUE', 200, 0, 100_000),
+    argon2QueueTimeoutMs: int(env, 'ARGON2_QUEUE_TIMEOUT_MS', 5000, 10, 60_000),
     // --- workers (issue 9) ---
     progressConcurrency: int(env, 'PROGRESS_CONCURRENCY', 10, 1, 1000),
     certificateConcurrency: int(env, 'CERTIFICATE_CONCURRENCY', 2, 1, 100),

@@ -18,6 +18,7 @@ export const ERROR_CODES = [
   'TOKEN_REUSED',
   'TOKEN_ROTATED',
   'SERVICE_UNAVAILABLE',
+  'UNAVAILABLE',
   'INTERNAL_ERROR',
 ] as const;
 
@@ -38,6 +39,7 @@ const STATUS: Record<ErrorCode, number> = {
   TOKEN_REUSED: 401,
   TOKEN_ROTATED: 409,
   SERVICE_UNAVAILABLE: 503,
+  UNAVAILABLE: 503,
   INTERNAL_ERROR: 500,
 };
 

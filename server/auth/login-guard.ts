@@ -71,21 +71,25 @@ export class LoginGuard {
     };
   }
 
-  /** Counts an attempt before the password is checked; throws `RateLimitedError` when it may not be made. */
-  async admit(email: string, ip: string): Promise<void> {
+  /**
+   * Counts an attempt before the password is checked; throws `RateLimitedError` when it may not
+   * be made. `known`: the address signed in to this account before (false when Redis is down).
+   */
+  async admit(email: string, ip: string): Promise<{ known: boolean }> {
     const keys = this.#keys(email, ip);
     let result: [number, number, number, number, number];
     try {
       result = (await this.options.redis().eval(ADMIT_SCRIPT, 3, keys.attempts, keys.failures, keys.known, this.options.perAddress.windowMs)) as typeof result;
     } catch (error) {
       this.#failOpen(error);
-      return;
+      return { known: false };
     }
     const [attempts, attemptsTtl, failures, failuresTtl, known] = result;
     if (attempts > this.options.perAddress.max) throw new RateLimitedError(seconds(attemptsTtl));
     if (failures >= this.options.emailFailures.max && known !== 1) {
       throw new RateLimitedError(seconds(failuresTtl > 0 ? failuresTtl : this.options.emailFailures.windowMs));
     }
+    return { known: known === 1 };
   }
 
   /** A wrong password (or an unknown or inactive account). */

@@ -269,3 +269,31 @@ t.test('operations endpoints: METRICS_PORT, METRICS_TOKEN, DOCS_ENABLED', async 
     t.match(error.message, message);
   }
 });
+
+t.test('argon2 slots and the per-IP budget of register and login', async (t) => {
+  const defaults = loadConfig({});
+  t.equal(defaults.authRateLimitMax, 1000, 'a school behind one address fits');
+  t.equal(defaults.authRateLimitWindowMs, 60_000);
+  const cores = (await import('node:os')).availableParallelism();
+  t.equal(defaults.argon2MaxConcurrency, Math.max(1, Math.min(cores - 1, 3)), 'a core for the event loop, a pool thread for file I/O');
+  t.equal(loadConfig({ UV_THREADPOOL_SIZE: '64' }).argon2MaxConcurrency, Math.max(1, cores - 1));
+  t.equal(loadConfig({ UV_THREADPOOL_SIZE: '1' }).argon2MaxConcurrency, 1);
+  t.same([defaults.argon2MaxQueue, defaults.argon2QueueTimeoutMs], [200, 5000]);
+  const custom = loadConfig({ AUTH_RATE_LIMIT_MAX: '5000', AUTH_RATE_LIMIT_WINDOW_MS: '10000', ARGON2_MAX_CONCURRENCY: '4', ARGON2_MAX_QUEUE: '0', ARGON2_QUEUE_TIMEOUT_MS: '100' });
+  t.same(
+    [custom.authRateLimitMax, custom.authRateLimitWindowMs, custom.argon2MaxConcurrency, custom.argon2MaxQueue, custom.argon2QueueTimeoutMs],
+    [5000, 10_000, 4, 0, 100],
+  );
+  const bad: Array<[string, Record<string, string>, RegExp]> = [
+    ['AUTH_RATE_LIMIT_MAX', { AUTH_RATE_LIMIT_MAX: '0' }, /AUTH_RATE_LIMIT_MAX must be between 1/],
+    ['ARGON2_MAX_CONCURRENCY', { ARGON2_MAX_CONCURRENCY: '0' }, /ARGON2_MAX_CONCURRENCY must be between 1 and 64/],
+    ['ARGON2_MAX_QUEUE', { ARGON2_MAX_QUEUE: '-1' }, /ARGON2_MAX_QUEUE must be between 0/],
+    ['ARGON2_QUEUE_TIMEOUT_MS', { ARGON2_QUEUE_TIMEOUT_MS: '5' }, /ARGON2_QUEUE_TIMEOUT_MS must be between 10/],
+    ['UV_THREADPOOL_SIZE', { UV_THREADPOOL_SIZE: 'many' }, /UV_THREADPOOL_SIZE must be an integer/],
+  ];
+  for (const [variable, env, message] of bad) {
+    const error = t.throws(() => loadConfig(env)) as ConfigError;
+    t.equal(error.variable, variable);
+    t.match(error.message, message);
+  }
+});

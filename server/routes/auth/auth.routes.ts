@@ -60,6 +60,7 @@ export default async function authRoutes(fastify: FastifyInstance) {
     log: request.log,
     refreshTokenTtlSeconds: app.config.refreshTokenTtlSeconds,
     refreshReuseGraceSeconds: app.config.refreshReuseGraceSeconds,
+    passwords: app.passwords,
     signAccessToken: app.signAccessToken,
   });
   const tags = ['auth'];
@@ -71,16 +72,22 @@ export default async function authRoutes(fastify: FastifyInstance) {
     log: app.log,
   });
 
+  // Registration and login cost an argon2 hash each: a budget per IP of their own, before the
+  // body is even parsed (generous by default: a school may sit behind one address).
+  const authPerIp = async (request: FastifyRequest) =>
+    app.consumeRateLimit('auth-ip', request.ip, { max: app.config.authRateLimitMax, windowMs: app.config.authRateLimitWindowMs });
+
   app.post(
     '/register',
     {
+      onRequest: authPerIp,
       preValidation: normalizeEmailField,
       schema: {
         tags,
         summary: 'Create a student account and sign in',
         description: 'With `useCookie: true` the refresh token is set as a cookie instead of returned (see `/auth/refresh`).',
         body: RegisterBody,
-        response: { 201: Session, ...errors(400, 409, 429) },
+        response: { 201: Session, ...errors(400, 409, 429, 503) },
       },
     },
     async (request, reply) => {
@@ -92,9 +99,8 @@ export default async function authRoutes(fastify: FastifyInstance) {
   app.post(
     '/login',
     {
+      onRequest: authPerIp,
       preValidation: normalizeEmailField,
-      // After parsing and validation: these limits need the email. The per-IP limit ran at onRequest.
-      preHandler: async (request) => loginGuard.admit(request.body.email, request.ip),
       schema: {
         tags,
         summary: 'Sign in with email and password',
@@ -105,13 +111,17 @@ export default async function authRoutes(fastify: FastifyInstance) {
           'in to the account within 30 days may try): 429 `RATE_LIMITED` with `retry-after`. With `useCookie: true` the ' +
           'refresh token is set as a cookie instead of returned.',
         body: LoginBody,
-        response: { 200: Session, ...errors(400, 401, 429) },
+        response: { 200: Session, ...errors(400, 401, 429, 503) },
       },
     },
     async (request, reply) => {
       const { email } = request.body;
+      // After parsing and validation: these limits need the email (the per-IP one ran at onRequest).
+      const { known } = await loginGuard.admit(email, request.ip);
       try {
-        const issued = await auth.login(deps(request), request.body, clientInfo(request));
+        // An address that signed in to this account before waits ahead of a flood of strangers.
+        const base = deps(request);
+        const issued = await auth.login(known ? { ...base, passwords: base.passwords.prioritized() } : base, request.body, clientInfo(request));
         await loginGuard.succeeded(email, request.ip);
         return sendSession(request, reply, issued, request.body.useCookie === true);
       } catch (error) {

@@ -4,7 +4,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { User, type IUser } from '../../../entities/index.js';
 import { AppError, conflict, notFound, unauthorized } from '../../errors.js';
 import type { AuthUser } from '../../plugins/auth.js';
-import { hashPassword, needsRehash, verifyDummyPassword, verifyPassword } from '../../auth/passwords.js';
+import type { Passwords } from '../../auth/passwords.js';
 import {
   claimRefreshToken,
   endAllRefreshTokens,
@@ -23,6 +23,8 @@ export interface AuthDeps {
   refreshTokenTtlSeconds: number;
   /** See `Config.refreshReuseGraceSeconds`. */
   refreshReuseGraceSeconds: number;
+  /** argon2, through the process's bounded slots (503 `UNAVAILABLE` when they are all taken). */
+  passwords: Passwords;
   signAccessToken(user: AuthUser): string;
 }
 
@@ -48,7 +50,7 @@ async function newSession(deps: AuthDeps, em: EntityManager, user: IUser, client
 
 /** Creates a student and logs it in. The unique constraint on email decides a race. */
 export async function register(deps: AuthDeps, input: RegisterBody, client: ClientInfo): Promise<IssuedSession> {
-  const passwordHash = await hashPassword(input.password);
+  const passwordHash = await deps.passwords.hash(input.password);
   try {
     return await deps.em.transactional(async (em) => {
       const user = em.create(User, { email: normalizeEmail(input.email), fullName: input.fullName, passwordHash, role: 'student' });
@@ -69,12 +71,12 @@ export async function login(deps: AuthDeps, input: LoginBody, client: ClientInfo
   const em = deps.em;
   const user = await em.findOne(User, { email: normalizeEmail(input.email) });
   if (!user) {
-    await verifyDummyPassword(input.password);
+    await deps.passwords.verifyDummy(input.password);
     throw unauthorized(INVALID_CREDENTIALS);
   }
-  const valid = await verifyPassword(user.passwordHash, input.password);
+  const valid = await deps.passwords.verify(user.passwordHash, input.password);
   if (!valid || !user.isActive) throw unauthorized(INVALID_CREDENTIALS);
-  if (needsRehash(user.passwordHash)) user.passwordHash = await hashPassword(input.password);
+  if (deps.passwords.needsRehash(user.passwordHash)) user.passwordHash = await deps.passwords.hash(input.password);
   user.lastLoginAt = new Date();
   await em.flush();
   return newSession(deps, em, user, client);
