@@ -41,6 +41,10 @@ export const Certificate = defineEntity({
     issuedAt: createdAt(),
     isRevoked: p.boolean().default(false).onCreate(() => false),
     revokedAt: optionalTimestamp(),
+    // The names as they were at issue: what the certificate states, whatever is renamed later.
+    studentName: p.string().length(255),
+    courseTitle: p.string().length(500),
+    instructorName: p.string().length(255),
   },
 });
 

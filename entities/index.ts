@@ -2,6 +2,7 @@ import { Certificate } from './certificate.entity.js';
 import { Course } from './course.entity.js';
 import { Enrollment } from './enrollment.entity.js';
 import { LessonProgress } from './lesson-progress.entity.js';
+import { ProgressClientKey } from './progress-client-key.entity.js';
 import { Lesson } from './lesson.entity.js';
 import { QuizAttempt } from './quiz-attempt.entity.js';
 import { QuizQuestion } from './quiz-question.entity.js';
@@ -22,6 +23,7 @@ export * from './quiz-question.entity.js';
 export * from './quiz-attempt.entity.js';
 export * from './uploaded-file.entity.js';
 export * from './certificate.entity.js';
+export * from './progress-client-key.entity.js';
 
 /** Every entity, in dependency order; given to MikroORM explicitly (no folder discovery). */
 export const allEntities = [
@@ -36,4 +38,5 @@ export const allEntities = [
   QuizAttempt,
   UploadedFile,
   Certificate,
+  ProgressClientKey,
 ];

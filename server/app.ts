@@ -9,12 +9,14 @@ import Fastify, {
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from './config.js';
 import { loggerOptions } from './logger.js';
+import { trustProxyOption } from './trust-proxy.js';
 import { validatorCompiler } from './validation.js';
 import configPlugin from './plugins/config.js';
 import errorsPlugin from './plugins/errors.js';
 import securityPlugin from './plugins/security.js';
 import rateLimitPlugin from './plugins/rate-limit.js';
 import userEventsPlugin from './plugins/user-events.js';
+import courseEventsPlugin from './plugins/course-events.js';
 import metricsPlugin from './plugins/metrics.js';
 import docsPlugin from './plugins/docs.js';
 import ormPlugin from './plugins/orm.js';
@@ -38,17 +40,6 @@ export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression,
 export interface BuildAppOptions {
   /** Registers more routes or hooks before the app is made ready (tests, benchmarks). */
   extend?: (app: App) => Promise<void> | void;
-}
-
-/**
- * Fastify's `trustProxy` for our setting. Fastify (since 5.12.1) treats a number as "trust
- * nothing", because a hop count cannot tell a proxy from a client that reaches the port
- * directly; we still offer hop counts (the README says when they are safe) through proxy-addr's
- * hop index: hop 0 is the peer, then X-Forwarded-For from the right.
- */
-function trustProxyOption(setting: Config['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
-  if (typeof setting === 'number') return (_address, hop) => hop < setting;
-  return setting;
 }
 
 export async function buildApp(config: Config, options: BuildAppOptions = {}): Promise<App> {
@@ -81,6 +72,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   await app.register(securityPlugin);
   await app.register(rateLimitPlugin);
   await app.register(userEventsPlugin);
+  await app.register(courseEventsPlugin);
   await app.register(metricsPlugin);
   await app.register(docsPlugin);
   await app.register(ormPlugin);

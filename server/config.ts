@@ -73,11 +73,27 @@ export interface Config {
   trustProxy: false | number | string[];
   /** Time given to running jobs and open requests on SIGTERM before connections are cut. */
   shutdownTimeoutMs: number;
+  /**
+   * On SIGTERM, how long the instance keeps serving with `/ready` answering 503 before it closes:
+   * at least the load balancer's health-check interval, so it stops sending traffic first.
+   */
+  shutdownDrainMs: number;
   // --- realtime (issue 7) ---
-  /** Client events one socket may send per second (token bucket refill); beyond it acks say RATE_LIMITED. */
+  /**
+   * Client events one user may send per second on one instance, over all its sockets and `/ws`
+   * connections there (token bucket refill); beyond it acks say RATE_LIMITED.
+   */
   socketEventsPerSecond: number;
   /** Burst size of that token bucket. */
   socketEventsBurst: number;
+  /**
+   * Socket.IO handshakes and `/ws` connections per client IP per `socketHandshakeRateLimitWindowMs`,
+   * counted in Redis (shared by every instance). Generous: a whole school may share one address.
+   */
+  socketHandshakeRateLimitMax: number;
+  socketHandshakeRateLimitWindowMs: number;
+  /** Socket.IO sockets and `/ws` connections one user may hold on one instance. */
+  socketsPerUserMax: number;
   /** Largest Socket.IO message a client may send (`maxHttpBufferSize`); larger ones close the connection. */
   socketMaxMessageBytes: number;
   // --- realtime across processes (issue 8) ---
@@ -151,6 +167,12 @@ export interface Config {
   uploadAllowedTypes: readonly string[];
   /** Lifetime of the signed content URLs of `GET /api/files/:id/url`. @defaultValue 300 */
   fileUrlTtlSeconds: number;
+  /**
+   * Lifetime of the signed `pdfUrl` of `certificate:issued` and `GET /api/certificates`
+   * (`CERTIFICATE_URL_TTL_SECONDS`): long, since the link in a toast may be clicked hours later.
+   * @defaultValue 604800 (7 days)
+   */
+  certificateUrlTtlSeconds: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -342,9 +364,13 @@ export function loadConfig(env: Env = process.env): Config {
     sweepIntervalMs: int(env, 'SWEEP_INTERVAL_MS', 30_000, 100, 3600_000),
     trustProxy: trustProxy(env),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    shutdownDrainMs: int(env, 'SHUTDOWN_DRAIN_MS', 5000, 0, 600_000),
     // --- realtime (issue 7) ---
     socketEventsPerSecond: int(env, 'SOCKET_EVENTS_PER_SECOND', 20, 1, 10_000),
     socketEventsBurst: int(env, 'SOCKET_EVENTS_BURST', 40, 1, 100_000),
+    socketHandshakeRateLimitMax: int(env, 'SOCKET_HANDSHAKE_RATE_LIMIT_MAX', 1000, 1, 1_000_000),
+    socketHandshakeRateLimitWindowMs: int(env, 'SOCKET_HANDSHAKE_RATE_LIMIT_WINDOW_MS', 60_000, 1000, 24 * 3600_000),
+    socketsPerUserMax: int(env, 'SOCKETS_PER_USER_MAX', 20, 1, 10_000),
     socketMaxMessageBytes: int(env, 'SOCKET_MAX_MESSAGE_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
     // --- realtime across processes (issue 8) ---
     socketStreamMaxLen: int(env, 'SOCKET_STREAM_MAX_LEN', 100_000, 1000, 10_000_000),
@@ -395,5 +421,6 @@ export function loadConfig(env: Env = process.env): Config {
       ),
     ),
     fileUrlTtlSeconds: int(env, 'FILE_URL_TTL_SECONDS', 300, 10, 7 * 24 * 3600),
+    certificateUrlTtlSeconds: int(env, 'CERTIFICATE_URL_TTL_SECONDS', 7 * 24 * 3600, 60, 90 * 24 * 3600),
   });
 }

@@ -20,15 +20,36 @@ async function main() {
   if (applied.length > 0) app.log.info({ migrations: applied }, 'migrations applied');
 
   let closing = false;
+  let endDrain: (() => void) | null = null;
+  /**
+   * SIGTERM (a deploy, a scale-in): `/ready` answers 503 at once and everything is still served
+   * for `SHUTDOWN_DRAIN_MS`, the load balancer's check interval, so that it stops sending traffic
+   * here first; then the instance closes: client events stop being taken and running ones ack,
+   * sockets close so that clients reconnect elsewhere and recover, requests in flight complete
+   * (new ones get 503 until the listener closes), running jobs finish. SIGINT (Ctrl-C) skips the
+   * drain; a second signal during the drain ends it.
+   */
   const shutdown = async (signal: string) => {
-    if (closing) return;
+    if (closing) return endDrain?.();
     closing = true;
-    app.log.info({ signal }, 'shutting down: no new connections, finishing running work');
+    app.draining = true;
+    const drainMs = signal === 'SIGTERM' ? config.shutdownDrainMs : 0;
     const force = setTimeout(() => {
       app.log.error('shutdown took too long; exiting');
       process.exit(1);
-    }, config.shutdownTimeoutMs + 5000);
+    }, drainMs + config.shutdownTimeoutMs + 5000);
     force.unref();
+    if (drainMs > 0) {
+      app.log.info({ signal, drainMs }, 'draining: /ready answers 503, still serving');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, drainMs);
+        endDrain = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    app.log.info({ signal }, 'shutting down: no new connections, finishing running work');
     try {
       await app.close();
       process.exit(0);

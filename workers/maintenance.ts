@@ -33,6 +33,33 @@ export const purgeExpiredRefreshTokens: SweepTask = {
   },
 };
 
+/**
+ * Progress `clientKey`s are kept a day (a retry after a lost ack comes within seconds or minutes),
+ * then deleted, oldest first, in batches, so one sweep never holds a long delete on a busy table.
+ */
+export const purgeProgressClientKeys: SweepTask = {
+  name: 'purgeProgressClientKeys',
+  async run(ctx) {
+    const connection = ctx.orm.em.fork().getConnection();
+    const batch = 10_000;
+    let purged = 0;
+    for (let round = 0; round < 20; round++) {
+      const result = await connection.execute(
+        `DELETE FROM progress_client_keys k
+          USING (SELECT enrollment_id, client_key FROM progress_client_keys
+                  WHERE created_at < now() - interval '1 day' ORDER BY created_at LIMIT ${batch}) old
+          WHERE k.enrollment_id = old.enrollment_id AND k.client_key = old.client_key`,
+        [],
+        'run',
+      );
+      const deleted = (result as { affectedRows?: number }).affectedRows ?? 0;
+      purged += deleted;
+      if (deleted < batch) break;
+    }
+    return purged;
+  },
+};
+
 /** Grades timed attempts whose deadline (plus grace) passed without their job running. */
 export const gradeOverdueAttempts: SweepTask = {
   name: 'gradeOverdueAttempts',
@@ -70,7 +97,7 @@ export const enqueueMissingCertificates: SweepTask = {
   },
 };
 
-export const sweepTasks: SweepTask[] = [purgeExpiredRefreshTokens, gradeOverdueAttempts, enqueueMissingCertificates];
+export const sweepTasks: SweepTask[] = [purgeExpiredRefreshTokens, gradeOverdueAttempts, enqueueMissingCertificates, purgeProgressClientKeys];
 
 export const SWEEP_SCHEDULER_ID = 'maintenance-sweep';
 

@@ -5,13 +5,14 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config.js';
 import { TEMP_FOLDER } from '../storage/local-storage.js';
 import { sqlTransaction } from '../db/sql-transaction.js';
+import { deriveUrlKey, signUrl } from '../routes/files/signed-url.js';
 import { newCertificateNumber } from './certificate-number.js';
 import type { CertificatePdfData } from './certificate-pdf.js';
 import type { PdfRenderer } from './pdf-renderer.js';
 
 /** What issuing and serving certificates need. */
 export interface CertificateDeps {
-  config: Pick<Config, 'publicUrl' | 'storageDir'>;
+  config: CertificateUrlConfig & Pick<Config, 'storageDir'>;
   renderer: Pick<PdfRenderer, 'render'>;
 }
 
@@ -33,15 +34,15 @@ export interface CertificateRow {
   instructor_name: string;
 }
 
-/** The certificate row with the names it shows, from `c` (a table or a CTE of certificates rows). */
+/**
+ * The certificate row, from `c` (a table or a CTE of certificates rows). The names are the row's
+ * own, stored at issue; the course's current owner comes along only to decide who manages it.
+ */
 const CERTIFICATE_NAMES = `
   SELECT c.id, c.enrollment_id, c.student_id, c.course_id, c.certificate_number, c.pdf_path, c.completion_date,
-         c.issued_at, c.is_revoked, c.revoked_at, s.full_name AS student_name, co.title AS course_title,
-         co.instructor_id, i.full_name AS instructor_name`;
+         c.issued_at, c.is_revoked, c.revoked_at, c.student_name, c.course_title, co.instructor_id, c.instructor_name`;
 const CERTIFICATE_JOINS = `
-    JOIN users s ON s.id = c.student_id
-    JOIN courses co ON co.id = c.course_id
-    JOIN users i ON i.id = co.instructor_id`;
+    JOIN courses co ON co.id = c.course_id`;
 
 export const CERTIFICATE_SELECT = `${CERTIFICATE_NAMES} FROM certificates c ${CERTIFICATE_JOINS}`;
 
@@ -58,8 +59,22 @@ export type IssueOutcome =
   /** `announce` is set for exactly one run per enrollment: the one that claimed the announcement. */
   | { status: 'issued'; certificate: CertificateRow; announce: IssuedCertificate | null };
 
-export const certificatePdfUrl = (config: Pick<Config, 'publicUrl'>, number: string) =>
-  `${config.publicUrl}/api/certificates/${encodeURIComponent(number)}/pdf`;
+/** What certificate links are made from. */
+export type CertificateUrlConfig = Pick<Config, 'publicUrl' | 'jwtSecret' | 'certificateUrlTtlSeconds'>;
+
+/** The resource a certificate link's signature covers. */
+export const certificateUrlResource = (number: string) => `certificate:${number}`;
+
+/**
+ * The PDF's address as a signed link (`?expires&signature`, see `signUrl`), valid without a token
+ * for `certificateUrlTtlSeconds`: it is sent in `certificate:issued` and listed, and a browser
+ * opens it as a plain link. The bearer route behind it works without the query as well.
+ */
+export function certificatePdfUrl(config: CertificateUrlConfig, number: string, nowMs = Date.now()): string {
+  const expires = Math.floor(nowMs / 1000) + config.certificateUrlTtlSeconds;
+  const signature = signUrl(deriveUrlKey(config.jwtSecret, 'certificate'), certificateUrlResource(number), expires);
+  return `${config.publicUrl}/api/certificates/${encodeURIComponent(number)}/pdf?expires=${expires}&signature=${signature}`;
+}
 export const certificateVerificationUrl = (config: Pick<Config, 'publicUrl'>, number: string) =>
   `${config.publicUrl}/api/certificates/verify/${encodeURIComponent(number)}`;
 
@@ -128,7 +143,9 @@ function pdfData(deps: CertificateDeps, certificate: CertificateRow): Certificat
  *
  * 1. the row: read with the enrollment; if there is none and the enrollment is completed,
  *    `INSERT … ON CONFLICT (enrollment_id) DO NOTHING` and the row read back in the same
- *    statement, so the number drawn by the first run is the number forever;
+ *    statement, so the number drawn by the first run is the number forever; the same statement
+ *    copies the student's name, the course title and the instructor's name onto the row, which
+ *    from then on is all that verification, the list and every (re-)render show;
  * 2. the PDF file (see `ensurePdfFile`);
  * 3. the announcement: `enrollments.certificate_issued_at` flips from null, with `pdf_path`, in
  *    a transaction of its own, after the PDF exists. Only the run that flips it gets `announce`,
@@ -156,8 +173,13 @@ export async function issueCertificate(em: EntityManager, deps: CertificateDeps,
     // this statement began) it is read from the table.
     [certificate] = await em.execute<CertificateRow[]>(
       `WITH inserted AS (
-         INSERT INTO certificates (enrollment_id, student_id, course_id, certificate_number, completion_date)
-         SELECT id, student_id, course_id, ?, coalesce(completed_at, now()) FROM enrollments WHERE id = ? AND status = 'completed'
+         INSERT INTO certificates (enrollment_id, student_id, course_id, certificate_number, completion_date, student_name, course_title, instructor_name)
+         SELECT e.id, e.student_id, e.course_id, ?, coalesce(e.completed_at, now()), s.full_name, co.title, i.full_name
+           FROM enrollments e
+           JOIN users s ON s.id = e.student_id
+           JOIN courses co ON co.id = e.course_id
+           JOIN users i ON i.id = co.instructor_id
+          WHERE e.id = ? AND e.status = 'completed'
          ON CONFLICT (enrollment_id) DO NOTHING RETURNING *)
        ${CERTIFICATE_NAMES} FROM (SELECT * FROM inserted UNION ALL SELECT * FROM certificates WHERE enrollment_id = ?) c ${CERTIFICATE_JOINS}`,
       [newCertificateNumber(completedAt), enrollmentId, enrollmentId],

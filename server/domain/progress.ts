@@ -6,6 +6,13 @@ export interface LessonProgressInput {
   status?: LessonProgressStatus;
   completionPercentage?: number;
   timeSpentSecondsDelta?: number;
+  /** A UUID the client picks per write: the same key again (a retry) is applied once. */
+  clientKey?: string;
+}
+
+/** True when a write reports something: a `clientKey` alone is no write. */
+export function reportsProgress(input: LessonProgressInput): boolean {
+  return input.status !== undefined || input.completionPercentage !== undefined || input.timeSpentSecondsDelta !== undefined;
 }
 
 /** The values one write asks for, before they are merged with what is stored. */

@@ -14,7 +14,7 @@ export default fp(
           version: '0.1.0',
           description:
             'Realtime classroom server. Errors always have the shape `{statusCode, error, code, message}` with a stable `code`. ' +
-            'Lists are `{items, total, page, limit}`. Realtime events are documented in the README.',
+            'Lists are `{items, total, page, limit}` (`page` ≤ 1,000,000, `limit` ≤ 100). Realtime events are documented in the README.',
         },
         servers: [{ url: app.config.publicUrl }],
         components: {

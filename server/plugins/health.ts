@@ -16,7 +16,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 
 const Check = Type.Object({ ok: Type.Boolean(), latencyMs: Type.Number(), error: Type.Optional(Type.String()) });
 const ReadyResponse = Type.Object({
-  status: Type.Union([Type.Literal('ready'), Type.Literal('unavailable')]),
+  status: Type.Union([Type.Literal('ready'), Type.Literal('unavailable'), Type.Literal('draining')]),
   checks: Type.Object({ postgres: Check, redis: Check }),
 });
 
@@ -38,15 +38,26 @@ async function probe(what: string, run: () => Promise<unknown>, failed: (error: 
   }
 }
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * Set when the process is asked to stop (SIGTERM): `/ready` answers 503 `draining` so that the
+     * load balancer sends no more traffic, while everything else is still served until the close.
+     */
+    draining: boolean;
+  }
+}
+
 /**
  * `/health`: the process is alive. `/ready`: it can serve (PostgreSQL and Redis answer), within
- * a second. Both are public (load balancers call them without credentials), so `/ready` says
- * which dependency is down but not why, and answers from a probe at most `READY_CACHE_MS` old
- * (concurrent calls share the probe in flight) instead of being rate-limited, which would fail
- * the load balancer's own checks under a flood.
+ * a second, and is not draining. Both are public (load balancers call them without credentials),
+ * so `/ready` says which dependency is down but not why, and answers from a probe at most
+ * `READY_CACHE_MS` old (concurrent calls share the probe in flight) instead of being
+ * rate-limited, which would fail the load balancer's own checks under a flood.
  */
 export default fp(
   async (app) => {
+    app.decorate('draining', false);
     const down = { postgres: false, redis: false };
     // One line when a dependency goes down (with the driver's message) and one when it is back.
     const report = (name: keyof typeof down, error: unknown | null) => {
@@ -91,13 +102,14 @@ export default fp(
       {
         schema: {
           tags: ['operations'],
-          summary: 'Readiness: PostgreSQL and Redis answer; 503 otherwise',
+          summary: 'Readiness: PostgreSQL and Redis answer and the instance is not shutting down; 503 otherwise',
           description: 'Answers from a probe at most a second old; a failed check names the dependency, not the error.',
           response: { 200: ReadyResponse, 503: ReadyResponse },
         },
       },
       async (_request, reply) => {
         const { ok, checks } = await readiness();
+        if (app.draining) return reply.status(503).send({ status: 'draining', checks });
         return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'unavailable', checks });
       },
     );

@@ -3,6 +3,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { AppError, type ErrorCode } from '../errors.js';
 import type { AuthUser } from '../plugins/auth.js';
 import type { Ack, AckCallback, ClientToServerEvents } from './events.js';
+import type { EventGate } from './event-gate.js';
 import type { TokenBucket } from './rate-limit.js';
 import { payloadError } from './schemas.js';
 import type { ClientConnection, RealtimeSocket } from './types.js';
@@ -30,12 +31,37 @@ export type ClientEventHandlers<E extends ClientEventName> = { [K in E]: ClientE
 export interface BindDeps {
   orm: MikroORM;
   log: FastifyBaseLogger;
-  /** This socket's event budget. */
+  /** The event budget of the connection's user on this instance (shared by its connections). */
   bucket: TokenBucket;
+  /** Closed when the instance shuts down; counts the events running until they ack. */
+  gate?: EventGate;
 }
 
 function failure(code: ErrorCode, message: string): Ack<never> {
   return { ok: false, error: { code, message } };
+}
+
+/** The ack of an event that arrived after the instance stopped taking events (shutting down). */
+export const SHUTTING_DOWN_ACK: Ack<never> = failure('SERVICE_UNAVAILABLE', 'The server is restarting; send it again once reconnected');
+
+/**
+ * Runs `event` through the gate: refused with SERVICE_UNAVAILABLE once it is closed, otherwise
+ * counted as running until `reply` (which writes the ack) has returned.
+ */
+export async function runGatedClientEvent<E extends ClientEventName>(
+  conn: ClientConnection,
+  event: E,
+  data: unknown,
+  handler: ClientEventHandler<E>,
+  deps: BindDeps,
+  reply: (response: Ack<unknown>) => void,
+): Promise<void> {
+  if (deps.gate && !deps.gate.enter()) return reply(SHUTTING_DOWN_ACK);
+  try {
+    reply(await runClientEvent(conn, event, data, handler, deps));
+  } finally {
+    deps.gate?.leave();
+  }
 }
 
 /**
@@ -88,13 +114,14 @@ export function bindClientEvent<E extends ClientEventName>(socket: RealtimeSocke
       const own = socketDeps.get(this);
       if (!own) return;
       const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as (response: unknown) => void) : null;
-      const response = await runClientEvent(this, event, args[0], handler, own);
-      if (!ack) return;
-      try {
-        ack(response);
-      } catch (error) {
-        own.log.warn({ err: error, event }, 'socket ack failed');
-      }
+      await runGatedClientEvent(this, event, args[0], handler, own, (response) => {
+        if (!ack) return;
+        try {
+          ack(response);
+        } catch (error) {
+          own.log.warn({ err: error, event }, 'socket ack failed');
+        }
+      });
     };
     byEvent.set(event, listener);
   }

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { emptyDistribution } from '../domain/answer-distribution.js';
 
 /**
  * How the saved answers to one question are spread, over the quiz's running and graded
@@ -31,8 +32,8 @@ export async function answerDistribution(em: EntityManager, quizId: string, ques
     [questionId, quizId, questionId, quizId, questionId],
   );
   if (!row?.question_type) return null;
-  const distribution: Record<string, number> = {};
-  if (row.question_type === 'multiple_choice') for (const option of row.options ?? []) distribution[option.id] = 0;
-  if (row.question_type === 'true_false') Object.assign(distribution, { true: 0, false: 0 });
-  return Object.assign(distribution, row.counts ?? {});
+  // Keys are students' text: merged through a Map, since assigning `__proto__` to an object drops it.
+  const counts = emptyDistribution({ questionType: row.question_type, options: row.options });
+  for (const [key, n] of Object.entries(row.counts ?? {})) counts.set(key, n);
+  return Object.fromEntries(counts);
 }

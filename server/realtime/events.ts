@@ -99,7 +99,7 @@ export interface ClientToServerEvents {
   'course:join': (data: { courseId: string }, ack: AckCallback<{ courseId: string; online: string[] }>) => void;
   'course:leave': (data: { courseId: string }, ack: AckCallback<{ courseId: string }>) => void;
   'lesson:progress': (
-    data: { lessonId: string; status?: LessonProgressStatus; completionPercentage?: number; timeSpentSecondsDelta?: number },
+    data: { lessonId: string; status?: LessonProgressStatus; completionPercentage?: number; timeSpentSecondsDelta?: number; clientKey?: string },
     ack: AckCallback<unknown>,
   ) => void;
   'quiz:answer': (data: { attemptId: string; questionId: string; answer: unknown }, ack: AckCallback<unknown>) => void;

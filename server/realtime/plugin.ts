@@ -8,8 +8,10 @@ import { attemptDepsFor } from '../routes/attempts/attempt-deps.js';
 import { bindClientEvents, type BindDeps } from './ack.js';
 import { createAdapterRedis, tapAdapter, useStreamsAdapter } from './adapter.js';
 import { joinedCourseIds } from './course-rooms.js';
+import { leaveRevokedRooms, revokeCourseAccess, type CourseRevocationDeps } from './course-revocation.js';
 import { CourseMembership } from './course-membership.js';
 import { createSocketEmitter } from './emitter.js';
+import { EventGate } from './event-gate.js';
 import { rooms, type RealtimeEmitter } from './events.js';
 import { createAuthHandlers } from './handlers/auth.handlers.js';
 import { createCourseHandlers } from './handlers/course.handlers.js';
@@ -19,9 +21,12 @@ import type { Presence } from './presence.js';
 import { RedisPresence } from './redis-presence.js';
 import { RealtimePublisher } from './publisher.js';
 import { QuizTickScheduler } from './quiz-ticks.js';
-import { TokenBucket } from './rate-limit.js';
 import { bridgeRecoveryGap } from './recovery-gap.js';
-import { authenticateHandshake, reauthorizeRecoveredRooms } from './socket-auth.js';
+import { authenticateHandshake, handshakeError, reauthorizeRecoveredRooms } from './socket-auth.js';
+import { clientIpResolver } from './client-ip.js';
+import { trustProxyOption } from '../trust-proxy.js';
+import { LocalConnections } from './local-connections.js';
+import { hitWindow } from '../plugins/rate-limit.js';
 import type { RealtimeServer, RealtimeSocket } from './types.js';
 import { WsHub } from './ws.js';
 import { closeRedis } from '../redis.js';
@@ -100,8 +105,35 @@ export default fp(
     });
     await presence.start().catch((error) => log.warn({ err: error }, 'presence heartbeat not written yet'));
     const membership = new CourseMembership({ presence, emitter });
-    /** userId → sockets of that user on this instance. */
-    const localSockets = new Map<string, number>();
+    /** The users with sockets or `/ws` connections here: their count (capped) and event budget. */
+    const connections = new LocalConnections({
+      maxPerUser: config.socketsPerUserMax,
+      eventsPerSecond: config.socketEventsPerSecond,
+      eventsBurst: config.socketEventsBurst,
+      onLastGone: (userId) => ticks.untrackStudent(userId),
+    });
+    /** Client events of every connection here; closed at shutdown (see preClose). */
+    const gate = new EventGate();
+    // The same trust as Fastify's `request.ip`, hop counts included.
+    const clientIp = clientIpResolver(trustProxyOption(config.trustProxy));
+    let lastLimiterWarning = 0;
+    /**
+     * Counts a Socket.IO handshake or `/ws` connection of `ip` (a fixed window in Redis, shared
+     * by every instance, next to the HTTP limiter's counters); false past the limit. Fails open,
+     * as the HTTP limiter does, when Redis does not answer.
+     */
+    async function admitHandshake(ip: string): Promise<boolean> {
+      try {
+        const { current } = await hitWindow(app.redis, `${config.redisPrefix}:rl:handshake:${ip}`, config.socketHandshakeRateLimitWindowMs);
+        return current <= config.socketHandshakeRateLimitMax;
+      } catch (error) {
+        if (Date.now() - lastLimiterWarning > 10_000) {
+          lastLimiterWarning = Date.now();
+          log.warn({ err: error }, 'connection limiter cannot reach Redis; letting connections through');
+        }
+        return true;
+      }
+    }
 
     const ticks = new QuizTickScheduler({
       emitter,
@@ -116,7 +148,7 @@ export default fp(
       redisPrefix: config.redisPrefix,
       log,
       ticks,
-      hasLocalSockets: (userId) => (localSockets.get(userId) ?? 0) > 0,
+      hasLocalSockets: (userId) => connections.has(userId),
     });
 
     app.decorate('io', io);
@@ -139,26 +171,34 @@ export default fp(
       handlers,
       verifyAccessToken: (token) => app.verifyAccessToken(token),
       authTimeoutMs: config.wsAuthTimeoutMs,
-      eventsPerSecond: config.socketEventsPerSecond,
-      eventsBurst: config.socketEventsBurst,
       onOpen: (userId) => {
-        localSockets.set(userId, (localSockets.get(userId) ?? 0) + 1);
+        if (!connections.open(userId)) return false;
         trackOpenAttempts(userId).catch((error) => log.error({ err: error, userId }, 'loading open attempts failed'));
+        return true;
       },
-      onClose: (userId) => localGone(userId),
+      onClose: (userId) => connections.close(userId),
+      bucketFor: (userId) => connections.bucket(userId),
+      gate,
     });
     app.decorate('wsHub', ws);
     // The token is read from the query here and never logged (the logger redacts `token=` in URLs).
-    app.get('/ws', { websocket: true, schema: { hide: true } }, (socket, request) => {
+    // Connections are counted by the handshake limit below rather than by the HTTP limiter.
+    app.get('/ws', { websocket: true, schema: { hide: true }, config: { rateLimit: false } }, (socket, request) => {
       const { token } = request.query as { token?: unknown };
-      ws.accept(socket, typeof token === 'string' ? token : undefined);
+      ws.accept(socket, typeof token === 'string' ? token : undefined, admitHandshake(request.ip));
     });
 
     // One hook sees each broadcast this instance delivers (emitted here or read from the stream):
-    // `/ws` clients get it, and a `quiz:graded` from any process stops this instance's ticks.
+    // `/ws` clients get it, a `quiz:started` from any instance starts ticks here for a student
+    // with a connection here (its payload carries the deadline), and a `quiz:graded` from any
+    // process stops them.
     tapAdapter(io, {
       delivered(packet) {
         try {
+          if (packet.event === 'quiz:started') {
+            const started = packet.payload as { attemptId: string; studentId: string; deadline: string | null };
+            publisher.trackIfLocal({ attemptId: started.attemptId, studentId: started.studentId, deadline: started.deadline });
+          }
           if (packet.event === 'quiz:graded') ticks.untrack((packet.payload as { attemptId: string }).attemptId);
           ws.deliver(packet);
         } catch (error) {
@@ -172,16 +212,37 @@ export default fp(
     // below run is kept and sent to it once it is connected (see recovery-gap.ts).
     const recoveryGap = bridgeRecoveryGap(io);
     io.use((socket, next) => recoveryGap.track(socket, next));
+    // Before the token is looked at, so that a flood of handshakes costs one Redis call each.
+    io.use((socket, next) => {
+      if (!gate.isOpen) return next(handshakeError('unavailable'));
+      admitHandshake(clientIp(socket.request)).then((ok) => next(ok ? undefined : handshakeError('rate_limited')));
+    });
     io.use(authenticateHandshake((token) => app.verifyAccessToken(token), log));
     io.use(reauthorizeRecoveredRooms(app.orm, log));
+    // Last and synchronous: the socket is counted against the user's cap as it is admitted, so
+    // that concurrent handshakes of one user cannot all pass. Released once, whichever comes
+    // first: its disconnection, or its connection closing before Socket.IO connected it.
+    io.use((socket, next) => {
+      const { userId } = socket.data;
+      if (socket.conn.readyState !== 'open') return next(handshakeError('unavailable'));
+      if (!connections.open(userId)) return next(handshakeError('too_many_connections'));
+      let counted = true;
+      const release = () => {
+        if (!counted) return;
+        counted = false;
+        connections.close(userId);
+      };
+      socket.conn.once('close', release);
+      socket.once('disconnect', release);
+      next();
+    });
 
     io.on('connection', (socket: RealtimeSocket) => {
       recoveryGap.flush(socket);
       const { userId } = socket.data;
       socket.join(rooms.user(userId));
-      localSockets.set(userId, (localSockets.get(userId) ?? 0) + 1);
 
-      const deps: BindDeps = { orm: app.orm, log, bucket: new TokenBucket(config.socketEventsPerSecond, config.socketEventsBurst) };
+      const deps: BindDeps = { orm: app.orm, log, bucket: connections.bucket(userId), gate };
       bindClientEvents(socket, handlers, deps);
 
       socket.on('disconnecting', () => {
@@ -189,7 +250,6 @@ export default fp(
           membership.left(socket, courseId).catch((error) => log.error({ err: error, courseId }, 'presence leave failed'));
         }
       });
-      socket.on('disconnect', () => localGone(userId));
 
       // A recovered socket is back in its (re-authorised) course rooms: it is online there again.
       if (socket.recovered) {
@@ -199,14 +259,6 @@ export default fp(
       }
       trackOpenAttempts(userId).catch((error) => log.error({ err: error, userId }, 'loading open attempts failed'));
     });
-
-    /** A socket or `/ws` connection of the user on this instance went away. */
-    function localGone(userId: string) {
-      const left = (localSockets.get(userId) ?? 1) - 1;
-      if (left > 0) return void localSockets.set(userId, left);
-      localSockets.delete(userId);
-      ticks.untrackStudent(userId);
-    }
 
     /** Ticks for the student's running timed attempts, now that it has a socket here. */
     async function trackOpenAttempts(userId: string) {
@@ -224,6 +276,21 @@ export default fp(
     app.userEvents.on('deactivated', cut);
     app.userEvents.on('roleChanged', cut);
 
+    // Users who lost access to a course (dropped, or the course went back to draft) leave its
+    // rooms and presence on every instance at once; the services report it once committed.
+    const revocation: CourseRevocationDeps = { io, ws, membership, log };
+    io.on('course-access-revoked', (revoked) => {
+      try {
+        leaveRevokedRooms(revocation, revoked);
+      } catch (error) {
+        log.error({ err: error, courseId: revoked?.courseId }, 'course access revocation failed');
+      }
+    });
+    const dropped = ({ courseId, studentId }: { courseId: string; studentId: string }) => revokeCourseAccess(revocation, { courseId, userIds: [studentId] });
+    const unpublished = ({ courseId }: { courseId: string }) => revokeCourseAccess(revocation, { courseId, nonManagers: true });
+    app.courseEvents.on('enrollmentDropped', dropped);
+    app.courseEvents.on('unpublished', unpublished);
+
     // A socket whose token expired waits `socketTokenGraceMs` for `auth:refresh`, then goes.
     const tokenSweep = setInterval(() => {
       const cutoff = Date.now() - config.socketTokenGraceMs;
@@ -234,13 +301,24 @@ export default fp(
     }, TOKEN_SWEEP_MS);
     tokenSweep.unref();
 
-    // Without this, open sockets keep the HTTP server from closing and `app.close()` hangs.
+    // Shutdown, once the drain is over (server/main.ts), before the HTTP server stops: without it
+    // open sockets would keep the server from closing. Client events stop being taken (answered
+    // SERVICE_UNAVAILABLE) and the running ones ack; then every connection is closed as a
+    // transport close, which clients reconnect from (through the load balancer, to another
+    // instance), and for which Socket.IO stores the socket's session for recovery (the adapter
+    // writes it to Redis; `closeRedis` below quits only after those writes).
+    // `disconnectSockets(true)` would be "io server disconnect": clients never reconnect from it.
     app.addHook('preClose', async () => {
       clearInterval(tokenSweep);
+      const started = Date.now();
+      if (!(await gate.close(config.shutdownTimeoutMs))) log.warn('client events still running at shutdown; closing their connections anyway');
       ticks.close();
       publisher.close();
-      io.local.disconnectSockets(true);
+      const sockets = io.of('/').sockets.size;
+      await closeTransports(io, config.shutdownTimeoutMs);
       ws.closeAll();
+      log.info({ sockets, ms: Date.now() - started }, 'client events stopped and sockets closed for recovery elsewhere');
+      // Whatever is left (handshakes under way, polling requests).
       io.engine.close();
       // This instance's users leave presence now rather than when its heartbeat expires.
       await presence.stop().catch((error) => log.warn({ err: error }, 'presence cleanup failed'));
@@ -248,10 +326,38 @@ export default fp(
     app.addHook('onClose', async () => {
       app.userEvents.off('deactivated', cut);
       app.userEvents.off('roleChanged', cut);
+      app.courseEvents.off('enrollmentDropped', dropped);
+      app.courseEvents.off('unpublished', unpublished);
       // Closes the adapter; the HTTP server is Fastify's and is already closed by now.
       await io.close();
       await closeRedis(adapterRedis);
     });
   },
-  { name: 'realtime', dependencies: ['config', 'orm', 'redis', 'auth', 'user-events'] },
+  { name: 'realtime', dependencies: ['config', 'orm', 'redis', 'auth', 'user-events', 'course-events'] },
 );
+
+/**
+ * Closes the engine.io connection of every socket here and waits (at most `timeoutMs`) until they
+ * are closed. Unlike `io.engine.close()`, which discards them, each connection first writes what
+ * is queued (the last acks).
+ */
+async function closeTransports(io: RealtimeServer, timeoutMs: number): Promise<void> {
+  const conns = new Set<RealtimeSocket['conn']>();
+  for (const socket of io.of('/').sockets.values()) if (socket.conn.readyState !== 'closed') conns.add(socket.conn);
+  if (conns.size === 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  const closed = [...conns].map(
+    (conn) =>
+      new Promise<void>((resolve) => {
+        conn.once('close', () => resolve());
+        conn.close();
+      }),
+  );
+  await Promise.race([
+    Promise.all(closed),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    }),
+  ]);
+  clearTimeout(timer);
+}

@@ -3,13 +3,15 @@ import addFormatsModule from 'ajv-formats';
 import { Type, type TSchema } from 'typebox';
 import { Uuid } from '../schemas/common.js';
 import { LessonProgressBody } from '../routes/progress/progress.routes.js';
+import { AnswerValue } from '../routes/attempts/attempts.schemas.js';
+import { addJsonLimitsKeyword, withPayloadLimits } from '../validation.js';
 import type { ClientToServerEvents } from './events.js';
 
 // ajv-formats is CommonJS with a default export; under ESM it arrives wrapped.
 const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv) => Ajv;
 
 // Like HTTP bodies: JSON is typed already, so no coercion; unknown fields are refused.
-const ajv = addFormats(new Ajv({ removeAdditional: false, useDefaults: false, coerceTypes: false, allErrors: false, strict: false }));
+const ajv = addJsonLimitsKeyword(addFormats(new Ajv({ removeAdditional: false, useDefaults: false, coerceTypes: false, allErrors: false, strict: false })));
 
 const strict = { additionalProperties: false } as const;
 const CourseRef = Type.Object({ courseId: Uuid }, strict);
@@ -21,13 +23,13 @@ export const clientEventSchemas: Record<keyof ClientToServerEvents, TSchema> = {
   'course:leave': CourseRef,
   // The HTTP body plus the lesson id, and at least one field besides it.
   'lesson:progress': Type.Object({ lessonId: Uuid, ...LessonProgressBody.properties }, { ...strict, minProperties: 2 }),
-  'quiz:answer': Type.Object({ attemptId: Uuid, questionId: Uuid, answer: Type.Unknown() }, strict),
+  'quiz:answer': Type.Object({ attemptId: Uuid, questionId: Uuid, answer: AnswerValue }, strict),
   'quiz:submit': AttemptRef,
   'quiz:sync': AttemptRef,
   'auth:refresh': Type.Object({ token: Type.String({ minLength: 1, maxLength: 4096 }) }, strict),
 };
 
-const validators = new Map<string, ValidateFunction>(Object.entries(clientEventSchemas).map(([event, schema]) => [event, ajv.compile(schema)]));
+const validators = new Map<string, ValidateFunction>(Object.entries(clientEventSchemas).map(([event, schema]) => [event, withPayloadLimits(ajv.compile(schema))]));
 
 function describe(error: ErrorObject | undefined): string {
   if (!error) return 'Invalid payload';

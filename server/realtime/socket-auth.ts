@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { FastifyBaseLogger } from 'fastify';
-import { AppError } from '../errors.js';
+import { AppError, type ErrorCode } from '../errors.js';
 import type { AuthUser } from '../plugins/auth.js';
 import { authorizeCourseRooms, joinedCourseIds } from './course-rooms.js';
 import { rooms } from './events.js';
@@ -9,9 +9,16 @@ import type { RealtimeSocket } from './types.js';
 
 type Next = (error?: Error) => void;
 
+const HANDSHAKE_CODES = {
+  unauthorized: 'UNAUTHORIZED',
+  unavailable: 'SERVICE_UNAVAILABLE',
+  rate_limited: 'RATE_LIMITED',
+  too_many_connections: 'RATE_LIMITED',
+} as const satisfies Record<string, ErrorCode>;
+
 /** What a refused handshake looks like to the client: `connect_error` with `message` as given. */
-function handshakeError(message: 'unauthorized' | 'unavailable'): Error {
-  return Object.assign(new Error(message), { data: { code: message === 'unauthorized' ? 'UNAUTHORIZED' : 'SERVICE_UNAVAILABLE' } });
+export function handshakeError(message: keyof typeof HANDSHAKE_CODES): Error {
+  return Object.assign(new Error(message), { data: { code: HANDSHAKE_CODES[message] } });
 }
 
 /**

@@ -2,8 +2,17 @@ import type { Server, Socket } from 'socket.io';
 import type { UserRole } from '../../entities/enums.js';
 import type { ClientToServerEvents, ServerToClientEvents } from './events.js';
 
-/** Events between Socket.IO servers (none of our own yet; the adapter carries broadcasts). */
-export type InterServerEvents = Record<string, never>;
+/**
+ * Who must leave a course's rooms: these users, or everyone but its managers (the sockets
+ * outside `course:<id>:instructors`).
+ */
+export type CourseAccessRevoked = { courseId: string; userIds: string[] } | { courseId: string; nonManagers: true };
+
+/** Events between Socket.IO servers (`serverSideEmit`, through the adapter; never stored for recovery). */
+export interface InterServerEvents {
+  /** Users lost access to a course: every instance takes their connections out of its rooms and presence. */
+  'course-access-revoked': (revoked: CourseAccessRevoked) => void;
+}
 
 /**
  * What a socket carries about its user. Plain JSON on purpose: connection state recovery keeps

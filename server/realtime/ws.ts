@@ -4,16 +4,19 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import { AppError, type ErrorCode } from '../errors.js';
 import type { AuthUser } from '../plugins/auth.js';
-import { runClientEvent, type ClientEventHandlers, type ClientEventName } from './ack.js';
+import { runGatedClientEvent, type ClientEventHandlers, type ClientEventName } from './ack.js';
+import type { EventGate } from './event-gate.js';
 import type { DeliveredPacket } from './adapter.js';
 import { joinedCourseIds } from './course-rooms.js';
 import type { CourseMembership } from './course-membership.js';
 import { rooms } from './events.js';
-import { TokenBucket } from './rate-limit.js';
+import type { TokenBucket } from './rate-limit.js';
 import type { ClientConnection, SocketData } from './types.js';
 
 /** Close code for a connection without a valid token (no auth, bad token, expired, revoked). */
 export const WS_UNAUTHORIZED = 4401;
+/** Close code for a connection over a limit: connections per IP, or per user on this instance. */
+export const WS_RATE_LIMITED = 4429;
 /** Frames kept while the token is being checked; more is a misbehaving client. */
 const MAX_PENDING_FRAMES = 16;
 /** A volatile event (tick) is dropped for a client this far behind rather than queued. */
@@ -39,11 +42,17 @@ export interface WsHubDeps {
   handlers: ClientEventHandlers<ClientEventName>;
   verifyAccessToken(token: string): Promise<AuthUser & { expiresAt: number }>;
   authTimeoutMs: number;
-  eventsPerSecond: number;
-  eventsBurst: number;
-  /** A connection of this user authenticated / closed on this instance (ticks, local counts). */
-  onOpen(userId: string): void;
+  /**
+   * A connection of this user authenticated on this instance: counts it (ticks, the per-user cap)
+   * and answers false, counting nothing, when the user already holds the maximum here.
+   */
+  onOpen(userId: string): boolean;
+  /** A connection counted by `onOpen` closed. */
   onClose(userId: string): void;
+  /** The user's event budget on this instance, shared with its Socket.IO sockets. */
+  bucketFor(userId: string): TokenBucket;
+  /** The instance's client-event gate (shared with Socket.IO), closed at shutdown. */
+  gate?: EventGate;
 }
 
 /** A `/ws` client as the handlers see it: a connection with an id, a user and rooms. */
@@ -105,19 +114,30 @@ export class WsHub {
     if (set.size === 0) this.byRoom.delete(room);
   }
 
-  /** A new `/ws` connection; `token` from the query string, if any. */
-  accept(ws: WebSocket, token: string | undefined): void {
+  /**
+   * A new `/ws` connection; `token` from the query string, if any. `admitted` is the per-IP
+   * connection limit's verdict, started as the connection arrived.
+   */
+  accept(ws: WebSocket, token: string | undefined, admitted: Promise<boolean> = Promise.resolve(true)): void {
     const { deps } = this;
     const conn = new WsConnection(ws, this);
-    const bucket = new TokenBucket(deps.eventsPerSecond, deps.eventsBurst);
+    let bucket: TokenBucket | null = null;
     let state: 'waiting' | 'checking' | 'open' | 'closed' = 'waiting';
     const pending: string[] = [];
 
-    const refuse = (message: string) => {
+    const refuse = (message: string, code = WS_UNAUTHORIZED) => {
       if (state === 'closed') return;
       state = 'closed';
-      ws.close(WS_UNAUTHORIZED, message);
+      ws.close(code, message);
     };
+    // Refused over the limit whatever it sends; a connection is never served before the verdict.
+    const admission = admitted.then(
+      (ok) => {
+        if (!ok) refuse('rate_limited: too many connections from this address', WS_RATE_LIMITED);
+        return ok;
+      },
+      () => true,
+    );
     const timer = setTimeout(() => refuse('unauthorized: no auth frame in time'), deps.authTimeoutMs);
     timer.unref();
 
@@ -126,6 +146,7 @@ export class WsHub {
       if (typeof candidate !== 'string' || candidate.length === 0 || candidate.length > 4096) return refuse('unauthorized');
       let user: AuthUser & { expiresAt: number };
       try {
+        if (!(await admission)) return;
         user = await deps.verifyAccessToken(candidate);
       } catch (error) {
         if (!(error instanceof AppError)) deps.log.error({ err: error }, '/ws authentication failed');
@@ -133,11 +154,12 @@ export class WsHub {
       }
       if ((state as string) === 'closed') return;
       clearTimeout(timer);
+      if (!deps.onOpen(user.id)) return refuse('too_many_connections: this account holds too many connections here', WS_RATE_LIMITED);
       state = 'open';
+      bucket = deps.bucketFor(user.id);
       conn.data = { userId: user.id, role: user.role, expiresAt: user.expiresAt };
       this.connections.add(conn);
       conn.join(rooms.user(user.id));
-      deps.onOpen(user.id);
       if (frameId !== undefined) conn.send(ackFrame(frameId, { ok: true, data: { userId: user.id, expiresAt: new Date(user.expiresAt).toISOString() } }));
       for (const frame of pending.splice(0)) void handle(frame);
     };
@@ -153,10 +175,12 @@ export class WsHub {
         return conn.send(ackFrame(null, { ok: false, error: { code: 'VALIDATION_ERROR', message: 'A frame is {type, id?, data}' } }));
       }
       const id = typeof frame.id === 'string' || typeof frame.id === 'number' ? frame.id : null;
-      const event = FRAME_EVENTS[frame.type];
+      // Own properties only: a frame type is client text, and `constructor` is in every object.
+      const event = Object.hasOwn(FRAME_EVENTS, frame.type) ? FRAME_EVENTS[frame.type] : undefined;
       if (!event) return conn.send(ackFrame(id, { ok: false, error: { code: 'VALIDATION_ERROR', message: `Unknown frame type "${frame.type.slice(0, 64)}"` } }));
-      const response = await runClientEvent(conn, event, frame.data, deps.handlers[event], { orm: deps.orm, log: deps.log, bucket });
-      conn.send(ackFrame(id, response));
+      await runGatedClientEvent(conn, event, frame.data, deps.handlers[event], { orm: deps.orm, log: deps.log, bucket: bucket!, gate: deps.gate }, (response) =>
+        conn.send(ackFrame(id, response)),
+      );
     };
 
     ws.on('message', (data, isBinary) => {
@@ -195,6 +219,11 @@ export class WsHub {
     if (token !== undefined) void authenticate(token, undefined);
   }
 
+  /** The connections in `room` now (a copy). */
+  inRoom(room: string): ClientConnection[] {
+    return [...(this.byRoom.get(room) ?? [])];
+  }
+
   /** Forwards a broadcast delivered on this instance to the connections it addresses, once each. */
   deliver(packet: DeliveredPacket): void {
     if (this.connections.size === 0) return;
@@ -223,7 +252,8 @@ export class WsHub {
     for (const conn of this.connections) if (conn.data.expiresAt <= cutoff) conn.ws.close(WS_UNAUTHORIZED, 'unauthorized: token expired');
   }
 
+  /** Shutdown: 1012 (service restart) tells clients to reconnect, to another instance. */
   closeAll(): void {
-    for (const conn of this.connections) conn.ws.close(1001, 'server shutting down');
+    for (const conn of this.connections) conn.ws.close(1012, 'server restarting');
   }
 }

@@ -11,9 +11,13 @@ export type IdParams = Static<typeof IdParams>;
 export const Timestamp = Type.String({ format: 'date-time' });
 export const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
 
+/** The last page any list serves: with `limit` ≤ 100, OFFSET stays far below what PostgreSQL's bigint holds. */
+export const MAX_PAGE = 1_000_000;
+export const MAX_PAGE_LIMIT = 100;
+
 export const PaginationQuery = {
-  page: Type.Integer({ minimum: 1, default: 1 }),
-  limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+  page: Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: 1 }),
+  limit: Type.Integer({ minimum: 1, maximum: MAX_PAGE_LIMIT, default: 20 }),
 };
 
 /** `{items, total, page, limit}`: the shape of every list. */

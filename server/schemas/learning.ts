@@ -2,6 +2,7 @@ import { Type, type Static, type TSchema } from 'typebox';
 import { DIFFICULTY_LEVELS, ENROLLMENT_STATUSES, LESSON_PROGRESS_STATUSES, LESSON_TYPES } from '../../entities/enums.js';
 import { SLUG_PATTERN } from '../domain/slug.js';
 import { NullableTimestamp, Timestamp, Uuid } from './common.js';
+import { FREE_JSON_LIMITS, jsonLimited } from './json-limits.js';
 
 
 export const Difficulty = Type.Enum(DIFFICULTY_LEVELS);
@@ -10,7 +11,7 @@ export const EnrollmentStatus = Type.Enum(ENROLLMENT_STATUSES);
 export const LessonProgressStatus = Type.Enum(LESSON_PROGRESS_STATUSES);
 
 export const Slug = Type.String({ pattern: SLUG_PATTERN, minLength: 1, maxLength: 200 });
-export const Metadata = Type.Record(Type.String(), Type.Unknown(), { description: 'Free-form JSON object' });
+export const Metadata = Type.Record(Type.String(), Type.Unknown(), jsonLimited(FREE_JSON_LIMITS, 'Free-form JSON object'));
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 export const HttpUrl = Type.String({ maxLength: 1000, pattern: '^https?://' });
 

@@ -24,8 +24,10 @@ import { createTestDatabase } from '../helpers/database.js';
 const INITIAL = 'Migration20261125000000_initial';
 const FILES_COURSE = 'Migration20261125010000_files_course';
 const REFRESH_ROTATION = 'Migration20261205000001_refresh_token_rotation';
+const CERTIFICATE_NAMES = 'Migration20261205000002_certificate_names';
+const PROGRESS_CLIENT_KEYS = 'Migration20261205000002_progress_client_keys';
 /** Every migration, in the order they apply. */
-const MIGRATIONS = [INITIAL, FILES_COURSE, REFRESH_ROTATION];
+const MIGRATIONS = [INITIAL, FILES_COURSE, REFRESH_ROTATION, CERTIFICATE_NAMES, PROGRESS_CLIENT_KEYS];
 
 const db = await createTestDatabase('schema');
 t.teardown(() => db.drop());
@@ -86,8 +88,9 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
   ],
   certificates: [
     'id', 'enrollment_id', 'student_id', 'course_id', 'certificate_number', 'pdf_path', 'completion_date', 'issued_at',
-    'is_revoked', 'revoked_at',
+    'is_revoked', 'revoked_at', 'student_name', 'course_title', 'instructor_name',
   ],
+  progress_client_keys: ['enrollment_id', 'client_key', 'created_at'],
 };
 
 const EXPECTED_INDEXES = [
@@ -120,6 +123,8 @@ const EXPECTED_INDEXES = [
   'certificates_certificate_number_unique',
   'certificates_student_id_index',
   'certificates_course_id_index',
+  'progress_client_keys_pkey',
+  'progress_client_keys_created_at_index',
 ];
 
 const EXPECTED_UNIQUE_CONSTRAINTS = [
@@ -154,6 +159,7 @@ const EXPECTED_FOREIGN_KEYS: Record<string, 'c' | 'a' | 'n'> = {
   certificates_enrollment_id_foreign: 'a',
   certificates_student_id_foreign: 'a',
   certificates_course_id_foreign: 'a',
+  progress_client_keys_enrollment_id_foreign: 'c',
 };
 
 /** How PostgreSQL prints a `varchar in (...)` CHECK back. */
@@ -362,7 +368,14 @@ await t.test('constraints bite', async (t) => {
     [enrollment, quiz],
   );
 
+  await client.query(`insert into progress_client_keys (enrollment_id, client_key) values ($1, '4c1f4b38-1d6e-4f0a-9d57-0e0f1f2a3b4c')`, [enrollment]);
   const cases: Array<[string, string, unknown[], string]> = [
+    [
+      'a progress clientKey used twice',
+      `insert into progress_client_keys (enrollment_id, client_key) values ($1, '4c1f4b38-1d6e-4f0a-9d57-0e0f1f2a3b4c')`,
+      [enrollment],
+      'progress_client_keys_pkey',
+    ],
     ['upper-case email', `insert into users (email, password_hash, full_name) values ('Someone@Example.com', 'x', 'S')`, [], 'users_email_lowercase_check'],
     ['duplicate email', `insert into users (email, password_hash, full_name) values ('pupil@example.com', 'x', 'S')`, [], 'users_email_unique'],
     ['invalid role', `insert into users (email, password_hash, full_name, role) values ('root@example.com', 'x', 'R', 'root')`, [], 'users_role_check'],
@@ -485,16 +498,56 @@ await t.test('deleting a course without enrollments cascades to its lessons, qui
   t.same(left, { lessons: 0, quizzes: 0, questions: 0 });
 });
 
-await t.test('the refresh rotation and files migrations revert on their own', async (t) => {
-  const hasColumn = async (table: string, column: string) =>
-    (await rows(`select 1 from information_schema.columns where table_name = $1 and column_name = $2`, [table, column])).length;
-  t.same(await migrateDown(config), [REFRESH_ROTATION]);
-  t.equal(await hasColumn('refresh_tokens', 'rotated_at'), 0, 'refresh_tokens.rotated_at is gone');
-  t.same(await migrateDown(config), [FILES_COURSE]);
-  t.equal(await hasColumn('uploaded_files', 'course_id'), 0, 'uploaded_files.course_id is gone');
-  t.same(await migrateUp(config), [FILES_COURSE, REFRESH_ROTATION]);
-  t.equal(await hasColumn('uploaded_files', 'course_id'), 1, 'and back');
-  t.equal(await hasColumn('refresh_tokens', 'rotated_at'), 1);
+/** Reverts the last migrations one by one, down to and including `name`; returns what it reverted. */
+async function revertThrough(name: string): Promise<string[]> {
+  const reverted: string[] = [];
+  while (!reverted.includes(name)) {
+    const step = await migrateDown(config);
+    if (step.length === 0) throw new Error(`${name} was never applied`);
+    reverted.push(...step);
+  }
+  return reverted;
+}
+
+await t.test('the certificate names migration copies the current names onto existing certificates, then requires them', async (t) => {
+  const reverted = await revertThrough(CERTIFICATE_NAMES);
+  const one = async (sql: string, params: unknown[] = []) => (await rows<{ id: string }>(sql, params))[0]!.id;
+  const teacher = await one(`insert into users (email, password_hash, full_name, role) values ('names-t@example.com', 'x', 'Tess Teacher', 'instructor') returning id`);
+  const learner = await one(`insert into users (email, password_hash, full_name) values ('names-s@example.com', 'x', 'Sol Student') returning id`);
+  const course = await one(`insert into courses (title, slug, instructor_id) values ('Named Course', 'named-course', $1) returning id`, [teacher]);
+  const enrollment = await one(`insert into enrollments (student_id, course_id, status) values ($1, $2, 'completed') returning id`, [learner, course]);
+  const certificate = await one(
+    `insert into certificates (enrollment_id, student_id, course_id, certificate_number, completion_date) values ($1, $2, $3, 'CERT-2026-NAME-TEST-0001', now()) returning id`,
+    [enrollment, learner, course],
+  );
+  t.same(await migrateUp(config), [...reverted].reverse());
+  const [row] = await rows(`select student_name, course_title, instructor_name from certificates where id = $1`, [certificate]);
+  t.same(row, { student_name: 'Sol Student', course_title: 'Named Course', instructor_name: 'Tess Teacher' }, 'backfilled');
+  const nullable = await rows<{ column_name: string; is_nullable: string }>(
+    `select column_name, is_nullable from information_schema.columns where table_name = 'certificates' and column_name in ('student_name', 'course_title', 'instructor_name') order by column_name`,
+  );
+  t.same(nullable.map((column) => column.is_nullable), ['NO', 'NO', 'NO'], 'NOT NULL');
+  await client.query(`delete from certificates where id = $1`, [certificate]);
+});
+
+await t.test('the refresh rotation migration reverts on its own', async (t) => {
+  const rotatedAt = async () =>
+    (await rows(`select 1 from information_schema.columns where table_name = 'refresh_tokens' and column_name = 'rotated_at'`)).length;
+  const reverted = await revertThrough(REFRESH_ROTATION);
+  t.equal(reverted.at(-1), REFRESH_ROTATION);
+  t.equal(await rotatedAt(), 0, 'refresh_tokens.rotated_at is gone');
+  t.same(await migrateUp(config), [...reverted].reverse());
+  t.equal(await rotatedAt(), 1, 'and back');
+});
+
+await t.test('the files migration reverts on its own', async (t) => {
+  const courseColumn = async () =>
+    (await rows(`select 1 from information_schema.columns where table_name = 'uploaded_files' and column_name = 'course_id'`)).length;
+  const reverted = await revertThrough(FILES_COURSE);
+  t.equal(reverted.at(-1), FILES_COURSE);
+  t.equal(await courseColumn(), 0, 'uploaded_files.course_id is gone');
+  t.same(await migrateUp(config), [...reverted].reverse());
+  t.equal(await courseColumn(), 1, 'and back');
 });
 
 await t.test('migrateDown to 0 removes every table, and migrateUp rebuilds them', async (t) => {

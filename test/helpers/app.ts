@@ -37,6 +37,8 @@ export async function createTestEnv(t: Teardown, label: string, env: Record<stri
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     DB_POOL_MAX: '5',
     SHUTDOWN_TIMEOUT_MS: '5000',
+    // SIGTERM closes at once; tests of the drain set their own.
+    SHUTDOWN_DRAIN_MS: '0',
     // Every inject comes from 127.0.0.1: tests that exercise the per-IP limit set their own.
     RATE_LIMIT_MAX: '100000',
     ...env,

@@ -1,4 +1,6 @@
 import t from 'tap';
+import { randomUUID } from 'node:crypto';
+import { wsClient } from '../multi/cluster-helpers.js';
 import { buildTestApp } from '../helpers/app.js';
 import { call } from '../helpers/http.js';
 import { createUser } from '../helpers/users.js';
@@ -83,6 +85,37 @@ t.test("a student's progress over HTTP and over the socket reaches the instructo
   const classmateSocket = await socketOf(outsider);
   t.match(await request(classmateSocket, 'lesson:progress', { lessonId: lessons[0].id, completionPercentage: 10 }), { ok: false, error: { code: 'FORBIDDEN' } });
   t.match(await request(pupil, 'lesson:progress', { lessonId: '00000000-0000-4000-8000-000000000000', completionPercentage: 10 }), { ok: false, error: { code: 'NOT_FOUND' } });
+});
+
+t.test('a clientKey applies a write once across HTTP, Socket.IO and /ws', async (t) => {
+  const { course, lessons } = await courseWithLessons(app, owner, [student]);
+  const lessonId = lessons[0].id;
+  const pupil = await socketOf(student);
+  const key = randomUUID();
+  const viaHttp = await ok(await call(app, 'POST', `/api/lessons/${lessonId}/progress`, student, { timeSpentSecondsDelta: 40, clientKey: key }));
+  t.equal(viaHttp.lessonProgress.timeSpentSeconds, 40);
+  const viaSocket = await request(pupil, 'lesson:progress', { lessonId, timeSpentSecondsDelta: 40, clientKey: key });
+  t.match(viaSocket, { ok: true, data: { lessonProgress: { lessonId, timeSpentSeconds: 40 } } }, 'the socket retry of the HTTP write added nothing');
+
+  const socketKey = randomUUID();
+  t.match(await request(pupil, 'lesson:progress', { lessonId, timeSpentSecondsDelta: 15, clientKey: socketKey }), { ok: true, data: { lessonProgress: { timeSpentSeconds: 55 } } });
+  t.match(await request(pupil, 'lesson:progress', { lessonId, timeSpentSecondsDelta: 15, clientKey: socketKey }), { ok: true, data: { lessonProgress: { timeSpentSeconds: 55 } } }, 'a socket retry after a lost ack');
+
+  const ws = await wsClient(`${url}/ws?token=${encodeURIComponent(student.token)}`);
+  t.teardown(() => ws.ws.terminate());
+  t.match(await ws.send('lesson:progress', { lessonId, timeSpentSecondsDelta: 15, clientKey: socketKey }), { ok: true, data: { lessonProgress: { timeSpentSeconds: 55 } } }, '/ws too');
+  const wsKey = randomUUID();
+  t.match(await ws.send('lesson:progress', { lessonId, timeSpentSecondsDelta: 5, clientKey: wsKey }), { ok: true, data: { lessonProgress: { timeSpentSeconds: 60 } } });
+  t.match(await ws.send('lesson:progress', { lessonId, timeSpentSecondsDelta: 5, clientKey: wsKey }), { ok: true, data: { lessonProgress: { timeSpentSeconds: 60 } } });
+
+  for (const data of [{ lessonId, clientKey: randomUUID() }, { lessonId, timeSpentSecondsDelta: 5, clientKey: 'nope' }]) {
+    t.match(await request(pupil, 'lesson:progress', data), { ok: false, error: { code: 'VALIDATION_ERROR' } }, JSON.stringify(data));
+  }
+  const [{ time }] = await app.orm.em.getConnection().execute<Array<{ time: number }>>(
+    'SELECT lp.time_spent_seconds AS time FROM lesson_progress lp JOIN enrollments e ON e.id = lp.enrollment_id WHERE e.course_id = ? AND lp.lesson_id = ?',
+    [course.id, lessonId],
+  );
+  t.equal(time, 60, 'stored: 40 + 15 + 5, each once');
 });
 
 t.test('presence: the join snapshot, deltas on first join, last leave and disconnect, the dashboard', async (t) => {

@@ -60,6 +60,11 @@ t.test('a 2-second quiz: started, ticks, expired at the deadline, graded by the 
 
   const stored = await ok(await call(app, 'GET', `/api/attempts/${attempt.id}`, student));
   t.match(stored, { status: 'graded', result: { autoSubmitted: true, score: 1 } });
+  t.match(
+    await request(pupil, 'quiz:answer', { attemptId: attempt.id, questionId: tf.id, answer: false }),
+    { ok: false, error: { code: 'QUIZ_TIME_EXPIRED' } },
+    'an answer after the server finished the attempt: QUIZ_TIME_EXPIRED',
+  );
 });
 
 t.test('submit over the socket: the ack has the result, the instructor hears quiz:graded; answer stats', async (t) => {
@@ -126,4 +131,124 @@ t.test('the answer stats of a question are throttled to 4 per second, the last c
   const allowed = Math.ceil((elapsed + 250) / 250) + 1;
   t.ok(updates.length <= allowed, `${updates.length} updates for 20 answers in ${elapsed} ms (at most ${allowed})`);
   for (let i = 1; i < updates.length; i++) t.ok(updates[i]!.at - updates[i - 1]!.at >= 200, 'spaced by the throttle');
+});
+
+t.test('an instructor who reconnects without recovery rebuilds the dashboard from one request', async (t) => {
+  const latecomer = await createUser(app, 'student');
+  const { course } = await courseWithLessons(app, owner, [student, classmate, latecomer]);
+  const { quiz, tf } = await publishedQuiz(app, owner, course.id, { timeLimitSeconds: 600, maxAttempts: 100 });
+  const teacher = await socketOf(owner);
+  await request(teacher, 'course:join', { courseId: course.id });
+  const running = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, classmate), 201);
+  const attempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
+  await ok(await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, student, { answer: true }));
+
+  // The instructor's connection dies without a session to recover (a crash): the grade is missed.
+  teacher.disconnect();
+  await ok(await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, {}));
+  const back = await socketOf(owner);
+  t.equal(back.recovered, false, 'a fresh connection: the missed quiz:graded is gone');
+
+  const dashboard = await ok(await call(app, 'GET', `/api/courses/${course.id}/dashboard`, owner));
+  t.match(dashboard.recentGrades, [
+    { attemptId: attempt.id, quizId: quiz.id, studentId: student.id, score: 1, maxScore: 2, percentage: 50, isPassed: true, autoSubmitted: false, gradedAt: String },
+  ], 'the missed grade is in the snapshot, with what quiz:graded carried');
+  t.same(
+    dashboard.runningAttempts,
+    [{ attemptId: running.id, quizId: quiz.id, studentId: classmate.id, startedAt: running.startedAt, deadline: running.deadline }],
+    'so is the attempt still running (and not the graded one)',
+  );
+
+  // Newest first, at most 50, none older than an hour.
+  const em = app.orm.em.fork();
+  const [enrollment] = await em.execute<Array<{ id: string }>>('SELECT id FROM enrollments WHERE student_id = ? AND course_id = ?', [latecomer.id, course.id]);
+  await em.execute(
+    `INSERT INTO quiz_attempts (enrollment_id, quiz_id, attempt_number, status, started_at, submitted_at, graded_at, score, max_score, percentage, is_passed)
+     SELECT ?, ?, n, 'graded', now() - interval '2 hours', now() - make_interval(secs => n), now() - make_interval(secs => n), 2, 2, 100, true
+       FROM generate_series(1, 60) AS n`,
+    [enrollment!.id, quiz.id],
+  );
+  await em.execute(
+    `INSERT INTO quiz_attempts (enrollment_id, quiz_id, attempt_number, status, started_at, submitted_at, graded_at, score, max_score, percentage, is_passed)
+     VALUES (?, ?, 61, 'graded', now() - interval '3 hours', now() - interval '61 minutes', now() - interval '61 minutes', 0, 2, 0, false)`,
+    [enrollment!.id, quiz.id],
+  );
+  const busy = await ok(await call(app, 'GET', `/api/courses/${course.id}/dashboard`, owner));
+  t.equal(busy.recentGrades.length, 50, 'at most 50');
+  const times = busy.recentGrades.map((grade: any) => Date.parse(grade.gradedAt));
+  t.same(times, [...times].sort((x: number, y: number) => y - x), 'newest first');
+  t.equal(busy.recentGrades[0].attemptId, attempt.id, 'the newest is the submit');
+  t.notOk(busy.recentGrades.some((grade: any) => grade.percentage === 0), 'a grade older than an hour is left out');
+  t.equal((await call(app, 'GET', `/api/courses/${course.id}/dashboard`, student)).status, 403, 'students still may not read it');
+});
+
+/** Sends a Socket.IO event as raw text (the client's encoder recurses and cannot encode 8,000 levels) and resolves with its ack. */
+function rawEmit(socket: ReturnType<typeof client>, event: string, json: string, id: number): Promise<any> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ack ${id}`)), 5000);
+    socket.io.on('packet', (packet: { type: number; id?: number; data?: unknown[] }) => {
+      if (packet.type !== 3 || packet.id !== id) return;
+      clearTimeout(timer);
+      resolve(packet.data?.[0]);
+    });
+    (socket.io.engine as unknown as { send(data: string): void }).send(`2${id}[${JSON.stringify(event)},${json}]`);
+  });
+}
+
+t.test('deep or oversized answers over Socket.IO and /ws are refused with VALIDATION_ERROR and save nothing', async (t) => {
+  const { course } = await courseWithLessons(app, owner, [student]);
+  const { quiz, mc } = await publishedQuiz(app, owner, course.id);
+  const attempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
+  const pupil = await socketOf(student);
+  const deep = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
+  const payload = (answer: string) => `{"attemptId":${JSON.stringify(attempt.id)},"questionId":${JSON.stringify(mc.id)},"answer":${answer}}`;
+
+  const cases: Array<[string, string, RegExp]> = [
+    ['8,000 levels', deep(8000), /64 levels/],
+    ['40 levels', deep(40), /answer must not nest more than 32 levels/],
+    ['40,000 characters', JSON.stringify(['x'.repeat(40_000)]), /answer must not be larger than 32768 characters/],
+  ];
+  let id = 100;
+  for (const [label, answer, message] of cases) {
+    const ack = await rawEmit(pupil, 'quiz:answer', payload(answer), id++);
+    t.match(ack, { ok: false, error: { code: 'VALIDATION_ERROR', message } }, `Socket.IO: ${label}`);
+  }
+
+  const { wsClient } = await import('../multi/cluster-helpers.js');
+  const ws = await wsClient(`${url}/ws?token=${encodeURIComponent(student.token)}`);
+  t.teardown(() => ws.ws.terminate());
+  for (const [label, answer, message] of cases) {
+    const frameId = `deep-${id++}`;
+    const acked = ws.next('ack', (frame) => frame.id === frameId);
+    ws.ws.send(`{"type":"quiz:answer","id":${JSON.stringify(frameId)},"data":${payload(answer)}}`);
+    t.match(await acked, { ok: false, error: { code: 'VALIDATION_ERROR', message } }, `/ws: ${label}`);
+  }
+  const deepFrame = ws.next('ack', (frame) => frame.id === 'whole');
+  ws.ws.send(`{"type":"quiz:answer","id":"whole","data":${'{"a":'.repeat(8000)}1${'}'.repeat(8000)}}`);
+  t.match(await deepFrame, { ok: false, error: { code: 'VALIDATION_ERROR' } }, '/ws: a deep frame');
+
+  t.same((await ok(await call(app, 'GET', `/api/attempts/${attempt.id}`, student))).answers, {}, 'nothing saved');
+  t.match(await request(pupil, 'quiz:answer', { attemptId: attempt.id, questionId: mc.id, answer: ['where'] }), { ok: true }, 'a normal answer still saves');
+});
+
+t.test('quiz:answer-stats counts answers that name Object.prototype keys', async (t) => {
+  const { course } = await courseWithLessons(app, owner, [student]);
+  const lesson = await ok(await call(app, 'POST', `/api/courses/${course.id}/lessons`, owner, { title: 'Keys', lessonType: 'quiz' }), 201);
+  const quiz = await ok(await call(app, 'POST', `/api/lessons/${lesson.id}/quiz`, owner, { title: 'Keys', maxAttempts: null }), 201);
+  const sa = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, { questionText: 'Say a key', questionType: 'short_answer', correctAnswer: { accepted: ['x'] } }), 201);
+  await ok(await call(app, 'PATCH', `/api/quizzes/${quiz.id}`, owner, { isPublished: true }));
+  const teacher = await socketOf(owner);
+  await request(teacher, 'course:join', { courseId: course.id });
+  const pupil = await socketOf(student);
+
+  const expected = [['__proto__', 1], ['constructor', 1], ['hasownproperty', 1], ['tostring', 1]];
+  const entries = (distribution: Record<string, number>) => Object.entries(distribution).sort(([a], [b]) => a.localeCompare(b));
+  const complete = nextEvent(teacher, 'quiz:answer-stats', (p) => p.questionId === sa.id && JSON.stringify(entries(p.distribution)) === JSON.stringify(expected), 5000);
+  for (const [index, key] of ['__proto__', 'constructor', 'toString', 'hasOwnProperty'].entries()) {
+    const attempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
+    t.match(await request(pupil, 'quiz:answer', { attemptId: attempt.id, questionId: sa.id, answer: key }), { ok: true }, `answer ${key}`);
+    // The last attempt stays running: the distribution covers running and graded attempts.
+    if (index < 3) await ok(await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, {}));
+  }
+  t.same(entries((await complete).distribution), expected, 'every key counted once');
 });

@@ -1,4 +1,11 @@
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage } from 'node:http';
 import t from 'tap';
+import { reportCourseEvent, type CourseEventMap, type CourseEvents } from '../../server/plugins/course-events.js';
+import { clientIpResolver } from '../../server/realtime/client-ip.js';
+import { trustProxyOption } from '../../server/trust-proxy.js';
+import { EventGate } from '../../server/realtime/event-gate.js';
+import { LocalConnections } from '../../server/realtime/local-connections.js';
 import { KeyedThrottle } from '../../server/realtime/keyed-throttle.js';
 import { InMemoryPresence } from '../../server/realtime/presence.js';
 import { QuizTickScheduler, type TimedAttempt } from '../../server/realtime/quiz-ticks.js';
@@ -73,4 +80,83 @@ t.test('tick scheduler: ticks aligned to whole seconds before the deadline, then
   now += 1000;
   scheduler.run();
   t.equal(emitted.length, before, 'an untracked student gets no ticks');
+});
+
+t.test('local connections: a cap per user, one budget per user, dropped with the last connection', async (t) => {
+  let now = 0;
+  const gone: string[] = [];
+  const connections = new LocalConnections({ maxPerUser: 2, eventsPerSecond: 1, eventsBurst: 3, onLastGone: (userId) => gone.push(userId), now: () => now });
+  t.ok(connections.open('u'));
+  t.ok(connections.open('u'));
+  t.notOk(connections.open('u'), 'the third is refused');
+  t.equal(connections.count('u'), 2, 'and not counted');
+  t.ok(connections.open('v'), 'another user is not affected');
+  t.equal(connections.bucket('u'), connections.bucket('u'), 'one bucket per user');
+  const budget = connections.bucket('u');
+  let taken = 0;
+  while (budget.take()) taken++;
+  t.equal(taken, 3);
+  connections.close('u');
+  t.same(gone, [], 'one connection left');
+  t.notOk(connections.bucket('u').take(), 'the remaining connection shares the spent budget');
+  connections.close('u');
+  t.same(gone, ['u'], 'the last one went');
+  t.notOk(connections.has('u'));
+  t.throws(() => connections.bucket('u'), 'no budget without a connection');
+  connections.close('u');
+  t.same(gone, ['u'], 'closing again is harmless');
+  t.ok(connections.open('u'));
+  t.ok(connections.bucket('u').take(), 'a fresh budget');
+});
+
+t.test('client IP of a raw request, as Fastify computes request.ip', async (t) => {
+  const raw = (remoteAddress: string, forwarded?: string) =>
+    ({ socket: { remoteAddress }, connection: { remoteAddress }, headers: forwarded ? { 'x-forwarded-for': forwarded } : {} }) as unknown as IncomingMessage;
+  t.equal(clientIpResolver(false)(raw('10.0.0.1', '203.0.113.9')), '10.0.0.1', 'no proxy trusted: the peer');
+  t.equal(clientIpResolver(true)(raw('10.0.0.1', '203.0.113.9, 10.0.0.2')), '203.0.113.9', 'every hop trusted: the first address');
+  t.equal(clientIpResolver(true)(raw('10.0.0.1')), '10.0.0.1', 'no header: the peer');
+  t.equal(clientIpResolver('10.0.0.0/8')(raw('10.0.0.1', '203.0.113.9, 10.0.0.2')), '203.0.113.9', 'trusted ranges (a string) skip trusted hops');
+  t.equal(clientIpResolver(['10.0.0.1'])(raw('10.0.0.1', '203.0.113.9, 10.0.0.2')), '10.0.0.2', 'a list: the first untrusted hop');
+  t.equal(clientIpResolver(2)(raw('10.0.0.1', '203.0.113.9')), '10.0.0.1', 'a bare hop count trusts nothing, as in Fastify');
+  const oneHop = clientIpResolver(trustProxyOption(1));
+  t.equal(oneHop(raw('10.0.0.1', 'spoofed, 203.0.113.9')), '203.0.113.9', 'TRUST_PROXY=1 (on): the address the load balancer appended, as request.ip');
+  t.equal(clientIpResolver(trustProxyOption(['10.0.0.0/8']))(raw('10.0.0.1', '203.0.113.9, 10.0.0.2')), '203.0.113.9');
+});
+
+t.test('event gate: closing waits for running events, refuses new ones, gives up after its timeout', async (t) => {
+  const gate = new EventGate();
+  t.ok(gate.enter());
+  t.ok(gate.enter());
+  let closed: boolean | null = null;
+  const closing = gate.close(1000).then((done) => (closed = done));
+  t.notOk(gate.isOpen, 'closed at once');
+  t.notOk(gate.enter(), 'a new event is refused');
+  gate.leave();
+  await new Promise((resolve) => setImmediate(resolve));
+  t.equal(closed, null, 'one still running');
+  gate.leave();
+  await closing;
+  t.equal(closed, true, 'done once both have acked');
+  t.equal(await gate.close(1000), true, 'nothing running: done at once');
+
+  const stuck = new EventGate();
+  stuck.enter();
+  t.equal(await stuck.close(20), false, 'an event that never ends is given up on');
+});
+
+t.test('course events: a listener that throws is logged, never thrown at the service that reported', async (t) => {
+  const events: CourseEvents = new EventEmitter<CourseEventMap>();
+  const errors: unknown[] = [];
+  events.on('error', (error) => errors.push(error));
+  events.on('unpublished', () => {
+    throw new Error('listener broke');
+  });
+  t.doesNotThrow(() => reportCourseEvent(events, 'unpublished', { courseId: 'c' }));
+  t.match(errors, [{ message: 'listener broke' }]);
+  events.removeAllListeners();
+  events.on('unpublished', () => {
+    throw new Error('again');
+  });
+  t.doesNotThrow(() => reportCourseEvent(events, 'unpublished', { courseId: 'c' }), 'without an error listener either');
+  t.doesNotThrow(() => reportCourseEvent(undefined, 'unpublished', { courseId: 'c' }), 'without an emitter');
 });

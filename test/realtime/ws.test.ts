@@ -61,6 +61,16 @@ t.test('a /ws student: progress reaches a Socket.IO instructor, ticks and quiz e
   pupil.ws.close();
 });
 
+t.test('frame types that name Object.prototype members are unknown frame types', async (t) => {
+  const ws = await wsAs(student.token);
+  for (const type of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+    const acked = ws.next('ack', (frame) => frame.id === type);
+    ws.ws.send(JSON.stringify({ type, id: type, data: {} }));
+    t.match(await acked, { ok: false, error: { code: 'VALIDATION_ERROR', message: `Unknown frame type "${type}"` } }, type);
+  }
+  ws.ws.close();
+});
+
 t.test('rate limit, auth timeout and deactivation', async (t) => {
   const ws = await wsAs(owner.token);
   const acks = await Promise.all(Array.from({ length: 8 }, () => ws.send('quiz:sync', { attemptId: '00000000-0000-4000-8000-000000000000' })));

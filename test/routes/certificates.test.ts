@@ -12,6 +12,13 @@ import { issueCertificate } from '../../server/certificates/certificate-issuer.j
 import { pdfRenderer } from '../../server/certificates/pdf-renderer.js';
 import { CERTIFICATE_NUMBER } from '../../server/certificates/certificate-number.js';
 import type { IssuedCertificate } from '../../server/certificates/certificate-issuer.js';
+import { deriveUrlKey, signUrl } from '../../server/routes/files/signed-url.js';
+
+/** A genuine signature whose expiry has passed. */
+function expiredLink(number: string): string {
+  const expires = Math.floor(Date.now() / 1000) - 1;
+  return `/api/certificates/${number}/pdf?expires=${expires}&signature=${signUrl(deriveUrlKey(config.jwtSecret, 'certificate'), `certificate:${number}`, expires)}`;
+}
 
 const pdftotext = promisify(execFile);
 
@@ -68,7 +75,7 @@ async function completedInDatabase(title: string, as: TestUser = student): Promi
   return { courseId: course.id, enrollmentId };
 }
 
-let issued: { number: string; enrollmentId: string; courseId: string; pdfPath: string };
+let issued: { number: string; enrollmentId: string; courseId: string; pdfPath: string; pdfUrl: string };
 
 t.test('completing a course over HTTP issues one certificate, one PDF and one certificate:issued', async (t) => {
   const course = await publishedCourse('Relational Databases');
@@ -101,7 +108,7 @@ t.test('completing a course over HTTP issues one certificate, one PDF and one ce
   t.equal(rows.length, 1, 'one row');
   const number = rows[0]!.certificate_number;
   t.match(number, CERTIFICATE_NUMBER, 'a CERT-YYYY-XXXX-XXXX-XXXX number');
-  t.match(received[0], { certificateNumber: number, courseId: course.id, pdfUrl: `${config.publicUrl}/api/certificates/${number}/pdf`, serverNow: String });
+  t.match(received[0], { certificateNumber: number, courseId: course.id, pdfUrl: String, serverNow: String });
   t.ok(await issuedAt(enrollmentId), 'certificate_issued_at is set');
   t.equal(rows[0]!.pdf_path, `certificates/${rows[0]!.id}.pdf`);
 
@@ -122,7 +129,7 @@ t.test('completing a course over HTTP issues one certificate, one PDF and one ce
   t.equal(received.length, 1, 'one event');
   t.equal(announced.filter((item) => item.certificateNumber === number).length, 1, 'announced once');
   t.equal((await certificateRows(enrollmentId)).length, 1);
-  issued = { number, enrollmentId, courseId: course.id, pdfPath: path };
+  issued = { number, enrollmentId, courseId: course.id, pdfPath: path, pdfUrl: (received[0] as IssuedCertificate).pdfUrl };
 });
 
 t.test('duplicate completion events and concurrent jobs make one certificate and one announcement', async (t) => {
@@ -203,13 +210,13 @@ t.test('GET /certificates lists my own', async (t) => {
     course: { id: issued.courseId, title: 'Relational Databases', instructorName: 'Olive Owner' },
     isRevoked: false,
     revokedAt: null,
-    pdfUrl: `${config.publicUrl}/api/certificates/${issued.number}/pdf`,
+    pdfUrl: String,
     verificationUrl: `${config.publicUrl}/api/certificates/verify/${issued.number}`,
   });
   t.match((await call(app, 'GET', '/api/certificates?limit=1&page=2', student)).body, { page: 2, limit: 1, items: { length: 1 } });
   t.same((await call(app, 'GET', '/api/certificates', otherStudent)).body, { items: [], total: 0, page: 1, limit: 20 });
   t.equal((await call(app, 'GET', '/api/certificates')).status, 401);
-  for (const query of ['limit=0', 'limit=101', 'page=0', 'unknown=1']) {
+  for (const query of ['limit=0', 'limit=101', 'page=0', 'unknown=1', 'page=1e21', 'page=999999999999999999', 'limit=1e21']) {
     t.equal((await call(app, 'GET', `/api/certificates?${query}`, student)).status, 400, query);
   }
 });
@@ -236,6 +243,45 @@ t.test('GET /certificates/:number/pdf: the student, the course owner and admins'
   }
   t.equal((await call(app, 'GET', '/api/certificates/CERT-2026-0000-0000-0000/pdf', student)).status, 404);
   t.equal((await call(app, 'GET', '/api/certificates/not$valid/pdf', student)).status, 400);
+});
+
+t.test("certificate:issued's pdfUrl is a signed link that opens without a token; altered or expired is 403", async (t) => {
+  const url = new URL(issued.pdfUrl);
+  t.equal(`${url.origin}${url.pathname}`, `${config.publicUrl}/api/certificates/${issued.number}/pdf`);
+  const expires = Number(url.searchParams.get('expires'));
+  const lifetime = expires - Date.now() / 1000;
+  t.ok(lifetime > 7 * 24 * 3600 - 120 && lifetime <= 7 * 24 * 3600 + 1, `valid for CERTIFICATE_URL_TTL_SECONDS, 7 days by default (${Math.round(lifetime)} s)`);
+  const local = `${url.pathname}${url.search}`;
+
+  const open = await app.inject({ method: 'GET', url: local });
+  t.equal(open.statusCode, 200, 'no Authorization header needed');
+  t.equal(open.headers['content-type'], 'application/pdf');
+  t.equal(open.rawPayload.subarray(0, 5).toString('latin1'), '%PDF-');
+  t.equal((await app.inject({ method: 'GET', url: local, headers: { authorization: 'Bearer stale.token.value' } })).statusCode, 200, 'a stale token does not spoil it');
+  t.equal((await app.inject({ method: 'GET', url: local, headers: otherStudent.headers })).statusCode, 200, 'whoever holds the link');
+
+  const listed = (await call(app, 'GET', '/api/certificates', student)).body.items.find((item: { certificateNumber: string }) => item.certificateNumber === issued.number);
+  const fromList = new URL(listed.pdfUrl);
+  t.equal((await app.inject({ method: 'GET', url: `${fromList.pathname}${fromList.search}` })).statusCode, 200, "the list's pdfUrl opens too");
+
+  const signature = url.searchParams.get('signature')!;
+  const flipped = `${signature[0] === 'A' ? 'B' : 'A'}${signature.slice(1)}`;
+  const other = (await call(app, 'GET', '/api/certificates', student)).body.items.find((item: { certificateNumber: string }) => item.certificateNumber !== issued.number);
+  const refused: Array<[string, string]> = [
+    ['an altered signature', `${url.pathname}?expires=${expires}&signature=${flipped}`],
+    ['a later expiry', `${url.pathname}?expires=${expires + 3600}&signature=${signature}`],
+    ["another certificate's number", `/api/certificates/${other.certificateNumber}/pdf?expires=${expires}&signature=${signature}`],
+    ['an expired link', expiredLink(issued.number)],
+  ];
+  for (const [label, path] of refused) {
+    const res = await app.inject({ method: 'GET', url: path });
+    t.equal(res.statusCode, 403, label);
+    t.equal(res.json().code, 'FORBIDDEN', label);
+  }
+  t.match((await app.inject({ method: 'GET', url: expiredLink(issued.number) })).json(), { message: /expired/ });
+  const half = await app.inject({ method: 'GET', url: `${url.pathname}?expires=${expires}` });
+  t.equal(half.statusCode, 400, 'expires without signature');
+  t.equal((await app.inject({ method: 'GET', url: url.pathname })).statusCode, 401, 'without the signature it is the bearer route');
 });
 
 t.test('a PDF missing from storage is rendered again', async (t) => {
@@ -265,6 +311,36 @@ t.test('GET /certificates/verify/:number is public', async (t) => {
     t.equal(res400.status, 400, bad);
     t.equal(res400.body.code, 'VALIDATION_ERROR');
   }
+});
+
+t.test('a certificate keeps the names it was issued with: renames change neither verification, the list nor a re-rendered PDF', async (t) => {
+  const teacher = await createUser(app, 'instructor', { fullName: 'Ada Author' });
+  const learner = await createUser(app, 'student', { fullName: 'Lee Learner' });
+  const course = await call(app, 'POST', '/api/courses', teacher, { title: 'Original Title', isPublished: true });
+  const lesson = await call(app, 'POST', `/api/courses/${course.body.id}/lessons`, teacher, { title: 'Only lesson' });
+  const enrollmentId = await enrollmentOf(course.body.id, learner);
+  await call(app, 'POST', `/api/lessons/${lesson.body.id}/progress`, learner, { status: 'completed' });
+  await waitFor('the certificate', async () => (await issuedAt(enrollmentId)) !== null);
+  const [row] = await certificateRows(enrollmentId);
+  const number = row!.certificate_number;
+
+  // Everyone renamed afterwards.
+  t.equal((await call(app, 'PATCH', '/api/me', learner, { fullName: 'Lee Renamed' })).status, 200);
+  t.equal((await call(app, 'PATCH', `/api/users/${teacher.id}`, admin, { fullName: 'Ada Renamed' })).status, 200);
+  t.equal((await call(app, 'PATCH', `/api/courses/${course.body.id}`, teacher, { title: 'Renamed Title' })).status, 200);
+
+  const original = { studentName: 'Lee Learner', courseTitle: 'Original Title', instructorName: 'Ada Author' };
+  t.match((await call(app, 'GET', `/api/certificates/verify/${number}`)).body, { valid: true, ...original }, 'verification shows the names at issue');
+  const listed = (await call(app, 'GET', '/api/certificates', learner)).body.items.find((item: { certificateNumber: string }) => item.certificateNumber === number);
+  t.match(listed, { studentName: 'Lee Learner', course: { title: 'Original Title', instructorName: 'Ada Author' } }, 'so does the list');
+
+  const path = join(config.storageDir, row!.pdf_path!);
+  await rm(path);
+  const res = await app.inject({ method: 'GET', url: `/api/certificates/${number}/pdf`, headers: learner.headers });
+  t.equal(res.statusCode, 200, 're-rendered');
+  const { stdout } = await pdftotext('pdftotext', ['-layout', path, '-']);
+  for (const text of Object.values(original)) t.match(stdout, text, `the re-rendered PDF shows ${text}`);
+  for (const text of ['Renamed']) t.notMatch(stdout, text, 'and no new name');
 });
 
 t.test('POST /certificates/:number/revoke: the course owner and admins; verification then says revoked', async (t) => {

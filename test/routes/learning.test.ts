@@ -1,10 +1,14 @@
 import t from 'tap';
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { buildTestApp } from '../helpers/app.js';
 import { createUser, type TestUser } from '../helpers/users.js';
 import { call, countRows } from '../helpers/http.js';
+import { waitFor } from '../helpers/wait.js';
 
 // Workers on: lesson changes recalculate the course's enrollments through the `progress` queue.
-const { app } = await buildTestApp(t, 'learning', { WORKERS: 'on' });
+const env = await buildTestApp(t, 'learning', { WORKERS: 'on' });
+const { app } = env;
 
 const owner = await createUser(app, 'instructor', { fullName: 'Olive Owner' });
 const otherInstructor = await createUser(app, 'instructor');
@@ -40,6 +44,18 @@ t.test('courses: create, slugs, drafts, listing, search', async (t) => {
   const uuidSlug = await call(app, 'POST', '/api/courses', owner, { title: 'x', slug: '0b6f8a4e-1c4e-4a57-9d1e-2f1b8f0c9a11' });
   t.equal(uuidSlug.status, 400, 'a slug that looks like a UUID is refused');
   t.equal(uuidSlug.body.code, 'VALIDATION_ERROR');
+  const coursesBefore = await countRows(app, ['courses', 'lessons']);
+  const deep = '{"a":'.repeat(8000) + '1' + '}'.repeat(8000);
+  for (const [url, body] of [
+    ['/api/courses', `{"title":"Deep","metadata":${deep}}`],
+    ['/api/courses', `{"title":"Deep","metadata":{"a":${'['.repeat(40)}${']'.repeat(40)}}}`],
+    [`/api/courses/${course.id}/lessons`, `{"title":"Deep","metadata":${deep}}`],
+  ]) {
+    const res = await app.inject({ method: 'POST', url, headers: { ...owner.headers, 'content-type': 'application/json' }, payload: body });
+    t.equal(res.statusCode, 400, `deep metadata on POST ${url}`);
+    t.equal(res.json().code, 'VALIDATION_ERROR');
+  }
+  t.same(await countRows(app, ['courses', 'lessons']), coursesBefore, 'deep metadata wrote nothing');
 
   // Drafts are invisible to everyone but the owner and admins.
   for (const [who, as, status] of [['anonymous', null, 404], ['student', student, 404], ['other instructor', otherInstructor, 404], ['owner', owner, 200], ['admin', admin, 200]] as const) {
@@ -59,7 +75,12 @@ t.test('courses: create, slugs, drafts, listing, search', async (t) => {
   const search = await call(app, 'GET', '/api/courses?q=100%25&category=databases&difficulty=beginner&limit=5');
   t.match(search.body, { total: 1, page: 1, limit: 5, items: [{ id: course.id }] }, 'search escapes % and filters');
   t.equal((await call(app, 'GET', '/api/courses?q=nothing-like-this')).body.total, 0);
-  t.equal((await call(app, 'GET', '/api/courses?limit=101')).status, 400);
+  for (const query of ['limit=101', 'page=1e21', 'page=999999999999999999', 'page=1000001', 'limit=1e21']) {
+    const res = await call(app, 'GET', `/api/courses?${query}`);
+    t.equal(res.status, 400, query);
+    t.equal(res.body.code, 'VALIDATION_ERROR');
+  }
+  t.equal((await call(app, 'GET', '/api/courses?page=1000000')).status, 200, 'the last page is served (empty)');
   t.equal((await call(app, 'GET', '/api/courses?difficulty=expert')).status, 400);
 });
 
@@ -232,6 +253,10 @@ t.test('enrollments: idempotent enroll, roles, drop and reactivate, review', asy
   const list = await call(app, 'GET', '/api/enrollments?status=active', student);
   t.ok(list.body.items.some((item: { id: string }) => item.id === first.body.id));
   t.equal((await call(app, 'GET', '/api/enrollments?status=bogus', student)).status, 400);
+  for (const query of ['page=1e21', 'page=999999999999999999', 'limit=1e21']) {
+    t.equal((await call(app, 'GET', `/api/enrollments?${query}`, student)).status, 400, `enrollments?${query}`);
+    t.equal((await call(app, 'GET', `/api/courses/${course.id}/enrollments?${query}`, owner)).status, 400, `course enrollments?${query}`);
+  }
 
   for (const [who, as, status] of [['student', student, 403], ['other instructor', otherInstructor, 403], ['owner', owner, 200], ['admin', admin, 200], ['anonymous', null, 401]] as const) {
     t.equal((await call(app, 'GET', `/api/courses/${course.id}/enrollments`, as)).status, status, `course enrollments as ${who}`);
@@ -299,6 +324,26 @@ t.test('progress: rules, QUIZ_REQUIRED, concurrency, completion once', async (t)
     t.equal((await call(app, 'GET', `/api/enrollments/${enrollment.id}/progress`, as)).status, status, `progress as ${who}`);
   }
 
+  // A standard list: ?page&limit, limit ≤ 100, default 20.
+  t.match(progress.body, { total: 3, page: 1, limit: 20 }, 'default page');
+  const pageOne = await call(app, 'GET', `/api/enrollments/${enrollment.id}/progress?limit=2`, student);
+  t.match(pageOne.body, { total: 3, page: 1, limit: 2 });
+  t.equal(pageOne.body.items.length, 2, 'page 1 of 2');
+  const pageTwo = await call(app, 'GET', `/api/enrollments/${enrollment.id}/progress?limit=2&page=2`, student);
+  t.match(pageTwo.body, { total: 3, page: 2, limit: 2 });
+  t.equal(pageTwo.body.items.length, 1, 'page 2 of 2');
+  t.same(
+    [...pageOne.body.items, ...pageTwo.body.items].map((item: { lessonId: string }) => item.lessonId),
+    progress.body.items.map((item: { lessonId: string }) => item.lessonId),
+    'the pages together are the whole list, in its order',
+  );
+  t.same((await call(app, 'GET', `/api/enrollments/${enrollment.id}/progress?page=3&limit=2`, student)).body, { items: [], total: 3, page: 3, limit: 2 }, 'past the end');
+  for (const query of ['limit=101', 'limit=0', 'page=0', 'page=1e21', 'page=999999999999999999', 'status=x']) {
+    const res = await call(app, 'GET', `/api/enrollments/${enrollment.id}/progress?${query}`, student);
+    t.equal(res.status, 400, `progress?${query}`);
+    t.equal(res.body.code, 'VALIDATION_ERROR');
+  }
+
   // A lesson with a published graded quiz is completed by the quiz only.
   await app.orm.em.getConnection().execute(`INSERT INTO quizzes (lesson_id, title, quiz_type, is_published) VALUES (?, 'Gate', 'graded', true)`, [quizLesson.id]);
   const gated = await call(app, 'POST', `/api/lessons/${quizLesson.id}/progress`, student, { status: 'completed' });
@@ -331,6 +376,78 @@ t.test('progress: rules, QUIZ_REQUIRED, concurrency, completion once', async (t)
   const otherEnrollment = (await enroll(other.id)).body;
   await call(app, 'PATCH', `/api/enrollments/${otherEnrollment.id}`, student, { status: 'dropped' });
   t.equal((await call(app, 'POST', `/api/lessons/${only.id}/progress`, student, { status: 'completed' })).status, 403);
+});
+
+t.test('progress writes with a clientKey are applied once, whatever the retries and races', async (t) => {
+  const course = await createCourse({ title: 'Idempotent', isPublished: true });
+  const lesson = await createLesson(course.id, { title: 'Watched twice' });
+  const enrollment = (await enroll(course.id)).body;
+  const write = (body: Record<string, unknown>) => call(app, 'POST', `/api/lessons/${lesson.id}/progress`, student, body);
+  const key = randomUUID();
+
+  const first = await write({ timeSpentSecondsDelta: 30, completionPercentage: 20, clientKey: key });
+  t.equal(first.status, 200);
+  t.match(first.body.lessonProgress, { timeSpentSeconds: 30, completionPercentage: 20 });
+  const retry = await write({ timeSpentSecondsDelta: 30, completionPercentage: 20, clientKey: key });
+  t.equal(retry.status, 200, 'a retry answers as the write did');
+  t.match(retry.body, { lessonProgress: { timeSpentSeconds: 30, completionPercentage: 20 }, enrollment: { enrollmentId: enrollment.id, totalTimeSpentSeconds: 30 } }, 'the time was added once');
+  const other = await write({ timeSpentSecondsDelta: 30, clientKey: randomUUID() });
+  t.equal(other.body.lessonProgress.timeSpentSeconds, 60, 'another key is another write');
+  const keyless = await write({ timeSpentSecondsDelta: 5 });
+  t.equal(keyless.body.lessonProgress.timeSpentSeconds, 65, 'without a key every write applies (as before)');
+  const reused = await write({ timeSpentSecondsDelta: 600, status: 'completed', clientKey: key });
+  t.match(reused.body.lessonProgress, { timeSpentSeconds: 65, status: 'in_progress' }, 'a used key applies nothing, whatever the body says');
+
+  // Ten at once with one key: one applies.
+  const racingKey = randomUUID();
+  const racing = await Promise.all(Array.from({ length: 10 }, () => write({ timeSpentSecondsDelta: 7, clientKey: racingKey })));
+  t.same(racing.map((res) => res.status), Array(10).fill(200));
+  const [stored] = await app.orm.em.getConnection().execute<Array<{ time_spent_seconds: number }>>(
+    'SELECT time_spent_seconds FROM lesson_progress WHERE enrollment_id = ? AND lesson_id = ?',
+    [enrollment.id, lesson.id],
+  );
+  t.equal(stored!.time_spent_seconds, 72, 'ten concurrent writes with one key added 7 s once');
+
+  // Two at once, for certain: another session holds the progress row, so the first write waits
+  // for it with its key claimed and uncommitted, and the second waits for that claim.
+  const locker = new pg.Client({ connectionString: env.config.databaseUrl });
+  await locker.connect();
+  t.teardown(() => locker.end());
+  await locker.query('BEGIN');
+  await locker.query('SELECT 1 FROM lesson_progress WHERE enrollment_id = $1 AND lesson_id = $2 FOR UPDATE', [enrollment.id, lesson.id]);
+  const heldKey = randomUUID();
+  const both = Promise.all([write({ timeSpentSecondsDelta: 11, clientKey: heldKey }), write({ timeSpentSecondsDelta: 11, clientKey: heldKey })]);
+  await waitFor('both writes to wait', async () => {
+    const [{ n }] = await app.orm.em.getConnection().execute<Array<{ n: number }>>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%progress_client_keys%'`,
+    );
+    return n === 2;
+  });
+  await locker.query('COMMIT');
+  const [one, two] = await both;
+  t.same([one.status, two.status], [200, 200]);
+  t.same([one.body.lessonProgress.timeSpentSeconds, two.body.lessonProgress.timeSpentSeconds], [83, 83], 'both answer the state with 11 s added once');
+  const [{ keys }] = await app.orm.em.getConnection().execute<Array<{ keys: number }>>('SELECT count(*)::int AS keys FROM progress_client_keys WHERE enrollment_id = ?', [enrollment.id]);
+  t.equal(keys, 4, 'one row per key used');
+
+  // Bad keys and key-only writes change nothing.
+  const before = await countRows(app, ['lesson_progress', 'progress_client_keys']);
+  for (const body of [{ timeSpentSecondsDelta: 5, clientKey: 'not-a-uuid' }, { timeSpentSecondsDelta: 5, clientKey: 42 }, { clientKey: randomUUID() }]) {
+    const res = await write(body);
+    t.equal(res.status, 400, `progress ${JSON.stringify(body)} → 400`);
+    t.equal(res.body.code, 'VALIDATION_ERROR');
+  }
+  t.same(await countRows(app, ['lesson_progress', 'progress_client_keys']), before, 'nothing written');
+
+  // The sweep forgets keys after a day; a fresh one stays.
+  const db = app.orm.em.getConnection();
+  const stale = randomUUID();
+  await db.execute(`INSERT INTO progress_client_keys (enrollment_id, client_key, created_at) VALUES (?, ?, now() - interval '25 hours')`, [enrollment.id, stale]);
+  const keyExists = async (clientKey: string) =>
+    (await db.execute<Array<{ n: number }>>('SELECT count(*)::int AS n FROM progress_client_keys WHERE client_key = ?', [clientKey]))[0]!.n === 1;
+  await app.queues.add('maintenance', { reason: 'manual' });
+  await waitFor('the sweep to purge the day-old key', async () => !(await keyExists(stale)));
+  t.ok(await keyExists(racingKey), 'a fresh key stays');
 });
 
 t.test('dashboard snapshot', async (t) => {

@@ -62,6 +62,13 @@ async function publishedQuiz(settings: Record<string, unknown> = {}) {
   return { course, lesson, quiz, mc, tf, sa };
 }
 
+/** `{"a": {"a": … {}}}`, `depth` levels. */
+function nestedObject(depth: number): Record<string, unknown> {
+  let value: Record<string, unknown> = {};
+  for (let i = 1; i < depth; i++) value = { a: value };
+  return value;
+}
+
 const SECRET_KEYS = ['isCorrect', 'correctAnswer', 'explanation'];
 function findSecrets(value: unknown, path = '$'): string[] {
   if (Array.isArray(value)) return value.flatMap((item, index) => findSecrets(item, `${path}[${index}]`));
@@ -94,6 +101,8 @@ t.test('authoring: one quiz per lesson, per-type validation, publishing rules, r
     { questionText: '', questionType: 'true_false', correctAnswer: true },
     { questionText: 'x', questionType: 'true_false', correctAnswer: true, points: -1 },
     { questionText: 'x', questionType: 'true_false', correctAnswer: true, bogus: 1 },
+    { questionText: 'x', questionType: 'short_answer', correctAnswer: nestedObject(40) },
+    { questionText: 'x', questionType: 'short_answer', correctAnswer: { accepted: ['x'.repeat(70_000)] } },
   ];
   for (const body of bad) {
     const res = await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, body);
@@ -158,6 +167,13 @@ t.test('attempts: start, resume, order, autosave, submit, result, no secrets', a
     t.equal(res.status, 400, `answer ${JSON.stringify(answer)} refused`);
   }
   t.equal((await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, student, {})).status, 400, 'answer is required');
+  for (const [label, answer] of [['40 levels', nestedObject(40)], ['8,000 levels', '[]']] as const) {
+    // 8,000 levels cannot be built and serialised here: sent as text.
+    const payload = label === '8,000 levels' ? `{"answer":${'['.repeat(8000)}${']'.repeat(8000)}}` : JSON.stringify({ answer });
+    const res = await app.inject({ method: 'PUT', url: `/api/attempts/${attempt.id}/answers/${mc.id}`, headers: { ...student.headers, 'content-type': 'application/json' }, payload });
+    t.equal(res.statusCode, 400, `an answer of ${label}`);
+    t.equal(res.json().code, 'VALIDATION_ERROR');
+  }
   t.equal((await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, classmate, { answer: true })).status, 403, "not someone else's attempt");
   t.equal((await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/0b6f8a4e-1c4e-4a57-9d1e-2f1b8f0c9a11`, student, { answer: true })).status, 404);
   await ok(await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${sa.id}`, student, { answer: '  distinct ' }));
@@ -174,7 +190,9 @@ t.test('attempts: start, resume, order, autosave, submit, result, no secrets', a
   );
   const again = await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, { answers: { [mc.id]: ['where'] } });
   t.same(again.body.result, submitted.body.result, 'a second submit changes nothing');
-  t.equal((await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, student, { answer: false })).status, 409);
+  const afterSubmit = await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, student, { answer: false });
+  t.equal(afterSubmit.status, 409);
+  t.equal(afterSubmit.body.code, 'CONFLICT', 'an answer after the student submitted: a conflict');
 
   // Passing the graded quiz completed the lesson.
   const course = (await ok(await call(app, 'GET', `/api/lessons/${lesson.id}`, student)));
@@ -189,6 +207,11 @@ t.test('attempts: start, resume, order, autosave, submit, result, no secrets', a
   t.equal((await ok(await call(app, 'GET', `/api/quizzes/${quiz.id}/attempts`, classmate))).total, 0);
   t.equal((await ok(await call(app, 'GET', `/api/quizzes/${quiz.id}/attempts`, owner))).total, 1);
   t.equal((await call(app, 'GET', `/api/quizzes/${quiz.id}/attempts`, outsider)).status, 403);
+  for (const query of ['page=1e21', 'page=999999999999999999', 'limit=1e21', 'limit=101']) {
+    const res = await call(app, 'GET', `/api/quizzes/${quiz.id}/attempts?${query}`, owner);
+    t.equal(res.status, 400, `attempts?${query}`);
+    t.equal(res.body.code, 'VALIDATION_ERROR');
+  }
 
   // Max attempts.
   const second = await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student);
@@ -227,6 +250,67 @@ t.test('showCorrectAnswers reveals answers and explanations in the result', asyn
   t.same(findSecrets(graded.questions), [], 'the questions themselves still carry no secret');
 });
 
+t.test('answers that name Object.prototype keys are counted like any other (stats answered 500)', async (t) => {
+  const { course, lesson } = await courseWithLesson();
+  const quiz = await ok(await call(app, 'POST', `/api/lessons/${lesson.id}/quiz`, owner, { title: 'Keys', quizType: 'practice', maxAttempts: null }), 201);
+  const keys = ['constructor', '__proto__', 'toString', 'hasOwnProperty'];
+  const sa = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, { questionText: 'Say a key', questionType: 'short_answer', correctAnswer: { accepted: ['constructor'] } }), 201);
+  const mc = await ok(
+    await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, {
+      questionText: 'Pick a key',
+      questionType: 'multiple_choice',
+      options: keys.map((id, index) => ({ id, text: id, isCorrect: index === 0 })),
+    }),
+    201,
+  );
+  t.same(mc.options.map((option: { id: string }) => option.id), keys, 'option ids are kept as given');
+  await ok(await call(app, 'PATCH', `/api/quizzes/${quiz.id}`, owner, { isPublished: true }));
+  for (const key of keys) {
+    const attempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
+    await ok(await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, { answers: { [sa.id]: key, [mc.id]: [key] } }));
+  }
+  const stats = await call(app, 'GET', `/api/quizzes/${quiz.id}/stats`, owner);
+  t.equal(stats.status, 200, 'GET /stats answers');
+  const byQuestion = new Map<string, { answers: number; correct: number; distribution: Record<string, number> }>(stats.body.questions?.map((q: any) => [q.questionId, q]) ?? []);
+  const entries = (distribution: Record<string, number> | undefined) => Object.entries(distribution ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  t.match(byQuestion.get(sa.id), { answers: 4, correct: 1 });
+  t.same(entries(byQuestion.get(sa.id)?.distribution), [['__proto__', 1], ['constructor', 1], ['hasownproperty', 1], ['tostring', 1]], 'short answers, normalised');
+  t.match(byQuestion.get(mc.id), { answers: 4, correct: 1 });
+  t.same(entries(byQuestion.get(mc.id)?.distribution), [['__proto__', 1], ['constructor', 1], ['hasOwnProperty', 1], ['toString', 1]], 'option ids');
+  t.match(stats.body, { gradedAttempts: 4, averagePercentage: 25 });
+  const dashboard = await call(app, 'GET', `/api/courses/${course.id}/dashboard`, owner);
+  t.equal(dashboard.status, 200, 'the dashboard, which embeds the statistics, answers too');
+});
+
+t.test('a graded quiz reveals its key to a student only with no attempts left; a practice quiz after each attempt', async (t) => {
+  const keyOf = (attempt: any) => attempt.result.questions.filter((q: any) => 'correctAnswer' in q || 'explanation' in q).length;
+  const { quiz, mc } = await publishedQuiz({ showCorrectAnswers: true, quizType: 'graded', maxAttempts: 2 });
+  const first = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
+  const firstGraded = await ok(await call(app, 'POST', `/api/attempts/${first.id}/submit`, student, { answers: { [mc.id]: ['order'] } }));
+  t.equal(keyOf(firstGraded), 0, 'attempt 1 of 2: no key in the submit');
+  t.same(findSecrets(firstGraded), [], 'nothing secret anywhere');
+  t.equal(keyOf(await ok(await call(app, 'GET', `/api/attempts/${first.id}`, student))), 0, 'nor when read again');
+  t.equal(keyOf(await ok(await call(app, 'GET', `/api/attempts/${first.id}`, owner))), 3, 'the owner sees it');
+
+  const second = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
+  t.equal(keyOf(await ok(await call(app, 'GET', `/api/attempts/${first.id}`, student))), 0, 'not while attempt 2 runs');
+  const secondGraded = await ok(await call(app, 'POST', `/api/attempts/${second.id}/submit`, student, {}));
+  t.equal(keyOf(secondGraded), 3, 'attempt 2 of 2: the key');
+  t.same(secondGraded.result.questions.find((q: any) => q.questionId === mc.id).correctAnswer, ['where']);
+  t.equal(keyOf(await ok(await call(app, 'GET', `/api/attempts/${first.id}`, student))), 3, 'and in attempt 1, now that none is left');
+  t.equal((await call(app, 'GET', `/api/attempts/${first.id}`, classmate)).status, 403, "another student's attempt stays closed");
+
+  const unlimited = await publishedQuiz({ showCorrectAnswers: true, quizType: 'graded', maxAttempts: null });
+  for (let n = 1; n <= 3; n++) {
+    const attempt = await ok(await call(app, 'POST', `/api/quizzes/${unlimited.quiz.id}/attempts`, student), 201);
+    t.equal(keyOf(await ok(await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, {}))), 0, `unlimited attempts: no key after attempt ${n}`);
+  }
+
+  const practice = await publishedQuiz({ showCorrectAnswers: true, quizType: 'practice', maxAttempts: 3 });
+  const attempt = await ok(await call(app, 'POST', `/api/quizzes/${practice.quiz.id}/attempts`, student), 201);
+  t.equal(keyOf(await ok(await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, {}))), 3, 'practice: the key after attempt 1 of 3');
+});
+
 t.test('20 concurrent starts make one attempt; numbers have no gaps', async (t) => {
   const { quiz } = await publishedQuiz({ maxAttempts: null });
   const results = await Promise.all(Array.from({ length: 20 }, () => call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student)));
@@ -260,6 +344,17 @@ t.test('timed attempts: autosave before the deadline kept, after it refused; sub
   const submitted = await ok(await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, { answers: { [tf.id]: false } }));
   t.match(submitted.result, { score: 1, autoSubmitted: true });
   t.equal(submitted.answers[tf.id], true);
+  const afterServer = await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, student, { answer: false });
+  t.equal(afterServer.status, 409);
+  t.equal(afterServer.body.code, 'QUIZ_TIME_EXPIRED', 'an answer once the server has finished the attempt: time is up, not a conflict');
+
+  // Finished by the deadline job (the server) before the student tried anything.
+  const byJob = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(byJob.deadline) + 300 + 50 - Date.now())));
+  t.match(await gradeAttemptNow(app.orm.em.fork(), byJob.id, { auto: true }, { config: env.config }), { graded: true });
+  const afterJob = await call(app, 'PUT', `/api/attempts/${byJob.id}/answers/${tf.id}`, student, { answer: true });
+  t.equal(afterJob.status, 409);
+  t.equal(afterJob.body.code, 'QUIZ_TIME_EXPIRED', 'after the deadline job graded it');
 
   // The race: a student's submit and the deadline job at the same moment.
   const racing = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, classmate), 201);

@@ -42,8 +42,21 @@ t.test('GET and PATCH /me', async (t) => {
     t.equal(res.statusCode, 400, JSON.stringify(payload));
     t.equal(res.json().code, 'VALIDATION_ERROR');
   }
-  const [row] = await db('SELECT role, full_name, email FROM users WHERE id = ?', [user.id]);
-  t.same(row, { role: 'student', full_name: 'New Name', email: user.email }, 'refused patches wrote nothing');
+  // Free-form JSON is bounded: 32 levels and 64 Ki characters; deeper or larger is a 400, never a 500.
+  const nested = (depth: number) => '{"a":'.repeat(depth - 1) + '{}' + '}'.repeat(depth - 1);
+  for (const [label, metadata, message] of [
+    ['8,000 levels', nested(8000), /64 levels/],
+    ['33 levels', nested(33), /metadata must not nest more than 32 levels/],
+    ['70,000 characters', JSON.stringify({ note: 'x'.repeat(70_000) }), /metadata must not be larger than 65536 characters/],
+  ] as const) {
+    const res = await app.inject({ method: 'PATCH', url: '/api/me', headers: { ...user.headers, 'content-type': 'application/json' }, payload: `{"metadata":${metadata}}` });
+    t.equal(res.statusCode, 400, `metadata of ${label}`);
+    t.match(res.json(), { code: 'VALIDATION_ERROR', message }, label);
+  }
+  const [row] = await db('SELECT role, full_name, email, metadata FROM users WHERE id = ?', [user.id]);
+  t.same(row, { role: 'student', full_name: 'New Name', email: user.email, metadata: { theme: 'dark' } }, 'refused patches wrote nothing');
+  const deepest = await app.inject({ method: 'PATCH', url: '/api/me', headers: { ...user.headers, 'content-type': 'application/json' }, payload: `{"metadata":${nested(32)}}` });
+  t.equal(deepest.statusCode, 200, '32 levels are fine');
   t.equal((await app.inject({ method: 'GET', url: '/api/me' })).statusCode, 401);
 });
 
@@ -137,7 +150,7 @@ t.test('GET /users filters by role and q, and pages', async (t) => {
   const page1 = await list('page=1&limit=2');
   t.notSame(page1.body.items.map((u: { id: string }) => u.id), page2.body.items.map((u: { id: string }) => u.id));
 
-  for (const query of ['role=root', 'limit=101', 'limit=0', 'page=0', 'page=x']) {
+  for (const query of ['role=root', 'limit=101', 'limit=0', 'page=0', 'page=x', 'page=1e21', 'page=999999999999999999', 'page=1000001', 'limit=1e21']) {
     const bad = await list(query);
     t.equal(bad.status, 400, query);
     t.equal(bad.body.code, 'VALIDATION_ERROR');

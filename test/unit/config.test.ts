@@ -69,6 +69,8 @@ const bad: Array<[string, Record<string, string>, RegExp]> = [
   ['UPLOAD_ALLOWED_TYPES', { UPLOAD_ALLOWED_TYPES: 'image/png,image/svg+xml' }, /UPLOAD_ALLOWED_TYPES must not allow content a browser could run/],
   ['UPLOAD_ALLOWED_TYPES', { UPLOAD_ALLOWED_TYPES: 'text/html' }, /must not allow content a browser could run/],
   ['FILE_URL_TTL_SECONDS', { FILE_URL_TTL_SECONDS: '5' }, /FILE_URL_TTL_SECONDS must be between 10 and/],
+  ['CERTIFICATE_URL_TTL_SECONDS', { CERTIFICATE_URL_TTL_SECONDS: '10' }, /CERTIFICATE_URL_TTL_SECONDS must be between 60 and/],
+  ['CERTIFICATE_URL_TTL_SECONDS', { CERTIFICATE_URL_TTL_SECONDS: '1y' }, /CERTIFICATE_URL_TTL_SECONDS must be an integer/],
 ];
 
 for (const [variable, env, message] of bad) {
@@ -100,6 +102,11 @@ t.test('auth: refresh rotation grace', async (t) => {
   t.equal(loadConfig({ REFRESH_REUSE_GRACE_SECONDS: '0' }).refreshReuseGraceSeconds, 0);
   t.throws(() => loadConfig({ REFRESH_REUSE_GRACE_SECONDS: '301' }), /REFRESH_REUSE_GRACE_SECONDS must be between 0 and 300/);
   t.throws(() => loadConfig({ REFRESH_REUSE_GRACE_SECONDS: 'half' }), /REFRESH_REUSE_GRACE_SECONDS must be an integer/);
+});
+
+t.test('certificates: signed PDF link lifetime', async (t) => {
+  t.equal(loadConfig({}).certificateUrlTtlSeconds, 7 * 24 * 3600, 'a week by default');
+  t.equal(loadConfig({ CERTIFICATE_URL_TTL_SECONDS: '3600' }).certificateUrlTtlSeconds, 3600);
 });
 
 t.test('auth: rate limits', async (t) => {

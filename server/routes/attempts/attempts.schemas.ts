@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import { NullableTimestamp, Timestamp, Uuid } from '../../schemas/common.js';
 import { Nullable } from '../../schemas/learning.js';
+import { ANSWER_JSON_LIMITS, jsonLimited } from '../../schemas/json-limits.js';
 import { QuestionType } from '../quizzes/quizzes.schemas.js';
 
 /** SPEC's attempt object: questions in the attempt's order, never with their answers. */
@@ -51,10 +52,15 @@ export const AttemptJson = Type.Object({
 
 export const AnswerParams = Type.Object({ id: Uuid, questionId: Uuid }, { additionalProperties: false });
 
+/**
+ * One answer, as the client sends it. Its shape is checked against the question type in the
+ * service (Fastify's coercion would turn "true" into true); only its depth and size are checked here.
+ */
+export const AnswerValue = Type.Unknown(jsonLimited(ANSWER_JSON_LIMITS, 'multiple_choice: option ids; true_false: boolean; short_answer: string'));
+
 export const AnswerBody = Type.Object(
   {
-    // Validated against the question type in the service: Fastify's coercion would turn "true" into true.
-    answer: Type.Unknown({ description: 'multiple_choice: option ids; true_false: boolean; short_answer: string' }),
+    answer: AnswerValue,
   },
   { additionalProperties: false },
 );
@@ -69,6 +75,6 @@ export const SavedAnswerJson = Type.Object({
 });
 
 export const SubmitBody = Type.Object(
-  { answers: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'questionId → answer; saved answers are kept for the others' })) },
+  { answers: Type.Optional(Type.Record(Type.String(), AnswerValue, { description: 'questionId → answer; saved answers are kept for the others' })) },
   { additionalProperties: false },
 );

@@ -4,6 +4,7 @@ import type { AuthUser } from '../../plugins/auth.js';
 import type { Config } from '../../config.js';
 import { answerShapeError, gradeAttempt, type ChoiceOption, type GradableQuestion, type QuestionResult, type ShortAnswerKey } from '../../domain/grading.js';
 import { attemptDeadline, isExpired } from '../../domain/quiz-timing.js';
+import { keyRevealed } from '../../domain/answer-key.js';
 import { buildQuestionOrder, type QuestionOrder } from '../../domain/shuffle.js';
 import { OPTIMISTIC_TRIES, retryThenLock, sqlTransaction, type SqlRunner } from '../../db/sql-transaction.js';
 import { AppError, forbidden, notFound, validationError } from '../../errors.js';
@@ -51,6 +52,7 @@ interface AttemptRow {
   quiz_type: QuizType;
   passing_score: number;
   show_correct_answers: boolean;
+  max_attempts: number | null;
 }
 
 /** What `quiz_attempts.results` holds: the grade and each question as graded. */
@@ -63,7 +65,7 @@ interface StoredResults {
 }
 
 const ATTEMPT_COLUMNS = `a.*, e.student_id, e.course_id, e.status AS enrollment_status, c.instructor_id,
-         q.lesson_id, q.quiz_type, q.passing_score, q.show_correct_answers,
+         q.lesson_id, q.quiz_type, q.passing_score, q.show_correct_answers, q.max_attempts,
          l.title AS lesson_title, l.parent_lesson_id AS lesson_parent_id`;
 const ATTEMPT_FROM = `
     FROM quiz_attempts a
@@ -138,14 +140,34 @@ function correctAnswerOf(question: GradableQuestion): unknown {
   }
 }
 
+/** Whether `viewer` sees the answer key in this graded attempt's result (see `keyRevealed`). */
+async function revealsKey(em: SqlRunner, row: AttemptRow, viewer: { isManager: boolean }): Promise<boolean> {
+  const context = {
+    viewerIsManager: viewer.isManager,
+    showCorrectAnswers: row.show_correct_answers,
+    quizType: row.quiz_type,
+    attemptsAllowed: row.max_attempts,
+    attemptsUsed: 0,
+  };
+  // Counted only when the answer turns on it: a student's graded attempt of a graded quiz with a limit.
+  if (keyRevealed({ ...context, attemptsUsed: Number.MAX_SAFE_INTEGER }) && !keyRevealed(context)) {
+    const [{ used }] = await em.execute<Array<{ used: number }>>(
+      `SELECT count(*)::int AS used FROM quiz_attempts WHERE enrollment_id = ? AND quiz_id = ? AND status <> 'in_progress'`,
+      [row.enrollment_id, row.quiz_id],
+    );
+    context.attemptsUsed = used!;
+  }
+  return keyRevealed(context);
+}
+
 /**
  * SPEC's attempt object. Questions come in the attempt's order without secrets; the result
- * reveals correct answers and explanations only when the quiz shows them (managers always see them).
+ * reveals correct answers and explanations only as `keyRevealed` decides (managers always see them).
  * `loaded`: the attempt's questions when the caller has just read them (grading does).
  */
 async function attemptJson(em: EntityManager, row: AttemptRow, viewer: { isManager: boolean }, loaded?: AttemptQuestion[]) {
   const questions = loaded ?? (await attemptQuestions(em, row.question_order ?? []));
-  const revealAnswers = viewer.isManager || row.show_correct_answers;
+  const revealAnswers = row.status === 'graded' && row.results ? await revealsKey(em, row, viewer) : false;
   return {
     id: row.id,
     quizId: row.quiz_id,
@@ -284,9 +306,19 @@ export async function getAttempt(em: EntityManager, user: AuthUser, attemptId: s
   return attemptJson(em, row, viewer);
 }
 
+/**
+ * Why a finished attempt takes no more answers: the server finished it at its deadline (time is
+ * up, as SPEC says of answers past deadline + grace), or the student submitted it (a conflict).
+ */
+function finishedAttemptError(row: Pick<AttemptRow, 'auto_submitted'>): AppError {
+  return row.auto_submitted
+    ? new AppError('QUIZ_TIME_EXPIRED', 'Time is up for this attempt; it has been submitted with its saved answers')
+    : new AppError('CONFLICT', 'This attempt has already been submitted');
+}
+
 function assertOwnRunningAttempt(user: AuthUser, row: AttemptRow, graceMs: number) {
   if (row.student_id !== user.id) throw forbidden('Only the student answers its attempt');
-  if (row.status !== 'in_progress') throw new AppError('CONFLICT', 'This attempt has already been submitted');
+  if (row.status !== 'in_progress') throw finishedAttemptError(row);
   if (isExpired(row.deadline ? new Date(row.deadline) : null, new Date(), graceMs)) {
     throw new AppError('QUIZ_TIME_EXPIRED', 'Time is up for this attempt');
   }
@@ -312,7 +344,7 @@ export async function saveAnswer(em: EntityManager, user: AuthUser, attemptId: s
   );
   if (updated.length === 0) {
     const current = (await loadAttemptRow(em, attemptId))!;
-    if (current.status !== 'in_progress') throw new AppError('CONFLICT', 'This attempt has already been submitted');
+    if (current.status !== 'in_progress') throw finishedAttemptError(current);
     throw new AppError('QUIZ_TIME_EXPIRED', 'Time is up for this attempt');
   }
   return { attemptId, questionId, answer, savedAt: new Date().toISOString(), deadline: iso(row.deadline), serverNow: new Date().toISOString() };

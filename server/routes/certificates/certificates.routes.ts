@@ -3,7 +3,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { currentUser } from '../../plugins/auth.js';
 import { bearer, errors, Page } from '../../schemas/common.js';
 import { pdfRenderer } from '../../certificates/pdf-renderer.js';
-import { CertificateJson, CertificateListQuery, CertificateNumberParams, CertificatePdf, CertificateVerification } from './certificates.schemas.js';
+import { validationError } from '../../errors.js';
+import { CertificateJson, CertificateListQuery, CertificateNumberParams, CertificatePdf, CertificatePdfQuery, CertificateVerification } from './certificates.schemas.js';
 import { certificatePdfFor, listMyCertificates, revokeCertificate, verifyCertificate } from './certificates.service.js';
 
 export default async function certificateRoutes(fastify: FastifyInstance) {
@@ -44,20 +45,33 @@ export default async function certificateRoutes(fastify: FastifyInstance) {
   app.get(
     '/certificates/:number/pdf',
     {
-      preHandler: app.authenticate,
+      preHandler: async (request, reply) => {
+        // A signed link stands on its own: a stale Authorization header must not spoil it.
+        const query = request.query as CertificatePdfQuery;
+        if (query.expires === undefined && query.signature === undefined) await app.authenticate.call(app, request, reply);
+      },
       schema: {
         tags,
-        summary: 'The certificate PDF (the student, the course owner, admins)',
-        description: 'Rendered again when its file is missing from storage.',
-        security: bearer,
+        summary: 'The certificate PDF (the student, the course owner, admins; or a signed link)',
+        description:
+          'With a bearer token: the student, the course owner and admins. Without one: with the `expires` and `signature` of ' +
+          'the signed `pdfUrl` that `certificate:issued` and `GET /certificates` carry (valid `CERTIFICATE_URL_TTL_SECONDS`, ' +
+          'default 7 days); an expired or altered link is 403. Rendered again when its file is missing from storage.',
+        security: [...bearer, {}],
         params: CertificateNumberParams,
+        querystring: CertificatePdfQuery,
         response: { 200: CertificatePdf, ...errors(400, 401, 403, 404) },
       },
     },
     async (request, typedReply) => {
       // A stream: the response schema only documents it.
       const reply = typedReply as unknown as FastifyReply;
-      const { key, certificate } = await certificatePdfFor(request.em, deps, currentUser(request), request.params.number);
+      const { expires, signature } = request.query;
+      if ((expires === undefined) !== (signature === undefined)) throw validationError('expires and signature go together');
+      const access = expires !== undefined && signature !== undefined ? { signed: { expires, signature } } : { user: currentUser(request) };
+      const { key, certificate } = await certificatePdfFor(request.em, deps, access, request.params.number);
+      // A signed link may be embedded (an <iframe> or <object> of the app) from another origin.
+      if ('signed' in access) reply.header('cross-origin-resource-policy', 'cross-origin');
       const info = await app.storage.stat(key);
       const stream = await app.storage.createReadStream(key);
       return reply

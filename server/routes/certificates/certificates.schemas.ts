@@ -28,7 +28,7 @@ export const CertificateJson = Type.Object({
   issuedAt: Timestamp,
   isRevoked: Type.Boolean(),
   revokedAt: NullableTimestamp,
-  pdfUrl: Type.String({ description: 'GET it with a bearer token (the student, the course owner, admins)' }),
+  pdfUrl: Type.String({ description: 'A signed link to the PDF that opens without a token until its `expires` (`CERTIFICATE_URL_TTL_SECONDS`, default 7 days)' }),
   verificationUrl: Type.String({ description: 'Public' }),
 });
 export type CertificateJson = Static<typeof CertificateJson>;
@@ -46,3 +46,12 @@ export const CertificateVerification = Type.Object({
 export type CertificateVerification = Static<typeof CertificateVerification>;
 
 export const CertificatePdf = Type.String({ format: 'binary', description: 'The certificate, `application/pdf`' });
+
+export const CertificatePdfQuery = Type.Object(
+  {
+    expires: Type.Optional(Type.Integer({ minimum: 0, description: 'Signed link: expiry in unix seconds.' })),
+    signature: Type.Optional(Type.String({ maxLength: 200, description: 'Signed link: the signature of `pdfUrl`.' })),
+  },
+  { additionalProperties: false },
+);
+export type CertificatePdfQuery = Static<typeof CertificatePdfQuery>;

@@ -4,18 +4,21 @@ import { forbidden, notFound } from '../../errors.js';
 import { toIso } from '../../schemas/common.js';
 import { isManagerOf } from '../courses/course-access.js';
 import { normaliseCertificateNumber } from '../../certificates/certificate-number.js';
+import { deriveUrlKey, verifyUrl } from '../files/signed-url.js';
 import {
   CERTIFICATE_SELECT,
   certificatePdfUrl,
+  certificateUrlResource,
   certificateVerificationUrl,
   ensureCertificatePdf,
   findCertificateByNumber,
   type CertificateDeps,
   type CertificateRow,
+  type CertificateUrlConfig,
 } from '../../certificates/certificate-issuer.js';
 import type { CertificateJson, CertificateListQuery, CertificateVerification } from './certificates.schemas.js';
 
-export function certificateJson(deps: Pick<CertificateDeps, 'config'>, row: CertificateRow): CertificateJson {
+export function certificateJson(deps: { config: CertificateUrlConfig }, row: CertificateRow): CertificateJson {
   return {
     id: row.id,
     certificateNumber: row.certificate_number,
@@ -40,7 +43,7 @@ async function byNumber(em: EntityManager, raw: string): Promise<CertificateRow>
 }
 
 /** `GET /certificates`: the caller's own, newest first. */
-export async function listMyCertificates(em: EntityManager, deps: Pick<CertificateDeps, 'config'>, user: AuthUser, query: CertificateListQuery) {
+export async function listMyCertificates(em: EntityManager, deps: { config: CertificateUrlConfig }, user: AuthUser, query: CertificateListQuery) {
   const [rows, [count]] = await Promise.all([
     em.execute<CertificateRow[]>(`${CERTIFICATE_SELECT} WHERE c.student_id = ? ORDER BY c.issued_at DESC, c.id LIMIT ? OFFSET ?`, [
       user.id,
@@ -52,13 +55,23 @@ export async function listMyCertificates(em: EntityManager, deps: Pick<Certifica
   return { items: rows.map((row) => certificateJson(deps, row)), total: count!.total, page: query.page, limit: query.limit };
 }
 
+/** Who asks for a PDF: a signed-in user, or whoever holds a signed link (`certificatePdfUrl`). */
+export type PdfAccess = { user: AuthUser } | { signed: { expires: number; signature: string } };
+
 /**
- * `GET /certificates/:number/pdf`: the student, the course owner and admins. Returns the storage
- * key of the PDF, rendering it again (in the render thread) when the file went missing.
+ * `GET /certificates/:number/pdf`: the student, the course owner and admins, or a signed link.
+ * Returns the storage key of the PDF, rendering it again (in the render thread) when the file
+ * went missing. A link is checked before the number is looked up, so a forged one learns nothing.
  */
-export async function certificatePdfFor(em: EntityManager, deps: CertificateDeps, user: AuthUser, number: string) {
+export async function certificatePdfFor(em: EntityManager, deps: CertificateDeps, access: PdfAccess, number: string) {
+  if ('signed' in access) {
+    const { expires, signature } = access.signed;
+    const key = deriveUrlKey(deps.config.jwtSecret, 'certificate');
+    const check = verifyUrl(key, certificateUrlResource(normaliseCertificateNumber(number) ?? number), expires, signature, Math.floor(Date.now() / 1000));
+    if (check !== 'valid') throw forbidden(check === 'expired' ? 'This link has expired' : 'This link is not valid');
+  }
   const row = await byNumber(em, number);
-  if (row.student_id !== user.id && !isManagerOf(user, row.instructor_id)) {
+  if ('user' in access && row.student_id !== access.user.id && !isManagerOf(access.user, row.instructor_id)) {
     throw forbidden('Only the student, the course owner and admins download this certificate');
   }
   const key = await ensureCertificatePdf(em, deps, row);
@@ -81,7 +94,7 @@ export async function verifyCertificate(em: EntityManager, number: string): Prom
 }
 
 /** `POST /certificates/:number/revoke`: the course owner and admins. Idempotent: the first `revokedAt` stays. */
-export async function revokeCertificate(em: EntityManager, deps: Pick<CertificateDeps, 'config'>, user: AuthUser, number: string): Promise<CertificateJson> {
+export async function revokeCertificate(em: EntityManager, deps: { config: CertificateUrlConfig }, user: AuthUser, number: string): Promise<CertificateJson> {
   const row = await byNumber(em, number);
   if (!isManagerOf(user, row.instructor_id)) throw forbidden('Only the course owner and admins revoke its certificates');
   await em.execute('UPDATE certificates SET is_revoked = true, revoked_at = coalesce(revoked_at, now()) WHERE id = ?', [row.id]);

@@ -40,6 +40,24 @@ const DashboardJson = Type.Object({
   ),
   online: Type.Array(Uuid, { description: 'Users currently in the course room' }),
   quizzes: Type.Array(Type.Unknown(), { description: 'Per-quiz statistics' }),
+  recentGrades: Type.Array(
+    Type.Object({
+      attemptId: Uuid,
+      quizId: Uuid,
+      studentId: Uuid,
+      score: Type.Number(),
+      maxScore: Type.Number(),
+      percentage: Type.Number(),
+      isPassed: Type.Boolean(),
+      autoSubmitted: Type.Boolean(),
+      gradedAt: Timestamp,
+    }),
+    { description: 'The last 50 attempts graded within the hour, newest first (what quiz:graded carried): a dashboard that reconnected without recovery rebuilds itself from these' },
+  ),
+  runningAttempts: Type.Array(
+    Type.Object({ attemptId: Uuid, quizId: Uuid, studentId: Uuid, startedAt: Timestamp, deadline: NullableTimestamp }),
+    { description: 'Attempts in progress now, newest first (at most 500)' },
+  ),
   serverNow: Timestamp,
 });
 

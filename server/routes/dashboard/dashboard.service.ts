@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { EnrollmentStatus } from '../../../entities/enums.js';
 import type { AuthUser } from '../../plugins/auth.js';
-import { decimal, iso } from '../../schemas/common.js';
+import { decimal, iso, toIso } from '../../schemas/common.js';
 import { requireCourseManager } from '../courses/course-access.js';
 
 /**
@@ -27,10 +27,40 @@ interface StudentRow {
   last_activity_at: string | null;
 }
 
-/** `GET /courses/:id/dashboard`: what an instructor's live dashboard starts from. */
+interface GradeRow {
+  id: string;
+  quiz_id: string;
+  student_id: string;
+  score: string | number;
+  max_score: string | number;
+  percentage: string | number;
+  is_passed: boolean;
+  auto_submitted: boolean;
+  graded_at: string;
+}
+
+interface RunningRow {
+  id: string;
+  quiz_id: string;
+  student_id: string;
+  started_at: string;
+  deadline: string | null;
+}
+
+/** Grades the snapshot carries: enough to rebuild a dashboard whose connection missed some. */
+const RECENT_GRADES_LIMIT = 50;
+const RECENT_GRADES_WINDOW = '1 hour';
+/** Running attempts the snapshot carries, newest first (untimed attempts may stay open for good). */
+const RUNNING_ATTEMPTS_LIMIT = 500;
+
+/**
+ * `GET /courses/:id/dashboard`: what an instructor's live dashboard starts from, and rebuilds
+ * itself from after a reconnect that recovered nothing (the events sent meanwhile are lost): the
+ * recent grades (as `quiz:graded` carried them) and the attempts running now.
+ */
 export async function getDashboard(em: EntityManager, user: AuthUser, courseId: string, sources: DashboardSources = {}) {
   const { course } = await requireCourseManager(em, courseId, user);
-  const [rows, online, quizzes] = await Promise.all([
+  const [rows, online, quizzes, grades, running] = await Promise.all([
     em.execute<StudentRow[]>(
       `SELECT e.id AS enrollment_id, e.student_id, u.full_name, u.email, e.status, e.progress_percentage,
               e.completed_lessons_count, e.total_lessons_count, e.total_time_spent_seconds, e.completed_at,
@@ -42,6 +72,22 @@ export async function getDashboard(em: EntityManager, user: AuthUser, courseId: 
     ),
     sources.onlineUserIds ? sources.onlineUserIds(courseId) : Promise.resolve([]),
     sources.quizStats ? sources.quizStats(em, courseId) : Promise.resolve([]),
+    em.execute<GradeRow[]>(
+      `SELECT a.id, a.quiz_id, e.student_id, a.score, a.max_score, a.percentage, a.is_passed, a.auto_submitted, a.graded_at
+         FROM quiz_attempts a JOIN enrollments e ON e.id = a.enrollment_id
+        WHERE e.course_id = ? AND a.status = 'graded' AND a.graded_at > now() - interval '${RECENT_GRADES_WINDOW}'
+        ORDER BY a.graded_at DESC, a.id
+        LIMIT ${RECENT_GRADES_LIMIT}`,
+      [courseId],
+    ),
+    em.execute<RunningRow[]>(
+      `SELECT a.id, a.quiz_id, e.student_id, a.started_at, a.deadline
+         FROM quiz_attempts a JOIN enrollments e ON e.id = a.enrollment_id
+        WHERE e.course_id = ? AND a.status = 'in_progress'
+        ORDER BY a.started_at DESC, a.id
+        LIMIT ${RUNNING_ATTEMPTS_LIMIT}`,
+      [courseId],
+    ),
   ]);
   const onlineSet = new Set(online);
   const students = rows.map((row) => ({
@@ -72,6 +118,24 @@ export async function getDashboard(em: EntityManager, user: AuthUser, courseId: 
     students,
     online,
     quizzes,
+    recentGrades: grades.map((row) => ({
+      attemptId: row.id,
+      quizId: row.quiz_id,
+      studentId: row.student_id,
+      score: decimal(row.score) ?? 0,
+      maxScore: decimal(row.max_score) ?? 0,
+      percentage: decimal(row.percentage) ?? 0,
+      isPassed: row.is_passed,
+      autoSubmitted: row.auto_submitted,
+      gradedAt: toIso(row.graded_at),
+    })),
+    runningAttempts: running.map((row) => ({
+      attemptId: row.id,
+      quizId: row.quiz_id,
+      studentId: row.student_id,
+      startedAt: toIso(row.started_at),
+      deadline: iso(row.deadline),
+    })),
     serverNow: new Date().toISOString(),
   };
 }

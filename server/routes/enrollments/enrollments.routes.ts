@@ -4,7 +4,7 @@ import { currentUser } from '../../plugins/auth.js';
 import { bearer, errors, IdParams, Page } from '../../schemas/common.js';
 import { EnrollmentJson, LessonProgressJson } from '../../schemas/learning.js';
 import { getEnrollmentProgress } from '../progress/progress.service.js';
-import { EnrollmentListQuery, EnrollmentPatchBody } from './enrollments.schemas.js';
+import { EnrollmentListQuery, EnrollmentPatchBody, EnrollmentProgressQuery } from './enrollments.schemas.js';
 import { enroll, listCourseEnrollments, listMyEnrollments, updateEnrollment } from './enrollments.service.js';
 
 export default async function enrollmentRoutes(fastify: FastifyInstance) {
@@ -73,7 +73,7 @@ export default async function enrollmentRoutes(fastify: FastifyInstance) {
         response: { 200: EnrollmentJson, ...errors(400, 401, 403, 404) },
       },
     },
-    async (request) => updateEnrollment(request.em, currentUser(request), request.params.id, request.body),
+    async (request) => updateEnrollment(request.em, currentUser(request), request.params.id, request.body, app.courseEvents),
   );
 
   app.get(
@@ -83,11 +83,13 @@ export default async function enrollmentRoutes(fastify: FastifyInstance) {
       schema: {
         tags,
         summary: 'Per-lesson progress of an enrollment (the student, the owner, admins)',
+        description: 'Every lesson of the course, with `not_started` where the student has no progress: parents first, by `orderIndex`.',
         security: bearer,
         params: IdParams,
+        querystring: EnrollmentProgressQuery,
         response: { 200: Page(LessonProgressJson), ...errors(400, 401, 403, 404) },
       },
     },
-    async (request) => getEnrollmentProgress(request.em, currentUser(request), request.params.id),
+    async (request) => getEnrollmentProgress(request.em, currentUser(request), request.params.id, request.query),
   );
 }

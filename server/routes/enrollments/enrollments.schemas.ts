@@ -1,8 +1,10 @@
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import { PaginationQuery } from '../../schemas/common.js';
 import { EnrollmentStatus, Nullable } from '../../schemas/learning.js';
 
 export const EnrollmentListQuery = Type.Object({ status: Type.Optional(EnrollmentStatus), ...PaginationQuery }, { additionalProperties: false });
+export const EnrollmentProgressQuery = Type.Object({ ...PaginationQuery }, { additionalProperties: false });
+export type EnrollmentProgressQuery = Static<typeof EnrollmentProgressQuery>;
 
 export const EnrollmentPatchBody = Type.Object(
   {

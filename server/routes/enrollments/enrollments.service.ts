@@ -4,7 +4,8 @@ import type { AuthUser } from '../../plugins/auth.js';
 import { forbidden, notFound } from '../../errors.js';
 import { decimal, iso, toIso } from '../../schemas/common.js';
 import type { EnrollmentJson } from '../../schemas/learning.js';
-import { requireCourseManager } from '../courses/course-access.js';
+import { ACCESS_GRANTING_STATUSES, requireCourseManager } from '../courses/course-access.js';
+import { reportCourseEvent, type CourseEvents } from '../../plugins/course-events.js';
 import { recalculateEnrollment } from '../progress/progress.service.js';
 
 interface EnrollmentRow {
@@ -125,8 +126,11 @@ export interface EnrollmentPatch {
   review?: string | null;
 }
 
-/** The student drops its enrollment, or rates and reviews the course. */
-export async function updateEnrollment(em: EntityManager, user: AuthUser, enrollmentId: string, patch: EnrollmentPatch): Promise<EnrollmentJson> {
+/**
+ * The student drops its enrollment, or rates and reviews the course. Dropping an enrollment that
+ * gave access reports `enrollmentDropped` on `events` once committed (live sockets leave the room).
+ */
+export async function updateEnrollment(em: EntityManager, user: AuthUser, enrollmentId: string, patch: EnrollmentPatch, events?: CourseEvents): Promise<EnrollmentJson> {
   const row = await enrollmentById(em, enrollmentId);
   if (!row) throw notFound('Enrollment');
   if (row.student_id !== user.id) throw forbidden('Only the student changes its enrollment');
@@ -142,5 +146,8 @@ export async function updateEnrollment(em: EntityManager, user: AuthUser, enroll
     params.push(patch.review);
   }
   await em.execute(`UPDATE enrollments SET ${sets.join(', ')}, updated_at = now() WHERE id = ?`, [...params, enrollmentId]);
+  if (patch.status === 'dropped' && (ACCESS_GRANTING_STATUSES as readonly string[]).includes(row.status)) {
+    reportCourseEvent(events, 'enrollmentDropped', { courseId: row.course_id, studentId: row.student_id });
+  }
   return enrollmentJson((await enrollmentById(em, enrollmentId))!, { course: true });
 }

@@ -120,7 +120,8 @@ function multipartError(error: unknown): unknown {
 }
 
 function parseField(fields: Partial<UploadFields>, name: string, value: string): void {
-  if (name in fields) throw validationError(`The "${name}" field is given twice`);
+  // Own properties only: `toString in {}` is true.
+  if (Object.hasOwn(fields, name)) throw validationError(`The "${name}" field is given twice`);
   switch (name) {
     case 'folder': {
       const folder = normaliseFolder(value);

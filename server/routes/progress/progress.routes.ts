@@ -11,6 +11,14 @@ export const LessonProgressBody = Type.Object(
     status: Type.Optional(LessonProgressStatus),
     completionPercentage: Type.Optional(Type.Number({ minimum: 0, maximum: 100, description: 'Rounded half-up to 2 decimals; never goes down' })),
     timeSpentSecondsDelta: Type.Optional(Type.Integer({ minimum: 0, maximum: 3600, description: 'Seconds to add to the time spent' })),
+    clientKey: Type.Optional(
+      Type.String({
+        format: 'uuid',
+        description:
+          'A new UUID per write, sent again unchanged with each retry of it: a key already applied (within a day) applies nothing ' +
+          'and answers the current state. Over HTTP, Socket.IO and /ws alike.',
+      }),
+    ),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -39,7 +47,9 @@ export default async function progressRoutes(fastify: FastifyInstance) {
       schema: {
         tags: ['enrollments'],
         summary: 'Record my progress on a lesson; completed is sticky, completion never decreases, time only adds',
-        description: 'A lesson with a published graded quiz is completed by passing the quiz: marking it completed here is 409 QUIZ_REQUIRED.',
+        description:
+          'A lesson with a published graded quiz is completed by passing the quiz: marking it completed here is 409 QUIZ_REQUIRED. ' +
+          'Send `clientKey` to make retries safe: a key already applied adds no time twice.',
         security: bearer,
         params: IdParams,
         body: LessonProgressBody,

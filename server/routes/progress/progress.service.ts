@@ -2,8 +2,8 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { EnrollmentStatus, LessonProgressStatus } from '../../../entities/enums.js';
 import type { AuthUser } from '../../plugins/auth.js';
 import { OPTIMISTIC_TRIES, retryThenLock, sqlTransaction, type SqlRunner } from '../../db/sql-transaction.js';
-import { calculateEnrollmentProgress, normalizeProgressWrite, type LessonProgressInput, type LessonProgressWrite } from '../../domain/progress.js';
-import { AppError, forbidden, notFound } from '../../errors.js';
+import { calculateEnrollmentProgress, normalizeProgressWrite, reportsProgress, type LessonProgressInput, type LessonProgressWrite } from '../../domain/progress.js';
+import { AppError, forbidden, notFound, validationError } from '../../errors.js';
 import { decimal, iso } from '../../schemas/common.js';
 import type { LessonProgressJson } from '../../schemas/learning.js';
 import { ACCESS_GRANTING_STATUSES, isManagerOf } from '../courses/course-access.js';
@@ -178,17 +178,35 @@ interface ProgressRow {
   updated_at: string | null;
 }
 
+const PROGRESS_COLUMNS = 'lesson_id, status, completion_percentage, time_spent_seconds, started_at, completed_at, updated_at';
+
 /**
  * Merges one write into the lesson's progress in a single statement: `completed` is sticky,
  * completion never decreases, time only adds. Concurrent writes each add their own time.
+ *
+ * With a `clientKey`, the same statement first claims the key in `progress_client_keys`
+ * (`INSERT … ON CONFLICT DO NOTHING`) and merges the write only if the claim inserted a row: a key
+ * already applied, or being applied by a concurrent statement (which the claim waits for), merges
+ * nothing, and the row is read as it stands (`replayed`; null when the lesson has no progress).
+ * Claim and write commit or roll back together, so a failed write leaves its key free to retry.
  */
-export async function upsertLessonProgress(em: EntityManager, enrollmentId: string, lessonId: string, write: LessonProgressWrite): Promise<ProgressRow> {
+export async function upsertLessonProgress(
+  em: EntityManager,
+  enrollmentId: string,
+  lessonId: string,
+  write: LessonProgressWrite,
+  clientKey?: string,
+): Promise<{ row: ProgressRow | null; replayed: boolean }> {
+  const claim = clientKey === undefined ? '' : `WITH claimed AS (
+       INSERT INTO progress_client_keys (enrollment_id, client_key) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING client_key
+     )
+     `;
   const [row] = await em.execute<ProgressRow[]>(
-    `INSERT INTO lesson_progress (enrollment_id, lesson_id, status, started_at, completed_at, time_spent_seconds, completion_percentage)
-     VALUES (?, ?, ?,
-             CASE WHEN ?::text <> 'not_started' THEN now() END,
-             CASE WHEN ?::text = 'completed' THEN now() END,
-             ?, ?)
+    `${claim}INSERT INTO lesson_progress (enrollment_id, lesson_id, status, started_at, completed_at, time_spent_seconds, completion_percentage)
+     SELECT ?::uuid, ?::uuid, ?::text,
+            CASE WHEN ?::text <> 'not_started' THEN now() END,
+            CASE WHEN ?::text = 'completed' THEN now() END,
+            ?::int, ?::numeric${clientKey === undefined ? '' : '\n      WHERE EXISTS (SELECT 1 FROM claimed)'}
      ON CONFLICT (enrollment_id, lesson_id) DO UPDATE SET
        status = CASE
          WHEN lesson_progress.status = 'completed' OR excluded.status = 'completed' THEN 'completed'
@@ -199,10 +217,21 @@ export async function upsertLessonProgress(em: EntityManager, enrollmentId: stri
        time_spent_seconds = lesson_progress.time_spent_seconds + excluded.time_spent_seconds,
        completion_percentage = greatest(lesson_progress.completion_percentage, excluded.completion_percentage),
        updated_at = now()
-     RETURNING lesson_id, status, completion_percentage, time_spent_seconds, started_at, completed_at, updated_at`,
-    [enrollmentId, lessonId, write.status, write.status, write.status, write.timeSpentSecondsDelta, write.completionPercentage],
+     RETURNING ${PROGRESS_COLUMNS}`,
+    [
+      ...(clientKey === undefined ? [] : [enrollmentId, clientKey]),
+      enrollmentId,
+      lessonId,
+      write.status,
+      write.status,
+      write.status,
+      write.timeSpentSecondsDelta,
+      write.completionPercentage,
+    ],
   );
-  return row!;
+  if (row) return { row, replayed: false };
+  const [current] = await em.execute<ProgressRow[]>(`SELECT ${PROGRESS_COLUMNS} FROM lesson_progress WHERE enrollment_id = ? AND lesson_id = ?`, [enrollmentId, lessonId]);
+  return { row: current ?? null, replayed: true };
 }
 
 interface LessonContextRow {
@@ -246,11 +275,13 @@ export async function recordLessonProgress(em: EntityManager, user: AuthUser, le
   if (!context.enrollment_id || !(ACCESS_GRANTING_STATUSES as readonly string[]).includes(context.enrollment_status!)) {
     throw forbidden('Only students enrolled in this course record progress on its lessons');
   }
+  if (!reportsProgress(input)) throw validationError('Send status, completionPercentage or timeSpentSecondsDelta');
   const write = normalizeProgressWrite(input);
   if (write.status === 'completed' && context.has_graded_quiz) {
     throw new AppError('QUIZ_REQUIRED', 'This lesson is completed by passing its graded quiz');
   }
-  return applyProgress(em, context.enrollment_id, { id: context.lesson_id, title: context.lesson_title, parentLessonId: context.parent_lesson_id }, write);
+  const lesson = { id: context.lesson_id, title: context.lesson_title, parentLessonId: context.parent_lesson_id };
+  return applyProgress(em, context.enrollment_id, lesson, write, input.clientKey?.toLowerCase());
 }
 
 /**
@@ -276,13 +307,19 @@ export async function completeLessonByQuiz(
   return applyProgress(em, enrollmentId, lesson, normalizeProgressWrite({ status: 'completed' }));
 }
 
+/**
+ * Records a write and recalculates the enrollment. A replayed `clientKey` records nothing, but the
+ * enrollment is still recalculated (a no-op unless the first write's recalculation has not run
+ * yet), so the answer is the current state either way.
+ */
 async function applyProgress(
   em: EntityManager,
   enrollmentId: string,
   lesson: { id: string; title: string; parentLessonId: string | null },
   write: LessonProgressWrite,
+  clientKey?: string,
 ): Promise<LessonProgressResult> {
-  const row = await upsertLessonProgress(em, enrollmentId, lesson.id, write);
+  const { row } = await upsertLessonProgress(em, enrollmentId, lesson.id, write, clientKey);
   const recalculation = await recalculateEnrollment(em, enrollmentId);
   if (!recalculation) throw notFound('Enrollment');
   return {
@@ -306,8 +343,8 @@ export function lessonProgressJson(lesson: { id: string; title: string; parentLe
   };
 }
 
-/** `GET /enrollments/:id/progress`: every lesson of the course with the student's progress on it. */
-export async function getEnrollmentProgress(em: EntityManager, user: AuthUser, enrollmentId: string) {
+/** `GET /enrollments/:id/progress`: every lesson of the course with the student's progress on it, a page at a time. */
+export async function getEnrollmentProgress(em: EntityManager, user: AuthUser, enrollmentId: string, query: { page: number; limit: number }) {
   const [enrollment] = await em.execute<Array<{ id: string; student_id: string; course_id: string; instructor_id: string }>>(
     'SELECT e.id, e.student_id, e.course_id, c.instructor_id FROM enrollments e JOIN courses c ON c.id = e.course_id WHERE e.id = ?',
     [enrollmentId],
@@ -316,15 +353,19 @@ export async function getEnrollmentProgress(em: EntityManager, user: AuthUser, e
   if (enrollment.student_id !== user.id && !isManagerOf(user, enrollment.instructor_id)) {
     throw forbidden('Only the student, the course owner and admins see this progress');
   }
-  const rows = await em.execute<Array<ProgressRow & { id: string; title: string; parent_lesson_id: string | null; has_row: boolean }>>(
-    `SELECT l.id, l.title, l.parent_lesson_id, lp.lesson_id IS NOT NULL AS has_row,
-            lp.status, lp.completion_percentage, lp.time_spent_seconds, lp.started_at, lp.completed_at, lp.updated_at
-       FROM lessons l
-       LEFT JOIN lesson_progress lp ON lp.lesson_id = l.id AND lp.enrollment_id = ?
-      WHERE l.course_id = ?
-      ORDER BY l.parent_lesson_id NULLS FIRST, l.order_index, l.id`,
-    [enrollmentId, enrollment.course_id],
-  );
+  const [rows, [count]] = await Promise.all([
+    em.execute<Array<ProgressRow & { id: string; title: string; parent_lesson_id: string | null; has_row: boolean }>>(
+      `SELECT l.id, l.title, l.parent_lesson_id, lp.lesson_id IS NOT NULL AS has_row,
+              lp.status, lp.completion_percentage, lp.time_spent_seconds, lp.started_at, lp.completed_at, lp.updated_at
+         FROM lessons l
+         LEFT JOIN lesson_progress lp ON lp.lesson_id = l.id AND lp.enrollment_id = ?
+        WHERE l.course_id = ?
+        ORDER BY l.parent_lesson_id NULLS FIRST, l.order_index, l.id
+        LIMIT ? OFFSET ?`,
+      [enrollmentId, enrollment.course_id, query.limit, (query.page - 1) * query.limit],
+    ),
+    em.execute<Array<{ total: number }>>('SELECT count(*)::int AS total FROM lessons WHERE course_id = ?', [enrollment.course_id]),
+  ]);
   const items = rows.map((row) => lessonProgressJson({ id: row.id, title: row.title, parentLessonId: row.parent_lesson_id }, row.has_row ? row : null));
-  return { items, total: items.length, page: 1, limit: Math.max(items.length, 1) };
+  return { items, total: count!.total, page: query.page, limit: query.limit };
 }

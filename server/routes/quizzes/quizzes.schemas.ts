@@ -2,6 +2,7 @@ import { Type } from 'typebox';
 import { QUESTION_TYPES, QUIZ_TYPES } from '../../../entities/enums.js';
 import { NullableTimestamp, PaginationQuery, Timestamp, Uuid } from '../../schemas/common.js';
 import { Metadata, Nullable } from '../../schemas/learning.js';
+import { FREE_JSON_LIMITS, jsonLimited } from '../../schemas/json-limits.js';
 
 export const QuizType = Type.Enum(QUIZ_TYPES);
 export const QuestionType = Type.Enum(QUESTION_TYPES);
@@ -36,7 +37,7 @@ const questionFields = {
   orderIndex: Type.Integer({ minimum: 0, maximum: 100000 }),
   options: Nullable(Type.Array(OptionInput, { maxItems: 50 })),
   // Checked per question type in the service (Fastify's coercion must not touch it).
-  correctAnswer: Type.Unknown({ description: 'true_false: boolean; short_answer: {accepted: string[], caseSensitive?: boolean}' }),
+  correctAnswer: Type.Unknown(jsonLimited(FREE_JSON_LIMITS, 'true_false: boolean; short_answer: {accepted: string[], caseSensitive?: boolean}')),
   explanation: Nullable(Type.String({ maxLength: 20000 })),
 };
 

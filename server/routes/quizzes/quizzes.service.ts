@@ -3,6 +3,7 @@ import { Lesson, Quiz, QuizQuestion, type IQuiz, type IQuizQuestion, type Questi
 import type { AuthUser } from '../../plugins/auth.js';
 import { normalizeQuestionContent, QuestionRuleError, type QuestionDraft } from '../../domain/question-rules.js';
 import { normalizeText, type ChoiceOption } from '../../domain/grading.js';
+import { emptyDistribution } from '../../domain/answer-distribution.js';
 import { conflict, forbidden, notFound, validationError } from '../../errors.js';
 import { decimal, iso, toIso } from '../../schemas/common.js';
 import { accessTo, ACCESS_GRANTING_STATUSES, isManagerOf, type CourseAccess } from '../courses/course-access.js';
@@ -377,18 +378,16 @@ interface StoredResult {
 export function computeQuizStats(questions: Array<{ id: string; questionText: string; questionType: QuestionType; options: ChoiceOption[] | null }>, results: StoredResult[][], percentages: number[]) {
   const perQuestion = questions.map((question) => {
     const answered = results.map((attempt) => attempt.find((result) => result.questionId === question.id)).filter((result): result is StoredResult => !!result);
-    const distribution: Record<string, number> = {};
-    if (question.questionType === 'multiple_choice') for (const option of question.options ?? []) distribution[option.id] = 0;
-    if (question.questionType === 'true_false') Object.assign(distribution, { true: 0, false: 0 });
+    const counts = emptyDistribution(question);
     let unanswered = 0;
     for (const result of answered) {
       if (result.answer === null || result.answer === undefined) {
         unanswered++;
       } else if (Array.isArray(result.answer)) {
-        for (const id of result.answer as string[]) distribution[id] = (distribution[id] ?? 0) + 1;
+        for (const id of result.answer as string[]) counts.set(id, (counts.get(id) ?? 0) + 1);
       } else {
         const key = typeof result.answer === 'string' ? normalizeText(result.answer).toLowerCase() : String(result.answer);
-        distribution[key] = (distribution[key] ?? 0) + 1;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
       }
     }
     const correct = answered.filter((result) => result.correct).length;
@@ -400,7 +399,7 @@ export function computeQuizStats(questions: Array<{ id: string; questionText: st
       unanswered,
       correct,
       shareCorrect: answered.length ? Math.round((correct / answered.length) * 10000) / 10000 : 0,
-      distribution,
+      distribution: Object.fromEntries(counts),
     };
   });
   const averagePercentage = percentages.length ? Math.round((percentages.reduce((sum, value) => sum + value, 0) / percentages.length) * 100) / 100 : 0;

@@ -3,13 +3,14 @@ import { USER_ROLES } from '../../../entities/enums.js';
 import type { IUser } from '../../../entities/user.entity.js';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../auth/passwords.js';
 import { IdParams, NullableTimestamp, Page, PaginationQuery, Timestamp, Uuid, iso } from '../../schemas/common.js';
+import { FREE_JSON_LIMITS, jsonLimited } from '../../schemas/json-limits.js';
 
 export const Role = Type.Union([Type.Literal(USER_ROLES[0]), Type.Literal(USER_ROLES[1]), Type.Literal(USER_ROLES[2])]);
 export const Email = Type.String({ format: 'email', maxLength: 255, description: 'Trimmed and lower-cased before validation and storage.' });
 export const Password = Type.String({ minLength: PASSWORD_MIN_LENGTH, maxLength: PASSWORD_MAX_LENGTH });
 export const FullName = Type.String({ minLength: 1, maxLength: 255 });
 /** Free-form profile data; replaced as a whole on update. */
-export const Metadata = Type.Object({}, { additionalProperties: true, maxProperties: 100, description: 'Free-form JSON object; a PATCH replaces it as a whole.' });
+export const Metadata = Type.Object({}, { additionalProperties: true, maxProperties: 100, ...jsonLimited(FREE_JSON_LIMITS, 'Free-form JSON object; a PATCH replaces it as a whole') });
 
 /** A user as the API shows it: never the password hash. */
 export const UserResponse = Type.Object({

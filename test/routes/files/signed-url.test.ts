@@ -1,5 +1,5 @@
 import t from 'tap';
-import { deriveFileUrlKey, signFileUrl, verifyFileUrl } from '../../../server/routes/files/signed-url.js';
+import { deriveFileUrlKey, deriveUrlKey, signFileUrl, signUrl, verifyFileUrl, verifyUrl } from '../../../server/routes/files/signed-url.js';
 
 const key = deriveFileUrlKey('x'.repeat(40));
 const id = '0b7f6c1e-4a8d-4f4e-9c1a-2d3e4f5a6b7c';
@@ -28,4 +28,15 @@ t.test('the key is derived for this purpose, not the secret itself', async (t) =
   t.equal(key.length, 32);
   t.not(key.toString('utf8'), 'x'.repeat(40));
   t.same(deriveFileUrlKey('x'.repeat(40)), key, 'deterministic');
+});
+
+t.test('each purpose has its own key: a file signature opens no certificate', async (t) => {
+  const secret = 'x'.repeat(40);
+  const certificateKey = deriveUrlKey(secret, 'certificate');
+  t.notSame(certificateKey, deriveUrlKey(secret, 'file'));
+  t.same(deriveUrlKey(secret, 'file'), key, 'the file key is the one files always used');
+  const signature = signUrl(certificateKey, 'certificate:CERT-2026-AAAA-BBBB-CCCC', now + 60);
+  t.equal(verifyUrl(certificateKey, 'certificate:CERT-2026-AAAA-BBBB-CCCC', now + 60, signature, now), 'valid');
+  t.equal(verifyUrl(key, 'certificate:CERT-2026-AAAA-BBBB-CCCC', now + 60, signature, now), 'invalid', 'not with the file key');
+  t.equal(verifyFileUrl(key, 'CERT-2026-AAAA-BBBB-CCCC', now + 60, signature, now), 'invalid');
 });
