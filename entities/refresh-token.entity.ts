@@ -21,6 +21,8 @@ export const RefreshToken = defineEntity({
     createdAt: createdAt(),
     userAgent: p.string().length(255).nullable(),
     ipAddress: p.string().length(45).nullable(),
+    // Set by a rotation only (not by logout or a revocation in bulk): the start of its grace.
+    rotatedAt: optionalTimestamp(),
   },
 });
 

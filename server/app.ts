@@ -9,6 +9,7 @@ import Fastify, {
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from './config.js';
 import { loggerOptions } from './logger.js';
+import { trustProxyOption } from './trust-proxy.js';
 import { validatorCompiler } from './validation.js';
 import configPlugin from './plugins/config.js';
 import errorsPlugin from './plugins/errors.js';
@@ -47,13 +48,20 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
     genReqId: () => randomUUID(),
     requestIdHeader: 'x-request-id',
     bodyLimit: config.bodyLimitBytes,
-    trustProxy: config.trustProxy,
+    trustProxy: trustProxyOption(config.trustProxy),
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  if (typeof config.trustProxy === 'number' && (config.host === '0.0.0.0' || config.host === '::')) {
+    app.log.warn(
+      { trustProxy: config.trustProxy, host: config.host },
+      'TRUST_PROXY is a hop count while HOST listens on every interface: a client reaching the port directly can pick its own address; ' +
+        'list the proxy addresses in TRUST_PROXY or bind HOST to the interface only the proxy reaches',
+    );
+  }
   app.setValidatorCompiler(validatorCompiler);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);

@@ -2,9 +2,14 @@
  * The one module that reads the environment. Everything else receives a `Config`.
  *
  * Every variable has a default that works on one machine with local PostgreSQL and Redis,
- * except `JWT_SECRET` under `NODE_ENV=production`. A wrong value throws a `ConfigError` that
- * names the variable, so a bad deployment fails at start-up with a message a person can act on.
+ * except `JWT_SECRET` under `NODE_ENV=production` (elsewhere its default is a random secret
+ * generated once under `STORAGE_DIR`, the one file this module touches). A wrong value throws a
+ * `ConfigError` that names the variable, so a bad deployment fails at start-up with a message a
+ * person can act on.
  */
+import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
+import { generatedSecretPath, readOrCreateSecret, SecretFileError, SECRET_MIN_LENGTH } from './secrets.js';
 
 export class ConfigError extends Error {
   constructor(
@@ -46,9 +51,20 @@ export interface Config {
    * Socket.IO adapter's connections (blocking reads) have none. @defaultValue 250
    */
   redisCommandTimeoutMs: number;
+  /**
+   * Signs access tokens and derives the file-URL key. `JWT_SECRET`, or else (never in
+   * production) a random secret generated once into `jwtSecretFile` under `STORAGE_DIR`.
+   */
   jwtSecret: string;
+  /** The file `jwtSecret` was read from when `JWT_SECRET` is unset; null when it comes from the environment. */
+  jwtSecretFile: string | null;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
+  /**
+   * How long after its rotation a refresh token presented again answers 409 `TOKEN_ROTATED`
+   * (a retry after a lost reply, a second tab) instead of counting as reuse; 0 turns it off.
+   */
+  refreshReuseGraceSeconds: number;
   storageDir: string;
   adminEmail: string | null;
   adminPassword: string | null;
@@ -64,7 +80,11 @@ export interface Config {
   socketTokenGraceMs: number;
   /** Period of the maintenance sweep (overdue attempts, missing certificates). */
   sweepIntervalMs: number;
-  trustProxy: boolean;
+  /**
+   * Which proxies' `X-Forwarded-*` headers to believe (Fastify's `trustProxy`): `false`, a number
+   * of hops (the last N addresses of `X-Forwarded-For`), or the proxies' addresses and CIDRs.
+   */
+  trustProxy: false | number | string[];
   /** Time given to running jobs and open requests on SIGTERM before connections are cut. */
   shutdownTimeoutMs: number;
   /**
@@ -107,9 +127,28 @@ export interface Config {
   /** Requests per IP per `rateLimitWindowMs` on every route except /health, /ready and /metrics; shared across instances through Redis. */
   rateLimitMax: number;
   rateLimitWindowMs: number;
-  /** Login attempts per email (and password checks per user) per `loginRateLimitWindowMs`. */
+  /** Login attempts per (email, IP) (and password checks per user) per `loginRateLimitWindowMs`. */
   loginRateLimitMax: number;
   loginRateLimitWindowMs: number;
+  /**
+   * Failed logins per email, from every address together, per `loginEmailFailureWindowMs`; past
+   * it only addresses that signed in to the account before (within 30 days) may try.
+   */
+  loginEmailFailureMax: number;
+  loginEmailFailureWindowMs: number;
+  /** Register and login requests per IP per `authRateLimitWindowMs` (besides the general per-IP limit). */
+  authRateLimitMax: number;
+  authRateLimitWindowMs: number;
+  /**
+   * argon2 hashes and verifications one process runs at once. Each takes a libuv thread, tens
+   * of ms of a core and 19 MiB; the default leaves a core to the event loop and a thread of
+   * libuv's pool to file I/O: min(cores − 1, UV_THREADPOOL_SIZE − 1), at least 1.
+   */
+  argon2MaxConcurrency: number;
+  /** Password operations that may wait for a slot; beyond, 503 `UNAVAILABLE` at once. */
+  argon2MaxQueue: number;
+  /** How long one may wait for a slot before it is refused with 503 `UNAVAILABLE`. */
+  argon2QueueTimeoutMs: number;
   // --- workers (issue 9) ---
   /** Recalculations one process runs at once (`PROGRESS_CONCURRENCY`). @defaultValue 10 */
   progressConcurrency: number;
@@ -125,6 +164,15 @@ export interface Config {
    * on `HOST`; 0 picks a free port, unset serves none. API instances serve `/metrics` on `PORT`.
    */
   workerMetricsPort: number | null;
+  /**
+   * Port of a listener of its own (on `HOST`) for an API instance's `/metrics` (`METRICS_PORT`;
+   * 0 picks a free one); `/metrics` then leaves `PORT`. Null: `/metrics` is on `PORT`.
+   */
+  metricsPort: number | null;
+  /** Bearer token every `/metrics` endpoint (API and worker) requires (`METRICS_TOKEN`); null: none. */
+  metricsToken: string | null;
+  /** Serve the OpenAPI document and its browser at `/docs` (`DOCS_ENABLED`). @defaultValue true */
+  docsEnabled: boolean;
   // --- files (issue 5) ---
   /**
    * MIME types `POST /api/files` accepts, as detected from the bytes (`UPLOAD_ALLOWED_TYPES`,
@@ -142,8 +190,6 @@ export interface Config {
 }
 
 type Env = Record<string, string | undefined>;
-
-const DEV_JWT_SECRET = 'dev-only-secret-change-me-0123456789abcdef';
 
 function read(env: Env, name: string): string | undefined {
   const value = env[name];
@@ -195,6 +241,48 @@ function url(env: Env, name: string, fallback: string, protocols: string[]): str
   return raw;
 }
 
+/** See `Config.argon2MaxConcurrency`. */
+function defaultArgon2Concurrency(env: Env): number {
+  const threadpool = int(env, 'UV_THREADPOOL_SIZE', 4, 1, 1024);
+  return Math.max(1, Math.min(availableParallelism() - 1, threadpool - 1));
+}
+
+/** proxy-addr's names for address ranges, accepted in a `TRUST_PROXY` list. */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/**
+ * `TRUST_PROXY`: `off`; a hop count; or a comma-separated list of proxy addresses and CIDRs.
+ * `on` means one hop, the common single load balancer: trusting every hop (Fastify's `true`)
+ * would let a client pick its own address by sending an `X-Forwarded-For` that the load balancer
+ * appends to.
+ */
+function trustProxy(env: Env): false | number | string[] {
+  const raw = read(env, 'TRUST_PROXY');
+  if (raw === undefined) return false;
+  const lower = raw.toLowerCase();
+  if (['0', 'false', 'off', 'no'].includes(lower)) return false;
+  if (['true', 'on', 'yes'].includes(lower)) return 1;
+  if (/^\d+$/.test(raw)) {
+    const hops = Number(raw);
+    if (hops > 20) throw new ConfigError('TRUST_PROXY', `must be at most 20 hops, got ${hops}`);
+    return hops;
+  }
+  const entries = raw.split(',').map((entry) => entry.trim()).filter(Boolean);
+  for (const entry of entries) {
+    if (PROXY_RANGE_NAMES.includes(entry)) continue;
+    const [address, prefix, extra] = entry.split('/');
+    const version = isIP(address ?? '');
+    const prefixOk = prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= (version === 6 ? 128 : 32));
+    if (version === 0 || !prefixOk || extra !== undefined) {
+      throw new ConfigError(
+        'TRUST_PROXY',
+        `must be off, on (one hop), a hop count, or a comma-separated list of proxy addresses or CIDRs like 10.0.0.0/8, got "${entry}"`,
+      );
+    }
+  }
+  return entries;
+}
+
 /** Reads and validates the configuration; throws `ConfigError` naming the first wrong variable. */
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = oneOf<NodeEnv>(env, 'NODE_ENV', 'development', ['development', 'test', 'production']);
@@ -204,8 +292,21 @@ export function loadConfig(env: Env = process.env): Config {
   if (jwtSecret === undefined && nodeEnv === 'production') {
     throw new ConfigError('JWT_SECRET', 'is required when NODE_ENV=production');
   }
-  if (jwtSecret !== undefined && jwtSecret.length < 32) {
-    throw new ConfigError('JWT_SECRET', 'must be at least 32 characters');
+  if (jwtSecret !== undefined && jwtSecret.length < SECRET_MIN_LENGTH) {
+    throw new ConfigError('JWT_SECRET', `must be at least ${SECRET_MIN_LENGTH} characters`);
+  }
+  const storageDir = str(env, 'STORAGE_DIR', './storage');
+  // Nothing committed may ever sign a token: without JWT_SECRET the secret is random, generated
+  // once into the folder every instance and worker already shares, so they all agree on it.
+  const jwtSecretFile = jwtSecret === undefined ? generatedSecretPath(storageDir) : null;
+  let signingSecret = jwtSecret;
+  if (jwtSecretFile !== null) {
+    try {
+      signingSecret = readOrCreateSecret(jwtSecretFile);
+    } catch (error) {
+      if (!(error instanceof SecretFileError)) throw error;
+      throw new ConfigError('JWT_SECRET', `is unset and its generated replacement ${error.message}; set JWT_SECRET or make STORAGE_DIR writable`);
+    }
   }
 
   const adminEmail = read(env, 'ADMIN_EMAIL')?.toLowerCase() ?? null;
@@ -241,6 +342,13 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('PRESENCE_TTL_MS', `must exceed twice PRESENCE_HEARTBEAT_MS (${presenceHeartbeatMs}), got ${presenceTtlMs}`);
   }
 
+  const metricsPort = read(env, 'METRICS_PORT') === undefined ? null : int(env, 'METRICS_PORT', 0, 0, 65_535);
+  if (metricsPort !== null && metricsPort !== 0 && metricsPort === port) {
+    throw new ConfigError('METRICS_PORT', `must differ from PORT (${port}): it moves /metrics off the API port`);
+  }
+  const metricsToken = read(env, 'METRICS_TOKEN') ?? null;
+  if (metricsToken !== null && metricsToken.length < 16) throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters');
+
   return Object.freeze({
     nodeEnv,
     host: str(env, 'HOST', '0.0.0.0'),
@@ -254,10 +362,12 @@ export function loadConfig(env: Env = process.env): Config {
     redisPrefix,
     queuePrefix: `${redisPrefix}-bull`,
     redisCommandTimeoutMs: int(env, 'REDIS_COMMAND_TIMEOUT_MS', 250, 10, 60_000),
-    jwtSecret: jwtSecret ?? DEV_JWT_SECRET,
+    jwtSecret: signingSecret!,
+    jwtSecretFile,
     accessTokenTtlSeconds: int(env, 'ACCESS_TOKEN_TTL_SECONDS', 15 * 60, 5, 24 * 3600),
     refreshTokenTtlSeconds: int(env, 'REFRESH_TOKEN_TTL_SECONDS', 30 * 24 * 3600, 60, 365 * 24 * 3600),
-    storageDir: str(env, 'STORAGE_DIR', './storage'),
+    refreshReuseGraceSeconds: int(env, 'REFRESH_REUSE_GRACE_SECONDS', 30, 0, 300),
+    storageDir,
     adminEmail,
     adminPassword,
     workers: bool(env, 'WORKERS', true),
@@ -269,7 +379,7 @@ export function loadConfig(env: Env = process.env): Config {
     quizGraceMs: int(env, 'QUIZ_GRACE_MS', 2000, 0, 60_000),
     socketTokenGraceMs: int(env, 'SOCKET_TOKEN_GRACE_MS', 60_000, 0, 3600_000),
     sweepIntervalMs: int(env, 'SWEEP_INTERVAL_MS', 30_000, 100, 3600_000),
-    trustProxy: bool(env, 'TRUST_PROXY', false),
+    trustProxy: trustProxy(env),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     shutdownDrainMs: int(env, 'SHUTDOWN_DRAIN_MS', 5000, 0, 600_000),
     // --- realtime (issue 7) ---
@@ -289,11 +399,21 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitWindowMs: int(env, 'RATE_LIMIT_WINDOW_MS', 60_000, 1000, 24 * 3600_000),
     loginRateLimitMax: int(env, 'LOGIN_RATE_LIMIT_MAX', 10, 1, 10_000),
     loginRateLimitWindowMs: int(env, 'LOGIN_RATE_LIMIT_WINDOW_MS', 15 * 60_000, 1000, 24 * 3600_000),
+    loginEmailFailureMax: int(env, 'LOGIN_EMAIL_FAILURE_MAX', 100, 1, 1_000_000),
+    loginEmailFailureWindowMs: int(env, 'LOGIN_EMAIL_FAILURE_WINDOW_MS', 15 * 60_000, 1000, 24 * 3600_000),
+    authRateLimitMax: int(env, 'AUTH_RATE_LIMIT_MAX', 1000, 1, 1_000_000),
+    authRateLimitWindowMs: int(env, 'AUTH_RATE_LIMIT_WINDOW_MS', 60_000, 1000, 24 * 3600_000),
+    argon2MaxConcurrency: int(env, 'ARGON2_MAX_CONCURRENCY', defaultArgon2Concurrency(env), 1, 64),
+    argon2MaxQueue: int(env, 'ARGON2_MAX_QUEUE', 200, 0, 100_000),
+    argon2QueueTimeoutMs: int(env, 'ARGON2_QUEUE_TIMEOUT_MS', 5000, 10, 60_000),
     // --- workers (issue 9) ---
     progressConcurrency: int(env, 'PROGRESS_CONCURRENCY', 10, 1, 1000),
     certificateConcurrency: int(env, 'CERTIFICATE_CONCURRENCY', 2, 1, 100),
     jobLockMs: int(env, 'JOB_LOCK_MS', 30_000, 1000, 600_000),
     workerMetricsPort: env.WORKER_METRICS_PORT === undefined || env.WORKER_METRICS_PORT === '' ? null : int(env, 'WORKER_METRICS_PORT', 0, 0, 65_535),
+    metricsPort,
+    metricsToken,
+    docsEnabled: bool(env, 'DOCS_ENABLED', true),
     // --- files (issue 5) ---
     uploadAllowedTypes: Object.freeze(
       ((raw: string) => {

@@ -3,6 +3,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { loadConfig, ConfigError } from '../server/config.js';
 import { migrateUp } from '../server/db/database.js';
 import { exitUnlessDependenciesAnswer } from '../server/startup-check.js';
+import { errSerializer } from '../server/query-errors.js';
 import { registerQueueMetrics } from './metrics.js';
 import { serveMetrics } from './metrics-server.js';
 import { startWorkerProcess } from './process.js';
@@ -19,7 +20,7 @@ async function main() {
     }
     throw error;
   }
-  const logger = pino({ level: config.logLevel, base: { component: 'worker', pid: process.pid } });
+  const logger = pino({ level: config.logLevel, base: { component: 'worker', pid: process.pid }, serializers: { err: errSerializer } });
 
   // One clear line, not a stack trace, when PostgreSQL or Redis is not there at all.
   await exitUnlessDependenciesAnswer(config);
@@ -27,7 +28,7 @@ async function main() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const worker = await startWorkerProcess(config, logger, { metrics: (queues) => registerQueueMetrics(registry, queues) });
-  const metricsServer = config.workerMetricsPort === null ? null : await serveMetrics(registry, config.host, config.workerMetricsPort);
+  const metricsServer = config.workerMetricsPort === null ? null : await serveMetrics(registry, config.host, config.workerMetricsPort, config.metricsToken);
   if (metricsServer) logger.info({ url: metricsServer.url }, `worker metrics at ${metricsServer.url}`);
 
   let closing = false;

@@ -1,5 +1,6 @@
 import { Worker } from 'bullmq';
 import { closeRedis, createQueueRedis, QUEUE_CALL_TIMEOUT_MS, RedisConnectionLog, withTimeout } from '../server/redis.js';
+import { withoutQueryValues } from '../server/query-errors.js';
 import { Sweeper, SWEEP_SCHEDULER_ID } from './maintenance.js';
 import type { QueueDefinition, WorkerContext } from './queue-definition.js';
 import type { JobMetrics } from './metrics.js';
@@ -35,7 +36,12 @@ export async function startWorkers(ctx: WorkerContext, queues: Queues, options: 
   const jobCtx: WorkerContext = { ...ctx, queues };
   const workers = keys.map((key) => {
     const definition = queueDefinitions[key] as QueueDefinition;
-    const worker = new Worker(definition.name, (job, token) => definition.process(job, jobCtx, token), {
+    // BullMQ keeps a failed job's message and stack in Redis: no query values there either.
+    const processor = (job: Parameters<QueueDefinition['process']>[0], token?: string) =>
+      definition.process(job, jobCtx, token).catch((error: unknown) => {
+        throw withoutQueryValues(error);
+      });
+    const worker = new Worker(definition.name, processor, {
       connection,
       prefix: ctx.config.queuePrefix,
       concurrency: definition.concurrency(ctx.config),

@@ -1,4 +1,5 @@
 import argon2 from 'argon2';
+import type { WorkLimiter } from './work-limiter.js';
 
 /**
  * argon2id with OWASP's minimum (m=19456 KiB, t=2, p=1). Raising these later is safe: each
@@ -36,4 +37,25 @@ export async function verifyDummyPassword(password: string): Promise<false> {
   dummyHash ??= hashPassword('dummy-password-for-constant-time');
   await verifyPassword(await dummyHash, password);
   return false;
+}
+
+/** The password operations of requests, each through a `WorkLimiter` slot. */
+export interface Passwords {
+  hash(password: string): Promise<string>;
+  verify(hash: string, password: string): Promise<boolean>;
+  verifyDummy(password: string): Promise<false>;
+  needsRehash(hash: string): boolean;
+  /** The same operations ahead of ordinary ones in the queue (`RunOptions.priority`). */
+  prioritized(): Passwords;
+}
+
+export function limitedPasswords(limiter: WorkLimiter, priority = false): Passwords {
+  const options = { priority };
+  return {
+    hash: (password) => limiter.run(() => hashPassword(password), options),
+    verify: (hash, password) => limiter.run(() => verifyPassword(hash, password), options),
+    verifyDummy: (password) => limiter.run(() => verifyDummyPassword(password), options),
+    needsRehash,
+    prioritized: () => limitedPasswords(limiter, true),
+  };
 }

@@ -8,6 +8,9 @@ import type { EntityManager } from '@mikro-orm/postgresql';
  * Revocation has two flavours, told apart by the row alone:
  * - given up by its client (rotation, logout): `revoked_at` is set, `expires_at` kept. Presenting
  *   it again means someone else holds a copy: reuse, and every live token of the user is revoked.
+ *   Except right after a rotation (`rotated_at`, within the grace): the same client retrying a
+ *   refresh whose reply it lost, or a second tab, is told the token was rotated and nothing is
+ *   revoked.
  * - ended by the server in bulk (password change, deactivation, a reuse response): `expires_at` is
  *   also pulled back to `revoked_at`. Presenting it is still refused as reused, but the stale
  *   device that does so (the normal case after a password change) does not log out the sessions
@@ -48,7 +51,7 @@ export async function issueRefreshToken(em: EntityManager, userId: string, expir
  */
 export async function claimRefreshToken(em: EntityManager, token: string): Promise<{ userId: string; expiresAt: Date } | null> {
   const rows = await em.execute<Array<{ user_id: string; expires_at: Date }>>(
-    `UPDATE refresh_tokens SET revoked_at = now()
+    `UPDATE refresh_tokens SET revoked_at = now(), rotated_at = now()
      WHERE token_jti = ? AND revoked_at IS NULL AND expires_at > now()
      RETURNING user_id, expires_at`,
     [refreshTokenDigest(token)],
@@ -57,17 +60,22 @@ export async function claimRefreshToken(em: EntityManager, token: string): Promi
   return row ? { userId: row.user_id, expiresAt: new Date(row.expires_at) } : null;
 }
 
-export type TokenState = 'unknown' | 'expired' | 'reused' | 'ended';
+export type TokenState = 'unknown' | 'expired' | 'rotated' | 'reused' | 'ended';
 
-/** Why a token that `claimRefreshToken` refused was refused, and whose it is. */
-export async function inspectRefreshToken(em: EntityManager, token: string): Promise<{ state: TokenState; userId: string | null }> {
-  const rows = await em.execute<Array<{ user_id: string; revoked: boolean; given_up: boolean }>>(
-    `SELECT user_id, revoked_at IS NOT NULL AS revoked, (revoked_at IS NOT NULL AND expires_at > revoked_at) AS given_up
+/**
+ * Why a token that `claimRefreshToken` refused was refused, and whose it is. `rotated`: it was
+ * exchanged less than `graceSeconds` ago (by the database's clock, which every instance shares).
+ */
+export async function inspectRefreshToken(em: EntityManager, token: string, graceSeconds: number): Promise<{ state: TokenState; userId: string | null }> {
+  const rows = await em.execute<Array<{ user_id: string; revoked: boolean; given_up: boolean; in_grace: boolean }>>(
+    `SELECT user_id, revoked_at IS NOT NULL AS revoked, (revoked_at IS NOT NULL AND expires_at > revoked_at) AS given_up,
+            COALESCE(? > 0 AND rotated_at > clock_timestamp() - make_interval(secs => ?), false) AS in_grace
      FROM refresh_tokens WHERE token_jti = ?`,
-    [refreshTokenDigest(token)],
+    [graceSeconds, graceSeconds, refreshTokenDigest(token)],
   );
   const row = rows[0];
   if (!row) return { state: 'unknown', userId: null };
+  if (row.in_grace) return { state: 'rotated', userId: row.user_id };
   if (row.given_up) return { state: 'reused', userId: row.user_id };
   return { state: row.revoked ? 'ended' : 'expired', userId: row.user_id };
 }

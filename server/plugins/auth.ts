@@ -2,7 +2,10 @@ import fp from 'fastify-plugin';
 import jwt from '@fastify/jwt';
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { USER_ROLES, type UserRole } from '../../entities/enums.js';
+import { Counter, Gauge } from 'prom-client';
 import { AppError, forbidden, unauthorized } from '../errors.js';
+import { WorkLimiter } from '../auth/work-limiter.js';
+import { limitedPasswords, type Passwords } from '../auth/passwords.js';
 
 /** Who is calling, as every route and socket handler sees it. */
 export interface AuthUser {
@@ -37,6 +40,10 @@ declare module 'fastify' {
      * Used by the HTTP hook, the Socket.IO handshake and `/ws`. Throws `AppError('UNAUTHORIZED')`.
      */
     verifyAccessToken(token: string): Promise<AuthUser & { expiresAt: number }>;
+    /** The slots for argon2 work (`ARGON2_MAX_*`): at most that many hashes run at once. */
+    passwordWork: WorkLimiter;
+    /** Hashing and verification of passwords for requests, through `passwordWork`. */
+    passwords: Passwords;
   }
   interface FastifyRequest {
     /** Set by `optionalAuth` (null for anonymous callers); `authenticate` guarantees it. */
@@ -68,13 +75,30 @@ function bearerToken(request: FastifyRequest): string | null {
 
 export default fp(
   async (app) => {
-    const { jwtSecret, accessTokenTtlSeconds } = app.config;
+    const { jwtSecret, jwtSecretFile, accessTokenTtlSeconds } = app.config;
+    if (jwtSecretFile) {
+      app.log.info({ file: jwtSecretFile }, 'JWT_SECRET is unset: signing with the random secret kept in STORAGE_DIR (set JWT_SECRET in production)');
+    }
     await app.register(jwt, {
       secret: jwtSecret,
       // One algorithm, allow-listed on verification: never `none`, never a key-confusion switch.
       sign: { algorithm: 'HS256', expiresIn: accessTokenTtlSeconds },
       verify: { algorithms: ['HS256'], requiredClaims: ['exp', 'sub'] },
     });
+
+    // argon2 runs on libuv's thread pool: unbounded, a flood of logins of unknown emails would
+    // take every core (and the pool that file I/O also needs) from everything else.
+    const passwordWork = new WorkLimiter({
+      concurrency: app.config.argon2MaxConcurrency,
+      maxQueue: app.config.argon2MaxQueue,
+      queueTimeoutMs: app.config.argon2QueueTimeoutMs,
+      what: 'password checks',
+    });
+    app.decorate('passwordWork', passwordWork);
+    app.decorate('passwords', limitedPasswords(passwordWork));
+    new Gauge({ name: 'argon2_active', help: 'Password hashes and verifications running', registers: [app.metrics], collect() { this.set(passwordWork.active); } });
+    new Gauge({ name: 'argon2_queued', help: 'Password hashes and verifications waiting for a slot', registers: [app.metrics], collect() { this.set(passwordWork.queued); } });
+    new Counter({ name: 'argon2_refused_total', help: 'Password operations refused with 503 (queue full or waited too long)', registers: [app.metrics], collect() { this.reset(); this.inc(passwordWork.refused); } });
 
     app.decorate('signAccessToken', (user: AuthUser) => app.jwt.sign({ sub: user.id, role: user.role, typ: 'access' }));
 
@@ -112,5 +136,5 @@ export default fp(
       if (request.headers.authorization) await app.authenticate.call(app, request, reply);
     });
   },
-  { name: 'auth', dependencies: ['config', 'orm'] },
+  { name: 'auth', dependencies: ['config', 'orm', 'metrics'] },
 );

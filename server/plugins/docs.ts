@@ -2,9 +2,10 @@ import fp from 'fastify-plugin';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 
-/** OpenAPI generated from the route schemas, at `/docs/json`, browsable at `/docs`. */
+/** OpenAPI generated from the route schemas, at `/docs/json`, browsable at `/docs`; none with `DOCS_ENABLED=off`. */
 export default fp(
   async (app) => {
+    if (!app.config.docsEnabled) return;
     await app.register(swagger, {
       openapi: {
         openapi: '3.1.0',

@@ -73,7 +73,7 @@ export default fp(
     app.setErrorHandler((error, request, reply) => {
       const body = toErrorBody(error);
       if (body) {
-        if (body.statusCode === 429 && (error as { retryAfter?: number }).retryAfter) {
+        if ((body.statusCode === 429 || body.statusCode === 503) && (error as { retryAfter?: number }).retryAfter) {
           reply.header('retry-after', String((error as { retryAfter: number }).retryAfter));
         }
         if (body.code === 'UNAVAILABLE') {

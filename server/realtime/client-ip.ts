@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import proxyAddr from '@fastify/proxy-addr';
-import type { Config } from '../config.js';
+import type { TrustProxyOption } from '../trust-proxy.js';
 
 type Trust = (address: string, hop: number) => boolean;
 
@@ -9,7 +9,8 @@ type Trust = (address: string, hop: number) => boolean;
  * a Socket.IO handshake, which never passes through Fastify, is keyed by the same client IP as
  * the HTTP limiter's `request.ip`.
  */
-function trustFunction(trustProxy: Config['trustProxy'] | number | string | string[]): Trust {
+function trustFunction(trustProxy: TrustProxyOption): Trust {
+  if (typeof trustProxy === 'function') return trustProxy;
   if (trustProxy === true) return () => true;
   if (trustProxy === false) return proxyAddr.compile([]);
   // Fastify fails closed on a bare hop count: it cannot validate the immediate peer.
@@ -19,7 +20,7 @@ function trustFunction(trustProxy: Config['trustProxy'] | number | string | stri
 }
 
 /** `request.ip` as Fastify computes it, for a raw request (a Socket.IO handshake). */
-export function clientIpResolver(trustProxy: Config['trustProxy'] | number | string | string[]): (request: IncomingMessage) => string {
+export function clientIpResolver(trustProxy: TrustProxyOption): (request: IncomingMessage) => string {
   const trust = trustFunction(trustProxy);
   return (request) => {
     if (trustProxy === false) return request.socket?.remoteAddress ?? 'unknown';

@@ -24,6 +24,7 @@ import { QuizTickScheduler } from './quiz-ticks.js';
 import { bridgeRecoveryGap } from './recovery-gap.js';
 import { authenticateHandshake, handshakeError, reauthorizeRecoveredRooms } from './socket-auth.js';
 import { clientIpResolver } from './client-ip.js';
+import { trustProxyOption } from '../trust-proxy.js';
 import { LocalConnections } from './local-connections.js';
 import { hitWindow } from '../plugins/rate-limit.js';
 import type { RealtimeServer, RealtimeSocket } from './types.js';
@@ -114,7 +115,8 @@ export default fp(
     });
     /** Client events of every connection here; closed at shutdown (see preClose). */
     const gate = new EventGate();
-    const clientIp = clientIpResolver(config.trustProxy);
+    // The same trust as Fastify's `request.ip`, hop counts included.
+    const clientIp = clientIpResolver(trustProxyOption(config.trustProxy));
     let lastLimiterWarning = 0;
     /**
      * Counts a Socket.IO handshake or `/ws` connection of `ip` (a fixed window in Redis, shared

@@ -23,10 +23,11 @@ import { createTestDatabase } from '../helpers/database.js';
 
 const INITIAL = 'Migration20261125000000_initial';
 const FILES_COURSE = 'Migration20261125010000_files_course';
+const REFRESH_ROTATION = 'Migration20261205000001_refresh_token_rotation';
 const CERTIFICATE_NAMES = 'Migration20261205000002_certificate_names';
 const PROGRESS_CLIENT_KEYS = 'Migration20261205000002_progress_client_keys';
 /** Every migration, in the order they apply. */
-const MIGRATIONS = [INITIAL, FILES_COURSE, CERTIFICATE_NAMES, PROGRESS_CLIENT_KEYS];
+const MIGRATIONS = [INITIAL, FILES_COURSE, REFRESH_ROTATION, CERTIFICATE_NAMES, PROGRESS_CLIENT_KEYS];
 
 const db = await createTestDatabase('schema');
 t.teardown(() => db.drop());
@@ -50,7 +51,7 @@ async function ourTables(): Promise<string[]> {
 
 const EXPECTED_COLUMNS: Record<string, string[]> = {
   users: ['id', 'email', 'password_hash', 'full_name', 'role', 'is_active', 'metadata', 'created_at', 'updated_at', 'last_login_at'],
-  refresh_tokens: ['id', 'user_id', 'token_jti', 'expires_at', 'revoked_at', 'created_at', 'user_agent', 'ip_address'],
+  refresh_tokens: ['id', 'user_id', 'token_jti', 'expires_at', 'revoked_at', 'created_at', 'user_agent', 'ip_address', 'rotated_at'],
   courses: [
     'id', 'title', 'slug', 'description', 'instructor_id', 'category', 'difficulty_level', 'is_published',
     'thumbnail_url', 'estimated_duration_minutes', 'metadata', 'created_at', 'updated_at',
@@ -527,6 +528,16 @@ await t.test('the certificate names migration copies the current names onto exis
   );
   t.same(nullable.map((column) => column.is_nullable), ['NO', 'NO', 'NO'], 'NOT NULL');
   await client.query(`delete from certificates where id = $1`, [certificate]);
+});
+
+await t.test('the refresh rotation migration reverts on its own', async (t) => {
+  const rotatedAt = async () =>
+    (await rows(`select 1 from information_schema.columns where table_name = 'refresh_tokens' and column_name = 'rotated_at'`)).length;
+  const reverted = await revertThrough(REFRESH_ROTATION);
+  t.equal(reverted.at(-1), REFRESH_ROTATION);
+  t.equal(await rotatedAt(), 0, 'refresh_tokens.rotated_at is gone');
+  t.same(await migrateUp(config), [...reverted].reverse());
+  t.equal(await rotatedAt(), 1, 'and back');
 });
 
 await t.test('the files migration reverts on its own', async (t) => {

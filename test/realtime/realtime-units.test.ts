@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import t from 'tap';
 import { reportCourseEvent, type CourseEventMap, type CourseEvents } from '../../server/plugins/course-events.js';
 import { clientIpResolver } from '../../server/realtime/client-ip.js';
+import { trustProxyOption } from '../../server/trust-proxy.js';
 import { EventGate } from '../../server/realtime/event-gate.js';
 import { LocalConnections } from '../../server/realtime/local-connections.js';
 import { KeyedThrottle } from '../../server/realtime/keyed-throttle.js';
@@ -117,6 +118,9 @@ t.test('client IP of a raw request, as Fastify computes request.ip', async (t) =
   t.equal(clientIpResolver('10.0.0.0/8')(raw('10.0.0.1', '203.0.113.9, 10.0.0.2')), '203.0.113.9', 'trusted ranges (a string) skip trusted hops');
   t.equal(clientIpResolver(['10.0.0.1'])(raw('10.0.0.1', '203.0.113.9, 10.0.0.2')), '10.0.0.2', 'a list: the first untrusted hop');
   t.equal(clientIpResolver(2)(raw('10.0.0.1', '203.0.113.9')), '10.0.0.1', 'a bare hop count trusts nothing, as in Fastify');
+  const oneHop = clientIpResolver(trustProxyOption(1));
+  t.equal(oneHop(raw('10.0.0.1', 'spoofed, 203.0.113.9')), '203.0.113.9', 'TRUST_PROXY=1 (on): the address the load balancer appended, as request.ip');
+  t.equal(clientIpResolver(trustProxyOption(['10.0.0.0/8']))(raw('10.0.0.1', '203.0.113.9, 10.0.0.2')), '203.0.113.9');
 });
 
 t.test('event gate: closing waits for running events, refuses new ones, gives up after its timeout', async (t) => {

@@ -4,7 +4,8 @@ import { createTestEnv } from '../helpers/app.js';
 import { spawnEntry } from '../helpers/processes.js';
 
 // The real process, logging at debug: no password, access token or refresh token in any line.
-const env = await createTestEnv(t, 'log-redaction', { LOG_LEVEL: 'debug', PORT: '0', HOST: '127.0.0.1' });
+// No rotation grace: replaying a rotated token at once is a reuse, which is logged.
+const env = await createTestEnv(t, 'log-redaction', { LOG_LEVEL: 'debug', PORT: '0', HOST: '127.0.0.1', REFRESH_REUSE_GRACE_SECONDS: '0' });
 const server = spawnEntry('server/main.ts', env.env);
 env.defer(async () => {
   if (server.child.exitCode === null) {

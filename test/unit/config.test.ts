@@ -1,5 +1,17 @@
 import t from 'tap';
-import { loadConfig, ConfigError } from '../../server/config.js';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig as loadConfigFrom, ConfigError, type Config } from '../../server/config.js';
+
+// Without JWT_SECRET the configuration generates a secret under STORAGE_DIR: every load here gets
+// a folder of its own by default, so that the suite never writes into the working copy.
+const scratch = mkdtempSync(join(tmpdir(), 'classroom-config-'));
+t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
+let folders = 0;
+const freshStorage = () => join(scratch, `storage-${++folders}`);
+const loadConfig = (env: Record<string, string>): Config => loadConfigFrom({ STORAGE_DIR: freshStorage(), ...env });
 
 t.test('defaults work on one machine', async (t) => {
   const config = loadConfig({});
@@ -85,6 +97,13 @@ t.test('files: upload allow-list and signed URL lifetime', async (t) => {
   t.equal(custom.fileUrlTtlSeconds, 60);
 });
 
+t.test('auth: refresh rotation grace', async (t) => {
+  t.equal(loadConfig({}).refreshReuseGraceSeconds, 30);
+  t.equal(loadConfig({ REFRESH_REUSE_GRACE_SECONDS: '0' }).refreshReuseGraceSeconds, 0);
+  t.throws(() => loadConfig({ REFRESH_REUSE_GRACE_SECONDS: '301' }), /REFRESH_REUSE_GRACE_SECONDS must be between 0 and 300/);
+  t.throws(() => loadConfig({ REFRESH_REUSE_GRACE_SECONDS: 'half' }), /REFRESH_REUSE_GRACE_SECONDS must be an integer/);
+});
+
 t.test('certificates: signed PDF link lifetime', async (t) => {
   t.equal(loadConfig({}).certificateUrlTtlSeconds, 7 * 24 * 3600, 'a week by default');
   t.equal(loadConfig({ CERTIFICATE_URL_TTL_SECONDS: '3600' }).certificateUrlTtlSeconds, 3600);
@@ -96,6 +115,10 @@ t.test('auth: rate limits', async (t) => {
   t.equal(defaults.rateLimitWindowMs, 60_000);
   t.equal(defaults.loginRateLimitMax, 10);
   t.equal(defaults.loginRateLimitWindowMs, 15 * 60_000);
+  t.equal(defaults.loginEmailFailureMax, 100);
+  t.equal(defaults.loginEmailFailureWindowMs, 15 * 60_000);
+  const ceiling = loadConfig({ LOGIN_EMAIL_FAILURE_MAX: '7', LOGIN_EMAIL_FAILURE_WINDOW_MS: '60000' });
+  t.same([ceiling.loginEmailFailureMax, ceiling.loginEmailFailureWindowMs], [7, 60_000]);
 
   const custom = loadConfig({ RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_MS: '1000', LOGIN_RATE_LIMIT_MAX: '2', LOGIN_RATE_LIMIT_WINDOW_MS: '5000' });
   t.same(
@@ -109,6 +132,8 @@ t.test('auth: rate limits', async (t) => {
     ['RATE_LIMIT_WINDOW_MS', { RATE_LIMIT_WINDOW_MS: '10' }, /RATE_LIMIT_WINDOW_MS must be between 1000/],
     ['LOGIN_RATE_LIMIT_MAX', { LOGIN_RATE_LIMIT_MAX: '-1' }, /LOGIN_RATE_LIMIT_MAX must be between 1/],
     ['LOGIN_RATE_LIMIT_WINDOW_MS', { LOGIN_RATE_LIMIT_WINDOW_MS: '1.5' }, /LOGIN_RATE_LIMIT_WINDOW_MS must be an integer/],
+    ['LOGIN_EMAIL_FAILURE_MAX', { LOGIN_EMAIL_FAILURE_MAX: '0' }, /LOGIN_EMAIL_FAILURE_MAX must be between 1/],
+    ['LOGIN_EMAIL_FAILURE_WINDOW_MS', { LOGIN_EMAIL_FAILURE_WINDOW_MS: 'soon' }, /LOGIN_EMAIL_FAILURE_WINDOW_MS must be an integer/],
   ];
   for (const [variable, env, message] of bad) {
     const error = t.throws(() => loadConfig(env)) as ConfigError;
@@ -167,5 +192,126 @@ t.test('timeouts that bound waiting on PostgreSQL and Redis', async (t) => {
   for (const [variable, value] of [['DB_STATEMENT_TIMEOUT_MS', '0'], ['DB_ACQUIRE_TIMEOUT_MS', 'soon'], ['REDIS_COMMAND_TIMEOUT_MS', '5']]) {
     const error = t.throws(() => loadConfig({ [variable!]: value! })) as ConfigError;
     t.equal(error.variable, variable);
+  }
+});
+
+t.test('JWT_SECRET unset: a random secret is generated once under STORAGE_DIR, private, and reused', async (t) => {
+  const storage = freshStorage();
+  const first = loadConfigFrom({ STORAGE_DIR: storage });
+  const file = join(storage, '.secrets', 'jwt-secret');
+  t.equal(first.jwtSecretFile, file);
+  t.ok(first.jwtSecret.length >= 32, 'at least 32 characters');
+  t.not(first.jwtSecret, 'dev-only-secret-change-me-0123456789abcdef', 'not the secret once committed');
+  t.equal(readFileSync(file, 'utf8').trim(), first.jwtSecret);
+  t.equal(statSync(file).mode & 0o777, 0o600, 'the file is 0600');
+  t.equal(statSync(join(storage, '.secrets')).mode & 0o777, 0o700, 'its folder is 0700');
+
+  const second = loadConfigFrom({ STORAGE_DIR: storage, NODE_ENV: 'test' });
+  t.equal(second.jwtSecret, first.jwtSecret, 'a second load over the same STORAGE_DIR agrees');
+  t.not(loadConfigFrom({ STORAGE_DIR: freshStorage() }).jwtSecret, first.jwtSecret, 'another STORAGE_DIR has its own');
+
+  const explicit = loadConfigFrom({ STORAGE_DIR: freshStorage(), JWT_SECRET: 'y'.repeat(40) });
+  t.equal(explicit.jwtSecret, 'y'.repeat(40));
+  t.equal(explicit.jwtSecretFile, null);
+  t.notOk(existsSync(join(explicit.storageDir, '.secrets')), 'no file is written when JWT_SECRET is set');
+
+  const production = freshStorage();
+  t.throws(() => loadConfigFrom({ STORAGE_DIR: production, NODE_ENV: 'production' }), /JWT_SECRET is required when NODE_ENV=production/);
+  t.notOk(existsSync(production), 'production never falls back to a generated secret');
+});
+
+t.test('processes starting together over one STORAGE_DIR end up with the same secret', async (t) => {
+  const storage = freshStorage();
+  const script = `import { loadConfig } from ${JSON.stringify(new URL('../../server/config.ts', import.meta.url).pathname)};
+process.stdout.write(loadConfig({ STORAGE_DIR: ${JSON.stringify(storage)} }).jwtSecret);`;
+  const runs = Array.from({ length: 6 }, () =>
+    new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (chunk) => (out += chunk));
+      child.stderr.on('data', (chunk) => (err += chunk));
+      child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`exit ${code}: ${err}`))));
+    }),
+  );
+  const secrets = await Promise.all(runs);
+  t.equal(new Set(secrets).size, 1, 'one secret');
+  t.ok(secrets[0]!.length >= 32);
+  t.equal(readFileSync(join(storage, '.secrets', 'jwt-secret'), 'utf8').trim(), secrets[0]);
+});
+
+t.test('a generated secret that cannot be created or is damaged is a ConfigError naming JWT_SECRET', async (t) => {
+  const notAFolder = join(scratch, 'a-file');
+  writeFileSync(notAFolder, 'x');
+  const unwritable = t.throws(() => loadConfigFrom({ STORAGE_DIR: join(notAFolder, 'storage') })) as ConfigError;
+  t.type(unwritable, ConfigError);
+  t.equal(unwritable.variable, 'JWT_SECRET');
+  t.match(unwritable.message, /JWT_SECRET is unset and its generated replacement .*jwt-secret cannot be (read|created).*set JWT_SECRET or make STORAGE_DIR writable/);
+
+  const damaged = freshStorage();
+  mkdirSync(join(damaged, '.secrets'), { recursive: true });
+  writeFileSync(join(damaged, '.secrets', 'jwt-secret'), 'short\n');
+  const short = t.throws(() => loadConfigFrom({ STORAGE_DIR: damaged })) as ConfigError;
+  t.equal(short.variable, 'JWT_SECRET');
+  t.match(short.message, /must hold a secret of at least 32 characters/);
+});
+
+t.test('TRUST_PROXY: off, a hop count (on = one hop) or a list of proxy addresses and CIDRs', async (t) => {
+  const parsed = (value?: string) => loadConfig(value === undefined ? {} : { TRUST_PROXY: value }).trustProxy;
+  t.equal(parsed(), false);
+  for (const off of ['off', 'false', '0', 'no']) t.equal(parsed(off), false, off);
+  for (const on of ['on', 'true', 'ON', 'yes', '1']) t.equal(parsed(on), 1, `${on} is one hop, not every hop`);
+  t.equal(parsed('3'), 3);
+  t.same(parsed('10.0.0.0/8, 192.168.1.10 ,fd00::/8,loopback'), ['10.0.0.0/8', '192.168.1.10', 'fd00::/8', 'loopback']);
+  for (const bad of ['21', '10.0.0.0/33', 'proxy.example.com', '10.0.0.1/8/9', '::1/129', '10.0.0.0/x', 'maybe']) {
+    const error = t.throws(() => parsed(bad)) as ConfigError;
+    t.equal(error.variable, 'TRUST_PROXY', bad);
+  }
+});
+
+t.test('operations endpoints: METRICS_PORT, METRICS_TOKEN, DOCS_ENABLED', async (t) => {
+  const defaults = loadConfig({});
+  t.same([defaults.metricsPort, defaults.metricsToken, defaults.docsEnabled], [null, null, true], 'public /metrics and /docs on PORT by default');
+  const custom = loadConfig({ METRICS_PORT: '9464', METRICS_TOKEN: 't'.repeat(16), DOCS_ENABLED: 'off' });
+  t.same([custom.metricsPort, custom.metricsToken, custom.docsEnabled], [9464, 't'.repeat(16), false]);
+  t.equal(loadConfig({ METRICS_PORT: '0' }).metricsPort, 0, 'any free port');
+  const bad: Array<[string, Record<string, string>, RegExp]> = [
+    ['METRICS_PORT', { METRICS_PORT: '70000' }, /METRICS_PORT must be between 0 and 65535/],
+    ['METRICS_PORT', { PORT: '8080', METRICS_PORT: '8080' }, /METRICS_PORT must differ from PORT/],
+    ['METRICS_TOKEN', { METRICS_TOKEN: 'short' }, /METRICS_TOKEN must be at least 16 characters/],
+    ['DOCS_ENABLED', { DOCS_ENABLED: 'sometimes' }, /DOCS_ENABLED must be one of/],
+  ];
+  for (const [variable, env, message] of bad) {
+    const error = t.throws(() => loadConfig(env)) as ConfigError;
+    t.equal(error.variable, variable);
+    t.match(error.message, message);
+  }
+});
+
+t.test('argon2 slots and the per-IP budget of register and login', async (t) => {
+  const defaults = loadConfig({});
+  t.equal(defaults.authRateLimitMax, 1000, 'a school behind one address fits');
+  t.equal(defaults.authRateLimitWindowMs, 60_000);
+  const cores = (await import('node:os')).availableParallelism();
+  t.equal(defaults.argon2MaxConcurrency, Math.max(1, Math.min(cores - 1, 3)), 'a core for the event loop, a pool thread for file I/O');
+  t.equal(loadConfig({ UV_THREADPOOL_SIZE: '64' }).argon2MaxConcurrency, Math.max(1, cores - 1));
+  t.equal(loadConfig({ UV_THREADPOOL_SIZE: '1' }).argon2MaxConcurrency, 1);
+  t.same([defaults.argon2MaxQueue, defaults.argon2QueueTimeoutMs], [200, 5000]);
+  const custom = loadConfig({ AUTH_RATE_LIMIT_MAX: '5000', AUTH_RATE_LIMIT_WINDOW_MS: '10000', ARGON2_MAX_CONCURRENCY: '4', ARGON2_MAX_QUEUE: '0', ARGON2_QUEUE_TIMEOUT_MS: '100' });
+  t.same(
+    [custom.authRateLimitMax, custom.authRateLimitWindowMs, custom.argon2MaxConcurrency, custom.argon2MaxQueue, custom.argon2QueueTimeoutMs],
+    [5000, 10_000, 4, 0, 100],
+  );
+  const bad: Array<[string, Record<string, string>, RegExp]> = [
+    ['AUTH_RATE_LIMIT_MAX', { AUTH_RATE_LIMIT_MAX: '0' }, /AUTH_RATE_LIMIT_MAX must be between 1/],
+    ['ARGON2_MAX_CONCURRENCY', { ARGON2_MAX_CONCURRENCY: '0' }, /ARGON2_MAX_CONCURRENCY must be between 1 and 64/],
+    ['ARGON2_MAX_QUEUE', { ARGON2_MAX_QUEUE: '-1' }, /ARGON2_MAX_QUEUE must be between 0/],
+    ['ARGON2_QUEUE_TIMEOUT_MS', { ARGON2_QUEUE_TIMEOUT_MS: '5' }, /ARGON2_QUEUE_TIMEOUT_MS must be between 10/],
+    ['UV_THREADPOOL_SIZE', { UV_THREADPOOL_SIZE: 'many' }, /UV_THREADPOOL_SIZE must be an integer/],
+  ];
+  for (const [variable, env, message] of bad) {
+    const error = t.throws(() => loadConfig(env)) as ConfigError;
+    t.equal(error.variable, variable);
+    t.match(error.message, message);
   }
 });

@@ -134,7 +134,7 @@ t.test('`npm run worker` processes jobs, and SIGTERM lets a running job finish',
 });
 
 t.test('WORKER_METRICS_PORT is a port or unset', async (t) => {
-  const base = { DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/x', REDIS_URL: 'redis://127.0.0.1:6379' };
+  const base = { DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/x', REDIS_URL: 'redis://127.0.0.1:6379', JWT_SECRET: 'w'.repeat(32) };
   t.equal(loadConfig(base).workerMetricsPort, null, 'unset: no endpoint');
   t.equal(loadConfig({ ...base, WORKER_METRICS_PORT: '9464' }).workerMetricsPort, 9464);
   t.throws(() => loadConfig({ ...base, WORKER_METRICS_PORT: '70000' }), /WORKER_METRICS_PORT/);

@@ -16,9 +16,13 @@ export interface CourseAccess {
 
 export const ACCESS_GRANTING_STATUSES = ['active', 'completed'] as const;
 
-/** The owner (the course's instructor) or an admin. */
+/**
+ * An admin, or the owner (the course's instructor) while its role is still instructor. A demoted
+ * owner keeps its courses (they do not move) but no rights over them; promoted back, it has them
+ * again. `user.role` must be the current one: requests and sockets re-read it from the database.
+ */
 export function isManagerOf(user: AuthUser | null, instructorId: string): boolean {
-  return !!user && (user.role === 'admin' || instructorId === user.id);
+  return !!user && (user.role === 'admin' || (user.role === 'instructor' && instructorId === user.id));
 }
 
 /**

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Course, Enrollment, UploadedFile, type IUploadedFile, type StorageProvider } from '../../../entities/index.js';
 import { forbidden, notFound } from '../../errors.js';
+import { isManagerOf } from '../courses/course-access.js';
 import type { AuthUser } from '../../plugins/auth.js';
 import { iso } from '../../schemas/common.js';
 import type { FileJson } from './files.schemas.js';
@@ -15,7 +16,7 @@ export async function findFile(em: EntityManager, id: string): Promise<IUploaded
 
 /**
  * Who may read a file: anyone when it is public; else its uploader and admins; for a course's
- * file also the course's instructor and its active or completed enrollees.
+ * file also the course's managers (`isManagerOf`) and its active or completed enrollees.
  */
 export async function canRead(em: EntityManager, file: IUploadedFile, auth: AuthUser | null): Promise<boolean> {
   if (file.isPublic) return true;
@@ -24,7 +25,7 @@ export async function canRead(em: EntityManager, file: IUploadedFile, auth: Auth
   if (!file.course) return false;
   const course = await file.course.load();
   if (!course) return false;
-  if (course.instructor.id === auth.id) return true;
+  if (isManagerOf(auth, course.instructor.id)) return true;
   const enrolled = await em.count(Enrollment, { student: auth.id, course: course.id, status: { $in: [...READING_STATUSES] } });
   return enrolled > 0;
 }
@@ -44,7 +45,7 @@ export async function readableFile(em: EntityManager, id: string, auth: AuthUser
 export async function courseForUpload(em: EntityManager, courseId: string, auth: AuthUser): Promise<void> {
   const course = await em.findOne(Course, { id: courseId });
   if (!course) throw notFound('Course');
-  if (auth.role !== 'admin' && course.instructor.id !== auth.id) throw forbidden('You can only attach files to your own courses');
+  if (!isManagerOf(auth, course.instructor.id)) throw forbidden('You can only attach files to your own courses');
 }
 
 export interface NewFile {

@@ -9,7 +9,7 @@ import * as users from './users.service.js';
 /** `/me` (any signed-in user) and `/users` (admins). */
 export default async function usersRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const deps = (request: FastifyRequest): users.UsersDeps => ({ em: request.em, log: request.log, userEvents: app.userEvents });
+  const deps = (request: FastifyRequest): users.UsersDeps => ({ em: request.em, log: request.log, userEvents: app.userEvents, passwords: app.passwords });
   const adminOnly = [app.authenticate, requireRole('admin')];
 
   app.get(
@@ -53,7 +53,7 @@ export default async function usersRoutes(fastify: FastifyInstance) {
           'tokens are revoked except `refreshToken` when you send it (this session\'s). Access tokens already issued expire on their own.',
         security: bearer,
         body: ChangePasswordBody,
-        response: { 204: Type.Null(), ...errors(400, 401, 429) },
+        response: { 204: Type.Null(), ...errors(400, 401, 429, 503) },
       },
     },
     async (request, reply) => {

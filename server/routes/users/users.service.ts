@@ -4,7 +4,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { EventEmitter } from 'node:events';
 import { User, type IUser } from '../../../entities/index.js';
 import { conflict, notFound, validationError } from '../../errors.js';
-import { hashPassword, verifyPassword } from '../../auth/passwords.js';
+import type { Passwords } from '../../auth/passwords.js';
 import { endAllRefreshTokens } from '../../auth/refresh-tokens.js';
 import type { UserEventMap } from '../../plugins/user-events.js';
 import type { ChangePasswordBody, ListUsersQuery, UpdateMeBody, UpdateUserBody } from './users.schemas.js';
@@ -13,6 +13,7 @@ export interface UsersDeps {
   em: EntityManager;
   log: FastifyBaseLogger;
   userEvents: EventEmitter<UserEventMap>;
+  passwords: Passwords;
 }
 
 export async function getUser(em: EntityManager, id: string): Promise<IUser> {
@@ -36,10 +37,10 @@ export async function updateMe(em: EntityManager, userId: string, input: UpdateM
  */
 export async function changePassword(deps: UsersDeps, userId: string, input: ChangePasswordBody): Promise<{ sessionsEnded: number }> {
   const user = await getUser(deps.em, userId);
-  if (!(await verifyPassword(user.passwordHash, input.currentPassword))) {
+  if (!(await deps.passwords.verify(user.passwordHash, input.currentPassword))) {
     throw validationError('currentPassword is incorrect', { field: 'currentPassword' });
   }
-  const passwordHash = await hashPassword(input.newPassword);
+  const passwordHash = await deps.passwords.hash(input.newPassword);
   return deps.em.transactional(async (em) => {
     await em.nativeUpdate(User, { id: userId }, { passwordHash, updatedAt: new Date() });
     return { sessionsEnded: await endAllRefreshTokens(em, userId, input.refreshToken) };
