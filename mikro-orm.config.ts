@@ -1,5 +1,5 @@
 // Configuration for the MikroORM CLI (`npx mikro-orm-esm ...` under tsx); the app does not read it.
-import { loadConfig } from './server/config.js';
-import { ormOptions } from './server/db/orm-options.js';
+import { loadConfig } from './server/config/config.js';
+import { ormOptions } from './server/platform/db/orm-options.js';
 
 export default ormOptions(loadConfig());

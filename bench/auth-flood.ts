@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { createBenchEnv } from './lib/env.js';
 import { startChild, nearestRank } from './lib/proc.js';
-import { hashPassword } from '../server/auth/passwords.js';
+import { hashPassword } from '../server/modules/auth/passwords.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number) => Number(args.find((arg) => arg.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);

@@ -1,7 +1,7 @@
 // `npm run migrate` applies pending migrations (under the advisory lock, like `npm start`);
 // `npm run migrate:down` reverts the last one (`-- --all` reverts every one).
-import { loadConfig } from '../server/config.js';
-import { migrateDown, migrateUp } from '../server/db/database.js';
+import { loadConfig } from '../server/config/config.js';
+import { migrateDown, migrateUp } from '../server/platform/db/database.js';
 
 const [direction, flag] = process.argv.slice(2);
 const config = loadConfig();

@@ -1,10 +1,10 @@
 // `npm run seed`: demo data for trying the server by hand. Safe to run twice: it creates what
 // is missing and says what it found. Demo passwords are printed; never run this in production.
 import { MikroORM } from '@mikro-orm/postgresql';
-import { loadConfig } from '../server/config.js';
-import { migrateUp } from '../server/db/database.js';
-import { ormOptions } from '../server/db/orm-options.js';
-import { hashPassword } from '../server/auth/passwords.js';
+import { loadConfig } from '../server/config/config.js';
+import { migrateUp } from '../server/platform/db/database.js';
+import { ormOptions } from '../server/platform/db/orm-options.js';
+import { hashPassword } from '../server/modules/auth/passwords.js';
 import { Course, Enrollment, Lesson, Quiz, QuizQuestion, User, type ILesson, type UserRole } from '../entities/index.js';
 
 const config = loadConfig();

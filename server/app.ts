@@ -7,10 +7,10 @@ import Fastify, {
   type RawServerDefault,
 } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { Config } from './config.js';
-import { loggerOptions } from './logger.js';
-import { trustProxyOption } from './trust-proxy.js';
-import { validatorCompiler } from './validation.js';
+import type { Config } from './config/config.js';
+import { loggerOptions } from './platform/logger.js';
+import { trustProxyOption } from './platform/trust-proxy.js';
+import { validatorCompiler } from './platform/validation.js';
 import configPlugin from './plugins/config.js';
 import errorsPlugin from './plugins/errors.js';
 import securityPlugin from './plugins/security.js';
@@ -27,8 +27,8 @@ import healthPlugin from './plugins/health.js';
 import authPlugin from './plugins/auth.js';
 import adminBootstrapPlugin from './plugins/admin-bootstrap.js';
 import realtimePlugin from './realtime/plugin.js';
-import apiRoutes from './routes/index.js';
-import { courseQuizStats } from './routes/quizzes/quizzes.service.js';
+import apiRoutes from './modules/index.js';
+import { courseQuizStats } from './modules/quizzes/quizzes.service.js';
 
 /** The app as routes see it: TypeBox schemas type the handlers. */
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;

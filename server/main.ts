@@ -1,7 +1,7 @@
-import { loadConfig, ConfigError } from './config.js';
-import { migrateUp } from './db/database.js';
+import { loadConfig, ConfigError } from './config/config.js';
+import { migrateUp } from './platform/db/database.js';
 import { buildApp } from './app.js';
-import { exitUnlessDependenciesAnswer } from './startup-check.js';
+import { exitUnlessDependenciesAnswer } from './platform/startup-check.js';
 
 /** Process entry for `npm start`: migrate (once across instances), serve, shut down with grace. */
 async function main() {

@@ -2,8 +2,8 @@ import type { Job } from 'bullmq';
 import type { QueueDefinition, WorkerContext } from './queue-definition.js';
 import type { Queues } from './queues.js';
 import { assertJobId } from './queue-definition.js';
-import { issueCertificate } from '../server/certificates/certificate-issuer.js';
-import { pdfRenderer } from '../server/certificates/pdf-renderer.js';
+import { issueCertificate } from '../server/modules/certificates/certificates.issuer.js';
+import { pdfRenderer } from '../server/platform/pdf/pdf-renderer.js';
 
 export interface CertificatePayload {
   enrollmentId: string;

@@ -1,9 +1,9 @@
 import { pino } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { loadConfig, ConfigError } from '../server/config.js';
-import { migrateUp } from '../server/db/database.js';
-import { exitUnlessDependenciesAnswer } from '../server/startup-check.js';
-import { errSerializer } from '../server/query-errors.js';
+import { loadConfig, ConfigError } from '../server/config/config.js';
+import { migrateUp } from '../server/platform/db/database.js';
+import { exitUnlessDependenciesAnswer } from '../server/platform/startup-check.js';
+import { errSerializer } from '../server/platform/db/query-errors.js';
 import { registerQueueMetrics } from './metrics.js';
 import { serveMetrics } from './metrics-server.js';
 import { startWorkerProcess } from './process.js';

@@ -1,12 +1,12 @@
 import type { Job } from 'bullmq';
 import type { WorkerContext, QueueDefinition } from './queue-definition.js';
 import { assertJobId } from './queue-definition.js';
-import { gradeAttemptNow, overdueAttemptIds } from '../server/routes/attempts/attempts.service.js';
-import { recalculateEnrollment } from '../server/routes/progress/progress.service.js';
-import { issueCertificate } from '../server/certificates/certificate-issuer.js';
-import { pdfRenderer } from '../server/certificates/pdf-renderer.js';
-import { isUnavailableError } from '../server/errors.js';
-import { QUEUE_CALL_TIMEOUT_MS, withTimeout } from '../server/redis.js';
+import { gradeAttemptNow, overdueAttemptIds } from '../server/modules/attempts/attempts.service.js';
+import { recalculateEnrollment } from '../server/modules/progress/progress.service.js';
+import { issueCertificate } from '../server/modules/certificates/certificates.issuer.js';
+import { pdfRenderer } from '../server/platform/pdf/pdf-renderer.js';
+import { isUnavailableError } from '../server/platform/errors.js';
+import { QUEUE_CALL_TIMEOUT_MS, withTimeout } from '../server/platform/redis.js';
 import { enqueueCertificate } from './certificates.js';
 
 export interface MaintenancePayload {

@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import { MikroORM } from '@mikro-orm/postgresql';
-import type { Config } from '../server/config.js';
-import { ormOptions } from '../server/db/orm-options.js';
-import { closeRedis, createQueueRedis, createRedis, RedisConnectionLog, waitForRedis } from '../server/redis.js';
+import type { Config } from '../server/config/config.js';
+import { ormOptions } from '../server/platform/db/orm-options.js';
+import { closeRedis, createQueueRedis, createRedis, RedisConnectionLog, waitForRedis } from '../server/platform/redis.js';
 import { createWorkerRealtime } from '../server/realtime/worker-realtime.js';
-import { useProgressJobs } from '../server/routes/progress/progress-jobs.js';
+import { useProgressJobs } from '../server/modules/progress/progress-jobs.js';
 import { queueProgressJobs } from './progress.js';
 import { Queues } from './queues.js';
 import type { JobMetrics } from './metrics.js';

@@ -3,9 +3,9 @@ import type { Job, JobsOptions } from 'bullmq';
 import type { QueueDefinition, WorkerContext } from './queue-definition.js';
 import { assertJobId } from './queue-definition.js';
 import type { Queues } from './queues.js';
-import { forEachEnrollmentBatch, recalculateCourseEnrollments, recalculateEnrollment } from '../server/routes/progress/progress.service.js';
-import type { ProgressJobs } from '../server/routes/progress/progress-jobs.js';
-import { QUEUE_CALL_TIMEOUT_MS, withTimeout } from '../server/redis.js';
+import { forEachEnrollmentBatch, recalculateCourseEnrollments, recalculateEnrollment } from '../server/modules/progress/progress.service.js';
+import type { ProgressJobs } from '../server/modules/progress/progress-jobs.js';
+import { QUEUE_CALL_TIMEOUT_MS, withTimeout } from '../server/platform/redis.js';
 
 /** One enrollment to recalculate, or a course whose enrollments all need it (lessons changed). */
 export type ProgressPayload = { enrollmentId: string } | { courseId: string };

@@ -2,12 +2,12 @@ import type { DefaultJobOptions, Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { FastifyBaseLogger } from 'fastify';
-import type { Config } from '../server/config.js';
-import type { RedisConnectionLog } from '../server/redis.js';
+import type { Config } from '../server/config/config.js';
+import type { RedisConnectionLog } from '../server/platform/redis.js';
 import type { Queues } from './queues.js';
-import type { GradedAttempt } from '../server/routes/attempts/attempts.service.js';
-import type { EnrollmentProgressJson } from '../server/routes/progress/progress.service.js';
-import type { IssuedCertificate } from '../server/certificates/certificate-issuer.js';
+import type { GradedAttempt } from '../server/modules/attempts/attempts.service.js';
+import type { EnrollmentProgressJson } from '../server/modules/progress/progress.service.js';
+import type { IssuedCertificate } from '../server/modules/certificates/certificates.issuer.js';
 
 /** What a processor may use. Built once per process, shared by every job of that process. */
 export interface WorkerContext {

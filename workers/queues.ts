@@ -1,6 +1,6 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Config } from '../server/config.js';
+import type { Config } from '../server/config/config.js';
 import type { QueueDefinition } from './queue-definition.js';
 import { queueDefinitions, type QueueKey } from './registry.js';
 

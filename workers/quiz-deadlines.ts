@@ -1,7 +1,7 @@
 import { DelayedError, type Job } from 'bullmq';
 import type { QueueDefinition, WorkerContext } from './queue-definition.js';
 import { assertJobId } from './queue-definition.js';
-import { gradeAttemptNow, type AttemptDeps } from '../server/routes/attempts/attempts.service.js';
+import { gradeAttemptNow, type AttemptDeps } from '../server/modules/attempts/attempts.service.js';
 
 export interface QuizDeadlinePayload {
   attemptId: string;

@@ -1,6 +1,6 @@
 import { Worker } from 'bullmq';
-import { closeRedis, createQueueRedis, QUEUE_CALL_TIMEOUT_MS, RedisConnectionLog, withTimeout } from '../server/redis.js';
-import { withoutQueryValues } from '../server/query-errors.js';
+import { closeRedis, createQueueRedis, QUEUE_CALL_TIMEOUT_MS, RedisConnectionLog, withTimeout } from '../server/platform/redis.js';
+import { withoutQueryValues } from '../server/platform/db/query-errors.js';
 import { Sweeper, SWEEP_SCHEDULER_ID } from './maintenance.js';
 import type { QueueDefinition, WorkerContext } from './queue-definition.js';
 import type { JobMetrics } from './metrics.js';

@@ -8,8 +8,8 @@
  * added, failed, maxLagMs, addP50Ms}` once every add was answered or timed out (`addP50Ms`: how long
  * an add took to be acknowledged, the producer's share of add→start).
  */
-import { loadConfig } from '../../server/config.js';
-import { createQueueRedis } from '../../server/redis.js';
+import { loadConfig } from '../../server/config/config.js';
+import { createQueueRedis } from '../../server/platform/redis.js';
 import { progressJobOptions, type ProgressPayload } from '../../workers/progress.js';
 import { Queues } from '../../workers/queues.js';
 import { quantile } from '../lib/proc.js';

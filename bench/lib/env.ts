@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig, type Config } from '../../server/config.js';
-import { dropDatabase, migrateUp } from '../../server/db/database.js';
-import { clearRedisPrefix } from '../../server/redis.js';
+import { loadConfig, type Config } from '../../server/config/config.js';
+import { dropDatabase, migrateUp } from '../../server/platform/db/database.js';
+import { clearRedisPrefix } from '../../server/platform/redis.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_ADMIN_URL ?? process.env.TEST_DATABASE_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 

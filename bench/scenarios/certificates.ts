@@ -35,7 +35,7 @@ import { startChild, type Child } from '../lib/proc.js';
 import type { Row } from '../lib/report.js';
 import { alternate, ratioRow, type Scenario } from '../lib/scenario.js';
 import { seedStudents } from '../lib/seed.js';
-import { closeRedis, createQueueRedis } from '../../server/redis.js';
+import { closeRedis, createQueueRedis } from '../../server/platform/redis.js';
 import { queueProgressJobs } from '../../workers/progress.js';
 import { Queues } from '../../workers/queues.js';
 import { classroomScenario, connectClassroom, pacedRun, type PacedMeasured } from './classroom.js';

@@ -5,7 +5,7 @@
  */
 import { createServer, type Server as HttpServer } from 'node:http';
 import { Server } from 'socket.io';
-import { loadConfig, type Config } from '../../server/config.js';
+import { loadConfig, type Config } from '../../server/config/config.js';
 import { createAdapterRedis, useStreamsAdapter } from '../../server/realtime/adapter.js';
 
 export interface BareSocketServer {

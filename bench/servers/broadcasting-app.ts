@@ -4,7 +4,7 @@
  * access tokens on `{type:'sign', ids}` → `{type:'tokens'}`. `setup` adds what a scenario needs.
  */
 import { buildApp, type App } from '../../server/app.js';
-import { loadConfig } from '../../server/config.js';
+import { loadConfig } from '../../server/config/config.js';
 import { listenForBursts } from './io-broadcast.js';
 import { serve } from './serve.js';
 

@@ -10,10 +10,10 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadConfig } from '../../server/config.js';
-import { certificateVerificationUrl } from '../../server/certificates/certificate-issuer.js';
-import { newCertificateNumber } from '../../server/certificates/certificate-number.js';
-import { writeCertificatePdf } from '../../server/certificates/certificate-pdf.js';
+import { loadConfig } from '../../server/config/config.js';
+import { certificateVerificationUrl } from '../../server/modules/certificates/certificates.issuer.js';
+import { newCertificateNumber } from '../../server/domain/certificate-number.js';
+import { writeCertificatePdf } from '../../server/platform/pdf/certificate-pdf.js';
 import { serve } from './serve.js';
 
 const config = loadConfig(process.env);

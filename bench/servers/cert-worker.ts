@@ -11,7 +11,7 @@
  * it writes a CPU profile of its main thread's run there.
  */
 import { pino } from 'pino';
-import { loadConfig } from '../../server/config.js';
+import { loadConfig } from '../../server/config/config.js';
 import type { CertificateResult } from '../../workers/certificates.js';
 import { startWorkerProcess } from '../../workers/process.js';
 import { startCpuProfile } from './cpu-profile.js';

@@ -7,7 +7,7 @@
  * With `BENCH_CPU_PROF_DIR` set, it writes a CPU profile of its run there (see cpu-profile.ts).
  */
 import { buildApp } from '../../server/app.js';
-import { loadConfig } from '../../server/config.js';
+import { loadConfig } from '../../server/config/config.js';
 import type { AuthUser } from '../../server/plugins/auth.js';
 import { serve } from './serve.js';
 import { startCpuProfile } from './cpu-profile.js';

@@ -3,7 +3,7 @@
  * IPC: sends `{type:'ready', port, token}` (an access token of `BENCH_INSTRUCTOR_ID`).
  */
 import { buildApp } from '../../server/app.js';
-import { loadConfig } from '../../server/config.js';
+import { loadConfig } from '../../server/config/config.js';
 import { serve } from './serve.js';
 
 await serve(async () => {

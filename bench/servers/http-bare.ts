@@ -9,7 +9,7 @@ import Fastify from 'fastify';
 import jwt from '@fastify/jwt';
 import pg from 'pg';
 import { buildTree } from '../../server/domain/lesson-tree.js';
-import { loadConfig } from '../../server/config.js';
+import { loadConfig } from '../../server/config/config.js';
 import { serve } from './serve.js';
 
 const config = loadConfig(process.env);

@@ -11,7 +11,7 @@
  * this process's CPU time). With `BENCH_CPU_PROF_DIR` set, it writes a CPU profile of its run there.
  */
 import { pino } from 'pino';
-import { loadConfig } from '../../server/config.js';
+import { loadConfig } from '../../server/config/config.js';
 import { progressQueue } from '../../workers/progress.js';
 import { startWorkerProcess } from '../../workers/process.js';
 import { startCpuProfile } from './cpu-profile.js';

@@ -6,8 +6,8 @@
  * on close. IPC: `{type:'collect'}` → `{type:'pops', latenciesMs, cpuUs}` (since the last collect;
  * `cpuUs` is this process's CPU time).
  */
-import { loadConfig } from '../../server/config.js';
-import { closeRedis, createQueueRedis } from '../../server/redis.js';
+import { loadConfig } from '../../server/config/config.js';
+import { closeRedis, createQueueRedis } from '../../server/platform/redis.js';
 import { serve } from './serve.js';
 
 const MAX_POPS = 10_000_000;

@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin';
-import { ensureAdmin } from '../auth/bootstrap-admin.js';
+import { ensureAdmin } from '../modules/auth/bootstrap-admin.js';
 
 /** Creates the first admin from ADMIN_EMAIL/ADMIN_PASSWORD when the app becomes ready. */
 export default fp(

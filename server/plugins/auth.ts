@@ -3,9 +3,9 @@ import jwt from '@fastify/jwt';
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { USER_ROLES, type UserRole } from '../../entities/enums.js';
 import { Counter, Gauge } from 'prom-client';
-import { AppError, forbidden, unauthorized } from '../errors.js';
-import { WorkLimiter } from '../auth/work-limiter.js';
-import { limitedPasswords, type Passwords } from '../auth/passwords.js';
+import { AppError, forbidden, unauthorized } from '../platform/errors.js';
+import { WorkLimiter } from '../platform/work-limiter.js';
+import { limitedPasswords, type Passwords } from '../modules/auth/passwords.js';
 
 /** Who is calling, as every route and socket handler sees it. */
 export interface AuthUser {

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { UniqueConstraintViolationException, ForeignKeyConstraintViolationException } from '@mikro-orm/core';
-import { AppError, codeForStatus, isUnavailableError, UNAVAILABLE_RETRY_AFTER_SECONDS, type ErrorBody, type ErrorCode } from '../errors.js';
+import { AppError, codeForStatus, isUnavailableError, UNAVAILABLE_RETRY_AFTER_SECONDS, type ErrorBody, type ErrorCode } from '../platform/errors.js';
 
 const REASON: Record<number, string> = {
   400: 'Bad Request',

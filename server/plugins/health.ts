@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import { Type, type Static } from 'typebox';
-import { pingRedis } from '../redis.js';
+import { pingRedis } from '../platform/redis.js';
 
 const PROBE_TIMEOUT_MS = 800;
 

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin';
 import { Registry, collectDefaultMetrics, Histogram } from 'prom-client';
 import { metricsAuthorized, serveMetrics } from '../../workers/metrics-server.js';
-import { unauthorized } from '../errors.js';
+import { unauthorized } from '../platform/errors.js';
 
 declare module 'fastify' {
   interface FastifyInstance {

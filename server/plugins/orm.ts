@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import { MikroORM, type EntityManager } from '@mikro-orm/postgresql';
-import { ormOptions } from '../db/orm-options.js';
+import { ormOptions } from '../platform/db/orm-options.js';
 
 declare module 'fastify' {
   interface FastifyInstance {

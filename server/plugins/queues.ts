@@ -1,10 +1,10 @@
 import fp from 'fastify-plugin';
-import { closeRedis, createQueueRedis } from '../redis.js';
+import { closeRedis, createQueueRedis } from '../platform/redis.js';
 import { Queues } from '../../workers/queues.js';
 import { startWorkers, type WorkerRuntime } from '../../workers/runtime.js';
 import { registerQueueMetrics } from '../../workers/metrics.js';
 import { queueProgressJobs } from '../../workers/progress.js';
-import { useProgressJobs } from '../routes/progress/progress-jobs.js';
+import { useProgressJobs } from '../modules/progress/progress-jobs.js';
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -3,7 +3,7 @@ import fp from 'fastify-plugin';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
-import { AppError } from '../errors.js';
+import { AppError } from '../platform/errors.js';
 import { notFoundHandler } from './errors.js';
 
 /** A 429 `RATE_LIMITED`; the error handler turns `retryAfter` into the `retry-after` header. */

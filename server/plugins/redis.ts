@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
-import { closeRedis, createRedis, RedisConnectionLog, waitForRedis } from '../redis.js';
+import { closeRedis, createRedis, RedisConnectionLog, waitForRedis } from '../platform/redis.js';
 
 declare module 'fastify' {
   interface FastifyInstance {

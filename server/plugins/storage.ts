@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
-import { LocalStorage } from '../storage/local-storage.js';
-import type { Storage } from '../storage/storage.js';
+import { LocalStorage } from '../platform/storage/local-storage.js';
+import type { Storage } from '../platform/storage/storage.js';
 
 declare module 'fastify' {
   interface FastifyInstance {

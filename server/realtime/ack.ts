@@ -1,6 +1,6 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { FastifyBaseLogger } from 'fastify';
-import { AppError, isUnavailableError, UNAVAILABLE_RETRY_AFTER_SECONDS, type ErrorCode } from '../errors.js';
+import { AppError, isUnavailableError, UNAVAILABLE_RETRY_AFTER_SECONDS, type ErrorCode } from '../platform/errors.js';
 import type { AuthUser } from '../plugins/auth.js';
 import type { Ack, AckCallback, ClientToServerEvents } from './events.js';
 import type { EventGate } from './event-gate.js';

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import proxyAddr from '@fastify/proxy-addr';
-import type { TrustProxyOption } from '../trust-proxy.js';
+import type { TrustProxyOption } from '../platform/trust-proxy.js';
 
 type Trust = (address: string, hop: number) => boolean;
 

@@ -4,7 +4,7 @@
  * The plain WebSocket endpoint `/ws` carries the same event names and payloads.
  */
 import type { EnrollmentStatus, LessonProgressStatus } from '../../entities/enums.js';
-import type { ErrorCode } from '../errors.js';
+import type { ErrorCode } from '../platform/errors.js';
 
 /** Every ack: `{ok: true, data}` or `{ok: false, error: {code, message}}` with HTTP's codes. */
 export type Ack<T> = { ok: true; data: T } | { ok: false; error: { code: ErrorCode; message: string } };

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import fp from 'fastify-plugin';
 import websocket from '@fastify/websocket';
 import { Server } from 'socket.io';
-import { attemptDepsFor } from '../routes/attempts/attempt-deps.js';
+import { attemptDepsFor } from '../modules/attempts/attempt-deps.js';
 import { bindClientEvents, type BindDeps } from './ack.js';
 import { createAdapterRedis, tapAdapter, useStreamsAdapter } from './adapter.js';
 import { joinedCourseIds } from './course-rooms.js';
@@ -24,12 +24,12 @@ import { QuizTickScheduler } from './quiz-ticks.js';
 import { bridgeRecoveryGap } from './recovery-gap.js';
 import { authenticateHandshake, handshakeError, reauthorizeRecoveredRooms } from './socket-auth.js';
 import { clientIpResolver } from './client-ip.js';
-import { trustProxyOption } from '../trust-proxy.js';
+import { trustProxyOption } from '../platform/trust-proxy.js';
 import { LocalConnections } from './local-connections.js';
 import { hitWindow } from '../plugins/rate-limit.js';
 import type { RealtimeServer, RealtimeSocket } from './types.js';
 import { WsHub } from './ws.js';
-import { closeRedis } from '../redis.js';
+import { closeRedis } from '../platform/redis.js';
 import { ThrottledWarning } from '../plugins/errors.js';
 
 declare module 'fastify' {

@@ -1,10 +1,10 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { Type, type TSchema } from 'typebox';
-import { Uuid } from '../schemas/common.js';
-import { LessonProgressBody } from '../routes/progress/progress.routes.js';
-import { AnswerValue } from '../routes/attempts/attempts.schemas.js';
-import { addJsonLimitsKeyword, withPayloadLimits } from '../validation.js';
+import { Uuid } from '../platform/schemas.js';
+import { LessonProgressBody } from '../modules/progress/progress.routes.js';
+import { AnswerValue } from '../modules/attempts/attempts.schemas.js';
+import { addJsonLimitsKeyword, withPayloadLimits } from '../platform/validation.js';
 import type { ClientToServerEvents } from './events.js';
 
 // ajv-formats is CommonJS with a default export; under ESM it arrives wrapped.

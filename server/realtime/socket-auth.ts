@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { FastifyBaseLogger } from 'fastify';
-import { AppError, isUnavailableError, type ErrorCode } from '../errors.js';
+import { AppError, isUnavailableError, type ErrorCode } from '../platform/errors.js';
 import { ThrottledWarning } from '../plugins/errors.js';
 import type { AuthUser } from '../plugins/auth.js';
 import { authorizeCourseRooms, joinedCourseIds } from './course-rooms.js';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
-import { AppError, isUnavailableError, type ErrorCode } from '../errors.js';
+import { AppError, isUnavailableError, type ErrorCode } from '../platform/errors.js';
 import type { AuthUser } from '../plugins/auth.js';
 import { runGatedClientEvent, type ClientEventHandlers, type ClientEventName } from './ack.js';
 import type { EventGate } from './event-gate.js';

@@ -1,8 +1,8 @@
 import t from 'tap';
 import pg from 'pg';
 import { MikroORM } from '@mikro-orm/postgresql';
-import { migrateDown, migrateUp } from '../../server/db/database.js';
-import { ormOptions } from '../../server/db/orm-options.js';
+import { migrateDown, migrateUp } from '../../server/platform/db/database.js';
+import { ormOptions } from '../../server/platform/db/orm-options.js';
 import {
   ATTEMPT_STATUSES,
   Certificate,

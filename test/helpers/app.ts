@@ -2,9 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildApp, type App, type BuildAppOptions } from '../../server/app.js';
-import { loadConfig, type Config } from '../../server/config.js';
-import { migrateUp } from '../../server/db/database.js';
-import { clearRedisPrefix } from '../../server/redis.js';
+import { loadConfig, type Config } from '../../server/config/config.js';
+import { migrateUp } from '../../server/platform/db/database.js';
+import { clearRedisPrefix } from '../../server/platform/redis.js';
 import { createTestDatabase, testRedisPrefix, type TestDatabase } from './database.js';
 
 interface Teardown {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { App } from '../../server/app.js';
-import { hashPassword } from '../../server/auth/passwords.js';
+import { hashPassword } from '../../server/modules/auth/passwords.js';
 import { User, type IUser, type UserRole } from '../../entities/index.js';
 
 export const TEST_PASSWORD = 'correct horse battery staple';

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { buildApp } from '../../server/app.js';
-import { waitForRedis } from '../../server/redis.js';
+import { waitForRedis } from '../../server/platform/redis.js';
 import { createTestEnv } from '../helpers/app.js';
 import { createUser } from '../helpers/users.js';
 import { waitFor } from '../helpers/wait.js';

@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import t from 'tap';
 import { reportCourseEvent, type CourseEventMap, type CourseEvents } from '../../server/plugins/course-events.js';
 import { clientIpResolver } from '../../server/realtime/client-ip.js';
-import { trustProxyOption } from '../../server/trust-proxy.js';
+import { trustProxyOption } from '../../server/platform/trust-proxy.js';
 import { EventGate } from '../../server/realtime/event-gate.js';
 import { LocalConnections } from '../../server/realtime/local-connections.js';
 import { KeyedThrottle } from '../../server/realtime/keyed-throttle.js';

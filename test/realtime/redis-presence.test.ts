@@ -1,7 +1,7 @@
 import t from 'tap';
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
-import { clearRedisPrefix, createRedis, waitForRedis } from '../../server/redis.js';
+import { clearRedisPrefix, createRedis, waitForRedis } from '../../server/platform/redis.js';
 import { waitFor } from '../helpers/wait.js';
 import { RedisPresence } from '../../server/realtime/redis-presence.js';
 import { testRedisPrefix } from '../helpers/database.js';

@@ -8,11 +8,11 @@ import { createUser, type TestUser } from '../helpers/users.js';
 import { call } from '../helpers/http.js';
 import { waitFor } from '../helpers/wait.js';
 import { client, connect, listen } from '../realtime/socket-helpers.js';
-import { issueCertificate } from '../../server/certificates/certificate-issuer.js';
-import { pdfRenderer } from '../../server/certificates/pdf-renderer.js';
-import { CERTIFICATE_NUMBER } from '../../server/certificates/certificate-number.js';
-import type { IssuedCertificate } from '../../server/certificates/certificate-issuer.js';
-import { deriveUrlKey, signUrl } from '../../server/routes/files/signed-url.js';
+import { issueCertificate } from '../../server/modules/certificates/certificates.issuer.js';
+import { pdfRenderer } from '../../server/platform/pdf/pdf-renderer.js';
+import { CERTIFICATE_NUMBER } from '../../server/domain/certificate-number.js';
+import type { IssuedCertificate } from '../../server/modules/certificates/certificates.issuer.js';
+import { deriveUrlKey, signUrl } from '../../server/platform/signed-url.js';
 
 /** A genuine signature whose expiry has passed. */
 function expiredLink(number: string): string {

@@ -6,8 +6,8 @@ import { multipartBody } from '../helpers/multipart.js';
 import { client, connect, listen, request, socketPool } from '../realtime/socket-helpers.js';
 import { ok } from '../realtime/fixtures.js';
 import { rooms } from '../../server/realtime/events.js';
-import { issueCertificate } from '../../server/certificates/certificate-issuer.js';
-import { pdfRenderer } from '../../server/certificates/pdf-renderer.js';
+import { issueCertificate } from '../../server/modules/certificates/certificates.issuer.js';
+import { pdfRenderer } from '../../server/platform/pdf/pdf-renderer.js';
 
 // Ownership counts only while the owner is an instructor (or an admin). Courses stay where they
 // are on demotion: an admin manages them, or promotes the user back.

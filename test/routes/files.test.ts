@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import t from 'tap';
 import { Course, Enrollment, type EnrollmentStatus } from '../../entities/index.js';
-import { deriveFileUrlKey, signFileUrl } from '../../server/routes/files/signed-url.js';
+import { deriveFileUrlKey, signFileUrl } from '../../server/platform/signed-url.js';
 import { buildTestApp } from '../helpers/app.js';
 import { multipartBody, type FilePart } from '../helpers/multipart.js';
 import { createUser, type TestUser } from '../helpers/users.js';

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { buildApp } from '../../server/app.js';
-import { loadConfig } from '../../server/config.js';
+import { loadConfig } from '../../server/config/config.js';
 import { createTestEnv } from '../helpers/app.js';
 import { countRows } from '../helpers/http.js';
 import { createUser, TEST_PASSWORD } from '../helpers/users.js';

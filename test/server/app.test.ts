@@ -2,7 +2,7 @@ import t from 'tap';
 import type { InjectOptions } from 'fastify';
 import { Type } from 'typebox';
 import { buildTestApp } from '../helpers/app.js';
-import { AppError } from '../../server/errors.js';
+import { AppError } from '../../server/platform/errors.js';
 
 const { app } = await buildTestApp(t, 'app', { CORS_ORIGINS: 'https://app.example.com' }, {
   extend(app) {

@@ -3,7 +3,7 @@ import { createHmac } from 'node:crypto';
 import { buildTestApp } from '../helpers/app.js';
 import { createUser } from '../helpers/users.js';
 import { call } from '../helpers/http.js';
-import { deriveFileUrlKey } from '../../server/routes/files/signed-url.js';
+import { deriveFileUrlKey } from '../../server/platform/signed-url.js';
 
 // The secret that earlier versions committed to the repository and used whenever JWT_SECRET
 // was unset outside production. Anyone could read it, so nothing may accept what it signs.

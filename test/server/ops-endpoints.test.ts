@@ -1,8 +1,8 @@
 import t from 'tap';
 import { buildApp, type App } from '../../server/app.js';
-import { loadConfig } from '../../server/config.js';
+import { loadConfig } from '../../server/config/config.js';
 import { createTestEnv } from '../helpers/app.js';
-import { waitForRedis } from '../../server/redis.js';
+import { waitForRedis } from '../../server/platform/redis.js';
 
 // /ready, /metrics and /docs are reachable without a token: what they reveal and what they cost.
 const env = await createTestEnv(t, 'ops-endpoints');

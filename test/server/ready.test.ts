@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { Server } from 'socket.io';
 import { buildTestApp } from '../helpers/app.js';
 import { freePort, startRedisServer } from '../helpers/processes.js';
-import { waitForRedis } from '../../server/redis.js';
+import { waitForRedis } from '../../server/platform/redis.js';
 import { createAdapterRedis, useStreamsAdapter } from '../../server/realtime/adapter.js';
 import type { RealtimeServer } from '../../server/realtime/types.js';
 import { waitFor } from '../helpers/wait.js';

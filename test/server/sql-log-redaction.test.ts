@@ -4,7 +4,7 @@ import { io } from 'socket.io-client';
 import { createTestEnv } from '../helpers/app.js';
 import { spawnEntry, type Spawned } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait.js';
-import { createQueueRedis, closeRedis } from '../../server/redis.js';
+import { createQueueRedis, closeRedis } from '../../server/platform/redis.js';
 import { Queues } from '../../workers/queues.js';
 
 // MikroORM (and knex under it) write every parameter into the SQL of a failed query's error

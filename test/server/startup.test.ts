@@ -5,8 +5,8 @@ import pg from 'pg';
 import { createTestEnv } from '../helpers/app.js';
 import { freePort, projectRoot, spawnEntry, type Spawned } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait.js';
-import { dropDatabase } from '../../server/db/database.js';
-import { checkDependencies } from '../../server/startup-check.js';
+import { dropDatabase } from '../../server/platform/db/database.js';
+import { checkDependencies } from '../../server/platform/startup-check.js';
 
 // A migrated database and a Redis prefix of this file's own, for the processes below.
 const { env } = await createTestEnv(t, 'startup');

@@ -11,7 +11,7 @@ const probe = (app: App) => {
 };
 
 async function appWith(trustProxy: string): Promise<App> {
-  const { loadConfig } = await import('../../server/config.js');
+  const { loadConfig } = await import('../../server/config/config.js');
   const app = await buildApp(loadConfig({ ...env.env, TRUST_PROXY: trustProxy }), { extend: probe });
   env.defer(() => app.close());
   return app;

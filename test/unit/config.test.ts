@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig as loadConfigFrom, ConfigError, type Config } from '../../server/config.js';
+import { loadConfig as loadConfigFrom, ConfigError, type Config } from '../../server/config/config.js';
 
 // Without JWT_SECRET the configuration generates a secret under STORAGE_DIR: every load here gets
 // a folder of its own by default, so that the suite never writes into the working copy.
@@ -222,7 +222,7 @@ t.test('JWT_SECRET unset: a random secret is generated once under STORAGE_DIR, p
 
 t.test('processes starting together over one STORAGE_DIR end up with the same secret', async (t) => {
   const storage = freshStorage();
-  const script = `import { loadConfig } from ${JSON.stringify(new URL('../../server/config.ts', import.meta.url).pathname)};
+  const script = `import { loadConfig } from ${JSON.stringify(new URL('../../server/config/config.ts', import.meta.url).pathname)};
 process.stdout.write(loadConfig({ STORAGE_DIR: ${JSON.stringify(storage)} }).jwtSecret);`;
   const runs = Array.from({ length: 6 }, () =>
     new Promise<string>((resolve, reject) => {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { jsonLimitError, jsonLimited, JSON_LIMITS_KEYWORD } from '../../server/schemas/json-limits.js';
+import { jsonLimitError, jsonLimited, JSON_LIMITS_KEYWORD } from '../../server/platform/json-limits.js';
 
 function nested(depth: number, inner: unknown = 1): unknown {
   let value = inner;

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { BusyError, WorkLimiter } from '../../server/auth/work-limiter.js';
+import { BusyError, WorkLimiter } from '../../server/platform/work-limiter.js';
 
 function deferred() {
   let resolve!: () => void;

@@ -8,7 +8,7 @@ import { call } from '../helpers/http.js';
 import { spawnEntry } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait.js';
 import { startWorkers } from '../../workers/runtime.js';
-import type { IssuedCertificate } from '../../server/certificates/certificate-issuer.js';
+import type { IssuedCertificate } from '../../server/modules/certificates/certificates.issuer.js';
 
 t.test('a worker killed in the middle of a certificate job: another finishes it, one row, one PDF, one event', async (t) => {
   // An API-only instance (no workers); jobs give up a dead worker's lock after a second.

@@ -3,9 +3,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { PdfRenderer } from '../../server/certificates/pdf-renderer.js';
-import { writeCertificatePdf, type CertificatePdfData } from '../../server/certificates/certificate-pdf.js';
-import { CERTIFICATE_NUMBER, newCertificateNumber, normaliseCertificateNumber } from '../../server/certificates/certificate-number.js';
+import { PdfRenderer } from '../../server/platform/pdf/pdf-renderer.js';
+import { writeCertificatePdf, type CertificatePdfData } from '../../server/platform/pdf/certificate-pdf.js';
+import { CERTIFICATE_NUMBER, newCertificateNumber, normaliseCertificateNumber } from '../../server/domain/certificate-number.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'pdf-renderer-'));
 t.teardown(() => rm(dir, { recursive: true, force: true }));

@@ -4,10 +4,10 @@ import { buildTestApp } from '../helpers/app.js';
 import { createUser, type TestUser } from '../helpers/users.js';
 import { call } from '../helpers/http.js';
 import { waitFor } from '../helpers/wait.js';
-import { recalculateEnrollment, upsertLessonProgress, type EnrollmentProgressJson } from '../../server/routes/progress/progress.service.js';
+import { recalculateEnrollment, upsertLessonProgress, type EnrollmentProgressJson } from '../../server/modules/progress/progress.service.js';
 import { normalizeProgressWrite } from '../../server/domain/progress.js';
 import { progressJobOptions, progressQueue } from '../../workers/progress.js';
-import type { IssuedCertificate } from '../../server/certificates/certificate-issuer.js';
+import type { IssuedCertificate } from '../../server/modules/certificates/certificates.issuer.js';
 
 const { app, config, defer } = await buildTestApp(t, 'progress-queue', { WORKERS: 'on', SWEEP_INTERVAL_MS: '600000' });
 const owner = await createUser(app, 'instructor');

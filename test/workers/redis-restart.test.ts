@@ -6,7 +6,7 @@ import { createUser } from '../helpers/users.js';
 import { waitFor } from '../helpers/wait.js';
 import { courseWithLessons, ok, publishedQuiz } from '../realtime/fixtures.js';
 import { client, connect, listen, nextEvent, request, socketPool } from '../realtime/socket-helpers.js';
-import { waitForRedis } from '../../server/redis.js';
+import { waitForRedis } from '../../server/platform/redis.js';
 
 // A Redis of this test's own, restarted empty mid-quiz: every delayed job, the queues, presence
 // and the Socket.IO stream are gone, as after a Redis restart without persistence.

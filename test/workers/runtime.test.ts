@@ -9,7 +9,7 @@ import { spawnEntry } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait.js';
 import { maintenanceQueue, SWEEP_SCHEDULER_ID } from '../../workers/maintenance.js';
 import { queueDefinitions } from '../../workers/registry.js';
-import { loadConfig, type Config } from '../../server/config.js';
+import { loadConfig, type Config } from '../../server/config/config.js';
 
 /** A user with one refresh token that expired two days ago (the sweep purges it). */
 async function insertExpiredToken(databaseUrl: string): Promise<string> {

@@ -5,13 +5,13 @@ import { call } from '../helpers/http.js';
 import { freePort } from '../helpers/processes.js';
 import { createUser, type TestUser } from '../helpers/users.js';
 import { waitFor } from '../helpers/wait.js';
-import { createQueueRedis } from '../../server/redis.js';
+import { createQueueRedis } from '../../server/platform/redis.js';
 import { Queues } from '../../workers/queues.js';
 import { issueMissingCertificates, recalculateStaleEnrollments, runSweep, Sweeper, SWEEP_LOCK_KEY, type SweepTask } from '../../workers/maintenance.js';
 import { deadlineRetryDelayMs, quizDeadlinesQueue } from '../../workers/quiz-deadlines.js';
 import type { WorkerContext } from '../../workers/queue-definition.js';
-import type { EnrollmentProgressJson } from '../../server/routes/progress/progress.service.js';
-import type { IssuedCertificate } from '../../server/certificates/certificate-issuer.js';
+import type { EnrollmentProgressJson } from '../../server/modules/progress/progress.service.js';
+import type { IssuedCertificate } from '../../server/modules/certificates/certificates.issuer.js';
 
 // No in-process workers: every sweep here is run by the test itself.
 const { app, config, defer } = await buildTestApp(t, 'sweep');

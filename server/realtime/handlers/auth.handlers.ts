@@ -1,4 +1,4 @@
-import { unauthorized } from '../../errors.js';
+import { unauthorized } from '../../platform/errors.js';
 import type { AuthUser } from '../../plugins/auth.js';
 import type { ClientEventHandlers } from '../ack.js';
 

@@ -1,4 +1,4 @@
-import { AppError } from '../../errors.js';
+import { AppError } from '../../platform/errors.js';
 import type { ClientEventHandlers } from '../ack.js';
 import { authorizeCourseRooms } from '../course-rooms.js';
 import type { CourseMembership } from '../course-membership.js';

@@ -1,6 +1,6 @@
 import type { ClientEventHandlers } from '../ack.js';
 import type { RealtimePublisher } from '../publisher.js';
-import { recordLessonProgress } from '../../routes/progress/progress.service.js';
+import { recordLessonProgress } from '../../modules/progress/progress.service.js';
 
 /** `lesson:progress`: the same service and the same events as `POST /lessons/:id/progress`. */
 export function createProgressHandlers(deps: { publisher: RealtimePublisher }): ClientEventHandlers<'lesson:progress'> {

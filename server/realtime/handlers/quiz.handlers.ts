@@ -1,5 +1,5 @@
-import type { AttemptDeps } from '../../routes/attempts/attempts.service.js';
-import { getAttempt, saveAnswer, submitAttempt } from '../../routes/attempts/attempts.service.js';
+import type { AttemptDeps } from '../../modules/attempts/attempts.service.js';
+import { getAttempt, saveAnswer, submitAttempt } from '../../modules/attempts/attempts.service.js';
 import type { ClientEventHandlers } from '../ack.js';
 import type { RealtimePublisher } from '../publisher.js';
 

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { categoryOf, isInlineMedia, judgeContent, looksLikeMarkup, type ContentSample } from '../../../server/routes/files/content-policy.js';
+import { categoryOf, isInlineMedia, judgeContent, looksLikeMarkup, type ContentSample } from '../../../server/modules/files/content-policy.js';
 
 const ALLOWED = ['image/png', 'application/pdf', 'video/mp4', 'text/plain'];
 

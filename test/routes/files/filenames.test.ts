@@ -1,5 +1,5 @@
 import t from 'tap';
-import { contentDisposition, sanitiseOriginalFilename } from '../../../server/routes/files/filenames.js';
+import { contentDisposition, sanitiseOriginalFilename } from '../../../server/modules/files/filenames.js';
 
 t.test('original names lose their paths and control characters', async (t) => {
   const cases: Array<[string | undefined, string]> = [

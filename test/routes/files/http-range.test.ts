@@ -1,5 +1,5 @@
 import t from 'tap';
-import { parseRange } from '../../../server/routes/files/http-range.js';
+import { parseRange } from '../../../server/modules/files/http-range.js';
 
 t.test('single ranges are served partially, clamped to the size', async (t) => {
   t.same(parseRange('bytes=0-9', 100), { kind: 'partial', start: 0, end: 9 });

@@ -1,0 +1,76 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { currentUser } from '../../plugins/auth.js';
+import { bearer, errors, IdParams } from '../../platform/schemas.js';
+import { attemptDepsFor } from './attempt-deps.js';
+import { AnswerBody, AnswerParams, AttemptJson, SavedAnswerJson, SubmitBody } from './attempts.schemas.js';
+import { getAttempt, saveAnswer, submitAttempt } from './attempts.service.js';
+
+export default async function attemptRoutes(fastify: FastifyInstance) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const tags = ['attempts'];
+  const deps = attemptDepsFor(app);
+
+  app.get(
+    '/attempts/:id',
+    {
+      preHandler: app.authenticate,
+      schema: {
+        tags,
+        summary: 'An attempt (its student, the course owner, admins)',
+        security: bearer,
+        params: IdParams,
+        response: { 200: AttemptJson, ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (request) => getAttempt(request.em, currentUser(request), request.params.id),
+  );
+
+  app.put(
+    '/attempts/:id/answers/:questionId',
+    {
+      preHandler: app.authenticate,
+      schema: {
+        tags,
+        summary: 'Autosave one answer (idempotent); 409 QUIZ_TIME_EXPIRED past deadline + grace',
+        security: bearer,
+        params: AnswerParams,
+        body: AnswerBody,
+        response: { 200: SavedAnswerJson, ...errors(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request) => {
+      const saved = await saveAnswer(request.em, currentUser(request), request.params.id, request.params.questionId, request.body.answer, deps);
+      app.realtimeEvents.answersSaved(saved.attemptId, [saved.questionId]);
+      return saved;
+    },
+  );
+
+  app.post(
+    '/attempts/:id/submit',
+    {
+      preHandler: app.authenticate,
+      schema: {
+        tags,
+        summary: 'Submit and grade at once (idempotent); past deadline + grace returns the auto-submitted result',
+        security: bearer,
+        params: IdParams,
+        body: SubmitBody,
+        response: { 200: AttemptJson, ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const answers = request.body?.answers;
+      // `quiz:graded` goes out once the grade is committed; the lesson a pass completes follows.
+      const { outcome, attempt } = await submitAttempt(request.em, currentUser(request), request.params.id, answers, deps, (graded) =>
+        app.realtimeEvents.gradeAnnounced(graded),
+      );
+      if (outcome.graded && outcome.lessonProgress) app.realtimeEvents.lessonProgressRecorded(outcome.lessonProgress);
+      if (outcome.graded && answers) {
+        const inAttempt = new Set((outcome.row.question_order ?? []).map((item) => item.questionId));
+        app.realtimeEvents.answersSaved(outcome.event.attemptId, Object.keys(answers).filter((id) => inAttempt.has(id)));
+      }
+      return attempt;
+    },
+  );
+}

@@ -1,0 +1,51 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { Course, Enrollment, type ICourse, type IEnrollment } from '../../../entities/index.js';
+import type { AuthUser } from '../../plugins/auth.js';
+import { forbidden, notFound } from '../../platform/errors.js';
+
+/** What the caller is to one course. Every course-scoped rule (HTTP, sockets, files) reads this. */
+export interface CourseAccess {
+  course: ICourse;
+  /** The owner or an admin: may edit, see drafts and every student's progress. */
+  isManager: boolean;
+  /** The caller's enrollment, whatever its status. */
+  enrollment: IEnrollment | null;
+  /** An active or completed enrollee: may see content and join the course room. */
+  isEnrollee: boolean;
+}
+
+export const ACCESS_GRANTING_STATUSES = ['active', 'completed'] as const;
+
+/**
+ * An admin, or the owner (the course's instructor) while its role is still instructor. A demoted
+ * owner keeps its courses (they do not move) but no rights over them; promoted back, it has them
+ * again. `user.role` must be the current one: requests and sockets re-read it from the database.
+ */
+export function isManagerOf(user: AuthUser | null, instructorId: string): boolean {
+  return !!user && (user.role === 'admin' || (user.role === 'instructor' && instructorId === user.id));
+}
+
+/**
+ * Loads a course and the caller's relation to it. A draft course does not exist for anyone
+ * but its managers (404), so that drafts cannot be discovered by id.
+ */
+export async function loadCourseAccess(em: EntityManager, courseId: string, user: AuthUser | null): Promise<CourseAccess> {
+  const course = await em.findOne(Course, { id: courseId });
+  if (!course) throw notFound('Course');
+  return accessTo(em, course, user);
+}
+
+export async function accessTo(em: EntityManager, course: ICourse, user: AuthUser | null): Promise<CourseAccess> {
+  const isManager = isManagerOf(user, course.instructor.id);
+  if (!course.isPublished && !isManager) throw notFound('Course');
+  const enrollment = user ? await em.findOne(Enrollment, { student: user.id, course: course.id }) : null;
+  const isEnrollee = !!enrollment && (ACCESS_GRANTING_STATUSES as readonly string[]).includes(enrollment.status);
+  return { course, isManager, enrollment, isEnrollee };
+}
+
+/** Loads the course and insists on a manager (owner or admin). */
+export async function requireCourseManager(em: EntityManager, courseId: string, user: AuthUser): Promise<CourseAccess> {
+  const access = await loadCourseAccess(em, courseId, user);
+  if (!access.isManager) throw forbidden('Only the course owner or an admin may do this');
+  return access;
+}
