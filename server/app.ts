@@ -15,27 +15,27 @@ import configPlugin from './plugins/config.js';
 import errorsPlugin from './plugins/errors.js';
 import securityPlugin from './plugins/security.js';
 import rateLimitPlugin from './plugins/rate-limit.js';
-import userEventsPlugin from './plugins/user-events.js';
-import courseEventsPlugin from './plugins/course-events.js';
 import metricsPlugin from './plugins/metrics.js';
 import docsPlugin from './plugins/docs.js';
 import ormPlugin from './plugins/orm.js';
 import storagePlugin from './plugins/storage.js';
 import redisPlugin from './plugins/redis.js';
 import queuesPlugin from './plugins/queues.js';
+import pdfPlugin from './plugins/pdf.js';
+import servicesPlugin from './plugins/services.js';
 import healthPlugin from './plugins/health.js';
 import authPlugin from './plugins/auth.js';
 import adminBootstrapPlugin from './plugins/admin-bootstrap.js';
 import realtimePlugin from './realtime/plugin.js';
 import apiRoutes from './modules/index.js';
-import { courseQuizStats } from './modules/quizzes/quizzes.service.js';
 
 /** The app as routes see it: TypeBox schemas type the handlers. */
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
 
 /**
- * Builds the whole server (API, plugins, in-process workers when `config.workers`), ready to
- * `listen()` or to `inject()`. `server/main.ts`, the tests and the benchmarks all use it.
+ * Builds the API (HTTP routes, Socket.IO, `/ws`) ready to `listen()` or to `inject()`; the
+ * workers run beside it (`server/main.ts` starts them in a thread). `server/main.ts`, the tests
+ * and the benchmarks all use it.
  */
 export interface BuildAppOptions {
   /** Registers more routes or hooks before the app is made ready (tests, benchmarks). */
@@ -71,21 +71,19 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   await app.register(errorsPlugin);
   await app.register(securityPlugin);
   await app.register(rateLimitPlugin);
-  await app.register(userEventsPlugin);
-  await app.register(courseEventsPlugin);
   await app.register(metricsPlugin);
   await app.register(docsPlugin);
   await app.register(ormPlugin);
   await app.register(storagePlugin);
   await app.register(redisPlugin);
   await app.register(queuesPlugin);
+  await app.register(pdfPlugin);
   await app.register(healthPlugin);
   await app.register(authPlugin);
   await app.register(adminBootstrapPlugin);
-  // Filled by features that enrich the dashboard snapshot (presence, quiz statistics).
-  app.decorate('dashboardSources', { quizStats: courseQuizStats });
-  // Socket.IO on this server; decorates `realtime`/`realtimeEvents` for the routes below.
+  // Socket.IO on this server; decorates the publisher the services report to.
   await app.register(realtimePlugin);
+  await app.register(servicesPlugin);
   await app.register(apiRoutes, { prefix: '/api' });
 
   await options.extend?.(app as unknown as App);

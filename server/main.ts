@@ -2,8 +2,12 @@ import { loadConfig, ConfigError } from './config/config.js';
 import { migrateUp } from './platform/db/database.js';
 import { buildApp } from './app.js';
 import { exitUnlessDependenciesAnswer } from './platform/startup-check.js';
+import { WorkerThread } from './platform/worker-thread.js';
 
-/** Process entry for `npm start`: migrate (once across instances), serve, shut down with grace. */
+/**
+ * Process entry for `npm start`: migrate (once across instances), serve, run the workers in a
+ * thread (unless `WORKERS=off`), shut down with grace.
+ */
 async function main() {
   let config;
   try {
@@ -21,6 +25,8 @@ async function main() {
   const applied = await migrateUp(config);
   const app = await buildApp(config);
   if (applied.length > 0) app.log.info({ migrations: applied }, 'migrations applied');
+  // By path, not by import: server/ depends on nothing in workers/ (docs/architecture.md).
+  const workers = config.workers ? new WorkerThread(new URL('../workers/thread.ts', import.meta.url), config, app.log.child({ component: 'workers' })) : null;
 
   let closing = false;
   let endDrain: (() => void) | null = null;
@@ -54,7 +60,7 @@ async function main() {
     }
     app.log.info({ signal }, 'shutting down: no new connections, finishing running work');
     try {
-      await app.close();
+      await Promise.all([app.close(), workers?.close(config.shutdownTimeoutMs)]);
       process.exit(0);
     } catch (error) {
       app.log.error({ err: error }, 'error during shutdown');

@@ -4,8 +4,8 @@ import { loadConfig, ConfigError } from '../server/config/config.js';
 import { migrateUp } from '../server/platform/db/database.js';
 import { exitUnlessDependenciesAnswer } from '../server/platform/startup-check.js';
 import { errSerializer } from '../server/platform/db/query-errors.js';
-import { registerQueueMetrics } from './metrics.js';
-import { serveMetrics } from './metrics-server.js';
+import { registerQueueMetrics } from '../server/platform/queues/metrics.js';
+import { serveMetrics } from '../server/platform/metrics-server.js';
 import { startWorkerProcess } from './process.js';
 
 /** Process entry for `npm run worker`: the BullMQ workers alone, for scaling out. */

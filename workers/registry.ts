@@ -1,15 +1,14 @@
-import { maintenanceQueue } from './maintenance.js';
-import { quizDeadlinesQueue } from './quiz-deadlines.js';
-import { progressQueue } from './progress.js';
-import { certificatesQueue } from './certificates.js';
-import type { QueueDefinition } from './queue-definition.js';
+import type { QueueKey } from '../server/platform/queues/contract.js';
+import { certificatesProcessor } from './certificates.worker.js';
+import { maintenanceProcessor } from './maintenance.worker.js';
+import { progressProcessor } from './progress.worker.js';
+import type { Processor } from './processor.js';
+import { quizDeadlinesProcessor } from './quiz-deadlines.worker.js';
 
-/** Every queue of the server; the worker runtime and the producers both read this list. */
-export const queueDefinitions = {
-  maintenance: maintenanceQueue,
-  'quiz-deadlines': quizDeadlinesQueue,
-  progress: progressQueue,
-  certificates: certificatesQueue,
-} satisfies Record<string, QueueDefinition<never, unknown>>;
-
-export type QueueKey = keyof typeof queueDefinitions;
+/** The processor of every queue; the runtime starts one BullMQ worker each. */
+export const processors: { [K in QueueKey]: Processor<K> } = {
+  maintenance: maintenanceProcessor,
+  'quiz-deadlines': quizDeadlinesProcessor,
+  progress: progressProcessor,
+  certificates: certificatesProcessor,
+};

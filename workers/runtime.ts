@@ -1,11 +1,11 @@
 import { Worker } from 'bullmq';
-import { closeRedis, createQueueRedis, QUEUE_CALL_TIMEOUT_MS, RedisConnectionLog, withTimeout } from '../server/platform/redis.js';
+import { closeRedis, createQueueRedis, QUEUE_CALL_TIMEOUT_MS, withTimeout } from '../server/platform/redis.js';
 import { withoutQueryValues } from '../server/platform/db/query-errors.js';
-import { Sweeper, SWEEP_SCHEDULER_ID } from './maintenance.js';
-import type { QueueDefinition, WorkerContext } from './queue-definition.js';
-import type { JobMetrics } from './metrics.js';
-import type { Queues } from './queues.js';
-import { queueDefinitions, type QueueKey } from './registry.js';
+import { Sweeper, SWEEP_SCHEDULER_ID } from './maintenance.worker.js';
+import { queueContracts, type QueueKey } from '../server/platform/queues/contract.js';
+import type { JobMetrics } from '../server/platform/queues/metrics.js';
+import type { Processor, WorkerContext } from './processor.js';
+import { processors } from './registry.js';
 
 /** After a failed sweep (PostgreSQL away), the next try comes this soon rather than a period later. */
 export const SWEEP_RETRY_MS = 1000;
@@ -28,35 +28,37 @@ export interface StartWorkersOptions {
 }
 
 /** Starts one BullMQ worker per queue, and the periodic sweep of this process. */
-export async function startWorkers(ctx: WorkerContext, queues: Queues, options: StartWorkersOptions = {}): Promise<WorkerRuntime> {
-  const keys = options.only ?? (Object.keys(queueDefinitions) as QueueKey[]);
+export async function startWorkers(ctx: WorkerContext, options: StartWorkersOptions = {}): Promise<WorkerRuntime> {
+  const keys = options.only ?? (Object.keys(processors) as QueueKey[]);
+  const { queues } = ctx;
   const connection = createQueueRedis(ctx.config.redisUrl);
-  const connections = ctx.redisConnections ?? new RedisConnectionLog(ctx.logger);
+  const connections = ctx.redisConnections;
   connections.watch(connection, 'workers');
-  const jobCtx: WorkerContext = { ...ctx, queues };
+  const jobCtx = ctx;
   const workers = keys.map((key) => {
-    const definition = queueDefinitions[key] as QueueDefinition;
+    const definition = processors[key] as Processor;
+    const contract = queueContracts[key];
     // BullMQ keeps a failed job's message and stack in Redis: no query values there either.
-    const processor = (job: Parameters<QueueDefinition['process']>[0], token?: string) =>
+    const processor = (job: Parameters<Processor['process']>[0], token?: string) =>
       definition.process(job, jobCtx, token).catch((error: unknown) => {
         throw withoutQueryValues(error);
       });
-    const worker = new Worker(definition.name, processor, {
+    const worker = new Worker(contract.name, processor, {
       connection,
       prefix: ctx.config.queuePrefix,
       concurrency: definition.concurrency(ctx.config),
       // A dead worker's jobs go back to the queue once its lock lapses and a stalled check runs.
       lockDuration: ctx.config.jobLockMs,
       stalledInterval: ctx.config.jobLockMs,
-      ...(definition.backoffStrategy ? { settings: { backoffStrategy: (attemptsMade: number) => definition.backoffStrategy!(attemptsMade) } } : {}),
+      ...(contract.backoffStrategy ? { settings: { backoffStrategy: (attemptsMade: number) => contract.backoffStrategy!(attemptsMade) } } : {}),
     });
-    options.metrics?.observe(worker, definition.name);
+    options.metrics?.observe(worker, contract.name);
     definition.start?.(jobCtx);
     worker.on('failed', (job, error) =>
-      ctx.logger.error({ err: error, queue: definition.name, jobId: job?.id, attemptsMade: job?.attemptsMade }, 'job failed'),
+      ctx.logger.error({ err: error, queue: contract.name, jobId: job?.id, attemptsMade: job?.attemptsMade }, 'job failed'),
     );
     // Each worker's blocking connection is its own; its reconnect errors are reported once per outage.
-    worker.on('error', (error) => connections.reportError(`worker:${definition.name}`, error));
+    worker.on('error', (error) => connections.reportError(`worker:${contract.name}`, error));
     return worker;
   });
 

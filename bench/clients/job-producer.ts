@@ -1,7 +1,7 @@
 /**
  * Scenario 7 producer, in the load client process: on a shared schedule (see pace.ts) either
  * adds `progress` jobs the way the product does — `Queues.add('progress', …)` with
- * `progressJobOptions` (deduplication per enrollment, keeping the last if active) — whose data
+ * the contract's add options (deduplication per enrollment, keeping the last if active) — whose data
  * carries a `process.hrtime.bigint()` stamp taken just before the add, or, for the baseline,
  * `LPUSH`es such a stamp onto a bare list. IPC in: `{type:'run', mode:'bullmq'|'raw', startAt,
  * offsetsMs, enrollmentIds, key, timeoutMs}` (job i recalculates `enrollmentIds[i]`) → `{type:'done',
@@ -10,8 +10,8 @@
  */
 import { loadConfig } from '../../server/config/config.js';
 import { createQueueRedis } from '../../server/platform/redis.js';
-import { progressJobOptions, type ProgressPayload } from '../../workers/progress.js';
-import { Queues } from '../../workers/queues.js';
+import type { ProgressPayload } from '../../server/platform/queues/contract.js';
+import { Queues } from '../../server/platform/queues/queues.js';
 import { quantile } from '../lib/proc.js';
 import { pace } from './pace.js';
 
@@ -60,7 +60,7 @@ async function run(options: Run) {
       }
       // The product's payload plus the stamp (the processor ignores what it does not know).
       const data = { enrollmentId: options.enrollmentIds[index]!, sentAt } as ProgressPayload;
-      adds.push(withTimeout(queues.add('progress', data, progressJobOptions(data)), options.timeoutMs, stamp, addMs));
+      adds.push(withTimeout(queues.add('progress', data), options.timeoutMs, stamp, addMs));
     },
     options.timeoutMs,
   );

@@ -5,7 +5,7 @@
  *     (bench/servers/cert-worker.ts, set up as workers/main.ts) runs the `certificates` BullMQ
  *     queue (the row, the PDF rendered in its render thread and renamed into storage, the claim,
  *     `certificate:issued`) for `pdfs` completed enrollments, enqueued the way the product does
- *     when an enrollment completes (`queueProgressJobs(...).enrollmentCompleted`). The queue is
+ *     when an enrollment completes (`Jobs.issueCertificate`). The queue is
  *     paused while they are enqueued; the clock starts when it is resumed and stops when the
  *     worker saw the last job end `issued`. Baseline: a bare process calling the same template
  *     (`writeCertificatePdf`, what the render thread runs) in a loop (bench/servers/cert-direct.ts).
@@ -36,8 +36,8 @@ import type { Row } from '../lib/report.js';
 import { alternate, ratioRow, type Scenario } from '../lib/scenario.js';
 import { seedStudents } from '../lib/seed.js';
 import { closeRedis, createQueueRedis } from '../../server/platform/redis.js';
-import { queueProgressJobs } from '../../workers/progress.js';
-import { Queues } from '../../workers/queues.js';
+import { QueueJobs } from '../../server/platform/queues/jobs.js';
+import { Queues } from '../../server/platform/queues/queues.js';
 import { classroomScenario, connectClassroom, pacedRun, type PacedMeasured } from './classroom.js';
 
 
@@ -88,8 +88,8 @@ async function completeAndEnqueue(bench: BenchEnv, queues: Queues, enrollmentIds
   } finally {
     await client.end();
   }
-  const jobs = queueProgressJobs(queues, pino({ level: 'silent' }));
-  for (const id of enrollmentIds) await jobs.enrollmentCompleted(id);
+  const jobs = new QueueJobs(queues, pino({ level: 'silent' }));
+  for (const id of enrollmentIds) await jobs.issueCertificate(id);
 }
 
 async function issuedCount(bench: BenchEnv, enrollmentIds: string[]): Promise<number> {

@@ -12,7 +12,7 @@
  */
 import { pino } from 'pino';
 import { loadConfig } from '../../server/config/config.js';
-import type { CertificateResult } from '../../workers/certificates.js';
+import type { CertificateResult } from '../../workers/certificates.worker.js';
 import { startWorkerProcess } from '../../workers/process.js';
 import { startCpuProfile } from './cpu-profile.js';
 import { serve } from './serve.js';

@@ -12,7 +12,7 @@
  */
 import { pino } from 'pino';
 import { loadConfig } from '../../server/config/config.js';
-import { progressQueue } from '../../workers/progress.js';
+import { progressProcessor } from '../../workers/progress.worker.js';
 import { startWorkerProcess } from '../../workers/process.js';
 import { startCpuProfile } from './cpu-profile.js';
 import { serve } from './serve.js';
@@ -21,12 +21,12 @@ await serve(async () => {
   const config = loadConfig(process.env);
   const logger = pino({ level: config.logLevel, base: { component: 'worker', pid: process.pid } });
   let latenciesMs: number[] = [];
-  const processor = progressQueue.process;
-  progressQueue.process = (job, ctx, token) => {
+  const processor = progressProcessor.process;
+  progressProcessor.process = (job, ctx, token) => {
     const startedAt = process.hrtime.bigint();
     const sentAt = (job.data as { sentAt?: unknown }).sentAt;
     if (typeof sentAt === 'string') latenciesMs.push(Number(startedAt - BigInt(sentAt)) / 1e6);
-    return processor.call(progressQueue, job, ctx, token);
+    return processor.call(progressProcessor, job, ctx, token);
   };
   const worker = await startWorkerProcess(config, logger);
   const profile = await startCpuProfile('progress-worker');

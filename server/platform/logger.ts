@@ -1,3 +1,4 @@
+import type { BaseLogger } from 'pino';
 import type { FastifyServerOptions } from 'fastify';
 import type { Config } from '../config/config.js';
 import { errSerializer } from './db/query-errors.js';
@@ -23,3 +24,6 @@ export function loggerOptions(config: Pick<Config, 'logLevel'>): FastifyServerOp
     },
   };
 }
+
+/** The logger's shape that code outside the HTTP layer uses: pino's (Fastify's is one). */
+export type Logger = Pick<BaseLogger, 'level' | 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'> & { child(bindings: Record<string, unknown>): Logger };

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import { Registry, collectDefaultMetrics, Histogram } from 'prom-client';
-import { metricsAuthorized, serveMetrics } from '../../workers/metrics-server.js';
+import { metricsAuthorized, serveMetrics } from '../platform/metrics-server.js';
 import { unauthorized } from '../platform/errors.js';
 
 declare module 'fastify' {

@@ -1,16 +1,17 @@
 import fp from 'fastify-plugin';
 import { closeRedis, createQueueRedis } from '../platform/redis.js';
-import { Queues } from '../../workers/queues.js';
-import { startWorkers, type WorkerRuntime } from '../../workers/runtime.js';
-import { registerQueueMetrics } from '../../workers/metrics.js';
-import { queueProgressJobs } from '../../workers/progress.js';
-import { useProgressJobs } from '../modules/progress/progress-jobs.js';
+import { QueueJobs, type Jobs } from '../platform/queues/jobs.js';
+import { registerQueueMetrics, type JobMetrics } from '../platform/queues/metrics.js';
+import { Queues } from '../platform/queues/queues.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
+    /** Producers of every queue (the workers run elsewhere: a thread of `npm start`, or `npm run worker`). */
     queues: Queues;
-    /** The in-process workers, when this instance runs them (`WORKERS` on). */
-    workerRuntime: WorkerRuntime | null;
+    /** The `Jobs` port services use. */
+    jobs: Jobs;
+    /** Durations, retries and failures of jobs run in this process (tests and benchmarks run workers in-process). */
+    jobMetrics: JobMetrics;
   }
 }
 
@@ -19,38 +20,12 @@ export default fp(
     const connection = app.redisConnections.watch(createQueueRedis(app.config.redisUrl), 'queues');
     const queues = new Queues(app.config, connection, (queue, error) => app.redisConnections.reportError(`queue:${queue}`, error));
     app.decorate('queues', queues);
-    app.decorate('workerRuntime', null);
-    // Completions enqueue certificates, lesson changes enqueue recalculations (issue 9).
-    const stopProgressJobs = useProgressJobs(app.orm, queueProgressJobs(queues, app.log));
-    const metrics = app.hasDecorator('metrics') ? registerQueueMetrics(app.metrics, queues) : undefined;
-
-    if (app.config.workers) {
-      // Started once the app is ready, so that every plugin a processor may need is loaded.
-      app.addHook('onReady', async () => {
-        app.workerRuntime = await startWorkers(
-          {
-            config: app.config,
-            orm: app.orm,
-            redis: app.redis,
-            redisConnections: app.redisConnections,
-            logger: app.log.child({ component: 'workers' }),
-            // Jobs that grade attempts tell this instance's clients (realtime plugin, when loaded).
-            events: app.hasDecorator('realtimeEvents') ? app.realtimeEvents : undefined,
-          },
-          queues,
-          { metrics },
-        );
-      });
-    }
-
-    // Registered after the ORM and Redis plugins, so this runs before they close: running jobs
-    // finish with their connections still open.
+    app.decorate('jobs', new QueueJobs(queues, app.log) as Jobs);
+    app.decorate('jobMetrics', registerQueueMetrics(app.metrics, queues));
     app.addHook('onClose', async () => {
-      await app.workerRuntime?.close();
-      stopProgressJobs();
       await queues.close();
       await closeRedis(connection);
     });
   },
-  { name: 'queues', dependencies: ['config', 'orm', 'redis'] },
+  { name: 'queues', dependencies: ['config', 'redis', 'metrics'] },
 );

@@ -1,4 +1,5 @@
-import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { ServiceDeps } from '../modules/deps.js';
 import type { FastifyBaseLogger } from 'fastify';
 import { AppError, isUnavailableError, UNAVAILABLE_RETRY_AFTER_SECONDS, type ErrorCode } from '../platform/errors.js';
 import type { AuthUser } from '../plugins/auth.js';
@@ -21,6 +22,8 @@ export interface EventContext {
   user: AuthUser;
   /** Forked for this event alone. */
   em: EntityManager;
+  /** Service dependencies of this event, around `em`. */
+  deps: ServiceDeps;
 }
 
 /** One client event's work; its result is the ack's `data`, its `AppError` the ack's `error`. */
@@ -30,7 +33,8 @@ export type ClientEventHandler<E extends ClientEventName> = (ctx: EventContext, 
 export type ClientEventHandlers<E extends ClientEventName> = { [K in E]: ClientEventHandler<K> };
 
 export interface BindDeps {
-  orm: MikroORM;
+  /** Service dependencies with an EntityManager of their own, one call per event. */
+  forkDeps(): ServiceDeps;
   log: FastifyBaseLogger;
   /** The event budget of the connection's user on this instance (shared by its connections). */
   bucket: TokenBucket;
@@ -83,7 +87,8 @@ export async function runClientEvent<E extends ClientEventName>(
   const invalid = payloadError(event, data);
   if (invalid) return failure('VALIDATION_ERROR', invalid);
   try {
-    const ctx: EventContext = { socket: conn, user: { id: conn.data.userId, role: conn.data.role }, em: deps.orm.em.fork() };
+    const serviceDeps = deps.forkDeps();
+    const ctx: EventContext = { socket: conn, user: { id: conn.data.userId, role: conn.data.role }, em: serviceDeps.em, deps: serviceDeps };
     return { ok: true, data: await handler(ctx, data as ClientEventData<E>) };
   } catch (error) {
     if (error instanceof AppError) return failure(error.code, error.message);

@@ -4,7 +4,6 @@ import type { Duplex } from 'node:stream';
 import fp from 'fastify-plugin';
 import websocket from '@fastify/websocket';
 import { Server } from 'socket.io';
-import { attemptDepsFor } from '../modules/attempts/attempt-deps.js';
 import { bindClientEvents, type BindDeps } from './ack.js';
 import { createAdapterRedis, tapAdapter, useStreamsAdapter } from './adapter.js';
 import { joinedCourseIds } from './course-rooms.js';
@@ -38,8 +37,8 @@ declare module 'fastify' {
     io: RealtimeServer;
     /** Emits SPEC §3 events to rooms; stamps `serverNow`. */
     realtime: RealtimeEmitter;
-    /** Where routes, socket handlers and in-process workers report changes clients hear about. */
-    realtimeEvents: RealtimePublisher;
+    /** The one publisher: what services report becomes events here. */
+    publisher: RealtimePublisher;
     /** Who is online per course, across instances. */
     presence: Presence;
     /** The plain WebSocket endpoint's connections on this instance. */
@@ -150,23 +149,25 @@ export default fp(
       log,
       ticks,
       hasLocalSockets: (userId) => connections.has(userId),
+      disconnectUser: (userId) => io.in(rooms.user(userId)).disconnectSockets(true),
+      // `revocation` is set up below, before any service can run.
+      revokeCourseAccess: (revoked) => revokeCourseAccess(revocation, revoked),
     });
 
     app.decorate('io', io);
     app.decorate('realtime', emitter);
-    app.decorate('realtimeEvents', publisher);
+    app.decorate('publisher', publisher);
     app.decorate('presence', presence as Presence);
-    if (app.hasDecorator('dashboardSources')) app.dashboardSources.onlineUserIds = (courseId) => presence.online(courseId);
 
     const handlers = {
       ...createAuthHandlers({ verifyAccessToken: (token) => app.verifyAccessToken(token) }),
       ...createCourseHandlers({ membership }),
-      ...createProgressHandlers({ publisher }),
-      ...createQuizHandlers({ publisher, attempts: attemptDepsFor(app) }),
+      ...createProgressHandlers(),
+      ...createQuizHandlers(),
     };
 
     const ws = new WsHub({
-      orm: app.orm,
+      forkDeps: () => app.forkDeps(),
       log,
       membership,
       handlers,
@@ -198,7 +199,7 @@ export default fp(
         try {
           if (packet.event === 'quiz:started') {
             const started = packet.payload as { attemptId: string; studentId: string; deadline: string | null };
-            publisher.trackIfLocal({ attemptId: started.attemptId, studentId: started.studentId, deadline: started.deadline });
+            publisher.attemptOpen({ attemptId: started.attemptId, studentId: started.studentId, deadline: started.deadline });
           }
           if (packet.event === 'quiz:graded') ticks.untrack((packet.payload as { attemptId: string }).attemptId);
           ws.deliver(packet);
@@ -243,7 +244,7 @@ export default fp(
       const { userId } = socket.data;
       socket.join(rooms.user(userId));
 
-      const deps: BindDeps = { orm: app.orm, log, bucket: connections.bucket(userId), gate };
+      const deps: BindDeps = { forkDeps: () => app.forkDeps(), log, bucket: connections.bucket(userId), gate };
       bindClientEvents(socket, handlers, deps);
 
       socket.on('disconnecting', () => {
@@ -268,14 +269,8 @@ export default fp(
           WHERE e.student_id = ? AND a.status = 'in_progress' AND a.deadline IS NOT NULL`,
         [userId],
       );
-      for (const attempt of open) publisher.trackIfLocal({ attemptId: attempt.id, studentId: userId, deadline: attempt.deadline });
+      for (const attempt of open) publisher.attemptOpen({ attemptId: attempt.id, studentId: userId, deadline: attempt.deadline });
     }
-
-    // Deactivation and role changes cut the user's sockets at once, on every instance (through
-    // the adapter); the handshake then refuses the old token, and recovery runs the handshake.
-    const cut = ({ userId }: { userId: string }) => io.in(rooms.user(userId)).disconnectSockets(true);
-    app.userEvents.on('deactivated', cut);
-    app.userEvents.on('roleChanged', cut);
 
     // Users who lost access to a course (dropped, or the course went back to draft) leave its
     // rooms and presence on every instance at once; the services report it once committed.
@@ -287,10 +282,6 @@ export default fp(
         log.error({ err: error, courseId: revoked?.courseId }, 'course access revocation failed');
       }
     });
-    const dropped = ({ courseId, studentId }: { courseId: string; studentId: string }) => revokeCourseAccess(revocation, { courseId, userIds: [studentId] });
-    const unpublished = ({ courseId }: { courseId: string }) => revokeCourseAccess(revocation, { courseId, nonManagers: true });
-    app.courseEvents.on('enrollmentDropped', dropped);
-    app.courseEvents.on('unpublished', unpublished);
 
     // A socket whose token expired waits `socketTokenGraceMs` for `auth:refresh`, then goes.
     const tokenSweep = setInterval(() => {
@@ -325,16 +316,12 @@ export default fp(
       await presence.stop().catch((error) => log.warn({ err: error }, 'presence cleanup failed'));
     });
     app.addHook('onClose', async () => {
-      app.userEvents.off('deactivated', cut);
-      app.userEvents.off('roleChanged', cut);
-      app.courseEvents.off('enrollmentDropped', dropped);
-      app.courseEvents.off('unpublished', unpublished);
       // Closes the adapter; the HTTP server is Fastify's and is already closed by now.
       await io.close();
       await closeRedis(adapterRedis);
     });
   },
-  { name: 'realtime', dependencies: ['config', 'orm', 'redis', 'auth', 'user-events', 'course-events'] },
+  { name: 'realtime', dependencies: ['config', 'orm', 'redis', 'auth'] },
 );
 
 /**

@@ -1,9 +1,16 @@
-import type { FastifyBaseLogger } from 'fastify';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Redis } from 'ioredis';
-import type { WorkerEvents } from '../../workers/queue-definition.js';
-import type { GradedAttempt, StartedAttempt } from '../modules/attempts/attempts.service.js';
-import type { EnrollmentProgressJson, LessonProgressResult } from '../modules/progress/progress.service.js';
+import type {
+  AttemptGraded,
+  AttemptOpen,
+  AttemptStarted,
+  CertificateIssued,
+  CourseAccessRevoked,
+  EnrollmentProgress,
+  LessonProgressRecorded,
+  Publisher,
+} from '../modules/deps.js';
+import type { Logger } from '../platform/logger.js';
 import { answerDistribution } from './answer-stats.js';
 import { rooms, type RealtimeEmitter } from './events.js';
 import { KeyedThrottle } from './keyed-throttle.js';
@@ -15,7 +22,11 @@ export interface RealtimePublisherDeps {
   /** For the once-only `quiz:expired` marker, shared by every process on this Redis. */
   redis: Redis;
   redisPrefix: string;
-  log: FastifyBaseLogger;
+  log: Logger;
+  /** Cuts every live connection of a user, on every instance (deactivation, role change). */
+  disconnectUser(userId: string): void;
+  /** Takes users out of a course's rooms and presence on every instance. */
+  revokeCourseAccess(revoked: CourseAccessRevoked): void;
   /** This instance's tick scheduler; absent in processes that serve no sockets (workers). */
   ticks?: { track(attempt: TimedAttempt): void; untrack(attemptId: string): void };
   /** Whether a user has a socket on this instance (only those get ticks from here). */
@@ -31,9 +42,8 @@ const EXPIRED_MARKER_TTL_MS = 24 * 3600_000;
  * Turns what services did into SPEC §3 events, each emitted once, by the process where the change
  * happened: HTTP routes and socket handlers of an API instance, the deadline job and the sweep of a
  * worker. Services stay unaware of Socket.IO; this is the only place that knows who hears what.
- * It is the workers' `WorkerEvents` too.
  */
-export class RealtimePublisher implements WorkerEvents {
+export class RealtimePublisher implements Publisher {
   private readonly answerStats: KeyedThrottle;
   /** attemptId → its quiz and course, which never change; bounded. */
   private readonly attemptCourses = new Map<string, { quizId: string; courseId: string }>();
@@ -47,7 +57,7 @@ export class RealtimePublisher implements WorkerEvents {
   }
 
   /** A student's lesson progress changed (HTTP, socket, or a quiz completing the lesson). */
-  lessonProgressRecorded(result: Pick<LessonProgressResult, 'lessonProgress' | 'enrollment'>): void {
+  lessonProgressRecorded(result: LessonProgressRecorded): void {
     const { lessonProgress, enrollment } = result;
     const { emitter } = this.deps;
     emitter.emit(rooms.instructors(enrollment.courseId), 'lesson:progress', {
@@ -57,11 +67,11 @@ export class RealtimePublisher implements WorkerEvents {
       status: lessonProgress.status,
       completionPercentage: lessonProgress.completionPercentage,
     });
-    this.progressUpdated(enrollment);
+    this.enrollmentProgressUpdated(enrollment);
   }
 
   /** An enrollment's progress was recalculated (a lesson's progress, or a `progress` job). */
-  progressUpdated(enrollment: Pick<EnrollmentProgressJson, 'enrollmentId' | 'courseId' | 'studentId' | 'progressPercentage' | 'completedLessonsCount' | 'totalLessonsCount' | 'status'>): void {
+  enrollmentProgressUpdated(enrollment: EnrollmentProgress): void {
     this.deps.emitter.emit([rooms.user(enrollment.studentId), rooms.instructors(enrollment.courseId)], 'progress:updated', {
       enrollmentId: enrollment.enrollmentId,
       courseId: enrollment.courseId,
@@ -73,47 +83,31 @@ export class RealtimePublisher implements WorkerEvents {
     });
   }
 
-  /** `POST /quizzes/:id/attempts` returned an attempt: announce a new one, tick a timed one. */
-  attemptStarted(started: StartedAttempt): void {
-    const { event } = started;
-    if (started.created) {
-      this.deps.emitter.emit([rooms.user(event.studentId), rooms.instructors(event.courseId)], 'quiz:started', {
-        attemptId: event.attemptId,
-        quizId: event.quizId,
-        studentId: event.studentId,
-        deadline: event.deadline,
-      });
-    }
-    if (started.attempt.status === 'in_progress') this.trackIfLocal({ attemptId: event.attemptId, studentId: event.studentId, deadline: event.deadline });
+  /** A new attempt: the student and the instructors hear of it; a timed one ticks where the student is connected. */
+  attemptStarted(event: AttemptStarted): void {
+    this.deps.emitter.emit([rooms.user(event.studentId), rooms.instructors(event.courseId)], 'quiz:started', {
+      attemptId: event.attemptId,
+      quizId: event.quizId,
+      studentId: event.studentId,
+      deadline: event.deadline,
+    });
+    this.attemptOpen(event);
   }
 
-  /** A running timed attempt the student looked at (`quiz:sync`, a new socket): tick it here. */
-  trackIfLocal(attempt: { attemptId: string; studentId: string; deadline: string | Date | null }): void {
+  /** A running timed attempt the student looked at (`quiz:sync`, a new socket): tick it here if it is connected here. */
+  attemptOpen(attempt: AttemptOpen): void {
     if (!attempt.deadline || !this.deps.ticks) return;
     if (this.deps.hasLocalSockets && !this.deps.hasLocalSockets(attempt.studentId)) return;
     this.deps.ticks.track({ attemptId: attempt.attemptId, studentId: attempt.studentId, deadline: new Date(attempt.deadline) });
   }
 
   /**
-   * An attempt was graded: by the student's submit, or by the deadline job or the sweep (then
-   * `expired`, and the student hears `quiz:expired` first unless it already did). Replays of an
-   * attempt graded before (`graded: false`) announce nothing.
+   * An attempt was graded now: by the student's submit, or by the deadline job or the sweep (then
+   * `expired`, and the student hears `quiz:expired` first unless it already did).
    */
-  async attemptGraded(outcome: GradedAttempt): Promise<void> {
-    await this.gradeAnnounced(outcome);
-    if (outcome.graded && outcome.lessonProgress) this.lessonProgressRecorded(outcome.lessonProgress);
-  }
-
-  /**
-   * The grade itself (`quiz:expired` first when due, then `quiz:graded`), without the lesson it
-   * completes: a submit announces it as soon as the grade is committed, and the lesson's events
-   * (`lessonProgressRecorded`) follow once the lesson is recorded.
-   */
-  async gradeAnnounced(outcome: Pick<GradedAttempt, 'graded' | 'expired' | 'event'>): Promise<void> {
-    if (!outcome.graded) return;
-    const { event } = outcome;
+  async attemptGraded(event: AttemptGraded): Promise<void> {
     this.deps.ticks?.untrack(event.attemptId);
-    if (outcome.expired) await this.announceExpiry(event.attemptId, event.studentId);
+    if (event.expired) await this.announceExpiry(event.attemptId, event.studentId);
     this.deps.emitter.emit([rooms.user(event.studentId), rooms.instructors(event.courseId)], 'quiz:graded', {
       attemptId: event.attemptId,
       quizId: event.quizId,
@@ -158,12 +152,20 @@ export class RealtimePublisher implements WorkerEvents {
   }
 
   /** The certificate worker issued a certificate. */
-  certificateIssued(certificate: { certificateNumber: string; courseId: string; studentId: string; pdfUrl: string }): void {
+  certificateIssued(certificate: CertificateIssued): void {
     this.deps.emitter.emit(rooms.user(certificate.studentId), 'certificate:issued', {
       certificateNumber: certificate.certificateNumber,
       courseId: certificate.courseId,
       pdfUrl: certificate.pdfUrl,
     });
+  }
+
+  accountChanged(userId: string): void {
+    this.deps.disconnectUser(userId);
+  }
+
+  courseAccessRevoked(revoked: CourseAccessRevoked): void {
+    this.deps.revokeCourseAccess(revoked);
   }
 
   close(): void {

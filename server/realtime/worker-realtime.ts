@@ -1,17 +1,18 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
 import { Server } from 'socket.io';
 import type { Config } from '../config/config.js';
+import type { Logger } from '../platform/logger.js';
 import { closeRedis, type RedisConnectionLog } from '../platform/redis.js';
+import { rooms } from './events.js';
 import { createAdapterRedis, useStreamsAdapter } from './adapter.js';
 import { createSocketEmitter } from './emitter.js';
 import { RealtimePublisher } from './publisher.js';
 import type { RealtimeServer } from './types.js';
 
 export interface WorkerRealtime {
-  /** The workers' `WorkerEvents`: the same publisher as the API's, without ticks or presence. */
-  events: RealtimePublisher;
+  /** The same publisher as the API's, without ticks or presence of its own. */
+  publisher: RealtimePublisher;
   close(): Promise<void>;
 }
 
@@ -27,7 +28,7 @@ export function createWorkerRealtime(deps: {
   redis: Redis;
   /** Where the adapter's connection reports lost and restored; without it, errors are logged as warnings. */
   redisConnections?: RedisConnectionLog;
-  log: FastifyBaseLogger;
+  log: Logger;
 }): WorkerRealtime {
   const { config, log } = deps;
   const io: RealtimeServer = new Server();
@@ -35,11 +36,20 @@ export function createWorkerRealtime(deps: {
   if (deps.redisConnections) deps.redisConnections.watch(adapterRedis, 'socket.io');
   else adapterRedis.on('error', (error) => log.warn({ err: error }, 'socket.io adapter redis error'));
   useStreamsAdapter(io, adapterRedis, config);
-  const events = new RealtimePublisher({ emitter: createSocketEmitter(io), orm: deps.orm, redis: deps.redis, redisPrefix: config.redisPrefix, log });
+  const publisher = new RealtimePublisher({
+    emitter: createSocketEmitter(io),
+    orm: deps.orm,
+    redis: deps.redis,
+    redisPrefix: config.redisPrefix,
+    log,
+    // Through the adapter: the API instances holding the connections act on them.
+    disconnectUser: (userId) => io.in(rooms.user(userId)).disconnectSockets(true),
+    revokeCourseAccess: (revoked) => io.serverSideEmit('course-access-revoked', revoked),
+  });
   return {
-    events,
+    publisher,
     async close() {
-      events.close();
+      publisher.close();
       // `io.close()` expects an engine, which a server that never listens does not have.
       await io.of('/').adapter.close();
       await closeRedis(adapterRedis);

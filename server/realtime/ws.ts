@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { MikroORM } from '@mikro-orm/postgresql';
+import type { ServiceDeps } from '../modules/deps.js';
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import { AppError, isUnavailableError, type ErrorCode } from '../platform/errors.js';
@@ -37,7 +37,7 @@ const FRAME_EVENTS: Record<string, ClientEventName> = {
 };
 
 export interface WsHubDeps {
-  orm: MikroORM;
+  forkDeps(): ServiceDeps;
   log: FastifyBaseLogger;
   membership: CourseMembership;
   /** The same handler functions the Socket.IO sockets run. */
@@ -187,7 +187,7 @@ export class WsHub {
       // Own properties only: a frame type is client text, and `constructor` is in every object.
       const event = Object.hasOwn(FRAME_EVENTS, frame.type) ? FRAME_EVENTS[frame.type] : undefined;
       if (!event) return conn.send(ackFrame(id, { ok: false, error: { code: 'VALIDATION_ERROR', message: `Unknown frame type "${frame.type.slice(0, 64)}"` } }));
-      await runGatedClientEvent(conn, event, frame.data, deps.handlers[event], { orm: deps.orm, log: deps.log, bucket: bucket!, gate: deps.gate }, (response) =>
+      await runGatedClientEvent(conn, event, frame.data, deps.handlers[event], { forkDeps: deps.forkDeps, log: deps.log, bucket: bucket!, gate: deps.gate }, (response) =>
         conn.send(ackFrame(id, response)),
       );
     };

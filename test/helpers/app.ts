@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildApp, type App, type BuildAppOptions } from '../../server/app.js';
+import { startInProcessWorkers } from '../../workers/in-process.js';
 import { loadConfig, type Config } from '../../server/config/config.js';
 import { migrateUp } from '../../server/platform/db/database.js';
 import { clearRedisPrefix } from '../../server/platform/redis.js';
@@ -69,5 +70,11 @@ export async function buildTestApp(
   const testEnv = await createTestEnv(t, label, env);
   const app = await buildApp(testEnv.config, options);
   testEnv.defer(() => app.close());
+  // `WORKERS: 'on'` runs the workers on the app's own event loop, with its publisher, so that a
+  // test sees jobs and their events in one process (`npm start` runs them in a thread).
+  if (testEnv.config.workers) {
+    const workers = await startInProcessWorkers(app);
+    testEnv.defer(() => workers.close());
+  }
   return { ...testEnv, app };
 }

@@ -22,7 +22,7 @@ export interface Instance extends Spawned {
 /** An API instance (`server/main.ts`) as a child process, resolved once `/ready` answers 200. */
 export async function startInstance(env: Record<string, string>): Promise<Instance> {
   const port = await freePort();
-  const spawned = spawnEntry('server/main.ts', { ...env, HOST: '127.0.0.1', PORT: String(port), WORKERS: 'off' });
+  const spawned = spawnEntry('server/main.ts', { WORKERS: 'off', ...env, HOST: '127.0.0.1', PORT: String(port) });
   const url = `http://127.0.0.1:${port}`;
   let exited = false;
   void spawned.exited.then(() => (exited = true));

@@ -82,7 +82,7 @@ t.test('rate limit, auth timeout and deactivation', async (t) => {
   const victim = await createUser(app, 'student');
   const victimWs = await wsAs(victim.token);
   t.match(await victimWs.send('auth:refresh', { token: victim.token }), { ok: true }, 'live');
-  app.userEvents.emit('deactivated', { userId: victim.id });
+  app.publisher.accountChanged(victim.id);
   t.match(await victimWs.closed, { code: 4401 }, 'deactivation closes the /ws connection');
   ws.ws.close();
 });

@@ -312,9 +312,12 @@ t.test('a deactivated user is locked out at once: access token, login and refres
   const session = await register(app, email);
   t.equal((await me(session.accessToken)).statusCode, 200);
   const events: unknown[] = [];
-  const listener = (event: unknown) => events.push(event);
-  app.userEvents.on('deactivated', listener);
-  t.teardown(() => void app.userEvents.off('deactivated', listener));
+  const accountChanged = app.publisher.accountChanged;
+  app.publisher.accountChanged = function (userId) {
+    events.push({ userId });
+    accountChanged.call(this, userId);
+  };
+  t.teardown(() => void (app.publisher.accountChanged = accountChanged));
 
   const patch = await app.inject({ method: 'PATCH', url: `/api/users/${session.user.id}`, headers: admin.headers, payload: { isActive: false } });
   t.equal(patch.statusCode, 200);

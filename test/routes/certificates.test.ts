@@ -9,7 +9,6 @@ import { call } from '../helpers/http.js';
 import { waitFor } from '../helpers/wait.js';
 import { client, connect, listen } from '../realtime/socket-helpers.js';
 import { issueCertificate } from '../../server/modules/certificates/certificates.issuer.js';
-import { pdfRenderer } from '../../server/platform/pdf/pdf-renderer.js';
 import { CERTIFICATE_NUMBER } from '../../server/domain/certificate-number.js';
 import type { IssuedCertificate } from '../../server/modules/certificates/certificates.issuer.js';
 import { deriveUrlKey, signUrl } from '../../server/platform/signed-url.js';
@@ -33,8 +32,8 @@ const otherStudent = await createUser(app, 'student', { fullName: 'Otto Other' }
 
 /** Every `certificate:issued` the in-process workers announce (the realtime publisher is their `events`). */
 const announced: IssuedCertificate[] = [];
-const publish = app.realtimeEvents.certificateIssued.bind(app.realtimeEvents);
-app.realtimeEvents.certificateIssued = (certificate) => {
+const publish = app.publisher.certificateIssued.bind(app.publisher);
+app.publisher.certificateIssued = (certificate) => {
   announced.push(certificate);
   publish(certificate);
 };
@@ -91,7 +90,7 @@ t.test('completing a course over HTTP issues one certificate, one PDF and one ce
   // The certificates worker starts the render thread at start-up (as a server does long before
   // its first certificate); the first render must not include that.
   const warming = performance.now();
-  await pdfRenderer.ready();
+  await app.pdf.ready();
   t.comment(`render thread ready ${(performance.now() - warming).toFixed(0)} ms after this test started waiting`);
 
   await call(app, 'POST', `/api/lessons/${course.lessonIds[0]}/progress`, student, { status: 'completed' });
@@ -136,7 +135,7 @@ t.test('duplicate completion events and concurrent jobs make one certificate and
   const { enrollmentId } = await completedInDatabase('Duplicates');
   const before = announced.length;
   // Many enqueues at once (one job: deterministic id) racing direct runs of the job's logic.
-  const deps = { config, renderer: pdfRenderer };
+  const deps = { config, renderer: app.pdf };
   const [, outcomes] = await Promise.all([
     Promise.all(Array.from({ length: 10 }, () => app.queues.add('certificates', { enrollmentId }))),
     Promise.all(Array.from({ length: 5 }, () => issueCertificate(app.orm.em.fork(), deps, enrollmentId))),
@@ -183,7 +182,7 @@ t.test('a passed graded quiz that completes the course issues the certificate to
 t.test('enrollments that are not completed get no certificate', async (t) => {
   const course = await publishedCourse('Unfinished', 2);
   const enrollmentId = await enrollmentOf(course.id);
-  const deps = { config, renderer: pdfRenderer };
+  const deps = { config, renderer: app.pdf };
   t.same(await issueCertificate(app.orm.em.fork(), deps, enrollmentId), { status: 'not-completed' });
   t.same(await issueCertificate(app.orm.em.fork(), deps, '00000000-0000-4000-8000-000000000000'), { status: 'missing' });
   t.same(await certificateRows(enrollmentId), []);

@@ -161,14 +161,17 @@ t.test('PATCH /users/:id changes role, status, name and metadata', async (t) => 
   const admin = await createUser(app, 'admin');
   const user = await createUser(app, 'student');
   const events: unknown[] = [];
-  const onRole = (event: unknown) => events.push(event);
-  app.userEvents.on('roleChanged', onRole);
-  t.teardown(() => void app.userEvents.off('roleChanged', onRole));
+  const accountChanged = app.publisher.accountChanged;
+  app.publisher.accountChanged = function (userId) {
+    events.push({ userId });
+    accountChanged.call(this, userId);
+  };
+  t.teardown(() => void (app.publisher.accountChanged = accountChanged));
 
   const res = await patchUser(admin, user.id, { role: 'instructor', fullName: 'Promoted', metadata: { note: 'welcome' } });
   t.equal(res.statusCode, 200);
   t.match(res.json(), { id: user.id, role: 'instructor', fullName: 'Promoted', metadata: { note: 'welcome' }, isActive: true });
-  t.same(events, [{ userId: user.id, role: 'instructor', previousRole: 'student' }]);
+  t.same(events, [{ userId: user.id }], 'its live connections must authenticate again');
 
   t.equal((await patchUser(admin, user.id, { fullName: 'Same role' })).statusCode, 200);
   t.equal(events.length, 1, 'no event without a role change');

@@ -5,7 +5,8 @@ import { buildApp } from '../../server/app.js';
 import { loadConfig } from '../../server/config/config.js';
 import { toErrorBody } from '../../server/plugins/errors.js';
 import { isUnavailableError } from '../../server/platform/errors.js';
-import { Sweeper, type SweepTask } from '../../workers/maintenance.js';
+import { Sweeper, type SweepTask } from '../../workers/maintenance.worker.js';
+import { workerContextOf } from '../../workers/in-process.js';
 import { createTestEnv } from '../helpers/app.js';
 import { call } from '../helpers/http.js';
 import { startTcpProxy } from '../helpers/processes.js';
@@ -119,7 +120,7 @@ t.test('PostgreSQL frozen: requests fail with 503 within the statement timeout i
 t.test('the sweep runs again within about two seconds of PostgreSQL coming back', async (t) => {
   const runs: number[] = [];
   const task: SweepTask = { name: 'probe', run: async () => runs.push(Date.now()) };
-  const ctx = { config, orm: app.orm, redis: app.redis, logger: app.log };
+  const ctx = workerContextOf(app);
   const sweeper = new Sweeper(ctx, { intervalMs: 600_000, retryMs: 1000, tasks: [task] });
   env.defer(() => sweeper.close());
   await proxy.down();

@@ -5,7 +5,7 @@ import { createTestEnv } from '../helpers/app.js';
 import { spawnEntry, type Spawned } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait.js';
 import { createQueueRedis, closeRedis } from '../../server/platform/redis.js';
-import { Queues } from '../../workers/queues.js';
+import { Queues } from '../../server/platform/queues/queues.js';
 
 // MikroORM (and knex under it) write every parameter into the SQL of a failed query's error
 // message, and PostgreSQL's `detail` echoes the row: a failed user insert would log the email and

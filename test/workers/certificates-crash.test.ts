@@ -8,6 +8,8 @@ import { call } from '../helpers/http.js';
 import { spawnEntry } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait.js';
 import { startWorkers } from '../../workers/runtime.js';
+import { workerContextOf } from '../../workers/in-process.js';
+import { recordingPublisher } from '../helpers/publisher.js';
 import type { IssuedCertificate } from '../../server/modules/certificates/certificates.issuer.js';
 
 t.test('a worker killed in the middle of a certificate job: another finishes it, one row, one PDF, one event', async (t) => {
@@ -65,12 +67,9 @@ t.test('a worker killed in the middle of a certificate job: another finishes it,
   t.equal((await first.exited).signal, 'SIGKILL', 'the first worker died mid-job');
 
   // Another worker (in this process, so its events can be counted) takes the job over.
-  const announced: IssuedCertificate[] = [];
-  const runtime = await startWorkers(
-    { config, orm: app.orm, redis: app.redis, logger: app.log, events: { attemptGraded() {}, certificateIssued: (c) => void announced.push(c) } },
-    app.queues,
-    { only: ['certificates'] },
-  );
+  const publisher = recordingPublisher();
+  const announced = publisher.calls.certificateIssued as IssuedCertificate[];
+  const runtime = await startWorkers(workerContextOf(app, { deps: () => ({ ...app.forkDeps(), publisher }) }), { only: ['certificates'] });
   defer(() => runtime.close());
   await locker.query('COMMIT');
 

@@ -5,8 +5,8 @@ import { createUser, type TestUser } from '../helpers/users.js';
 import { call } from '../helpers/http.js';
 import { waitFor } from '../helpers/wait.js';
 import { recalculateEnrollment, upsertLessonProgress, type EnrollmentProgressJson } from '../../server/modules/progress/progress.service.js';
+import { queueContracts } from '../../server/platform/queues/contract.js';
 import { normalizeProgressWrite } from '../../server/domain/progress.js';
-import { progressJobOptions, progressQueue } from '../../workers/progress.js';
 import type { IssuedCertificate } from '../../server/modules/certificates/certificates.issuer.js';
 
 const { app, config, defer } = await buildTestApp(t, 'progress-queue', { WORKERS: 'on', SWEEP_INTERVAL_MS: '600000' });
@@ -16,8 +16,8 @@ const db = () => app.orm.em.fork().getConnection();
 /** What the in-process workers report (the realtime publisher is their `events`). */
 const updates: EnrollmentProgressJson[] = [];
 const announced: IssuedCertificate[] = [];
-Object.assign(app.realtimeEvents, {
-  progressUpdated: (progress: EnrollmentProgressJson) => void updates.push(progress),
+Object.assign(app.publisher, {
+  enrollmentProgressUpdated: (progress: EnrollmentProgressJson) => void updates.push(progress),
   certificateIssued: (certificate: IssuedCertificate) => void announced.push(certificate),
 });
 
@@ -49,7 +49,7 @@ async function drained(): Promise<boolean> {
 async function write(enrollmentId: string, lessonId: string, input: Parameters<typeof normalizeProgressWrite>[0]) {
   await upsertLessonProgress(app.orm.em.fork(), enrollmentId, lessonId, normalizeProgressWrite(input));
   const data = { enrollmentId };
-  await app.queues.add('progress', data, progressJobOptions(data));
+  await app.queues.add('progress', data);
 }
 
 t.test('many concurrent progress writes for one enrollment end in the right counts through the queue', async (t) => {
@@ -175,9 +175,9 @@ t.test("adding or removing lessons recalculates the course's enrollments through
 });
 
 t.test('job ids and deduplication ids', async (t) => {
-  const a = progressQueue.jobId({ enrollmentId: 'e1' });
+  const a = queueContracts.progress.jobId({ enrollmentId: 'e1' });
   t.match(a, /^progress-enrollment-e1-[0-9a-f-]{36}$/);
-  t.not(a, progressQueue.jobId({ enrollmentId: 'e1' }), 'unique per request: the deduplication id does the deduplicating');
-  t.same(progressJobOptions({ enrollmentId: 'e1' }), { deduplication: { id: 'progress-enrollment-e1', keepLastIfActive: true } });
-  t.same(progressJobOptions({ courseId: 'c1' }), { deduplication: { id: 'progress-course-c1', keepLastIfActive: true } });
+  t.not(a, queueContracts.progress.jobId({ enrollmentId: 'e1' }), 'unique per request: the deduplication id does the deduplicating');
+  t.same(queueContracts.progress.addOptions!({ enrollmentId: 'e1' }), { deduplication: { id: 'progress-enrollment-e1', keepLastIfActive: true } });
+  t.same(queueContracts.progress.addOptions!({ courseId: 'c1' }), { deduplication: { id: 'progress-course-c1', keepLastIfActive: true } });
 });

@@ -4,11 +4,11 @@ import pg from 'pg';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createTestEnv } from '../helpers/app.js';
-import { buildApp } from '../../server/app.js';
 import { spawnEntry } from '../helpers/processes.js';
+import { kill, startInstance } from '../multi/cluster-helpers.js';
 import { waitFor } from '../helpers/wait.js';
-import { maintenanceQueue, SWEEP_SCHEDULER_ID } from '../../workers/maintenance.js';
-import { queueDefinitions } from '../../workers/registry.js';
+import { SWEEP_SCHEDULER_ID } from '../../workers/maintenance.worker.js';
+import { queueContracts } from '../../server/platform/queues/contract.js';
 import { loadConfig, type Config } from '../../server/config/config.js';
 
 /** A user with one refresh token that expired two days ago (the sweep purges it). */
@@ -55,14 +55,14 @@ function queueFor(config: Config) {
 }
 
 t.test('job ids contain no ":"', async (t) => {
-  for (const definition of Object.values(queueDefinitions)) {
-    t.notMatch(definition.jobId({ reason: 'manual' } as never), /:/, definition.name);
+  for (const contract of Object.values(queueContracts)) {
+    t.notMatch(contract.jobId({ reason: 'manual', attemptId: 'a', enrollmentId: 'e' } as never), /:/, contract.name);
   }
-  t.throws(() => maintenanceQueue.jobId({ reason: 'a:b' as never }), /must not contain ":"/);
+  t.throws(() => queueContracts.maintenance.jobId({ reason: 'a:b' as never }), /must not contain ":"/);
 });
 
-t.test('in-process workers run the start-up sweep and queued jobs', async (t) => {
-  const env = await createTestEnv(t, 'workers-inproc', { WORKERS: 'on', SWEEP_INTERVAL_MS: '600000' });
+t.test('`npm start` runs the workers in a thread: the start-up sweep and queued jobs, stopped with the API', async (t) => {
+  const env = await createTestEnv(t, 'workers-thread', { WORKERS: 'on', SWEEP_INTERVAL_MS: '600000', LOG_LEVEL: 'info' });
   const { queue, events, close } = queueFor(env.config);
   env.defer(close);
   await events.waitUntilReady();
@@ -70,17 +70,22 @@ t.test('in-process workers run the start-up sweep and queued jobs', async (t) =>
   await queue.upsertJobScheduler(SWEEP_SCHEDULER_ID, { every: 600000 }, { name: 'sweep', data: { reason: 'schedule' } });
   const startupToken = await insertExpiredToken(env.config.databaseUrl);
 
-  const app = await buildApp(env.config);
-  env.defer(() => app.close());
-  const { config, defer } = env;
-  await waitFor('the start-up sweep', async () => !(await tokenExists(config.databaseUrl, startupToken)));
-  t.same(await queue.getJobSchedulers(), [], 'the sweep runs on a timer of the process; the old scheduler is gone');
+  const api = await startInstance({ ...env.env, WORKERS: 'on' });
+  env.defer(() => kill(api));
+  const { config } = env;
+  await waitFor('the start-up sweep', async () => !(await tokenExists(config.databaseUrl, startupToken)), 30_000);
+  t.same(await queue.getJobSchedulers(), [], 'the sweep runs on a timer of the worker thread; the old scheduler is gone');
 
   const tokenId = await insertExpiredToken(config.databaseUrl);
-  const job = await app.queues.add('maintenance', { reason: 'manual' });
+  const job = await queue.add('sweep', { reason: 'manual' }, { jobId: 'sweep-manual-thread' });
   const result = await job.waitUntilFinished(events, 10_000);
   t.equal(result.purgeExpiredRefreshTokens, 1, 'the sweep purged the expired token');
   t.notOk(await tokenExists(config.databaseUrl, tokenId));
+
+  api.child.kill('SIGTERM');
+  const { code } = await api.exited;
+  t.equal(code, 0, 'API and worker thread stopped cleanly');
+  t.match(api.output(), /"component":"workers".*workers started/, 'the workers logged from their thread');
 });
 
 t.test('`npm run worker` processes jobs, and SIGTERM lets a running job finish', async (t) => {

@@ -6,10 +6,12 @@ import { freePort } from '../helpers/processes.js';
 import { createUser, type TestUser } from '../helpers/users.js';
 import { waitFor } from '../helpers/wait.js';
 import { createQueueRedis } from '../../server/platform/redis.js';
-import { Queues } from '../../workers/queues.js';
-import { issueMissingCertificates, recalculateStaleEnrollments, runSweep, Sweeper, SWEEP_LOCK_KEY, type SweepTask } from '../../workers/maintenance.js';
-import { deadlineRetryDelayMs, quizDeadlinesQueue } from '../../workers/quiz-deadlines.js';
-import type { WorkerContext } from '../../workers/queue-definition.js';
+import { Queues } from '../../server/platform/queues/queues.js';
+import { deadlineRetryDelayMs, queueContracts } from '../../server/platform/queues/contract.js';
+import { issueMissingCertificates, recalculateStaleEnrollments, runSweep, Sweeper, SWEEP_LOCK_KEY, type SweepTask } from '../../workers/maintenance.worker.js';
+import { workerContextOf } from '../../workers/in-process.js';
+import type { WorkerContext } from '../../workers/processor.js';
+import { recordingPublisher } from '../helpers/publisher.js';
 import type { EnrollmentProgressJson } from '../../server/modules/progress/progress.service.js';
 import type { IssuedCertificate } from '../../server/modules/certificates/certificates.issuer.js';
 
@@ -18,20 +20,10 @@ const { app, config, defer } = await buildTestApp(t, 'sweep');
 const owner = await createUser(app, 'instructor');
 const db = () => app.orm.em.fork().getConnection();
 
-const updates: EnrollmentProgressJson[] = [];
-const announced: IssuedCertificate[] = [];
-const ctx: WorkerContext = {
-  config,
-  orm: app.orm,
-  redis: app.redis,
-  logger: app.log,
-  queues: app.queues,
-  events: {
-    attemptGraded: () => undefined,
-    progressUpdated: (progress) => void updates.push(progress),
-    certificateIssued: (certificate) => void announced.push(certificate),
-  },
-};
+const publisher = recordingPublisher();
+const updates = publisher.calls.enrollmentProgressUpdated as EnrollmentProgressJson[];
+const announced = publisher.calls.certificateIssued as IssuedCertificate[];
+const ctx: WorkerContext = workerContextOf(app, { deps: () => ({ ...app.forkDeps(), publisher }) });
 
 async function courseWith(lessons: number) {
   const created = await call(app, 'POST', '/api/courses', owner, { title: `Course ${Math.random()}`, isPublished: true });
@@ -54,12 +46,12 @@ async function enrollmentRow(id: string) {
 
 t.test('the deadline job retries for minutes, its delay doubling up to 10 s', async (t) => {
   t.same([1, 2, 3, 4, 5, 6, 7].map(deadlineRetryDelayMs), [500, 1000, 2000, 4000, 8000, 10_000, 10_000]);
-  const attempts = quizDeadlinesQueue.defaultJobOptions.attempts!;
+  const attempts = queueContracts['quiz-deadlines'].defaultJobOptions.attempts!;
   let covered = 0;
   for (let made = 1; made < attempts; made++) covered += deadlineRetryDelayMs(made);
   t.ok(covered >= 4 * 60_000, `retries cover ${Math.round(covered / 1000)} s of outage`);
-  t.match(quizDeadlinesQueue.defaultJobOptions.backoff, { type: 'deadline' });
-  t.equal(quizDeadlinesQueue.backoffStrategy?.(3), 2000, 'the workers use it for the custom type');
+  t.match(queueContracts['quiz-deadlines'].defaultJobOptions.backoff, { type: 'deadline' });
+  t.equal(queueContracts['quiz-deadlines'].backoffStrategy?.(3), 2000, 'the workers use it for the custom type');
 });
 
 t.test('enrollments whose lesson changes or progress the recalculation missed are recalculated', async (t) => {

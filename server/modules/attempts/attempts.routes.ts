@@ -2,14 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { currentUser } from '../../plugins/auth.js';
 import { bearer, errors, IdParams } from '../../platform/schemas.js';
-import { attemptDepsFor } from './attempt-deps.js';
+import { announceGrade, attemptDepsOf } from '../transition.js';
 import { AnswerBody, AnswerParams, AttemptJson, SavedAnswerJson, SubmitBody } from './attempts.schemas.js';
 import { getAttempt, saveAnswer, submitAttempt } from './attempts.service.js';
 
 export default async function attemptRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['attempts'];
-  const deps = attemptDepsFor(app);
 
   app.get(
     '/attempts/:id',
@@ -40,8 +39,8 @@ export default async function attemptRoutes(fastify: FastifyInstance) {
       },
     },
     async (request) => {
-      const saved = await saveAnswer(request.em, currentUser(request), request.params.id, request.params.questionId, request.body.answer, deps);
-      app.realtimeEvents.answersSaved(saved.attemptId, [saved.questionId]);
+      const saved = await saveAnswer(request.em, currentUser(request), request.params.id, request.params.questionId, request.body.answer, attemptDepsOf(request.deps));
+      request.deps.publisher.answersSaved(saved.attemptId, [saved.questionId]);
       return saved;
     },
   );
@@ -62,13 +61,13 @@ export default async function attemptRoutes(fastify: FastifyInstance) {
     async (request) => {
       const answers = request.body?.answers;
       // `quiz:graded` goes out once the grade is committed; the lesson a pass completes follows.
-      const { outcome, attempt } = await submitAttempt(request.em, currentUser(request), request.params.id, answers, deps, (graded) =>
-        app.realtimeEvents.gradeAnnounced(graded),
+      const { outcome, attempt } = await submitAttempt(request.em, currentUser(request), request.params.id, answers, attemptDepsOf(request.deps), (graded) =>
+        announceGrade(request.deps, graded),
       );
-      if (outcome.graded && outcome.lessonProgress) app.realtimeEvents.lessonProgressRecorded(outcome.lessonProgress);
+      if (outcome.graded && outcome.lessonProgress) request.deps.publisher.lessonProgressRecorded(outcome.lessonProgress);
       if (outcome.graded && answers) {
         const inAttempt = new Set((outcome.row.question_order ?? []).map((item) => item.questionId));
-        app.realtimeEvents.answersSaved(outcome.event.attemptId, Object.keys(answers).filter((id) => inAttempt.has(id)));
+        request.deps.publisher.answersSaved(outcome.event.attemptId, Object.keys(answers).filter((id) => inAttempt.has(id)));
       }
       return attempt;
     },

@@ -2,7 +2,6 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { currentUser } from '../../plugins/auth.js';
 import { bearer, errors, Page } from '../../platform/schemas.js';
-import { pdfRenderer } from '../../platform/pdf/pdf-renderer.js';
 import { validationError } from '../../platform/errors.js';
 import { CertificateJson, CertificateListQuery, CertificateNumberParams, CertificatePdf, CertificatePdfQuery, CertificateVerification } from './certificates.schemas.js';
 import { certificatePdfFor, listMyCertificates, revokeCertificate, verifyCertificate } from './certificates.service.js';
@@ -10,7 +9,7 @@ import { certificatePdfFor, listMyCertificates, revokeCertificate, verifyCertifi
 export default async function certificateRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['certificates'];
-  const deps = { config: app.config, renderer: pdfRenderer };
+  const deps = { config: app.config, renderer: app.pdf };
 
   app.get(
     '/certificates',

@@ -65,7 +65,7 @@ export default async function courseRoutes(fastify: FastifyInstance) {
         response: { 200: CourseJson, ...errors(400, 401, 403, 404, 409) },
       },
     },
-    async (request) => updateCourse(request.em, currentUser(request), request.params.id, request.body, app.courseEvents),
+    async (request) => updateCourse(request.em, currentUser(request), request.params.id, request.body, request.deps.publisher),
   );
 
   app.delete(

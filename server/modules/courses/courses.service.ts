@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Course, Enrollment, type DifficultyLevel, type IEnrollment } from '../../../entities/index.js';
 import type { AuthUser } from '../../plugins/auth.js';
-import { reportCourseEvent, type CourseEvents } from '../../plugins/course-events.js';
+import type { Publisher } from '../deps.js';
 import { buildTree } from '../../domain/lesson-tree.js';
 import { isUuidLike } from '../../domain/slug.js';
 import { assertUsableSlug, insertWithUniqueSlug, isSlugViolation } from '../../platform/db/unique-slug.js';
@@ -246,8 +246,8 @@ export async function createCourse(em: EntityManager, user: AuthUser, input: Cou
   return courseJsonById(em, id);
 }
 
-/** Unpublishing reports `unpublished` on `events` once committed (students' live sockets leave the rooms). */
-export async function updateCourse(em: EntityManager, user: AuthUser, courseId: string, input: CourseInput, events?: CourseEvents): Promise<CourseJson> {
+/** Unpublishing is reported to the publisher once committed (students' live sockets leave the rooms). */
+export async function updateCourse(em: EntityManager, user: AuthUser, courseId: string, input: CourseInput, publisher?: Pick<Publisher, 'courseAccessRevoked'>): Promise<CourseJson> {
   const { course } = await requireCourseManager(em, courseId, user);
   if (input.slug !== undefined) assertUsableSlug(input.slug);
   const wasPublished = course.isPublished;
@@ -258,7 +258,7 @@ export async function updateCourse(em: EntityManager, user: AuthUser, courseId: 
     if (isSlugViolation(error)) throw conflict(`The slug "${input.slug}" is already taken`);
     throw error;
   }
-  if (wasPublished && !course.isPublished) reportCourseEvent(events, 'unpublished', { courseId: course.id });
+  if (wasPublished && !course.isPublished) publisher?.courseAccessRevoked({ courseId: course.id, nonManagers: true });
   return courseJsonById(em, course.id);
 }
 

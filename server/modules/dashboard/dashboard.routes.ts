@@ -4,14 +4,8 @@ import { Type } from 'typebox';
 import { currentUser } from '../../plugins/auth.js';
 import { bearer, errors, IdParams, NullableTimestamp, Timestamp, Uuid } from '../../platform/schemas.js';
 import { CourseRef, EnrollmentStatus } from '../learning.schemas.js';
-import { getDashboard, type DashboardSources } from './dashboard.service.js';
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** Presence and quiz statistics providers for the dashboard snapshot (filled by later features). */
-    dashboardSources: DashboardSources;
-  }
-}
+import { courseQuizStats } from '../quizzes/quizzes.service.js';
+import { getDashboard } from './dashboard.service.js';
 
 const DashboardJson = Type.Object({
   course: CourseRef,
@@ -76,6 +70,6 @@ export default async function dashboardRoutes(fastify: FastifyInstance) {
         response: { 200: DashboardJson, ...errors(400, 401, 403, 404) },
       },
     },
-    async (request) => getDashboard(request.em, currentUser(request), request.params.id, app.dashboardSources),
+    async (request) => getDashboard(request.em, currentUser(request), request.params.id, { quizStats: courseQuizStats, onlineUserIds: (courseId) => request.deps.presence.online(courseId) }),
   );
 }

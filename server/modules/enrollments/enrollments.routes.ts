@@ -73,7 +73,7 @@ export default async function enrollmentRoutes(fastify: FastifyInstance) {
         response: { 200: EnrollmentJson, ...errors(400, 401, 403, 404) },
       },
     },
-    async (request) => updateEnrollment(request.em, currentUser(request), request.params.id, request.body, app.courseEvents),
+    async (request) => updateEnrollment(request.em, currentUser(request), request.params.id, request.body, request.deps.publisher),
   );
 
   app.get(

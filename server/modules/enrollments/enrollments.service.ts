@@ -5,7 +5,7 @@ import { forbidden, notFound } from '../../platform/errors.js';
 import { decimal, iso, toIso } from '../../platform/schemas.js';
 import type { EnrollmentJson } from '../learning.schemas.js';
 import { ACCESS_GRANTING_STATUSES, requireCourseManager } from '../courses/courses.access.js';
-import { reportCourseEvent, type CourseEvents } from '../../plugins/course-events.js';
+import type { Publisher } from '../deps.js';
 import { recalculateEnrollment } from '../progress/progress.service.js';
 
 interface EnrollmentRow {
@@ -128,9 +128,9 @@ export interface EnrollmentPatch {
 
 /**
  * The student drops its enrollment, or rates and reviews the course. Dropping an enrollment that
- * gave access reports `enrollmentDropped` on `events` once committed (live sockets leave the room).
+ * gave access is reported to the publisher once committed (live sockets leave the room).
  */
-export async function updateEnrollment(em: EntityManager, user: AuthUser, enrollmentId: string, patch: EnrollmentPatch, events?: CourseEvents): Promise<EnrollmentJson> {
+export async function updateEnrollment(em: EntityManager, user: AuthUser, enrollmentId: string, patch: EnrollmentPatch, publisher?: Pick<Publisher, 'courseAccessRevoked'>): Promise<EnrollmentJson> {
   const row = await enrollmentById(em, enrollmentId);
   if (!row) throw notFound('Enrollment');
   if (row.student_id !== user.id) throw forbidden('Only the student changes its enrollment');
@@ -147,7 +147,7 @@ export async function updateEnrollment(em: EntityManager, user: AuthUser, enroll
   }
   await em.execute(`UPDATE enrollments SET ${sets.join(', ')}, updated_at = now() WHERE id = ?`, [...params, enrollmentId]);
   if (patch.status === 'dropped' && (ACCESS_GRANTING_STATUSES as readonly string[]).includes(row.status)) {
-    reportCourseEvent(events, 'enrollmentDropped', { courseId: row.course_id, studentId: row.student_id });
+    publisher?.courseAccessRevoked({ courseId: row.course_id, userIds: [row.student_id] });
   }
   return enrollmentJson((await enrollmentById(em, enrollmentId))!, { course: true });
 }

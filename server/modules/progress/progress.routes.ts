@@ -58,7 +58,7 @@ export default async function progressRoutes(fastify: FastifyInstance) {
     },
     async (request) => {
       const result = await recordLessonProgress(request.em, currentUser(request), request.params.id, request.body);
-      app.realtimeEvents.lessonProgressRecorded(result);
+      request.deps.publisher.lessonProgressRecorded(result);
       return { lessonProgress: result.lessonProgress, enrollment: result.enrollment };
     },
   );

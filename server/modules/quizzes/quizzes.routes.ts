@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { currentUser } from '../../plugins/auth.js';
 import { bearer, errors, IdParams, NoContent, Page } from '../../platform/schemas.js';
-import { attemptDepsFor } from '../attempts/attempt-deps.js';
+import { announceStarted, attemptDepsOf } from '../transition.js';
 import { AttemptJson } from '../attempts/attempts.schemas.js';
 import { startAttempt } from '../attempts/attempts.service.js';
 import {
@@ -21,7 +21,6 @@ import { createQuestion, createQuiz, deleteQuestion, deleteQuiz, getQuiz, getQui
 export default async function quizRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['quizzes'];
-  const deps = attemptDepsFor(app);
 
   app.post(
     '/lessons/:id/quiz',
@@ -153,8 +152,8 @@ export default async function quizRoutes(fastify: FastifyInstance) {
       },
     },
     async (request, reply) => {
-      const started = await startAttempt(request.em, currentUser(request), request.params.id, deps);
-      app.realtimeEvents.attemptStarted(started);
+      const started = await startAttempt(request.em, currentUser(request), request.params.id, attemptDepsOf(request.deps));
+      announceStarted(request.deps, started);
       return reply.status(started.created ? 201 : 200).send(started.attempt);
     },
   );

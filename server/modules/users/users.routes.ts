@@ -9,7 +9,7 @@ import * as users from './users.service.js';
 /** `/me` (any signed-in user) and `/users` (admins). */
 export default async function usersRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const deps = (request: FastifyRequest): users.UsersDeps => ({ em: request.em, log: request.log, userEvents: app.userEvents, passwords: app.passwords });
+  const deps = (request: FastifyRequest): users.UsersDeps => ({ em: request.em, log: request.log, publisher: request.deps.publisher, passwords: app.passwords });
   const adminOnly = [app.authenticate, requireRole('admin')];
 
   app.get(

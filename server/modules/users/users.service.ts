@@ -1,18 +1,17 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FilterQuery } from '@mikro-orm/core';
 import type { FastifyBaseLogger } from 'fastify';
-import type { EventEmitter } from 'node:events';
 import { User, type IUser } from '../../../entities/index.js';
 import { conflict, notFound, validationError } from '../../platform/errors.js';
 import type { Passwords } from '../auth/passwords.js';
 import { endAllRefreshTokens } from '../auth/refresh-tokens.js';
-import type { UserEventMap } from '../../plugins/user-events.js';
+import type { Publisher } from '../deps.js';
 import type { ChangePasswordBody, ListUsersQuery, UpdateMeBody, UpdateUserBody } from './users.schemas.js';
 
 export interface UsersDeps {
   em: EntityManager;
   log: FastifyBaseLogger;
-  userEvents: EventEmitter<UserEventMap>;
+  publisher: Pick<Publisher, 'accountChanged'>;
   passwords: Passwords;
 }
 
@@ -100,8 +99,7 @@ export async function updateUser(deps: UsersDeps, id: string, input: UpdateUserB
   // After the commit: listeners (sockets) act on a change that is already visible to every instance.
   const { user, deactivated, roleChanged } = result;
   try {
-    if (deactivated) deps.userEvents.emit('deactivated', { userId: user.id });
-    if (roleChanged) deps.userEvents.emit('roleChanged', { userId: user.id, role: user.role, previousRole: roleChanged });
+    if (deactivated || roleChanged) deps.publisher.accountChanged(user.id);
   } catch (error) {
     deps.log.error({ err: error, userId: user.id }, 'user event listener failed');
   }

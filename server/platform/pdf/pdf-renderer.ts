@@ -1,24 +1,10 @@
 import { Worker } from 'node:worker_threads';
+import { threadEntry } from '../thread-entry.js';
 import type { CertificatePdfData } from './certificate-pdf.js';
 import type { RenderRequest, RenderResponse } from './pdf-render.thread.js';
 
 /** How long an idle render thread is kept before it is stopped (it is restarted on demand). */
 const IDLE_MS = 60_000;
-
-/**
- * The thread's entry. Under tsx (`node --import tsx`, the npm scripts) a worker thread does not
- * inherit the TypeScript loader on Node 20, so a one-line ES module bootstrap registers tsx's
- * loader inside the thread (`tsImport`) and imports the `.ts` entry through it. Compiled (`.js`)
- * builds load the entry directly.
- */
-function threadEntry(): { url: URL; execArgv?: string[] } {
-  const entry = new URL(import.meta.url.endsWith('.ts') ? './pdf-render.thread.ts' : './pdf-render.thread.js', import.meta.url);
-  if (!entry.pathname.endsWith('.ts')) return { url: entry };
-  const api = import.meta.resolve('tsx/esm/api');
-  const bootstrap = `import { tsImport } from ${JSON.stringify(api)};\nawait tsImport(${JSON.stringify(entry.href)}, ${JSON.stringify(import.meta.url)});`;
-  // No inherited loader flags: the bootstrap brings its own, and a test runner's would only slow it down.
-  return { url: new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`), execArgv: [] };
-}
 
 interface Pending {
   resolve(): void;
@@ -77,7 +63,7 @@ export class PdfRenderer {
 
   #thread(): Worker {
     if (this.#worker) return this.#worker;
-    const { url, execArgv } = threadEntry();
+    const { url, execArgv } = threadEntry(new URL(import.meta.url.endsWith('.ts') ? './pdf-render.thread.ts' : './pdf-render.thread.js', import.meta.url));
     const worker = new Worker(url, execArgv ? { execArgv } : {});
     let loaded!: () => void;
     let failed!: (error: Error) => void;
@@ -138,6 +124,3 @@ export class PdfRenderer {
     for (const { reject } of pending) reject(error);
   }
 }
-
-/** This process's renderer: API routes (re-rendering a missing file) and certificate jobs share it. */
-export const pdfRenderer = new PdfRenderer();

@@ -1,11 +1,10 @@
 import type { ClientEventHandlers } from '../ack.js';
-import type { RealtimePublisher } from '../publisher.js';
 import { recordLessonProgress } from '../../modules/progress/progress.service.js';
 
 /** `lesson:progress`: the same service and the same events as `POST /lessons/:id/progress`. */
-export function createProgressHandlers(deps: { publisher: RealtimePublisher }): ClientEventHandlers<'lesson:progress'> {
+export function createProgressHandlers(): ClientEventHandlers<'lesson:progress'> {
   return {
-    async 'lesson:progress'({ em, user }, { lessonId, ...input }) {
+    async 'lesson:progress'({ em, user, deps }, { lessonId, ...input }) {
       const result = await recordLessonProgress(em, user, lessonId, input);
       deps.publisher.lessonProgressRecorded(result);
       return { lessonProgress: result.lessonProgress, enrollment: result.enrollment };

@@ -1,18 +1,13 @@
 import type { Job } from 'bullmq';
-import type { WorkerContext, QueueDefinition } from './queue-definition.js';
-import { assertJobId } from './queue-definition.js';
+import type { Processor, WorkerContext } from './processor.js';
 import { gradeAttemptNow, overdueAttemptIds } from '../server/modules/attempts/attempts.service.js';
 import { recalculateEnrollment } from '../server/modules/progress/progress.service.js';
 import { issueCertificate } from '../server/modules/certificates/certificates.issuer.js';
-import { pdfRenderer } from '../server/platform/pdf/pdf-renderer.js';
+import { announceGraded, attemptDepsOf } from '../server/modules/transition.js';
 import { isUnavailableError } from '../server/platform/errors.js';
+import type { MaintenancePayload } from '../server/platform/queues/contract.js';
+import { enqueueCertificate } from '../server/platform/queues/jobs.js';
 import { QUEUE_CALL_TIMEOUT_MS, withTimeout } from '../server/platform/redis.js';
-import { enqueueCertificate } from './certificates.js';
-
-export interface MaintenancePayload {
-  /** Why this sweep runs: an operator (or a test) asked; older versions also scheduled it here. */
-  reason: 'schedule' | 'startup' | 'manual';
-}
 
 /** Result of one sweep: how many rows each task touched. */
 export type SweepResult = Record<string, number>;
@@ -69,13 +64,13 @@ export const purgeProgressClientKeys: SweepTask = {
 export const gradeOverdueAttempts: SweepTask = {
   name: 'gradeOverdueAttempts',
   async run(ctx) {
-    const em = ctx.orm.em.fork();
     let graded = 0;
-    for (const attemptId of await overdueAttemptIds(em, ctx.config.quizGraceMs)) {
-      const outcome = await gradeAttemptNow(em.fork(), attemptId, { auto: true }, { config: ctx.config });
+    for (const attemptId of await overdueAttemptIds(ctx.orm.em.fork(), ctx.config.quizGraceMs)) {
+      const deps = ctx.deps();
+      const outcome = await gradeAttemptNow(deps.em, attemptId, { auto: true }, attemptDepsOf(deps));
       if (outcome?.graded) {
         graded++;
-        await ctx.events?.attemptGraded(outcome);
+        await announceGraded(deps, outcome);
       }
     }
     return graded;
@@ -125,7 +120,7 @@ export const recalculateStaleEnrollments: SweepTask = {
         continue;
       }
       repaired++;
-      await ctx.events?.progressUpdated?.(progress);
+      ctx.deps().publisher.enrollmentProgressUpdated(progress);
     }
     return repaired;
   },
@@ -147,12 +142,12 @@ export const issueMissingCertificates: SweepTask = {
         WHERE e.status = 'completed' AND (c.id IS NULL OR c.pdf_path IS NULL OR e.certificate_issued_at IS NULL)
         ORDER BY e.completed_at LIMIT 1000`,
     );
-    let queueReachable = !!ctx.queues;
+    let queueReachable = true;
     let done = 0;
     for (const { id } of rows) {
       if (queueReachable) {
         try {
-          if (await withTimeout(enqueueCertificate(ctx.queues!, id), QUEUE_CALL_TIMEOUT_MS, 'enqueueing the certificate')) done++;
+          if (await withTimeout(enqueueCertificate(ctx.queues, id), QUEUE_CALL_TIMEOUT_MS, 'enqueueing the certificate')) done++;
           continue;
         } catch (error) {
           if (!isUnavailableError(error)) throw error;
@@ -160,10 +155,11 @@ export const issueMissingCertificates: SweepTask = {
           ctx.logger.warn({ err: error }, 'certificate queue unreachable; the sweep issues missing certificates itself');
         }
       }
-      const outcome = await issueCertificate(em.fork(), { config: ctx.config, renderer: pdfRenderer }, id);
+      const deps = ctx.deps();
+      const outcome = await issueCertificate(deps.em, { config: ctx.config, renderer: deps.pdf }, id);
       if (outcome.status !== 'issued') continue;
       done++;
-      if (outcome.announce) await ctx.events?.certificateIssued?.(outcome.announce);
+      if (outcome.announce) deps.publisher.certificateIssued(outcome.announce);
     }
     return done;
   },
@@ -284,17 +280,10 @@ export class Sweeper {
  * run by whichever worker takes it, under the same lock. The periodic sweep is each process's
  * `Sweeper`, not a BullMQ scheduler: a scheduler lives in Redis and is lost with it.
  */
-export const maintenanceQueue: QueueDefinition<MaintenancePayload, SweepResult> = {
-  name: 'maintenance',
-  defaultJobOptions: {
-    attempts: 3,
-    backoff: { type: 'exponential', delay: 1000 },
-    removeOnComplete: { count: 100 },
-    removeOnFail: { count: 1000 },
-  },
+export const maintenanceProcessor: Processor<'maintenance', SweepResult> = {
+  queue: 'maintenance',
   // Sweeps are cheap and idempotent; one at a time per process is plenty.
   concurrency: () => 1,
-  jobId: (payload) => assertJobId(`sweep-${payload.reason}-${Date.now()}`),
   async process(_job: Job<MaintenancePayload, SweepResult>, ctx) {
     // Asked for explicitly: wait for a sweep running elsewhere rather than skip.
     const run = await runSweep(ctx, sweepTasks, { wait: true });

@@ -1,7 +1,7 @@
 import type { Job, Worker } from 'bullmq';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Queues } from './queues.js';
-import { queueDefinitions, type QueueKey } from './registry.js';
+import { queueContracts, type QueueKey } from './contract.js';
 
 /** Job states whose depth `/metrics` reports. */
 const STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
@@ -26,9 +26,9 @@ export function registerQueueMetrics(registry: Registry, queues: Queues): JobMet
     async collect() {
       this.reset();
       await Promise.all(
-        (Object.keys(queueDefinitions) as QueueKey[]).map(async (key) => {
+        (Object.keys(queueContracts) as QueueKey[]).map(async (key) => {
           const counts = await queues.get(key).getJobCounts(...STATES);
-          for (const state of STATES) this.set({ queue: queueDefinitions[key].name, state }, counts[state] ?? 0);
+          for (const state of STATES) this.set({ queue: queueContracts[key].name, state }, counts[state] ?? 0);
         }),
       );
     },

@@ -1,0 +1,125 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { EnrollmentStatus } from '../../entities/enums.js';
+import type { Config } from '../config/config.js';
+import type { PdfRenderer } from '../platform/pdf/pdf-renderer.js';
+import type { Logger } from '../platform/logger.js';
+import type { Jobs } from '../platform/queues/jobs.js';
+import type { Storage } from '../platform/storage/storage.js';
+import type { LessonProgressJson } from './learning.schemas.js';
+
+/**
+ * What every service gets: one explicit dependencies object, built by the adapter that calls it
+ * (a request, a client event, a job) with an EntityManager forked for that unit of work. Services
+ * name the parts they use (`Pick<ServiceDeps, 'em' | 'publisher'>`), which is also what a test
+ * must provide. Nothing here is Fastify, Socket.IO or BullMQ: those sit behind the ports below.
+ */
+export interface ServiceDeps {
+  /** Forked for this request, client event or job alone. */
+  em: EntityManager;
+  config: Config;
+  clock: Clock;
+  log: Logger;
+  /** Tells whoever listens (the realtime layer) what happened; never throws at the caller. */
+  publisher: Publisher;
+  /** Background work the flows start. */
+  jobs: Jobs;
+  /** Uploaded files and certificate PDFs. */
+  storage: Storage;
+  /** Certificate PDFs, rendered off the event loop. */
+  pdf: Pick<PdfRenderer, 'render'>;
+  /** Who is online in a course (the realtime layer's presence, shared across instances). */
+  presence: OnlineUsers;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+export interface OnlineUsers {
+  online(courseId: string): Promise<string[]>;
+}
+
+// --- What services report (outcomes), and the port that turns them into events -------------
+
+/** An enrollment's progress fields, as `progress:updated` and the HTTP routes carry them. */
+export interface EnrollmentProgress {
+  enrollmentId: string;
+  courseId: string;
+  studentId: string;
+  status: EnrollmentStatus;
+  progressPercentage: number;
+  completedLessonsCount: number;
+  totalLessonsCount: number;
+  totalTimeSpentSeconds: number;
+  completedAt: string | null;
+}
+
+/** A student's progress on a lesson changed, and its enrollment was recalculated with it. */
+export interface LessonProgressRecorded {
+  lessonProgress: LessonProgressJson;
+  enrollment: EnrollmentProgress;
+}
+
+/** A new attempt (not one returned again because it was running). */
+export interface AttemptStarted {
+  attemptId: string;
+  quizId: string;
+  studentId: string;
+  courseId: string;
+  deadline: string | null;
+}
+
+/** A running attempt its student is looking at (a sync, a new connection): ticks where it is connected. */
+export interface AttemptOpen {
+  attemptId: string;
+  studentId: string;
+  deadline: string | null;
+}
+
+/** An attempt graded now (never a replay of an earlier grade). */
+export interface AttemptGraded {
+  attemptId: string;
+  quizId: string;
+  studentId: string;
+  courseId: string;
+  score: number;
+  maxScore: number;
+  percentage: number;
+  isPassed: boolean;
+  /** Graded at its deadline by the server (the student hears `quiz:expired` first). */
+  expired: boolean;
+}
+
+export interface CertificateIssued {
+  certificateNumber: string;
+  courseId: string;
+  studentId: string;
+  /** A signed link that opens the PDF without a token. */
+  pdfUrl: string;
+}
+
+/** Who lost access to a course's rooms: students who dropped, or everyone but its managers. */
+export type CourseAccessRevoked = { courseId: string; userIds: string[] } | { courseId: string; nonManagers: true };
+
+/**
+ * The one place outcomes become events (`server/realtime/publisher.ts` implements it, in API
+ * instances and workers alike). Services call it after their writes commit; it decides who hears
+ * what, and it never throws at the service (delivery problems are logged there).
+ */
+export interface Publisher {
+  lessonProgressRecorded(recorded: LessonProgressRecorded): void;
+  enrollmentProgressUpdated(progress: EnrollmentProgress): void;
+  attemptStarted(started: AttemptStarted): void;
+  attemptOpen(open: AttemptOpen): void;
+  answersSaved(attemptId: string, questionIds: string[]): void;
+  /** Resolves once `quiz:expired` (when due) and `quiz:graded` are handed over, in that order. */
+  attemptGraded(graded: AttemptGraded): Promise<void>;
+  certificateIssued(certificate: CertificateIssued): void;
+  /** An account was deactivated or changed role: its live connections must authenticate again. */
+  accountChanged(userId: string): void;
+  courseAccessRevoked(revoked: CourseAccessRevoked): void;
+}
+
+export type { Jobs, Logger };

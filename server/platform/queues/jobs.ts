@@ -1,0 +1,80 @@
+import type { Logger } from '../logger.js';
+import { QUEUE_CALL_TIMEOUT_MS, withTimeout } from '../redis.js';
+import { certificateJobId, deadlineJobId } from './contract.js';
+import type { Queues } from './queues.js';
+
+/**
+ * Background work the flows start. None of these holds the caller when Redis is down or hangs:
+ * each gives up after a bounded wait and says so, and the maintenance sweep repairs what was not
+ * queued (it grades overdue attempts, recalculates stale enrollments, issues missing certificates).
+ */
+export interface Jobs {
+  /** The deadline job of a timed attempt, due at `runAt`. */
+  scheduleDeadline(attemptId: string, runAt: Date): Promise<void>;
+  /** Removes a deadline job no longer needed (best effort: the job finds the attempt finished). */
+  cancelDeadline(attemptId: string): Promise<void>;
+  /** An enrollment just completed: issue its certificate. */
+  issueCertificate(enrollmentId: string): Promise<void>;
+  /** The course's lessons changed: recalculate its enrollments in the background; false when that could not be queued. */
+  recalculateCourse(courseId: string): Promise<boolean>;
+}
+
+/**
+ * The `Jobs` port over BullMQ. Every call waits at most `timeoutMs` for Redis (the producer
+ * connection waits for Redis rather than failing, so a hung or absent Redis would otherwise hold
+ * the request) and then gives up: a deadline job not queued is covered by the sweep, which grades
+ * every running attempt past deadline + grace; a certificate by the sweep, which issues what
+ * completed enrollments lack; a course recalculation is done by the caller instead. An add given
+ * up on may still land when Redis answers; every job is idempotent.
+ */
+export class QueueJobs implements Jobs {
+  constructor(
+    private readonly queues: Queues,
+    private readonly log: Logger,
+    private readonly timeoutMs = QUEUE_CALL_TIMEOUT_MS,
+  ) {}
+
+  async scheduleDeadline(attemptId: string, runAt: Date): Promise<void> {
+    const delay = Math.max(0, runAt.getTime() - Date.now());
+    await withTimeout(this.queues.add('quiz-deadlines', { attemptId }, { delay }), this.timeoutMs, 'the deadline job').catch((error: unknown) =>
+      this.log.warn({ err: error, attemptId }, 'deadline job not queued; the sweep will finish the attempt'),
+    );
+  }
+
+  async cancelDeadline(attemptId: string): Promise<void> {
+    // A job that is running right now cannot be removed; it will find the attempt finished.
+    await withTimeout(this.queues.get('quiz-deadlines').remove(deadlineJobId(attemptId)), this.timeoutMs, 'removing the deadline job').catch(() => undefined);
+  }
+
+  async issueCertificate(enrollmentId: string): Promise<void> {
+    await withTimeout(enqueueCertificate(this.queues, enrollmentId), this.timeoutMs, 'enqueueing the certificate').catch((error: unknown) =>
+      this.log.warn({ err: error, enrollmentId }, 'certificate not queued; the sweep will issue it'),
+    );
+  }
+
+  async recalculateCourse(courseId: string): Promise<boolean> {
+    return withTimeout(this.queues.add('progress', { courseId }), this.timeoutMs, 'enqueueing the recalculation').then(
+      () => true,
+      (error: unknown) => {
+        this.log.warn({ err: error, courseId }, 'course recalculation not queued; running it in the caller');
+        return false;
+      },
+    );
+  }
+}
+
+/**
+ * Enqueues the certificate of an enrollment even when an earlier job under its id is finished (a
+ * failed job that used up its attempts, or one that completed before the enrollment did): that job
+ * is removed first. A waiting, delayed or active job is left alone (false).
+ */
+export async function enqueueCertificate(queues: Queues, enrollmentId: string): Promise<boolean> {
+  const existing = await queues.get('certificates').getJob(certificateJobId(enrollmentId));
+  if (existing) {
+    const state = await existing.getState();
+    if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return false;
+    await existing.remove().catch(() => undefined);
+  }
+  await queues.add('certificates', { enrollmentId });
+  return true;
+}

@@ -1,0 +1,32 @@
+import type { Job } from 'bullmq';
+import type { Processor, WorkerContext } from './processor.js';
+import type { CertificatePayload } from '../server/platform/queues/contract.js';
+import { issueCertificate } from '../server/modules/certificates/certificates.issuer.js';
+
+export interface CertificateResult {
+  status: 'missing' | 'not-completed' | 'issued';
+  certificateNumber?: string;
+  /** This run announced the certificate (`certificate:issued`); true for one run per certificate. */
+  announced?: boolean;
+}
+
+/**
+ * `certificates`: issues the certificate of a completed enrollment (row, PDF, one
+ * `certificate:issued`). Idempotent end to end (see `issueCertificate`), so BullMQ's
+ * at-least-once delivery, retries and a job taken over from a dead worker all end in one row,
+ * one PDF and one event.
+ */
+export const certificatesProcessor: Processor<'certificates', CertificateResult> = {
+  queue: 'certificates',
+  concurrency: (config) => config.certificateConcurrency,
+  // Starting the render thread takes most of a second: pay it at start-up, not on the first certificate.
+  start: (ctx) => ctx.pdf.warmUp(),
+  async process(job: Job<CertificatePayload, CertificateResult>, ctx: WorkerContext) {
+    const deps = ctx.deps();
+    const outcome = await issueCertificate(deps.em, { config: ctx.config, renderer: deps.pdf }, job.data.enrollmentId);
+    if (outcome.status !== 'issued') return { status: outcome.status };
+    // The announcement is claimed: retrying the job would not send it again anyway.
+    if (outcome.announce) deps.publisher.certificateIssued(outcome.announce);
+    return { status: 'issued', certificateNumber: outcome.certificate.certificate_number, announced: !!outcome.announce };
+  },
+};
