@@ -12,7 +12,7 @@ import { startWorkerProcess } from './process.js';
  * `npm run worker`, configured by the API process, stopped when it asks.
  */
 const { config } = workerData as WorkerThreadData;
-const logger = pino({ level: config.logLevel, base: { component: 'workers', pid: process.pid }, serializers: { err: errSerializer } });
+const logger = pino({ level: config.logLevel, base: { component: 'workers', thread: 'workers', pid: process.pid }, serializers: { err: errSerializer } });
 const port = parentPort!;
 
 const registry = new Registry();
