@@ -10,6 +10,13 @@ import dashboardRoutes from './dashboard/dashboard.routes.js';
 import quizRoutes from './quizzes/quizzes.routes.js';
 import attemptRoutes from './attempts/attempts.routes.js';
 import certificateRoutes from './certificates/certificates.routes.js';
+import { createQuizHandlers } from './attempts/attempts.socket.js';
+import { createProgressHandlers } from './progress/progress.socket.js';
+
+/** Every client event a component handles (Socket.IO and `/ws` alike); realtime adds its own (rooms, auth). */
+export function componentSocketHandlers() {
+  return { ...createProgressHandlers(), ...createQuizHandlers() };
+}
 
 /**
  * Every `/api` route, one encapsulated plugin per domain. Each domain folder holds its

@@ -14,8 +14,7 @@ import { EventGate } from './event-gate.js';
 import { rooms, type RealtimeEmitter } from './events.js';
 import { createAuthHandlers } from './handlers/auth.handlers.js';
 import { createCourseHandlers } from './handlers/course.handlers.js';
-import { createProgressHandlers } from './handlers/progress.handlers.js';
-import { createQuizHandlers } from './handlers/quiz.handlers.js';
+import { componentSocketHandlers } from '../modules/index.js';
 import type { Presence } from './presence.js';
 import { RedisPresence } from './redis-presence.js';
 import { RealtimePublisher } from './publisher.js';
@@ -162,8 +161,7 @@ export default fp(
     const handlers = {
       ...createAuthHandlers({ verifyAccessToken: (token) => app.verifyAccessToken(token) }),
       ...createCourseHandlers({ membership }),
-      ...createProgressHandlers(),
-      ...createQuizHandlers(),
+      ...componentSocketHandlers(),
     };
 
     const ws = new WsHub({

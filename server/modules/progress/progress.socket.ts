@@ -1,5 +1,5 @@
-import type { ClientEventHandlers } from '../ack.js';
-import { recordLessonProgress } from '../../modules/progress/progress.service.js';
+import type { ClientEventHandlers } from '../../realtime/ack.js';
+import { recordLessonProgress } from './progress.service.js';
 
 /** `lesson:progress`: the same service and the same events as `POST /lessons/:id/progress`. */
 export function createProgressHandlers(): ClientEventHandlers<'lesson:progress'> {

@@ -1,6 +1,6 @@
-import { getAttempt, saveAnswer, submitAttempt } from '../../modules/attempts/attempts.service.js';
-import { announceGrade, attemptDepsOf } from '../../modules/transition.js';
-import type { ClientEventHandlers } from '../ack.js';
+import { getAttempt, saveAnswer, submitAttempt } from './attempts.service.js';
+import { announceGrade, attemptDepsOf } from '../transition.js';
+import type { ClientEventHandlers } from '../../realtime/ack.js';
 
 /** `quiz:answer`, `quiz:submit`, `quiz:sync`: the attempt services of the HTTP routes. */
 export function createQuizHandlers(): ClientEventHandlers<'quiz:answer' | 'quiz:submit' | 'quiz:sync'> {
