@@ -2,7 +2,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { Type, type TSchema } from 'typebox';
 import { Uuid } from '../platform/schemas.js';
-import { LessonProgressBody } from '../modules/progress/progress.routes.js';
+import { LessonProgressBody } from '../modules/progress/progress.schemas.js';
 import { AnswerValue } from '../modules/attempts/attempts.schemas.js';
 import { addJsonLimitsKeyword, withPayloadLimits } from '../platform/validation.js';
 import type { ClientToServerEvents } from './events.js';
