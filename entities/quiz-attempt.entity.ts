@@ -34,7 +34,7 @@ export const QuizAttempt = defineEntity({
     attemptNumber: p.integer(),
     status: enumColumn(ATTEMPT_STATUSES).default('in_progress').onCreate(() => 'in_progress' as const),
     startedAt: p.datetime().columnType('timestamptz'),
-    /** SPEC addition: startedAt + time limit, fixed at start; null for untimed quizzes. */
+    /** startedAt + time limit, fixed at start; null for untimed quizzes. */
     deadline: optionalTimestamp(),
     submittedAt: optionalTimestamp(),
     gradedAt: optionalTimestamp(),
@@ -44,11 +44,11 @@ export const QuizAttempt = defineEntity({
     isPassed: p.boolean().nullable(),
     timeTakenSeconds: p.integer().nullable(),
     answers: p.json<AttemptAnswers>().columnType('jsonb').nullable(),
-    /** SPEC addition: question ids and per-question option ids, fixed at start. */
+    /** Question ids and per-question option ids, fixed at start. */
     questionOrder: p.json<QuestionOrder>().columnType('jsonb').nullable(),
-    /** SPEC addition: per-question points and a snapshot of each question as graded. */
+    /** Per-question points and a snapshot of each question as graded. */
     results: p.json<Record<string, unknown>>().columnType('jsonb').nullable(),
-    /** SPEC addition: graded by the deadline job or the sweep rather than by the student. */
+    /** Graded by the deadline job or the sweep rather than by the student. */
     autoSubmitted: p.boolean().default(false).onCreate(() => false),
     createdAt: createdAt(),
   },

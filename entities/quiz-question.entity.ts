@@ -3,7 +3,7 @@ import { createdAt, enumColumn, updatedAt, uuidPrimaryKey } from './columns.js';
 import { QUESTION_TYPES } from './enums.js';
 import { Quiz } from './quiz.entity.js';
 
-/** One option of a `multiple_choice` question (SPEC: `[{id, text, isCorrect}]`). */
+/** One option of a `multiple_choice` question (stored as `[{id, text, isCorrect}]`). */
 export interface QuizOption {
   id: string;
   text: string;

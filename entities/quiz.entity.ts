@@ -26,10 +26,10 @@ export const Quiz = defineEntity({
     quizType: enumColumn(QUIZ_TYPES).default('practice').onCreate(() => 'practice' as const),
     passingScore: p.integer().default(70).onCreate(() => 70),
     timeLimitMinutes: p.integer().nullable(),
-    /** SPEC addition: short timers for live classes; wins over `timeLimitMinutes` when set. */
+    /** Short timers for live classes; wins over `timeLimitMinutes` when set. */
     timeLimitSeconds: p.integer().nullable(),
     // The one deliberate exception to "a column with a default is NOT NULL": null means
-    // unlimited attempts (SPEC), while new quizzes still default to 3. The cast only fixes the
+    // unlimited attempts, while new quizzes still default to 3. The cast only fixes the
     // inferred type: MikroORM 6.6 types a property with a default as `Opt<Value>`, and
     // `Opt<number | null>` collapses to `number`, which would hide the null.
     maxAttempts: p

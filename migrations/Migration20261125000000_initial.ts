@@ -1,7 +1,7 @@
 import { Migration } from '@mikro-orm/migrations';
 
 /**
- * The seed schema (shared/seed-schema.md) plus the SPEC §1 additions: quizzes.time_limit_seconds
+ * The eleven tables of the original design (docs/data-model.md) plus quizzes.time_limit_seconds
  * and quiz_attempts.deadline, question_order, results, auto_submitted.
  *
  * It must stay in step with `entities/`: the schema test asserts that MikroORM's diff between

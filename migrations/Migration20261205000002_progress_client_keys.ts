@@ -2,7 +2,7 @@ import { Migration } from '@mikro-orm/migrations';
 
 /**
  * `progress_client_keys`: the `clientKey` of every progress write applied in the last day, so a
- * retried write (a lost ack, a reconnect) is applied once (SPEC §2). The primary key (enrollment,
+ * retried write (a lost ack, a reconnect) is applied once. The primary key (enrollment,
  * key) is what decides; it leads with the enrollment, so it also indexes the foreign key. The sweep
  * deletes keys older than a day by `created_at`.
  */

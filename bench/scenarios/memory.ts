@@ -69,7 +69,7 @@ interface Seeded {
  * The students of `seedStudents` (all enrolled in the bench course), in rooms of `roomSize`:
  * the first room is the bench course, each further one a copy of it with its share enrolled.
  * Not one room of 10,000: every `course:join` is answered with the room's presence snapshot
- * (SPEC §3), so a room filling up costs O(N²) in acks (here 5,000 students joining one course
+ * (docs/realtime.md), so a room filling up costs O(N²) in acks (here 5,000 students joining one course
  * took 25–40 s on their own), while a socket's memory does not depend on the size of its room.
  */
 async function seedRooms(databaseUrl: string, count: number, roomSize: number): Promise<Seeded> {

@@ -34,7 +34,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The Socket.IO server, attached to this Fastify server (same port, path `/socket.io/`). */
     io: RealtimeServer;
-    /** Emits SPEC §3 events to rooms; stamps `serverNow`. */
+    /** Emits server events (docs/realtime.md) to rooms; stamps `serverNow`. */
     realtime: RealtimeEmitter;
     /** The one publisher: what services report becomes events here. */
     publisher: RealtimePublisher;
@@ -45,13 +45,13 @@ declare module 'fastify' {
   }
 }
 
-/** Connection state recovery window (SPEC §3: two minutes). */
+/** Connection state recovery window (two minutes; docs/realtime.md). */
 const RECOVERY_WINDOW_MS = 2 * 60 * 1000;
 /** How often sockets whose token expired (plus grace) are looked for. */
 const TOKEN_SWEEP_MS = 1000;
 
 /**
- * Realtime (SPEC §3): Socket.IO on the API's port and the plain WebSocket endpoint `/ws`, handshake
+ * Realtime (docs/realtime.md): Socket.IO on the API's port and the plain WebSocket endpoint `/ws`, handshake
  * auth, rooms authorised against the database, the events of the classroom, quiz ticks and
  * presence. Broadcasts go through the Redis streams adapter, so every API instance and worker
  * process of a deployment reaches every client once; presence lives in Redis with heartbeats.

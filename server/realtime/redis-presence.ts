@@ -92,7 +92,7 @@ return out`;
 function noop(): void {}
 
 /**
- * Presence shared by every API instance through Redis (SPEC §3). Each instance keeps, per course,
+ * Presence shared by every API instance through Redis (docs/realtime.md). Each instance keeps, per course,
  * the set of its users with a socket there, and renews an expiring heartbeat; a course's online
  * users are those in the sets of live instances. When an instance dies its heartbeat expires: the
  * others see it within `ttlMs + heartbeatMs`, remove its sets and tell the instructors who left.

@@ -17,7 +17,7 @@ const strict = { additionalProperties: false } as const;
 const CourseRef = Type.Object({ courseId: Uuid }, strict);
 const AttemptRef = Type.Object({ attemptId: Uuid }, strict);
 
-/** The payload schema of every client event (SPEC §3); the same field rules as the HTTP routes. */
+/** The payload schema of every client event (docs/realtime.md); the same field rules as the HTTP routes. */
 export const clientEventSchemas: Record<keyof ClientToServerEvents, TSchema> = {
   'course:join': CourseRef,
   'course:leave': CourseRef,

@@ -91,7 +91,7 @@ function ackFrame(id: unknown, response: { ok: true; data: unknown } | { ok: fal
 }
 
 /**
- * The plain WebSocket endpoint (SPEC §3): authenticates by `?token=` or a first `auth` frame,
+ * The plain WebSocket endpoint (docs/realtime.md): authenticates by `?token=` or a first `auth` frame,
  * runs client frames through the Socket.IO handlers, and hands this instance's broadcasts to the
  * connections whose rooms they address. Connections live in the same rooms as sockets do
  * (`user:<id>`, `course:<id>`, `course:<id>:instructors`), tracked here, since they are not

@@ -4,7 +4,7 @@ import { Nullable } from '../learning.schemas.js';
 import { ANSWER_JSON_LIMITS, jsonLimited } from '../../platform/json-limits.js';
 import { QuestionType } from '../quizzes/quizzes.schemas.js';
 
-/** SPEC's attempt object: questions in the attempt's order, never with their answers. */
+/** The attempt object (docs/api.md): questions in the attempt's order, never with their answers. */
 export const AttemptJson = Type.Object({
   id: Uuid,
   quizId: Uuid,

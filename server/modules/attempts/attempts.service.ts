@@ -161,7 +161,7 @@ async function revealsKey(em: SqlRunner, row: AttemptRow, viewer: { isManager: b
 }
 
 /**
- * SPEC's attempt object. Questions come in the attempt's order without secrets; the result
+ * The attempt object (docs/api.md). Questions come in the attempt's order without secrets; the result
  * reveals correct answers and explanations only as `keyRevealed` decides (managers always see them).
  * `loaded`: the attempt's questions when the caller has just read them (grading does).
  */
@@ -308,7 +308,7 @@ export async function getAttempt(em: EntityManager, user: AuthUser, attemptId: s
 
 /**
  * Why a finished attempt takes no more answers: the server finished it at its deadline (time is
- * up, as SPEC says of answers past deadline + grace), or the student submitted it (a conflict).
+ * up: answers past deadline + grace are `QUIZ_TIME_EXPIRED`), or the student submitted it (a conflict).
  */
 function finishedAttemptError(row: Pick<AttemptRow, 'auto_submitted'>): AppError {
   return row.auto_submitted
