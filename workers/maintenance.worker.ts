@@ -2,7 +2,7 @@ import type { Job } from 'bullmq';
 import type { Processor, WorkerContext } from './processor.js';
 import { gradeAttemptNow, overdueAttemptIds } from '../server/modules/attempts/attempts.service.js';
 import { recalculateEnrollment } from '../server/modules/progress/progress.service.js';
-import { issueCertificate } from '../server/modules/certificates/certificates.issuer.js';
+import { issueCertificate } from '../server/modules/certificates/certificates.service.js';
 import { announceGraded, attemptDepsOf } from '../server/modules/transition.js';
 import { isUnavailableError } from '../server/platform/errors.js';
 import type { MaintenancePayload } from '../server/platform/queues/contract.js';
@@ -155,11 +155,8 @@ export const issueMissingCertificates: SweepTask = {
           ctx.logger.warn({ err: error }, 'certificate queue unreachable; the sweep issues missing certificates itself');
         }
       }
-      const deps = ctx.deps();
-      const outcome = await issueCertificate(deps.em, { config: ctx.config, renderer: deps.pdf }, id);
-      if (outcome.status !== 'issued') continue;
-      done++;
-      if (outcome.announce) deps.publisher.certificateIssued(outcome.announce);
+      const outcome = await issueCertificate(ctx.deps(), id);
+      if (outcome.status === 'issued') done++;
     }
     return done;
   },
