@@ -111,3 +111,17 @@ export async function listStudentCertificates(db: SqlRunner, studentId: string, 
 export async function markRevoked(db: SqlRunner, certificateId: string): Promise<void> {
   await db.execute('UPDATE certificates SET is_revoked = true, revoked_at = coalesce(revoked_at, now()) WHERE id = ?', [certificateId]);
 }
+
+/**
+ * Completed enrollments whose certificate is not finished (no row, no PDF, or never announced),
+ * oldest completion first.
+ */
+export async function findUnfinishedIssues(db: SqlRunner, limit: number): Promise<string[]> {
+  const rows = await db.execute<Array<{ id: string }>>(
+    `SELECT e.id FROM enrollments e LEFT JOIN certificates c ON c.enrollment_id = e.id
+      WHERE e.status = 'completed' AND (c.id IS NULL OR c.pdf_path IS NULL OR e.certificate_issued_at IS NULL)
+      ORDER BY e.completed_at LIMIT ?`,
+    [limit],
+  );
+  return rows.map((row) => row.id);
+}

@@ -14,6 +14,7 @@ import {
   claimAnnouncement,
   findCertificateByNumber,
   findIssueState,
+  findUnfinishedIssues,
   insertCertificate,
   listStudentCertificates,
   markRevoked,
@@ -119,6 +120,14 @@ export async function issueCertificate(
   };
   deps.publisher.certificateIssued(announce);
   return { status: 'issued', certificate, announce };
+}
+
+/**
+ * Completed enrollments (at most `limit`, oldest completion first) whose certificate lacks its
+ * row, its PDF or its announcement: what `issueCertificate` has yet to finish.
+ */
+export async function enrollmentsLackingCertificates(deps: Pick<ServiceDeps, 'em'>, limit = 1000): Promise<string[]> {
+  return findUnfinishedIssues(deps.em, limit);
 }
 
 /**
