@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
 import type { Processor, WorkerContext } from './processor.js';
 import type { CertificatePayload } from '../server/platform/queues/contract.js';
-import { issueCertificate } from '../server/modules/certificates/certificates.issuer.js';
+import { issueCertificate } from '../server/modules/certificates/certificates.service.js';
 
 export interface CertificateResult {
   status: 'missing' | 'not-completed' | 'issued';
@@ -22,11 +22,8 @@ export const certificatesProcessor: Processor<'certificates', CertificateResult>
   // Starting the render thread takes most of a second: pay it at start-up, not on the first certificate.
   start: (ctx) => ctx.pdf.warmUp(),
   async process(job: Job<CertificatePayload, CertificateResult>, ctx: WorkerContext) {
-    const deps = ctx.deps();
-    const outcome = await issueCertificate(deps.em, { config: ctx.config, renderer: deps.pdf }, job.data.enrollmentId);
+    const outcome = await issueCertificate(ctx.deps(), job.data.enrollmentId);
     if (outcome.status !== 'issued') return { status: outcome.status };
-    // The announcement is claimed: retrying the job would not send it again anyway.
-    if (outcome.announce) deps.publisher.certificateIssued(outcome.announce);
     return { status: 'issued', certificateNumber: outcome.certificate.certificate_number, announced: !!outcome.announce };
   },
 };

@@ -2,7 +2,7 @@ import type { Job } from 'bullmq';
 import type { Processor, WorkerContext } from './processor.js';
 import { gradeAttemptNow, overdueAttemptIds } from '../server/modules/attempts/attempts.service.js';
 import { recalculateEnrollment } from '../server/modules/progress/progress.service.js';
-import { issueCertificate } from '../server/modules/certificates/certificates.issuer.js';
+import { enrollmentsLackingCertificates, issueCertificate } from '../server/modules/certificates/certificates.service.js';
 import { announceGraded, attemptDepsOf } from '../server/modules/transition.js';
 import { isUnavailableError } from '../server/platform/errors.js';
 import type { MaintenancePayload } from '../server/platform/queues/contract.js';
@@ -136,15 +136,10 @@ export const recalculateStaleEnrollments: SweepTask = {
 export const issueMissingCertificates: SweepTask = {
   name: 'issueMissingCertificates',
   async run(ctx) {
-    const em = ctx.orm.em.fork();
-    const rows = await em.execute<Array<{ id: string }>>(
-      `SELECT e.id FROM enrollments e LEFT JOIN certificates c ON c.enrollment_id = e.id
-        WHERE e.status = 'completed' AND (c.id IS NULL OR c.pdf_path IS NULL OR e.certificate_issued_at IS NULL)
-        ORDER BY e.completed_at LIMIT 1000`,
-    );
+    const ids = await enrollmentsLackingCertificates({ em: ctx.orm.em.fork() }, 1000);
     let queueReachable = true;
     let done = 0;
-    for (const { id } of rows) {
+    for (const id of ids) {
       if (queueReachable) {
         try {
           if (await withTimeout(enqueueCertificate(ctx.queues, id), QUEUE_CALL_TIMEOUT_MS, 'enqueueing the certificate')) done++;
@@ -155,11 +150,8 @@ export const issueMissingCertificates: SweepTask = {
           ctx.logger.warn({ err: error }, 'certificate queue unreachable; the sweep issues missing certificates itself');
         }
       }
-      const deps = ctx.deps();
-      const outcome = await issueCertificate(deps.em, { config: ctx.config, renderer: deps.pdf }, id);
-      if (outcome.status !== 'issued') continue;
-      done++;
-      if (outcome.announce) deps.publisher.certificateIssued(outcome.announce);
+      const outcome = await issueCertificate(ctx.deps(), id);
+      if (outcome.status === 'issued') done++;
     }
     return done;
   },

@@ -11,7 +11,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadConfig } from '../../server/config/config.js';
-import { certificateVerificationUrl } from '../../server/modules/certificates/certificates.issuer.js';
+import { certificateVerificationUrl } from '../../server/modules/certificates/certificates.service.js';
 import { newCertificateNumber } from '../../server/domain/certificate-number.js';
 import { writeCertificatePdf } from '../../server/platform/pdf/certificate-pdf.js';
 import { serve } from './serve.js';

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin';
 import { Type, type Static } from 'typebox';
 import { pingRedis } from '../platform/redis.js';
+import { ping } from '../platform/db/sql.js';
 
 const PROBE_TIMEOUT_MS = 800;
 
@@ -67,7 +68,7 @@ export default fp(
     };
     const probeAll = async (): Promise<Readiness> => {
       const [postgres, redis] = await Promise.all([
-        probe('PostgreSQL', () => withTimeout(app.orm.em.getConnection().execute('SELECT 1'), PROBE_TIMEOUT_MS, 'PostgreSQL'), (error) => report('postgres', error)),
+        probe('PostgreSQL', () => withTimeout(ping(app.orm.em), PROBE_TIMEOUT_MS, 'PostgreSQL'), (error) => report('postgres', error)),
         probe('Redis', () => pingRedis(app.redis, PROBE_TIMEOUT_MS), (error) => report('redis', error)),
       ]);
       if (postgres.ok) report('postgres', null);

@@ -4,7 +4,7 @@ import type { InjectOptions } from 'fastify';
 import argon2 from 'argon2';
 import { buildTestApp } from '../helpers/app.js';
 import { createUser, TEST_PASSWORD } from '../helpers/users.js';
-import { refreshTokenDigest } from '../../server/modules/auth/refresh-tokens.js';
+import { refreshTokenDigest } from '../../server/modules/auth/auth.queries.js';
 import { requireRole } from '../../server/plugins/auth.js';
 import type { App } from '../../server/app.js';
 

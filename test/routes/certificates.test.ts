@@ -7,10 +7,11 @@ import { buildTestApp } from '../helpers/app.js';
 import { createUser, type TestUser } from '../helpers/users.js';
 import { call } from '../helpers/http.js';
 import { waitFor } from '../helpers/wait.js';
+import { recordingPublisher } from '../helpers/publisher.js';
 import { client, connect, listen } from '../realtime/socket-helpers.js';
-import { issueCertificate } from '../../server/modules/certificates/certificates.issuer.js';
+import { issueCertificate } from '../../server/modules/certificates/certificates.service.js';
 import { CERTIFICATE_NUMBER } from '../../server/domain/certificate-number.js';
-import type { IssuedCertificate } from '../../server/modules/certificates/certificates.issuer.js';
+import type { IssuedCertificate } from '../../server/modules/certificates/certificates.service.js';
 import { deriveUrlKey, signUrl } from '../../server/platform/signed-url.js';
 
 /** A genuine signature whose expiry has passed. */
@@ -134,11 +135,13 @@ t.test('completing a course over HTTP issues one certificate, one PDF and one ce
 t.test('duplicate completion events and concurrent jobs make one certificate and one announcement', async (t) => {
   const { enrollmentId } = await completedInDatabase('Duplicates');
   const before = announced.length;
-  // Many enqueues at once (one job: deterministic id) racing direct runs of the job's logic.
-  const deps = { config, renderer: app.pdf };
+  // Many enqueues at once (one job: deterministic id) racing direct runs of the service, which
+  // report to a publisher of their own.
+  const direct = recordingPublisher();
+  const deps = () => ({ ...app.forkDeps(), publisher: direct });
   const [, outcomes] = await Promise.all([
     Promise.all(Array.from({ length: 10 }, () => app.queues.add('certificates', { enrollmentId }))),
-    Promise.all(Array.from({ length: 5 }, () => issueCertificate(app.orm.em.fork(), deps, enrollmentId))),
+    Promise.all(Array.from({ length: 5 }, () => issueCertificate(deps(), enrollmentId))),
   ]);
   await waitFor('the certificate job', async () => (await issuedAt(enrollmentId)) !== null);
   await waitFor('the queue to drain', async () => {
@@ -150,6 +153,7 @@ t.test('duplicate completion events and concurrent jobs make one certificate and
   const numbers = new Set(outcomes.map((outcome) => (outcome.status === 'issued' ? outcome.certificate.certificate_number : null)));
   t.same([...numbers], [rows[0]!.certificate_number], 'every run saw the same number');
   const directAnnouncements = outcomes.filter((outcome) => outcome.status === 'issued' && outcome.announce).length;
+  t.equal(direct.calls.certificateIssued.length, directAnnouncements, 'a direct run that announces reports it');
   const jobAnnouncements = announced.length - before;
   t.equal(directAnnouncements + jobAnnouncements, 1, 'announced exactly once across all runs');
   const files = (await readdir(join(config.storageDir, 'certificates'))).filter((name) => name.startsWith(rows[0]!.id));
@@ -157,7 +161,7 @@ t.test('duplicate completion events and concurrent jobs make one certificate and
   t.same((await readdir(join(config.storageDir, '.tmp'))).filter((name) => name.endsWith('.part')), [], 'no spool left behind');
 
   // A replay after everything is done changes nothing.
-  const again = await issueCertificate(app.orm.em.fork(), deps, enrollmentId);
+  const again = await issueCertificate(deps(), enrollmentId);
   t.match(again, { status: 'issued', announce: null, certificate: { certificate_number: rows[0]!.certificate_number } });
 });
 
@@ -182,9 +186,8 @@ t.test('a passed graded quiz that completes the course issues the certificate to
 t.test('enrollments that are not completed get no certificate', async (t) => {
   const course = await publishedCourse('Unfinished', 2);
   const enrollmentId = await enrollmentOf(course.id);
-  const deps = { config, renderer: app.pdf };
-  t.same(await issueCertificate(app.orm.em.fork(), deps, enrollmentId), { status: 'not-completed' });
-  t.same(await issueCertificate(app.orm.em.fork(), deps, '00000000-0000-4000-8000-000000000000'), { status: 'missing' });
+  t.same(await issueCertificate(app.forkDeps(), enrollmentId), { status: 'not-completed' });
+  t.same(await issueCertificate(app.forkDeps(), '00000000-0000-4000-8000-000000000000'), { status: 'missing' });
   t.same(await certificateRows(enrollmentId), []);
 });
 

@@ -6,11 +6,11 @@ import { multipartBody } from '../helpers/multipart.js';
 import { client, connect, listen, request, socketPool } from '../realtime/socket-helpers.js';
 import { ok } from '../realtime/fixtures.js';
 import { rooms } from '../../server/realtime/events.js';
-import { issueCertificate } from '../../server/modules/certificates/certificates.issuer.js';
+import { issueCertificate } from '../../server/modules/certificates/certificates.service.js';
 
 // Ownership counts only while the owner is an instructor (or an admin). Courses stay where they
 // are on demotion: an admin manages them, or promotes the user back.
-const { app, config } = await buildTestApp(t, 'demoted-owner');
+const { app } = await buildTestApp(t, 'demoted-owner');
 const url = await listen(app);
 const sockets = socketPool();
 t.teardown(() => sockets.closeAll());
@@ -25,7 +25,7 @@ const draft = await ok(await call(app, 'POST', '/api/courses', owner, { title: '
 const lesson = await ok(await call(app, 'POST', `/api/courses/${published.id}/lessons`, owner, { title: 'One' }), 201);
 const enrollment = await ok(await call(app, 'POST', `/api/courses/${published.id}/enroll`, student), 201);
 await db().execute(`UPDATE enrollments SET status = 'completed', completed_at = now(), progress_percentage = 100 WHERE id = ?`, [enrollment.id]);
-const issued = await issueCertificate(app.orm.em.fork(), { config, renderer: app.pdf }, enrollment.id);
+const issued = await issueCertificate(app.forkDeps(), enrollment.id);
 if (issued.status !== 'issued') throw new Error(`no certificate: ${JSON.stringify(issued)}`);
 const certificateNumber = issued.certificate.certificate_number;
 

@@ -10,7 +10,7 @@ import { waitFor } from '../helpers/wait.js';
 import { startWorkers } from '../../workers/runtime.js';
 import { workerContextOf } from '../../workers/in-process.js';
 import { recordingPublisher } from '../helpers/publisher.js';
-import type { IssuedCertificate } from '../../server/modules/certificates/certificates.issuer.js';
+import type { IssuedCertificate } from '../../server/modules/certificates/certificates.service.js';
 
 t.test('a worker killed in the middle of a certificate job: another finishes it, one row, one PDF, one event', async (t) => {
   // An API-only instance (no workers); jobs give up a dead worker's lock after a second.

@@ -7,7 +7,7 @@ import { waitFor } from '../helpers/wait.js';
 import { recalculateEnrollment, upsertLessonProgress, type EnrollmentProgressJson } from '../../server/modules/progress/progress.service.js';
 import { queueContracts } from '../../server/platform/queues/contract.js';
 import { normalizeProgressWrite } from '../../server/domain/progress.js';
-import type { IssuedCertificate } from '../../server/modules/certificates/certificates.issuer.js';
+import type { IssuedCertificate } from '../../server/modules/certificates/certificates.service.js';
 
 const { app, config, defer } = await buildTestApp(t, 'progress-queue', { WORKERS: 'on', SWEEP_INTERVAL_MS: '600000' });
 const owner = await createUser(app, 'instructor');

@@ -13,7 +13,7 @@ import { workerContextOf } from '../../workers/in-process.js';
 import type { WorkerContext } from '../../workers/processor.js';
 import { recordingPublisher } from '../helpers/publisher.js';
 import type { EnrollmentProgressJson } from '../../server/modules/progress/progress.service.js';
-import type { IssuedCertificate } from '../../server/modules/certificates/certificates.issuer.js';
+import type { IssuedCertificate } from '../../server/modules/certificates/certificates.service.js';
 
 // No in-process workers: every sweep here is run by the test itself.
 const { app, config, defer } = await buildTestApp(t, 'sweep');

@@ -4,13 +4,12 @@ import cookie, { type CookieSerializeOptions } from '@fastify/cookie';
 import { Type } from 'typebox';
 import { currentUser } from '../../plugins/auth.js';
 import { bearer, errors } from '../../platform/schemas.js';
-import type { ClientInfo } from './refresh-tokens.js';
 import { LoginGuard } from './login-guard.js';
 import { AppError, validationError } from '../../platform/errors.js';
 import { LoginBody, LogoutBody, REFRESH_COOKIE, REFRESH_COOKIE_PATH, RefreshBody, RegisterBody, Session } from './auth.schemas.js';
 import * as auth from './auth.service.js';
 
-function clientInfo(request: FastifyRequest): ClientInfo {
+function clientInfo(request: FastifyRequest): auth.ClientInfo {
   return { userAgent: request.headers['user-agent'] ?? null, ip: request.ip };
 }
 
@@ -55,14 +54,7 @@ export default async function authRoutes(fastify: FastifyInstance) {
   // Parses cookies for these routes only: nothing else reads one.
   await fastify.register(cookie);
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const deps = (request: FastifyRequest): auth.AuthDeps => ({
-    em: request.em,
-    log: request.log,
-    refreshTokenTtlSeconds: app.config.refreshTokenTtlSeconds,
-    refreshReuseGraceSeconds: app.config.refreshReuseGraceSeconds,
-    passwords: app.passwords,
-    signAccessToken: app.signAccessToken,
-  });
+  const deps = (request: FastifyRequest): auth.AuthDeps => ({ ...request.deps, passwords: app.passwords, signAccessToken: app.signAccessToken });
   const tags = ['auth'];
   const loginGuard = new LoginGuard({
     redis: () => app.redis,
@@ -182,7 +174,7 @@ export default async function authRoutes(fastify: FastifyInstance) {
     },
     async (request, reply) => {
       const { token } = presentedToken(request, request.body);
-      await auth.logout(deps(request), currentUser(request).id, token);
+      await auth.logout(request.deps, currentUser(request).id, token);
       if (request.cookies[REFRESH_COOKIE] === token) clearRefreshCookie(request, reply);
       return reply.status(204).send(null);
     },

@@ -1,6 +1,5 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { FastifyBaseLogger } from 'fastify';
 import { User, type IUser } from '../../../entities/index.js';
 import { AppError, conflict, notFound, unauthorized } from '../../platform/errors.js';
 import type { AuthUser } from '../../plugins/auth.js';
@@ -12,21 +11,25 @@ import {
   issueRefreshToken,
   revokeRefreshToken,
   type ClientInfo,
-} from './refresh-tokens.js';
+} from './auth.queries.js';
 import { toUserResponse } from '../users/users.schemas.js';
+import type { ServiceDeps } from '../deps.js';
 import type { LoginBody, RegisterBody, Session } from './auth.schemas.js';
 
-/** What the auth service needs from the app, so it can be called outside a route too. */
-export interface AuthDeps {
-  em: EntityManager;
-  log: FastifyBaseLogger;
-  refreshTokenTtlSeconds: number;
-  /** See `Config.refreshReuseGraceSeconds`. */
-  refreshReuseGraceSeconds: number;
+export type { ClientInfo } from './auth.queries.js';
+
+/**
+ * What signing in needs beside `ServiceDeps`: the auth plugin's password hashing and token
+ * signing (not in `ServiceDeps`, which every adapter builds; the auth routes add them).
+ */
+export interface AuthPorts {
   /** argon2, through the process's bounded slots (503 `UNAVAILABLE` when they are all taken). */
   passwords: Passwords;
   signAccessToken(user: AuthUser): string;
 }
+
+/** What the auth flows use: `config.refreshTokenTtlSeconds` and `config.refreshReuseGraceSeconds`. */
+export type AuthDeps = Pick<ServiceDeps, 'em' | 'config' | 'log' | 'clock'> & AuthPorts;
 
 /** A new session and when its refresh token expires (the lifetime of a cookie that carries it). */
 export interface IssuedSession extends Session {
@@ -43,7 +46,7 @@ export function normalizeEmail(email: string): string {
 }
 
 async function newSession(deps: AuthDeps, em: EntityManager, user: IUser, client: ClientInfo, expiresAt?: Date): Promise<IssuedSession> {
-  const refreshExpiresAt = expiresAt ?? new Date(Date.now() + deps.refreshTokenTtlSeconds * 1000);
+  const refreshExpiresAt = expiresAt ?? new Date(deps.clock.now().getTime() + deps.config.refreshTokenTtlSeconds * 1000);
   const refreshToken = await issueRefreshToken(em, user.id, refreshExpiresAt, client);
   return { user: toUserResponse(user), accessToken: deps.signAccessToken({ id: user.id, role: user.role }), refreshToken, refreshExpiresAt };
 }
@@ -77,7 +80,7 @@ export async function login(deps: AuthDeps, input: LoginBody, client: ClientInfo
   const valid = await deps.passwords.verify(user.passwordHash, input.password);
   if (!valid || !user.isActive) throw unauthorized(INVALID_CREDENTIALS);
   if (deps.passwords.needsRehash(user.passwordHash)) user.passwordHash = await deps.passwords.hash(input.password);
-  user.lastLoginAt = new Date();
+  user.lastLoginAt = deps.clock.now();
   await em.flush();
   return newSession(deps, em, user, client);
 }
@@ -92,7 +95,7 @@ export async function refresh(deps: AuthDeps, refreshToken: string, client: Clie
   const outcome = await deps.em.transactional(async (em) => {
     const claimed = await claimRefreshToken(em, refreshToken);
     if (!claimed) {
-      const { state, userId } = await inspectRefreshToken(em, refreshToken, deps.refreshReuseGraceSeconds);
+      const { state, userId } = await inspectRefreshToken(em, refreshToken, deps.config.refreshReuseGraceSeconds);
       if (state === 'reused' && userId) {
         const ended = await endAllRefreshTokens(em, userId);
         return { kind: 'reused' as const, userId, ended };
@@ -122,6 +125,15 @@ export async function refresh(deps: AuthDeps, refreshToken: string, client: Clie
 }
 
 /** Revokes one of the caller's own refresh tokens. Idempotent; someone else's (or no) token → 404. */
-export async function logout(deps: AuthDeps, userId: string, refreshToken: string): Promise<void> {
+export async function logout(deps: Pick<ServiceDeps, 'em'>, userId: string, refreshToken: string): Promise<void> {
   if (!(await revokeRefreshToken(deps.em, userId, refreshToken))) throw notFound('Refresh token');
+}
+
+/**
+ * Ends every live session (refresh token) of `userId`, except the one whose plain value is
+ * `keep`; run it inside the caller's transaction (`em`). Returns how many were ended. Access
+ * tokens stop on their own: the auth hook re-reads the account on every request.
+ */
+export async function endSessions(deps: Pick<ServiceDeps, 'em'>, userId: string, keep?: string): Promise<number> {
+  return endAllRefreshTokens(deps.em, userId, keep);
 }

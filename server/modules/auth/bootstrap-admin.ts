@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { hashPassword } from './passwords.js';
+import { findRoleByEmail, insertAdminIfAbsent } from './auth.queries.js';
 
 export type BootstrapResult = 'created' | 'exists' | 'exists-not-admin';
 
@@ -9,15 +10,7 @@ export type BootstrapResult = 'created' | 'exists' | 'exists-not-admin';
  * account is never changed (its password and role stay whatever they have become).
  */
 export async function ensureAdmin(em: EntityManager, email: string, password: string): Promise<BootstrapResult> {
-  const existing = await em.execute<Array<{ role: string }>>('SELECT role FROM users WHERE email = ?', [email]);
-  if (existing[0]) return existing[0].role === 'admin' ? 'exists' : 'exists-not-admin';
-  const passwordHash = await hashPassword(password);
-  const inserted = await em.execute<Array<{ id: string }>>(
-    `INSERT INTO users (id, email, password_hash, full_name, role, is_active, metadata, created_at, updated_at)
-     VALUES (gen_random_uuid(), ?, ?, 'Administrator', 'admin', true, '{}'::jsonb, now(), now())
-     ON CONFLICT (email) DO NOTHING
-     RETURNING id`,
-    [email, passwordHash],
-  );
-  return inserted.length > 0 ? 'created' : 'exists';
+  const role = await findRoleByEmail(em, email);
+  if (role !== undefined) return role === 'admin' ? 'exists' : 'exists-not-admin';
+  return (await insertAdminIfAbsent(em, email, await hashPassword(password))) ? 'created' : 'exists';
 }

@@ -9,7 +9,6 @@ import { certificatePdfFor, listMyCertificates, revokeCertificate, verifyCertifi
 export default async function certificateRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['certificates'];
-  const deps = { config: app.config, renderer: app.pdf };
 
   app.get(
     '/certificates',
@@ -24,7 +23,7 @@ export default async function certificateRoutes(fastify: FastifyInstance) {
         response: { 200: Page(CertificateJson), ...errors(400, 401) },
       },
     },
-    async (request) => listMyCertificates(request.em, deps, currentUser(request), request.query),
+    async (request) => listMyCertificates(request.deps, currentUser(request), request.query),
   );
 
   app.get(
@@ -38,7 +37,7 @@ export default async function certificateRoutes(fastify: FastifyInstance) {
         response: { 200: CertificateVerification, ...errors(400, 404) },
       },
     },
-    async (request) => verifyCertificate(request.em, request.params.number),
+    async (request) => verifyCertificate(request.deps, request.params.number),
   );
 
   app.get(
@@ -68,17 +67,15 @@ export default async function certificateRoutes(fastify: FastifyInstance) {
       const { expires, signature } = request.query;
       if ((expires === undefined) !== (signature === undefined)) throw validationError('expires and signature go together');
       const access = expires !== undefined && signature !== undefined ? { signed: { expires, signature } } : { user: currentUser(request) };
-      const { key, certificate } = await certificatePdfFor(request.em, deps, access, request.params.number);
+      const { certificate, size, stream } = await certificatePdfFor(request.deps, access, request.params.number);
       // A signed link may be embedded (an <iframe> or <object> of the app) from another origin.
       if ('signed' in access) reply.header('cross-origin-resource-policy', 'cross-origin');
-      const info = await app.storage.stat(key);
-      const stream = await app.storage.createReadStream(key);
       return reply
         .header('content-type', 'application/pdf')
         .header('content-disposition', `inline; filename="${certificate.certificate_number}.pdf"`)
         .header('x-content-type-options', 'nosniff')
         .header('cache-control', 'private, no-store')
-        .header('content-length', info!.size)
+        .header('content-length', size)
         .send(stream);
     },
   );
@@ -96,6 +93,6 @@ export default async function certificateRoutes(fastify: FastifyInstance) {
         response: { 200: CertificateJson, ...errors(400, 401, 403, 404) },
       },
     },
-    async (request) => revokeCertificate(request.em, deps, currentUser(request), request.params.number),
+    async (request) => revokeCertificate(request.deps, currentUser(request), request.params.number),
   );
 }

@@ -49,3 +49,11 @@ export async function requireCourseManager(em: EntityManager, courseId: string, 
   if (!access.isManager) throw forbidden('Only the course owner or an admin may do this');
   return access;
 }
+
+/**
+ * Whether `userId` is an active or completed enrollee of the course, without the draft rule
+ * (for things attached to a course that keep their own visibility, such as its files).
+ */
+export async function isEnrolleeOf(em: EntityManager, courseId: string, userId: string): Promise<boolean> {
+  return (await em.count(Enrollment, { student: userId, course: courseId, status: { $in: [...ACCESS_GRANTING_STATUSES] } })) > 0;
+}

@@ -1,17 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifySchemaCompiler } from 'fastify';
 import multipart from '@fastify/multipart';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { AppError, forbidden, notFound, validationError } from '../../platform/errors.js';
+import { AppError } from '../../platform/errors.js';
 import { currentUser, requireRole } from '../../plugins/auth.js';
 import { bearer, errors, IdParams } from '../../platform/schemas.js';
 import { validatorCompiler } from '../../platform/validation.js';
-import { isInlineMedia, judgeContent } from './content-policy.js';
-import { contentDisposition } from './filenames.js';
 import { ContentQuery, FileBytes, FileJson, SignedUrl, UploadBody } from './files.schemas.js';
-import { canDelete, canRead, courseForUpload, findFile, insertFile, readableFile, toFileJson } from './files.service.js';
-import { parseRange } from './http-range.js';
-import { deriveFileUrlKey, signFileUrl, verifyFileUrl } from '../../platform/signed-url.js';
-import { MULTIPART_LIMITS, readUploadForm } from './upload-form.js';
+import { deleteFile, openFileContent, readableFile, signedFileUrl, toFileJson, uploadFile } from './files.service.js';
+import { MULTIPART_LIMITS } from './upload-form.js';
 
 const ACCESS =
   'Public files: anyone, even without a token. A course\'s files: the course\'s instructor and its active or completed ' +
@@ -27,8 +23,6 @@ export default async function filesRoutes(fastify: FastifyInstance) {
   await fastify.register(multipart, { limits: MULTIPART_LIMITS, throwFileSizeLimit: false });
 
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { uploadAllowedTypes, fileUrlTtlSeconds, publicUrl, uploadMaxBytes } = app.config;
-  const urlKey = deriveFileUrlKey(app.config.jwtSecret);
 
   app.post(
     '/files',
@@ -51,37 +45,9 @@ export default async function filesRoutes(fastify: FastifyInstance) {
       preHandler: [app.authenticate, requireRole('instructor', 'admin')],
     },
     async (request, reply) => {
-      const user = currentUser(request);
-      const { fields, upload } = await readUploadForm(request, app.storage, uploadMaxBytes);
-      let stored = false;
-      try {
-        if (fields.courseId) await courseForUpload(request.em, fields.courseId, user);
-        const verdict = judgeContent(upload.sample, uploadAllowedTypes);
-        if (!verdict.accepted) throw new AppError('UNSUPPORTED_MEDIA_TYPE', verdict.reason);
-
-        const key = await app.storage.put({ tempPath: upload.tempPath }, { folder: fields.folder, extension: verdict.extension });
-        stored = true;
-        try {
-          const file = await insertFile(request.em, {
-            storageProvider: app.storage.provider,
-            storagePath: key,
-            originalFilename: upload.originalFilename,
-            mimeType: verdict.mime,
-            category: verdict.category,
-            size: upload.size,
-            folder: fields.folder,
-            isPublic: fields.isPublic,
-            courseId: fields.courseId,
-            uploaderId: user.id,
-          });
-          return reply.status(201).send(toFileJson(file));
-        } catch (error) {
-          await app.storage.delete(key);
-          throw error;
-        }
-      } finally {
-        if (!stored) await app.storage.discardTemp(upload.tempPath);
-      }
+      if (!request.isMultipart()) throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the file as multipart/form-data');
+      const parts = request.parts({ limits: { ...MULTIPART_LIMITS, fileSize: app.config.uploadMaxBytes + 1 } });
+      return reply.status(201).send(await uploadFile(request.deps, currentUser(request), parts));
     },
   );
 
@@ -98,7 +64,7 @@ export default async function filesRoutes(fastify: FastifyInstance) {
       },
       preHandler: app.optionalAuth,
     },
-    async (request) => toFileJson(await readableFile(request.em, request.params.id, request.auth)),
+    async (request) => toFileJson(await readableFile(request.deps, request.params.id, request.auth)),
   );
 
   app.get(
@@ -126,56 +92,8 @@ export default async function filesRoutes(fastify: FastifyInstance) {
     async (request, typedReply) => {
       // Streams and a hand-made 416 body: the response schemas only document these.
       const reply = typedReply as unknown as FastifyReply;
-      const { id } = request.params;
-      const { expires, signature } = request.query;
-      let signed = false;
-      let file;
-      if (expires !== undefined || signature !== undefined) {
-        if (expires === undefined || signature === undefined) throw validationError('expires and signature go together');
-        const check = verifyFileUrl(urlKey, id, expires, signature, Math.floor(Date.now() / 1000));
-        if (check !== 'valid') throw forbidden(check === 'expired' ? 'This link has expired' : 'This link is not valid');
-        file = await findFile(request.em, id);
-        if (!file) throw notFound('File');
-        signed = true;
-      } else {
-        file = await readableFile(request.em, id, request.auth);
-      }
-
-      const info = await app.storage.stat(file.storagePath);
-      if (!info) {
-        request.log.error({ fileId: file.id, key: file.storagePath }, 'file content missing from storage');
-        throw notFound('File content');
-      }
-      const mime = file.mimeType ?? 'application/octet-stream';
-      reply
-        .header('content-type', mime.startsWith('text/') ? `${mime}; charset=utf-8` : mime)
-        .header('x-content-type-options', 'nosniff')
-        .header('content-disposition', contentDisposition(isInlineMedia(mime) ? 'inline' : 'attachment', file.originalFilename))
-        .header('accept-ranges', 'bytes')
-        .header('cache-control', file.isPublic ? 'public, max-age=300' : 'private, no-store')
-        .header('last-modified', file.createdAt.toUTCString());
-      // Public files and signed URLs are meant for <img>/<video> on the client's own origin.
-      if (file.isPublic || signed) reply.header('cross-origin-resource-policy', 'cross-origin');
-
-      const range = parseRange(request.headers.range, info.size);
-      if (range.kind === 'unsatisfiable') {
-        return reply
-          .status(416)
-          .header('content-range', `bytes */${info.size}`)
-          .header('content-type', 'application/json; charset=utf-8')
-          .header('content-disposition', null)
-          .send({ statusCode: 416, error: 'Range Not Satisfiable', code: 'VALIDATION_ERROR', message: `The file has ${info.size} bytes` });
-      }
-      if (range.kind === 'partial') {
-        const stream = await app.storage.createReadStream(file.storagePath, range);
-        return reply
-          .status(206)
-          .header('content-range', `bytes ${range.start}-${range.end}/${info.size}`)
-          .header('content-length', range.end - range.start + 1)
-          .send(stream);
-      }
-      const stream = await app.storage.createReadStream(file.storagePath);
-      return reply.header('content-length', info.size).send(stream);
+      const content = await openFileContent(request.deps, request.auth, request.params.id, request.query, request.headers.range);
+      return reply.status(content.status).headers(content.headers).send('stream' in content ? content.stream : content.body);
     },
   );
 
@@ -195,15 +113,7 @@ export default async function filesRoutes(fastify: FastifyInstance) {
       },
       preHandler: app.optionalAuth,
     },
-    async (request) => {
-      const file = await readableFile(request.em, request.params.id, request.auth);
-      const expires = Math.floor(Date.now() / 1000) + fileUrlTtlSeconds;
-      const signature = signFileUrl(urlKey, file.id, expires);
-      return {
-        url: `${publicUrl}/api/files/${file.id}/content?expires=${expires}&signature=${signature}`,
-        expiresAt: new Date(expires * 1000).toISOString(),
-      };
-    },
+    async (request) => signedFileUrl(request.deps, request.auth, request.params.id),
   );
 
   app.delete(
@@ -220,18 +130,7 @@ export default async function filesRoutes(fastify: FastifyInstance) {
       preHandler: app.authenticate,
     },
     async (request, reply) => {
-      const user = currentUser(request);
-      const file = await findFile(request.em, request.params.id);
-      if (!file || !(await canRead(request.em, file, user))) throw notFound('File');
-      if (!canDelete(file, user)) throw forbidden('Only the uploader or an admin can delete this file');
-      const key = file.storagePath;
-      await request.em.remove(file).flush();
-      try {
-        await app.storage.delete(key);
-      } catch (error) {
-        // The row is gone, so nothing serves these bytes any more; they are only wasted space.
-        request.log.error({ err: error, key }, 'could not delete the bytes of a deleted file');
-      }
+      await deleteFile(request.deps, currentUser(request), request.params.id);
       return reply.status(204).send(null);
     },
   );

@@ -1,7 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { FastifyRequest } from 'fastify';
 import { fileTypeFromFile } from 'file-type';
 import { AppError, validationError } from '../../platform/errors.js';
 import { normaliseFolder } from '../../platform/storage/storage.js';
@@ -36,6 +35,15 @@ export interface SpooledUpload {
   size: number;
   sample: ContentSample;
 }
+
+/**
+ * One part of a multipart form as the parser yields it (the shape of `@fastify/multipart`'s
+ * parts, named here so that reading a form needs no HTTP framework): a file with its stream, or a
+ * field with its value.
+ */
+export type FormPart =
+  | { type: 'file'; fieldname: string; filename: string; file: Readable & { truncated?: boolean } }
+  | { type: 'field'; fieldname: string; value: unknown; valueTruncated: boolean; fieldnameTruncated: boolean };
 
 export interface UploadForm {
   fields: UploadFields;
@@ -165,16 +173,17 @@ async function spool(file: Readable, storage: Storage, maxBytes: number): Promis
 }
 
 /**
- * Reads the multipart form of `POST /files`: the fields (validated as they arrive, unknown ones
- * refused) and the one `file`, spooled to a temporary file of `storage` while counting its
- * bytes. On any failure nothing is left on disk. The caller owns `upload.tempPath` afterwards.
+ * Reads the multipart form of `POST /files` from its parts (the parser's limits are
+ * `MULTIPART_LIMITS` and a `fileSize` of `maxBytes + 1`): the fields (validated as they arrive,
+ * unknown ones refused) and the one `file`, spooled to a temporary file of `storage` while
+ * counting its bytes. The parser's errors become ours (400, 413, 415). On any failure nothing is
+ * left on disk. The caller owns `upload.tempPath` afterwards.
  */
-export async function readUploadForm(request: FastifyRequest, storage: Storage, maxBytes: number): Promise<UploadForm> {
-  if (!request.isMultipart()) throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the file as multipart/form-data');
+export async function readUploadForm(parts: AsyncIterable<FormPart>, storage: Storage, maxBytes: number): Promise<UploadForm> {
   const fields: Partial<UploadFields> = {};
   let upload: SpooledUpload | undefined;
   try {
-    for await (const part of request.parts({ limits: { ...MULTIPART_LIMITS, fileSize: maxBytes + 1 } })) {
+    for await (const part of parts) {
       if (part.type === 'file') {
         if (part.fieldname !== 'file') {
           part.file.resume();

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { currentUser, requireRole } from '../../plugins/auth.js';
@@ -9,7 +9,6 @@ import * as users from './users.service.js';
 /** `/me` (any signed-in user) and `/users` (admins). */
 export default async function usersRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const deps = (request: FastifyRequest): users.UsersDeps => ({ em: request.em, log: request.log, publisher: request.deps.publisher, passwords: app.passwords });
   const adminOnly = [app.authenticate, requireRole('admin')];
 
   app.get(
@@ -18,7 +17,7 @@ export default async function usersRoutes(fastify: FastifyInstance) {
       preHandler: app.authenticate,
       schema: { tags: ['me'], summary: 'Your account', security: bearer, response: { 200: UserResponse, ...errors(401, 429) } },
     },
-    async (request) => toUserResponse(await users.getUser(request.em, currentUser(request).id)),
+    async (request) => toUserResponse(await users.getUser(request.deps, currentUser(request).id)),
   );
 
   app.patch(
@@ -33,7 +32,7 @@ export default async function usersRoutes(fastify: FastifyInstance) {
         response: { 200: UserResponse, ...errors(400, 401, 429) },
       },
     },
-    async (request) => toUserResponse(await users.updateMe(request.em, currentUser(request).id, request.body)),
+    async (request) => toUserResponse(await users.updateMe(request.deps, currentUser(request).id, request.body)),
   );
 
   app.post(
@@ -57,7 +56,7 @@ export default async function usersRoutes(fastify: FastifyInstance) {
       },
     },
     async (request, reply) => {
-      await users.changePassword(deps(request), currentUser(request).id, request.body);
+      await users.changePassword({ ...request.deps, passwords: app.passwords }, currentUser(request).id, request.body);
       return reply.status(204).send(null);
     },
   );
@@ -75,7 +74,7 @@ export default async function usersRoutes(fastify: FastifyInstance) {
       },
     },
     async (request) => {
-      const { items, total } = await users.listUsers(request.em, request.query);
+      const { items, total } = await users.listUsers(request.deps, request.query);
       return { items: items.map(toUserResponse), total, page: request.query.page, limit: request.query.limit };
     },
   );
@@ -96,6 +95,6 @@ export default async function usersRoutes(fastify: FastifyInstance) {
         response: { 200: UserResponse, ...errors(400, 401, 403, 404, 409, 429) },
       },
     },
-    async (request) => toUserResponse(await users.updateUser(deps(request), request.params.id, request.body)),
+    async (request) => toUserResponse(await users.updateUser(request.deps, request.params.id, request.body)),
   );
 }

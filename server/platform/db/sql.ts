@@ -33,3 +33,8 @@ export async function retryThenLock<T>(tries: number, attempt: () => Promise<T |
   }
   return underLock();
 }
+
+/** One round trip to PostgreSQL (`SELECT 1` on a pooled connection): the readiness probe. */
+export async function ping(em: Pick<EntityManager, 'getConnection'>): Promise<void> {
+  await em.getConnection().execute('SELECT 1');
+}
