@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AttemptStatus, EnrollmentStatus, QuestionType, QuizType } from '../../../entities/enums.js';
 import type { AuthUser } from '../../plugins/auth.js';
-import type { Config } from '../../config/config.js';
+import type { ServiceDeps } from '../deps.js';
 import { answerShapeError, gradeAttempt, type ChoiceOption, type GradableQuestion, type QuestionResult, type ShortAnswerKey } from '../../domain/grading.js';
 import { attemptDeadline, isExpired } from '../../domain/quiz-timing.js';
 import { keyRevealed } from '../../domain/answer-key.js';
@@ -13,14 +13,8 @@ import { ACCESS_GRANTING_STATUSES, isManagerOf } from '../courses/courses.access
 import { loadQuiz } from '../quizzes/quizzes.service.js';
 import { completeLessonByQuiz, type LessonProgressResult } from '../progress/progress.service.js';
 
-/** What attempt operations need beyond the EntityManager. */
-export interface AttemptDeps {
-  config: Pick<Config, 'quizGraceMs'>;
-  /** Schedules the deadline job; absent in contexts that never start attempts. */
-  scheduleDeadline?(attemptId: string, runAt: Date): Promise<void>;
-  /** Removes a deadline job that is no longer needed (best effort: the job is idempotent). */
-  cancelDeadline?(attemptId: string): Promise<void>;
-}
+/** What grading needs: it reads the grace, reports the grade and cancels the deadline job. */
+export type GradingDeps = Pick<ServiceDeps, 'em' | 'config' | 'clock' | 'publisher' | 'jobs'>;
 
 interface AttemptRow {
   id: string;
@@ -165,7 +159,8 @@ async function revealsKey(em: SqlRunner, row: AttemptRow, viewer: { isManager: b
  * reveals correct answers and explanations only as `keyRevealed` decides (managers always see them).
  * `loaded`: the attempt's questions when the caller has just read them (grading does).
  */
-async function attemptJson(em: EntityManager, row: AttemptRow, viewer: { isManager: boolean }, loaded?: AttemptQuestion[]) {
+async function attemptJson(deps: Pick<ServiceDeps, 'em' | 'clock'>, row: AttemptRow, viewer: { isManager: boolean }, loaded?: AttemptQuestion[]) {
+  const { em } = deps;
   const questions = loaded ?? (await attemptQuestions(em, row.question_order ?? []));
   const revealAnswers = row.status === 'graded' && row.results ? await revealsKey(em, row, viewer) : false;
   return {
@@ -177,7 +172,7 @@ async function attemptJson(em: EntityManager, row: AttemptRow, viewer: { isManag
     status: row.status,
     startedAt: toIso(row.started_at),
     deadline: iso(row.deadline),
-    serverNow: new Date().toISOString(),
+    serverNow: deps.clock.now().toISOString(),
     questions: questions.map(({ question, optionIds }) => {
       const options = question.options
         ? (optionIds ?? question.options.map((option) => option.id))
@@ -229,18 +224,19 @@ function viewerOf(user: AuthUser, row: AttemptRow) {
 }
 
 export interface StartedAttempt {
+  /** A new attempt (201), or the one in progress returned again (200). */
   created: boolean;
   attempt: AttemptJson;
-  /** For the `quiz:started` event. */
-  event: { attemptId: string; quizId: string; studentId: string; courseId: string; deadline: string | null };
 }
 
 /**
  * Starts an attempt (created) or returns the one in progress. Concurrent starts serialise on
  * the enrollment row, so attempt numbers have no gaps or duplicates and at most one attempt
  * runs; the partial unique index is the last word. An overdue running attempt is graded first.
+ * A new attempt schedules its deadline job and is reported started; a running one is reported open.
  */
-export async function startAttempt(em: EntityManager, user: AuthUser, quizId: string, deps: AttemptDeps): Promise<StartedAttempt> {
+export async function startAttempt(deps: GradingDeps, user: AuthUser, quizId: string): Promise<StartedAttempt> {
+  const { em } = deps;
   const { quiz, access } = await loadQuiz(em, quizId, user);
   if (!access.enrollment || !(ACCESS_GRANTING_STATUSES as readonly string[]).includes(access.enrollment.status)) {
     throw forbidden('Only students enrolled in this course take its quizzes');
@@ -253,8 +249,8 @@ export async function startAttempt(em: EntityManager, user: AuthUser, quizId: st
     [enrollmentId, quiz.id],
   );
   for (const attempt of overdue) {
-    if (isExpired(attempt.deadline ? new Date(attempt.deadline) : null, new Date(), deps.config.quizGraceMs)) {
-      await gradeAttemptNow(em, attempt.id, { auto: true }, deps);
+    if (isExpired(attempt.deadline ? new Date(attempt.deadline) : null, deps.clock.now(), deps.config.quizGraceMs)) {
+      await gradeAttemptNow(deps, attempt.id, { auto: true });
     }
   }
 
@@ -277,7 +273,7 @@ export async function startAttempt(em: EntityManager, user: AuthUser, quizId: st
       [quiz.id],
     );
     if (questions.length === 0) throw new AppError('CONFLICT', 'This quiz has no questions yet');
-    const startedAt = new Date();
+    const startedAt = deps.clock.now();
     const deadline = attemptDeadline(startedAt, quiz);
     const order = buildQuestionOrder(questions, { shuffleQuestions: quiz.shuffleQuestions, shuffleOptions: quiz.shuffleOptions });
     const [inserted] = await tx.execute<Array<{ id: string }>>(
@@ -288,22 +284,34 @@ export async function startAttempt(em: EntityManager, user: AuthUser, quizId: st
     return { created: true, attemptId: inserted!.id, deadline };
   });
 
-  if (outcome.created && outcome.deadline && deps.scheduleDeadline) {
-    await deps.scheduleDeadline(outcome.attemptId, new Date(outcome.deadline.getTime() + deps.config.quizGraceMs));
+  if (outcome.created && outcome.deadline) {
+    await deps.jobs.scheduleDeadline(outcome.attemptId, new Date(outcome.deadline.getTime() + deps.config.quizGraceMs));
   }
   const row = (await loadAttemptRow(em, outcome.attemptId))!;
-  return {
-    created: outcome.created,
-    attempt: await attemptJson(em, row, { isManager: false }),
-    event: { attemptId: row.id, quizId: row.quiz_id, studentId: row.student_id, courseId: row.course_id, deadline: iso(row.deadline) },
-  };
+  const attempt = await attemptJson(deps, row, { isManager: false });
+  const started = { attemptId: row.id, quizId: row.quiz_id, studentId: row.student_id, courseId: row.course_id, deadline: iso(row.deadline) };
+  if (outcome.created) deps.publisher.attemptStarted(started);
+  if (attempt.status === 'in_progress') deps.publisher.attemptOpen(started);
+  return { created: outcome.created, attempt };
 }
 
-export async function getAttempt(em: EntityManager, user: AuthUser, attemptId: string): Promise<AttemptJson> {
-  const row = await loadAttemptRow(em, attemptId);
+export async function getAttempt(deps: Pick<ServiceDeps, 'em' | 'clock'>, user: AuthUser, attemptId: string): Promise<AttemptJson> {
+  const row = await loadAttemptRow(deps.em, attemptId);
   if (!row) throw notFound('Attempt');
   const viewer = viewerOf(user, row);
-  return attemptJson(em, row, viewer);
+  return attemptJson(deps, row, viewer);
+}
+
+/**
+ * `quiz:sync`: the attempt as `getAttempt` returns it; its student's own running attempt is
+ * reported open (it ticks where the student is connected from now on).
+ */
+export async function syncAttempt(deps: Pick<ServiceDeps, 'em' | 'clock' | 'publisher'>, user: AuthUser, attemptId: string): Promise<AttemptJson> {
+  const attempt = await getAttempt(deps, user, attemptId);
+  if (attempt.studentId === user.id && attempt.status === 'in_progress') {
+    deps.publisher.attemptOpen({ attemptId: attempt.id, studentId: attempt.studentId, deadline: attempt.deadline });
+  }
+  return attempt;
 }
 
 /**
@@ -316,19 +324,29 @@ function finishedAttemptError(row: Pick<AttemptRow, 'auto_submitted'>): AppError
     : new AppError('CONFLICT', 'This attempt has already been submitted');
 }
 
-function assertOwnRunningAttempt(user: AuthUser, row: AttemptRow, graceMs: number) {
+function assertOwnRunningAttempt(user: AuthUser, row: AttemptRow, now: Date, graceMs: number) {
   if (row.student_id !== user.id) throw forbidden('Only the student answers its attempt');
   if (row.status !== 'in_progress') throw finishedAttemptError(row);
-  if (isExpired(row.deadline ? new Date(row.deadline) : null, new Date(), graceMs)) {
+  if (isExpired(row.deadline ? new Date(row.deadline) : null, now, graceMs)) {
     throw new AppError('QUIZ_TIME_EXPIRED', 'Time is up for this attempt');
   }
 }
 
-/** Autosaves one answer (idempotent). Refused past deadline + grace, and when its shape is wrong. */
-export async function saveAnswer(em: EntityManager, user: AuthUser, attemptId: string, questionId: string, answer: unknown, deps: AttemptDeps) {
+/**
+ * Autosaves one answer (idempotent) and reports it saved. Refused past deadline + grace, and
+ * when its shape is wrong.
+ */
+export async function saveAnswer(
+  deps: Pick<ServiceDeps, 'em' | 'config' | 'clock' | 'publisher'>,
+  user: AuthUser,
+  attemptId: string,
+  questionId: string,
+  answer: unknown,
+) {
+  const { em } = deps;
   const row = await loadAttemptRow(em, attemptId);
   if (!row) throw notFound('Attempt');
-  assertOwnRunningAttempt(user, row, deps.config.quizGraceMs);
+  assertOwnRunningAttempt(user, row, deps.clock.now(), deps.config.quizGraceMs);
   if (!(row.question_order ?? []).some((item) => item.questionId === questionId)) throw notFound('Question in this attempt');
   const [question] = await attemptQuestions(em, [{ questionId }]);
   if (!question) throw notFound('Question');
@@ -347,7 +365,9 @@ export async function saveAnswer(em: EntityManager, user: AuthUser, attemptId: s
     if (current.status !== 'in_progress') throw finishedAttemptError(current);
     throw new AppError('QUIZ_TIME_EXPIRED', 'Time is up for this attempt');
   }
-  return { attemptId, questionId, answer, savedAt: new Date().toISOString(), deadline: iso(row.deadline), serverNow: new Date().toISOString() };
+  deps.publisher.answersSaved(attemptId, [questionId]);
+  const now = deps.clock.now().toISOString();
+  return { attemptId, questionId, answer, savedAt: now, deadline: iso(row.deadline), serverNow: now };
 }
 
 export interface GradedAttempt {
@@ -356,27 +376,44 @@ export interface GradedAttempt {
   row: AttemptRow;
   /** The lesson completed by this grade, if any. */
   lessonProgress: LessonProgressResult | null;
-  /** For the `quiz:graded` event. */
+  /** The grade, as `quiz:graded` carries it. */
   event: { attemptId: string; quizId: string; studentId: string; courseId: string; score: number; maxScore: number; percentage: number; isPassed: boolean };
   /** The attempt reached its deadline unsubmitted (for `quiz:expired`). */
   expired: boolean;
 }
 
-/** Told of a grade just committed (only when this call graded the attempt). */
-export type GradeAnnouncer = (graded: Omit<GradedAttempt, 'lessonProgress'>) => Promise<void> | void;
-
 /**
  * Grades an attempt once. Whoever writes the grade first (the student's submit, the deadline
- * job, the sweep) grades it; the others find it graded and return it unchanged. Past the
- * deadline plus grace, answers in the request are ignored and the saved ones are graded.
+ * job, the sweep) grades it and reports it (see `gradeOnce`); the others find it graded and
+ * return it unchanged. Past the deadline plus grace, answers in the request are ignored and the
+ * saved ones are graded.
  */
 export async function gradeAttemptNow(
-  em: EntityManager,
+  deps: GradingDeps,
   attemptId: string,
   options: Pick<GradeOptions, 'auto' | 'answers' | 'optimisticTries'>,
-  deps: AttemptDeps,
 ): Promise<GradedAttempt | null> {
-  return (await gradeOnce(em, attemptId, options, deps))?.outcome ?? null;
+  return (await gradeOnce(deps, attemptId, options))?.outcome ?? null;
+}
+
+/** What the deadline job found: the attempt graded now or before (`status`), or not due yet (`dueAt`, ms). */
+export type DeadlineOutcome = { graded: boolean; status: string } | { dueAt: number };
+
+/**
+ * The deadline job of an attempt: grades it with its saved answers once deadline + grace has
+ * passed. Early (clock skew between processes), it says when the attempt is due instead.
+ */
+export async function gradeAtDeadline(deps: GradingDeps, attemptId: string): Promise<DeadlineOutcome> {
+  const [row] = await deps.em.execute<Array<{ status: string; due: string | null }>>(
+    `SELECT status, deadline + (? || ' milliseconds')::interval AS due FROM quiz_attempts WHERE id = ?`,
+    [String(deps.config.quizGraceMs), attemptId],
+  );
+  if (!row) return { graded: false, status: 'missing' };
+  if (row.status !== 'in_progress') return { graded: false, status: row.status };
+  const due = row.due ? new Date(row.due).getTime() : null;
+  if (due !== null && due > deps.clock.now().getTime()) return { dueAt: due };
+  const outcome = await gradeAttemptNow(deps, attemptId, { auto: true });
+  return { graded: !!outcome?.graded, status: outcome?.row.status ?? 'missing' };
 }
 
 interface GradeOptions {
@@ -385,7 +422,6 @@ interface GradeOptions {
   /** Tries without a lock before locking the row (default `OPTIMISTIC_TRIES`; 0 locks at once). */
   optimisticTries?: number;
   submittedBy?: string;
-  onGraded?: GradeAnnouncer;
 }
 
 /** The attempt as graded now (or found graded), with the questions grading read. */
@@ -402,7 +438,8 @@ interface Graded {
  * transaction. Undefined when someone changed the row in between (a saved answer, another
  * grader); then the caller tries again, and in the end locks.
  */
-async function gradeOptimistically(em: SqlRunner, attemptId: string, options: GradeOptions, deps: AttemptDeps): Promise<Graded | null | undefined> {
+async function gradeOptimistically(deps: Pick<ServiceDeps, 'em' | 'config' | 'clock'>, attemptId: string, options: GradeOptions): Promise<Graded | null | undefined> {
+  const { em } = deps;
   const [loaded] = await em.execute<Array<AttemptRow & { row_version: string; question_rows: QuestionRow[] }>>(
     `SELECT ${ATTEMPT_COLUMNS}, a.xmin::text AS row_version,
             (SELECT coalesce(json_agg(qq), '[]'::json) FROM (
@@ -417,8 +454,8 @@ async function gradeOptimistically(em: SqlRunner, attemptId: string, options: Gr
 }
 
 /** The same under a row lock, in a transaction: never conflicts. */
-async function gradeUnderLock(em: EntityManager, attemptId: string, options: GradeOptions, deps: AttemptDeps): Promise<Graded | null> {
-  return sqlTransaction(em, async (tx) => {
+async function gradeUnderLock(deps: Pick<ServiceDeps, 'em' | 'config' | 'clock'>, attemptId: string, options: GradeOptions): Promise<Graded | null> {
+  return sqlTransaction(deps.em, async (tx) => {
     const row = await loadAttemptRow(tx, attemptId, true);
     if (!row) return null;
     return (await gradeRow(tx, row, options, deps, () => attemptQuestions(tx, row.question_order ?? [])))!;
@@ -433,7 +470,7 @@ async function gradeRow(
   db: SqlRunner,
   row: AttemptRow,
   options: GradeOptions,
-  deps: AttemptDeps,
+  deps: Pick<ServiceDeps, 'config' | 'clock'>,
   loadQuestions: () => Promise<AttemptQuestion[]>,
   version?: string,
 ): Promise<Graded | undefined> {
@@ -442,7 +479,7 @@ async function gradeRow(
     throw validationError('answers must be an object of questionId → answer');
   }
   if (row.status !== 'in_progress') return { graded: false, row, expired: false, questions: null };
-  const now = new Date();
+  const now = deps.clock.now();
   const deadline = row.deadline ? new Date(row.deadline) : null;
   const expired = isExpired(deadline, now, deps.config.quizGraceMs);
   const answers = { ...(row.answers ?? {}) };
@@ -488,17 +525,16 @@ async function gradeRow(
  * attempt JSON. Whoever writes the grade first (the student's submit, the deadline job, the
  * sweep) grades it; the others find it graded. The write is conditional on the row's version,
  * so a save or a grade in between makes this read again, and after a few tries lock the row.
+ *
+ * A new grade is reported as soon as it is committed (`quiz:expired` when due, then
+ * `quiz:graded`), before the deadline job is cancelled and the lesson a pass completes is
+ * recorded (so `quiz:graded` does not wait for them); that lesson is reported after it.
  */
-async function gradeOnce(
-  em: EntityManager,
-  attemptId: string,
-  options: GradeOptions,
-  deps: AttemptDeps,
-): Promise<{ outcome: GradedAttempt; questions: AttemptQuestion[] | null } | null> {
+async function gradeOnce(deps: GradingDeps, attemptId: string, options: GradeOptions): Promise<{ outcome: GradedAttempt; questions: AttemptQuestion[] | null } | null> {
   const result = await retryThenLock(
     options.optimisticTries ?? OPTIMISTIC_TRIES,
-    () => gradeOptimistically(em, attemptId, options, deps),
-    () => gradeUnderLock(em, attemptId, options, deps),
+    () => gradeOptimistically(deps, attemptId, options),
+    () => gradeUnderLock(deps, attemptId, options),
   );
   if (!result) return null;
 
@@ -520,43 +556,40 @@ async function gradeOnce(
   };
   let lessonProgress: LessonProgressResult | null = null;
   if (result.graded) {
-    await options.onGraded?.(graded);
-    await deps.cancelDeadline?.(attemptId);
+    await deps.publisher.attemptGraded({ ...graded.event, expired: graded.expired });
+    await deps.jobs.cancelDeadline(attemptId);
     const completes = row.quiz_type === 'practice' || !!row.is_passed;
     if (completes && (ACCESS_GRANTING_STATUSES as readonly string[]).includes(row.enrollment_status)) {
       const lesson = row.lesson_title === null ? undefined : { title: row.lesson_title, parentLessonId: row.lesson_parent_id };
-      lessonProgress = await completeLessonByQuiz(em, row.enrollment_id, row.lesson_id, lesson);
+      lessonProgress = await completeLessonByQuiz(deps.em, row.enrollment_id, row.lesson_id, lesson);
+      deps.publisher.lessonProgressRecorded(lessonProgress);
     }
   }
   return { outcome: { ...graded, lessonProgress }, questions: result.questions };
 }
 
 /**
- * `POST /attempts/:id/submit`: grades at once; idempotent; after the deadline it returns the
- * auto-submitted result. `onGraded` hears of a new grade as soon as it is committed, before the
- * deadline job is cancelled, the lesson a pass completes is recorded and the JSON is built (so
- * `quiz:graded` does not wait for them); the returned outcome then carries the lesson too.
+ * `POST /attempts/:id/submit`, `quiz:submit`: grades at once; idempotent; after the deadline it
+ * returns the auto-submitted result. A new grade is reported as `gradeOnce` says; the answers the
+ * submit carried for the attempt's questions are then reported saved.
  */
-export async function submitAttempt(
-  em: EntityManager,
-  user: AuthUser,
-  attemptId: string,
-  answers: Record<string, unknown> | undefined,
-  deps: AttemptDeps,
-  onGraded?: GradeAnnouncer,
-) {
-  const graded = await gradeOnce(em, attemptId, { auto: false, answers, submittedBy: user.id, onGraded }, deps);
+export async function submitAttempt(deps: GradingDeps, user: AuthUser, attemptId: string, answers?: Record<string, unknown>): Promise<AttemptJson> {
+  const graded = await gradeOnce(deps, attemptId, { auto: false, answers, submittedBy: user.id });
   if (!graded) throw notFound('Attempt');
   const { outcome, questions } = graded;
-  return { outcome, attempt: await attemptJson(em, outcome.row, { isManager: false }, questions ?? undefined) };
+  if (outcome.graded && answers) {
+    const inAttempt = new Set((outcome.row.question_order ?? []).map((item) => item.questionId));
+    deps.publisher.answersSaved(outcome.event.attemptId, Object.keys(answers).filter((id) => inAttempt.has(id)));
+  }
+  return attemptJson(deps, outcome.row, { isManager: false }, questions ?? undefined);
 }
 
 /** Attempts whose deadline plus grace has passed while they are still open (for the sweep). */
-export async function overdueAttemptIds(em: EntityManager, graceMs: number, limit = 500): Promise<string[]> {
-  const rows = await em.execute<Array<{ id: string }>>(
+export async function overdueAttemptIds(deps: Pick<ServiceDeps, 'em' | 'config'>, limit = 500): Promise<string[]> {
+  const rows = await deps.em.execute<Array<{ id: string }>>(
     `SELECT id FROM quiz_attempts WHERE status = 'in_progress' AND deadline IS NOT NULL
         AND deadline + (? || ' milliseconds')::interval < now() ORDER BY deadline LIMIT ?`,
-    [String(graceMs), limit],
+    [String(deps.config.quizGraceMs), limit],
   );
   return rows.map((row) => row.id);
 }

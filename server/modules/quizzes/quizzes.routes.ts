@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { currentUser } from '../../plugins/auth.js';
 import { bearer, errors, IdParams, NoContent, Page } from '../../platform/schemas.js';
-import { announceStarted, attemptDepsOf } from '../transition.js';
 import { AttemptJson } from '../attempts/attempts.schemas.js';
 import { startAttempt } from '../attempts/attempts.service.js';
 import {
@@ -152,8 +151,7 @@ export default async function quizRoutes(fastify: FastifyInstance) {
       },
     },
     async (request, reply) => {
-      const started = await startAttempt(request.em, currentUser(request), request.params.id, attemptDepsOf(request.deps));
-      announceStarted(request.deps, started);
+      const started = await startAttempt(request.deps, currentUser(request), request.params.id);
       return reply.status(started.created ? 201 : 200).send(started.attempt);
     },
   );
