@@ -1,102 +1,43 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
-import type { AttemptStatus, EnrollmentStatus, QuestionType, QuizType } from '../../../entities/enums.js';
 import type { AuthUser } from '../../plugins/auth.js';
-import type { ServiceDeps } from '../deps.js';
-import { answerShapeError, gradeAttempt, type ChoiceOption, type GradableQuestion, type QuestionResult, type ShortAnswerKey } from '../../domain/grading.js';
+import { answerShapeError, gradeAttempt, type ChoiceOption, type GradableQuestion, type ShortAnswerKey } from '../../domain/grading.js';
 import { attemptDeadline, isExpired } from '../../domain/quiz-timing.js';
 import { keyRevealed } from '../../domain/answer-key.js';
 import { buildQuestionOrder, type QuestionOrder } from '../../domain/shuffle.js';
 import { OPTIMISTIC_TRIES, retryThenLock, sqlTransaction, type SqlRunner } from '../../platform/db/sql.js';
 import { AppError, forbidden, notFound, validationError } from '../../platform/errors.js';
 import { decimal, iso, toIso } from '../../platform/schemas.js';
-import { ACCESS_GRANTING_STATUSES, isManagerOf } from '../courses/courses.access.js';
+import type { ServiceDeps } from '../deps.js';
+import { grantsAccess, isManagerOf } from '../courses/courses.access.js';
 import { loadQuiz } from '../quizzes/quizzes.service.js';
 import { completeLessonByQuiz, type LessonProgressResult } from '../progress/progress.service.js';
+import {
+  attemptDue,
+  attemptForGrading,
+  attemptNumbers,
+  attemptRow,
+  finishedAttemptCount,
+  insertAttempt,
+  lockEnrollment,
+  overdueAttempts,
+  questionRows,
+  quizQuestionOptions,
+  runningAttempts,
+  saveAnswerRow,
+  writeGrade,
+  type AttemptRow,
+  type QuestionRow,
+  type StoredResults,
+} from './attempts.queries.js';
 
 /** What grading needs: it reads the grace, reports the grade and cancels the deadline job. */
 export type GradingDeps = Pick<ServiceDeps, 'em' | 'config' | 'clock' | 'publisher' | 'jobs'>;
 
-interface AttemptRow {
-  id: string;
-  enrollment_id: string;
-  quiz_id: string;
-  attempt_number: number;
-  status: AttemptStatus;
-  started_at: string;
-  deadline: string | null;
-  submitted_at: string | null;
-  graded_at: string | null;
-  score: string | null;
-  max_score: string | null;
-  percentage: string | null;
-  is_passed: boolean | null;
-  time_taken_seconds: number | null;
-  answers: Record<string, unknown> | null;
-  question_order: QuestionOrder | null;
-  results: StoredResults | null;
-  auto_submitted: boolean;
-  // joined
-  student_id: string;
-  course_id: string;
-  enrollment_status: EnrollmentStatus;
-  instructor_id: string;
-  lesson_id: string;
-  lesson_title: string | null;
-  lesson_parent_id: string | null;
-  quiz_type: QuizType;
-  passing_score: number;
-  show_correct_answers: boolean;
-  max_attempts: number | null;
-}
-
-/** What `quiz_attempts.results` holds: the grade and each question as graded. */
-interface StoredResults {
-  score: number;
-  maxScore: number;
-  percentage: number;
-  isPassed: boolean;
-  questions: QuestionResult[];
-}
-
-const ATTEMPT_COLUMNS = `a.*, e.student_id, e.course_id, e.status AS enrollment_status, c.instructor_id,
-         q.lesson_id, q.quiz_type, q.passing_score, q.show_correct_answers, q.max_attempts,
-         l.title AS lesson_title, l.parent_lesson_id AS lesson_parent_id`;
-const ATTEMPT_FROM = `
-    FROM quiz_attempts a
-    JOIN enrollments e ON e.id = a.enrollment_id
-    JOIN courses c ON c.id = e.course_id
-    JOIN quizzes q ON q.id = a.quiz_id
-    LEFT JOIN lessons l ON l.id = q.lesson_id`;
-const ATTEMPT_SELECT = `SELECT ${ATTEMPT_COLUMNS} ${ATTEMPT_FROM}`;
-
-async function loadAttemptRow(em: SqlRunner, attemptId: string, lock = false): Promise<AttemptRow | null> {
-  const [row] = await em.execute<AttemptRow[]>(`${ATTEMPT_SELECT} WHERE a.id = ?${lock ? ' FOR UPDATE OF a' : ''}`, [attemptId]);
-  return row ?? null;
-}
-
-interface QuestionRow {
-  id: string;
-  question_text: string;
-  question_type: QuestionType;
-  points: number;
-  options: ChoiceOption[] | null;
-  correct_answer: unknown;
-  explanation: string | null;
-}
-
 /** A question of an attempt, with its options in the attempt's order. */
 type AttemptQuestion = { question: GradableQuestion; optionIds?: string[] };
 
-const QUESTION_COLUMNS = 'id, question_text, question_type, points, options, correct_answer, explanation';
-
 /** The attempt's questions as they are now, in the attempt's own order. */
-async function attemptQuestions(em: SqlRunner, order: QuestionOrder): Promise<AttemptQuestion[]> {
-  if (order.length === 0) return [];
-  const rows = await em.execute<QuestionRow[]>(
-    `SELECT ${QUESTION_COLUMNS} FROM quiz_questions WHERE id IN (${order.map(() => '?').join(', ')})`,
-    order.map((item) => item.questionId),
-  );
-  return inAttemptOrder(rows, order);
+async function attemptQuestions(db: SqlRunner, order: QuestionOrder): Promise<AttemptQuestion[]> {
+  return inAttemptOrder(await questionRows(db, order.map((item) => item.questionId)), order);
 }
 
 /** Question rows in the attempt's order (a question deleted since is left out). */
@@ -135,7 +76,7 @@ function correctAnswerOf(question: GradableQuestion): unknown {
 }
 
 /** Whether `viewer` sees the answer key in this graded attempt's result (see `keyRevealed`). */
-async function revealsKey(em: SqlRunner, row: AttemptRow, viewer: { isManager: boolean }): Promise<boolean> {
+async function revealsKey(db: SqlRunner, row: AttemptRow, viewer: { isManager: boolean }): Promise<boolean> {
   const context = {
     viewerIsManager: viewer.isManager,
     showCorrectAnswers: row.show_correct_answers,
@@ -145,11 +86,7 @@ async function revealsKey(em: SqlRunner, row: AttemptRow, viewer: { isManager: b
   };
   // Counted only when the answer turns on it: a student's graded attempt of a graded quiz with a limit.
   if (keyRevealed({ ...context, attemptsUsed: Number.MAX_SAFE_INTEGER }) && !keyRevealed(context)) {
-    const [{ used }] = await em.execute<Array<{ used: number }>>(
-      `SELECT count(*)::int AS used FROM quiz_attempts WHERE enrollment_id = ? AND quiz_id = ? AND status <> 'in_progress'`,
-      [row.enrollment_id, row.quiz_id],
-    );
-    context.attemptsUsed = used!;
+    context.attemptsUsed = await finishedAttemptCount(db, row.enrollment_id, row.quiz_id);
   }
   return keyRevealed(context);
 }
@@ -238,56 +175,39 @@ export interface StartedAttempt {
 export async function startAttempt(deps: GradingDeps, user: AuthUser, quizId: string): Promise<StartedAttempt> {
   const { em } = deps;
   const { quiz, access } = await loadQuiz(em, quizId, user);
-  if (!access.enrollment || !(ACCESS_GRANTING_STATUSES as readonly string[]).includes(access.enrollment.status)) {
+  if (!access.enrollment || !access.isEnrollee) {
     throw forbidden('Only students enrolled in this course take its quizzes');
   }
   if (!quiz.isPublished) throw notFound('Quiz');
   const enrollmentId = access.enrollment.id;
 
-  const overdue = await em.execute<Array<{ id: string; deadline: string | null }>>(
-    `SELECT id, deadline FROM quiz_attempts WHERE enrollment_id = ? AND quiz_id = ? AND status = 'in_progress'`,
-    [enrollmentId, quiz.id],
-  );
-  for (const attempt of overdue) {
+  for (const attempt of await runningAttempts(em, enrollmentId, quiz.id)) {
     if (isExpired(attempt.deadline ? new Date(attempt.deadline) : null, deps.clock.now(), deps.config.quizGraceMs)) {
       await gradeAttemptNow(deps, attempt.id, { auto: true });
     }
   }
 
   const outcome = await em.transactional(async (tx) => {
-    await tx.execute('SELECT id FROM enrollments WHERE id = ? FOR UPDATE', [enrollmentId]);
-    const [running] = await tx.execute<Array<{ id: string }>>(
-      `SELECT id FROM quiz_attempts WHERE enrollment_id = ? AND quiz_id = ? AND status = 'in_progress'`,
-      [enrollmentId, quiz.id],
-    );
+    await lockEnrollment(tx, enrollmentId);
+    const [running] = await runningAttempts(tx, enrollmentId, quiz.id);
     if (running) return { created: false, attemptId: running.id };
-    const [{ count, last }] = await tx.execute<Array<{ count: number; last: number }>>(
-      'SELECT count(*)::int AS count, coalesce(max(attempt_number), 0)::int AS last FROM quiz_attempts WHERE enrollment_id = ? AND quiz_id = ?',
-      [enrollmentId, quiz.id],
-    );
+    const { count, last } = await attemptNumbers(tx, enrollmentId, quiz.id);
     if (quiz.maxAttempts !== null && quiz.maxAttempts !== undefined && count >= quiz.maxAttempts) {
       throw new AppError('MAX_ATTEMPTS_REACHED', `This quiz allows ${quiz.maxAttempts} attempt(s)`);
     }
-    const questions = await tx.execute<Array<{ id: string; options: ChoiceOption[] | null }>>(
-      'SELECT id, options FROM quiz_questions WHERE quiz_id = ? ORDER BY order_index, created_at, id',
-      [quiz.id],
-    );
+    const questions = await quizQuestionOptions(tx, quiz.id);
     if (questions.length === 0) throw new AppError('CONFLICT', 'This quiz has no questions yet');
     const startedAt = deps.clock.now();
     const deadline = attemptDeadline(startedAt, quiz);
     const order = buildQuestionOrder(questions, { shuffleQuestions: quiz.shuffleQuestions, shuffleOptions: quiz.shuffleOptions });
-    const [inserted] = await tx.execute<Array<{ id: string }>>(
-      `INSERT INTO quiz_attempts (enrollment_id, quiz_id, attempt_number, status, started_at, deadline, question_order, answers)
-       VALUES (?, ?, ?, 'in_progress', ?, ?, ?, '{}') RETURNING id`,
-      [enrollmentId, quiz.id, last + 1, startedAt, deadline, JSON.stringify(order)],
-    );
-    return { created: true, attemptId: inserted!.id, deadline };
+    const attemptId = await insertAttempt(tx, { enrollmentId, quizId: quiz.id, attemptNumber: last + 1, startedAt, deadline, questionOrder: order });
+    return { created: true, attemptId, deadline };
   });
 
   if (outcome.created && outcome.deadline) {
     await deps.jobs.scheduleDeadline(outcome.attemptId, new Date(outcome.deadline.getTime() + deps.config.quizGraceMs));
   }
-  const row = (await loadAttemptRow(em, outcome.attemptId))!;
+  const row = (await attemptRow(em, outcome.attemptId))!;
   const attempt = await attemptJson(deps, row, { isManager: false });
   const started = { attemptId: row.id, quizId: row.quiz_id, studentId: row.student_id, courseId: row.course_id, deadline: iso(row.deadline) };
   if (outcome.created) deps.publisher.attemptStarted(started);
@@ -296,7 +216,7 @@ export async function startAttempt(deps: GradingDeps, user: AuthUser, quizId: st
 }
 
 export async function getAttempt(deps: Pick<ServiceDeps, 'em' | 'clock'>, user: AuthUser, attemptId: string): Promise<AttemptJson> {
-  const row = await loadAttemptRow(deps.em, attemptId);
+  const row = await attemptRow(deps.em, attemptId);
   if (!row) throw notFound('Attempt');
   const viewer = viewerOf(user, row);
   return attemptJson(deps, row, viewer);
@@ -344,7 +264,7 @@ export async function saveAnswer(
   answer: unknown,
 ) {
   const { em } = deps;
-  const row = await loadAttemptRow(em, attemptId);
+  const row = await attemptRow(em, attemptId);
   if (!row) throw notFound('Attempt');
   assertOwnRunningAttempt(user, row, deps.clock.now(), deps.config.quizGraceMs);
   if (!(row.question_order ?? []).some((item) => item.questionId === questionId)) throw notFound('Question in this attempt');
@@ -352,16 +272,8 @@ export async function saveAnswer(
   if (!question) throw notFound('Question');
   const shapeError = answerShapeError(question.question, answer);
   if (shapeError) throw validationError(shapeError);
-  // One statement: the status and time checks hold at the moment of the write, and
-  // concurrent saves of different questions merge instead of overwriting each other.
-  const updated = await em.execute<Array<{ id: string }>>(
-    `UPDATE quiz_attempts SET answers = coalesce(answers, '{}'::jsonb) || jsonb_build_object(?::text, ?::jsonb)
-      WHERE id = ? AND status = 'in_progress' AND (deadline IS NULL OR now() <= deadline + (? || ' milliseconds')::interval)
-      RETURNING id`,
-    [questionId, JSON.stringify(answer), attemptId, String(deps.config.quizGraceMs)],
-  );
-  if (updated.length === 0) {
-    const current = (await loadAttemptRow(em, attemptId))!;
+  if (!(await saveAnswerRow(em, attemptId, questionId, answer, deps.config.quizGraceMs))) {
+    const current = (await attemptRow(em, attemptId))!;
     if (current.status !== 'in_progress') throw finishedAttemptError(current);
     throw new AppError('QUIZ_TIME_EXPIRED', 'Time is up for this attempt');
   }
@@ -404,10 +316,7 @@ export type DeadlineOutcome = { graded: boolean; status: string } | { dueAt: num
  * passed. Early (clock skew between processes), it says when the attempt is due instead.
  */
 export async function gradeAtDeadline(deps: GradingDeps, attemptId: string): Promise<DeadlineOutcome> {
-  const [row] = await deps.em.execute<Array<{ status: string; due: string | null }>>(
-    `SELECT status, deadline + (? || ' milliseconds')::interval AS due FROM quiz_attempts WHERE id = ?`,
-    [String(deps.config.quizGraceMs), attemptId],
-  );
+  const row = await attemptDue(deps.em, attemptId, deps.config.quizGraceMs);
   if (!row) return { graded: false, status: 'missing' };
   if (row.status !== 'in_progress') return { graded: false, status: row.status };
   const due = row.due ? new Date(row.due).getTime() : null;
@@ -439,24 +348,16 @@ interface Graded {
  * grader); then the caller tries again, and in the end locks.
  */
 async function gradeOptimistically(deps: Pick<ServiceDeps, 'em' | 'config' | 'clock'>, attemptId: string, options: GradeOptions): Promise<Graded | null | undefined> {
-  const { em } = deps;
-  const [loaded] = await em.execute<Array<AttemptRow & { row_version: string; question_rows: QuestionRow[] }>>(
-    `SELECT ${ATTEMPT_COLUMNS}, a.xmin::text AS row_version,
-            (SELECT coalesce(json_agg(qq), '[]'::json) FROM (
-               SELECT ${QUESTION_COLUMNS} FROM quiz_questions
-                WHERE id IN (SELECT (item ->> 'questionId')::uuid FROM jsonb_array_elements(coalesce(a.question_order, '[]'::jsonb)) item)) qq) AS question_rows
-     ${ATTEMPT_FROM} WHERE a.id = ?`,
-    [attemptId],
-  );
+  const loaded = await attemptForGrading(deps.em, attemptId);
   if (!loaded) return null;
-  const { row_version: version, question_rows: questionRows, ...row } = loaded;
-  return gradeRow(em, row, options, deps, async () => inAttemptOrder(questionRows, row.question_order ?? []), version);
+  const { row_version: version, question_rows: questions, ...row } = loaded;
+  return gradeRow(deps.em, row, options, deps, async () => inAttemptOrder(questions, row.question_order ?? []), version);
 }
 
 /** The same under a row lock, in a transaction: never conflicts. */
 async function gradeUnderLock(deps: Pick<ServiceDeps, 'em' | 'config' | 'clock'>, attemptId: string, options: GradeOptions): Promise<Graded | null> {
   return sqlTransaction(deps.em, async (tx) => {
-    const row = await loadAttemptRow(tx, attemptId, true);
+    const row = await attemptRow(tx, attemptId, true);
     if (!row) return null;
     return (await gradeRow(tx, row, options, deps, () => attemptQuestions(tx, row.question_order ?? [])))!;
   });
@@ -493,30 +394,16 @@ async function gradeRow(
   const results: StoredResults = { score: grade.score, maxScore: grade.maxScore, percentage: grade.percentage, isPassed: grade.isPassed, questions: grade.questions };
   const submittedAt = deadline && now > deadline ? deadline : now;
   const timeTaken = Math.max(0, Math.round((submittedAt.getTime() - new Date(row.started_at).getTime()) / 1000));
-  const [updated] = await db.execute<Array<Partial<AttemptRow>>>(
-    `UPDATE quiz_attempts SET status = 'graded', answers = ?, results = ?, score = ?, max_score = ?, percentage = ?, is_passed = ?,
-            submitted_at = ?, graded_at = ?, time_taken_seconds = ?, auto_submitted = ?
-      WHERE id = ?${version === undefined ? '' : ' AND xmin::text = ?'}
-      RETURNING status, score, max_score, percentage, is_passed, submitted_at, graded_at, time_taken_seconds, auto_submitted`,
-    [
-      JSON.stringify(answers),
-      JSON.stringify(results),
-      grade.score,
-      grade.maxScore,
-      grade.percentage,
-      grade.isPassed,
-      submittedAt,
-      now,
-      timeTaken,
-      options.auto || expired,
-      row.id,
-      ...(version === undefined ? [] : [version]),
-    ],
+  const updated = await writeGrade(
+    db,
+    row.id,
+    { answers, results, submittedAt, gradedAt: now, timeTakenSeconds: timeTaken, autoSubmitted: options.auto || expired },
+    version,
   );
   if (!updated) return undefined;
   // The graded row: what the update wrote (answers and results as written, the other columns as
   // PostgreSQL returns them) over the row read, whose joined columns this update does not change.
-  return { graded: true, row: { ...row, ...updated, answers, results } as AttemptRow, expired: expired || options.auto, questions };
+  return { graded: true, row: { ...row, ...updated, answers, results }, expired: expired || options.auto, questions };
 }
 
 /**
@@ -559,7 +446,7 @@ async function gradeOnce(deps: GradingDeps, attemptId: string, options: GradeOpt
     await deps.publisher.attemptGraded({ ...graded.event, expired: graded.expired });
     await deps.jobs.cancelDeadline(attemptId);
     const completes = row.quiz_type === 'practice' || !!row.is_passed;
-    if (completes && (ACCESS_GRANTING_STATUSES as readonly string[]).includes(row.enrollment_status)) {
+    if (completes && grantsAccess(row.enrollment_status)) {
       const lesson = row.lesson_title === null ? undefined : { title: row.lesson_title, parentLessonId: row.lesson_parent_id };
       lessonProgress = await completeLessonByQuiz(deps.em, row.enrollment_id, row.lesson_id, lesson);
       deps.publisher.lessonProgressRecorded(lessonProgress);
@@ -586,10 +473,5 @@ export async function submitAttempt(deps: GradingDeps, user: AuthUser, attemptId
 
 /** Attempts whose deadline plus grace has passed while they are still open (for the sweep). */
 export async function overdueAttemptIds(deps: Pick<ServiceDeps, 'em' | 'config'>, limit = 500): Promise<string[]> {
-  const rows = await deps.em.execute<Array<{ id: string }>>(
-    `SELECT id FROM quiz_attempts WHERE status = 'in_progress' AND deadline IS NOT NULL
-        AND deadline + (? || ' milliseconds')::interval < now() ORDER BY deadline LIMIT ?`,
-    [String(deps.config.quizGraceMs), limit],
-  );
-  return rows.map((row) => row.id);
+  return overdueAttempts(deps.em, deps.config.quizGraceMs, limit);
 }
