@@ -175,11 +175,9 @@ export interface StartedAttempt {
 export async function startAttempt(deps: GradingDeps, user: AuthUser, quizId: string): Promise<StartedAttempt> {
   const { em } = deps;
   const { quiz, access } = await loadQuiz(em, quizId, user);
-  if (!access.enrollment || !access.isEnrollee) {
-    throw forbidden('Only students enrolled in this course take its quizzes');
-  }
+  if (!access.isEnrollee) throw forbidden('Only students enrolled in this course take its quizzes');
   if (!quiz.isPublished) throw notFound('Quiz');
-  const enrollmentId = access.enrollment.id;
+  const enrollmentId = access.enrollment!.id;
 
   for (const attempt of await runningAttempts(em, enrollmentId, quiz.id)) {
     if (isExpired(attempt.deadline ? new Date(attempt.deadline) : null, deps.clock.now(), deps.config.quizGraceMs)) {
