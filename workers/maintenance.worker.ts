@@ -64,7 +64,7 @@ export const gradeOverdueAttempts: SweepTask = {
   name: 'gradeOverdueAttempts',
   async run(ctx) {
     let graded = 0;
-    for (const attemptId of await overdueAttemptIds({ em: ctx.orm.em.fork(), config: ctx.config })) {
+    for (const attemptId of await overdueAttemptIds(ctx.deps())) {
       if ((await gradeAttemptNow(ctx.deps(), attemptId, { auto: true }))?.graded) graded++;
     }
     return graded;
