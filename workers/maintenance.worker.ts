@@ -3,7 +3,6 @@ import type { Processor, WorkerContext } from './processor.js';
 import { gradeAttemptNow, overdueAttemptIds } from '../server/modules/attempts/attempts.service.js';
 import { recalculateEnrollment } from '../server/modules/progress/progress.service.js';
 import { enrollmentsLackingCertificates, issueCertificate } from '../server/modules/certificates/certificates.service.js';
-import { announceGraded, attemptDepsOf } from '../server/modules/transition.js';
 import { isUnavailableError } from '../server/platform/errors.js';
 import type { MaintenancePayload } from '../server/platform/queues/contract.js';
 import { enqueueCertificate } from '../server/platform/queues/jobs.js';
@@ -65,13 +64,8 @@ export const gradeOverdueAttempts: SweepTask = {
   name: 'gradeOverdueAttempts',
   async run(ctx) {
     let graded = 0;
-    for (const attemptId of await overdueAttemptIds(ctx.orm.em.fork(), ctx.config.quizGraceMs)) {
-      const deps = ctx.deps();
-      const outcome = await gradeAttemptNow(deps.em, attemptId, { auto: true }, attemptDepsOf(deps));
-      if (outcome?.graded) {
-        graded++;
-        await announceGraded(deps, outcome);
-      }
+    for (const attemptId of await overdueAttemptIds(ctx.deps())) {
+      if ((await gradeAttemptNow(ctx.deps(), attemptId, { auto: true }))?.graded) graded++;
     }
     return graded;
   },

@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { currentUser } from '../../plugins/auth.js';
 import { bearer, errors, IdParams } from '../../platform/schemas.js';
-import { announceGrade, attemptDepsOf } from '../transition.js';
 import { AnswerBody, AnswerParams, AttemptJson, SavedAnswerJson, SubmitBody } from './attempts.schemas.js';
 import { getAttempt, saveAnswer, submitAttempt } from './attempts.service.js';
 
@@ -22,7 +21,7 @@ export default async function attemptRoutes(fastify: FastifyInstance) {
         response: { 200: AttemptJson, ...errors(400, 401, 403, 404) },
       },
     },
-    async (request) => getAttempt(request.em, currentUser(request), request.params.id),
+    async (request) => getAttempt(request.deps, currentUser(request), request.params.id),
   );
 
   app.put(
@@ -38,11 +37,7 @@ export default async function attemptRoutes(fastify: FastifyInstance) {
         response: { 200: SavedAnswerJson, ...errors(400, 401, 403, 404, 409) },
       },
     },
-    async (request) => {
-      const saved = await saveAnswer(request.em, currentUser(request), request.params.id, request.params.questionId, request.body.answer, attemptDepsOf(request.deps));
-      request.deps.publisher.answersSaved(saved.attemptId, [saved.questionId]);
-      return saved;
-    },
+    async (request) => saveAnswer(request.deps, currentUser(request), request.params.id, request.params.questionId, request.body.answer),
   );
 
   app.post(
@@ -58,18 +53,6 @@ export default async function attemptRoutes(fastify: FastifyInstance) {
         response: { 200: AttemptJson, ...errors(400, 401, 403, 404) },
       },
     },
-    async (request) => {
-      const answers = request.body?.answers;
-      // `quiz:graded` goes out once the grade is committed; the lesson a pass completes follows.
-      const { outcome, attempt } = await submitAttempt(request.em, currentUser(request), request.params.id, answers, attemptDepsOf(request.deps), (graded) =>
-        announceGrade(request.deps, graded),
-      );
-      if (outcome.graded && outcome.lessonProgress) request.deps.publisher.lessonProgressRecorded(outcome.lessonProgress);
-      if (outcome.graded && answers) {
-        const inAttempt = new Set((outcome.row.question_order ?? []).map((item) => item.questionId));
-        request.deps.publisher.answersSaved(outcome.event.attemptId, Object.keys(answers).filter((id) => inAttempt.has(id)));
-      }
-      return attempt;
-    },
+    async (request) => submitAttempt(request.deps, currentUser(request), request.params.id, request.body?.answers),
   );
 }

@@ -57,3 +57,19 @@ export async function requireCourseManager(em: EntityManager, courseId: string, 
 export async function isEnrolleeOf(em: EntityManager, courseId: string, userId: string): Promise<boolean> {
   return (await em.count(Enrollment, { student: userId, course: courseId, status: { $in: [...ACCESS_GRANTING_STATUSES] } })) > 0;
 }
+
+/** Whether an enrollment in this status opens the course (active, completed). */
+export function grantsAccess(status: string | null | undefined): boolean {
+  return !!status && (ACCESS_GRANTING_STATUSES as readonly string[]).includes(status);
+}
+
+/**
+ * `accessTo`'s rules over columns a query has already read (hot paths that read a course, its
+ * owner and the caller's enrollment status in one statement with what they serve): a draft
+ * course is 404 for everyone but its managers.
+ */
+export function accessOfColumns(user: AuthUser | null, course: { instructorId: string; isPublished: boolean }, enrollmentStatus: string | null): { isManager: boolean; isEnrollee: boolean } {
+  const isManager = isManagerOf(user, course.instructorId);
+  if (!course.isPublished && !isManager) throw notFound('Course');
+  return { isManager, isEnrollee: grantsAccess(enrollmentStatus) };
+}

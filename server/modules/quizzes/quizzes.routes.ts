@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { currentUser } from '../../plugins/auth.js';
 import { bearer, errors, IdParams, NoContent, Page } from '../../platform/schemas.js';
-import { announceStarted, attemptDepsOf } from '../transition.js';
 import { AttemptJson } from '../attempts/attempts.schemas.js';
 import { startAttempt } from '../attempts/attempts.service.js';
 import {
@@ -35,7 +34,7 @@ export default async function quizRoutes(fastify: FastifyInstance) {
         response: { 201: QuizJson, ...errors(400, 401, 403, 404, 409) },
       },
     },
-    async (request, reply) => reply.status(201).send(await createQuiz(request.em, currentUser(request), request.params.id, request.body)),
+    async (request, reply) => reply.status(201).send(await createQuiz(request.deps, currentUser(request), request.params.id, request.body)),
   );
 
   app.get(
@@ -50,7 +49,7 @@ export default async function quizRoutes(fastify: FastifyInstance) {
         response: { 200: QuizJson, ...errors(400, 401, 403, 404) },
       },
     },
-    async (request) => getQuiz(request.em, currentUser(request), request.params.id),
+    async (request) => getQuiz(request.deps, currentUser(request), request.params.id),
   );
 
   app.patch(
@@ -67,7 +66,7 @@ export default async function quizRoutes(fastify: FastifyInstance) {
         response: { 200: QuizJson, ...errors(400, 401, 403, 404, 409) },
       },
     },
-    async (request) => updateQuiz(request.em, currentUser(request), request.params.id, request.body),
+    async (request) => updateQuiz(request.deps, currentUser(request), request.params.id, request.body),
   );
 
   app.delete(
@@ -83,7 +82,7 @@ export default async function quizRoutes(fastify: FastifyInstance) {
       },
     },
     async (request, reply) => {
-      await deleteQuiz(request.em, currentUser(request), request.params.id);
+      await deleteQuiz(request.deps, currentUser(request), request.params.id);
       return reply.status(204).send(null);
     },
   );
@@ -101,7 +100,7 @@ export default async function quizRoutes(fastify: FastifyInstance) {
         response: { 201: QuestionJson, ...errors(400, 401, 403, 404) },
       },
     },
-    async (request, reply) => reply.status(201).send(await createQuestion(request.em, currentUser(request), request.params.id, request.body)),
+    async (request, reply) => reply.status(201).send(await createQuestion(request.deps, currentUser(request), request.params.id, request.body)),
   );
 
   app.patch(
@@ -117,7 +116,7 @@ export default async function quizRoutes(fastify: FastifyInstance) {
         response: { 200: QuestionJson, ...errors(400, 401, 403, 404, 409) },
       },
     },
-    async (request) => updateQuestion(request.em, currentUser(request), request.params.id, request.body),
+    async (request) => updateQuestion(request.deps, currentUser(request), request.params.id, request.body),
   );
 
   app.delete(
@@ -133,7 +132,7 @@ export default async function quizRoutes(fastify: FastifyInstance) {
       },
     },
     async (request, reply) => {
-      await deleteQuestion(request.em, currentUser(request), request.params.id);
+      await deleteQuestion(request.deps, currentUser(request), request.params.id);
       return reply.status(204).send(null);
     },
   );
@@ -152,8 +151,7 @@ export default async function quizRoutes(fastify: FastifyInstance) {
       },
     },
     async (request, reply) => {
-      const started = await startAttempt(request.em, currentUser(request), request.params.id, attemptDepsOf(request.deps));
-      announceStarted(request.deps, started);
+      const started = await startAttempt(request.deps, currentUser(request), request.params.id);
       return reply.status(started.created ? 201 : 200).send(started.attempt);
     },
   );
@@ -171,7 +169,7 @@ export default async function quizRoutes(fastify: FastifyInstance) {
         response: { 200: Page(AttemptSummaryJson), ...errors(400, 401, 403, 404) },
       },
     },
-    async (request) => listAttempts(request.em, currentUser(request), request.params.id, request.query),
+    async (request) => listAttempts(request.deps, currentUser(request), request.params.id, request.query),
   );
 
   app.get(
@@ -186,6 +184,6 @@ export default async function quizRoutes(fastify: FastifyInstance) {
         response: { 200: QuizStatsJson, ...errors(400, 401, 403, 404) },
       },
     },
-    async (request) => getQuizStats(request.em, currentUser(request), request.params.id),
+    async (request) => getQuizStats(request.deps, currentUser(request), request.params.id),
   );
 }

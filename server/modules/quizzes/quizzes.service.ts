@@ -6,7 +6,9 @@ import { normalizeText, type ChoiceOption } from '../../domain/grading.js';
 import { emptyDistribution } from '../../domain/answer-distribution.js';
 import { conflict, forbidden, notFound, validationError } from '../../platform/errors.js';
 import { decimal, iso, toIso } from '../../platform/schemas.js';
-import { accessTo, ACCESS_GRANTING_STATUSES, isManagerOf, type CourseAccess } from '../courses/courses.access.js';
+import type { ServiceDeps } from '../deps.js';
+import { accessOfColumns, accessTo, type CourseAccess } from '../courses/courses.access.js';
+import { attemptCount, attemptSummaryPage, gradedResults, nextQuestionIndex, questionReadRows, quizReadRow, type AttemptSummaryRow } from './quizzes.queries.js';
 
 export interface QuizSettings {
   title?: string;
@@ -89,43 +91,6 @@ async function quizJson(em: EntityManager, quiz: IQuiz, withQuestions: boolean) 
   };
 }
 
-interface QuizReadRow {
-  id: string;
-  lesson_id: string;
-  title: string;
-  description: string | null;
-  quiz_type: QuizType;
-  passing_score: number;
-  time_limit_minutes: number | null;
-  time_limit_seconds: number | null;
-  max_attempts: number | null;
-  shuffle_questions: boolean;
-  shuffle_options: boolean;
-  show_correct_answers: boolean;
-  is_published: boolean;
-  metadata: Record<string, unknown> | null;
-  created_at: string | Date;
-  updated_at: string | Date;
-  instructor_id: string;
-  course_published: boolean;
-  enrollment_status: string | null;
-  question_count: number;
-}
-
-interface QuestionReadRow {
-  id: string;
-  quiz_id: string;
-  question_text: string;
-  question_type: QuestionType;
-  points: number;
-  order_index: number;
-  options: ChoiceOption[] | null;
-  correct_answer: unknown;
-  explanation: string | null;
-  created_at: string | Date;
-  updated_at: string | Date;
-}
-
 /**
  * `GET /quizzes/:id`: managers get everything; enrollees get the settings and `questionCount`,
  * never the questions or their answers (they see questions through an attempt).
@@ -135,34 +100,14 @@ interface QuestionReadRow {
  * questions. The ORM path (`loadQuiz` + `quizJson`) loaded quiz → lesson → course, the enrollment
  * and the questions as entities and ran at 0.11× a raw-`pg` route (bench scenario 5).
  */
-export async function getQuiz(em: EntityManager, user: AuthUser, quizId: string) {
-  const [row] = await em.execute<QuizReadRow[]>(
-    `SELECT q.id, q.lesson_id, q.title, q.description, q.quiz_type, q.passing_score, q.time_limit_minutes,
-            q.time_limit_seconds, q.max_attempts, q.shuffle_questions, q.shuffle_options, q.show_correct_answers,
-            q.is_published, q.metadata, q.created_at, q.updated_at,
-            c.instructor_id, c.is_published AS course_published, e.status AS enrollment_status,
-            (SELECT count(*)::int FROM quiz_questions qq WHERE qq.quiz_id = q.id) AS question_count
-       FROM quizzes q
-       JOIN lessons l ON l.id = q.lesson_id
-       JOIN courses c ON c.id = l.course_id
-       LEFT JOIN enrollments e ON e.course_id = c.id AND e.student_id = ?
-      WHERE q.id = ?`,
-    [user.id, quizId],
-  );
+export async function getQuiz({ em }: Pick<ServiceDeps, 'em'>, user: AuthUser, quizId: string) {
+  const row = await quizReadRow(em, quizId, user.id);
   if (!row) throw notFound('Quiz');
   // The same rules as `loadQuiz` + `accessTo`: drafts exist only for managers.
-  const isManager = isManagerOf(user, row.instructor_id);
-  if (!row.course_published && !isManager) throw notFound('Course');
+  const { isManager, isEnrollee } = accessOfColumns(user, { instructorId: row.instructor_id, isPublished: row.course_published }, row.enrollment_status);
   if (!row.is_published && !isManager) throw notFound('Quiz');
-  const isEnrollee = !!row.enrollment_status && (ACCESS_GRANTING_STATUSES as readonly string[]).includes(row.enrollment_status);
   if (!isManager && !isEnrollee) throw forbidden('Enroll in the course to see its quizzes');
-  const questions = isManager
-    ? await em.execute<QuestionReadRow[]>(
-        `SELECT id, quiz_id, question_text, question_type, points, order_index, options, correct_answer, explanation, created_at, updated_at
-           FROM quiz_questions WHERE quiz_id = ? ORDER BY order_index, created_at`,
-        [row.id],
-      )
-    : null;
+  const questions = isManager ? await questionReadRows(em, row.id) : null;
   return {
     id: row.id,
     lessonId: row.lesson_id,
@@ -205,12 +150,7 @@ async function questionCount(em: EntityManager, quizId: string): Promise<number>
   return em.count(QuizQuestion, { quiz: quizId });
 }
 
-async function attemptCount(em: EntityManager, quizId: string): Promise<number> {
-  const [row] = await em.execute<Array<{ n: number }>>('SELECT count(*)::int AS n FROM quiz_attempts WHERE quiz_id = ?', [quizId]);
-  return row!.n;
-}
-
-export async function createQuiz(em: EntityManager, user: AuthUser, lessonId: string, input: QuizSettings & { title: string }) {
+export async function createQuiz({ em }: Pick<ServiceDeps, 'em'>, user: AuthUser, lessonId: string, input: QuizSettings & { title: string }) {
   const lesson = await em.findOne(Lesson, { id: lessonId }, { populate: ['course'] });
   if (!lesson) throw notFound('Lesson');
   const access = await accessTo(em, lesson.course.$, user);
@@ -223,7 +163,7 @@ export async function createQuiz(em: EntityManager, user: AuthUser, lessonId: st
   return quizJson(em, quiz, true);
 }
 
-export async function updateQuiz(em: EntityManager, user: AuthUser, quizId: string, input: QuizSettings) {
+export async function updateQuiz({ em }: Pick<ServiceDeps, 'em'>, user: AuthUser, quizId: string, input: QuizSettings) {
   const { quiz } = await loadManagedQuiz(em, quizId, user);
   if (input.isPublished && !quiz.isPublished && (await questionCount(em, quiz.id)) === 0) {
     throw conflict('A quiz without questions cannot be published; add questions first');
@@ -234,10 +174,10 @@ export async function updateQuiz(em: EntityManager, user: AuthUser, quizId: stri
   return quizJson(em, quiz, true);
 }
 
-export async function deleteQuiz(em: EntityManager, user: AuthUser, quizId: string): Promise<void> {
+export async function deleteQuiz({ em }: Pick<ServiceDeps, 'em'>, user: AuthUser, quizId: string): Promise<void> {
   const { quiz } = await loadManagedQuiz(em, quizId, user);
   if ((await attemptCount(em, quiz.id)) > 0) throw conflict('Students have attempted this quiz; it can no longer be deleted (unpublish it instead)');
-  await em.execute('DELETE FROM quizzes WHERE id = ?', [quiz.id]);
+  await em.nativeDelete(Quiz, { id: quiz.id });
 }
 
 function content(draft: QuestionDraft) {
@@ -249,16 +189,15 @@ function content(draft: QuestionDraft) {
   }
 }
 
-export async function createQuestion(em: EntityManager, user: AuthUser, quizId: string, input: QuestionInput & { questionText: string; questionType: QuestionType }) {
+export async function createQuestion({ em }: Pick<ServiceDeps, 'em'>, user: AuthUser, quizId: string, input: QuestionInput & { questionText: string; questionType: QuestionType }) {
   const { quiz } = await loadManagedQuiz(em, quizId, user);
   const normalized = content({ questionType: input.questionType, options: input.options, correctAnswer: input.correctAnswer });
-  const [next] = await em.execute<Array<{ n: number }>>('SELECT coalesce(max(order_index) + 1, 0)::int AS n FROM quiz_questions WHERE quiz_id = ?', [quiz.id]);
   const question = em.create(QuizQuestion, {
     quiz,
     questionText: input.questionText,
     questionType: input.questionType,
     points: input.points ?? 1,
-    orderIndex: input.orderIndex ?? next!.n,
+    orderIndex: input.orderIndex ?? (await nextQuestionIndex(em, quiz.id)),
     options: normalized.options,
     correctAnswer: normalized.correctAnswer as never,
     explanation: input.explanation ?? null,
@@ -275,7 +214,7 @@ async function loadManagedQuestion(em: EntityManager, questionId: string, user: 
 }
 
 /** Editing a question is refused once its quiz has attempts: past grades must not move. */
-export async function updateQuestion(em: EntityManager, user: AuthUser, questionId: string, input: QuestionInput) {
+export async function updateQuestion({ em }: Pick<ServiceDeps, 'em'>, user: AuthUser, questionId: string, input: QuestionInput) {
   const { question, quiz } = await loadManagedQuestion(em, questionId, user);
   if ((await attemptCount(em, quiz.id)) > 0) throw conflict('Students have attempted this quiz; its questions can no longer be edited');
   const questionType = input.questionType ?? question.questionType;
@@ -298,30 +237,11 @@ export async function updateQuestion(em: EntityManager, user: AuthUser, question
   return questionJson(question);
 }
 
-export async function deleteQuestion(em: EntityManager, user: AuthUser, questionId: string): Promise<void> {
+export async function deleteQuestion({ em }: Pick<ServiceDeps, 'em'>, user: AuthUser, questionId: string): Promise<void> {
   const { question, quiz } = await loadManagedQuestion(em, questionId, user);
   if ((await attemptCount(em, quiz.id)) > 0) throw conflict('Students have attempted this quiz; its questions can no longer be deleted');
   if (quiz.isPublished && (await questionCount(em, quiz.id)) === 1) throw conflict('A published quiz keeps at least one question; unpublish it first');
-  await em.execute('DELETE FROM quiz_questions WHERE id = ?', [question.id]);
-}
-
-interface AttemptSummaryRow {
-  id: string;
-  quiz_id: string;
-  enrollment_id: string;
-  student_id: string;
-  student_name: string;
-  attempt_number: number;
-  status: 'in_progress' | 'submitted' | 'graded';
-  started_at: string;
-  deadline: string | null;
-  submitted_at: string | null;
-  graded_at: string | null;
-  score: string | null;
-  max_score: string | null;
-  percentage: string | null;
-  is_passed: boolean | null;
-  auto_submitted: boolean;
+  await em.nativeDelete(QuizQuestion, { id: question.id });
 }
 
 export function attemptSummaryJson(row: AttemptSummaryRow) {
@@ -346,21 +266,14 @@ export function attemptSummaryJson(row: AttemptSummaryRow) {
 }
 
 /** `GET /quizzes/:id/attempts`: an enrollee's own attempts; every attempt for managers. */
-export async function listAttempts(em: EntityManager, user: AuthUser, quizId: string, query: { page: number; limit: number }) {
+export async function listAttempts({ em }: Pick<ServiceDeps, 'em'>, user: AuthUser, quizId: string, query: { page: number; limit: number }) {
   const { quiz, access } = await loadQuiz(em, quizId, user);
   if (!access.isManager && !access.enrollment) throw forbidden('Enroll in the course to see your attempts');
-  const where = access.isManager ? 'a.quiz_id = ?' : 'a.quiz_id = ? AND a.enrollment_id = ?';
-  const params = access.isManager ? [quiz.id] : [quiz.id, access.enrollment!.id];
-  const [rows, [count]] = await Promise.all([
-    em.execute<AttemptSummaryRow[]>(
-      `SELECT a.*, e.student_id, u.full_name AS student_name
-         FROM quiz_attempts a JOIN enrollments e ON e.id = a.enrollment_id JOIN users u ON u.id = e.student_id
-        WHERE ${where} ORDER BY a.started_at DESC, a.id LIMIT ? OFFSET ?`,
-      [...params, query.limit, (query.page - 1) * query.limit],
-    ),
-    em.execute<Array<{ total: number }>>(`SELECT count(*)::int AS total FROM quiz_attempts a WHERE ${where}`, params),
-  ]);
-  return { items: rows.map(attemptSummaryJson), total: count!.total, page: query.page, limit: query.limit };
+  const { rows, total } = await attemptSummaryPage(em, quiz.id, access.isManager ? null : access.enrollment!.id, {
+    limit: query.limit,
+    offset: (query.page - 1) * query.limit,
+  });
+  return { items: rows.map(attemptSummaryJson), total, page: query.page, limit: query.limit };
 }
 
 interface StoredResult {
@@ -409,10 +322,7 @@ export function computeQuizStats(questions: Array<{ id: string; questionText: st
 async function statsFor(em: EntityManager, quiz: IQuiz) {
   const [questions, attempts] = await Promise.all([
     em.find(QuizQuestion, { quiz: quiz.id }, { orderBy: { orderIndex: 'asc', createdAt: 'asc' } }),
-    em.execute<Array<{ results: { questions: StoredResult[] } | null; percentage: string; is_passed: boolean }>>(
-      `SELECT results, percentage, is_passed FROM quiz_attempts WHERE quiz_id = ? AND status = 'graded'`,
-      [quiz.id],
-    ),
+    gradedResults<StoredResult>(em, quiz.id),
   ]);
   const stats = computeQuizStats(
     questions.map((question) => ({ id: question.id, questionText: question.questionText, questionType: question.questionType, options: question.options as ChoiceOption[] | null })),
@@ -424,7 +334,7 @@ async function statsFor(em: EntityManager, quiz: IQuiz) {
 }
 
 /** `GET /quizzes/:id/stats` (owner, admin). */
-export async function getQuizStats(em: EntityManager, user: AuthUser, quizId: string) {
+export async function getQuizStats({ em }: Pick<ServiceDeps, 'em'>, user: AuthUser, quizId: string) {
   const { quiz } = await loadManagedQuiz(em, quizId, user);
   return statsFor(em, quiz);
 }

@@ -1,0 +1,205 @@
+import type { EnrollmentStatus, IQuiz, IQuizAttempt, IQuizQuestion, ILesson } from '../../../entities/index.js';
+import type { ChoiceOption, QuestionResult } from '../../domain/grading.js';
+import type { QuestionOrder } from '../../domain/shuffle.js';
+import type { SqlRunner } from '../../platform/db/sql.js';
+import type { RowOf } from '../../platform/db/rows.js';
+
+// The attempts component's SQL (docs/data-access.md): every path here is hot or contended
+// (starting, autosaving and grading attempts), so it is SQL, not the ORM.
+
+/** What `quiz_attempts.results` holds: the grade and each question as graded. */
+export interface StoredResults {
+  score: number;
+  maxScore: number;
+  percentage: number;
+  isPassed: boolean;
+  questions: QuestionResult[];
+}
+
+/** An attempt with what its rules need from its enrollment, course, quiz and lesson. */
+export type AttemptRow = Omit<RowOf<IQuizAttempt, 'score' | 'maxScore' | 'percentage'>, 'results' | 'question_order' | 'created_at'> & {
+  question_order: QuestionOrder | null;
+  results: StoredResults | null;
+  // joined
+  student_id: string;
+  course_id: string;
+  enrollment_status: EnrollmentStatus;
+  instructor_id: string;
+  lesson_id: string;
+  lesson_title: RowOf<ILesson>['title'] | null;
+  lesson_parent_id: string | null;
+  quiz_type: RowOf<IQuiz>['quiz_type'];
+  passing_score: RowOf<IQuiz>['passing_score'];
+  show_correct_answers: RowOf<IQuiz>['show_correct_answers'];
+  max_attempts: number | null;
+};
+
+/** A question as grading and the attempt JSON read it. */
+export type QuestionRow = Pick<RowOf<IQuizQuestion>, 'id' | 'question_text' | 'question_type' | 'points' | 'correct_answer' | 'explanation'> & {
+  options: ChoiceOption[] | null;
+};
+
+const ATTEMPT_COLUMNS = `a.*, e.student_id, e.course_id, e.status AS enrollment_status, c.instructor_id,
+         q.lesson_id, q.quiz_type, q.passing_score, q.show_correct_answers, q.max_attempts,
+         l.title AS lesson_title, l.parent_lesson_id AS lesson_parent_id`;
+const ATTEMPT_FROM = `
+    FROM quiz_attempts a
+    JOIN enrollments e ON e.id = a.enrollment_id
+    JOIN courses c ON c.id = e.course_id
+    JOIN quizzes q ON q.id = a.quiz_id
+    LEFT JOIN lessons l ON l.id = q.lesson_id`;
+const ATTEMPT_SELECT = `SELECT ${ATTEMPT_COLUMNS} ${ATTEMPT_FROM}`;
+const QUESTION_COLUMNS = 'id, question_text, question_type, points, options, correct_answer, explanation';
+
+/** The attempt with its joined columns; `lock` takes its row lock (inside a transaction). */
+export async function attemptRow(db: SqlRunner, attemptId: string, lock = false): Promise<AttemptRow | null> {
+  const [row] = await db.execute<AttemptRow[]>(`${ATTEMPT_SELECT} WHERE a.id = ?${lock ? ' FOR UPDATE OF a' : ''}`, [attemptId]);
+  return row ?? null;
+}
+
+/** The attempt, its questions and the row's version (`xmin`) in one statement (optimistic grading). */
+export async function attemptForGrading(db: SqlRunner, attemptId: string): Promise<(AttemptRow & { row_version: string; question_rows: QuestionRow[] }) | null> {
+  const [row] = await db.execute<Array<AttemptRow & { row_version: string; question_rows: QuestionRow[] }>>(
+    `SELECT ${ATTEMPT_COLUMNS}, a.xmin::text AS row_version,
+            (SELECT coalesce(json_agg(qq), '[]'::json) FROM (
+               SELECT ${QUESTION_COLUMNS} FROM quiz_questions
+                WHERE id IN (SELECT (item ->> 'questionId')::uuid FROM jsonb_array_elements(coalesce(a.question_order, '[]'::jsonb)) item)) qq) AS question_rows
+     ${ATTEMPT_FROM} WHERE a.id = ?`,
+    [attemptId],
+  );
+  return row ?? null;
+}
+
+/** Questions by id, in no particular order. */
+export async function questionRows(db: SqlRunner, questionIds: string[]): Promise<QuestionRow[]> {
+  if (questionIds.length === 0) return [];
+  return db.execute<QuestionRow[]>(`SELECT ${QUESTION_COLUMNS} FROM quiz_questions WHERE id IN (${questionIds.map(() => '?').join(', ')})`, questionIds);
+}
+
+/** Attempts of this enrollment at this quiz that are finished (submitted or graded). */
+export async function finishedAttemptCount(db: SqlRunner, enrollmentId: string, quizId: string): Promise<number> {
+  const [{ used }] = await db.execute<Array<{ used: number }>>(
+    `SELECT count(*)::int AS used FROM quiz_attempts WHERE enrollment_id = ? AND quiz_id = ? AND status <> 'in_progress'`,
+    [enrollmentId, quizId],
+  );
+  return used!;
+}
+
+/** The running attempt(s) of this enrollment at this quiz (at most one: a partial unique index). */
+export async function runningAttempts(db: SqlRunner, enrollmentId: string, quizId: string): Promise<Array<Pick<AttemptRow, 'id' | 'deadline'>>> {
+  return db.execute<Array<Pick<AttemptRow, 'id' | 'deadline'>>>(
+    `SELECT id, deadline FROM quiz_attempts WHERE enrollment_id = ? AND quiz_id = ? AND status = 'in_progress'`,
+    [enrollmentId, quizId],
+  );
+}
+
+/** Locks the enrollment row: concurrent starts of one student serialise on it (in a transaction). */
+export async function lockEnrollment(tx: SqlRunner, enrollmentId: string): Promise<void> {
+  await tx.execute('SELECT id FROM enrollments WHERE id = ? FOR UPDATE', [enrollmentId]);
+}
+
+/** How many attempts this enrollment has at this quiz, and the last attempt number. */
+export async function attemptNumbers(tx: SqlRunner, enrollmentId: string, quizId: string): Promise<{ count: number; last: number }> {
+  const [numbers] = await tx.execute<Array<{ count: number; last: number }>>(
+    'SELECT count(*)::int AS count, coalesce(max(attempt_number), 0)::int AS last FROM quiz_attempts WHERE enrollment_id = ? AND quiz_id = ?',
+    [enrollmentId, quizId],
+  );
+  return numbers!;
+}
+
+/** The quiz's questions in its order, with their options (for a new attempt's own order). */
+export async function quizQuestionOptions(tx: SqlRunner, quizId: string): Promise<Array<{ id: string; options: ChoiceOption[] | null }>> {
+  return tx.execute<Array<{ id: string; options: ChoiceOption[] | null }>>(
+    'SELECT id, options FROM quiz_questions WHERE quiz_id = ? ORDER BY order_index, created_at, id',
+    [quizId],
+  );
+}
+
+export async function insertAttempt(
+  tx: SqlRunner,
+  attempt: { enrollmentId: string; quizId: string; attemptNumber: number; startedAt: Date; deadline: Date | null; questionOrder: QuestionOrder },
+): Promise<string> {
+  const [inserted] = await tx.execute<Array<{ id: string }>>(
+    `INSERT INTO quiz_attempts (enrollment_id, quiz_id, attempt_number, status, started_at, deadline, question_order, answers)
+     VALUES (?, ?, ?, 'in_progress', ?, ?, ?, '{}') RETURNING id`,
+    [attempt.enrollmentId, attempt.quizId, attempt.attemptNumber, attempt.startedAt, attempt.deadline, JSON.stringify(attempt.questionOrder)],
+  );
+  return inserted!.id;
+}
+
+/**
+ * Saves one answer in one statement: the status and time checks hold at the moment of the write,
+ * and concurrent saves of different questions merge instead of overwriting each other. False
+ * when the attempt is no longer running or past deadline + grace.
+ */
+export async function saveAnswerRow(db: SqlRunner, attemptId: string, questionId: string, answer: unknown, graceMs: number): Promise<boolean> {
+  const updated = await db.execute<Array<{ id: string }>>(
+    `UPDATE quiz_attempts SET answers = coalesce(answers, '{}'::jsonb) || jsonb_build_object(?::text, ?::jsonb)
+      WHERE id = ? AND status = 'in_progress' AND (deadline IS NULL OR now() <= deadline + (? || ' milliseconds')::interval)
+      RETURNING id`,
+    [questionId, JSON.stringify(answer), attemptId, String(graceMs)],
+  );
+  return updated.length > 0;
+}
+
+/** The grade as written (what `writeGrade` returns of the row). */
+export type GradeColumns = Pick<AttemptRow, 'status' | 'score' | 'max_score' | 'percentage' | 'is_passed' | 'submitted_at' | 'graded_at' | 'time_taken_seconds' | 'auto_submitted'>;
+
+/**
+ * Writes a grade; with `version`, only if the row is still that version (`xmin`): undefined
+ * when someone changed it in between.
+ */
+export async function writeGrade(
+  db: SqlRunner,
+  attemptId: string,
+  grade: {
+    answers: Record<string, unknown>;
+    results: StoredResults;
+    submittedAt: Date;
+    gradedAt: Date;
+    timeTakenSeconds: number;
+    autoSubmitted: boolean;
+  },
+  version?: string,
+): Promise<GradeColumns | undefined> {
+  const [updated] = await db.execute<GradeColumns[]>(
+    `UPDATE quiz_attempts SET status = 'graded', answers = ?, results = ?, score = ?, max_score = ?, percentage = ?, is_passed = ?,
+            submitted_at = ?, graded_at = ?, time_taken_seconds = ?, auto_submitted = ?
+      WHERE id = ?${version === undefined ? '' : ' AND xmin::text = ?'}
+      RETURNING status, score, max_score, percentage, is_passed, submitted_at, graded_at, time_taken_seconds, auto_submitted`,
+    [
+      JSON.stringify(grade.answers),
+      JSON.stringify(grade.results),
+      grade.results.score,
+      grade.results.maxScore,
+      grade.results.percentage,
+      grade.results.isPassed,
+      grade.submittedAt,
+      grade.gradedAt,
+      grade.timeTakenSeconds,
+      grade.autoSubmitted,
+      attemptId,
+      ...(version === undefined ? [] : [version]),
+    ],
+  );
+  return updated;
+}
+
+/** The attempt's status and when it is due (deadline + grace; null when untimed). */
+export async function attemptDue(db: SqlRunner, attemptId: string, graceMs: number): Promise<{ status: string; due: string | null } | null> {
+  const [row] = await db.execute<Array<{ status: string; due: string | null }>>(
+    `SELECT status, deadline + (? || ' milliseconds')::interval AS due FROM quiz_attempts WHERE id = ?`,
+    [String(graceMs), attemptId],
+  );
+  return row ?? null;
+}
+
+/** Attempts whose deadline plus grace has passed while they are still open, oldest first. */
+export async function overdueAttempts(db: SqlRunner, graceMs: number, limit: number): Promise<string[]> {
+  const rows = await db.execute<Array<{ id: string }>>(
+    `SELECT id FROM quiz_attempts WHERE status = 'in_progress' AND deadline IS NOT NULL
+        AND deadline + (? || ' milliseconds')::interval < now() ORDER BY deadline LIMIT ?`,
+    [String(graceMs), limit],
+  );
+  return rows.map((row) => row.id);
+}

@@ -1,0 +1,78 @@
+import type { App } from '../../server/app.js';
+import type { AuthUser } from '../../server/plugins/auth.js';
+import type { Jobs, Publisher, ServiceDeps } from '../../server/modules/deps.js';
+import { createQuestion, createQuiz, updateQuiz, type QuizSettings } from '../../server/modules/quizzes/quizzes.service.js';
+import { call } from './http.js';
+import { recordingPublisher } from './publisher.js';
+import type { TestUser } from './users.js';
+
+export const asAuth = (user: TestUser): AuthUser => ({ id: user.id, role: user.user.role });
+
+async function ok(res: { status: number; body: any }, status = 200) {
+  if (res.status !== status) throw new Error(`expected ${status}, got ${res.status}: ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+/**
+ * A published course with one lesson and a published quiz of two questions (a true/false worth 1,
+ * a multiple choice worth 3), the course enrolled by `students`. The course and enrollments go
+ * through HTTP (they are not under test here), the quiz through the quizzes service.
+ */
+export async function publishedQuiz(app: App, owner: TestUser, students: TestUser[], settings: QuizSettings = {}) {
+  const course = await ok(await call(app, 'POST', '/api/courses', owner, { title: 'Service course', isPublished: true }), 201);
+  const lesson = await ok(await call(app, 'POST', `/api/courses/${course.id}/lessons`, owner, { title: 'Quiz lesson', lessonType: 'quiz' }), 201);
+  for (const student of students) await ok(await call(app, 'POST', `/api/courses/${course.id}/enroll`, student), 201);
+  const deps = app.forkDeps();
+  const quiz = await createQuiz(deps, asAuth(owner), lesson.id, { title: 'Service quiz', quizType: 'graded', passingScore: 50, ...settings });
+  const tf = await createQuestion(deps, asAuth(owner), quiz.id, { questionText: 'True?', questionType: 'true_false', correctAnswer: true, points: 1 });
+  const mc = await createQuestion(deps, asAuth(owner), quiz.id, {
+    questionText: 'Which?',
+    questionType: 'multiple_choice',
+    points: 3,
+    options: [
+      { id: 'a', text: 'A', isCorrect: true },
+      { id: 'b', text: 'B', isCorrect: false },
+    ],
+  });
+  await updateQuiz(deps, asAuth(owner), quiz.id, { isPublished: true });
+  return { course, lesson, quiz, tf, mc };
+}
+
+/** What a flow reported, in order across methods (`log`), and by method (`calls`). */
+export function orderedPublisher() {
+  const log: string[] = [];
+  const tap = new Proxy({} as Publisher, {
+    get: (_target, method) => () => {
+      log.push(String(method));
+    },
+  });
+  return Object.assign(recordingPublisher(tap), { log });
+}
+
+/** A `Jobs` port that records deadline jobs instead of queueing them. */
+export function recordingJobs(): Jobs & { scheduled: Array<{ attemptId: string; runAt: Date }>; cancelled: string[] } {
+  const scheduled: Array<{ attemptId: string; runAt: Date }> = [];
+  const cancelled: string[] = [];
+  return {
+    scheduled,
+    cancelled,
+    async scheduleDeadline(attemptId, runAt) {
+      scheduled.push({ attemptId, runAt });
+    },
+    async cancelDeadline(attemptId) {
+      cancelled.push(attemptId);
+    },
+    async issueCertificate() {},
+    async recalculateCourse() {
+      return true;
+    },
+  };
+}
+
+/** Service deps over the app's, with a fresh EntityManager, recording publisher and jobs, and a clock that can be moved. */
+export function serviceDeps(app: App, offsetMs = 0) {
+  const publisher = orderedPublisher();
+  const jobs = recordingJobs();
+  const deps: ServiceDeps = { ...app.forkDeps(), publisher, jobs, clock: { now: () => new Date(Date.now() + offsetMs) } };
+  return { deps, publisher, jobs };
+}
