@@ -1,8 +1,6 @@
 // Temporary glue while the services move to `ServiceDeps` (docs/architecture.md); deleted once
 // every module calls the publisher and the jobs port itself.
-import type { MikroORM } from '@mikro-orm/postgresql';
-import type { Jobs, ServiceDeps } from './deps.js';
-import { useProgressJobs } from './progress/progress-jobs.js';
+import type { ServiceDeps } from './deps.js';
 import type { AttemptDeps, GradedAttempt, StartedAttempt } from './attempts/attempts.service.js';
 
 export function attemptDepsOf(deps: Pick<ServiceDeps, 'config' | 'jobs'>): AttemptDeps {
@@ -10,6 +8,7 @@ export function attemptDepsOf(deps: Pick<ServiceDeps, 'config' | 'jobs'>): Attem
     config: deps.config,
     scheduleDeadline: (attemptId, runAt) => deps.jobs.scheduleDeadline(attemptId, runAt),
     cancelDeadline: (attemptId) => deps.jobs.cancelDeadline(attemptId),
+    jobs: deps.jobs,
   };
 }
 
@@ -26,14 +25,4 @@ export async function announceGraded(deps: Pick<ServiceDeps, 'publisher'>, outco
 export function announceStarted(deps: Pick<ServiceDeps, 'publisher'>, started: StartedAttempt): void {
   if (started.created) deps.publisher.attemptStarted(started.event);
   if (started.attempt.status === 'in_progress') deps.publisher.attemptOpen(started.event);
-}
-
-/** Completions enqueue certificates, lesson changes course recalculations, through the jobs port. */
-export function useTransitionalProgressJobs(orm: MikroORM, jobs: Jobs): () => void {
-  return useProgressJobs(orm, {
-    enrollmentCompleted: (enrollmentId) => jobs.issueCertificate(enrollmentId),
-    async courseLessonsChanged(courseId) {
-      if (!(await jobs.recalculateCourse(courseId))) throw new Error('course recalculation not queued');
-    },
-  });
 }

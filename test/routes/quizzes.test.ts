@@ -351,14 +351,14 @@ t.test('timed attempts: autosave before the deadline kept, after it refused; sub
   // Finished by the deadline job (the server) before the student tried anything.
   const byJob = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(byJob.deadline) + 300 + 50 - Date.now())));
-  t.match(await gradeAttemptNow(app.orm.em.fork(), byJob.id, { auto: true }, { config: env.config }), { graded: true });
+  t.match(await gradeAttemptNow(app.orm.em.fork(), byJob.id, { auto: true }, { config: env.config, jobs: app.jobs }), { graded: true });
   const afterJob = await call(app, 'PUT', `/api/attempts/${byJob.id}/answers/${tf.id}`, student, { answer: true });
   t.equal(afterJob.status, 409);
   t.equal(afterJob.body.code, 'QUIZ_TIME_EXPIRED', 'after the deadline job graded it');
 
   // The race: a student's submit and the deadline job at the same moment.
   const racing = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, classmate), 201);
-  const deps = { config: env.config };
+  const deps = { config: env.config, jobs: app.jobs };
   const [viaHttp, viaJob, viaSweep] = await Promise.all([
     call(app, 'POST', `/api/attempts/${racing.id}/submit`, classmate, {}),
     gradeAttemptNow(app.orm.em.fork(), racing.id, { auto: true }, deps),
@@ -384,7 +384,7 @@ t.test('grading never loses an answer saved while it ran, locked or not', async 
   env.defer(() => other.end());
   await other.query('BEGIN');
   await other.query(`UPDATE quiz_attempts SET answers = answers || jsonb_build_object($2::text, true) WHERE id = $1`, [attempt.id, tf.id]);
-  const grading = gradeAttemptNow(app.orm.em.fork(), attempt.id, { auto: false }, { config: env.config });
+  const grading = gradeAttemptNow(app.orm.em.fork(), attempt.id, { auto: false }, { config: env.config, jobs: app.jobs });
   await waitFor('the grade to wait for the row', async () => {
     const [{ n }] = await app.orm.em.getConnection().execute<Array<{ n: number }>>(
       `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'UPDATE quiz_attempts%'`,
@@ -403,8 +403,8 @@ t.test('grading never loses an answer saved while it ran, locked or not', async 
   const locked = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, classmate), 201);
   await ok(await call(app, 'PUT', `/api/attempts/${locked.id}/answers/${tf.id}`, classmate, { answer: true }));
   const [first, second] = await Promise.all([
-    gradeAttemptNow(app.orm.em.fork(), locked.id, { auto: true, optimisticTries: 0 }, { config: env.config }),
-    gradeAttemptNow(app.orm.em.fork(), locked.id, { auto: false, optimisticTries: 0 }, { config: env.config }),
+    gradeAttemptNow(app.orm.em.fork(), locked.id, { auto: true, optimisticTries: 0 }, { config: env.config, jobs: app.jobs }),
+    gradeAttemptNow(app.orm.em.fork(), locked.id, { auto: false, optimisticTries: 0 }, { config: env.config, jobs: app.jobs }),
   ]);
   t.equal([first!.graded, second!.graded].filter(Boolean).length, 1, 'graded once');
   t.equal(first!.event.score, 1);

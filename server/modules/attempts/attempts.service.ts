@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AttemptStatus, EnrollmentStatus, QuestionType, QuizType } from '../../../entities/enums.js';
 import type { AuthUser } from '../../plugins/auth.js';
 import type { Config } from '../../config/config.js';
+import type { Jobs } from '../../platform/queues/jobs.js';
 import { answerShapeError, gradeAttempt, type ChoiceOption, type GradableQuestion, type QuestionResult, type ShortAnswerKey } from '../../domain/grading.js';
 import { attemptDeadline, isExpired } from '../../domain/quiz-timing.js';
 import { keyRevealed } from '../../domain/answer-key.js';
@@ -20,6 +21,8 @@ export interface AttemptDeps {
   scheduleDeadline?(attemptId: string, runAt: Date): Promise<void>;
   /** Removes a deadline job that is no longer needed (best effort: the job is idempotent). */
   cancelDeadline?(attemptId: string): Promise<void>;
+  /** Enqueues the certificate of an enrollment a quiz completes. */
+  jobs: Pick<Jobs, 'issueCertificate'>;
 }
 
 interface AttemptRow {
@@ -525,7 +528,7 @@ async function gradeOnce(
     const completes = row.quiz_type === 'practice' || !!row.is_passed;
     if (completes && (ACCESS_GRANTING_STATUSES as readonly string[]).includes(row.enrollment_status)) {
       const lesson = row.lesson_title === null ? undefined : { title: row.lesson_title, parentLessonId: row.lesson_parent_id };
-      lessonProgress = await completeLessonByQuiz(em, row.enrollment_id, row.lesson_id, lesson);
+      lessonProgress = await completeLessonByQuiz({ em, jobs: deps.jobs }, row.enrollment_id, row.lesson_id, lesson);
     }
   }
   return { outcome: { ...graded, lessonProgress }, questions: result.questions };

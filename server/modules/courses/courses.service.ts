@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Course, Enrollment, type DifficultyLevel, type IEnrollment } from '../../../entities/index.js';
 import type { AuthUser } from '../../plugins/auth.js';
-import type { Publisher } from '../deps.js';
+import type { ServiceDeps } from '../deps.js';
 import { buildTree } from '../../domain/lesson-tree.js';
 import { isUuidLike } from '../../domain/slug.js';
 import { assertUsableSlug, insertWithUniqueSlug, isSlugViolation } from '../../platform/db/unique-slug.js';
@@ -80,7 +80,8 @@ function likePattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
 }
 
-export async function listCourses(em: EntityManager, user: AuthUser | null, query: CourseListQuery) {
+export async function listCourses(deps: Pick<ServiceDeps, 'em'>, user: AuthUser | null, query: CourseListQuery) {
+  const { em } = deps;
   const where: string[] = [];
   const params: unknown[] = [];
   if (query.mine) {
@@ -150,7 +151,8 @@ function enrollmentSummary(enrollment: IEnrollment) {
  * student's outline carries its own progress per lesson; quiz ids of unpublished quizzes are
  * shown to managers only.
  */
-export async function getCourseDetail(em: EntityManager, user: AuthUser | null, idOrSlug: string) {
+export async function getCourseDetail(deps: Pick<ServiceDeps, 'em'>, user: AuthUser | null, idOrSlug: string) {
+  const { em } = deps;
   const row = await findCourseRow(em, idOrSlug);
   if (!row) throw notFound('Course');
   const isManager = isManagerOf(user, row.instructor_id);
@@ -217,7 +219,8 @@ export interface CourseInput {
   isPublished?: boolean;
 }
 
-export async function createCourse(em: EntityManager, user: AuthUser, input: CourseInput & { title: string }): Promise<CourseJson> {
+export async function createCourse(deps: Pick<ServiceDeps, 'em'>, user: AuthUser, input: CourseInput & { title: string }): Promise<CourseJson> {
+  const { em } = deps;
   const id = await insertWithUniqueSlug(em, {
     table: 'courses',
     explicit: input.slug,
@@ -247,7 +250,8 @@ export async function createCourse(em: EntityManager, user: AuthUser, input: Cou
 }
 
 /** Unpublishing is reported to the publisher once committed (students' live sockets leave the rooms). */
-export async function updateCourse(em: EntityManager, user: AuthUser, courseId: string, input: CourseInput, publisher?: Pick<Publisher, 'courseAccessRevoked'>): Promise<CourseJson> {
+export async function updateCourse(deps: Pick<ServiceDeps, 'em' | 'publisher'>, user: AuthUser, courseId: string, input: CourseInput): Promise<CourseJson> {
+  const { em } = deps;
   const { course } = await requireCourseManager(em, courseId, user);
   if (input.slug !== undefined) assertUsableSlug(input.slug);
   const wasPublished = course.isPublished;
@@ -258,12 +262,13 @@ export async function updateCourse(em: EntityManager, user: AuthUser, courseId: 
     if (isSlugViolation(error)) throw conflict(`The slug "${input.slug}" is already taken`);
     throw error;
   }
-  if (wasPublished && !course.isPublished) publisher?.courseAccessRevoked({ courseId: course.id, nonManagers: true });
+  if (wasPublished && !course.isPublished) deps.publisher.courseAccessRevoked({ courseId: course.id, nonManagers: true });
   return courseJsonById(em, course.id);
 }
 
 /** Deletes a course with its lessons, quizzes and questions; refused while it has enrollments. */
-export async function deleteCourse(em: EntityManager, user: AuthUser, courseId: string): Promise<void> {
+export async function deleteCourse(deps: Pick<ServiceDeps, 'em'>, user: AuthUser, courseId: string): Promise<void> {
+  const { em } = deps;
   await requireCourseManager(em, courseId, user);
   const [{ count }] = await em.execute<Array<{ count: number }>>('SELECT count(*)::int AS count FROM enrollments WHERE course_id = ?', [courseId]);
   if (count > 0) throw conflict(`The course has ${count} enrollment(s); unpublish it instead`);

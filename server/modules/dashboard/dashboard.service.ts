@@ -3,15 +3,8 @@ import type { EnrollmentStatus } from '../../../entities/enums.js';
 import type { AuthUser } from '../../plugins/auth.js';
 import { decimal, iso, toIso } from '../../platform/schemas.js';
 import { requireCourseManager } from '../courses/courses.access.js';
-
-/**
- * Sources the dashboard snapshot reads besides the enrollments; the realtime and quiz
- * features plug theirs in (who is online, per-quiz statistics).
- */
-export interface DashboardSources {
-  onlineUserIds?(courseId: string): Promise<string[]>;
-  quizStats?(em: EntityManager, courseId: string): Promise<unknown[]>;
-}
+import type { ServiceDeps } from '../deps.js';
+import { courseQuizStats } from '../quizzes/quizzes.service.js';
 
 interface StudentRow {
   enrollment_id: string;
@@ -56,9 +49,11 @@ const RUNNING_ATTEMPTS_LIMIT = 500;
 /**
  * `GET /courses/:id/dashboard`: what an instructor's live dashboard starts from, and rebuilds
  * itself from after a reconnect that recovered nothing (the events sent meanwhile are lost): the
- * recent grades (as `quiz:graded` carried them) and the attempts running now.
+ * recent grades (as `quiz:graded` carried them) and the attempts running now, with who is online
+ * (`deps.presence`) and the quizzes' statistics (the quizzes service).
  */
-export async function getDashboard(em: EntityManager, user: AuthUser, courseId: string, sources: DashboardSources = {}) {
+export async function getDashboard(deps: Pick<ServiceDeps, 'em' | 'presence' | 'clock'>, user: AuthUser, courseId: string) {
+  const { em } = deps;
   const { course } = await requireCourseManager(em, courseId, user);
   const [rows, online, quizzes, grades, running] = await Promise.all([
     em.execute<StudentRow[]>(
@@ -70,8 +65,8 @@ export async function getDashboard(em: EntityManager, user: AuthUser, courseId: 
         ORDER BY u.full_name, e.id`,
       [courseId],
     ),
-    sources.onlineUserIds ? sources.onlineUserIds(courseId) : Promise.resolve([]),
-    sources.quizStats ? sources.quizStats(em, courseId) : Promise.resolve([]),
+    deps.presence.online(courseId),
+    courseQuizStats(em, courseId),
     em.execute<GradeRow[]>(
       `SELECT a.id, a.quiz_id, e.student_id, a.score, a.max_score, a.percentage, a.is_passed, a.auto_submitted, a.graded_at
          FROM quiz_attempts a JOIN enrollments e ON e.id = a.enrollment_id
@@ -136,6 +131,6 @@ export async function getDashboard(em: EntityManager, user: AuthUser, courseId: 
       startedAt: toIso(row.started_at),
       deadline: iso(row.deadline),
     })),
-    serverNow: new Date().toISOString(),
+    serverNow: deps.clock.now().toISOString(),
   };
 }

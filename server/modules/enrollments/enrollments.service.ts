@@ -5,8 +5,8 @@ import { forbidden, notFound } from '../../platform/errors.js';
 import { decimal, iso, toIso } from '../../platform/schemas.js';
 import type { EnrollmentJson } from '../learning.schemas.js';
 import { ACCESS_GRANTING_STATUSES, requireCourseManager } from '../courses/courses.access.js';
-import type { Publisher } from '../deps.js';
-import { recalculateEnrollment } from '../progress/progress.service.js';
+import type { ServiceDeps } from '../deps.js';
+import { recalculateEnrollment, type RecalculationDeps } from '../progress/progress.service.js';
 
 interface EnrollmentRow {
   id: string;
@@ -63,7 +63,8 @@ async function enrollmentById(em: EntityManager, id: string): Promise<Enrollment
  * enrollment (200), and a dropped one is reactivated (200); only a new one is 201. Two
  * concurrent calls cannot create two rows: the unique (student, course) index decides.
  */
-export async function enroll(em: EntityManager, user: AuthUser, courseId: string): Promise<{ created: boolean; enrollment: EnrollmentJson }> {
+export async function enroll(deps: RecalculationDeps, user: AuthUser, courseId: string): Promise<{ created: boolean; enrollment: EnrollmentJson }> {
+  const { em } = deps;
   if (user.role !== 'student') throw forbidden('Only students enroll in courses');
   const [course] = await em.execute<Array<{ id: string; is_published: boolean }>>('SELECT id, is_published FROM courses WHERE id = ?', [courseId]);
   if (!course || !course.is_published) throw notFound('Course');
@@ -84,7 +85,7 @@ export async function enroll(em: EntityManager, user: AuthUser, courseId: string
     id = existing!.id;
   }
   // Counts (and a reactivated enrollment's status) follow the course as it is now.
-  await recalculateEnrollment(em, id);
+  await recalculateEnrollment(deps, id);
   return { created, enrollment: enrollmentJson((await enrollmentById(em, id))!, { course: true }) };
 }
 
@@ -110,12 +111,13 @@ async function page(em: EntityManager, where: string, params: unknown[], query: 
 }
 
 /** `GET /enrollments`: the caller's own, each with `course {id, slug, title}`. */
-export function listMyEnrollments(em: EntityManager, user: AuthUser, query: EnrollmentListQuery) {
-  return page(em, 'e.student_id = ?', [user.id], query, { course: true });
+export function listMyEnrollments(deps: Pick<ServiceDeps, 'em'>, user: AuthUser, query: EnrollmentListQuery) {
+  return page(deps.em, 'e.student_id = ?', [user.id], query, { course: true });
 }
 
 /** `GET /courses/:id/enrollments`: every student's progress (owner, admin). */
-export async function listCourseEnrollments(em: EntityManager, user: AuthUser, courseId: string, query: EnrollmentListQuery) {
+export async function listCourseEnrollments(deps: Pick<ServiceDeps, 'em'>, user: AuthUser, courseId: string, query: EnrollmentListQuery) {
+  const { em } = deps;
   await requireCourseManager(em, courseId, user);
   return page(em, 'e.course_id = ?', [courseId], query, { student: true });
 }
@@ -130,7 +132,8 @@ export interface EnrollmentPatch {
  * The student drops its enrollment, or rates and reviews the course. Dropping an enrollment that
  * gave access is reported to the publisher once committed (live sockets leave the room).
  */
-export async function updateEnrollment(em: EntityManager, user: AuthUser, enrollmentId: string, patch: EnrollmentPatch, publisher?: Pick<Publisher, 'courseAccessRevoked'>): Promise<EnrollmentJson> {
+export async function updateEnrollment(deps: Pick<ServiceDeps, 'em' | 'publisher'>, user: AuthUser, enrollmentId: string, patch: EnrollmentPatch): Promise<EnrollmentJson> {
+  const { em } = deps;
   const row = await enrollmentById(em, enrollmentId);
   if (!row) throw notFound('Enrollment');
   if (row.student_id !== user.id) throw forbidden('Only the student changes its enrollment');
@@ -147,7 +150,7 @@ export async function updateEnrollment(em: EntityManager, user: AuthUser, enroll
   }
   await em.execute(`UPDATE enrollments SET ${sets.join(', ')}, updated_at = now() WHERE id = ?`, [...params, enrollmentId]);
   if (patch.status === 'dropped' && (ACCESS_GRANTING_STATUSES as readonly string[]).includes(row.status)) {
-    publisher?.courseAccessRevoked({ courseId: row.course_id, userIds: [row.student_id] });
+    deps.publisher.courseAccessRevoked({ courseId: row.course_id, userIds: [row.student_id] });
   }
   return enrollmentJson((await enrollmentById(em, enrollmentId))!, { course: true });
 }

@@ -6,6 +6,7 @@ import { assertUsableSlug, insertWithUniqueSlug, isSlugViolation } from '../../p
 import { conflict, forbidden, notFound, validationError } from '../../platform/errors.js';
 import { decimal } from '../../platform/schemas.js';
 import type { LessonJson } from '../learning.schemas.js';
+import type { ServiceDeps } from '../deps.js';
 import { accessTo, requireCourseManager, type CourseAccess } from '../courses/courses.access.js';
 import { getCourseDetail } from '../courses/courses.service.js';
 import { courseLessonsChanged } from '../progress/progress.service.js';
@@ -64,7 +65,9 @@ async function assertParentInCourse(em: EntityManager, courseId: string, parentL
   if (!parent || parent.course.id !== courseId) throw validationError('parentLessonId must be a lesson of the same course');
 }
 
-export async function createLesson(em: EntityManager, user: AuthUser, courseId: string, input: LessonInput & { title: string }): Promise<LessonJson> {
+/** Adds a lesson; every enrollment of the course is recalculated (in the background when the queue takes it). */
+export async function createLesson(deps: Pick<ServiceDeps, 'em' | 'jobs'>, user: AuthUser, courseId: string, input: LessonInput & { title: string }): Promise<LessonJson> {
+  const { em } = deps;
   const access = await requireCourseManager(em, courseId, user);
   if (input.parentLessonId) await assertParentInCourse(em, courseId, input.parentLessonId);
   const parent = input.parentLessonId ?? null;
@@ -103,17 +106,19 @@ export async function createLesson(em: EntityManager, user: AuthUser, courseId: 
     },
   });
   // Every enrollment's "completed / all lessons" just changed (recalculated through the queue).
-  await courseLessonsChanged(em, courseId);
+  await courseLessonsChanged(deps, courseId);
   const lesson = await em.findOneOrFail(Lesson, { id });
   return lessonJson(em, lesson, access);
 }
 
-export async function getLesson(em: EntityManager, user: AuthUser | null, lessonId: string): Promise<LessonJson> {
+export async function getLesson(deps: Pick<ServiceDeps, 'em'>, user: AuthUser | null, lessonId: string): Promise<LessonJson> {
+  const { em } = deps;
   const { lesson, access } = await loadLesson(em, lessonId, user);
   return lessonJson(em, lesson, access);
 }
 
-export async function updateLesson(em: EntityManager, user: AuthUser, lessonId: string, input: LessonInput): Promise<LessonJson> {
+export async function updateLesson(deps: Pick<ServiceDeps, 'em'>, user: AuthUser, lessonId: string, input: LessonInput): Promise<LessonJson> {
+  const { em } = deps;
   const { lesson, access } = await loadLesson(em, lessonId, user);
   if (!access.isManager) throw forbidden('Only the course owner or an admin may edit its lessons');
   const courseId = lesson.course.id;
@@ -144,7 +149,8 @@ export async function updateLesson(em: EntityManager, user: AuthUser, lessonId: 
  * Deletes a lesson (with its quiz and questions). Refused once a student has progress on it or
  * an attempt at its quiz: nothing a student earned is deleted. Its children move up to its parent.
  */
-export async function deleteLesson(em: EntityManager, user: AuthUser, lessonId: string): Promise<void> {
+export async function deleteLesson(deps: Pick<ServiceDeps, 'em' | 'jobs'>, user: AuthUser, lessonId: string): Promise<void> {
+  const { em } = deps;
   const { lesson, access } = await loadLesson(em, lessonId, user);
   if (!access.isManager) throw forbidden('Only the course owner or an admin may delete its lessons');
   const courseId = lesson.course.id;
@@ -162,7 +168,7 @@ export async function deleteLesson(em: EntityManager, user: AuthUser, lessonId: 
     await tx.execute('UPDATE lessons SET parent_lesson_id = ?, updated_at = now() WHERE parent_lesson_id = ?', [lesson.parentLesson?.id ?? null, lessonId]);
     await tx.execute('DELETE FROM lessons WHERE id = ?', [lessonId]);
   });
-  await courseLessonsChanged(em, courseId);
+  await courseLessonsChanged(deps, courseId);
 }
 
 export interface LessonOrderItem {
@@ -172,7 +178,8 @@ export interface LessonOrderItem {
 }
 
 /** Moves and reorders lessons of a course in one transaction: all of it applies, or none. */
-export async function reorderLessons(em: EntityManager, user: AuthUser, courseId: string, items: LessonOrderItem[]) {
+export async function reorderLessons(deps: Pick<ServiceDeps, 'em'>, user: AuthUser, courseId: string, items: LessonOrderItem[]) {
+  const { em } = deps;
   const { course } = await requireCourseManager(em, courseId, user);
   await em.transactional(async (tx) => {
     const rows = await tx.execute<Array<{ id: string; parent_lesson_id: string | null }>>(
@@ -197,5 +204,5 @@ export async function reorderLessons(em: EntityManager, user: AuthUser, courseId
       await tx.execute('UPDATE lessons SET parent_lesson_id = ?, order_index = ?, updated_at = now() WHERE id = ?', [item.parentLessonId, item.orderIndex, item.id]);
     }
   });
-  return getCourseDetail(em, user, course.id);
+  return getCourseDetail(deps, user, course.id);
 }

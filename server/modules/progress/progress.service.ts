@@ -7,7 +7,13 @@ import { AppError, forbidden, notFound, validationError } from '../../platform/e
 import { decimal, iso } from '../../platform/schemas.js';
 import type { LessonProgressJson } from '../learning.schemas.js';
 import { ACCESS_GRANTING_STATUSES, isManagerOf } from '../courses/courses.access.js';
-import { progressJobsFor } from './progress-jobs.js';
+import type { ServiceDeps } from '../deps.js';
+
+/**
+ * What recalculating progress needs: the EntityManager, and the jobs port for the certificate of
+ * an enrollment that completes (only `issueCertificate` is used, so a test may fake just that).
+ */
+export type RecalculationDeps = Pick<ServiceDeps, 'em'> & { jobs: Pick<ServiceDeps['jobs'], 'issueCertificate'> };
 
 interface EnrollmentRow {
   id: string;
@@ -64,21 +70,56 @@ const ENROLLMENT_COLUMNS_OF_E = ENROLLMENT_COLUMNS.split(', ').map((column) => `
  * the counts, so of concurrent recalculations one that read before another's write cannot
  * overwrite it (it reads again; after a few tries it locks the row): the stored progress always
  * comes from counts read after the last write, and the transition to `completed` happens exactly
- * once. That transition enqueues the certificate (`ProgressJobs.enrollmentCompleted`), whichever
+ * once. That transition enqueues the certificate (`deps.jobs.issueCertificate`), whichever
  * path got here: an HTTP or socket progress write, a quiz completing its lesson, a `progress`
  * job. A recalculation that changes nothing writes nothing. Returns null when the enrollment no
  * longer exists. Must not be called inside an outer transaction: the certificate job could run
  * before the completion is committed (the sweep would repair it).
  */
-export async function recalculateEnrollment(em: EntityManager, enrollmentId: string, optimisticTries = OPTIMISTIC_TRIES): Promise<EnrollmentRecalculation | null> {
+export async function recalculateEnrollment(deps: RecalculationDeps, enrollmentId: string, optimisticTries = OPTIMISTIC_TRIES): Promise<EnrollmentRecalculation | null> {
+  const { em } = deps;
   const result = await retryThenLock(
     optimisticTries,
     () => recalculate(em, enrollmentId),
     // Under the lock the row cannot change in between, so the write lands: never undefined.
     () => sqlTransaction(em, (tx) => recalculate(tx, enrollmentId, true)) as Promise<EnrollmentRecalculation | null>,
   );
-  if (result?.justCompleted) await progressJobsFor(em)?.enrollmentCompleted(enrollmentId);
+  // Never throws: a certificate not queued is issued by the sweep.
+  if (result?.justCompleted) await deps.jobs.issueCertificate(enrollmentId);
   return result;
+}
+
+/**
+ * The `progress` job of one enrollment: recalculates it and tells the publisher its progress
+ * (`progress:updated`). Null when the enrollment no longer exists.
+ */
+export async function refreshEnrollmentProgress(deps: RecalculationDeps & Pick<ServiceDeps, 'publisher'>, enrollmentId: string): Promise<EnrollmentRecalculation | null> {
+  const result = await recalculateEnrollment(deps, enrollmentId);
+  if (result) deps.publisher.enrollmentProgressUpdated(result.progress);
+  return result;
+}
+
+/**
+ * The sweep's repair of an enrollment whose stored counts were found stale (`stale`: the counts
+ * as the sweep read them). Recalculates it and tells the publisher, unless a job of the course
+ * repaired it in between (the counts are what they were: nothing to announce). True when repaired.
+ */
+export async function repairEnrollmentProgress(
+  deps: RecalculationDeps & Pick<ServiceDeps, 'publisher'>,
+  stale: { id: string; completed_lessons_count: number; total_lessons_count: number; total_time_spent_seconds: number },
+): Promise<boolean> {
+  const result = await recalculateEnrollment(deps, stale.id);
+  if (!result) return false;
+  const { progress } = result;
+  if (
+    progress.completedLessonsCount === stale.completed_lessons_count &&
+    progress.totalLessonsCount === stale.total_lessons_count &&
+    progress.totalTimeSpentSeconds === stale.total_time_spent_seconds
+  ) {
+    return false;
+  }
+  deps.publisher.enrollmentProgressUpdated(progress);
+  return true;
 }
 
 /**
@@ -127,11 +168,11 @@ async function recalculate(db: SqlRunner, enrollmentId: string, locked = false):
  * Recalculates every enrollment of a course synchronously, in batches of `batchSize` ids (for
  * processes without queues, and the `progress` job of a course).
  */
-export async function recalculateCourseEnrollments(em: EntityManager, courseId: string, batchSize = 200): Promise<EnrollmentRecalculation[]> {
+export async function recalculateCourseEnrollments(deps: RecalculationDeps, courseId: string, batchSize = 200): Promise<EnrollmentRecalculation[]> {
   const results: EnrollmentRecalculation[] = [];
-  await forEachEnrollmentBatch(em, courseId, batchSize, async (ids) => {
+  await forEachEnrollmentBatch(deps, courseId, batchSize, async (ids) => {
     for (const id of ids) {
-      const result = await recalculateEnrollment(em, id);
+      const result = await recalculateEnrollment(deps, id);
       if (result) results.push(result);
     }
   });
@@ -139,7 +180,8 @@ export async function recalculateCourseEnrollments(em: EntityManager, courseId: 
 }
 
 /** Pages through a course's enrollment ids in id order (keyset pagination: no offset scans). */
-export async function forEachEnrollmentBatch(em: EntityManager, courseId: string, batchSize: number, visit: (ids: string[]) => Promise<void>): Promise<void> {
+export async function forEachEnrollmentBatch(deps: Pick<ServiceDeps, 'em'>, courseId: string, batchSize: number, visit: (ids: string[]) => Promise<void>): Promise<void> {
+  const { em } = deps;
   let after = '00000000-0000-0000-0000-000000000000';
   for (;;) {
     const batch = await em.execute<Array<{ id: string }>>(
@@ -154,18 +196,15 @@ export async function forEachEnrollmentBatch(em: EntityManager, courseId: string
 
 /**
  * Lessons were added to or removed from a course: every enrollment's "completed / all lessons"
- * changed. With queues (API and worker processes) one `progress` job of the course fans out to
- * per-enrollment jobs, so a course with thousands of students does not hold the instructor's
- * request; without (scripts), the enrollments are recalculated here.
+ * changed. One `progress` job of the course fans out to per-enrollment jobs, so a course with
+ * thousands of students does not hold the instructor's request; when the queue cannot take it
+ * (Redis unavailable), the change is committed, so the enrollments are recalculated here rather
+ * than lost.
  */
-export async function courseLessonsChanged(em: EntityManager, courseId: string): Promise<void> {
-  const jobs = progressJobsFor(em);
-  if (jobs) {
-    // Redis unavailable: the change is committed, so do the work here rather than lose it.
-    const queued = await jobs.courseLessonsChanged(courseId).then(() => true, () => false);
-    if (queued) return;
-  }
-  await recalculateCourseEnrollments(em, courseId);
+export async function courseLessonsChanged(deps: Pick<ServiceDeps, 'em'> & { jobs: Pick<ServiceDeps['jobs'], 'issueCertificate' | 'recalculateCourse'> }, courseId: string): Promise<void> {
+  const queued = await deps.jobs.recalculateCourse(courseId).catch(() => false);
+  if (queued) return;
+  await recalculateCourseEnrollments(deps, courseId);
 }
 
 interface ProgressRow {
@@ -256,9 +295,16 @@ export interface LessonProgressResult {
 /**
  * `POST /lessons/:id/progress` and the socket's `lesson:progress`: the caller's own progress on
  * a lesson of a course it is enrolled in (active or completed). A lesson with a published
- * graded quiz is completed by passing the quiz, not here (409 QUIZ_REQUIRED).
+ * graded quiz is completed by passing the quiz, not here (409 QUIZ_REQUIRED). The result is
+ * told to the publisher (`lesson:progress-updated`, `progress:updated`) before it is returned.
  */
-export async function recordLessonProgress(em: EntityManager, user: AuthUser, lessonId: string, input: LessonProgressInput): Promise<LessonProgressResult> {
+export async function recordLessonProgress(
+  deps: RecalculationDeps & Pick<ServiceDeps, 'publisher'>,
+  user: AuthUser,
+  lessonId: string,
+  input: LessonProgressInput,
+): Promise<LessonProgressResult> {
+  const { em } = deps;
   const [context] = await em.execute<LessonContextRow[]>(
     `SELECT l.id AS lesson_id, l.title AS lesson_title, l.parent_lesson_id, l.course_id, c.is_published, c.instructor_id,
             EXISTS (SELECT 1 FROM quizzes q WHERE q.lesson_id = l.id AND q.quiz_type = 'graded' AND q.is_published) AS has_graded_quiz,
@@ -281,20 +327,24 @@ export async function recordLessonProgress(em: EntityManager, user: AuthUser, le
     throw new AppError('QUIZ_REQUIRED', 'This lesson is completed by passing its graded quiz');
   }
   const lesson = { id: context.lesson_id, title: context.lesson_title, parentLessonId: context.parent_lesson_id };
-  return applyProgress(em, context.enrollment_id, lesson, write, input.clientKey?.toLowerCase());
+  const result = await applyProgress(deps, context.enrollment_id, lesson, write, input.clientKey?.toLowerCase());
+  deps.publisher.lessonProgressRecorded(result);
+  return result;
 }
 
 /**
  * Completes a lesson for an enrollment on behalf of the quiz engine (a passed graded quiz, a
  * submitted practice quiz). `known`: the lesson's title and parent when the caller has read them
- * already (the attempt's row carries them), which spares a lookup.
+ * already (the attempt's row carries them), which spares a lookup. The quiz engine tells the
+ * publisher after its own `quiz:graded` (the order clients hear them in), so this does not.
  */
 export async function completeLessonByQuiz(
-  em: EntityManager,
+  deps: RecalculationDeps,
   enrollmentId: string,
   lessonId: string,
   known?: { title: string; parentLessonId: string | null },
 ): Promise<LessonProgressResult> {
+  const { em } = deps;
   let lesson = known ? { id: lessonId, ...known } : null;
   if (!lesson) {
     const [row] = await em.execute<Array<{ id: string; title: string; parent_lesson_id: string | null }>>(
@@ -304,7 +354,7 @@ export async function completeLessonByQuiz(
     if (!row) throw notFound('Lesson');
     lesson = { id: row.id, title: row.title, parentLessonId: row.parent_lesson_id };
   }
-  return applyProgress(em, enrollmentId, lesson, normalizeProgressWrite({ status: 'completed' }));
+  return applyProgress(deps, enrollmentId, lesson, normalizeProgressWrite({ status: 'completed' }));
 }
 
 /**
@@ -313,14 +363,14 @@ export async function completeLessonByQuiz(
  * yet), so the answer is the current state either way.
  */
 async function applyProgress(
-  em: EntityManager,
+  deps: RecalculationDeps,
   enrollmentId: string,
   lesson: { id: string; title: string; parentLessonId: string | null },
   write: LessonProgressWrite,
   clientKey?: string,
 ): Promise<LessonProgressResult> {
-  const { row } = await upsertLessonProgress(em, enrollmentId, lesson.id, write, clientKey);
-  const recalculation = await recalculateEnrollment(em, enrollmentId);
+  const { row } = await upsertLessonProgress(deps.em, enrollmentId, lesson.id, write, clientKey);
+  const recalculation = await recalculateEnrollment(deps, enrollmentId);
   if (!recalculation) throw notFound('Enrollment');
   return {
     lessonProgress: lessonProgressJson(lesson, row),
@@ -344,7 +394,8 @@ export function lessonProgressJson(lesson: { id: string; title: string; parentLe
 }
 
 /** `GET /enrollments/:id/progress`: every lesson of the course with the student's progress on it, a page at a time. */
-export async function getEnrollmentProgress(em: EntityManager, user: AuthUser, enrollmentId: string, query: { page: number; limit: number }) {
+export async function getEnrollmentProgress(deps: Pick<ServiceDeps, 'em'>, user: AuthUser, enrollmentId: string, query: { page: number; limit: number }) {
+  const { em } = deps;
   const [enrollment] = await em.execute<Array<{ id: string; student_id: string; course_id: string; instructor_id: string }>>(
     'SELECT e.id, e.student_id, e.course_id, c.instructor_id FROM enrollments e JOIN courses c ON c.id = e.course_id WHERE e.id = ?',
     [enrollmentId],
