@@ -1,5 +1,3 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
-import type { EnrollmentStatus, LessonProgressStatus } from '../../../entities/enums.js';
 import type { AuthUser } from '../../plugins/auth.js';
 import { OPTIMISTIC_TRIES, retryThenLock, sqlTransaction, type SqlRunner } from '../../platform/db/sql.js';
 import { calculateEnrollmentProgress, normalizeProgressWrite, reportsProgress, type LessonProgressInput, type LessonProgressWrite } from '../../domain/progress.js';
@@ -7,7 +5,20 @@ import { AppError, forbidden, notFound, validationError } from '../../platform/e
 import { decimal, iso } from '../../platform/schemas.js';
 import type { LessonProgressJson } from '../learning.schemas.js';
 import { ACCESS_GRANTING_STATUSES, isManagerOf } from '../courses/courses.access.js';
-import type { ServiceDeps } from '../deps.js';
+import type { EnrollmentProgress, ServiceDeps } from '../deps.js';
+import {
+  courseEnrollmentIdsAfter,
+  enrollmentWithOwner,
+  lessonContext,
+  lessonHeader,
+  lessonsWithProgress,
+  lockEnrollment,
+  readEnrollmentCounts,
+  upsertLessonProgress,
+  writeEnrollmentProgress,
+  type EnrollmentProgressRow,
+  type LessonProgressRow,
+} from './progress.queries.js';
 
 /**
  * What recalculating progress needs: the EntityManager, and the jobs port for the certificate of
@@ -15,30 +26,8 @@ import type { ServiceDeps } from '../deps.js';
  */
 export type RecalculationDeps = Pick<ServiceDeps, 'em'> & { jobs: Pick<ServiceDeps['jobs'], 'issueCertificate'> };
 
-interface EnrollmentRow {
-  id: string;
-  course_id: string;
-  student_id: string;
-  status: EnrollmentStatus;
-  progress_percentage: string | number;
-  completed_lessons_count: number;
-  total_lessons_count: number;
-  total_time_spent_seconds: number;
-  completed_at: string | null;
-}
-
 /** The enrollment's progress fields, as `progress:updated` and the HTTP routes carry them. */
-export interface EnrollmentProgressJson {
-  enrollmentId: string;
-  courseId: string;
-  studentId: string;
-  status: EnrollmentStatus;
-  progressPercentage: number;
-  completedLessonsCount: number;
-  totalLessonsCount: number;
-  totalTimeSpentSeconds: number;
-  completedAt: string | null;
-}
+export type EnrollmentProgressJson = EnrollmentProgress;
 
 export interface EnrollmentRecalculation {
   progress: EnrollmentProgressJson;
@@ -46,7 +35,7 @@ export interface EnrollmentRecalculation {
   justCompleted: boolean;
 }
 
-function progressJson(row: EnrollmentRow): EnrollmentProgressJson {
+function progressJson(row: EnrollmentProgressRow): EnrollmentProgressJson {
   return {
     enrollmentId: row.id,
     courseId: row.course_id,
@@ -59,10 +48,6 @@ function progressJson(row: EnrollmentRow): EnrollmentProgressJson {
     completedAt: iso(row.completed_at),
   };
 }
-
-const ENROLLMENT_COLUMNS =
-  'id, course_id, student_id, status, progress_percentage, completed_lessons_count, total_lessons_count, total_time_spent_seconds, completed_at';
-const ENROLLMENT_COLUMNS_OF_E = ENROLLMENT_COLUMNS.split(', ').map((column) => `e.${column}`).join(', ');
 
 /**
  * Recomputes one enrollment from its lesson_progress rows (the seed's `calculate_progress`)
@@ -128,13 +113,8 @@ export async function repairEnrollmentProgress(
  * first and count after (a statement that waited for the lock would count from its older snapshot).
  */
 async function recalculate(db: SqlRunner, enrollmentId: string, locked = false): Promise<EnrollmentRecalculation | null | undefined> {
-  const counts = `(SELECT count(*)::int FROM lessons WHERE course_id = e.course_id) AS total,
-              (SELECT count(*)::int FROM lesson_progress lp JOIN lessons l ON l.id = lp.lesson_id
-                WHERE lp.enrollment_id = e.id AND l.course_id = e.course_id AND lp.status = 'completed') AS completed,
-              (SELECT coalesce(sum(time_spent_seconds), 0)::int FROM lesson_progress WHERE enrollment_id = e.id) AS time`;
-  type Read = EnrollmentRow & { version: string; total: number; completed: number; time: number };
-  if (locked) await db.execute('SELECT 1 FROM enrollments WHERE id = ? FOR UPDATE', [enrollmentId]);
-  const [current] = await db.execute<Read[]>(`SELECT ${ENROLLMENT_COLUMNS_OF_E}, e.xmin::text AS version, ${counts} FROM enrollments e WHERE e.id = ?`, [enrollmentId]);
+  if (locked) await lockEnrollment(db, enrollmentId);
+  const current = await readEnrollmentCounts(db, enrollmentId);
   if (!current) return null;
   const next = calculateEnrollmentProgress(
     { status: current.status, completedAt: current.completed_at ? new Date(current.completed_at) : null },
@@ -153,13 +133,7 @@ async function recalculate(db: SqlRunner, enrollmentId: string, locked = false):
   ) {
     return { progress: stored, justCompleted: false };
   }
-  const [updated] = await db.execute<EnrollmentRow[]>(
-    `UPDATE enrollments
-        SET progress_percentage = ?, completed_lessons_count = ?, total_lessons_count = ?,
-            total_time_spent_seconds = ?, status = ?, completed_at = ?, updated_at = now()
-      WHERE id = ? AND xmin::text = ? RETURNING ${ENROLLMENT_COLUMNS}`,
-    [next.progressPercentage, next.completedLessonsCount, next.totalLessonsCount, next.totalTimeSpentSeconds, next.status, next.completedAt, enrollmentId, current.version],
-  );
+  const updated = await writeEnrollmentProgress(db, enrollmentId, current.version, next);
   if (!updated) return undefined;
   return { progress: progressJson(updated), justCompleted: next.justCompleted };
 }
@@ -184,13 +158,10 @@ export async function forEachEnrollmentBatch(deps: Pick<ServiceDeps, 'em'>, cour
   const { em } = deps;
   let after = '00000000-0000-0000-0000-000000000000';
   for (;;) {
-    const batch = await em.execute<Array<{ id: string }>>(
-      'SELECT id FROM enrollments WHERE course_id = ? AND id > ? ORDER BY id LIMIT ?',
-      [courseId, after, batchSize],
-    );
-    if (batch.length > 0) await visit(batch.map((row) => row.id));
+    const batch = await courseEnrollmentIdsAfter(em, courseId, after, batchSize);
+    if (batch.length > 0) await visit(batch);
     if (batch.length < batchSize) return;
-    after = batch[batch.length - 1]!.id;
+    after = batch[batch.length - 1]!;
   }
 }
 
@@ -205,84 +176,6 @@ export async function courseLessonsChanged(deps: Pick<ServiceDeps, 'em'> & { job
   const queued = await deps.jobs.recalculateCourse(courseId).catch(() => false);
   if (queued) return;
   await recalculateCourseEnrollments(deps, courseId);
-}
-
-interface ProgressRow {
-  lesson_id: string;
-  status: LessonProgressStatus;
-  completion_percentage: string | number;
-  time_spent_seconds: number;
-  started_at: string | null;
-  completed_at: string | null;
-  updated_at: string | null;
-}
-
-const PROGRESS_COLUMNS = 'lesson_id, status, completion_percentage, time_spent_seconds, started_at, completed_at, updated_at';
-
-/**
- * Merges one write into the lesson's progress in a single statement: `completed` is sticky,
- * completion never decreases, time only adds. Concurrent writes each add their own time.
- *
- * With a `clientKey`, the same statement first claims the key in `progress_client_keys`
- * (`INSERT … ON CONFLICT DO NOTHING`) and merges the write only if the claim inserted a row: a key
- * already applied, or being applied by a concurrent statement (which the claim waits for), merges
- * nothing, and the row is read as it stands (`replayed`; null when the lesson has no progress).
- * Claim and write commit or roll back together, so a failed write leaves its key free to retry.
- */
-export async function upsertLessonProgress(
-  em: EntityManager,
-  enrollmentId: string,
-  lessonId: string,
-  write: LessonProgressWrite,
-  clientKey?: string,
-): Promise<{ row: ProgressRow | null; replayed: boolean }> {
-  const claim = clientKey === undefined ? '' : `WITH claimed AS (
-       INSERT INTO progress_client_keys (enrollment_id, client_key) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING client_key
-     )
-     `;
-  const [row] = await em.execute<ProgressRow[]>(
-    `${claim}INSERT INTO lesson_progress (enrollment_id, lesson_id, status, started_at, completed_at, time_spent_seconds, completion_percentage)
-     SELECT ?::uuid, ?::uuid, ?::text,
-            CASE WHEN ?::text <> 'not_started' THEN now() END,
-            CASE WHEN ?::text = 'completed' THEN now() END,
-            ?::int, ?::numeric${clientKey === undefined ? '' : '\n      WHERE EXISTS (SELECT 1 FROM claimed)'}
-     ON CONFLICT (enrollment_id, lesson_id) DO UPDATE SET
-       status = CASE
-         WHEN lesson_progress.status = 'completed' OR excluded.status = 'completed' THEN 'completed'
-         WHEN lesson_progress.status = 'in_progress' OR excluded.status = 'in_progress' THEN 'in_progress'
-         ELSE 'not_started' END,
-       started_at = coalesce(lesson_progress.started_at, excluded.started_at),
-       completed_at = coalesce(lesson_progress.completed_at, excluded.completed_at),
-       time_spent_seconds = lesson_progress.time_spent_seconds + excluded.time_spent_seconds,
-       completion_percentage = greatest(lesson_progress.completion_percentage, excluded.completion_percentage),
-       updated_at = now()
-     RETURNING ${PROGRESS_COLUMNS}`,
-    [
-      ...(clientKey === undefined ? [] : [enrollmentId, clientKey]),
-      enrollmentId,
-      lessonId,
-      write.status,
-      write.status,
-      write.status,
-      write.timeSpentSecondsDelta,
-      write.completionPercentage,
-    ],
-  );
-  if (row) return { row, replayed: false };
-  const [current] = await em.execute<ProgressRow[]>(`SELECT ${PROGRESS_COLUMNS} FROM lesson_progress WHERE enrollment_id = ? AND lesson_id = ?`, [enrollmentId, lessonId]);
-  return { row: current ?? null, replayed: true };
-}
-
-interface LessonContextRow {
-  lesson_id: string;
-  lesson_title: string;
-  parent_lesson_id: string | null;
-  course_id: string;
-  is_published: boolean;
-  instructor_id: string;
-  has_graded_quiz: boolean;
-  enrollment_id: string | null;
-  enrollment_status: EnrollmentStatus | null;
 }
 
 export interface LessonProgressResult {
@@ -305,16 +198,7 @@ export async function recordLessonProgress(
   input: LessonProgressInput,
 ): Promise<LessonProgressResult> {
   const { em } = deps;
-  const [context] = await em.execute<LessonContextRow[]>(
-    `SELECT l.id AS lesson_id, l.title AS lesson_title, l.parent_lesson_id, l.course_id, c.is_published, c.instructor_id,
-            EXISTS (SELECT 1 FROM quizzes q WHERE q.lesson_id = l.id AND q.quiz_type = 'graded' AND q.is_published) AS has_graded_quiz,
-            e.id AS enrollment_id, e.status AS enrollment_status
-       FROM lessons l
-       JOIN courses c ON c.id = l.course_id
-       LEFT JOIN enrollments e ON e.course_id = l.course_id AND e.student_id = ?
-      WHERE l.id = ?`,
-    [user.id, lessonId],
-  );
+  const context = await lessonContext(em, user.id, lessonId);
   if (!context || (!context.is_published && !isManagerOf(user, context.instructor_id))) {
     throw notFound('Lesson');
   }
@@ -347,10 +231,7 @@ export async function completeLessonByQuiz(
   const { em } = deps;
   let lesson = known ? { id: lessonId, ...known } : null;
   if (!lesson) {
-    const [row] = await em.execute<Array<{ id: string; title: string; parent_lesson_id: string | null }>>(
-      'SELECT id, title, parent_lesson_id FROM lessons WHERE id = ?',
-      [lessonId],
-    );
+    const row = await lessonHeader(em, lessonId);
     if (!row) throw notFound('Lesson');
     lesson = { id: row.id, title: row.title, parentLessonId: row.parent_lesson_id };
   }
@@ -379,7 +260,7 @@ async function applyProgress(
   };
 }
 
-export function lessonProgressJson(lesson: { id: string; title: string; parentLessonId: string | null }, row: Omit<ProgressRow, 'lesson_id'> | null): LessonProgressJson {
+export function lessonProgressJson(lesson: { id: string; title: string; parentLessonId: string | null }, row: Omit<LessonProgressRow, 'lesson_id'> | null): LessonProgressJson {
   return {
     lessonId: lesson.id,
     lessonTitle: lesson.title,
@@ -396,27 +277,12 @@ export function lessonProgressJson(lesson: { id: string; title: string; parentLe
 /** `GET /enrollments/:id/progress`: every lesson of the course with the student's progress on it, a page at a time. */
 export async function getEnrollmentProgress(deps: Pick<ServiceDeps, 'em'>, user: AuthUser, enrollmentId: string, query: { page: number; limit: number }) {
   const { em } = deps;
-  const [enrollment] = await em.execute<Array<{ id: string; student_id: string; course_id: string; instructor_id: string }>>(
-    'SELECT e.id, e.student_id, e.course_id, c.instructor_id FROM enrollments e JOIN courses c ON c.id = e.course_id WHERE e.id = ?',
-    [enrollmentId],
-  );
+  const enrollment = await enrollmentWithOwner(em, enrollmentId);
   if (!enrollment) throw notFound('Enrollment');
   if (enrollment.student_id !== user.id && !isManagerOf(user, enrollment.instructor_id)) {
     throw forbidden('Only the student, the course owner and admins see this progress');
   }
-  const [rows, [count]] = await Promise.all([
-    em.execute<Array<ProgressRow & { id: string; title: string; parent_lesson_id: string | null; has_row: boolean }>>(
-      `SELECT l.id, l.title, l.parent_lesson_id, lp.lesson_id IS NOT NULL AS has_row,
-              lp.status, lp.completion_percentage, lp.time_spent_seconds, lp.started_at, lp.completed_at, lp.updated_at
-         FROM lessons l
-         LEFT JOIN lesson_progress lp ON lp.lesson_id = l.id AND lp.enrollment_id = ?
-        WHERE l.course_id = ?
-        ORDER BY l.parent_lesson_id NULLS FIRST, l.order_index, l.id
-        LIMIT ? OFFSET ?`,
-      [enrollmentId, enrollment.course_id, query.limit, (query.page - 1) * query.limit],
-    ),
-    em.execute<Array<{ total: number }>>('SELECT count(*)::int AS total FROM lessons WHERE course_id = ?', [enrollment.course_id]),
-  ]);
+  const { rows, total } = await lessonsWithProgress(em, enrollmentId, enrollment.course_id, { limit: query.limit, offset: (query.page - 1) * query.limit });
   const items = rows.map((row) => lessonProgressJson({ id: row.id, title: row.title, parentLessonId: row.parent_lesson_id }, row.has_row ? row : null));
-  return { items, total: count!.total, page: query.page, limit: query.limit };
+  return { items, total, page: query.page, limit: query.limit };
 }
