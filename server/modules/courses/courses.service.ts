@@ -8,7 +8,7 @@ import { assertUsableSlug, insertWithUniqueSlug, isSlugViolation } from '../../p
 import { conflict, forbidden, notFound, unauthorized } from '../../platform/errors.js';
 import { decimal, iso, toIso } from '../../platform/schemas.js';
 import type { CourseJson } from '../learning.schemas.js';
-import { ACCESS_GRANTING_STATUSES, isManagerOf, requireCourseManager } from './courses.access.js';
+import { assertVisible, grantsAccess, isManagerOf, requireCourseManager } from './courses.access.js';
 import { countCourseEnrollments, courseRow, courseRows, deleteCourseRow, insertCourse, lessonStatuses, outlineRows, type CourseRow } from './courses.queries.js';
 
 export function courseRowToJson(row: CourseRow): CourseJson {
@@ -89,9 +89,9 @@ export async function getCourseDetail(deps: Pick<ServiceDeps, 'em'>, user: AuthU
   const row = await findCourseRow(em, idOrSlug);
   if (!row) throw notFound('Course');
   const isManager = isManagerOf(user, row.instructor_id);
-  if (!row.is_published && !isManager) throw notFound('Course');
+  assertVisible(row.is_published, isManager, 'Course');
   const enrollment = user ? await em.findOne(Enrollment, { student: user.id, course: row.id }) : null;
-  const isEnrollee = !!enrollment && (ACCESS_GRANTING_STATUSES as readonly string[]).includes(enrollment.status);
+  const isEnrollee = grantsAccess(enrollment?.status);
 
   const [lessons, progress] = await Promise.all([outlineRows(em, row.id), enrollment ? lessonStatuses(em, enrollment.id) : Promise.resolve([])]);
   const progressByLesson = new Map(progress.map((item) => [item.lesson_id, item]));

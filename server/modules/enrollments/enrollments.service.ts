@@ -4,7 +4,7 @@ import type { AuthUser } from '../../plugins/auth.js';
 import { forbidden, notFound } from '../../platform/errors.js';
 import { decimal, iso, toIso } from '../../platform/schemas.js';
 import type { EnrollmentJson } from '../learning.schemas.js';
-import { ACCESS_GRANTING_STATUSES, requireCourseManager } from '../courses/courses.access.js';
+import { assertVisible, grantsAccess, requireCourseManager } from '../courses/courses.access.js';
 import type { ServiceDeps } from '../deps.js';
 import { recalculateEnrollment, type RecalculationDeps } from '../progress/progress.service.js';
 import { enrollmentRow, enrollmentRows, insertOrReactivateEnrollment, updateEnrollmentRow, type EnrollmentRow } from './enrollments.queries.js';
@@ -39,7 +39,9 @@ export async function enroll(deps: RecalculationDeps, user: AuthUser, courseId: 
   const { em } = deps;
   if (user.role !== 'student') throw forbidden('Only students enroll in courses');
   const course = await em.findOne(Course, { id: courseId }, { fields: ['id', 'isPublished'] });
-  if (!course || !course.isPublished) throw notFound('Course');
+  if (!course) throw notFound('Course');
+  // Only students enroll, and a student manages no course: a draft is 404 here.
+  assertVisible(course.isPublished, false, 'Course');
   const { id, created } = await insertOrReactivateEnrollment(em, user.id, courseId);
   // Counts (and a reactivated enrollment's status) follow the course as it is now.
   await recalculateEnrollment(deps, id);
@@ -90,7 +92,7 @@ export async function updateEnrollment(deps: Pick<ServiceDeps, 'em' | 'publisher
   if (!row) throw notFound('Enrollment');
   if (row.student_id !== user.id) throw forbidden('Only the student changes its enrollment');
   await updateEnrollmentRow(em, enrollmentId, patch);
-  if (patch.status === 'dropped' && (ACCESS_GRANTING_STATUSES as readonly string[]).includes(row.status)) {
+  if (patch.status === 'dropped' && grantsAccess(row.status)) {
     deps.publisher.courseAccessRevoked({ courseId: row.course_id, userIds: [row.student_id] });
   }
   return enrollmentJson((await enrollmentRow(em, enrollmentId))!, { course: true });

@@ -4,7 +4,7 @@ import { calculateEnrollmentProgress, normalizeProgressWrite, reportsProgress, t
 import { AppError, forbidden, notFound, validationError } from '../../platform/errors.js';
 import { decimal, iso } from '../../platform/schemas.js';
 import type { LessonProgressJson } from '../learning.schemas.js';
-import { ACCESS_GRANTING_STATUSES, isManagerOf } from '../courses/courses.access.js';
+import { assertVisible, isManagerOf, requireEnrollee } from '../courses/courses.access.js';
 import type { EnrollmentProgress, ServiceDeps } from '../deps.js';
 import {
   courseEnrollmentIdsAfter,
@@ -199,19 +199,17 @@ export async function recordLessonProgress(
 ): Promise<LessonProgressResult> {
   const { em } = deps;
   const context = await lessonContext(em, user.id, lessonId);
-  if (!context || (!context.is_published && !isManagerOf(user, context.instructor_id))) {
-    throw notFound('Lesson');
-  }
-  if (!context.enrollment_id || !(ACCESS_GRANTING_STATUSES as readonly string[]).includes(context.enrollment_status!)) {
-    throw forbidden('Only students enrolled in this course record progress on its lessons');
-  }
+  if (!context) throw notFound('Lesson');
+  assertVisible(context.is_published, isManagerOf(user, context.instructor_id), 'Lesson');
+  requireEnrollee(context.enrollment_status, 'Only students enrolled in this course record progress on its lessons');
+  const enrollmentId = context.enrollment_id!;
   if (!reportsProgress(input)) throw validationError('Send status, completionPercentage or timeSpentSecondsDelta');
   const write = normalizeProgressWrite(input);
   if (write.status === 'completed' && context.has_graded_quiz) {
     throw new AppError('QUIZ_REQUIRED', 'This lesson is completed by passing its graded quiz');
   }
   const lesson = { id: context.lesson_id, title: context.lesson_title, parentLessonId: context.parent_lesson_id };
-  const result = await applyProgress(deps, context.enrollment_id, lesson, write, input.clientKey?.toLowerCase());
+  const result = await applyProgress(deps, enrollmentId, lesson, write, input.clientKey?.toLowerCase());
   deps.publisher.lessonProgressRecorded(result);
   return result;
 }
