@@ -30,8 +30,11 @@ export function requireEnrollee(status: string | null | undefined, message: stri
   if (!grantsAccess(status)) throw forbidden(message);
 }
 
-/** Whether the user has an enrollment that grants access to the course (one count query). */
-export async function isEnrolleeOf(em: EntityManager, userId: string, courseId: string): Promise<boolean> {
+/**
+ * Whether `userId` is an active or completed enrollee of the course, without the draft rule
+ * (for things attached to a course that keep their own visibility, such as its files).
+ */
+export async function isEnrolleeOf(em: EntityManager, courseId: string, userId: string): Promise<boolean> {
   return (await em.count(Enrollment, { student: userId, course: courseId, status: { $in: [...ACCESS_GRANTING_STATUSES] } })) > 0;
 }
 

@@ -79,14 +79,14 @@ t.test('enrollee: active and completed enrollments; dropped ones lose access, an
 
   const learner = await createUser(app, 'student');
   const { enrollment } = await enroll(depsWith().deps, auth(learner), published.id);
-  t.ok(await isEnrolleeOf(depsWith().deps.em, learner.id, published.id));
+  t.ok(await isEnrolleeOf(depsWith().deps.em, published.id, learner.id));
   t.match(await loadCourseAccess(depsWith().deps.em, published.id, auth(learner)), { isEnrollee: true, isManager: false });
 
   const { deps, publisher } = depsWith();
   await updateEnrollment(deps, auth(learner), enrollment.id, { status: 'dropped' });
   await updateEnrollment(deps, auth(learner), enrollment.id, { status: 'dropped', rating: 4 });
   t.same(publisher.calls.courseAccessRevoked, [{ courseId: published.id, userIds: [learner.id] }], 'once: dropping a dropped enrollment revokes nothing');
-  t.notOk(await isEnrolleeOf(depsWith().deps.em, learner.id, published.id));
+  t.notOk(await isEnrolleeOf(depsWith().deps.em, published.id, learner.id));
   t.match(await loadCourseAccess(depsWith().deps.em, published.id, auth(learner)), { isEnrollee: false, enrollment: { status: 'dropped' } });
   const detail = await getCourseDetail(depsWith().deps, auth(learner), published.id);
   t.equal(detail.enrollment?.status, 'dropped');
