@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
 import type { Processor, WorkerContext } from './processor.js';
 import { gradeAttemptNow, overdueAttemptIds } from '../server/modules/attempts/attempts.service.js';
-import { recalculateEnrollment } from '../server/modules/progress/progress.service.js';
+import { repairEnrollmentProgress } from '../server/modules/progress/progress.service.js';
 import { enrollmentsLackingCertificates, issueCertificate } from '../server/modules/certificates/certificates.service.js';
 import { isUnavailableError } from '../server/platform/errors.js';
 import type { MaintenancePayload } from '../server/platform/queues/contract.js';
@@ -102,19 +102,7 @@ export const recalculateStaleEnrollments: SweepTask = {
     );
     let repaired = 0;
     for (const row of rows) {
-      const result = await recalculateEnrollment(em.fork(), row.id);
-      if (!result) continue;
-      const { progress } = result;
-      // A job of the course may have repaired it in between: then there is nothing to announce.
-      if (
-        progress.completedLessonsCount === row.completed_lessons_count &&
-        progress.totalLessonsCount === row.total_lessons_count &&
-        progress.totalTimeSpentSeconds === row.total_time_spent_seconds
-      ) {
-        continue;
-      }
-      repaired++;
-      ctx.deps().publisher.enrollmentProgressUpdated(progress);
+      if (await repairEnrollmentProgress(ctx.deps(), row)) repaired++;
     }
     return repaired;
   },

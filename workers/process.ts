@@ -1,7 +1,6 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../server/config/config.js';
 import { systemClock, type ServiceDeps } from '../server/modules/deps.js';
-import { useTransitionalProgressJobs } from '../server/modules/transition.js';
 import { ormOptions } from '../server/platform/db/orm-options.js';
 import type { Logger } from '../server/platform/logger.js';
 import { PdfRenderer } from '../server/platform/pdf/pdf-renderer.js';
@@ -42,7 +41,6 @@ export async function startWorkerProcess(config: Config, logger: Logger, options
   const queueConnection = redisConnections.watch(createQueueRedis(config.redisUrl), 'queues');
   const queues = new Queues(config, queueConnection, (queue, error) => redisConnections.reportError(`queue:${queue}`, error));
   const jobs = new QueueJobs(queues, logger);
-  const stopProgressJobs = useTransitionalProgressJobs(orm, jobs);
   const storage = await LocalStorage.open(config.storageDir);
   const pdf = new PdfRenderer();
   const realtime = createWorkerRealtime({ config, orm, redis, redisConnections, log: logger });
@@ -67,7 +65,6 @@ export async function startWorkerProcess(config: Config, logger: Logger, options
       await runtime.close();
       await realtime.close();
       await pdf.close();
-      stopProgressJobs();
       await queues.close();
       await Promise.all([closeRedis(queueConnection), closeRedis(redis)]);
       redisConnections.close();

@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
 import type { Processor, WorkerContext } from './processor.js';
 import type { ProgressPayload } from '../server/platform/queues/contract.js';
-import { forEachEnrollmentBatch, recalculateEnrollment } from '../server/modules/progress/progress.service.js';
+import { forEachEnrollmentBatch, refreshEnrollmentProgress } from '../server/modules/progress/progress.service.js';
 
 export type ProgressResult =
   | { enrollmentId: string; found: boolean; progressPercentage?: number; justCompleted?: boolean }
@@ -11,8 +11,8 @@ export type ProgressResult =
 export const COURSE_FANOUT_BATCH = 500;
 
 /**
- * `progress`: recalculates an enrollment from its lesson_progress rows, pushes `progress:updated`
- * (a completion enqueues the certificate inside `recalculateEnrollment`); a course job pages
+ * `progress`: recalculates an enrollment from its lesson_progress rows (the service pushes
+ * `progress:updated`; a completion enqueues the certificate inside `recalculateEnrollment`); a course job pages
  * through the course's enrollments and enqueues one job each.
  */
 export const progressProcessor: Processor<'progress', ProgressResult> = {
@@ -20,19 +20,17 @@ export const progressProcessor: Processor<'progress', ProgressResult> = {
   concurrency: (config) => config.progressConcurrency,
   async process(job: Job<ProgressPayload, ProgressResult>, ctx: WorkerContext) {
     const deps = ctx.deps();
-    const { em } = deps;
     const payload = job.data;
     if ('courseId' in payload) {
       let enqueued = 0;
-      await forEachEnrollmentBatch(em, payload.courseId, COURSE_FANOUT_BATCH, async (ids) => {
+      await forEachEnrollmentBatch(deps, payload.courseId, COURSE_FANOUT_BATCH, async (ids) => {
         await ctx.queues.addBulk('progress', ids.map((enrollmentId) => ({ payload: { enrollmentId } })));
         enqueued += ids.length;
       });
       return { courseId: payload.courseId, enqueued };
     }
-    const result = await recalculateEnrollment(em, payload.enrollmentId);
+    const result = await refreshEnrollmentProgress(deps, payload.enrollmentId);
     if (!result) return { enrollmentId: payload.enrollmentId, found: false };
-    deps.publisher.enrollmentProgressUpdated(result.progress);
     return { enrollmentId: payload.enrollmentId, found: true, progressPercentage: result.progress.progressPercentage, justCompleted: result.justCompleted };
   },
 };

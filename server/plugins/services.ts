@@ -1,6 +1,5 @@
 import fp from 'fastify-plugin';
 import { systemClock, type ServiceDeps } from '../modules/deps.js';
-import { useTransitionalProgressJobs } from '../modules/transition.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -29,8 +28,6 @@ export default fp(
       pdf: app.pdf,
       presence: app.presence,
     });
-    const stopProgressJobs = useTransitionalProgressJobs(app.orm, app.jobs);
-    app.addHook('onClose', async () => stopProgressJobs());
     app.decorate('forkDeps', () => ({ ...shared(), em: app.orm.em.fork() }));
     app.decorateRequest('deps', {
       getter() {

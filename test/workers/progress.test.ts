@@ -4,7 +4,8 @@ import { buildTestApp } from '../helpers/app.js';
 import { createUser, type TestUser } from '../helpers/users.js';
 import { call } from '../helpers/http.js';
 import { waitFor } from '../helpers/wait.js';
-import { recalculateEnrollment, upsertLessonProgress, type EnrollmentProgressJson } from '../../server/modules/progress/progress.service.js';
+import { recalculateEnrollment, type EnrollmentProgressJson } from '../../server/modules/progress/progress.service.js';
+import { upsertLessonProgress } from '../../server/modules/progress/progress.queries.js';
 import { queueContracts } from '../../server/platform/queues/contract.js';
 import { normalizeProgressWrite } from '../../server/domain/progress.js';
 import type { IssuedCertificate } from '../../server/modules/certificates/certificates.service.js';
@@ -106,6 +107,7 @@ t.test('a recalculation that read before another one wrote does not overwrite it
   const { id: courseId, lessonIds } = await course('Stale reads', 3);
   const enrollmentId = await enrollment(courseId, student);
   const em = () => app.orm.em.fork();
+  const deps = () => app.forkDeps();
   await upsertLessonProgress(em(), enrollmentId, lessonIds[0]!, normalizeProgressWrite({ status: 'completed' }));
 
   // A second recalculation holds the row (uncommitted) while this one counts one completed lesson
@@ -115,7 +117,7 @@ t.test('a recalculation that read before another one wrote does not overwrite it
   defer(() => other.end());
   await other.query('BEGIN');
   await other.query('UPDATE enrollments SET updated_at = now() WHERE id = $1', [enrollmentId]);
-  const stale = recalculateEnrollment(em(), enrollmentId);
+  const stale = recalculateEnrollment(deps(), enrollmentId);
   await waitFor('the recalculation to wait for the row', async () => {
     const [{ n }] = await db().execute<Array<{ n: number }>>(
       `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%UPDATE enrollments%'`,
@@ -131,15 +133,15 @@ t.test('a recalculation that read before another one wrote does not overwrite it
   // Nothing changed: nothing is written (the row keeps its version).
   const version = async () => (await db().execute<Array<{ v: string }>>('SELECT xmin::text AS v FROM enrollments WHERE id = ?', [enrollmentId]))[0]!.v;
   const before = await version();
-  t.match((await recalculateEnrollment(em(), enrollmentId))!.progress, { completedLessonsCount: 2 });
+  t.match((await recalculateEnrollment(deps(), enrollmentId))!.progress, { completedLessonsCount: 2 });
   t.equal(await version(), before, 'an unchanged recalculation writes nothing');
 
   // Under the row lock from the start (what many tries in a row end in): the completion, once.
   await upsertLessonProgress(em(), enrollmentId, lessonIds[2]!, normalizeProgressWrite({ status: 'completed' }));
-  const results = await Promise.all([recalculateEnrollment(em(), enrollmentId, 0), recalculateEnrollment(em(), enrollmentId, 0), recalculateEnrollment(em(), enrollmentId)]);
+  const results = await Promise.all([recalculateEnrollment(deps(), enrollmentId, 0), recalculateEnrollment(deps(), enrollmentId, 0), recalculateEnrollment(deps(), enrollmentId)]);
   t.equal(results.filter((result) => result!.justCompleted).length, 1, 'completed exactly once');
   t.match(await enrollmentRow(enrollmentId), { status: 'completed', completed_lessons_count: 3, progress_percentage: '100.00' });
-  t.equal(await recalculateEnrollment(em(), '00000000-0000-4000-8000-000000000000', 0), null, 'an enrollment that does not exist');
+  t.equal(await recalculateEnrollment(deps(), '00000000-0000-4000-8000-000000000000', 0), null, 'an enrollment that does not exist');
 });
 
 t.test("adding or removing lessons recalculates the course's enrollments through the queue", async (t) => {

@@ -446,7 +446,7 @@ async function gradeOnce(deps: GradingDeps, attemptId: string, options: GradeOpt
     const completes = row.quiz_type === 'practice' || !!row.is_passed;
     if (completes && grantsAccess(row.enrollment_status)) {
       const lesson = row.lesson_title === null ? undefined : { title: row.lesson_title, parentLessonId: row.lesson_parent_id };
-      lessonProgress = await completeLessonByQuiz(deps.em, row.enrollment_id, row.lesson_id, lesson);
+      lessonProgress = await completeLessonByQuiz(deps, row.enrollment_id, row.lesson_id, lesson);
       deps.publisher.lessonProgressRecorded(lessonProgress);
     }
   }

@@ -20,7 +20,7 @@ export default async function courseRoutes(fastify: FastifyInstance) {
         response: { 200: Page(CourseJson), ...errors(400, 401, 403) },
       },
     },
-    async (request) => listCourses(request.em, request.auth, request.query),
+    async (request) => listCourses(request.deps, request.auth, request.query),
   );
 
   app.get(
@@ -34,7 +34,7 @@ export default async function courseRoutes(fastify: FastifyInstance) {
         response: { 200: CourseDetailJson, ...errors(401, 404) },
       },
     },
-    async (request) => getCourseDetail(request.em, request.auth, request.params.idOrSlug),
+    async (request) => getCourseDetail(request.deps, request.auth, request.params.idOrSlug),
   );
 
   app.post(
@@ -49,7 +49,7 @@ export default async function courseRoutes(fastify: FastifyInstance) {
         response: { 201: CourseJson, ...errors(400, 401, 403, 409) },
       },
     },
-    async (request, reply) => reply.status(201).send(await createCourse(request.em, currentUser(request), request.body)),
+    async (request, reply) => reply.status(201).send(await createCourse(request.deps, currentUser(request), request.body)),
   );
 
   app.patch(
@@ -65,7 +65,7 @@ export default async function courseRoutes(fastify: FastifyInstance) {
         response: { 200: CourseJson, ...errors(400, 401, 403, 404, 409) },
       },
     },
-    async (request) => updateCourse(request.em, currentUser(request), request.params.id, request.body, request.deps.publisher),
+    async (request) => updateCourse(request.deps, currentUser(request), request.params.id, request.body),
   );
 
   app.delete(
@@ -81,7 +81,7 @@ export default async function courseRoutes(fastify: FastifyInstance) {
       },
     },
     async (request, reply) => {
-      await deleteCourse(request.em, currentUser(request), request.params.id);
+      await deleteCourse(request.deps, currentUser(request), request.params.id);
       return reply.status(204).send(null);
     },
   );

@@ -4,7 +4,6 @@ import { Type } from 'typebox';
 import { currentUser } from '../../plugins/auth.js';
 import { bearer, errors, IdParams, NullableTimestamp, Timestamp, Uuid } from '../../platform/schemas.js';
 import { CourseRef, EnrollmentStatus } from '../learning.schemas.js';
-import { courseQuizStats } from '../quizzes/quizzes.service.js';
 import { getDashboard } from './dashboard.service.js';
 
 const DashboardJson = Type.Object({
@@ -70,6 +69,6 @@ export default async function dashboardRoutes(fastify: FastifyInstance) {
         response: { 200: DashboardJson, ...errors(400, 401, 403, 404) },
       },
     },
-    async (request) => getDashboard(request.em, currentUser(request), request.params.id, { quizStats: courseQuizStats, onlineUserIds: (courseId) => request.deps.presence.online(courseId) }),
+    async (request) => getDashboard(request.deps, currentUser(request), request.params.id),
   );
 }

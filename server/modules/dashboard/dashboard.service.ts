@@ -1,51 +1,9 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
-import type { EnrollmentStatus } from '../../../entities/enums.js';
 import type { AuthUser } from '../../plugins/auth.js';
 import { decimal, iso, toIso } from '../../platform/schemas.js';
 import { requireCourseManager } from '../courses/courses.access.js';
-
-/**
- * Sources the dashboard snapshot reads besides the enrollments; the realtime and quiz
- * features plug theirs in (who is online, per-quiz statistics).
- */
-export interface DashboardSources {
-  onlineUserIds?(courseId: string): Promise<string[]>;
-  quizStats?(em: EntityManager, courseId: string): Promise<unknown[]>;
-}
-
-interface StudentRow {
-  enrollment_id: string;
-  student_id: string;
-  full_name: string;
-  email: string;
-  status: EnrollmentStatus;
-  progress_percentage: string | number;
-  completed_lessons_count: number;
-  total_lessons_count: number;
-  total_time_spent_seconds: number;
-  completed_at: string | null;
-  last_activity_at: string | null;
-}
-
-interface GradeRow {
-  id: string;
-  quiz_id: string;
-  student_id: string;
-  score: string | number;
-  max_score: string | number;
-  percentage: string | number;
-  is_passed: boolean;
-  auto_submitted: boolean;
-  graded_at: string;
-}
-
-interface RunningRow {
-  id: string;
-  quiz_id: string;
-  student_id: string;
-  started_at: string;
-  deadline: string | null;
-}
+import type { ServiceDeps } from '../deps.js';
+import { recentGradeRows, runningAttemptRows, studentRows } from './dashboard.queries.js';
+import { courseQuizStats } from '../quizzes/quizzes.service.js';
 
 /** Grades the snapshot carries: enough to rebuild a dashboard whose connection missed some. */
 const RECENT_GRADES_LIMIT = 50;
@@ -56,38 +14,18 @@ const RUNNING_ATTEMPTS_LIMIT = 500;
 /**
  * `GET /courses/:id/dashboard`: what an instructor's live dashboard starts from, and rebuilds
  * itself from after a reconnect that recovered nothing (the events sent meanwhile are lost): the
- * recent grades (as `quiz:graded` carried them) and the attempts running now.
+ * recent grades (as `quiz:graded` carried them) and the attempts running now, with who is online
+ * (`deps.presence`) and the quizzes' statistics (the quizzes service).
  */
-export async function getDashboard(em: EntityManager, user: AuthUser, courseId: string, sources: DashboardSources = {}) {
+export async function getDashboard(deps: Pick<ServiceDeps, 'em' | 'presence' | 'clock'>, user: AuthUser, courseId: string) {
+  const { em } = deps;
   const { course } = await requireCourseManager(em, courseId, user);
   const [rows, online, quizzes, grades, running] = await Promise.all([
-    em.execute<StudentRow[]>(
-      `SELECT e.id AS enrollment_id, e.student_id, u.full_name, u.email, e.status, e.progress_percentage,
-              e.completed_lessons_count, e.total_lessons_count, e.total_time_spent_seconds, e.completed_at,
-              greatest(e.created_at, (SELECT max(lp.updated_at) FROM lesson_progress lp WHERE lp.enrollment_id = e.id)) AS last_activity_at
-         FROM enrollments e JOIN users u ON u.id = e.student_id
-        WHERE e.course_id = ?
-        ORDER BY u.full_name, e.id`,
-      [courseId],
-    ),
-    sources.onlineUserIds ? sources.onlineUserIds(courseId) : Promise.resolve([]),
-    sources.quizStats ? sources.quizStats(em, courseId) : Promise.resolve([]),
-    em.execute<GradeRow[]>(
-      `SELECT a.id, a.quiz_id, e.student_id, a.score, a.max_score, a.percentage, a.is_passed, a.auto_submitted, a.graded_at
-         FROM quiz_attempts a JOIN enrollments e ON e.id = a.enrollment_id
-        WHERE e.course_id = ? AND a.status = 'graded' AND a.graded_at > now() - interval '${RECENT_GRADES_WINDOW}'
-        ORDER BY a.graded_at DESC, a.id
-        LIMIT ${RECENT_GRADES_LIMIT}`,
-      [courseId],
-    ),
-    em.execute<RunningRow[]>(
-      `SELECT a.id, a.quiz_id, e.student_id, a.started_at, a.deadline
-         FROM quiz_attempts a JOIN enrollments e ON e.id = a.enrollment_id
-        WHERE e.course_id = ? AND a.status = 'in_progress'
-        ORDER BY a.started_at DESC, a.id
-        LIMIT ${RUNNING_ATTEMPTS_LIMIT}`,
-      [courseId],
-    ),
+    studentRows(em, courseId),
+    deps.presence.online(courseId),
+    courseQuizStats(em, courseId),
+    recentGradeRows(em, courseId, RECENT_GRADES_WINDOW, RECENT_GRADES_LIMIT),
+    runningAttemptRows(em, courseId, RUNNING_ATTEMPTS_LIMIT),
   ]);
   const onlineSet = new Set(online);
   const students = rows.map((row) => ({
@@ -136,6 +74,6 @@ export async function getDashboard(em: EntityManager, user: AuthUser, courseId: 
       startedAt: toIso(row.started_at),
       deadline: iso(row.deadline),
     })),
-    serverNow: new Date().toISOString(),
+    serverNow: deps.clock.now().toISOString(),
   };
 }

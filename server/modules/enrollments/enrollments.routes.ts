@@ -24,7 +24,7 @@ export default async function enrollmentRoutes(fastify: FastifyInstance) {
       },
     },
     async (request, reply) => {
-      const { created, enrollment } = await enroll(request.em, currentUser(request), request.params.id);
+      const { created, enrollment } = await enroll(request.deps, currentUser(request), request.params.id);
       return reply.status(created ? 201 : 200).send(enrollment);
     },
   );
@@ -41,7 +41,7 @@ export default async function enrollmentRoutes(fastify: FastifyInstance) {
         response: { 200: Page(EnrollmentJson), ...errors(400, 401) },
       },
     },
-    async (request) => listMyEnrollments(request.em, currentUser(request), request.query),
+    async (request) => listMyEnrollments(request.deps, currentUser(request), request.query),
   );
 
   app.get(
@@ -57,7 +57,7 @@ export default async function enrollmentRoutes(fastify: FastifyInstance) {
         response: { 200: Page(EnrollmentJson), ...errors(400, 401, 403, 404) },
       },
     },
-    async (request) => listCourseEnrollments(request.em, currentUser(request), request.params.id, request.query),
+    async (request) => listCourseEnrollments(request.deps, currentUser(request), request.params.id, request.query),
   );
 
   app.patch(
@@ -73,7 +73,7 @@ export default async function enrollmentRoutes(fastify: FastifyInstance) {
         response: { 200: EnrollmentJson, ...errors(400, 401, 403, 404) },
       },
     },
-    async (request) => updateEnrollment(request.em, currentUser(request), request.params.id, request.body, request.deps.publisher),
+    async (request) => updateEnrollment(request.deps, currentUser(request), request.params.id, request.body),
   );
 
   app.get(
@@ -90,6 +90,6 @@ export default async function enrollmentRoutes(fastify: FastifyInstance) {
         response: { 200: Page(LessonProgressJson), ...errors(400, 401, 403, 404) },
       },
     },
-    async (request) => getEnrollmentProgress(request.em, currentUser(request), request.params.id, request.query),
+    async (request) => getEnrollmentProgress(request.deps, currentUser(request), request.params.id, request.query),
   );
 }

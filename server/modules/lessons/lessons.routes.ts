@@ -23,7 +23,7 @@ export default async function lessonRoutes(fastify: FastifyInstance) {
         response: { 201: LessonJson, ...errors(400, 401, 403, 404, 409) },
       },
     },
-    async (request, reply) => reply.status(201).send(await createLesson(request.em, currentUser(request), request.params.id, request.body)),
+    async (request, reply) => reply.status(201).send(await createLesson(request.deps, currentUser(request), request.params.id, request.body)),
   );
 
   app.get(
@@ -37,7 +37,7 @@ export default async function lessonRoutes(fastify: FastifyInstance) {
         response: { 200: LessonJson, ...errors(400, 401, 404) },
       },
     },
-    async (request) => getLesson(request.em, request.auth, request.params.id),
+    async (request) => getLesson(request.deps, request.auth, request.params.id),
   );
 
   app.patch(
@@ -53,7 +53,7 @@ export default async function lessonRoutes(fastify: FastifyInstance) {
         response: { 200: LessonJson, ...errors(400, 401, 403, 404, 409) },
       },
     },
-    async (request) => updateLesson(request.em, currentUser(request), request.params.id, request.body),
+    async (request) => updateLesson(request.deps, currentUser(request), request.params.id, request.body),
   );
 
   app.delete(
@@ -69,7 +69,7 @@ export default async function lessonRoutes(fastify: FastifyInstance) {
       },
     },
     async (request, reply) => {
-      await deleteLesson(request.em, currentUser(request), request.params.id);
+      await deleteLesson(request.deps, currentUser(request), request.params.id);
       return reply.status(204).send(null);
     },
   );
@@ -87,6 +87,6 @@ export default async function lessonRoutes(fastify: FastifyInstance) {
         response: { 200: CourseDetailJson, ...errors(400, 401, 403, 404) },
       },
     },
-    async (request) => reorderLessons(request.em, currentUser(request), request.params.id, request.body),
+    async (request) => reorderLessons(request.deps, currentUser(request), request.params.id, request.body),
   );
 }

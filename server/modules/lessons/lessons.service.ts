@@ -6,9 +6,11 @@ import { assertUsableSlug, insertWithUniqueSlug, isSlugViolation } from '../../p
 import { conflict, forbidden, notFound, validationError } from '../../platform/errors.js';
 import { decimal } from '../../platform/schemas.js';
 import type { LessonJson } from '../learning.schemas.js';
+import type { ServiceDeps } from '../deps.js';
 import { accessTo, requireCourseManager, type CourseAccess } from '../courses/courses.access.js';
 import { getCourseDetail } from '../courses/courses.service.js';
 import { courseLessonsChanged } from '../progress/progress.service.js';
+import { deleteLessonRow, insertLesson, lessonParents, lessonUsage, lockLesson, moveLesson } from './lessons.queries.js';
 
 export interface LessonInput {
   title?: string;
@@ -64,7 +66,9 @@ async function assertParentInCourse(em: EntityManager, courseId: string, parentL
   if (!parent || parent.course.id !== courseId) throw validationError('parentLessonId must be a lesson of the same course');
 }
 
-export async function createLesson(em: EntityManager, user: AuthUser, courseId: string, input: LessonInput & { title: string }): Promise<LessonJson> {
+/** Adds a lesson; every enrollment of the course is recalculated (in the background when the queue takes it). */
+export async function createLesson(deps: Pick<ServiceDeps, 'em' | 'jobs'>, user: AuthUser, courseId: string, input: LessonInput & { title: string }): Promise<LessonJson> {
+  const { em } = deps;
   const access = await requireCourseManager(em, courseId, user);
   if (input.parentLessonId) await assertParentInCourse(em, courseId, input.parentLessonId);
   const parent = input.parentLessonId ?? null;
@@ -73,47 +77,36 @@ export async function createLesson(em: EntityManager, user: AuthUser, courseId: 
     scope: { column: 'course_id', value: courseId },
     explicit: input.slug,
     title: input.title,
-    insert: async (slug) => {
-      const rows = await em.execute<Array<{ id: string }>>(
-        `INSERT INTO lessons (course_id, title, slug, description, content, lesson_type, order_index, parent_lesson_id,
-                              duration_minutes, video_url, is_preview, metadata)
-         VALUES (?, ?, ?, ?, ?, ?,
-                 coalesce(?, (SELECT coalesce(max(order_index) + 1, 0) FROM lessons
-                               WHERE course_id = ? AND parent_lesson_id IS NOT DISTINCT FROM ?::uuid)),
-                 ?, ?, ?, ?, ?)
-         RETURNING id`,
-        [
-          courseId,
-          input.title,
-          slug,
-          input.description ?? null,
-          input.content ?? null,
-          input.lessonType ?? 'text',
-          input.orderIndex ?? null,
-          courseId,
-          parent,
-          parent,
-          input.durationMinutes ?? null,
-          input.videoUrl ?? null,
-          input.isPreview ?? false,
-          JSON.stringify(input.metadata ?? {}),
-        ],
-      );
-      return rows[0]!.id;
-    },
+    insert: (slug) =>
+      insertLesson(em, {
+        courseId,
+        title: input.title,
+        slug,
+        description: input.description ?? null,
+        content: input.content ?? null,
+        lessonType: input.lessonType ?? 'text',
+        orderIndex: input.orderIndex ?? null,
+        parentLessonId: parent,
+        durationMinutes: input.durationMinutes ?? null,
+        videoUrl: input.videoUrl ?? null,
+        isPreview: input.isPreview ?? false,
+        metadata: input.metadata ?? {},
+      }),
   });
   // Every enrollment's "completed / all lessons" just changed (recalculated through the queue).
-  await courseLessonsChanged(em, courseId);
+  await courseLessonsChanged(deps, courseId);
   const lesson = await em.findOneOrFail(Lesson, { id });
   return lessonJson(em, lesson, access);
 }
 
-export async function getLesson(em: EntityManager, user: AuthUser | null, lessonId: string): Promise<LessonJson> {
+export async function getLesson(deps: Pick<ServiceDeps, 'em'>, user: AuthUser | null, lessonId: string): Promise<LessonJson> {
+  const { em } = deps;
   const { lesson, access } = await loadLesson(em, lessonId, user);
   return lessonJson(em, lesson, access);
 }
 
-export async function updateLesson(em: EntityManager, user: AuthUser, lessonId: string, input: LessonInput): Promise<LessonJson> {
+export async function updateLesson(deps: Pick<ServiceDeps, 'em'>, user: AuthUser, lessonId: string, input: LessonInput): Promise<LessonJson> {
+  const { em } = deps;
   const { lesson, access } = await loadLesson(em, lessonId, user);
   if (!access.isManager) throw forbidden('Only the course owner or an admin may edit its lessons');
   const courseId = lesson.course.id;
@@ -121,10 +114,7 @@ export async function updateLesson(em: EntityManager, user: AuthUser, lessonId: 
   if (input.parentLessonId !== undefined && input.parentLessonId !== null) {
     if (input.parentLessonId === lesson.id) throw validationError('A lesson cannot be its own parent');
     await assertParentInCourse(em, courseId, input.parentLessonId);
-    const siblings = await em.execute<Array<{ id: string; parent_lesson_id: string | null }>>(
-      'SELECT id, parent_lesson_id FROM lessons WHERE course_id = ?',
-      [courseId],
-    );
+    const siblings = await lessonParents(em, courseId);
     const proposed = siblings.map((row) => ({ id: row.id, parentLessonId: row.id === lesson.id ? input.parentLessonId! : row.parent_lesson_id }));
     if (findCycle(proposed).length > 0) throw validationError('parentLessonId would make the lesson its own ancestor');
   }
@@ -144,25 +134,21 @@ export async function updateLesson(em: EntityManager, user: AuthUser, lessonId: 
  * Deletes a lesson (with its quiz and questions). Refused once a student has progress on it or
  * an attempt at its quiz: nothing a student earned is deleted. Its children move up to its parent.
  */
-export async function deleteLesson(em: EntityManager, user: AuthUser, lessonId: string): Promise<void> {
+export async function deleteLesson(deps: Pick<ServiceDeps, 'em' | 'jobs'>, user: AuthUser, lessonId: string): Promise<void> {
+  const { em } = deps;
   const { lesson, access } = await loadLesson(em, lessonId, user);
   if (!access.isManager) throw forbidden('Only the course owner or an admin may delete its lessons');
   const courseId = lesson.course.id;
   await em.transactional(async (tx) => {
     // Lock the lesson so that progress cannot be recorded between the check and the delete.
-    await tx.execute('SELECT id FROM lessons WHERE id = ? FOR UPDATE', [lessonId]);
-    const [usage] = await tx.execute<Array<{ progress: number; attempts: number }>>(
-      `SELECT (SELECT count(*)::int FROM lesson_progress WHERE lesson_id = ?) AS progress,
-              (SELECT count(*)::int FROM quiz_attempts a JOIN quizzes q ON q.id = a.quiz_id WHERE q.lesson_id = ?) AS attempts`,
-      [lessonId, lessonId],
-    );
-    if (usage!.progress > 0 || usage!.attempts > 0) {
+    await lockLesson(tx, lessonId);
+    const usage = await lessonUsage(tx, lessonId);
+    if (usage.progress > 0 || usage.attempts > 0) {
       throw conflict('Students have progress or quiz attempts on this lesson; it can no longer be deleted');
     }
-    await tx.execute('UPDATE lessons SET parent_lesson_id = ?, updated_at = now() WHERE parent_lesson_id = ?', [lesson.parentLesson?.id ?? null, lessonId]);
-    await tx.execute('DELETE FROM lessons WHERE id = ?', [lessonId]);
+    await deleteLessonRow(tx, lessonId, lesson.parentLesson?.id ?? null);
   });
-  await courseLessonsChanged(em, courseId);
+  await courseLessonsChanged(deps, courseId);
 }
 
 export interface LessonOrderItem {
@@ -172,13 +158,11 @@ export interface LessonOrderItem {
 }
 
 /** Moves and reorders lessons of a course in one transaction: all of it applies, or none. */
-export async function reorderLessons(em: EntityManager, user: AuthUser, courseId: string, items: LessonOrderItem[]) {
+export async function reorderLessons(deps: Pick<ServiceDeps, 'em'>, user: AuthUser, courseId: string, items: LessonOrderItem[]) {
+  const { em } = deps;
   const { course } = await requireCourseManager(em, courseId, user);
   await em.transactional(async (tx) => {
-    const rows = await tx.execute<Array<{ id: string; parent_lesson_id: string | null }>>(
-      'SELECT id, parent_lesson_id FROM lessons WHERE course_id = ? FOR UPDATE',
-      [courseId],
-    );
+    const rows = await lessonParents(tx, courseId, true);
     const parents = new Map(rows.map((row) => [row.id, row.parent_lesson_id]));
     const seen = new Set<string>();
     for (const [index, item] of items.entries()) {
@@ -194,8 +178,8 @@ export async function reorderLessons(em: EntityManager, user: AuthUser, courseId
       throw validationError('The new order would make a lesson its own ancestor');
     }
     for (const item of items) {
-      await tx.execute('UPDATE lessons SET parent_lesson_id = ?, order_index = ?, updated_at = now() WHERE id = ?', [item.parentLessonId, item.orderIndex, item.id]);
+      await moveLesson(tx, item.id, item.parentLessonId, item.orderIndex);
     }
   });
-  return getCourseDetail(em, user, course.id);
+  return getCourseDetail(deps, user, course.id);
 }

@@ -25,9 +25,8 @@ export default async function progressRoutes(fastify: FastifyInstance) {
       },
     },
     async (request) => {
-      const result = await recordLessonProgress(request.em, currentUser(request), request.params.id, request.body);
-      request.deps.publisher.lessonProgressRecorded(result);
-      return { lessonProgress: result.lessonProgress, enrollment: result.enrollment };
+      const { lessonProgress, enrollment } = await recordLessonProgress(request.deps, currentUser(request), request.params.id, request.body);
+      return { lessonProgress, enrollment };
     },
   );
 }

@@ -4,10 +4,9 @@ import { recordLessonProgress } from './progress.service.js';
 /** `lesson:progress`: the same service and the same events as `POST /lessons/:id/progress`. */
 export function createProgressHandlers(): ClientEventHandlers<'lesson:progress'> {
   return {
-    async 'lesson:progress'({ em, user, deps }, { lessonId, ...input }) {
-      const result = await recordLessonProgress(em, user, lessonId, input);
-      deps.publisher.lessonProgressRecorded(result);
-      return { lessonProgress: result.lessonProgress, enrollment: result.enrollment };
+    async 'lesson:progress'({ user, deps }, { lessonId, ...input }) {
+      const { lessonProgress, enrollment } = await recordLessonProgress(deps, user, lessonId, input);
+      return { lessonProgress, enrollment };
     },
   };
 }
