@@ -7,7 +7,7 @@ import { emptyDistribution } from '../../domain/answer-distribution.js';
 import { conflict, forbidden, notFound, validationError } from '../../platform/errors.js';
 import { decimal, iso, toIso } from '../../platform/schemas.js';
 import type { ServiceDeps } from '../deps.js';
-import { accessOfColumns, accessTo, type CourseAccess } from '../courses/courses.access.js';
+import { accessOfColumns, accessTo, assertVisible, type CourseAccess } from '../courses/courses.access.js';
 import { attemptCount, attemptSummaryPage, gradedResults, nextQuestionIndex, questionReadRows, quizReadRow, type AttemptSummaryRow } from './quizzes.queries.js';
 
 export interface QuizSettings {
@@ -40,7 +40,7 @@ export async function loadQuiz(em: EntityManager, quizId: string, user: AuthUser
   const quiz = await em.findOne(Quiz, { id: quizId }, { populate: ['lesson', 'lesson.course'] });
   if (!quiz || !quiz.lesson) throw notFound('Quiz');
   const access = await accessTo(em, quiz.lesson.$.course.$, user);
-  if (!quiz.isPublished && !access.isManager) throw notFound('Quiz');
+  assertVisible(quiz.isPublished, access.isManager, 'Quiz');
   return { quiz, access };
 }
 
@@ -105,7 +105,7 @@ export async function getQuiz({ em }: Pick<ServiceDeps, 'em'>, user: AuthUser, q
   if (!row) throw notFound('Quiz');
   // The same rules as `loadQuiz` + `accessTo`: drafts exist only for managers.
   const { isManager, isEnrollee } = accessOfColumns(user, { instructorId: row.instructor_id, isPublished: row.course_published }, row.enrollment_status);
-  if (!row.is_published && !isManager) throw notFound('Quiz');
+  assertVisible(row.is_published, isManager, 'Quiz');
   if (!isManager && !isEnrollee) throw forbidden('Enroll in the course to see its quizzes');
   const questions = isManager ? await questionReadRows(em, row.id) : null;
   return {
