@@ -75,6 +75,12 @@ t.test('`npm start` runs the workers in a thread: the start-up sweep and queued 
   const { config } = env;
   await waitFor('the start-up sweep', async () => !(await tokenExists(config.databaseUrl, startupToken)), 30_000);
   t.same(await queue.getJobSchedulers(), [], 'the sweep runs on a timer of the worker thread; the old scheduler is gone');
+  // The old scheduler may have queued a sweep before it was removed: let it run first, or it
+  // could purge the token below before the manual sweep does.
+  await waitFor('no sweep queued or running', async () => {
+    const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+    return Object.values(counts).every((n) => n === 0);
+  }, 30_000);
 
   const tokenId = await insertExpiredToken(config.databaseUrl);
   const job = await queue.add('sweep', { reason: 'manual' }, { jobId: 'sweep-manual-thread' });
