@@ -1,3 +1,4 @@
+import { recordingJobs } from './jobs.js';
 import type { App } from '../../server/app.js';
 import type { AuthUser } from '../../server/plugins/auth.js';
 import type { Jobs, Publisher, ServiceDeps } from '../../server/modules/deps.js';
@@ -49,25 +50,6 @@ export function orderedPublisher() {
   return Object.assign(recordingPublisher(tap), { log });
 }
 
-/** A `Jobs` port that records deadline jobs instead of queueing them. */
-export function recordingJobs(): Jobs & { scheduled: Array<{ attemptId: string; runAt: Date }>; cancelled: string[] } {
-  const scheduled: Array<{ attemptId: string; runAt: Date }> = [];
-  const cancelled: string[] = [];
-  return {
-    scheduled,
-    cancelled,
-    async scheduleDeadline(attemptId, runAt) {
-      scheduled.push({ attemptId, runAt });
-    },
-    async cancelDeadline(attemptId) {
-      cancelled.push(attemptId);
-    },
-    async issueCertificate() {},
-    async recalculateCourse() {
-      return true;
-    },
-  };
-}
 
 /** Service deps over the app's, with a fresh EntityManager, recording publisher and jobs, and a clock that can be moved. */
 export function serviceDeps(app: App, offsetMs = 0) {

@@ -473,3 +473,16 @@ export async function submitAttempt(deps: GradingDeps, user: AuthUser, attemptId
 export async function overdueAttemptIds(deps: Pick<ServiceDeps, 'em' | 'config'>, limit = 500): Promise<string[]> {
   return overdueAttempts(deps.em, deps.config.quizGraceMs, limit);
 }
+
+/**
+ * The sweep's part: grades the timed attempts whose deadline (plus grace) passed without their
+ * job running (Redis lost it, or was down when it was due). Each attempt in an EntityManager of
+ * its own. Returns how many this call graded.
+ */
+export async function gradeOverdueAttempts(deps: GradingDeps, limit = 500): Promise<number> {
+  let graded = 0;
+  for (const attemptId of await overdueAttemptIds(deps, limit)) {
+    if ((await gradeAttemptNow({ ...deps, em: deps.em.fork() }, attemptId, { auto: true }))?.graded) graded++;
+  }
+  return graded;
+}

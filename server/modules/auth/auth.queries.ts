@@ -129,3 +129,9 @@ export async function insertAdminIfAbsent(db: SqlRunner, email: string, password
   );
   return inserted.length > 0;
 }
+
+/** Refresh tokens past expiry by more than a day (kept that long to tell reuse from expiry), deleted. */
+export async function deleteLongExpiredRefreshTokens(db: SqlRunner): Promise<number> {
+  const result = await db.execute(`DELETE FROM refresh_tokens WHERE expires_at < now() - interval '1 day'`, [], 'run');
+  return (result as { affectedRows?: number }).affectedRows ?? 0;
+}

@@ -5,6 +5,7 @@ import { AppError, conflict, notFound, unauthorized } from '../../platform/error
 import type { AuthUser } from '../../plugins/auth.js';
 import type { Passwords } from './passwords.js';
 import {
+  deleteLongExpiredRefreshTokens,
   claimRefreshToken,
   endAllRefreshTokens,
   inspectRefreshToken,
@@ -136,4 +137,9 @@ export async function logout(deps: Pick<ServiceDeps, 'em'>, userId: string, refr
  */
 export async function endSessions(deps: Pick<ServiceDeps, 'em'>, userId: string, keep?: string): Promise<number> {
   return endAllRefreshTokens(deps.em, userId, keep);
+}
+
+/** The sweep's part: refresh tokens are kept a day past expiry (for reuse detection), then purged. */
+export async function purgeExpiredRefreshTokens(deps: Pick<ServiceDeps, 'em'>): Promise<number> {
+  return deleteLongExpiredRefreshTokens(deps.em);
 }

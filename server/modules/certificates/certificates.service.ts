@@ -131,6 +131,33 @@ export async function enrollmentsLackingCertificates(deps: Pick<ServiceDeps, 'em
 }
 
 /**
+ * The sweep's part: gives completed enrollments the certificate they lack (no row, no PDF, or
+ * never announced: a lost job, Redis down when the enrollment completed, a job that used up its
+ * attempts). Each is queued again; enrollments whose job is still waiting or running are left to
+ * it. When Redis cannot be reached the certificates are issued here instead (the issuer is
+ * idempotent: one row, one PDF, one `certificate:issued` whoever gets there). Returns how many it
+ * queued or issued.
+ */
+export async function issueMissingCertificates(
+  deps: Pick<ServiceDeps, 'em' | 'config' | 'storage' | 'pdf' | 'publisher' | 'clock' | 'jobs' | 'log'>,
+  limit = 1000,
+): Promise<number> {
+  let queueReachable = true;
+  let done = 0;
+  for (const enrollmentId of await findUnfinishedIssues(deps.em, limit)) {
+    if (queueReachable) {
+      const queued = await deps.jobs.requeueCertificate(enrollmentId);
+      if (queued === 'queued') done++;
+      if (queued !== 'unreachable') continue;
+      queueReachable = false;
+      deps.log.warn('certificate queue unreachable; the sweep issues missing certificates itself');
+    }
+    if ((await issueCertificate({ ...deps, em: deps.em.fork() }, enrollmentId)).status === 'issued') done++;
+  }
+  return done;
+}
+
+/**
  * Makes sure the certificate's PDF exists in storage, and returns its key. The PDF is written to
  * a temporary file in the storage's spool folder and renamed into place, so readers never see
  * half a file and a crash leaves only a spool that the storage sweeps away. Two concurrent

@@ -195,3 +195,45 @@ export async function lessonsWithProgress(
   ]);
   return { rows, total: count!.total };
 }
+
+/** Enrollment counts as stored, for the sweep to compare with what it recalculates. */
+export type StoredEnrollmentCounts = Pick<RowOf<IEnrollment>, 'id' | 'completed_lessons_count' | 'total_lessons_count' | 'total_time_spent_seconds'>;
+
+/**
+ * Enrollments whose stored counts disagree with their lessons and lesson progress. Candidates are
+ * enrollments whose course's lesson count differs from theirs, or with lesson progress written
+ * after the enrollment; of those, only the ones whose counts are wrong, so progress that changed
+ * no count (a percentage) is not recalculated on every sweep.
+ */
+export async function staleEnrollments(db: SqlRunner, limit: number): Promise<StoredEnrollmentCounts[]> {
+  return db.execute<StoredEnrollmentCounts[]>(
+    `WITH lesson_counts AS (SELECT course_id, count(*)::int AS n FROM lessons GROUP BY course_id),
+          candidates AS (
+            SELECT e.id FROM enrollments e LEFT JOIN lesson_counts lc ON lc.course_id = e.course_id
+             WHERE e.total_lessons_count <> coalesce(lc.n, 0)
+            UNION
+            SELECT lp.enrollment_id FROM lesson_progress lp JOIN enrollments e ON e.id = lp.enrollment_id
+             WHERE lp.updated_at > e.updated_at)
+     SELECT e.id, e.completed_lessons_count, e.total_lessons_count, e.total_time_spent_seconds
+       FROM enrollments e JOIN candidates c ON c.id = e.id
+      WHERE e.total_lessons_count <> (SELECT count(*) FROM lessons WHERE course_id = e.course_id)
+         OR e.completed_lessons_count <> (SELECT count(*) FROM lesson_progress lp JOIN lessons l ON l.id = lp.lesson_id
+                                           WHERE lp.enrollment_id = e.id AND l.course_id = e.course_id AND lp.status = 'completed')
+         OR e.total_time_spent_seconds <> (SELECT coalesce(sum(time_spent_seconds), 0) FROM lesson_progress WHERE enrollment_id = e.id)
+      LIMIT ?`,
+    [limit],
+  );
+}
+
+/** Deletes up to `batch` of the oldest progress client keys older than a day; how many it deleted. */
+export async function deleteOldClientKeys(db: SqlRunner, batch: number): Promise<number> {
+  const result = await db.execute(
+    `DELETE FROM progress_client_keys k
+      USING (SELECT enrollment_id, client_key FROM progress_client_keys
+              WHERE created_at < now() - interval '1 day' ORDER BY created_at LIMIT ?) old
+      WHERE k.enrollment_id = old.enrollment_id AND k.client_key = old.client_key`,
+    [batch],
+    'run',
+  );
+  return (result as { affectedRows?: number }).affectedRows ?? 0;
+}

@@ -7,6 +7,8 @@ import type { LessonProgressJson } from '../learning.schemas.js';
 import { assertVisible, isManagerOf, requireEnrollee } from '../courses/courses.access.js';
 import type { EnrollmentProgress, ServiceDeps } from '../deps.js';
 import {
+  deleteOldClientKeys,
+  staleEnrollments,
   courseEnrollmentIdsAfter,
   enrollmentWithOwner,
   lessonContext,
@@ -105,6 +107,36 @@ export async function repairEnrollmentProgress(
   }
   deps.publisher.enrollmentProgressUpdated(progress);
   return true;
+}
+
+/**
+ * The sweep's part: recalculates enrollments whose stored progress disagrees with their lessons
+ * and lesson progress — the course gained or lost lessons and its `progress` job was lost (Redis
+ * restarted empty, or down when the lessons changed), or a progress write committed and the
+ * process died (or PostgreSQL went away) before the recalculation that follows it. Returns how
+ * many it repaired (and announced).
+ */
+export async function repairStaleEnrollments(deps: RecalculationDeps & Pick<ServiceDeps, 'publisher'>, limit = 1000): Promise<number> {
+  let repaired = 0;
+  for (const stale of await staleEnrollments(deps.em, limit)) {
+    if (await repairEnrollmentProgress({ ...deps, em: deps.em.fork() }, stale)) repaired++;
+  }
+  return repaired;
+}
+
+/**
+ * The sweep's part: progress `clientKey`s are kept a day (a retry after a lost ack comes within
+ * seconds or minutes), then deleted, oldest first, in batches, so one sweep never holds a long
+ * delete on a busy table.
+ */
+export async function purgeProgressClientKeys(deps: Pick<ServiceDeps, 'em'>, batch = 10_000, maxRounds = 20): Promise<number> {
+  let purged = 0;
+  for (let round = 0; round < maxRounds; round++) {
+    const deleted = await deleteOldClientKeys(deps.em, batch);
+    purged += deleted;
+    if (deleted < batch) break;
+  }
+  return purged;
 }
 
 /**

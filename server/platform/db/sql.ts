@@ -38,3 +38,20 @@ export async function retryThenLock<T>(tries: number, attempt: () => Promise<T |
 export async function ping(em: Pick<EntityManager, 'getConnection'>): Promise<void> {
   await em.getConnection().execute('SELECT 1');
 }
+
+/**
+ * Runs `work` while holding a transaction-scoped PostgreSQL advisory lock on `key`, so that one
+ * process of a deployment does it at a time. Without `wait`, gives up at once when another holds
+ * it (`{locked: false}`); with it, queues behind the holder. The lock goes with the transaction,
+ * so a process that dies releases it.
+ */
+export async function withAdvisoryLock<T>(em: EntityManager, key: number, options: { wait?: boolean }, work: () => Promise<T>): Promise<{ locked: false } | { locked: true; value: T }> {
+  return em.fork().transactional(async (tx) => {
+    const [lock] = await tx.execute<Array<{ locked: boolean }>>(
+      options.wait ? 'SELECT pg_advisory_xact_lock(?) IS NOT NULL AS locked' : 'SELECT pg_try_advisory_xact_lock(?) AS locked',
+      [key],
+    );
+    if (!lock?.locked) return { locked: false as const };
+    return { locked: true as const, value: await work() };
+  });
+}

@@ -1,3 +1,4 @@
+import { isUnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { QUEUE_CALL_TIMEOUT_MS, withTimeout } from '../redis.js';
 import { certificateJobId, deadlineJobId } from './contract.js';
@@ -17,6 +18,12 @@ export interface Jobs {
   issueCertificate(enrollmentId: string): Promise<void>;
   /** The course's lessons changed: recalculate its enrollments in the background; false when that could not be queued. */
   recalculateCourse(courseId: string): Promise<boolean>;
+  /**
+   * The sweep found a completed enrollment without its certificate: queue it again, even over a
+   * finished job of the same id. `pending` when a job of it is still waiting or running;
+   * `unreachable` when Redis cannot take it (the caller then issues it itself).
+   */
+  requeueCertificate(enrollmentId: string): Promise<'queued' | 'pending' | 'unreachable'>;
 }
 
 /**
@@ -50,6 +57,15 @@ export class QueueJobs implements Jobs {
     await withTimeout(enqueueCertificate(this.queues, enrollmentId), this.timeoutMs, 'enqueueing the certificate').catch((error: unknown) =>
       this.log.warn({ err: error, enrollmentId }, 'certificate not queued; the sweep will issue it'),
     );
+  }
+
+  async requeueCertificate(enrollmentId: string): Promise<'queued' | 'pending' | 'unreachable'> {
+    try {
+      return (await withTimeout(enqueueCertificate(this.queues, enrollmentId), this.timeoutMs, 'enqueueing the certificate')) ? 'queued' : 'pending';
+    } catch (error) {
+      if (!isUnavailableError(error)) throw error;
+      return 'unreachable';
+    }
   }
 
   async recalculateCourse(courseId: string): Promise<boolean> {

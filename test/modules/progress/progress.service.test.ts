@@ -1,3 +1,4 @@
+import { recordingJobs } from '../../helpers/jobs.js';
 import t from 'tap';
 import { buildTestApp } from '../../helpers/app.js';
 import { createUser, type TestUser } from '../../helpers/users.js';
@@ -15,17 +16,8 @@ const { app } = await buildTestApp(t, 'progress-service');
 
 /** A jobs port that records its calls; `recalculateCourse` answers `courseQueued`. */
 function fakeJobs(courseQueued = true) {
-  const calls = { issueCertificate: [] as string[], recalculateCourse: [] as string[] };
-  const jobs: Jobs = {
-    scheduleDeadline: async () => undefined,
-    cancelDeadline: async () => undefined,
-    issueCertificate: async (enrollmentId) => void calls.issueCertificate.push(enrollmentId),
-    recalculateCourse: async (courseId) => {
-      calls.recalculateCourse.push(courseId);
-      return courseQueued;
-    },
-  };
-  return { jobs, calls };
+  const jobs = recordingJobs({ courseQueued });
+  return { jobs, calls: { issueCertificate: jobs.certificates, recalculateCourse: jobs.courses } };
 }
 
 function depsWith(jobs = fakeJobs()) {
