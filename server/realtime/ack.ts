@@ -3,16 +3,14 @@ import type { ServiceDeps } from '../modules/deps.js';
 import type { FastifyBaseLogger } from 'fastify';
 import { AppError, isUnavailableError, UNAVAILABLE_RETRY_AFTER_SECONDS, type ErrorCode } from '../platform/errors.js';
 import type { AuthUser } from '../plugins/auth.js';
-import type { Ack, AckCallback, ClientToServerEvents } from './events.js';
+import type { Ack, ClientEventData, ClientEventName, ClientEventResult } from './contract.js';
 import type { EventGate } from './event-gate.js';
 import type { TokenBucket } from './rate-limit.js';
 import { ThrottledWarning } from '../plugins/errors.js';
-import { payloadError } from './schemas.js';
+import { payloadError } from './payload-validation.js';
 import type { ClientConnection, RealtimeSocket } from './types.js';
 
-export type ClientEventName = keyof ClientToServerEvents;
-export type ClientEventData<E extends ClientEventName> = Parameters<ClientToServerEvents[E]>[0];
-export type ClientEventResult<E extends ClientEventName> = Parameters<ClientToServerEvents[E]>[1] extends AckCallback<infer T> ? T : never;
+export type { ClientEventData, ClientEventName, ClientEventResult };
 
 /** What a handler gets for one event. */
 export interface EventContext {

@@ -1,4 +1,5 @@
-import { rooms, type RealtimeEmitter } from './events.js';
+import { rooms } from './contract.js';
+import type { RealtimeEmitter } from './emitter.js';
 import type { Presence } from './presence.js';
 import type { ClientConnection } from './types.js';
 

@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { CourseMembership } from './course-membership.js';
-import { rooms } from './events.js';
+import { rooms } from './contract.js';
 import type { ClientConnection, CourseAccessRevoked, RealtimeServer } from './types.js';
 import type { WsHub } from './ws.js';
 

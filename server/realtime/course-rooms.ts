@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { EnrollmentStatus, UserRole } from '../../entities/enums.js';
 import { forbidden, notFound, unauthorized } from '../platform/errors.js';
 import { ACCESS_GRANTING_STATUSES, isManagerOf } from '../modules/courses/courses.access.js';
-import { rooms } from './events.js';
+import { rooms } from './contract.js';
 
 /** The course rooms a user may be in, read from the database now. */
 export interface CourseRooms {

@@ -11,7 +11,8 @@ import { leaveRevokedRooms, revokeCourseAccess, type CourseRevocationDeps } from
 import { CourseMembership } from './course-membership.js';
 import { createSocketEmitter } from './emitter.js';
 import { EventGate } from './event-gate.js';
-import { rooms, type RealtimeEmitter } from './events.js';
+import { rooms } from './contract.js';
+import type { RealtimeEmitter } from './emitter.js';
 import { createAuthHandlers } from './handlers/auth.handlers.js';
 import { createCourseHandlers } from './handlers/course.handlers.js';
 import { componentSocketHandlers } from '../modules/index.js';

@@ -12,7 +12,8 @@ import type {
 } from '../modules/deps.js';
 import type { Logger } from '../platform/logger.js';
 import { answerDistribution } from './answer-stats.js';
-import { rooms, type RealtimeEmitter } from './events.js';
+import { rooms } from './contract.js';
+import type { RealtimeEmitter } from './emitter.js';
 import { KeyedThrottle } from './keyed-throttle.js';
 import type { TimedAttempt } from './quiz-ticks.js';
 

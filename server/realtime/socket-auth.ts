@@ -5,7 +5,7 @@ import { AppError, isUnavailableError, type ErrorCode } from '../platform/errors
 import { ThrottledWarning } from '../plugins/errors.js';
 import type { AuthUser } from '../plugins/auth.js';
 import { authorizeCourseRooms, joinedCourseIds } from './course-rooms.js';
-import { rooms } from './events.js';
+import { rooms } from './contract.js';
 import type { RealtimeSocket } from './types.js';
 
 type Next = (error?: Error) => void;

@@ -1,6 +1,6 @@
 import type { Server, Socket } from 'socket.io';
 import type { UserRole } from '../../entities/enums.js';
-import type { ClientToServerEvents, ServerToClientEvents } from './events.js';
+import type { ClientToServerEvents, ServerToClientEvents } from './contract.js';
 
 /**
  * Who must leave a course's rooms: these users, or everyone but its managers (the sockets

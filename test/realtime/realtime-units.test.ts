@@ -9,7 +9,7 @@ import { KeyedThrottle } from '../../server/realtime/keyed-throttle.js';
 import { InMemoryPresence } from '../../server/realtime/presence.js';
 import { QuizTickScheduler, type TimedAttempt } from '../../server/realtime/quiz-ticks.js';
 import { TokenBucket } from '../../server/realtime/rate-limit.js';
-import type { RealtimeEmitter } from '../../server/realtime/events.js';
+import type { RealtimeEmitter } from '../../server/realtime/emitter.js';
 
 t.test('token bucket: a burst, then the refill rate', async (t) => {
   let now = 0;
