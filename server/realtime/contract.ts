@@ -24,6 +24,7 @@ const strict = { additionalProperties: false } as const;
 export const AckError = Type.Object({
   code: Type.Enum(ERROR_CODES),
   message: Type.String(),
+  retryAfter: Type.Optional(Type.Integer({ minimum: 1, description: 'Seconds to wait before sending it again (HTTP\'s Retry-After)' })),
 });
 export type AckError = Static<typeof AckError>;
 

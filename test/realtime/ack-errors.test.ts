@@ -5,6 +5,7 @@ import { TokenBucket } from '../../server/realtime/rate-limit.js';
 import type { ClientConnection } from '../../server/realtime/types.js';
 import type { ServiceDeps } from '../../server/modules/deps.js';
 import { AppError } from '../../server/platform/errors.js';
+import { mapError } from '../../server/platform/error-mapping.js';
 import { BusyError } from '../../server/platform/work-limiter.js';
 import { toErrorBody } from '../../server/plugins/errors.js';
 
@@ -62,9 +63,16 @@ t.test('acks carry the code and message HTTP sends, for every kind of error', as
   ];
   for (const [name, error] of cases) {
     const http = toErrorBody(error)!;
+    const { retryAfter } = mapError(error)!;
     const ack = await ackOf(error);
-    t.same(ack, { ok: false, error: { code: http.code, message: http.message } }, name);
+    t.same(ack, { ok: false, error: { code: http.code, message: http.message, ...(retryAfter ? { retryAfter } : {}) } }, name);
   }
+});
+
+t.test('the retry delay HTTP sends in Retry-After is the ack\'s retryAfter', async (t) => {
+  t.match(await ackOf(new BusyError('The server is busy with renders; retry in 3 s', 3)), { ok: false, error: { code: 'UNAVAILABLE', retryAfter: 3 } });
+  t.match(await ackOf(Object.assign(new Error('Connection terminated unexpectedly'), {})), { ok: false, error: { code: 'UNAVAILABLE', retryAfter: 5 } });
+  t.equal(mapError(new BusyError('busy', 3))?.retryAfter, 3, 'a 503 with its own delay keeps it');
 });
 
 t.test('an unexpected error acks INTERNAL_ERROR, masked, and is logged', async (t) => {
