@@ -5,7 +5,8 @@ import fp from 'fastify-plugin';
 import websocket from '@fastify/websocket';
 import { Server } from 'socket.io';
 import { bindClientEvents, type BindDeps } from './ack.js';
-import { createAdapterRedis, tapAdapter, useStreamsAdapter } from './adapter.js';
+import { createAdapterRedis, useStreamsAdapter } from './adapter.js';
+import { bridgeRecoveryGap, tapAdapter } from './socketio-internals.js';
 import { joinedCourseIds } from './course-rooms.js';
 import { leaveRevokedRooms, revokeCourseAccess, type CourseRevocationDeps } from './course-revocation.js';
 import { CourseMembership } from './course-membership.js';
@@ -20,7 +21,6 @@ import type { Presence } from './presence.js';
 import { RedisPresence } from './redis-presence.js';
 import { RealtimePublisher } from './publisher.js';
 import { QuizTickScheduler } from './quiz-ticks.js';
-import { bridgeRecoveryGap } from './recovery-gap.js';
 import { authenticateHandshake, handshakeError, reauthorizeRecoveredRooms } from './socket-auth.js';
 import { clientIpResolver } from './client-ip.js';
 import { trustProxyOption } from '../platform/trust-proxy.js';
@@ -210,7 +210,7 @@ export default fp(
     });
 
     // What a recovering socket would miss while its session is restored and the two middlewares
-    // below run is kept and sent to it once it is connected (see recovery-gap.ts).
+    // below run is kept and sent to it once it is connected (see socketio-internals.ts).
     const recoveryGap = bridgeRecoveryGap(io);
     io.use((socket, next) => recoveryGap.track(socket, next));
     // Before the token is looked at, so that a flood of handshakes costs one Redis call each.

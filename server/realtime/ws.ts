@@ -6,7 +6,7 @@ import { AppError, isUnavailableError } from '../platform/errors.js';
 import type { AuthUser } from '../plugins/auth.js';
 import { runGatedClientEvent, type ClientEventHandlers, type ClientEventName } from './ack.js';
 import type { EventGate } from './event-gate.js';
-import type { DeliveredPacket } from './adapter.js';
+import type { DeliveredPacket } from './socketio-internals.js';
 import { joinedCourseIds } from './course-rooms.js';
 import type { CourseMembership } from './course-membership.js';
 import { rooms, WS_CLOSE, WS_FRAME_EVENTS, type Ack, type WsAckFrame, type WsAuthAckData, type WsEventFrame, type WsFrameType } from './contract.js';

@@ -1,10 +1,37 @@
+/**
+ * Everything that reaches into Socket.IO's, socket.io-adapter's and the Redis streams adapter's
+ * private parts, in one place. Each piece mends or observes something the public API does not
+ * offer (see its comment); each relies on members that are private or undocumented, so an
+ * upgrade of any of these packages must come with a review of this file. The versions it was
+ * written for are below, and test/realtime/socketio-internals.test.ts fails when the installed
+ * ones differ or when a member used here is gone.
+ *
+ * What it touches:
+ * - `adapter.broadcast`, `adapter.disconnectSockets` (wrapped), `adapter.onMessage` and
+ *   `adapter.uid` (ClusterAdapter, protected), `adapter.restoreSession` (wrapped);
+ * - socket.io-adapter's `MessageType` numbers and socket.io-parser's `PacketType.EVENT`, copied
+ *   (transitive dependencies, so not imported);
+ * - `Socket#packet` (private in the types), `Socket#recovered` and `Socket#pid` (read-only);
+ * - ioredis `duplicate()` of the adapter's connection and the subscriptions the adapter makes on it.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import type { RealtimeServer, RealtimeSocket } from './types.js';
 
-// socket.io-adapter's `MessageType.BROADCAST` and socket.io-parser's EVENT (see adapter.ts).
-const BROADCAST = 3;
-const EVENT = 2;
-/** A recording nobody claimed (cannot happen while `track` runs first) is dropped after this. */
-const MAX_RECORDING_MS = 60_000;
+/** The package versions this module was written and tested for. */
+export const WRITTEN_FOR = {
+  'socket.io': '4.8.4',
+  'socket.io-adapter': '2.5.8',
+  'socket.io-parser': '4.2.7',
+  '@socket.io/redis-streams-adapter': '0.3.1',
+} as const;
+
+/** socket.io-adapter's `MessageType` values used here. */
+export const MESSAGE_TYPE = { BROADCAST: 3, DISCONNECT_SOCKETS: 6 } as const;
+/** socket.io-parser's `PacketType.EVENT`. */
+export const EVENT_PACKET = 2;
+const { BROADCAST, DISCONNECT_SOCKETS } = MESSAGE_TYPE;
+const EVENT = EVENT_PACKET;
 
 interface Opts {
   rooms: Iterable<string>;
@@ -15,10 +42,12 @@ interface Packet {
   type: number;
   data?: unknown[];
 }
-interface GapAdapter {
+/** The adapter members used here (a ClusterAdapter's, with the streams adapter's session store). */
+interface AdapterInternals {
   uid?: string;
   broadcast(packet: Packet, opts: Opts): unknown;
-  onMessage?(message: { uid: string; nsp: string; type: number; data?: { packet?: Packet; opts?: Opts; requestId?: unknown } }, offset?: string): unknown;
+  disconnectSockets(opts: Opts, close: boolean): unknown;
+  onMessage?(message: { uid: string; nsp: string; type: number; data?: { packet?: Packet; opts?: Opts; requestId?: unknown; close?: boolean } }, offset?: string): unknown;
   restoreSession(pid: string, offset: string): Promise<{ sid: string; missedPackets: unknown[][] } | null>;
 }
 
@@ -26,6 +55,78 @@ interface GapAdapter {
 interface SocketInternals {
   packet(packet: Packet): void;
 }
+
+// --- Observing what the adapter delivers (for /ws and ticks) ---------------------------------
+
+/** A broadcast as this instance delivers it to its own clients. */
+export interface DeliveredPacket {
+  event: string;
+  payload: unknown;
+  /** Empty means everyone. */
+  rooms: ReadonlySet<string>;
+  except: ReadonlySet<string>;
+  volatile: boolean;
+}
+
+export interface AdapterTap {
+  /** Each broadcast this instance delivers locally, once: emitted here or received from the stream. */
+  delivered(packet: DeliveredPacket): void;
+  /** `disconnectSockets` for these rooms reached this instance (from here or another process). */
+  disconnect(rooms: ReadonlySet<string>): void;
+}
+
+/**
+ * Observes what the default namespace's adapter delivers on this instance, for clients that are
+ * not Socket.IO sockets (`/ws`) and for state that follows events (ticks stop at `quiz:graded`).
+ * A cluster adapter delivers a packet locally from two places — `broadcast()` for what this
+ * process emits (after publishing it), `onMessage()` for what the stream brings from others (its
+ * own messages are skipped there) — so wrapping both sees every packet exactly once.
+ */
+export function tapAdapter(io: RealtimeServer, tap: AdapterTap): void {
+  const adapter = io.of('/').adapter as unknown as AdapterInternals;
+  const toPacket = (packet: Packet | undefined, opts: Opts | undefined): DeliveredPacket | null => {
+    if (!packet || packet.type !== EVENT || !Array.isArray(packet.data) || typeof packet.data[0] !== 'string') return null;
+    return {
+      event: packet.data[0],
+      // Read before the adapter appends the recovery offset to `data`.
+      payload: packet.data[1],
+      rooms: new Set(opts?.rooms ?? []),
+      except: new Set(opts?.except ?? []),
+      volatile: opts?.flags?.volatile === true,
+    };
+  };
+
+  const broadcast = adapter.broadcast.bind(adapter);
+  adapter.broadcast = (packet, opts) => {
+    const delivered = toPacket(packet, opts);
+    if (delivered) tap.delivered(delivered);
+    return broadcast(packet, opts);
+  };
+  const disconnectSockets = adapter.disconnectSockets.bind(adapter);
+  adapter.disconnectSockets = (opts, close) => {
+    tap.disconnect(new Set(opts.rooms));
+    return disconnectSockets(opts, close);
+  };
+  if (adapter.onMessage) {
+    const onMessage = adapter.onMessage.bind(adapter);
+    adapter.onMessage = (message, offset) => {
+      if (message.uid !== adapter.uid && message.nsp === '/') {
+        if (message.type === BROADCAST && message.data?.requestId === undefined) {
+          const delivered = toPacket(message.data?.packet, message.data?.opts);
+          if (delivered) tap.delivered(delivered);
+        } else if (message.type === DISCONNECT_SOCKETS && message.data?.opts) {
+          tap.disconnect(new Set(message.data.opts.rooms));
+        }
+      }
+      return onMessage(message, offset);
+    };
+  }
+}
+
+// --- Connection state recovery: holding the replay back, bridging the gap --------------------
+
+/** A recording nobody claimed (cannot happen while `track` runs first) is dropped after this. */
+const MAX_RECORDING_MS = 60_000;
 
 /** What was broadcast on this instance since a session began to be restored. */
 interface Recording {
@@ -75,7 +176,7 @@ export interface RecoveryGap {
  *   any broadcast.
  */
 export function bridgeRecoveryGap(io: RealtimeServer): RecoveryGap {
-  const adapter = io.of('/').adapter as unknown as GapAdapter;
+  const adapter = io.of('/').adapter as unknown as AdapterInternals;
   const recordings = new Set<Recording>();
   const bySid = new Map<string, Recording>();
   const forget = (recording: Recording, sid?: string) => {
@@ -160,4 +261,41 @@ export function bridgeRecoveryGap(io: RealtimeServer): RecoveryGap {
       }
     },
   };
+}
+
+// --- Re-authorised recovery -------------------------------------------------------------------
+
+/** What a new connection would be: in no room yet, not recovered, with its own private session id. */
+export function resumeAsFreshSession(socket: RealtimeSocket): void {
+  for (const room of [...socket.rooms]) if (room !== socket.id) socket.leave(room);
+  // Socket.IO declares both read-only; they are only read later, when the socket connects (the
+  // CONNECT packet carries the pid) and when its session is stored on disconnect.
+  Object.assign(socket, { recovered: false, pid: randomBytes(15).toString('base64url') });
+}
+
+// --- The adapter's Redis subscriptions -------------------------------------------------------
+
+/**
+ * The adapter subscribes its duplicate of our connection without waiting for the reply, and
+ * ioredis subscribes again by itself after every reconnect, the same way. When that subscription
+ * fails (Redis unreachable beyond `maxRetriesPerRequest`, or the connection closed while it was in
+ * flight), its promise rejected with no handler: an unhandled rejection, which ends the process —
+ * an API started while Redis was down died after a second. The failure goes to the parent
+ * connection's `error` listeners instead; a connection closed on purpose reports nothing.
+ */
+export function settleSubscriptions(client: Redis, parent: Redis): Redis {
+  for (const name of ['subscribe', 'psubscribe', 'ssubscribe'] as const) {
+    const original = client[name] as (...args: unknown[]) => Promise<unknown>;
+    Object.defineProperty(client, name, {
+      configurable: true,
+      value(...args: unknown[]) {
+        const reply = original.apply(client, args);
+        reply.catch((error: unknown) => {
+          if (client.status !== 'end') parent.emit('error', error);
+        });
+        return reply;
+      },
+    });
+  }
+  return client;
 }
