@@ -15,7 +15,7 @@ import { answerDistribution } from './answer-stats.js';
 import { rooms } from './contract.js';
 import type { RealtimeEmitter } from './emitter.js';
 import { KeyedThrottle } from './keyed-throttle.js';
-import type { TimedAttempt } from './quiz-ticks.js';
+import type { AttemptTick, TimedAttempt } from './quiz-ticks.js';
 
 export interface RealtimePublisherDeps {
   emitter: RealtimeEmitter;
@@ -34,6 +34,13 @@ export interface RealtimePublisherDeps {
   hasLocalSockets?(userId: string): boolean;
   /** `quiz:answer-stats` at most once per this many ms per question. @defaultValue 250 */
   answerStatsIntervalMs?: number;
+}
+
+/** Users came online in a course or went offline (their first connection there, their last, or an instance's heartbeat). */
+export interface PresenceChange {
+  courseId: string;
+  joined: string[];
+  left: string[];
 }
 
 /** How long the `quiz:expired` marker of an attempt is kept: far beyond any deadline job or sweep. */
@@ -127,6 +134,16 @@ export class RealtimePublisher implements Publisher {
       .execute<Array<{ status: string }>>('SELECT status FROM quiz_attempts WHERE id = ?', [attempt.attemptId]);
     if (row?.status !== 'in_progress') return;
     await this.announceExpiry(attempt.attemptId, attempt.studentId);
+  }
+
+  /** A due tick of a timed attempt ticking on this instance: volatile, to the student's connections here. */
+  attemptTicked(tick: AttemptTick): void {
+    this.deps.emitter.emit(rooms.user(tick.studentId), 'quiz:tick', { attemptId: tick.attemptId, remainingMs: tick.remainingMs }, { volatile: true });
+  }
+
+  /** Who is online in a course changed: its instructors hear the delta. */
+  presenceChanged(change: PresenceChange): void {
+    this.deps.emitter.emit(rooms.instructors(change.courseId), 'presence:updated', { courseId: change.courseId, joined: change.joined, left: change.left });
   }
 
   /** Answers were saved to an attempt: refresh the answer statistics of those questions (never throws). */

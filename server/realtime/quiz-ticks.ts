@@ -1,6 +1,3 @@
-import { rooms } from './contract.js';
-import type { RealtimeEmitter } from './emitter.js';
-
 export interface TimedAttempt {
   attemptId: string;
   studentId: string;
@@ -14,8 +11,21 @@ interface Entry {
   nextTickAt: number;
 }
 
+/** One tick of an attempt: the publisher turns it into a volatile `quiz:tick` to the student. */
+export interface AttemptTick {
+  attemptId: string;
+  studentId: string;
+  remainingMs: number;
+}
+
 export interface QuizTickSchedulerOptions {
-  emitter: RealtimeEmitter;
+  /** Called for each tick that is due (the publisher's `attemptTicked`). */
+  onTick(tick: AttemptTick): void;
+  /**
+   * Whether the student still has a connection on this instance; an attempt of a student who
+   * has none is untracked at the next pass, before it ticks or reaches its deadline.
+   */
+  isConnected?(studentId: string): boolean;
   /** Called once when a tracked attempt reaches its deadline (it is untracked first). */
   onDeadline(attempt: TimedAttempt): void;
   /** How often due ticks are looked for (on multiples of it of `now()`). @defaultValue 100 */
@@ -24,7 +34,7 @@ export interface QuizTickSchedulerOptions {
 }
 
 /**
- * `quiz:tick` for the open timed attempts of students connected to this instance: one timer
+ * The ticks (`quiz:tick`, emitted by the publisher) of the open timed attempts of students connected to this instance: one timer
  * over all of them (not one per attempt), running only while there is something to tick.
  * Ticks are derived from the deadline (`remainingMs = deadline − now`) and aligned to whole
  * seconds before it, so any instance the student reconnects to ticks the same way. They are
@@ -81,6 +91,10 @@ export class QuizTickScheduler {
   run(): void {
     const now = this.now();
     for (const entry of [...this.entries.values()]) {
+      if (this.options.isConnected && !this.options.isConnected(entry.studentId)) {
+        this.entries.delete(entry.attemptId);
+        continue;
+      }
       const remaining = entry.deadlineMs - now;
       if (remaining <= 0) {
         this.entries.delete(entry.attemptId);
@@ -88,7 +102,7 @@ export class QuizTickScheduler {
         continue;
       }
       if (now < entry.nextTickAt) continue;
-      this.options.emitter.emit(rooms.user(entry.studentId), 'quiz:tick', { attemptId: entry.attemptId, remainingMs: remaining }, { volatile: true });
+      this.options.onTick({ attemptId: entry.attemptId, studentId: entry.studentId, remainingMs: remaining });
       // Next tick when the remaining time crosses the next whole second (the last one is the deadline).
       entry.nextTickAt = entry.deadlineMs - 1000 * (Math.ceil(remaining / 1000) - 1);
     }
