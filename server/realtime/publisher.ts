@@ -11,7 +11,7 @@ import type {
   Publisher,
 } from '../modules/deps.js';
 import type { Logger } from '../platform/logger.js';
-import { answerDistribution } from './answer-stats.js';
+import { answerDistribution, attemptQuizAndCourse, attemptStatus } from './realtime.queries.js';
 import { rooms } from './contract.js';
 import type { RealtimeEmitter } from './emitter.js';
 import { KeyedThrottle } from './keyed-throttle.js';
@@ -129,10 +129,7 @@ export class RealtimePublisher implements Publisher {
 
   /** The tick scheduler saw a deadline pass: `quiz:expired`, if the attempt is still open. */
   async attemptReachedDeadline(attempt: TimedAttempt): Promise<void> {
-    const [row] = await this.deps.orm.em
-      .fork()
-      .execute<Array<{ status: string }>>('SELECT status FROM quiz_attempts WHERE id = ?', [attempt.attemptId]);
-    if (row?.status !== 'in_progress') return;
+    if ((await attemptStatus(this.deps.orm.em.fork(), attempt.attemptId)) !== 'in_progress') return;
     await this.announceExpiry(attempt.attemptId, attempt.studentId);
   }
 
@@ -155,14 +152,8 @@ export class RealtimePublisher implements Publisher {
   private async requestAnswerStats(attemptId: string, questionIds: string[]): Promise<void> {
     let known = this.attemptCourses.get(attemptId);
     if (!known) {
-      const [row] = await this.deps.orm.em
-        .fork()
-        .execute<Array<{ quiz_id: string; course_id: string }>>(
-          'SELECT a.quiz_id, l.course_id FROM quiz_attempts a JOIN quizzes q ON q.id = a.quiz_id JOIN lessons l ON l.id = q.lesson_id WHERE a.id = ?',
-          [attemptId],
-        );
-      if (!row) return;
-      known = { quizId: row.quiz_id, courseId: row.course_id };
+      known = (await attemptQuizAndCourse(this.deps.orm.em.fork(), attemptId)) ?? undefined;
+      if (!known) return;
       if (this.attemptCourses.size >= 10_000) this.attemptCourses.clear();
       this.attemptCourses.set(attemptId, known);
     }
