@@ -119,7 +119,7 @@ const sharedListeners = new WeakMap<ClientEventHandler<never>, Map<string, Share
  * The listener is shared by all sockets and finds its socket in `this` (an EventEmitter calls
  * listeners with `this` set to itself): a closure per socket and event (with its context and,
  * under tsx's `keepNames`, its own `name` property) cost about 2 KiB per connected socket
- * (bench scenario 3). A socket has one `deps`, the last given.
+ * (bench/scenarios/memory.ts). A socket has one `deps`, the last given.
  */
 export function bindClientEvent<E extends ClientEventName>(socket: RealtimeSocket, event: E, handler: ClientEventHandler<E>, deps: BindDeps): void {
   socketDeps.set(socket, deps);

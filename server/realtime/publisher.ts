@@ -47,7 +47,7 @@ export interface PresenceChange {
 const EXPIRED_MARKER_TTL_MS = 24 * 3600_000;
 
 /**
- * Turns what services did into SPEC §3 events, each emitted once, by the process where the change
+ * Turns what services did into the contract's events (contract.ts), each emitted once, by the process where the change
  * happened: HTTP routes and socket handlers of an API instance, the deadline job and the sweep of a
  * worker. Services stay unaware of Socket.IO; this is the only place that knows who hears what.
  */

@@ -114,7 +114,7 @@ export class QuizTickScheduler {
     // Each pass is due on the next multiple of `resolutionMs` of the clock rather than
     // `resolutionMs` after the last one: an interval timer drifts by its lateness every pass, so an
     // attempt's ticks crept later behind their whole seconds until one slipped back a whole pass
-    // (an interval of ~900 ms every few tens of seconds; bench scenario 1(b)). Aligned passes
+    // (an interval of ~900 ms every few tens of seconds; bench/scenarios/classroom.ts). Aligned passes
     // keep each attempt's ticks a constant distance behind its seconds: 1 s apart.
     const now = this.now();
     this.timer = setTimeout(() => {

@@ -167,7 +167,7 @@ export interface RecoveryGap {
  *   back and sent on `connection`, after authentication and the re-authorisation of its rooms
  *   (which resumes the socket as a fresh session if any room was taken away, see socket-auth.ts).
  * - Our middlewares read the database, so whatever was broadcast to its rooms from the read until
- *   the socket connected reached neither the replay nor the socket (bench scenario 4: about one
+ *   the socket connected reached neither the replay nor the socket (benchmark bench/scenarios/recovery.ts: about one
  *   missed event in ten was lost). So, from the moment a session starts to be restored, this
  *   records what the adapter delivers on this instance (emitted here or read from the stream)
  *   and, once the socket is connected, sends it what the replay did not contain and would have
@@ -252,7 +252,7 @@ export function bridgeRecoveryGap(io: RealtimeServer): RecoveryGap {
       if (!socket.recovered) return;
       // Written to the connection as Socket.IO writes a replay. Not `socket.emit`: with recovery
       // on, that broadcasts to the socket's own room, which appends each packet to the stream
-      // again, under a second offset, for every instance to read back (bench scenario 4).
+      // again, under a second offset, for every instance to read back (bench/scenarios/recovery.ts).
       const send = (data: unknown[]) => (socket as unknown as SocketInternals).packet({ type: EVENT, data });
       // Its rooms are those the replay was read for (re-authorisation took none away).
       for (const data of recording.missed) send(data);

@@ -16,7 +16,7 @@ export interface InterServerEvents {
 
 /**
  * What a socket carries about its user. Plain JSON on purpose: connection state recovery keeps
- * it in the session (in memory now, in a Redis stream across instances).
+ * it in the session (in the Redis stream, shared by the instances).
  */
 export interface SocketData {
   userId: string;

@@ -80,7 +80,7 @@ function ackFrame(id: string | number | null | undefined, response: Ack<unknown>
 }
 
 /**
- * The plain WebSocket endpoint (SPEC §3): authenticates by `?token=` or a first `auth` frame,
+ * The plain WebSocket endpoint (contract.ts): authenticates by `?token=` or a first `auth` frame,
  * runs client frames through the Socket.IO handlers, and hands this instance's broadcasts to the
  * connections whose rooms they address. Connections live in the same rooms as sockets do
  * (`user:<id>`, `course:<id>`, `course:<id>:instructors`), tracked here, since they are not
