@@ -11,7 +11,7 @@ import type {
   Publisher,
 } from '../modules/deps.js';
 import type { Logger } from '../platform/logger.js';
-import { answerDistribution, attemptQuizAndCourse, attemptStatus } from './realtime.queries.js';
+import { answerDistribution, attemptQuizAndCourse, attemptStatus, openTimedAttempts } from './realtime.queries.js';
 import { rooms } from './contract.js';
 import type { RealtimeEmitter } from './emitter.js';
 import { KeyedThrottle } from './keyed-throttle.js';
@@ -107,6 +107,13 @@ export class RealtimePublisher implements Publisher {
     if (!attempt.deadline || !this.deps.ticks) return;
     if (this.deps.hasLocalSockets && !this.deps.hasLocalSockets(attempt.studentId)) return;
     this.deps.ticks.track({ attemptId: attempt.attemptId, studentId: attempt.studentId, deadline: new Date(attempt.deadline) });
+  }
+
+  /** A student opened a connection on this instance: its running timed attempts tick here (never throws). */
+  studentConnected(studentId: string): void {
+    openTimedAttempts(this.deps.orm.em.fork(), studentId)
+      .then((open) => open.forEach((attempt) => this.attemptOpen(attempt)))
+      .catch((error) => this.deps.log.error({ err: error, userId: studentId }, 'loading open attempts failed'));
   }
 
   /**

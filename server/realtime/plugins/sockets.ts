@@ -3,7 +3,6 @@ import { bindClientEvents, type BindDeps } from '../ack.js';
 import { rooms } from '../contract.js';
 import { joinedCourseIds } from '../course-rooms.js';
 import { leaveRevokedRooms } from '../course-revocation.js';
-import { openTimedAttempts } from '../realtime.queries.js';
 import { authenticateHandshake, handshakeError, reauthorizeRecoveredRooms } from '../socket-auth.js';
 import { bridgeRecoveryGap, tapAdapter } from '../socketio-internals.js';
 import type { RealtimeSocket } from '../types.js';
@@ -92,9 +91,7 @@ export default fp(
         }
       }
       // Ticks for the student's running timed attempts, now that it has a socket here.
-      openTimedAttempts(app.orm.em.fork(), userId)
-        .then((open) => open.forEach((attempt) => publisher.attemptOpen(attempt)))
-        .catch((error) => log.error({ err: error, userId }, 'loading open attempts failed'));
+      publisher.studentConnected(userId);
     });
 
     // Users who lost access to a course (dropped, or the course went back to draft) leave its

@@ -5,7 +5,6 @@ import fp from 'fastify-plugin';
 import websocket from '@fastify/websocket';
 import { WsHub } from '../ws.js';
 import { clientEventHandlers } from './handlers.js';
-import { openTimedAttempts } from '../realtime.queries.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -54,9 +53,7 @@ export default fp(
       authTimeoutMs: config.wsAuthTimeoutMs,
       onOpen: (userId) => {
         if (!connections.local.open(userId)) return false;
-        openTimedAttempts(app.orm.em.fork(), userId)
-          .then((open) => open.forEach((attempt) => publisher.attemptOpen(attempt)))
-          .catch((error) => log.error({ err: error, userId }, 'loading open attempts failed'));
+        publisher.studentConnected(userId);
         return true;
       },
       onClose: (userId) => connections.local.close(userId),
