@@ -6,7 +6,7 @@
  * The in-memory variant changes nothing but the adapter: `Server.prototype.adapter` is made to
  * keep the one the Socket.IO constructor installs (with `connectionStateRecovery` on, that is
  * `SessionAwareAdapter`, which keeps missed packets in memory for recovery) and to ignore the
- * later call in `useStreamsAdapter`. `tapAdapter` and `bridgeRecoveryGap` then wrap that adapter
+ * later call in `useStreamsAdapter`. `tapAdapter` and `bridgeRecoveryGap` (server/realtime/socketio-internals.ts) then wrap that adapter
  * as they wrap the streams one, so their costs are on both sides. The streams adapter factory is
  * still created there, so its blocking stream reader idles on an empty stream.
  *

@@ -1,6 +1,7 @@
 /**
  * Domain errors with a stable `code`. Services throw these; the HTTP error handler, the
- * Socket.IO acks and the `/ws` acks all map them the same way.
+ * Socket.IO acks and the `/ws` acks all map them the same way, through `mapError` (`error-mapping.ts`).
+ * No dependencies: the realtime contract, which front ends import, takes `ERROR_CODES` from here.
  */
 
 export const ERROR_CODES = [
@@ -130,6 +131,20 @@ export function codeForStatus(status: number): ErrorCode {
       return status >= 500 ? 'INTERNAL_ERROR' : 'VALIDATION_ERROR';
   }
 }
+
+/** HTTP reason phrases of the statuses we answer (the `error` field of an error body). */
+export const HTTP_REASONS: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
 
 /** The body every error response has: Fastify's shape plus our stable `code`. */
 export interface ErrorBody {

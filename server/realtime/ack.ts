@@ -1,18 +1,17 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ServiceDeps } from '../modules/deps.js';
 import type { FastifyBaseLogger } from 'fastify';
-import { AppError, isUnavailableError, UNAVAILABLE_RETRY_AFTER_SECONDS, type ErrorCode } from '../platform/errors.js';
+import { AppError, type ErrorCode } from '../platform/errors.js';
+import { mapError, type MappedError } from '../platform/error-mapping.js';
 import type { AuthUser } from '../plugins/auth.js';
-import type { Ack, AckCallback, ClientToServerEvents } from './events.js';
+import type { Ack, ClientEventData, ClientEventName, ClientEventResult } from './contract.js';
 import type { EventGate } from './event-gate.js';
 import type { TokenBucket } from './rate-limit.js';
 import { ThrottledWarning } from '../plugins/errors.js';
-import { payloadError } from './schemas.js';
+import { payloadError } from './payload-validation.js';
 import type { ClientConnection, RealtimeSocket } from './types.js';
 
-export type ClientEventName = keyof ClientToServerEvents;
-export type ClientEventData<E extends ClientEventName> = Parameters<ClientToServerEvents[E]>[0];
-export type ClientEventResult<E extends ClientEventName> = Parameters<ClientToServerEvents[E]>[1] extends AckCallback<infer T> ? T : never;
+export type { ClientEventData, ClientEventName, ClientEventResult };
 
 /** What a handler gets for one event. */
 export interface EventContext {
@@ -44,8 +43,13 @@ export interface BindDeps {
 
 const unavailableLog = new ThrottledWarning('a dependency cannot be reached; acking UNAVAILABLE');
 
-function failure(code: ErrorCode, message: string): Ack<never> {
-  return { ok: false, error: { code, message } };
+function failure(code: ErrorCode, message: string, retryAfter?: number): Ack<never> {
+  return { ok: false, error: retryAfter ? { code, message, retryAfter } : { code, message } };
+}
+
+/** The ack of an error: the code, message and `retryAfter` HTTP would answer (`mapError`). */
+export function errorAck(mapped: MappedError): Ack<never> {
+  return failure(mapped.code, mapped.message, mapped.retryAfter);
 }
 
 /** The ack of an event that arrived after the instance stopped taking events (shutting down). */
@@ -73,8 +77,9 @@ export async function runGatedClientEvent<E extends ClientEventName>(
 
 /**
  * One client event, whichever transport it came on: rate limit, payload validation, a forked
- * EntityManager, then `handler`; the outcome is the ack. Unexpected errors are logged and
- * answered INTERNAL_ERROR.
+ * EntityManager, then `handler`; the outcome is the ack. Errors are mapped as HTTP maps them
+ * (`mapError`: same code, message and retry delay); unexpected ones are logged and answered
+ * INTERNAL_ERROR.
  */
 export async function runClientEvent<E extends ClientEventName>(
   conn: ClientConnection,
@@ -91,10 +96,10 @@ export async function runClientEvent<E extends ClientEventName>(
     const ctx: EventContext = { socket: conn, user: { id: conn.data.userId, role: conn.data.role }, em: serviceDeps.em, deps: serviceDeps };
     return { ok: true, data: await handler(ctx, data as ClientEventData<E>) };
   } catch (error) {
-    if (error instanceof AppError) return failure(error.code, error.message);
-    if (isUnavailableError(error)) {
-      unavailableLog.noticed(error, deps.log);
-      return failure('UNAVAILABLE', `The service is temporarily unavailable; retry in ${UNAVAILABLE_RETRY_AFTER_SECONDS} s`);
+    const mapped = mapError(error);
+    if (mapped) {
+      if (mapped.code === 'UNAVAILABLE' && !(error instanceof AppError)) unavailableLog.noticed(error, deps.log);
+      return errorAck(mapped);
     }
     deps.log.error({ err: error, event, connectionId: conn.id, userId: conn.data.userId }, 'client event failed');
     return failure('INTERNAL_ERROR', 'Something went wrong');
@@ -114,7 +119,7 @@ const sharedListeners = new WeakMap<ClientEventHandler<never>, Map<string, Share
  * The listener is shared by all sockets and finds its socket in `this` (an EventEmitter calls
  * listeners with `this` set to itself): a closure per socket and event (with its context and,
  * under tsx's `keepNames`, its own `name` property) cost about 2 KiB per connected socket
- * (bench scenario 3). A socket has one `deps`, the last given.
+ * (bench/scenarios/memory.ts). A socket has one `deps`, the last given.
  */
 export function bindClientEvent<E extends ClientEventName>(socket: RealtimeSocket, event: E, handler: ClientEventHandler<E>, deps: BindDeps): void {
   socketDeps.set(socket, deps);

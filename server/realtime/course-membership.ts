@@ -1,14 +1,14 @@
-import { rooms, type RealtimeEmitter } from './events.js';
 import type { Presence } from './presence.js';
+import type { PresenceChange } from './publisher.js';
 import type { ClientConnection } from './types.js';
 
 /**
- * Presence bookkeeping for a connection (Socket.IO or `/ws`) entering or leaving a course room, with the
- * `presence:updated` delta to the course's instructors when the user's first socket arrives
- * or its last one goes.
+ * Presence bookkeeping for a connection (Socket.IO or `/ws`) entering or leaving a course room; the
+ * publisher hears of the change (and sends `presence:updated` to the course's instructors) when
+ * the user's first socket arrives or its last one goes.
  */
 export class CourseMembership {
-  constructor(private readonly deps: { presence: Presence; emitter: RealtimeEmitter }) {}
+  constructor(private readonly deps: { presence: Presence; publisher: { presenceChanged(change: PresenceChange): void } }) {}
 
   /** Call after the socket joined `course:<id>`. */
   async entered(socket: ClientConnection, courseId: string): Promise<void> {
@@ -31,6 +31,6 @@ export class CourseMembership {
   }
 
   private delta(courseId: string, joined: string[], left: string[]) {
-    this.deps.emitter.emit(rooms.instructors(courseId), 'presence:updated', { courseId, joined, left });
+    this.deps.publisher.presenceChanged({ courseId, joined, left });
   }
 }

@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { CourseMembership } from './course-membership.js';
-import { rooms } from './events.js';
+import { rooms } from './contract.js';
 import type { ClientConnection, CourseAccessRevoked, RealtimeServer } from './types.js';
 import type { WsHub } from './ws.js';
 
@@ -15,7 +15,7 @@ export interface CourseRevocationDeps {
  * Takes this instance's Socket.IO sockets and `/ws` connections of the users who lost access to a
  * course out of `course:<id>` and `course:<id>:instructors`, and out of presence (the instructors
  * hear `left` once the user's last connection anywhere is gone). The connections stay open: the
- * user keeps its other courses. Runs on every instance for one revocation (see `revokeCourseAccess`).
+ * user keeps its other courses. Runs on every instance for one revocation (see `CourseRevocations` in plugins/io.ts).
  */
 export function leaveRevokedRooms(deps: CourseRevocationDeps, revoked: CourseAccessRevoked): void {
   const { courseId } = revoked;
@@ -35,15 +35,4 @@ export function leaveRevokedRooms(deps: CourseRevocationDeps, revoked: CourseAcc
     conn.leave(instructorsRoom);
     deps.membership.left(conn, courseId).catch((error) => deps.log.error({ err: error, courseId }, 'presence leave failed'));
   }
-}
-
-/**
- * A revocation on every instance at once: here, and on the others through the adapter
- * (`serverSideEmit`, which reaches every other Socket.IO server of the deployment, not this one).
- * Instances that miss it (Redis unreachable at that moment) keep the connections in the room
- * until they leave; a reconnecting socket is re-authorised against the database either way.
- */
-export function revokeCourseAccess(deps: CourseRevocationDeps, revoked: CourseAccessRevoked): void {
-  leaveRevokedRooms(deps, revoked);
-  deps.io.serverSideEmit('course-access-revoked', revoked);
 }

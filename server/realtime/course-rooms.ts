@@ -1,8 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { EnrollmentStatus, UserRole } from '../../entities/enums.js';
 import { forbidden, notFound, unauthorized } from '../platform/errors.js';
 import { ACCESS_GRANTING_STATUSES, isManagerOf } from '../modules/courses/courses.access.js';
-import { rooms } from './events.js';
+import { rooms } from './contract.js';
+import { courseRoomAccess } from './realtime.queries.js';
 
 /** The course rooms a user may be in, read from the database now. */
 export interface CourseRooms {
@@ -20,16 +20,7 @@ export interface CourseRooms {
  * read here too, not taken from the token.
  */
 export async function authorizeCourseRooms(em: EntityManager, userId: string, courseId: string): Promise<CourseRooms> {
-  const [row] = await em.execute<
-    Array<{ is_active: boolean; role: UserRole; course_id: string | null; instructor_id: string | null; is_published: boolean | null; enrollment_status: EnrollmentStatus | null }>
-  >(
-    `SELECT u.is_active, u.role, c.id AS course_id, c.instructor_id, c.is_published, e.status AS enrollment_status
-       FROM users u
-       LEFT JOIN courses c ON c.id = ?
-       LEFT JOIN enrollments e ON e.course_id = c.id AND e.student_id = u.id
-      WHERE u.id = ?`,
-    [courseId, userId],
-  );
+  const row = await courseRoomAccess(em, userId, courseId);
   if (!row || !row.is_active) throw unauthorized('This account is not active');
   if (!row.course_id) throw notFound('Course');
   const isManager = isManagerOf({ id: userId, role: row.role }, row.instructor_id!);

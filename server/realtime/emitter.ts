@@ -1,10 +1,19 @@
-import type { EventData, RealtimeEmitter, ServerEventName, ServerEventPayload } from './events.js';
+import type { EventData, ServerEventName, ServerEventPayload } from './contract.js';
 import type { RealtimeServer } from './types.js';
 
 /**
+ * How the publisher emits without knowing about Socket.IO: the realtime layer implements it
+ * (locally for one instance, through the Redis adapter across many). `volatile` events are
+ * dropped rather than buffered or replayed (ticks).
+ */
+export interface RealtimeEmitter {
+  emit<E extends ServerEventName>(to: string | string[], event: E, data: EventData<E>, options?: { volatile?: boolean }): void;
+}
+
+/**
  * The `RealtimeEmitter` over a Socket.IO server: stamps `serverNow` and broadcasts through the
- * adapter, so the event reaches every subscribed socket once (of this process now, of every
- * instance once the Redis streams adapter is in) and is kept for connection state recovery.
+ * adapter, so the event reaches every subscribed socket once (of every instance, through the
+ * Redis streams adapter) and is kept for connection state recovery.
  * `volatile` events (ticks) go to this instance's sockets only, are dropped when a socket cannot
  * take them at once, and are never stored for recovery.
  */

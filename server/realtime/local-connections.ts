@@ -5,8 +5,8 @@ export interface LocalConnectionsOptions {
   maxPerUser: number;
   eventsPerSecond: number;
   eventsBurst: number;
-  /** The user's last connection here went away (its ticks stop). */
-  onLastGone(userId: string): void;
+  /** The user's last connection here went away. */
+  onLastGone?(userId: string): void;
   now?: () => number;
 }
 
@@ -45,7 +45,7 @@ export class LocalConnections {
     if (!entry) return;
     if (--entry.connections > 0) return;
     this.users.delete(userId);
-    this.options.onLastGone(userId);
+    this.options.onLastGone?.(userId);
   }
 
   has(userId: string): boolean {

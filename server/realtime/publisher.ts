@@ -11,10 +11,11 @@ import type {
   Publisher,
 } from '../modules/deps.js';
 import type { Logger } from '../platform/logger.js';
-import { answerDistribution } from './answer-stats.js';
-import { rooms, type RealtimeEmitter } from './events.js';
+import { answerDistribution, attemptQuizAndCourse, attemptStatus, openTimedAttempts } from './realtime.queries.js';
+import { rooms } from './contract.js';
+import type { RealtimeEmitter } from './emitter.js';
 import { KeyedThrottle } from './keyed-throttle.js';
-import type { TimedAttempt } from './quiz-ticks.js';
+import type { AttemptTick, TimedAttempt } from './quiz-ticks.js';
 
 export interface RealtimePublisherDeps {
   emitter: RealtimeEmitter;
@@ -35,11 +36,18 @@ export interface RealtimePublisherDeps {
   answerStatsIntervalMs?: number;
 }
 
+/** Users came online in a course or went offline (their first connection there, their last, or an instance's heartbeat). */
+export interface PresenceChange {
+  courseId: string;
+  joined: string[];
+  left: string[];
+}
+
 /** How long the `quiz:expired` marker of an attempt is kept: far beyond any deadline job or sweep. */
 const EXPIRED_MARKER_TTL_MS = 24 * 3600_000;
 
 /**
- * Turns what services did into server events (docs/realtime.md), each emitted once, by the process where the change
+ * Turns what services did into the contract's events (contract.ts), each emitted once, by the process where the change
  * happened: HTTP routes and socket handlers of an API instance, the deadline job and the sweep of a
  * worker. Services stay unaware of Socket.IO; this is the only place that knows who hears what.
  */
@@ -101,6 +109,13 @@ export class RealtimePublisher implements Publisher {
     this.deps.ticks.track({ attemptId: attempt.attemptId, studentId: attempt.studentId, deadline: new Date(attempt.deadline) });
   }
 
+  /** A student opened a connection on this instance: its running timed attempts tick here (never throws). */
+  studentConnected(studentId: string): void {
+    openTimedAttempts(this.deps.orm.em.fork(), studentId)
+      .then((open) => open.forEach((attempt) => this.attemptOpen(attempt)))
+      .catch((error) => this.deps.log.error({ err: error, userId: studentId }, 'loading open attempts failed'));
+  }
+
   /**
    * An attempt was graded now: by the student's submit, or by the deadline job or the sweep (then
    * `expired`, and the student hears `quiz:expired` first unless it already did).
@@ -121,11 +136,18 @@ export class RealtimePublisher implements Publisher {
 
   /** The tick scheduler saw a deadline pass: `quiz:expired`, if the attempt is still open. */
   async attemptReachedDeadline(attempt: TimedAttempt): Promise<void> {
-    const [row] = await this.deps.orm.em
-      .fork()
-      .execute<Array<{ status: string }>>('SELECT status FROM quiz_attempts WHERE id = ?', [attempt.attemptId]);
-    if (row?.status !== 'in_progress') return;
+    if ((await attemptStatus(this.deps.orm.em.fork(), attempt.attemptId)) !== 'in_progress') return;
     await this.announceExpiry(attempt.attemptId, attempt.studentId);
+  }
+
+  /** A due tick of a timed attempt ticking on this instance: volatile, to the student's connections here. */
+  attemptTicked(tick: AttemptTick): void {
+    this.deps.emitter.emit(rooms.user(tick.studentId), 'quiz:tick', { attemptId: tick.attemptId, remainingMs: tick.remainingMs }, { volatile: true });
+  }
+
+  /** Who is online in a course changed: its instructors hear the delta. */
+  presenceChanged(change: PresenceChange): void {
+    this.deps.emitter.emit(rooms.instructors(change.courseId), 'presence:updated', { courseId: change.courseId, joined: change.joined, left: change.left });
   }
 
   /** Answers were saved to an attempt: refresh the answer statistics of those questions (never throws). */
@@ -137,14 +159,8 @@ export class RealtimePublisher implements Publisher {
   private async requestAnswerStats(attemptId: string, questionIds: string[]): Promise<void> {
     let known = this.attemptCourses.get(attemptId);
     if (!known) {
-      const [row] = await this.deps.orm.em
-        .fork()
-        .execute<Array<{ quiz_id: string; course_id: string }>>(
-          'SELECT a.quiz_id, l.course_id FROM quiz_attempts a JOIN quizzes q ON q.id = a.quiz_id JOIN lessons l ON l.id = q.lesson_id WHERE a.id = ?',
-          [attemptId],
-        );
-      if (!row) return;
-      known = { quizId: row.quiz_id, courseId: row.course_id };
+      known = (await attemptQuizAndCourse(this.deps.orm.em.fork(), attemptId)) ?? undefined;
+      if (!known) return;
       if (this.attemptCourses.size >= 10_000) this.attemptCourses.clear();
       this.attemptCourses.set(attemptId, known);
     }

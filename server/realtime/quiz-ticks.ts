@@ -1,5 +1,3 @@
-import { rooms, type RealtimeEmitter } from './events.js';
-
 export interface TimedAttempt {
   attemptId: string;
   studentId: string;
@@ -13,8 +11,21 @@ interface Entry {
   nextTickAt: number;
 }
 
+/** One tick of an attempt: the publisher turns it into a volatile `quiz:tick` to the student. */
+export interface AttemptTick {
+  attemptId: string;
+  studentId: string;
+  remainingMs: number;
+}
+
 export interface QuizTickSchedulerOptions {
-  emitter: RealtimeEmitter;
+  /** Called for each tick that is due (the publisher's `attemptTicked`). */
+  onTick(tick: AttemptTick): void;
+  /**
+   * Whether the student still has a connection on this instance; an attempt of a student who
+   * has none is untracked at the next pass, before it ticks or reaches its deadline.
+   */
+  isConnected?(studentId: string): boolean;
   /** Called once when a tracked attempt reaches its deadline (it is untracked first). */
   onDeadline(attempt: TimedAttempt): void;
   /** How often due ticks are looked for (on multiples of it of `now()`). @defaultValue 100 */
@@ -23,7 +34,7 @@ export interface QuizTickSchedulerOptions {
 }
 
 /**
- * `quiz:tick` for the open timed attempts of students connected to this instance: one timer
+ * The ticks (`quiz:tick`, emitted by the publisher) of the open timed attempts of students connected to this instance: one timer
  * over all of them (not one per attempt), running only while there is something to tick.
  * Ticks are derived from the deadline (`remainingMs = deadline − now`) and aligned to whole
  * seconds before it, so any instance the student reconnects to ticks the same way. They are
@@ -80,6 +91,10 @@ export class QuizTickScheduler {
   run(): void {
     const now = this.now();
     for (const entry of [...this.entries.values()]) {
+      if (this.options.isConnected && !this.options.isConnected(entry.studentId)) {
+        this.entries.delete(entry.attemptId);
+        continue;
+      }
       const remaining = entry.deadlineMs - now;
       if (remaining <= 0) {
         this.entries.delete(entry.attemptId);
@@ -87,7 +102,7 @@ export class QuizTickScheduler {
         continue;
       }
       if (now < entry.nextTickAt) continue;
-      this.options.emitter.emit(rooms.user(entry.studentId), 'quiz:tick', { attemptId: entry.attemptId, remainingMs: remaining }, { volatile: true });
+      this.options.onTick({ attemptId: entry.attemptId, studentId: entry.studentId, remainingMs: remaining });
       // Next tick when the remaining time crosses the next whole second (the last one is the deadline).
       entry.nextTickAt = entry.deadlineMs - 1000 * (Math.ceil(remaining / 1000) - 1);
     }
@@ -99,7 +114,7 @@ export class QuizTickScheduler {
     // Each pass is due on the next multiple of `resolutionMs` of the clock rather than
     // `resolutionMs` after the last one: an interval timer drifts by its lateness every pass, so an
     // attempt's ticks crept later behind their whole seconds until one slipped back a whole pass
-    // (an interval of ~900 ms every few tens of seconds; bench scenario 1(b)). Aligned passes
+    // (an interval of ~900 ms every few tens of seconds; bench/scenarios/classroom.ts). Aligned passes
     // keep each attempt's ticks a constant distance behind its seconds: 1 s apart.
     const now = this.now();
     this.timer = setTimeout(() => {

@@ -92,7 +92,7 @@ return out`;
 function noop(): void {}
 
 /**
- * Presence shared by every API instance through Redis (docs/realtime.md). Each instance keeps, per course,
+ * Presence shared by every API instance through Redis (contract.ts). Each instance keeps, per course,
  * the set of its users with a socket there, and renews an expiring heartbeat; a course's online
  * users are those in the sets of live instances. When an instance dies its heartbeat expires: the
  * others see it within `ttlMs + heartbeatMs`, remove its sets and tell the instructors who left.
@@ -187,8 +187,8 @@ export class RedisPresence implements Presence {
    * (never one already running, which may predate the caller's own join), so while a read runs
    * the calls arriving meanwhile queue for a single next one. The script costs O(online users)
    * of Redis time, blocking Redis meanwhile, and its reply as much to decode; when a class joins
-   * at once, each join answered with the snapshot, one read per join made that O(N²) (bench
-   * scenario 3: 5,000 students joining one course took twice as long).
+   * at once, each join answered with the snapshot, one read per join made that O(N²) (benchmark
+   * bench/scenarios/memory.ts: 5,000 students joining one course took twice as long).
    */
   async online(courseId: string): Promise<string[]> {
     let state = this.reads.get(courseId);

@@ -1,12 +1,12 @@
-import { randomBytes } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { FastifyBaseLogger } from 'fastify';
 import { AppError, isUnavailableError, type ErrorCode } from '../platform/errors.js';
 import { ThrottledWarning } from '../plugins/errors.js';
 import type { AuthUser } from '../plugins/auth.js';
 import { authorizeCourseRooms, joinedCourseIds } from './course-rooms.js';
-import { rooms } from './events.js';
+import { rooms } from './contract.js';
 import type { RealtimeSocket } from './types.js';
+import { resumeAsFreshSession } from './socketio-internals.js';
 
 type Next = (error?: Error) => void;
 
@@ -58,7 +58,7 @@ export function authenticateHandshake(verifyAccessToken: (token: string) => Prom
  * them (unenrolled, the course changed hands, or it went back to draft while they were offline),
  * the socket is resumed as a fresh session instead: it leaves every room, gets a new private
  * session id and `recovered` false, so the missed events (held back until now, see
- * recovery-gap.ts) are not sent and the client re-joins and resyncs, as after any reconnect that
+ * socketio-internals.ts) are not sent and the client re-joins and resyncs, as after any reconnect that
  * was not recovered. Which missed events went to which room is not kept, so they cannot be
  * filtered per room.
  */
@@ -82,12 +82,4 @@ export function reauthorizeRecoveredRooms(orm: MikroORM, log: FastifyBaseLogger)
       next(handshakeError('unavailable'));
     }
   };
-}
-
-/** What a new connection would be: in no room yet, not recovered, with its own private session id. */
-function resumeAsFreshSession(socket: RealtimeSocket): void {
-  for (const room of [...socket.rooms]) if (room !== socket.id) socket.leave(room);
-  // Socket.IO declares both read-only; they are only read later, when the socket connects (the
-  // CONNECT packet carries the pid) and when its session is stored on disconnect.
-  Object.assign(socket, { recovered: false, pid: randomBytes(15).toString('base64url') });
 }

@@ -1,6 +1,6 @@
 import type { Server, Socket } from 'socket.io';
 import type { UserRole } from '../../entities/enums.js';
-import type { ClientToServerEvents, ServerToClientEvents } from './events.js';
+import type { ClientToServerEvents, ServerToClientEvents } from './contract.js';
 
 /**
  * Who must leave a course's rooms: these users, or everyone but its managers (the sockets
@@ -16,7 +16,7 @@ export interface InterServerEvents {
 
 /**
  * What a socket carries about its user. Plain JSON on purpose: connection state recovery keeps
- * it in the session (in memory now, in a Redis stream across instances).
+ * it in the session (in the Redis stream, shared by the instances).
  */
 export interface SocketData {
   userId: string;

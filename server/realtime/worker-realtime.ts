@@ -4,7 +4,7 @@ import { Server } from 'socket.io';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../platform/logger.js';
 import { closeRedis, type RedisConnectionLog } from '../platform/redis.js';
-import { rooms } from './events.js';
+import { rooms } from './contract.js';
 import { createAdapterRedis, useStreamsAdapter } from './adapter.js';
 import { createSocketEmitter } from './emitter.js';
 import { RealtimePublisher } from './publisher.js';

@@ -2,39 +2,27 @@ import { randomUUID } from 'node:crypto';
 import type { ServiceDeps } from '../modules/deps.js';
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
-import { AppError, isUnavailableError, type ErrorCode } from '../platform/errors.js';
+import { AppError, isUnavailableError } from '../platform/errors.js';
 import type { AuthUser } from '../plugins/auth.js';
 import { runGatedClientEvent, type ClientEventHandlers, type ClientEventName } from './ack.js';
 import type { EventGate } from './event-gate.js';
-import type { DeliveredPacket } from './adapter.js';
+import type { DeliveredPacket } from './socketio-internals.js';
 import { joinedCourseIds } from './course-rooms.js';
 import type { CourseMembership } from './course-membership.js';
-import { rooms } from './events.js';
+import { rooms, WS_CLOSE, WS_FRAME_EVENTS, type Ack, type WsAckFrame, type WsAuthAckData, type WsEventFrame, type WsFrameType } from './contract.js';
 import type { TokenBucket } from './rate-limit.js';
 import type { ClientConnection, SocketData } from './types.js';
 
 /** Close code for a connection without a valid token (no auth, bad token, expired, revoked). */
-export const WS_UNAUTHORIZED = 4401;
+export const WS_UNAUTHORIZED: number = WS_CLOSE.UNAUTHORIZED;
 /** Close code for a connection over a limit: connections per IP, or per user on this instance. */
-export const WS_RATE_LIMITED = 4429;
+export const WS_RATE_LIMITED = WS_CLOSE.RATE_LIMITED;
 /** The standard close code for a server that cannot serve now (PostgreSQL away during authentication). */
-export const WS_TRY_AGAIN_LATER = 1013;
+export const WS_TRY_AGAIN_LATER = WS_CLOSE.TRY_AGAIN_LATER;
 /** Frames kept while the token is being checked; more is a misbehaving client. */
 const MAX_PENDING_FRAMES = 16;
 /** A volatile event (tick) is dropped for a client this far behind rather than queued. */
 const VOLATILE_BUFFER_LIMIT = 64 * 1024;
-
-/** `/ws` frame types → the Socket.IO client event they run. */
-const FRAME_EVENTS: Record<string, ClientEventName> = {
-  subscribe: 'course:join',
-  unsubscribe: 'course:leave',
-  auth: 'auth:refresh',
-  'lesson:progress': 'lesson:progress',
-  'quiz:answer': 'quiz:answer',
-  'quiz:submit': 'quiz:submit',
-  'quiz:sync': 'quiz:sync',
-  'auth:refresh': 'auth:refresh',
-};
 
 export interface WsHubDeps {
   forkDeps(): ServiceDeps;
@@ -86,12 +74,13 @@ class WsConnection implements ClientConnection {
   }
 }
 
-function ackFrame(id: unknown, response: { ok: true; data: unknown } | { ok: false; error: { code: ErrorCode; message: string } }): string {
-  return JSON.stringify({ type: 'ack', id: id ?? null, ...response });
+function ackFrame(id: string | number | null | undefined, response: Ack<unknown>): string {
+  const frame: WsAckFrame = { type: 'ack', id: id ?? null, ...response };
+  return JSON.stringify(frame);
 }
 
 /**
- * The plain WebSocket endpoint (docs/realtime.md): authenticates by `?token=` or a first `auth` frame,
+ * The plain WebSocket endpoint (contract.ts): authenticates by `?token=` or a first `auth` frame,
  * runs client frames through the Socket.IO handlers, and hands this instance's broadcasts to the
  * connections whose rooms they address. Connections live in the same rooms as sockets do
  * (`user:<id>`, `course:<id>`, `course:<id>:instructors`), tracked here, since they are not
@@ -143,7 +132,7 @@ export class WsHub {
     const timer = setTimeout(() => refuse('unauthorized: no auth frame in time'), deps.authTimeoutMs);
     timer.unref();
 
-    const authenticate = async (candidate: unknown, frameId: unknown) => {
+    const authenticate = async (candidate: unknown, frameId: string | number | null | undefined) => {
       state = 'checking';
       if (typeof candidate !== 'string' || candidate.length === 0 || candidate.length > 4096) return refuse('unauthorized');
       let user: AuthUser & { expiresAt: number };
@@ -169,7 +158,10 @@ export class WsHub {
       conn.data = { userId: user.id, role: user.role, expiresAt: user.expiresAt };
       this.connections.add(conn);
       conn.join(rooms.user(user.id));
-      if (frameId !== undefined) conn.send(ackFrame(frameId, { ok: true, data: { userId: user.id, expiresAt: new Date(user.expiresAt).toISOString() } }));
+      if (frameId !== undefined) {
+        const data: WsAuthAckData = { userId: user.id, expiresAt: new Date(user.expiresAt).toISOString() };
+        conn.send(ackFrame(frameId, { ok: true, data }));
+      }
       for (const frame of pending.splice(0)) void handle(frame);
     };
 
@@ -185,7 +177,7 @@ export class WsHub {
       }
       const id = typeof frame.id === 'string' || typeof frame.id === 'number' ? frame.id : null;
       // Own properties only: a frame type is client text, and `constructor` is in every object.
-      const event = Object.hasOwn(FRAME_EVENTS, frame.type) ? FRAME_EVENTS[frame.type] : undefined;
+      const event = Object.hasOwn(WS_FRAME_EVENTS, frame.type) ? WS_FRAME_EVENTS[frame.type as WsFrameType] : undefined;
       if (!event) return conn.send(ackFrame(id, { ok: false, error: { code: 'VALIDATION_ERROR', message: `Unknown frame type "${frame.type.slice(0, 64)}"` } }));
       await runGatedClientEvent(conn, event, frame.data, deps.handlers[event], { forkDeps: deps.forkDeps, log: deps.log, bucket: bucket!, gate: deps.gate }, (response) =>
         conn.send(ackFrame(id, response)),
@@ -208,7 +200,7 @@ export class WsHub {
         // refused below
       }
       if (frame?.type !== 'auth') return refuse('unauthorized: the first frame must be auth');
-      void authenticate(frame.data?.token, frame.id ?? null);
+      void authenticate(frame.data?.token, typeof frame.id === 'string' || typeof frame.id === 'number' ? frame.id : null);
     });
     ws.on('error', (error) => deps.log.debug({ err: error }, '/ws connection error'));
     ws.on('close', () => {
@@ -240,7 +232,7 @@ export class WsHub {
     if (packet.rooms.size === 0) for (const conn of this.connections) targets.add(conn);
     else for (const room of packet.rooms) for (const conn of this.byRoom.get(room) ?? []) targets.add(conn);
     if (targets.size === 0) return;
-    const frame = JSON.stringify({ type: packet.event, data: packet.payload });
+    const frame = JSON.stringify({ type: packet.event, data: packet.payload } as WsEventFrame);
     for (const conn of targets) {
       if (packet.except.size > 0 && [...packet.except].some((room) => conn.rooms.has(room))) continue;
       if (packet.volatile && conn.ws.bufferedAmount > VOLATILE_BUFFER_LIMIT) continue;
@@ -263,6 +255,6 @@ export class WsHub {
 
   /** Shutdown: 1012 (service restart) tells clients to reconnect, to another instance. */
   closeAll(): void {
-    for (const conn of this.connections) conn.ws.close(1012, 'server restarting');
+    for (const conn of this.connections) conn.ws.close(WS_CLOSE.SERVICE_RESTART, 'server restarting');
   }
 }

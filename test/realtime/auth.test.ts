@@ -3,7 +3,7 @@ import { buildTestApp } from '../helpers/app.js';
 import { call } from '../helpers/http.js';
 import { createUser } from '../helpers/users.js';
 import { client, connect, connectError, listen, nextDisconnect, nextEvent, receivedEventPackets, request, signJwt, socketPool } from './socket-helpers.js';
-import { rooms } from '../../server/realtime/events.js';
+import { rooms } from '../../server/realtime/contract.js';
 import { courseWithLessons, ok } from './fixtures.js';
 
 // A short grace so that the expiry test is quick; tokens of the other tests live 15 minutes.

@@ -6,7 +6,7 @@ import { call } from '../helpers/http.js';
 import { createUser } from '../helpers/users.js';
 import { client, connect, listen, nextDisconnect, nextEvent, receivedEventPackets, record, request, socketPool } from './socket-helpers.js';
 import { courseWithLessons, ok } from './fixtures.js';
-import { rooms } from '../../server/realtime/events.js';
+import { rooms } from '../../server/realtime/contract.js';
 
 const { app } = await buildTestApp(t, 'realtime-classroom');
 const url = await listen(app);

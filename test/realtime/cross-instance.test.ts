@@ -1,6 +1,6 @@
 import t from 'tap';
 import { buildApp } from '../../server/app.js';
-import { rooms } from '../../server/realtime/events.js';
+import { rooms } from '../../server/realtime/contract.js';
 import { createTestEnv } from '../helpers/app.js';
 import { call } from '../helpers/http.js';
 import { createUser, type TestUser } from '../helpers/users.js';

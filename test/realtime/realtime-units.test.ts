@@ -9,7 +9,11 @@ import { KeyedThrottle } from '../../server/realtime/keyed-throttle.js';
 import { InMemoryPresence } from '../../server/realtime/presence.js';
 import { QuizTickScheduler, type TimedAttempt } from '../../server/realtime/quiz-ticks.js';
 import { TokenBucket } from '../../server/realtime/rate-limit.js';
-import type { RealtimeEmitter } from '../../server/realtime/events.js';
+import type { RealtimeEmitter } from '../../server/realtime/emitter.js';
+import { RealtimePublisher } from '../../server/realtime/publisher.js';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../../server/platform/logger.js';
 
 t.test('token bucket: a burst, then the refill rate', async (t) => {
   let now = 0;
@@ -63,7 +67,18 @@ t.test('tick scheduler: ticks aligned to whole seconds before the deadline, then
   const emitted: Array<{ to: string | string[]; event: string; data: any; volatile?: boolean }> = [];
   const emitter: RealtimeEmitter = { emit: (to, event, data, options) => void emitted.push({ to, event, data, volatile: options?.volatile }) };
   const deadlines: TimedAttempt[] = [];
-  const scheduler = new QuizTickScheduler({ emitter, onDeadline: (attempt) => deadlines.push(attempt), now: () => now, resolutionMs: 1_000_000 });
+  // Through the publisher, as the realtime plugin wires it: the scheduler says which tick is due, the publisher emits it.
+  const publisher = new RealtimePublisher({
+    emitter,
+    orm: {} as MikroORM,
+    redis: {} as Redis,
+    redisPrefix: 'test',
+    log: { error: () => undefined, warn: () => undefined } as unknown as Logger,
+    disconnectUser: () => undefined,
+    revokeCourseAccess: () => undefined,
+  });
+  t.teardown(() => publisher.close());
+  const scheduler = new QuizTickScheduler({ onTick: (tick) => publisher.attemptTicked(tick), onDeadline: (attempt) => deadlines.push(attempt), now: () => now, resolutionMs: 1_000_000 });
   t.teardown(() => scheduler.close());
   scheduler.track({ attemptId: 'a1', studentId: 's1', deadline: new Date(12_500) });
   scheduler.track({ attemptId: 'a1', studentId: 's1', deadline: new Date(12_500) });

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { io, type Socket } from 'socket.io-client';
-import type { ClientToServerEvents, ServerEventName, ServerEventPayload, ServerToClientEvents } from '../../server/realtime/events.js';
+import type { ClientToServerEvents, ServerEventName, ServerEventPayload, ServerToClientEvents } from '../../server/realtime/contract.js';
 import type { App } from '../../server/app.js';
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;

@@ -2,7 +2,7 @@ import { AppError } from '../../platform/errors.js';
 import type { ClientEventHandlers } from '../ack.js';
 import { authorizeCourseRooms } from '../course-rooms.js';
 import type { CourseMembership } from '../course-membership.js';
-import { rooms } from '../events.js';
+import { rooms } from '../contract.js';
 
 /** `course:join` and `course:leave`: room membership, authorised against the database every time. */
 export function createCourseHandlers(deps: { membership: CourseMembership }): ClientEventHandlers<'course:join' | 'course:leave'> {

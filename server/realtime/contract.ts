@@ -1,0 +1,211 @@
+/**
+ * The realtime contract: every Socket.IO event in both directions and every `/ws` frame, as
+ * TypeBox schemas from which the TypeScript types are derived. The server validates client
+ * payloads with these schemas; front ends import the types (`import type { … } from
+ * '<repo>/server/realtime/contract.js'`, which needs nothing of the server at run time) for their
+ * `socket.io-client` sockets and `/ws` frames, and the tests' clients use them too.
+ *
+ * Over Socket.IO an event is `socket.emit(name, payload, ack)`. Over `/ws` the same payloads
+ * travel in frames: the client sends `{type, id?, data}` (its `type` from `WS_FRAME_EVENTS`),
+ * the server answers `{type: 'ack', id, ...ack}` and pushes `{type: <server event>, data}`.
+ */
+import { Type, type Static, type TSchema } from 'typebox';
+import { ERROR_CODES } from '../platform/errors.js';
+import { Timestamp, NullableTimestamp, Uuid } from '../platform/schemas.js';
+import { EnrollmentStatus, LessonProgressStatus } from '../modules/learning.schemas.js';
+import { LessonProgressBody, LessonProgressResponse } from '../modules/progress/progress.schemas.js';
+import { AnswerValue, AttemptJson, SavedAnswerJson } from '../modules/attempts/attempts.schemas.js';
+
+const strict = { additionalProperties: false } as const;
+
+// --- Acks -----------------------------------------------------------------------------------
+
+/** An ack's error: HTTP's stable codes and messages (`server/platform/errors.ts` maps both). */
+export const AckError = Type.Object({
+  code: Type.Enum(ERROR_CODES),
+  message: Type.String(),
+  retryAfter: Type.Optional(Type.Integer({ minimum: 1, description: 'Seconds to wait before sending it again (HTTP\'s Retry-After)' })),
+});
+export type AckError = Static<typeof AckError>;
+
+/** Every ack: `{ok: true, data}` or `{ok: false, error: {code, message}}`. */
+export function AckOf<T extends TSchema>(data: T) {
+  return Type.Union([Type.Object({ ok: Type.Literal(true), data }), Type.Object({ ok: Type.Literal(false), error: AckError })]);
+}
+export type Ack<T> = { ok: true; data: T } | { ok: false; error: AckError };
+export type AckCallback<T> = (response: Ack<T>) => void;
+
+// --- Client → server ------------------------------------------------------------------------
+
+const CourseRef = Type.Object({ courseId: Uuid }, strict);
+const AttemptRef = Type.Object({ attemptId: Uuid }, strict);
+
+/**
+ * Each client event: the schema its payload is validated against (the same field rules as the
+ * HTTP routes) and the schema of its ack's `data`.
+ */
+export const clientEvents = {
+  /** Joins `course:<id>` (and `course:<id>:instructors` for its managers); answers who is online. */
+  'course:join': { payload: CourseRef, ack: Type.Object({ courseId: Uuid, online: Type.Array(Uuid) }) },
+  'course:leave': { payload: CourseRef, ack: Type.Object({ courseId: Uuid }) },
+  /** `POST /lessons/:id/progress`: the HTTP body plus the lesson id, and at least one field besides it. */
+  'lesson:progress': {
+    payload: Type.Object({ lessonId: Uuid, ...LessonProgressBody.properties }, { ...strict, minProperties: 2 }),
+    ack: LessonProgressResponse,
+  },
+  /** `PUT /attempts/:id/answers/:questionId`. */
+  'quiz:answer': { payload: Type.Object({ attemptId: Uuid, questionId: Uuid, answer: AnswerValue }, strict), ack: SavedAnswerJson },
+  /** `POST /attempts/:id/submit` without answers: the attempt with its result. */
+  'quiz:submit': { payload: AttemptRef, ack: AttemptJson },
+  /** `GET /attempts/:id`; a running timed attempt of the caller ticks from then on. */
+  'quiz:sync': { payload: AttemptRef, ack: AttemptJson },
+  /** A new access token of the same user keeps the connection beyond the old one's expiry. */
+  'auth:refresh': { payload: Type.Object({ token: Type.String({ minLength: 1, maxLength: 4096 }) }, strict), ack: Type.Object({ expiresAt: Timestamp }) },
+} as const satisfies Record<string, { payload: TSchema; ack: TSchema }>;
+
+type ClientEvents = typeof clientEvents;
+export type ClientEventName = keyof ClientEvents;
+export type ClientEventData<E extends ClientEventName> = Static<ClientEvents[E]['payload']>;
+export type ClientEventResult<E extends ClientEventName> = Static<ClientEvents[E]['ack']>;
+export type ClientToServerEvents = { [E in ClientEventName]: (data: ClientEventData<E>, ack: AckCallback<ClientEventResult<E>>) => void };
+
+// --- Server → client ------------------------------------------------------------------------
+
+/** Every server event carries `serverNow` (ISO-8601) so clients can correct their clock. */
+const stamped = { serverNow: Timestamp };
+
+export const ProgressUpdatedPayload = Type.Object({
+  ...stamped,
+  enrollmentId: Uuid,
+  courseId: Uuid,
+  studentId: Uuid,
+  progressPercentage: Type.Number(),
+  completedLessonsCount: Type.Integer(),
+  totalLessonsCount: Type.Integer(),
+  status: EnrollmentStatus,
+});
+export const LessonProgressPayload = Type.Object({
+  ...stamped,
+  courseId: Uuid,
+  lessonId: Uuid,
+  studentId: Uuid,
+  status: LessonProgressStatus,
+  completionPercentage: Type.Number(),
+});
+export const PresenceUpdatedPayload = Type.Object({ ...stamped, courseId: Uuid, joined: Type.Array(Uuid), left: Type.Array(Uuid) });
+export const QuizStartedPayload = Type.Object({ ...stamped, attemptId: Uuid, quizId: Uuid, studentId: Uuid, deadline: NullableTimestamp });
+export const QuizTickPayload = Type.Object({ ...stamped, attemptId: Uuid, remainingMs: Type.Number() });
+export const QuizExpiredPayload = Type.Object({ ...stamped, attemptId: Uuid });
+export const QuizGradedPayload = Type.Object({
+  ...stamped,
+  attemptId: Uuid,
+  quizId: Uuid,
+  studentId: Uuid,
+  score: Type.Number(),
+  maxScore: Type.Number(),
+  percentage: Type.Number(),
+  isPassed: Type.Boolean(),
+});
+export const QuizAnswerStatsPayload = Type.Object({
+  ...stamped,
+  quizId: Uuid,
+  questionId: Uuid,
+  distribution: Type.Record(Type.String(), Type.Integer(), { description: 'Option id, `true`/`false` or normalised text → how many running attempts chose it' }),
+});
+export const CertificateIssuedPayload = Type.Object({ ...stamped, certificateNumber: Type.String(), courseId: Uuid, pdfUrl: Type.String() });
+
+/** Each server event and the schema of its payload. Who hears which: `server/realtime/publisher.ts`. */
+export const serverEvents = {
+  'progress:updated': ProgressUpdatedPayload,
+  'lesson:progress': LessonProgressPayload,
+  'presence:updated': PresenceUpdatedPayload,
+  'quiz:started': QuizStartedPayload,
+  /** Volatile: dropped rather than queued or replayed. */
+  'quiz:tick': QuizTickPayload,
+  'quiz:expired': QuizExpiredPayload,
+  'quiz:graded': QuizGradedPayload,
+  'quiz:answer-stats': QuizAnswerStatsPayload,
+  'certificate:issued': CertificateIssuedPayload,
+} as const satisfies Record<string, TSchema>;
+
+type ServerEvents = typeof serverEvents;
+export type ServerEventName = keyof ServerEvents;
+export type ServerEventPayload<E extends ServerEventName> = Static<ServerEvents[E]>;
+export type ServerToClientEvents = { [E in ServerEventName]: (payload: ServerEventPayload<E>) => void };
+/** What the publisher hands to the emitter; the emitter stamps `serverNow`. */
+export type EventData<E extends ServerEventName> = Omit<ServerEventPayload<E>, 'serverNow'>;
+
+export type ProgressUpdatedPayload = Static<typeof ProgressUpdatedPayload>;
+export type LessonProgressPayload = Static<typeof LessonProgressPayload>;
+export type PresenceUpdatedPayload = Static<typeof PresenceUpdatedPayload>;
+export type QuizStartedPayload = Static<typeof QuizStartedPayload>;
+export type QuizTickPayload = Static<typeof QuizTickPayload>;
+export type QuizExpiredPayload = Static<typeof QuizExpiredPayload>;
+export type QuizGradedPayload = Static<typeof QuizGradedPayload>;
+export type QuizAnswerStatsPayload = Static<typeof QuizAnswerStatsPayload>;
+export type CertificateIssuedPayload = Static<typeof CertificateIssuedPayload>;
+
+/** Room names: a user's own connections, a course's members, a course's managers. */
+export const rooms = {
+  user: (userId: string) => `user:${userId}`,
+  course: (courseId: string) => `course:${courseId}`,
+  instructors: (courseId: string) => `course:${courseId}:instructors`,
+};
+
+// --- The plain WebSocket endpoint `/ws` -----------------------------------------------------
+
+/** `/ws` frame types → the client event they run (same payload, same ack). */
+export const WS_FRAME_EVENTS = {
+  subscribe: 'course:join',
+  unsubscribe: 'course:leave',
+  auth: 'auth:refresh',
+  'lesson:progress': 'lesson:progress',
+  'quiz:answer': 'quiz:answer',
+  'quiz:submit': 'quiz:submit',
+  'quiz:sync': 'quiz:sync',
+  'auth:refresh': 'auth:refresh',
+} as const satisfies Record<string, ClientEventName>;
+export type WsFrameType = keyof typeof WS_FRAME_EVENTS;
+
+/** A frame id: the client's, echoed in the ack; `null` in the ack of a frame without one. */
+export const WsFrameId = Type.Union([Type.String(), Type.Number()]);
+
+/** A client frame of one type: `{type, id?, data}`, `data` the payload of its client event. */
+export function WsClientFrameOf<T extends WsFrameType>(type: T) {
+  return Type.Object({ type: Type.Literal(type), id: Type.Optional(WsFrameId), data: clientEvents[WS_FRAME_EVENTS[type]].payload });
+}
+export type WsClientFrame = { [T in WsFrameType]: { type: T; id?: string | number; data: ClientEventData<(typeof WS_FRAME_EVENTS)[T]> } }[WsFrameType];
+
+/**
+ * The first frame of a connection opened without `?token=`. Its ack's data is
+ * `WsAuthAckData`; an `auth` frame on an authenticated connection is `auth:refresh`.
+ */
+export const WsAuthFrame = WsClientFrameOf('auth');
+export const WsAuthAckData = Type.Object({ userId: Uuid, expiresAt: Timestamp });
+export type WsAuthAckData = Static<typeof WsAuthAckData>;
+
+/** The ack frame of a client frame whose ack's data is `data`. */
+export function WsAckFrameOf<T extends TSchema>(data: T) {
+  const head = { type: Type.Literal('ack'), id: Type.Union([WsFrameId, Type.Null()]) };
+  return Type.Union([Type.Object({ ...head, ok: Type.Literal(true), data }), Type.Object({ ...head, ok: Type.Literal(false), error: AckError })]);
+}
+/** Any ack frame (a frame that is not JSON or has an unknown type is acked with `VALIDATION_ERROR`). */
+export const WsAckFrame = WsAckFrameOf(Type.Unknown());
+export type WsAckFrame<T = unknown> = { type: 'ack'; id: string | number | null } & Ack<T>;
+
+/** A server event as a `/ws` frame. */
+export type WsEventFrame = { [E in ServerEventName]: { type: E; data: ServerEventPayload<E> } }[ServerEventName];
+/** Every frame the server sends on `/ws`. */
+export type WsServerFrame = WsAckFrame | WsEventFrame;
+
+/** `/ws` close codes. */
+export const WS_CLOSE = {
+  /** No valid token (none, bad, expired, revoked, session ended). */
+  UNAUTHORIZED: 4401,
+  /** Over a limit: connections per IP, or per user on one instance. */
+  RATE_LIMITED: 4429,
+  /** The standard code for a server that cannot serve now (PostgreSQL away during authentication): retry. */
+  TRY_AGAIN_LATER: 1013,
+  /** The standard code for a restart: reconnect (through the balancer, to another instance). */
+  SERVICE_RESTART: 1012,
+} as const;

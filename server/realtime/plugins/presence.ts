@@ -1,0 +1,39 @@
+import fp from 'fastify-plugin';
+import { ThrottledWarning } from '../../plugins/errors.js';
+import { CourseMembership } from '../course-membership.js';
+import { RedisPresence } from '../redis-presence.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Who is online per course, across instances. */
+    presence: RedisPresence;
+    /** Presence bookkeeping of connections entering and leaving course rooms. */
+    courseMembership: CourseMembership;
+  }
+}
+
+/**
+ * Presence in Redis with per-instance heartbeats (a dead instance takes its users offline); every
+ * change reaches the course's instructors through the publisher as `presence:updated`. Stopped by
+ * the lifecycle part, once the connections are closed.
+ */
+export default fp(
+  async (app) => {
+    const { config, publisher } = app;
+    const log = app.log.child({ component: 'realtime' });
+    const presenceWarning = new ThrottledWarning('presence cannot reach Redis; kept locally until it answers');
+    const presence = new RedisPresence({
+      redis: app.redis,
+      redisPrefix: config.redisPrefix,
+      heartbeatMs: config.presenceHeartbeatMs,
+      ttlMs: config.presenceTtlMs,
+      onDeparted: (courseId, userIds) => publisher.presenceChanged({ courseId, joined: [], left: userIds }),
+      onReturned: (courseId, userIds) => publisher.presenceChanged({ courseId, joined: userIds, left: [] }),
+      onError: (error) => presenceWarning.noticed(error, log),
+    });
+    await presence.start().catch((error) => log.warn({ err: error }, 'presence heartbeat not written yet'));
+    app.decorate('presence', presence);
+    app.decorate('courseMembership', new CourseMembership({ presence, publisher }));
+  },
+  { name: 'realtime-presence', dependencies: ['config', 'redis', 'realtime-publisher'] },
+);

@@ -1,0 +1,45 @@
+import fp from 'fastify-plugin';
+import { rooms } from '../contract.js';
+import { RealtimePublisher } from '../publisher.js';
+import { QuizTickScheduler } from '../quiz-ticks.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The one publisher: what services report becomes events here. */
+    publisher: RealtimePublisher;
+    /** `quiz:tick` for the timed attempts of students connected here (through the publisher). */
+    quizTicks: QuizTickScheduler;
+  }
+}
+
+/**
+ * The publisher of this API instance, with the tick scheduler it drives: ticks go to students
+ * with a connection here, and the deadline they reach becomes `quiz:expired` once.
+ */
+export default fp(
+  async (app) => {
+    const log = app.log.child({ component: 'realtime' });
+    const { io, realtimeConnections: connections } = app;
+    const ticks = new QuizTickScheduler({
+      onTick: (tick) => publisher.attemptTicked(tick),
+      onDeadline: (attempt) => {
+        publisher.attemptReachedDeadline(attempt).catch((error) => log.error({ err: error, attemptId: attempt.attemptId }, 'quiz:expired failed'));
+      },
+      isConnected: (userId) => connections.local.has(userId),
+    });
+    const publisher = new RealtimePublisher({
+      emitter: app.realtime,
+      orm: app.orm,
+      redis: app.redis,
+      redisPrefix: app.config.redisPrefix,
+      log,
+      ticks,
+      hasLocalSockets: (userId) => connections.local.has(userId),
+      disconnectUser: (userId) => io.in(rooms.user(userId)).disconnectSockets(true),
+      revokeCourseAccess: (revoked) => app.courseRevocations.revoke(revoked),
+    });
+    app.decorate('publisher', publisher);
+    app.decorate('quizTicks', ticks);
+  },
+  { name: 'realtime-publisher', dependencies: ['config', 'orm', 'redis', 'realtime-io', 'realtime-connections'] },
+);

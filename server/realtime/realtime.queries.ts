@@ -1,0 +1,90 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { EnrollmentStatus, UserRole } from '../../entities/enums.js';
+import { emptyDistribution } from '../domain/answer-distribution.js';
+import type { AttemptOpen } from '../modules/deps.js';
+
+// The realtime layer's reads (the data-access rule: raw SQL lives in `*.queries.ts` modules).
+
+/** The student's running timed attempts: they tick on the instance it just connected to. */
+export async function openTimedAttempts(em: EntityManager, studentId: string): Promise<AttemptOpen[]> {
+  const rows = await em.execute<Array<{ id: string; deadline: string }>>(
+    `SELECT a.id, a.deadline FROM quiz_attempts a JOIN enrollments e ON e.id = a.enrollment_id
+      WHERE e.student_id = ? AND a.status = 'in_progress' AND a.deadline IS NOT NULL`,
+    [studentId],
+  );
+  return rows.map((row) => ({ attemptId: row.id, studentId, deadline: row.deadline }));
+}
+
+/**
+ * How the saved answers to one question are spread, over the quiz's running and graded
+ * attempts, in one statement: option id → count (multiple choice, every chosen option counts),
+ * `true`/`false` → count, normalised text (trimmed, white space collapsed, lower case, as
+ * `GET /quizzes/:id/stats` does) → count. Options and true/false start at 0 so the chart has
+ * every bar. Null when the question is not in that quiz.
+ */
+export async function answerDistribution(em: EntityManager, quizId: string, questionId: string): Promise<Record<string, number> | null> {
+  const [row] = await em.execute<Array<{ question_type: string | null; options: Array<{ id: string }> | null; counts: Record<string, number> | null }>>(
+    `WITH question AS (
+       SELECT question_type, options FROM quiz_questions WHERE id = ? AND quiz_id = ?
+     ),
+     answer AS (
+       SELECT a.answers -> ?::text AS value
+         FROM quiz_attempts a
+        WHERE a.quiz_id = ? AND a.status IN ('in_progress', 'graded') AND a.answers -> ?::text IS NOT NULL
+     ),
+     choice AS (
+       SELECT option_id AS key FROM answer, jsonb_array_elements_text(answer.value) AS option_id
+        WHERE jsonb_typeof(answer.value) = 'array'
+       UNION ALL
+       SELECT lower(btrim(regexp_replace(answer.value #>> '{}', '\\s+', ' ', 'g'))) FROM answer WHERE jsonb_typeof(answer.value) = 'string'
+       UNION ALL
+       SELECT answer.value::text FROM answer WHERE jsonb_typeof(answer.value) = 'boolean'
+     )
+     SELECT (SELECT question_type FROM question) AS question_type,
+            (SELECT options FROM question) AS options,
+            (SELECT jsonb_object_agg(key, n) FROM (SELECT key, count(*)::int AS n FROM choice GROUP BY key) counted) AS counts`,
+    [questionId, quizId, questionId, quizId, questionId],
+  );
+  if (!row?.question_type) return null;
+  // Keys are students' text: merged through a Map, since assigning `__proto__` to an object drops it.
+  const counts = emptyDistribution({ questionType: row.question_type, options: row.options });
+  for (const [key, n] of Object.entries(row.counts ?? {})) counts.set(key, n);
+  return Object.fromEntries(counts);
+}
+
+/** An attempt's status now (null when it does not exist). */
+export async function attemptStatus(em: EntityManager, attemptId: string): Promise<string | null> {
+  const [row] = await em.execute<Array<{ status: string }>>('SELECT status FROM quiz_attempts WHERE id = ?', [attemptId]);
+  return row?.status ?? null;
+}
+
+/** The quiz and course of an attempt (null when it does not exist). */
+export async function attemptQuizAndCourse(em: EntityManager, attemptId: string): Promise<{ quizId: string; courseId: string } | null> {
+  const [row] = await em.execute<Array<{ quiz_id: string; course_id: string }>>(
+    'SELECT a.quiz_id, l.course_id FROM quiz_attempts a JOIN quizzes q ON q.id = a.quiz_id JOIN lessons l ON l.id = q.lesson_id WHERE a.id = ?',
+    [attemptId],
+  );
+  return row ? { quizId: row.quiz_id, courseId: row.course_id } : null;
+}
+
+/** What deciding a user's course rooms needs, in one read: the user, the course, the enrollment. */
+export interface CourseRoomAccessRow {
+  is_active: boolean;
+  role: UserRole;
+  course_id: string | null;
+  instructor_id: string | null;
+  is_published: boolean | null;
+  enrollment_status: EnrollmentStatus | null;
+}
+
+export async function courseRoomAccess(em: EntityManager, userId: string, courseId: string): Promise<CourseRoomAccessRow | null> {
+  const [row] = await em.execute<CourseRoomAccessRow[]>(
+    `SELECT u.is_active, u.role, c.id AS course_id, c.instructor_id, c.is_published, e.status AS enrollment_status
+       FROM users u
+       LEFT JOIN courses c ON c.id = ?
+       LEFT JOIN enrollments e ON e.course_id = c.id AND e.student_id = u.id
+      WHERE u.id = ?`,
+    [courseId, userId],
+  );
+  return row ?? null;
+}

@@ -1,0 +1,64 @@
+/**
+ * Pins server/realtime/socketio-internals.ts to the Socket.IO packages it was written for: an
+ * upgrade fails here, loudly, until that module has been reviewed against the new versions and
+ * `WRITTEN_FOR` moved on.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+import { Server, Socket } from 'socket.io';
+import { MessageType } from 'socket.io-adapter';
+import { PacketType } from 'socket.io-parser';
+import { clearRedisPrefix, closeRedis } from '../../server/platform/redis.js';
+import { createAdapterRedis, useStreamsAdapter } from '../../server/realtime/adapter.js';
+import { EVENT_PACKET, MESSAGE_TYPE, WRITTEN_FOR } from '../../server/realtime/socketio-internals.js';
+import type { RealtimeServer } from '../../server/realtime/types.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const require = createRequire(join(root, 'package.json'));
+
+function installed(name: string): { version: string; dir: string } {
+  const dir = join(root, 'node_modules', name);
+  return { version: (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version, dir };
+}
+
+t.test('the installed Socket.IO packages are the ones socketio-internals.ts was written for', async (t) => {
+  t.equal(require('socket.io/package.json').version, '4.8.4');
+  for (const [name, version] of Object.entries(WRITTEN_FOR)) t.equal(installed(name).version, version, name);
+});
+
+t.test('the protocol numbers copied there are the packages\' own', async (t) => {
+  t.equal(MessageType.BROADCAST, MESSAGE_TYPE.BROADCAST);
+  t.equal(MessageType.DISCONNECT_SOCKETS, MESSAGE_TYPE.DISCONNECT_SOCKETS);
+  t.equal(PacketType.EVENT, EVENT_PACKET);
+});
+
+t.test('the private members it uses exist', async (t) => {
+  t.type((Socket.prototype as unknown as Record<string, unknown>).packet, 'function', 'Socket#packet');
+  // Set in the constructor (so not on the prototype): the session id and the recovered flag it resumes.
+  const socketSource = readFileSync(join(installed('socket.io').dir, 'dist/socket.js'), 'utf8');
+  t.match(socketSource, /this\.pid = previousSession\.pid/, 'Socket#pid from the restored session');
+  t.match(socketSource, /this\.recovered = true/, 'Socket#recovered');
+  t.match(socketSource, /persistSession\(\{[^}]*pid: this\.pid/s, 'the stored session takes Socket#pid');
+  const namespaceSource = readFileSync(join(installed('socket.io').dir, 'dist/namespace.js'), 'utf8');
+  t.match(namespaceSource, /await this\.adapter\.restoreSession\(/, 'recovery goes through adapter.restoreSession');
+  const utilSource = readFileSync(join(installed('@socket.io/redis-streams-adapter').dir, 'dist/util.js'), 'utf8');
+  t.match(utilSource, /redisClient\.duplicate\(\)/, 'the streams adapter duplicates our connection');
+
+  const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const config = { redisUrl, redisPrefix: `test-internals-${process.pid}`, socketStreamMaxLen: 1000 };
+  const io: RealtimeServer = new Server();
+  const redis = createAdapterRedis(config, 'test');
+  redis.on('error', () => undefined);
+  useStreamsAdapter(io, redis, config);
+  t.teardown(async () => {
+    await io.of('/').adapter.close();
+    await closeRedis(redis);
+    await clearRedisPrefix(redisUrl, config.redisPrefix);
+  });
+  const adapter = io.of('/').adapter as unknown as Record<string, unknown>;
+  t.type(adapter.uid, 'string', 'adapter.uid');
+  for (const member of ['broadcast', 'disconnectSockets', 'onMessage', 'restoreSession']) t.type(adapter[member], 'function', `adapter.${member}`);
+});
