@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { forbidden, notFound, unauthorized } from '../platform/errors.js';
-import { ACCESS_GRANTING_STATUSES, isManagerOf } from '../modules/courses/courses.access.js';
+import { accessOfColumns } from '../modules/courses/courses.access.js';
 import { rooms } from './contract.js';
 import { courseRoomAccess } from './realtime.queries.js';
 
@@ -23,12 +23,13 @@ export async function authorizeCourseRooms(em: EntityManager, userId: string, co
   const row = await courseRoomAccess(em, userId, courseId);
   if (!row || !row.is_active) throw unauthorized('This account is not active');
   if (!row.course_id) throw notFound('Course');
-  const isManager = isManagerOf({ id: userId, role: row.role }, row.instructor_id!);
-  if (!row.is_published && !isManager) throw notFound('Course');
+  const { isManager, isEnrollee } = accessOfColumns(
+    { id: userId, role: row.role },
+    { instructorId: row.instructor_id!, isPublished: !!row.is_published },
+    row.enrollment_status ?? null,
+  );
   if (isManager) return { courseId, isManager, rooms: [rooms.course(courseId), rooms.instructors(courseId)] };
-  if (row.enrollment_status && (ACCESS_GRANTING_STATUSES as readonly string[]).includes(row.enrollment_status)) {
-    return { courseId, isManager, rooms: [rooms.course(courseId)] };
-  }
+  if (isEnrollee) return { courseId, isManager, rooms: [rooms.course(courseId)] };
   throw forbidden('Only enrolled students, the course owner and admins join this course');
 }
 
