@@ -37,6 +37,10 @@ export default tseslint.config(
     },
   },
   {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
+  },
+  {
     // Where SQL may be written, and code that is not application code.
     files: ['**/*.queries.ts', 'server/platform/db/**', 'test/**', 'bench/**', 'scripts/**', 'migrations/**'],
     rules: { 'no-restricted-syntax': 'off' },

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin';
 import { Type, type Static } from 'typebox';
 import { pingRedis } from '../platform/redis.js';
+import { pingDatabase } from '../platform/db/sql.js';
 
 const PROBE_TIMEOUT_MS = 800;
 
@@ -60,14 +61,14 @@ export default fp(
     app.decorate('draining', false);
     const down = { postgres: false, redis: false };
     // One line when a dependency goes down (with the driver's message) and one when it is back.
-    const report = (name: keyof typeof down, error: unknown | null) => {
+    const report = (name: keyof typeof down, error: unknown) => {
       if (error !== null && !down[name]) app.log.warn({ err: error, dependency: name }, `readiness: ${name} did not answer`);
       if (error === null && down[name]) app.log.info({ dependency: name }, `readiness: ${name} answers again`);
       down[name] = error !== null;
     };
     const probeAll = async (): Promise<Readiness> => {
       const [postgres, redis] = await Promise.all([
-        probe('PostgreSQL', () => withTimeout(app.orm.em.getConnection().execute('SELECT 1'), PROBE_TIMEOUT_MS, 'PostgreSQL'), (error) => report('postgres', error)),
+        probe('PostgreSQL', () => withTimeout(pingDatabase(app.orm.em), PROBE_TIMEOUT_MS, 'PostgreSQL'), (error) => report('postgres', error)),
         probe('Redis', () => pingRedis(app.redis, PROBE_TIMEOUT_MS), (error) => report('redis', error)),
       ]);
       if (postgres.ok) report('postgres', null);
@@ -78,7 +79,7 @@ export default fp(
     const readiness = (): Promise<Readiness> => {
       if (cached && performance.now() < cached.expiresAt) return cached.result;
       const entry = { result: probeAll(), expiresAt: Number.POSITIVE_INFINITY };
-      entry.result.finally(() => {
+      void entry.result.finally(() => {
         entry.expiresAt = performance.now() + READY_CACHE_MS;
       });
       cached = entry;

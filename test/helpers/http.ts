@@ -4,7 +4,7 @@ import type { App } from '../../server/app.js';
 /** `app.inject` with an optional bearer user, returning status and parsed JSON. */
 export async function call(app: App, method: InjectOptions['method'], url: string, as?: { headers: Record<string, string> } | null, payload?: unknown) {
   const res = await app.inject({ method, url, headers: as?.headers ?? {}, ...(payload === undefined ? {} : { payload: payload as InjectOptions['payload'] }) });
-  let body: any = null;
+  let body: any;
   try {
     body = res.body ? res.json() : null;
   } catch {

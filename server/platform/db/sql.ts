@@ -18,6 +18,11 @@ export async function sqlTransaction<T>(em: EntityManager, work: (tx: SqlRunner)
   );
 }
 
+/** The cheapest statement that proves a connection works (readiness probes). */
+export async function pingDatabase(db: SqlRunner): Promise<void> {
+  await db.execute('SELECT 1');
+}
+
 /** Lock-free tries a conditional write gets before its caller takes the row lock. */
 export const OPTIMISTIC_TRIES = 3;
 
