@@ -2,7 +2,8 @@
 // Type-only imports count (tsPreCompilationDeps): a service that imports a Fastify type still
 // depends on the transport.
 
-const TRANSPORT = 'node_modules/(fastify|fastify-plugin|@fastify/[^/]+|socket\\.io|socket\\.io-client|@socket\\.io/[^/]+|engine\\.io|bullmq|ioredis|ws|@types/ws)/';
+const TRANSPORT =
+  'node_modules/(fastify|fastify-plugin|@fastify/[^/]+|socket\\.io|socket\\.io-client|@socket\\.io/[^/]+|engine\\.io|bullmq|ioredis|ws|@types/ws)/';
 const SERVICES = '^server/modules/[^/]+/[^/]+\\.(service|queries|access)\\.ts$';
 
 /** @type {import('dependency-cruiser').IConfiguration} */

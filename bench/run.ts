@@ -20,15 +20,21 @@ import { SCENARIOS } from './scenarios/index.js';
 const PAIRS = 3;
 
 const smoke = process.argv.includes('--smoke');
-const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',');
+const only = process.argv
+  .find((arg) => arg.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
 // A smoke run never writes into bench/results/ (the committed latest.md) unless told to.
 const out =
   process.argv.find((arg) => arg.startsWith('--out='))?.slice('--out='.length) ?? (smoke ? await mkdtemp(join(tmpdir(), 'classroom-bench-smoke-')) : undefined);
 // A hard ceiling on the whole run, so a hung child never leaves the bench (or CI's smoke test) stuck.
-const deadline = setTimeout(() => {
-  console.error('bench: overall time limit reached');
-  process.exit(2);
-}, smoke ? 150_000 : 45 * 60_000);
+const deadline = setTimeout(
+  () => {
+    console.error('bench: overall time limit reached');
+    process.exit(2);
+  },
+  smoke ? 150_000 : 45 * 60_000,
+);
 deadline.unref();
 
 const bench = await createBenchEnv();

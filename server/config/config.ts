@@ -308,7 +308,10 @@ function trustProxy(raw: string | undefined): false | number | string[] {
     if (hops > 20) throw new ConfigError('TRUST_PROXY', `must be at most 20 hops, got ${hops}`);
     return hops;
   }
-  const entries = raw.split(',').map((entry) => entry.trim()).filter(Boolean);
+  const entries = raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
   for (const entry of entries) {
     if (PROXY_RANGE_NAMES.includes(entry)) continue;
     const [address, prefix, extra] = entry.split('/');

@@ -20,8 +20,7 @@ const HOUR_MS = 3600_000;
 const DAY_S = 24 * 3600;
 
 const integer = (minimum: number, maximum: number, options: TSchemaOptions) => Type.Integer({ minimum, maximum, ...options });
-const flag = (fallback: boolean, description: string) =>
-  Type.Boolean({ default: fallback, description: `${description} (on/off, true/false, 1/0, yes/no)` });
+const flag = (fallback: boolean, description: string) => Type.Boolean({ default: fallback, description: `${description} (on/off, true/false, 1/0, yes/no)` });
 const url = (fallback: string, protocols: string[], description: string) => Type.String({ default: fallback, protocols, description });
 const port = (description: string) => Type.Optional(integer(0, 65_535, { description }));
 
@@ -73,10 +72,18 @@ export const EnvSchema = Type.Object({
   ),
   ACCESS_TOKEN_TTL_SECONDS: integer(5, DAY_S, { default: 15 * 60, description: 'Access token lifetime.' }),
   REFRESH_TOKEN_TTL_SECONDS: integer(60, 365 * DAY_S, { default: 30 * DAY_S, description: 'Absolute refresh token lifetime.' }),
-  REFRESH_REUSE_GRACE_SECONDS: integer(0, 300, { default: 30, description: 'How long a rotated refresh token answers 409 TOKEN_ROTATED instead of counting as reuse.' }),
+  REFRESH_REUSE_GRACE_SECONDS: integer(0, 300, {
+    default: 30,
+    description: 'How long a rotated refresh token answers 409 TOKEN_ROTATED instead of counting as reuse.',
+  }),
   STORAGE_DIR: Type.String({ default: './storage', description: 'Uploaded files and certificate PDFs; shared by every instance and worker.' }),
   ADMIN_EMAIL: Type.Optional(
-    Type.String({ lowercase: true, pattern: '^[^@\\s]+@[^@\\s]+$', problem: 'must be an email address, got "{got}"', description: 'First admin (with ADMIN_PASSWORD).' }),
+    Type.String({
+      lowercase: true,
+      pattern: '^[^@\\s]+@[^@\\s]+$',
+      problem: 'must be an email address, got "{got}"',
+      description: 'First admin (with ADMIN_PASSWORD).',
+    }),
   ),
   ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8, maxLength: 128, problem: 'must be 8 to 128 characters', description: 'First admin’s password.' })),
   WORKERS: flag(true, 'Run the BullMQ workers inside the API process'),
@@ -92,7 +99,9 @@ export const EnvSchema = Type.Object({
   SOCKET_TOKEN_GRACE_MS: integer(0, HOUR_MS, { default: 60_000, description: 'How long a socket with an expired token waits for auth:refresh.' }),
   SWEEP_INTERVAL_MS: integer(100, HOUR_MS, { default: 30_000, description: 'Period of the maintenance sweep.' }),
   TRUST_PROXY: Type.Optional(
-    Type.String({ description: 'Whose X-Forwarded-* to believe: off (default); on (one hop); a hop count up to 20; or proxy addresses and CIDRs, comma-separated.' }),
+    Type.String({
+      description: 'Whose X-Forwarded-* to believe: off (default); on (one hop); a hop count up to 20; or proxy addresses and CIDRs, comma-separated.',
+    }),
   ),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000, { default: 10_000, description: 'Time given to running work on SIGTERM.' }),
   SHUTDOWN_DRAIN_MS: integer(0, 600_000, { default: 5000, description: 'How long /ready answers 503 before the instance closes.' }),

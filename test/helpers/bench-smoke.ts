@@ -55,7 +55,11 @@ export async function benchSmoke(t: Test, keys: string[], timeoutMs = 150_000): 
   t.equal(results.mode, 'smoke');
   t.same(results.scenarios.sort(), [...keys].sort(), 'each scenario ran');
   t.same(results.missing, [], 'every scenario asked for is implemented');
-  for (const key of keys) t.ok(results.rows.some((row) => new RegExp(`^${key}\\D`).test(row.scenario)), `scenario ${key} reported rows`);
+  for (const key of keys)
+    t.ok(
+      results.rows.some((row) => new RegExp(`^${key}\\D`).test(row.scenario)),
+      `scenario ${key} reported rows`,
+    );
   for (const row of results.rows) {
     const name = `${row.scenario}, ${row.metric}`;
     t.ok(Number.isFinite(row.ours), `${name}: a figure`);
