@@ -1,13 +1,17 @@
 /**
  * `npm run bench [-- --smoke] [--only=5,2] [--out=DIR]`: runs each scenario against its baseline in the
  * same run (alternated pairs, median of the pairwise ratios), prints a table and writes
- * `bench/results/latest.json` and `latest.md`. Servers run on core 0 and load clients on core 1
+ * `latest.json` and `latest.md` into DIR: by default `bench/results/` for a full run (the committed
+ * figures) and a new temporary folder for `--smoke`, whose tiny sizes must never replace them. Servers run on core 0 and load clients on core 1
  * (`taskset`, where available). Everything listens on 127.0.0.1; every loop is bounded.
  *
  * Latency stamps are `process.hrtime.bigint()`: on Linux that is CLOCK_MONOTONIC, one clock for
  * every process of the machine, so a stamp taken in the server can be subtracted from one taken
  * in a load client (unlike `Date.now()`, which NTP may step).
  */
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createBenchEnv } from './lib/env.js';
 import { machine, markdown, met, writeResults, type Row } from './lib/report.js';
 import { SCENARIOS } from './scenarios/index.js';
@@ -16,14 +20,21 @@ import { SCENARIOS } from './scenarios/index.js';
 const PAIRS = 3;
 
 const smoke = process.argv.includes('--smoke');
-const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',');
-// The smoke test writes elsewhere, so it never overwrites the committed latest.md.
-const out = process.argv.find((arg) => arg.startsWith('--out='))?.slice('--out='.length);
+const only = process.argv
+  .find((arg) => arg.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
+// A smoke run never writes into bench/results/ (the committed latest.md) unless told to.
+const out =
+  process.argv.find((arg) => arg.startsWith('--out='))?.slice('--out='.length) ?? (smoke ? await mkdtemp(join(tmpdir(), 'classroom-bench-smoke-')) : undefined);
 // A hard ceiling on the whole run, so a hung child never leaves the bench (or CI's smoke test) stuck.
-const deadline = setTimeout(() => {
-  console.error('bench: overall time limit reached');
-  process.exit(2);
-}, smoke ? 150_000 : 45 * 60_000);
+const deadline = setTimeout(
+  () => {
+    console.error('bench: overall time limit reached');
+    process.exit(2);
+  },
+  smoke ? 150_000 : 45 * 60_000,
+);
 deadline.unref();
 
 const bench = await createBenchEnv();

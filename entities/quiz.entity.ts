@@ -4,6 +4,7 @@ import { QUIZ_TYPES } from './enums.js';
 import { Lesson } from './lesson.entity.js';
 
 /** Only lends its type to `maxAttempts` below. */
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- a value only for `typeof` (a generic call's type cannot be named otherwise)
 const nullableInteger = () => p.integer().nullable();
 
 export const Quiz = defineEntity({

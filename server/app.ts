@@ -86,7 +86,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   await app.register(servicesPlugin);
   await app.register(apiRoutes, { prefix: '/api' });
 
-  await options.extend?.(app as unknown as App);
+  await options.extend?.(app);
   await app.ready();
-  return app as unknown as App;
+  return app;
 }

@@ -31,7 +31,7 @@
 import pg from 'pg';
 import { pino } from 'pino';
 import type { BenchEnv } from '../lib/env.js';
-import { startChild, type Child } from '../lib/proc.js';
+import { startChild } from '../lib/proc.js';
 import type { Row } from '../lib/report.js';
 import { alternate, ratioRow, type Scenario } from '../lib/scenario.js';
 import { seedStudents } from '../lib/seed.js';

@@ -1,15 +1,19 @@
 /**
  * The one module that reads the environment. Everything else receives a `Config`.
  *
- * Every variable has a default that works on one machine with local PostgreSQL and Redis,
- * except `JWT_SECRET` under `NODE_ENV=production` (elsewhere its default is a random secret
- * generated once under `STORAGE_DIR`, the one file this module touches). A wrong value throws a
- * `ConfigError` that names the variable, so a bad deployment fails at start-up with a message a
- * person can act on.
+ * The variables, their types, defaults and bounds are one TypeBox schema (`EnvSchema`,
+ * env-schema.ts). Every variable has a default that works on one machine with local PostgreSQL
+ * and Redis, except `JWT_SECRET` under `NODE_ENV=production` (elsewhere its default is a random
+ * secret generated once under `STORAGE_DIR`, the one file this module touches). A wrong value
+ * throws a `ConfigError` that names the variable, so a bad deployment fails at start-up with a
+ * message a person can act on.
  */
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
-import { generatedSecretPath, readOrCreateSecret, SecretFileError, SECRET_MIN_LENGTH } from './secrets.js';
+import type { TSchema } from 'typebox';
+import { Value } from 'typebox/value';
+import { EnvSchema, type Env } from './env-schema.js';
+import { generatedSecretPath, readOrCreateSecret, SecretFileError } from './secrets.js';
 
 export class ConfigError extends Error {
   constructor(
@@ -189,62 +193,100 @@ export interface Config {
   certificateUrlTtlSeconds: number;
 }
 
-type Env = Record<string, string | undefined>;
+/** The process environment, or any map of variable names to text (tests). */
+type EnvText = Record<string, string | undefined>;
 
-function read(env: Env, name: string): string | undefined {
+/** What `loadConfig` reads from a variable's schema (JSON Schema and env-schema.ts's annotations). */
+interface VariableSchema {
+  type?: string;
+  enum?: string[];
+  minimum?: number;
+  maximum?: number;
+  items?: VariableSchema;
+  problem?: string;
+  protocols?: string[];
+  lowercase?: boolean;
+}
+
+const VARIABLES = EnvSchema.properties as unknown as Record<keyof Env, VariableSchema>;
+const TRUE_WORDS = ['1', 'true', 'on', 'yes'];
+const FALSE_WORDS = ['0', 'false', 'off', 'no'];
+
+/** A variable's text, trimmed; blank counts as unset. */
+function read(env: EnvText, name: string): string | undefined {
   const value = env[name];
   return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
 
-function str(env: Env, name: string, fallback: string): string {
-  return read(env, name) ?? fallback;
-}
+/** A value's text into the type its schema names; a string is a problem ("must …") instead. */
+type Decoded = { value: unknown } | { problem: string };
 
-function int(env: Env, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const raw = read(env, name);
-  if (raw === undefined) return fallback;
-  if (!/^-?\d+$/.test(raw)) throw new ConfigError(name, `must be an integer, got "${raw}"`);
-  const value = Number(raw);
-  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
-  return value;
-}
-
-function bool(env: Env, name: string, fallback: boolean): boolean {
-  const raw = read(env, name);
-  if (raw === undefined) return fallback;
-  const lower = raw.toLowerCase();
-  if (['1', 'true', 'on', 'yes'].includes(lower)) return true;
-  if (['0', 'false', 'off', 'no'].includes(lower)) return false;
-  throw new ConfigError(name, `must be one of on/off, true/false, 1/0, got "${raw}"`);
-}
-
-function oneOf<T extends string>(env: Env, name: string, fallback: T, allowed: readonly T[]): T {
-  const raw = read(env, name);
-  if (raw === undefined) return fallback;
-  if (!(allowed as readonly string[]).includes(raw)) {
-    throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
+function decode(schema: VariableSchema, raw: string): Decoded {
+  switch (schema.type) {
+    case 'integer':
+      return /^-?\d+$/.test(raw) ? { value: Number(raw) } : { problem: `must be an integer, got "${raw}"` };
+    case 'boolean': {
+      const lower = raw.toLowerCase();
+      if (TRUE_WORDS.includes(lower)) return { value: true };
+      if (FALSE_WORDS.includes(lower)) return { value: false };
+      return { problem: `must be one of on/off, true/false, 1/0, got "${raw}"` };
+    }
+    case 'array':
+      return {
+        value: raw
+          .split(',')
+          .map((item) => (schema.items?.lowercase ? item.trim().toLowerCase() : item.trim()))
+          .filter(Boolean),
+      };
+    default: {
+      const value = schema.lowercase ? raw.toLowerCase() : raw;
+      if (schema.protocols) {
+        let parsed: URL;
+        try {
+          parsed = new URL(value);
+        } catch {
+          return { problem: `must be a URL, got "${value}"` };
+        }
+        if (!schema.protocols.includes(parsed.protocol)) return { problem: `must use ${schema.protocols.join(' or ')}, got "${parsed.protocol}"` };
+      }
+      return { value };
+    }
   }
-  return raw as T;
 }
 
-function url(env: Env, name: string, fallback: string, protocols: string[]): string {
-  const raw = read(env, name) ?? fallback;
-  let parsed: URL;
-  try {
-    parsed = new URL(raw);
-  } catch {
-    throw new ConfigError(name, `must be a URL, got "${raw}"`);
+/** The message of a value that fails its schema, from the schema's bounds, choices or `problem`. */
+function problemOf(schema: VariableSchema, value: unknown): string {
+  if (schema.type === 'integer') return `must be between ${schema.minimum} and ${schema.maximum}, got ${String(value)}`;
+  if (schema.enum) return `must be one of ${schema.enum.join(', ')}, got "${String(value)}"`;
+  if (schema.type === 'array' && Array.isArray(value) && schema.items) {
+    const item = value.find((entry) => !Value.Check(schema.items as TSchema, entry)) as string | undefined;
+    if (item !== undefined) return problemOf(schema.items, item);
   }
-  if (!protocols.includes(parsed.protocol)) {
-    throw new ConfigError(name, `must use ${protocols.join(' or ')}, got "${parsed.protocol}"`);
-  }
-  return raw;
+  return (schema.problem ?? 'is invalid').replace('{got}', String(value));
 }
 
-/** See `Config.argon2MaxConcurrency`. */
-function defaultArgon2Concurrency(env: Env): number {
-  const threadpool = int(env, 'UV_THREADPOOL_SIZE', 4, 1, 1024);
-  return Math.max(1, Math.min(availableParallelism() - 1, threadpool - 1));
+/**
+ * Parses every set variable, fills the schema's defaults and validates the result against
+ * `EnvSchema` once; the first wrong variable in the schema's order is reported.
+ */
+function parseEnv(env: EnvText): Env {
+  const values: Record<string, unknown> = {};
+  const problems = new Map<string, string>();
+  for (const [name, schema] of Object.entries(VARIABLES)) {
+    const raw = read(env, name);
+    if (raw === undefined) continue;
+    const decoded = decode(schema, raw);
+    if ('problem' in decoded) problems.set(name, decoded.problem);
+    else values[name] = decoded.value;
+  }
+  const parsed = Value.Default(EnvSchema, values) as Record<string, unknown>;
+  for (const error of Value.Errors(EnvSchema, parsed)) {
+    const name = error.instancePath.split('/')[1];
+    if (name && !problems.has(name)) problems.set(name, problemOf(VARIABLES[name as keyof Env], parsed[name]));
+  }
+  const first = Object.keys(VARIABLES).find((name) => problems.has(name));
+  if (first !== undefined) throw new ConfigError(first, problems.get(first)!);
+  return parsed as Env;
 }
 
 /** proxy-addr's names for address ranges, accepted in a `TRUST_PROXY` list. */
@@ -256,18 +298,20 @@ const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
  * would let a client pick its own address by sending an `X-Forwarded-For` that the load balancer
  * appends to.
  */
-function trustProxy(env: Env): false | number | string[] {
-  const raw = read(env, 'TRUST_PROXY');
+function trustProxy(raw: string | undefined): false | number | string[] {
   if (raw === undefined) return false;
   const lower = raw.toLowerCase();
-  if (['0', 'false', 'off', 'no'].includes(lower)) return false;
-  if (['true', 'on', 'yes'].includes(lower)) return 1;
+  if (FALSE_WORDS.includes(lower)) return false;
+  if (TRUE_WORDS.includes(lower)) return 1;
   if (/^\d+$/.test(raw)) {
     const hops = Number(raw);
     if (hops > 20) throw new ConfigError('TRUST_PROXY', `must be at most 20 hops, got ${hops}`);
     return hops;
   }
-  const entries = raw.split(',').map((entry) => entry.trim()).filter(Boolean);
+  const entries = raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
   for (const entry of entries) {
     if (PROXY_RANGE_NAMES.includes(entry)) continue;
     const [address, prefix, extra] = entry.split('/');
@@ -283,161 +327,111 @@ function trustProxy(env: Env): false | number | string[] {
   return entries;
 }
 
-/** Reads and validates the configuration; throws `ConfigError` naming the first wrong variable. */
-export function loadConfig(env: Env = process.env): Config {
-  const nodeEnv = oneOf<NodeEnv>(env, 'NODE_ENV', 'development', ['development', 'test', 'production']);
-  const port = int(env, 'PORT', 3000, 0, 65535);
-
-  const jwtSecret = read(env, 'JWT_SECRET');
-  if (jwtSecret === undefined && nodeEnv === 'production') {
+/** Rules across variables, and what JSON Schema does not say; run after the schema passed. */
+function checkRules(env: Env): void {
+  if (env.JWT_SECRET === undefined && env.NODE_ENV === 'production') {
     throw new ConfigError('JWT_SECRET', 'is required when NODE_ENV=production');
   }
-  if (jwtSecret !== undefined && jwtSecret.length < SECRET_MIN_LENGTH) {
-    throw new ConfigError('JWT_SECRET', `must be at least ${SECRET_MIN_LENGTH} characters`);
+  if ((env.ADMIN_EMAIL === undefined) !== (env.ADMIN_PASSWORD === undefined)) {
+    throw new ConfigError(env.ADMIN_EMAIL === undefined ? 'ADMIN_EMAIL' : 'ADMIN_PASSWORD', 'must be set together with its pair');
   }
-  const storageDir = str(env, 'STORAGE_DIR', './storage');
-  // Nothing committed may ever sign a token: without JWT_SECRET the secret is random, generated
-  // once into the folder every instance and worker already shares, so they all agree on it.
-  const jwtSecretFile = jwtSecret === undefined ? generatedSecretPath(storageDir) : null;
-  let signingSecret = jwtSecret;
-  if (jwtSecretFile !== null) {
-    try {
-      signingSecret = readOrCreateSecret(jwtSecretFile);
-    } catch (error) {
-      if (!(error instanceof SecretFileError)) throw error;
-      throw new ConfigError('JWT_SECRET', `is unset and its generated replacement ${error.message}; set JWT_SECRET or make STORAGE_DIR writable`);
+  if (env.PRESENCE_TTL_MS <= env.PRESENCE_HEARTBEAT_MS * 2) {
+    throw new ConfigError('PRESENCE_TTL_MS', `must exceed twice PRESENCE_HEARTBEAT_MS (${env.PRESENCE_HEARTBEAT_MS}), got ${env.PRESENCE_TTL_MS}`);
+  }
+  if (env.METRICS_PORT !== undefined && env.METRICS_PORT !== 0 && env.METRICS_PORT === env.PORT) {
+    throw new ConfigError('METRICS_PORT', `must differ from PORT (${env.PORT}): it moves /metrics off the API port`);
+  }
+  for (const type of env.UPLOAD_ALLOWED_TYPES) {
+    if (/html|svg|xml|javascript|ecmascript/.test(type)) {
+      throw new ConfigError('UPLOAD_ALLOWED_TYPES', `must not allow content a browser could run, got "${type}"`);
     }
   }
+}
 
-  const adminEmail = read(env, 'ADMIN_EMAIL')?.toLowerCase() ?? null;
-  const adminPassword = read(env, 'ADMIN_PASSWORD') ?? null;
-  if ((adminEmail === null) !== (adminPassword === null)) {
-    throw new ConfigError(adminEmail === null ? 'ADMIN_EMAIL' : 'ADMIN_PASSWORD', 'must be set together with its pair');
+/**
+ * Nothing committed may ever sign a token: without JWT_SECRET the secret is random, generated
+ * once into the folder every instance and worker already shares, so they all agree on it.
+ */
+function signingSecret(env: Env): { jwtSecret: string; jwtSecretFile: string | null } {
+  if (env.JWT_SECRET !== undefined) return { jwtSecret: env.JWT_SECRET, jwtSecretFile: null };
+  const jwtSecretFile = generatedSecretPath(env.STORAGE_DIR);
+  try {
+    return { jwtSecret: readOrCreateSecret(jwtSecretFile), jwtSecretFile };
+  } catch (error) {
+    if (!(error instanceof SecretFileError)) throw error;
+    throw new ConfigError('JWT_SECRET', `is unset and its generated replacement ${error.message}; set JWT_SECRET or make STORAGE_DIR writable`);
   }
-  if (adminEmail !== null && !/^[^@\s]+@[^@\s]+$/.test(adminEmail)) {
-    throw new ConfigError('ADMIN_EMAIL', `must be an email address, got "${adminEmail}"`);
-  }
-  if (adminPassword !== null && (adminPassword.length < 8 || adminPassword.length > 128)) {
-    throw new ConfigError('ADMIN_PASSWORD', 'must be 8 to 128 characters');
-  }
+}
 
-  const redisPrefix = str(env, 'REDIS_PREFIX', 'classroom');
-  if (!/^[A-Za-z0-9_-]+$/.test(redisPrefix)) {
-    throw new ConfigError('REDIS_PREFIX', 'may only contain letters, digits, "-" and "_"');
-  }
-
-  const corsOrigins = (read(env, 'CORS_ORIGINS') ?? '')
-    .split(',')
-    .map((origin) => origin.trim())
-    .filter(Boolean);
-  for (const origin of corsOrigins) {
-    if (!/^https?:\/\/[^/]+$/.test(origin)) {
-      throw new ConfigError('CORS_ORIGINS', `must be a comma-separated list of origins like https://app.example.com, got "${origin}"`);
-    }
-  }
-
-  const presenceHeartbeatMs = int(env, 'PRESENCE_HEARTBEAT_MS', 5000, 50, 60_000);
-  const presenceTtlMs = int(env, 'PRESENCE_TTL_MS', 15_000, 100, 600_000);
-  if (presenceTtlMs <= presenceHeartbeatMs * 2) {
-    throw new ConfigError('PRESENCE_TTL_MS', `must exceed twice PRESENCE_HEARTBEAT_MS (${presenceHeartbeatMs}), got ${presenceTtlMs}`);
-  }
-
-  const metricsPort = read(env, 'METRICS_PORT') === undefined ? null : int(env, 'METRICS_PORT', 0, 0, 65_535);
-  if (metricsPort !== null && metricsPort !== 0 && metricsPort === port) {
-    throw new ConfigError('METRICS_PORT', `must differ from PORT (${port}): it moves /metrics off the API port`);
-  }
-  const metricsToken = read(env, 'METRICS_TOKEN') ?? null;
-  if (metricsToken !== null && metricsToken.length < 16) throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters');
-
+/** Reads and validates the configuration; throws `ConfigError` naming the first wrong variable. */
+export function loadConfig(envText: EnvText = process.env): Config {
+  const env = parseEnv(envText);
+  checkRules(env);
+  const trust = trustProxy(env.TRUST_PROXY);
+  const { jwtSecret, jwtSecretFile } = signingSecret(env);
   return Object.freeze({
-    nodeEnv,
-    host: str(env, 'HOST', '0.0.0.0'),
-    port,
-    publicUrl: url(env, 'PUBLIC_URL', `http://localhost:${port}`, ['http:', 'https:']).replace(/\/+$/, ''),
-    databaseUrl: url(env, 'DATABASE_URL', 'postgresql://postgres@127.0.0.1:5432/classroom', ['postgres:', 'postgresql:']),
-    dbPoolMax: int(env, 'DB_POOL_MAX', 10, 1, 1000),
-    dbStatementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 15_000, 100, 3600_000),
-    dbAcquireTimeoutMs: int(env, 'DB_ACQUIRE_TIMEOUT_MS', 5000, 100, 600_000),
-    redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
-    redisPrefix,
-    queuePrefix: `${redisPrefix}-bull`,
-    redisCommandTimeoutMs: int(env, 'REDIS_COMMAND_TIMEOUT_MS', 250, 10, 60_000),
-    jwtSecret: signingSecret!,
+    nodeEnv: env.NODE_ENV,
+    host: env.HOST,
+    port: env.PORT,
+    publicUrl: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
+    databaseUrl: env.DATABASE_URL,
+    dbPoolMax: env.DB_POOL_MAX,
+    dbStatementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
+    dbAcquireTimeoutMs: env.DB_ACQUIRE_TIMEOUT_MS,
+    redisUrl: env.REDIS_URL,
+    redisPrefix: env.REDIS_PREFIX,
+    queuePrefix: `${env.REDIS_PREFIX}-bull`,
+    redisCommandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS,
+    jwtSecret,
     jwtSecretFile,
-    accessTokenTtlSeconds: int(env, 'ACCESS_TOKEN_TTL_SECONDS', 15 * 60, 5, 24 * 3600),
-    refreshTokenTtlSeconds: int(env, 'REFRESH_TOKEN_TTL_SECONDS', 30 * 24 * 3600, 60, 365 * 24 * 3600),
-    refreshReuseGraceSeconds: int(env, 'REFRESH_REUSE_GRACE_SECONDS', 30, 0, 300),
-    storageDir,
-    adminEmail,
-    adminPassword,
-    workers: bool(env, 'WORKERS', true),
-    corsOrigins,
-    logLevel: oneOf(env, 'LOG_LEVEL', nodeEnv === 'test' ? 'silent' : 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
-    bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024, 100 * 1024 * 1024),
-    // uploaded_files.file_size is an integer column: at most 2^31 - 1 bytes.
-    uploadMaxBytes: int(env, 'UPLOAD_MAX_BYTES', 25 * 1024 * 1024, 1, 2 ** 31 - 1),
-    quizGraceMs: int(env, 'QUIZ_GRACE_MS', 2000, 0, 60_000),
-    socketTokenGraceMs: int(env, 'SOCKET_TOKEN_GRACE_MS', 60_000, 0, 3600_000),
-    sweepIntervalMs: int(env, 'SWEEP_INTERVAL_MS', 30_000, 100, 3600_000),
-    trustProxy: trustProxy(env),
-    shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
-    shutdownDrainMs: int(env, 'SHUTDOWN_DRAIN_MS', 5000, 0, 600_000),
-    // --- realtime (issue 7) ---
-    socketEventsPerSecond: int(env, 'SOCKET_EVENTS_PER_SECOND', 20, 1, 10_000),
-    socketEventsBurst: int(env, 'SOCKET_EVENTS_BURST', 40, 1, 100_000),
-    socketHandshakeRateLimitMax: int(env, 'SOCKET_HANDSHAKE_RATE_LIMIT_MAX', 1000, 1, 1_000_000),
-    socketHandshakeRateLimitWindowMs: int(env, 'SOCKET_HANDSHAKE_RATE_LIMIT_WINDOW_MS', 60_000, 1000, 24 * 3600_000),
-    socketsPerUserMax: int(env, 'SOCKETS_PER_USER_MAX', 20, 1, 10_000),
-    socketMaxMessageBytes: int(env, 'SOCKET_MAX_MESSAGE_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
-    // --- realtime across processes (issue 8) ---
-    socketStreamMaxLen: int(env, 'SOCKET_STREAM_MAX_LEN', 100_000, 1000, 10_000_000),
-    presenceHeartbeatMs,
-    presenceTtlMs,
-    wsAuthTimeoutMs: int(env, 'WS_AUTH_TIMEOUT_MS', 5000, 100, 60_000),
-    // --- auth (issue 3) ---
-    rateLimitMax: int(env, 'RATE_LIMIT_MAX', 600, 1, 1_000_000),
-    rateLimitWindowMs: int(env, 'RATE_LIMIT_WINDOW_MS', 60_000, 1000, 24 * 3600_000),
-    loginRateLimitMax: int(env, 'LOGIN_RATE_LIMIT_MAX', 10, 1, 10_000),
-    loginRateLimitWindowMs: int(env, 'LOGIN_RATE_LIMIT_WINDOW_MS', 15 * 60_000, 1000, 24 * 3600_000),
-    loginEmailFailureMax: int(env, 'LOGIN_EMAIL_FAILURE_MAX', 100, 1, 1_000_000),
-    loginEmailFailureWindowMs: int(env, 'LOGIN_EMAIL_FAILURE_WINDOW_MS', 15 * 60_000, 1000, 24 * 3600_000),
-    authRateLimitMax: int(env, 'AUTH_RATE_LIMIT_MAX', 1000, 1, 1_000_000),
-    authRateLimitWindowMs: int(env, 'AUTH_RATE_LIMIT_WINDOW_MS', 60_000, 1000, 24 * 3600_000),
-    argon2MaxConcurrency: int(env, 'ARGON2_MAX_CONCURRENCY', defaultArgon2Concurrency(env), 1, 64),
-    argon2MaxQueue: int(env, 'ARGON2_MAX_QUEUE', 200, 0, 100_000),
-    argon2QueueTimeoutMs: int(env, 'ARGON2_QUEUE_TIMEOUT_MS', 5000, 10, 60_000),
-    // --- workers (issue 9) ---
-    progressConcurrency: int(env, 'PROGRESS_CONCURRENCY', 10, 1, 1000),
-    certificateConcurrency: int(env, 'CERTIFICATE_CONCURRENCY', 2, 1, 100),
-    jobLockMs: int(env, 'JOB_LOCK_MS', 30_000, 1000, 600_000),
-    workerMetricsPort: env.WORKER_METRICS_PORT === undefined || env.WORKER_METRICS_PORT === '' ? null : int(env, 'WORKER_METRICS_PORT', 0, 0, 65_535),
-    metricsPort,
-    metricsToken,
-    docsEnabled: bool(env, 'DOCS_ENABLED', true),
-    // --- files (issue 5) ---
-    uploadAllowedTypes: Object.freeze(
-      ((raw: string) => {
-        const types = raw.split(',').map((type) => type.trim().toLowerCase()).filter(Boolean);
-        if (types.length === 0) throw new ConfigError('UPLOAD_ALLOWED_TYPES', 'must name at least one MIME type');
-        for (const type of types) {
-          if (!/^[a-z0-9][a-z0-9.+-]*\/[a-z0-9][a-z0-9.+-]*$/.test(type)) {
-            throw new ConfigError('UPLOAD_ALLOWED_TYPES', `must be a comma-separated list of MIME types like image/png, got "${type}"`);
-          }
-          if (/html|svg|xml|javascript|ecmascript/.test(type)) {
-            throw new ConfigError('UPLOAD_ALLOWED_TYPES', `must not allow content a browser could run, got "${type}"`);
-          }
-        }
-        return types;
-      })(
-        str(
-          env,
-          'UPLOAD_ALLOWED_TYPES',
-          'image/png,image/jpeg,image/gif,image/webp,application/pdf,video/mp4,video/webm,video/quicktime,' +
-            'audio/mpeg,audio/ogg,audio/wav,audio/webm,audio/mp4,text/plain,application/zip',
-        ),
-      ),
-    ),
-    fileUrlTtlSeconds: int(env, 'FILE_URL_TTL_SECONDS', 300, 10, 7 * 24 * 3600),
-    certificateUrlTtlSeconds: int(env, 'CERTIFICATE_URL_TTL_SECONDS', 7 * 24 * 3600, 60, 90 * 24 * 3600),
+    accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
+    refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,
+    refreshReuseGraceSeconds: env.REFRESH_REUSE_GRACE_SECONDS,
+    storageDir: env.STORAGE_DIR,
+    adminEmail: env.ADMIN_EMAIL ?? null,
+    adminPassword: env.ADMIN_PASSWORD ?? null,
+    workers: env.WORKERS,
+    corsOrigins: [...env.CORS_ORIGINS],
+    logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'silent' : 'info'),
+    bodyLimitBytes: env.BODY_LIMIT_BYTES,
+    uploadMaxBytes: env.UPLOAD_MAX_BYTES,
+    quizGraceMs: env.QUIZ_GRACE_MS,
+    socketTokenGraceMs: env.SOCKET_TOKEN_GRACE_MS,
+    sweepIntervalMs: env.SWEEP_INTERVAL_MS,
+    trustProxy: trust,
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    shutdownDrainMs: env.SHUTDOWN_DRAIN_MS,
+    socketEventsPerSecond: env.SOCKET_EVENTS_PER_SECOND,
+    socketEventsBurst: env.SOCKET_EVENTS_BURST,
+    socketHandshakeRateLimitMax: env.SOCKET_HANDSHAKE_RATE_LIMIT_MAX,
+    socketHandshakeRateLimitWindowMs: env.SOCKET_HANDSHAKE_RATE_LIMIT_WINDOW_MS,
+    socketsPerUserMax: env.SOCKETS_PER_USER_MAX,
+    socketMaxMessageBytes: env.SOCKET_MAX_MESSAGE_BYTES,
+    socketStreamMaxLen: env.SOCKET_STREAM_MAX_LEN,
+    presenceHeartbeatMs: env.PRESENCE_HEARTBEAT_MS,
+    presenceTtlMs: env.PRESENCE_TTL_MS,
+    wsAuthTimeoutMs: env.WS_AUTH_TIMEOUT_MS,
+    rateLimitMax: env.RATE_LIMIT_MAX,
+    rateLimitWindowMs: env.RATE_LIMIT_WINDOW_MS,
+    loginRateLimitMax: env.LOGIN_RATE_LIMIT_MAX,
+    loginRateLimitWindowMs: env.LOGIN_RATE_LIMIT_WINDOW_MS,
+    loginEmailFailureMax: env.LOGIN_EMAIL_FAILURE_MAX,
+    loginEmailFailureWindowMs: env.LOGIN_EMAIL_FAILURE_WINDOW_MS,
+    authRateLimitMax: env.AUTH_RATE_LIMIT_MAX,
+    authRateLimitWindowMs: env.AUTH_RATE_LIMIT_WINDOW_MS,
+    // See `Config.argon2MaxConcurrency`.
+    argon2MaxConcurrency: env.ARGON2_MAX_CONCURRENCY ?? Math.max(1, Math.min(availableParallelism() - 1, env.UV_THREADPOOL_SIZE - 1)),
+    argon2MaxQueue: env.ARGON2_MAX_QUEUE,
+    argon2QueueTimeoutMs: env.ARGON2_QUEUE_TIMEOUT_MS,
+    progressConcurrency: env.PROGRESS_CONCURRENCY,
+    certificateConcurrency: env.CERTIFICATE_CONCURRENCY,
+    jobLockMs: env.JOB_LOCK_MS,
+    workerMetricsPort: env.WORKER_METRICS_PORT ?? null,
+    metricsPort: env.METRICS_PORT ?? null,
+    metricsToken: env.METRICS_TOKEN ?? null,
+    docsEnabled: env.DOCS_ENABLED,
+    uploadAllowedTypes: Object.freeze([...env.UPLOAD_ALLOWED_TYPES]),
+    fileUrlTtlSeconds: env.FILE_URL_TTL_SECONDS,
+    certificateUrlTtlSeconds: env.CERTIFICATE_URL_TTL_SECONDS,
   });
 }

@@ -17,7 +17,7 @@ export const CERTIFICATE_NUMBER = /^CERT-\d{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMN
 export function newCertificateNumber(completedAt: Date, random: (size: number) => Buffer = randomBytes): string {
   const bytes = random(RANDOM_CHARS);
   let chars = '';
-  for (let i = 0; i < RANDOM_CHARS; i++) chars += CROCKFORD[bytes[i]! & 31];
+  for (let i = 0; i < RANDOM_CHARS; i++) chars += CROCKFORD[bytes[i] & 31];
   return `CERT-${completedAt.getUTCFullYear()}-${chars.slice(0, 4)}-${chars.slice(4, 8)}-${chars.slice(8, 12)}`;
 }
 

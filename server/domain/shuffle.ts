@@ -8,7 +8,7 @@ export function shuffled<T>(items: readonly T[], random: (max: number) => number
   const copy = [...items];
   for (let i = copy.length - 1; i > 0; i--) {
     const j = random(i + 1);
-    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+    [copy[i], copy[j]] = [copy[j], copy[i]];
   }
   return copy;
 }

@@ -69,6 +69,7 @@ export function jsonLimitError(value: unknown, limits: JsonLimits): string | nul
     } else if (typeof item === 'string') {
       length += item.length + 2;
     } else if (item !== undefined) {
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- only scalars get here (JSON: numbers, booleans, null)
       length += String(item).length;
     }
     if (length > maxLength) return `must not be larger than ${maxLength} characters of JSON`;

@@ -9,7 +9,7 @@ const digest = (value: string) => createHash('sha256').update(value).digest();
 export function metricsAuthorized(header: string | undefined, token: string | null): boolean {
   if (token === null) return true;
   const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
-  return !!match && timingSafeEqual(digest(match[1]!), digest(token));
+  return !!match && timingSafeEqual(digest(match[1]), digest(token));
 }
 
 /**

@@ -3,7 +3,7 @@ import jwt from '@fastify/jwt';
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { USER_ROLES, type UserRole } from '../../entities/enums.js';
 import { Counter, Gauge } from 'prom-client';
-import { AppError, forbidden, unauthorized } from '../platform/errors.js';
+import { forbidden, unauthorized } from '../platform/errors.js';
 import { WorkLimiter } from '../platform/work-limiter.js';
 import { limitedPasswords, type Passwords } from '../modules/auth/passwords.js';
 
@@ -70,7 +70,7 @@ function bearerToken(request: FastifyRequest): string | null {
   if (!header) return null;
   const match = /^Bearer\s+(\S+)$/i.exec(header);
   if (!match) throw unauthorized('Authorization must be "Bearer <access token>"');
-  return match[1]!;
+  return match[1];
 }
 
 export default fp(

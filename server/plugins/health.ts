@@ -61,7 +61,7 @@ export default fp(
     app.decorate('draining', false);
     const down = { postgres: false, redis: false };
     // One line when a dependency goes down (with the driver's message) and one when it is back.
-    const report = (name: keyof typeof down, error: unknown | null) => {
+    const report = (name: keyof typeof down, error: unknown) => {
       if (error !== null && !down[name]) app.log.warn({ err: error, dependency: name }, `readiness: ${name} did not answer`);
       if (error === null && down[name]) app.log.info({ dependency: name }, `readiness: ${name} answers again`);
       down[name] = error !== null;
@@ -79,7 +79,7 @@ export default fp(
     const readiness = (): Promise<Readiness> => {
       if (cached && performance.now() < cached.expiresAt) return cached.result;
       const entry = { result: probeAll(), expiresAt: Number.POSITIVE_INFINITY };
-      entry.result.finally(() => {
+      void entry.result.finally(() => {
         entry.expiresAt = performance.now() + READY_CACHE_MS;
       });
       cached = entry;

@@ -93,7 +93,7 @@ export default fp(
 
       // The plugin passes the route's merged limit options, its route under `routeInfo`.
       child(options: object) {
-        const route = (options as { routeInfo?: { method?: unknown; url?: string } }).routeInfo;
+        const route = (options as { routeInfo?: { method?: string | string[]; url?: string } }).routeInfo;
         return new SharedStore(undefined, `route:${String(route?.method ?? '')}:${route?.url ?? ''}`);
       }
     }

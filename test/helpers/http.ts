@@ -1,16 +1,67 @@
 import type { InjectOptions } from 'fastify';
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { Static, TSchema } from 'typebox';
+import { Value } from 'typebox/value';
 import type { App } from '../../server/app.js';
+import type { ErrorBody, ErrorCode } from '../../server/platform/errors.js';
+import { ErrorResponse } from '../../server/platform/schemas.js';
+
+/** What `call` returns: the status, the parsed JSON body (text when it is not JSON; null when empty) and the headers. */
+export interface Reply<Body = unknown> {
+  status: number;
+  body: Body;
+  headers: OutgoingHttpHeaders;
+}
+
+/**
+ * `any` for the call sites written before typed replies. New code reads a body through
+ * `bodyOf(reply, status, Schema)` or `errorOf(reply, status, code)`, or names it: `call<T>(…)`.
+ * Once no file relies on it, the default of `call` becomes `unknown`.
+ */
+type Untyped = any;
 
 /** `app.inject` with an optional bearer user, returning status and parsed JSON. */
-export async function call(app: App, method: InjectOptions['method'], url: string, as?: { headers: Record<string, string> } | null, payload?: unknown) {
+export async function call<Body = Untyped>(
+  app: App,
+  method: InjectOptions['method'],
+  url: string,
+  as?: { headers: Record<string, string> } | null,
+  payload?: unknown,
+): Promise<Reply<Body>> {
   const res = await app.inject({ method, url, headers: as?.headers ?? {}, ...(payload === undefined ? {} : { payload: payload as InjectOptions['payload'] }) });
-  let body: any = null;
+  let body: unknown;
   try {
     body = res.body ? res.json() : null;
   } catch {
     body = res.body;
   }
-  return { status: res.statusCode, body, headers: res.headers };
+  return { status: res.statusCode, body: body as Body, headers: res.headers };
+}
+
+function describe(reply: Reply): string {
+  return `${reply.status} ${typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body)}`;
+}
+
+/**
+ * The body of a reply that must have `status`, checked against the route's response schema and
+ * typed by it: a wrong status or a body of another shape fails here, with the reply in the message.
+ *
+ *     const me = bodyOf(await call(app, 'GET', '/api/users/me', student), 200, UserResponse);
+ */
+export function bodyOf<S extends TSchema>(reply: Reply, status: number, schema: S): Static<S> {
+  if (reply.status !== status) throw new Error(`expected ${status}, got ${describe(reply)}`);
+  if (!Value.Check(schema, reply.body)) {
+    const problems = [...Value.Errors(schema, reply.body)].slice(0, 3).map((error) => `${error.instancePath || '/'} ${error.message}`);
+    throw new Error(`the ${status} body does not match its schema (${problems.join('; ')}): ${describe(reply)}`);
+  }
+  return reply.body as Static<S>;
+}
+
+/** The error body of a reply that must have `status` (and `code`, when given). */
+export function errorOf(reply: Reply, status: number, code?: ErrorCode): ErrorBody {
+  const body = bodyOf(reply, status, ErrorResponse) as ErrorBody;
+  if (code !== undefined && body.code !== code) throw new Error(`expected ${status} ${code}, got ${describe(reply)}`);
+  return body;
 }
 
 /** Row counts of the given tables, to prove that a refused request wrote nothing. */

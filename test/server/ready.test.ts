@@ -1,5 +1,4 @@
 import t from 'tap';
-import { once } from 'node:events';
 import { Server } from 'socket.io';
 import { buildTestApp } from '../helpers/app.js';
 import { freePort, startRedisServer } from '../helpers/processes.js';

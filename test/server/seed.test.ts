@@ -1,7 +1,11 @@
 import t from 'tap';
 import { buildApp } from '../../server/app.js';
 import { createTestEnv } from '../helpers/app.js';
-import { call } from '../helpers/http.js';
+import { bodyOf, call } from '../helpers/http.js';
+import { AttemptJson } from '../../server/modules/attempts/attempts.schemas.js';
+import { Session } from '../../server/modules/auth/auth.schemas.js';
+import { CourseDetailJson, EnrollmentJson } from '../../server/modules/learning.schemas.js';
+import { Page } from '../../server/platform/schemas.js';
 import { spawnEntry } from '../helpers/processes.js';
 
 const env = await createTestEnv(t, 'seed');
@@ -37,18 +41,17 @@ t.test('`npm run seed` loads the demo data, which works through the API', async 
 
   const app = await buildApp(env.config);
   t.teardown(() => app.close());
-  const login = await call(app, 'POST', '/api/auth/login', null, { email: 'alice@example.com', password: 'student-password' });
-  t.equal(login.status, 200, 'a printed login works');
-  const student = { headers: { authorization: `Bearer ${login.body.accessToken}` } };
-  const course = await call(app, 'GET', '/api/courses/intro-to-sql', student);
-  t.equal(course.status, 200);
-  const enrollments = await call(app, 'GET', '/api/enrollments', student);
-  t.match(enrollments.body.items, [{ course: { slug: 'intro-to-sql' }, totalLessonsCount: 6 }], 'enrolled, counting every lesson');
-  const quizLesson = JSON.stringify(course.body).match(/"quizId":"([0-9a-f-]{36})"/);
+  // A printed login works.
+  const login = bodyOf(await call(app, 'POST', '/api/auth/login', null, { email: 'alice@example.com', password: 'student-password' }), 200, Session);
+  const student = { headers: { authorization: `Bearer ${login.accessToken}` } };
+  const course = bodyOf(await call(app, 'GET', '/api/courses/intro-to-sql', student), 200, CourseDetailJson);
+  const enrollments = bodyOf(await call(app, 'GET', '/api/enrollments', student), 200, Page(EnrollmentJson));
+  t.match(enrollments.items, [{ course: { slug: 'intro-to-sql' }, totalLessonsCount: 6 }], 'enrolled, counting every lesson');
+  const quizLesson = JSON.stringify(course).match(/"quizId":"([0-9a-f-]{36})"/);
   t.ok(quizLesson, 'the outline shows the quiz');
-  const attempt = await call(app, 'POST', `/api/quizzes/${quizLesson![1]}/attempts`, student);
-  t.equal(attempt.status, 201, 'the timed quiz can be started');
-  t.ok(attempt.body.deadline);
+  // The timed quiz can be started.
+  const attempt = bodyOf(await call(app, 'POST', `/api/quizzes/${quizLesson![1]}/attempts`, student), 201, AttemptJson);
+  t.ok(attempt.deadline);
 });
 
 t.test('a second run creates nothing and does not fail', async (t) => {

@@ -315,3 +315,51 @@ t.test('argon2 slots and the per-IP budget of register and login', async (t) => 
     t.match(error.message, message);
   }
 });
+
+t.test('the environment is one schema: every variable typed, described, bounded, with its default', async (t) => {
+  const { EnvSchema } = await import('../../server/config/env-schema.js');
+  const variables = Object.entries(EnvSchema.properties) as Array<[string, { description?: string; type?: string; minimum?: number; maximum?: number }]>;
+  t.ok(variables.length >= 60, 'every variable loadConfig reads is in the schema');
+  for (const [name, schema] of variables) {
+    t.ok(schema.description, `${name} says what it is for`);
+    if (schema.type === 'integer') t.ok(schema.minimum !== undefined && schema.maximum !== undefined, `${name} is bounded`);
+  }
+  const required = new Set<string>(EnvSchema.required);
+  for (const [name, schema] of variables) {
+    if (required.has(name)) t.not((schema as { default?: unknown }).default, undefined, `${name} is optional or has a default`);
+  }
+});
+
+t.test('blank values count as unset; several wrong variables: the first in the schema is named', async (t) => {
+  const blank = loadConfig({ PORT: '  ', WORKERS: '', CORS_ORIGINS: ' ', METRICS_PORT: '', WORKER_METRICS_PORT: ' ', LOG_LEVEL: '' });
+  t.same([blank.port, blank.workers, blank.corsOrigins, blank.metricsPort, blank.workerMetricsPort, blank.logLevel], [3000, true, [], null, null, 'info']);
+  t.equal(loadConfig({ NODE_ENV: 'test' }).logLevel, 'silent', 'LOG_LEVEL defaults by NODE_ENV');
+  t.equal(loadConfig({ PORT: '8081' }).publicUrl, 'http://localhost:8081', 'PUBLIC_URL defaults by PORT');
+  const error = t.throws(() => loadConfig({ JOB_LOCK_MS: '1', PORT: 'x', NODE_ENV: 'staging' })) as ConfigError;
+  t.equal(error.variable, 'NODE_ENV');
+  t.match(error.message, /NODE_ENV must be one of development, test, production, got "staging"/);
+});
+
+t.test('more wrong values, each named with what it must be', async (t) => {
+  const bad: Array<[string, Record<string, string>, RegExp]> = [
+    ['PORT', { PORT: '3.5' }, /PORT must be an integer, got "3.5"/],
+    ['PORT', { PORT: '-1' }, /PORT must be between 0 and 65535, got -1/],
+    ['PUBLIC_URL', { PUBLIC_URL: 'ftp://files.example.com' }, /PUBLIC_URL must use http: or https:, got "ftp:"/],
+    ['REDIS_URL', { REDIS_URL: 'redis//nohost' }, /REDIS_URL must be a URL, got "redis\/\/nohost"/],
+    ['ADMIN_PASSWORD', { ADMIN_EMAIL: 'a@b.c', ADMIN_PASSWORD: 'x'.repeat(129) }, /ADMIN_PASSWORD must be 8 to 128 characters/],
+    ['CORS_ORIGINS', { CORS_ORIGINS: 'https://ok.example.com,https://bad.example.com/path' }, /got "https:\/\/bad.example.com\/path"/],
+    ['UPLOAD_ALLOWED_TYPES', { UPLOAD_ALLOWED_TYPES: 'text/plain,Text/XML' }, /must not allow content a browser could run, got "text\/xml"/],
+    ['UV_THREADPOOL_SIZE', { UV_THREADPOOL_SIZE: '0' }, /UV_THREADPOOL_SIZE must be between 1 and 1024, got 0/],
+    ['WORKER_METRICS_PORT', { WORKER_METRICS_PORT: '65536' }, /WORKER_METRICS_PORT must be between 0 and 65535/],
+    ['TRUST_PROXY', { TRUST_PROXY: '21' }, /TRUST_PROXY must be at most 20 hops, got 21/],
+    ['SOCKET_STREAM_MAX_LEN', { SOCKET_STREAM_MAX_LEN: '1e5' }, /SOCKET_STREAM_MAX_LEN must be an integer, got "1e5"/],
+  ];
+  for (const [variable, env, message] of bad) {
+    const error = t.throws(() => loadConfig(env), variable) as ConfigError;
+    t.equal(error.variable, variable);
+    t.match(error.message, message);
+  }
+  const storage = freshStorage();
+  t.throws(() => loadConfigFrom({ STORAGE_DIR: storage, PORT: 'x' }), /PORT/);
+  t.notOk(existsSync(storage), 'nothing is written before every variable passed');
+});

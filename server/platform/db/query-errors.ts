@@ -55,7 +55,7 @@ export function redactQueryMessage(message: string, named: Iterable<unknown> = [
   const serverMessage = (separator === -1 ? head : head.slice(separator)).replace(STRING_LITERAL, '?');
   const known = new Set<string>();
   for (const name of named) if (typeof name === 'string') known.add(name);
-  for (const [, quoted] of statement.matchAll(DOUBLE_QUOTED)) known.add(unquote(quoted!));
+  for (const [, quoted] of statement.matchAll(DOUBLE_QUOTED)) known.add(unquote(quoted));
   for (const word of statement.replace(DOUBLE_QUOTED, ' ').match(/[A-Za-z_][\w$]*/g) ?? []) known.add(word);
   return statement + serverMessage.replace(DOUBLE_QUOTED, (whole, quoted: string) => (known.has(unquote(quoted)) ? whole : '"?"'));
 }
@@ -113,7 +113,7 @@ export function withoutQueryValues<T>(error: T, depth = 0): T {
     Object.defineProperty(copy, 'cause', { value: safeCause, enumerable: false, writable: true, configurable: true });
   }
   const nested = (error as { errors?: unknown }).errors;
-  if (Array.isArray(nested)) copy.errors = nested.map((inner) => withoutQueryValues(inner, depth + 1));
+  if (Array.isArray(nested)) copy.errors = nested.map((inner: unknown) => withoutQueryValues(inner, depth + 1));
   Object.defineProperty(copy, 'message', { value: message, enumerable: false, writable: true, configurable: true });
   Object.defineProperty(copy, 'stack', { value: stack, enumerable: false, writable: true, configurable: true });
   return copy as T;

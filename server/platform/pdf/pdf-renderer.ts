@@ -7,8 +7,8 @@ import type { RenderRequest, RenderResponse } from './pdf-render.thread.js';
 const IDLE_MS = 60_000;
 
 interface Pending {
-  resolve(): void;
-  reject(error: Error): void;
+  resolve: () => void;
+  reject: (error: Error) => void;
 }
 
 /**

@@ -35,14 +35,14 @@ export class Queues {
   /** Adds a job under the contract's id and options (a duplicate add is a no-op while the job exists). */
   async add<K extends QueueKey>(key: K, payload: QueuePayloads[K], options: JobsOptions = {}) {
     const contract = queueContracts[key];
-    const queue = this.get(key) as unknown as Queue<QueuePayloads[K]>;
+    const queue = this.get(key);
     return queue.add(contract.name as never, payload as never, { jobId: contract.jobId(payload), ...contract.addOptions?.(payload), ...options });
   }
 
   /** Adds many jobs of one queue in one round trip, each under the contract's id and options. */
   async addBulk<K extends QueueKey>(key: K, jobs: Array<{ payload: QueuePayloads[K]; options?: JobsOptions }>) {
     const contract = queueContracts[key];
-    const queue = this.get(key) as unknown as Queue<QueuePayloads[K]>;
+    const queue = this.get(key);
     return queue.addBulk(
       jobs.map(({ payload, options }) => ({
         name: contract.name as never,

@@ -1,0 +1,55 @@
+// ESLint (flat config) with typescript-eslint. Type-aware rules run on the application code
+// (server, workers, entities, migrations); tests, benchmarks and scripts get the syntactic rules
+// only, which keeps `npm run lint` fast. Import boundaries are dependency-cruiser's job
+// (.dependency-cruiser.cjs); formatting is Prettier's.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const typed = ['server/**/*.ts', 'workers/**/*.ts', 'entities/**/*.ts', 'migrations/**/*.ts'];
+
+/** docs/data-access.md: raw SQL only in a component's `*.queries.ts` or in `server/platform/db/`. */
+const rawSqlOutsideQueries = {
+  selector: "CallExpression[callee.type='MemberExpression'][callee.property.name='execute']",
+  message: 'Raw SQL (`.execute(`) belongs in a `*.queries.ts` module or server/platform/db/ (docs/data-access.md).',
+};
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'coverage/', '.tap/', 'storage/', 'web/dist/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { ecmaVersion: 2023, sourceType: 'module' },
+    linterOptions: { reportUnusedDisableDirectives: 'error' },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }],
+      'no-restricted-syntax': ['error', rawSqlOutsideQueries],
+    },
+  },
+  {
+    files: typed,
+    extends: [...tseslint.configs.recommendedTypeChecked],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      // Fastify hooks, Socket.IO listeners and timers take async callbacks by design.
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
+      '@typescript-eslint/only-throw-error': 'error',
+      '@typescript-eslint/require-await': 'off',
+    },
+  },
+  {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
+  },
+  {
+    // Where SQL may be written, and code that is not application code.
+    files: ['**/*.queries.ts', 'server/platform/db/**', 'test/**', 'bench/**', 'scripts/**', 'migrations/**'],
+    rules: { 'no-restricted-syntax': 'off' },
+  },
+  {
+    files: ['test/**', 'bench/**', 'scripts/**'],
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-non-null-assertion': 'off',
+    },
+  },
+);
