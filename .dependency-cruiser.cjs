@@ -53,10 +53,17 @@ module.exports = {
     },
     {
       name: 'queries-only-in-their-component',
-      comment: 'Rule 4: only the owning component imports its *.queries.ts (not realtime, plugins or workers).',
+      comment: 'Rule 4: only the owning component imports its *.queries.ts (the realtime layer its own; not plugins or workers).',
       severity: 'error',
-      from: { pathNot: '^server/modules/' },
+      from: { pathNot: '^server/(modules|realtime)/' },
       to: { path: '\\.queries\\.ts$' },
+    },
+    {
+      name: 'realtime-queries-stay-in-realtime',
+      comment: 'The realtime layer reads its own tables through realtime.queries.ts; components never import it.',
+      severity: 'error',
+      from: { path: '^server/modules/' },
+      to: { path: '^server/realtime/realtime\\.queries\\.ts$' },
     },
     {
       name: 'adapters-only-from-wiring',

@@ -5,6 +5,7 @@ import { USER_ROLES, type UserRole } from '../../entities/enums.js';
 import { Counter, Gauge } from 'prom-client';
 import { forbidden, unauthorized } from '../platform/errors.js';
 import { WorkLimiter } from '../platform/work-limiter.js';
+import { accountStanding } from '../modules/users/users.service.js';
 import { limitedPasswords, type Passwords } from '../modules/auth/passwords.js';
 
 /** Who is calling, as every route and socket handler sees it. */
@@ -34,7 +35,7 @@ declare module 'fastify' {
     /** preHandler: like `authenticate` when an Authorization header is present; anonymous otherwise. */
     optionalAuth: preHandlerAsyncHookHandler;
     /** Signs an access token for `user`. */
-    signAccessToken(user: AuthUser): string;
+    signAccessToken: (user: AuthUser) => string;
     /**
      * Verifies an access token and re-checks the user against the database (active, same role).
      * Used by the HTTP hook, the Socket.IO handshake and `/ws`. Throws `AppError('UNAUTHORIZED')`.
@@ -114,10 +115,7 @@ export default fp(
       }
       // One primary-key lookup per request, deliberately uncached: deactivation and role
       // changes bite on the very next request, on every instance.
-      const rows = await app.orm.em
-        .getConnection()
-        .execute<Array<{ is_active: boolean; role: UserRole }>>('SELECT is_active, role FROM users WHERE id = ?', [claims.sub]);
-      const row = rows[0];
+      const row = await accountStanding({ em: app.orm.em }, claims.sub);
       if (!row || !row.is_active) throw unauthorized('This account is not active');
       if (row.role !== claims.role) throw unauthorized('Your role has changed; refresh your token');
       return { id: claims.sub, role: row.role, expiresAt: claims.exp * 1000 };

@@ -123,8 +123,8 @@ const sharedListeners = new WeakMap<ClientEventHandler<never>, Map<string, Share
  */
 export function bindClientEvent<E extends ClientEventName>(socket: RealtimeSocket, event: E, handler: ClientEventHandler<E>, deps: BindDeps): void {
   socketDeps.set(socket, deps);
-  let byEvent = sharedListeners.get(handler as ClientEventHandler<never>);
-  if (!byEvent) sharedListeners.set(handler as ClientEventHandler<never>, (byEvent = new Map()));
+  let byEvent = sharedListeners.get(handler);
+  if (!byEvent) sharedListeners.set(handler, (byEvent = new Map<string, SharedListener>()));
   let listener = byEvent.get(event);
   if (!listener) {
     listener = async function (this: RealtimeSocket, ...args: unknown[]) {

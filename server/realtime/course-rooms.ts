@@ -40,7 +40,7 @@ export function joinedCourseIds(socketRooms: Iterable<string>): string[] {
   const ids: string[] = [];
   for (const room of socketRooms) {
     const match = COURSE_ROOM.exec(room);
-    if (match) ids.push(match[1]!);
+    if (match) ids.push(match[1]);
   }
   return ids;
 }

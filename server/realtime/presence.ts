@@ -20,7 +20,7 @@ export class InMemoryPresence implements Presence {
 
   async join(courseId: string, userId: string, socketId: string): Promise<{ first: boolean }> {
     let users = this.courses.get(courseId);
-    if (!users) this.courses.set(courseId, (users = new Map()));
+    if (!users) this.courses.set(courseId, (users = new Map<string, Set<string>>()));
     let sockets = users.get(userId);
     const first = !sockets;
     if (!sockets) users.set(userId, (sockets = new Set()));

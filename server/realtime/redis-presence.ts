@@ -199,7 +199,7 @@ export class RedisPresence implements Presence {
         entry.queued = null;
         const read = this.options.redis.eval(ONLINE, 0, this.base, courseId) as Promise<string[]>;
         entry.running = read;
-        read.then(noop, noop).then(() => {
+        void read.then(noop, noop).then(() => {
           if (entry.running !== read) return;
           entry.running = null;
           if (!entry.queued && this.reads.get(courseId) === entry) this.reads.delete(courseId);
@@ -269,9 +269,9 @@ export class RedisPresence implements Presence {
     const flat = (await this.options.redis.eval(REAP, 0, this.base, instanceId)) as string[];
     const byCourse = new Map<string, string[]>();
     for (let i = 0; i + 1 < flat.length; i += 2) {
-      const users = byCourse.get(flat[i]!) ?? [];
-      users.push(flat[i + 1]!);
-      byCourse.set(flat[i]!, users);
+      const users = byCourse.get(flat[i]) ?? [];
+      users.push(flat[i + 1]);
+      byCourse.set(flat[i], users);
     }
     for (const [courseId, userIds] of byCourse) this.options.onDeparted(courseId, userIds);
   }

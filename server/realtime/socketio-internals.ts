@@ -267,7 +267,7 @@ export function bridgeRecoveryGap(io: RealtimeServer): RecoveryGap {
 
 /** What a new connection would be: in no room yet, not recovered, with its own private session id. */
 export function resumeAsFreshSession(socket: RealtimeSocket): void {
-  for (const room of [...socket.rooms]) if (room !== socket.id) socket.leave(room);
+  for (const room of [...socket.rooms]) if (room !== socket.id) void socket.leave(room);
   // Socket.IO declares both read-only; they are only read later, when the socket connects (the
   // CONNECT packet carries the pid) and when its session is stored on disconnect.
   Object.assign(socket, { recovered: false, pid: randomBytes(15).toString('base64url') });
@@ -285,6 +285,8 @@ export function resumeAsFreshSession(socket: RealtimeSocket): void {
  */
 export function settleSubscriptions(client: Redis, parent: Redis): Redis {
   for (const name of ['subscribe', 'psubscribe', 'ssubscribe'] as const) {
+    // Called with `apply(client, …)` below: `this` is kept.
+    // eslint-disable-next-line @typescript-eslint/unbound-method
     const original = client[name] as (...args: unknown[]) => Promise<unknown>;
     Object.defineProperty(client, name, {
       configurable: true,

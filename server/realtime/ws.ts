@@ -9,7 +9,7 @@ import type { EventGate } from './event-gate.js';
 import type { DeliveredPacket } from './socketio-internals.js';
 import { joinedCourseIds } from './course-rooms.js';
 import type { CourseMembership } from './course-membership.js';
-import { rooms, WS_CLOSE, WS_FRAME_EVENTS, type Ack, type WsAckFrame, type WsAuthAckData, type WsEventFrame, type WsFrameType } from './contract.js';
+import { rooms, WS_CLOSE, WS_FRAME_EVENTS, type Ack, type WsAckFrame, type WsAuthAckData, type WsFrameType } from './contract.js';
 import type { TokenBucket } from './rate-limit.js';
 import type { ClientConnection, SocketData } from './types.js';
 
@@ -25,7 +25,7 @@ const MAX_PENDING_FRAMES = 16;
 const VOLATILE_BUFFER_LIMIT = 64 * 1024;
 
 export interface WsHubDeps {
-  forkDeps(): ServiceDeps;
+  forkDeps: () => ServiceDeps;
   log: FastifyBaseLogger;
   membership: CourseMembership;
   /** The same handler functions the Socket.IO sockets run. */
@@ -168,7 +168,7 @@ export class WsHub {
     const handle = async (raw: string) => {
       let frame: { type?: unknown; id?: unknown; data?: unknown };
       try {
-        frame = JSON.parse(raw);
+        frame = JSON.parse(raw) as typeof frame;
       } catch {
         return conn.send(ackFrame(null, { ok: false, error: { code: 'VALIDATION_ERROR', message: 'A frame must be JSON' } }));
       }
@@ -186,16 +186,17 @@ export class WsHub {
 
     ws.on('message', (data, isBinary) => {
       if (state === 'closed') return;
-      const raw = isBinary ? '' : data.toString();
+      const raw = isBinary ? '' : Buffer.isBuffer(data) ? data.toString() : Array.isArray(data) ? Buffer.concat(data).toString() : Buffer.from(data).toString();
       if (state === 'open') return void handle(raw);
       if (state === 'checking') {
         if (pending.length >= MAX_PENDING_FRAMES) return refuse('unauthorized: too many frames before auth');
         return void pending.push(raw);
       }
       // The first frame of a connection without `?token=` must be `{"type":"auth","data":{"token":…}}`.
-      let frame: { type?: unknown; id?: unknown; data?: { token?: unknown } } | null = null;
+      type AuthFrame = { type?: unknown; id?: unknown; data?: { token?: unknown } } | null;
+      let frame: AuthFrame = null;
       try {
-        frame = JSON.parse(raw);
+        frame = JSON.parse(raw) as AuthFrame;
       } catch {
         // refused below
       }
@@ -232,7 +233,7 @@ export class WsHub {
     if (packet.rooms.size === 0) for (const conn of this.connections) targets.add(conn);
     else for (const room of packet.rooms) for (const conn of this.byRoom.get(room) ?? []) targets.add(conn);
     if (targets.size === 0) return;
-    const frame = JSON.stringify({ type: packet.event, data: packet.payload } as WsEventFrame);
+    const frame = JSON.stringify({ type: packet.event, data: packet.payload });
     for (const conn of targets) {
       if (packet.except.size > 0 && [...packet.except].some((room) => conn.rooms.has(room))) continue;
       if (packet.volatile && conn.ws.bufferedAmount > VOLATILE_BUFFER_LIMIT) continue;

@@ -1,7 +1,7 @@
 import { recordingJobs } from './jobs.js';
 import type { App } from '../../server/app.js';
 import type { AuthUser } from '../../server/plugins/auth.js';
-import type { Jobs, Publisher, ServiceDeps } from '../../server/modules/deps.js';
+import type { Publisher, ServiceDeps } from '../../server/modules/deps.js';
 import { createQuestion, createQuiz, updateQuiz, type QuizSettings } from '../../server/modules/quizzes/quizzes.service.js';
 import { call } from './http.js';
 import { recordingPublisher } from './publisher.js';

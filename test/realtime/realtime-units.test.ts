@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import t from 'tap';
 import { clientIpResolver } from '../../server/realtime/client-ip.js';
@@ -97,7 +96,7 @@ t.test('tick scheduler: ticks aligned to whole seconds before the deadline, then
 });
 
 t.test('local connections: a cap per user, one budget per user, dropped with the last connection', async (t) => {
-  let now = 0;
+  const now = 0;
   const gone: string[] = [];
   const connections = new LocalConnections({ maxPerUser: 2, eventsPerSecond: 1, eventsBurst: 3, onLastGone: (userId) => gone.push(userId), now: () => now });
   t.ok(connections.open('u'));

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { QueueEvents } from 'bullmq';
 import { buildApp } from '../../server/app.js';
 import { createTestEnv } from '../helpers/app.js';
-import { createUser, type TestUser } from '../helpers/users.js';
+import { createUser } from '../helpers/users.js';
 import { call, countRows } from '../helpers/http.js';
 import { spawnEntry } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait.js';

@@ -82,7 +82,7 @@ export async function finishedAttemptCount(db: SqlRunner, enrollmentId: string, 
     `SELECT count(*)::int AS used FROM quiz_attempts WHERE enrollment_id = ? AND quiz_id = ? AND status <> 'in_progress'`,
     [enrollmentId, quizId],
   );
-  return used!;
+  return used;
 }
 
 /** The running attempt(s) of this enrollment at this quiz (at most one: a partial unique index). */
@@ -104,7 +104,7 @@ export async function attemptNumbers(tx: SqlRunner, enrollmentId: string, quizId
     'SELECT count(*)::int AS count, coalesce(max(attempt_number), 0)::int AS last FROM quiz_attempts WHERE enrollment_id = ? AND quiz_id = ?',
     [enrollmentId, quizId],
   );
-  return numbers!;
+  return numbers;
 }
 
 /** The quiz's questions in its order, with their options (for a new attempt's own order). */
@@ -124,7 +124,7 @@ export async function insertAttempt(
      VALUES (?, ?, ?, 'in_progress', ?, ?, ?, '{}') RETURNING id`,
     [attempt.enrollmentId, attempt.quizId, attempt.attemptNumber, attempt.startedAt, attempt.deadline, JSON.stringify(attempt.questionOrder)],
   );
-  return inserted!.id;
+  return inserted.id;
 }
 
 /**

@@ -104,7 +104,7 @@ export async function listStudentCertificates(db: SqlRunner, studentId: string, 
     db.execute<CertificateRow[]>(`${CERTIFICATE_SELECT} WHERE c.student_id = ? ORDER BY c.issued_at DESC, c.id LIMIT ? OFFSET ?`, [studentId, limit, offset]),
     db.execute<Array<{ total: number }>>('SELECT count(*)::int AS total FROM certificates WHERE student_id = ?', [studentId]),
   ]);
-  return { rows, total: count!.total };
+  return { rows, total: count.total };
 }
 
 /** Idempotent: the first `revoked_at` stays. */

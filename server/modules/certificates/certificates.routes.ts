@@ -45,7 +45,7 @@ export default async function certificateRoutes(fastify: FastifyInstance) {
     {
       preHandler: async (request, reply) => {
         // A signed link stands on its own: a stale Authorization header must not spoil it.
-        const query = request.query as CertificatePdfQuery;
+        const query = request.query;
         if (query.expires === undefined && query.signature === undefined) await app.authenticate.call(app, request, reply);
       },
       schema: {

@@ -63,7 +63,7 @@ export async function courseRows(em: EntityManager, filter: CourseFilter, page: 
     em.execute<CourseRow[]>(`${COURSE_SELECT} ${whereSql} ORDER BY c.created_at DESC, c.id LIMIT ? OFFSET ?`, [...params, page.limit, page.offset]),
     em.execute<Array<{ total: number }>>(`SELECT count(*)::int AS total FROM courses c ${whereSql}`, params),
   ]);
-  return { rows, total: count[0]!.total };
+  return { rows, total: count[0].total };
 }
 
 /** A lesson of the outline, with its quiz (if any) and whether that quiz is published. */
@@ -122,7 +122,7 @@ export async function insertCourse(em: EntityManager, course: NewCourse): Promis
       JSON.stringify(course.metadata),
     ],
   );
-  return rows[0]!.id;
+  return rows[0].id;
 }
 
 export async function countCourseEnrollments(em: EntityManager, courseId: string): Promise<number> {

@@ -34,7 +34,7 @@ export async function insertOrReactivateEnrollment(em: EntityManager, studentId:
       WHERE student_id = ? AND course_id = ? RETURNING id`,
     [studentId, courseId],
   );
-  return { id: existing!.id, created: false };
+  return { id: existing.id, created: false };
 }
 
 /** A page of one student's (`studentId`) or one course's (`courseId`) enrollments, newest first, and how many match. */
@@ -54,7 +54,7 @@ export async function enrollmentRows(
     em.execute<EnrollmentRow[]>(`${SELECT} ${whereSql} ORDER BY e.created_at DESC, e.id LIMIT ? OFFSET ?`, [...values, page.limit, page.offset]),
     em.execute<Array<{ total: number }>>(`SELECT count(*)::int AS total FROM enrollments e ${whereSql}`, values),
   ]);
-  return { rows, total: count!.total };
+  return { rows, total: count.total };
 }
 
 /** Sets the given fields (those present) of an enrollment. */

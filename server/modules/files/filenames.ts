@@ -1,5 +1,7 @@
 /** Original file names are data only: shown to people, never used as a path. */
 
+// Control characters are exactly what this strips from names.
+// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 export const ORIGINAL_FILENAME_MAX_LENGTH = 255;
 

@@ -85,7 +85,7 @@ export default async function filesRoutes(fastify: FastifyInstance) {
       },
       preHandler: async (request, reply) => {
         // A signed URL stands on its own: a stale Authorization header must not spoil it.
-        const query = request.query as { expires?: number; signature?: string };
+        const query = request.query;
         if (query.expires === undefined && query.signature === undefined) await app.optionalAuth.call(app, request, reply);
       },
     },

@@ -21,9 +21,9 @@ export function parseRange(header: string | undefined, size: number): RangeAnswe
   if (!header) return { kind: 'full' };
   const match = /^\s*bytes\s*=\s*(.*)$/i.exec(header);
   if (!match) return { kind: 'full' };
-  const specs = match[1]!.split(',').map((spec) => spec.replace(/\s+/g, ''));
+  const specs = match[1].split(',').map((spec) => spec.replace(/\s+/g, ''));
   if (specs.length !== 1) return { kind: 'full' };
-  const parts = SINGLE_RANGE.exec(specs[0]!);
+  const parts = SINGLE_RANGE.exec(specs[0]);
   if (!parts) return { kind: 'full' };
   const [, first, last] = parts as unknown as [string, string, string];
 

@@ -52,7 +52,7 @@ export async function insertLesson(em: EntityManager, lesson: NewLesson): Promis
       JSON.stringify(lesson.metadata),
     ],
   );
-  return rows[0]!.id;
+  return rows[0].id;
 }
 
 /** Every lesson of a course with its parent; `forUpdate` (in a transaction) locks them. */
@@ -72,7 +72,7 @@ export async function lessonUsage(db: SqlRunner, lessonId: string): Promise<{ pr
             (SELECT count(*)::int FROM quiz_attempts a JOIN quizzes q ON q.id = a.quiz_id WHERE q.lesson_id = ?) AS attempts`,
     [lessonId, lessonId],
   );
-  return usage!;
+  return usage;
 }
 
 /** Deletes a lesson (its quiz and questions cascade); its children move up to `newParentId`. */

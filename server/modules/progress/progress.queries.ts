@@ -193,7 +193,7 @@ export async function lessonsWithProgress(
     ),
     em.execute<Array<{ total: number }>>('SELECT count(*)::int AS total FROM lessons WHERE course_id = ?', [courseId]),
   ]);
-  return { rows, total: count!.total };
+  return { rows, total: count.total };
 }
 
 /** Enrollment counts as stored, for the sweep to compare with what it recalculates. */

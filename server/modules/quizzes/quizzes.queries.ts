@@ -49,13 +49,13 @@ export async function questionReadRows(db: SqlRunner, quizId: string): Promise<Q
 /** The order index after the quiz's last question (0 for the first). */
 export async function nextQuestionIndex(db: SqlRunner, quizId: string): Promise<number> {
   const [next] = await db.execute<Array<{ n: number }>>('SELECT coalesce(max(order_index) + 1, 0)::int AS n FROM quiz_questions WHERE quiz_id = ?', [quizId]);
-  return next!.n;
+  return next.n;
 }
 
 /** How many attempts (any status) the quiz has. */
 export async function attemptCount(db: SqlRunner, quizId: string): Promise<number> {
   const [row] = await db.execute<Array<{ n: number }>>('SELECT count(*)::int AS n FROM quiz_attempts WHERE quiz_id = ?', [quizId]);
-  return row!.n;
+  return row.n;
 }
 
 export type AttemptSummaryRow = Pick<
@@ -94,7 +94,7 @@ export async function attemptSummaryPage(
     ),
     db.execute<Array<{ total: number }>>(`SELECT count(*)::int AS total FROM quiz_attempts a WHERE ${where}`, params),
   ]);
-  return { rows, total: count!.total };
+  return { rows, total: count.total };
 }
 
 /** What statistics read of a graded attempt: its per-question results and its grade. */

@@ -222,7 +222,7 @@ export async function updateQuestion({ em }: Pick<ServiceDeps, 'em'>, user: Auth
   if (touchesContent) {
     const normalized = content({
       questionType,
-      options: input.options !== undefined ? input.options : input.questionType !== undefined ? undefined : (question.options as ChoiceOption[] | null),
+      options: input.options !== undefined ? input.options : input.questionType !== undefined ? undefined : (question.options),
       correctAnswer: input.correctAnswer !== undefined ? input.correctAnswer : input.questionType !== undefined ? undefined : question.correctAnswer,
     });
     question.questionType = questionType;
@@ -299,7 +299,7 @@ export function computeQuizStats(questions: Array<{ id: string; questionText: st
       } else if (Array.isArray(result.answer)) {
         for (const id of result.answer as string[]) counts.set(id, (counts.get(id) ?? 0) + 1);
       } else {
-        const key = typeof result.answer === 'string' ? normalizeText(result.answer).toLowerCase() : String(result.answer);
+        const key = typeof result.answer === 'string' ? normalizeText(result.answer).toLowerCase() : JSON.stringify(result.answer);
         counts.set(key, (counts.get(key) ?? 0) + 1);
       }
     }

@@ -4,7 +4,7 @@ import { conflict, notFound, validationError } from '../../platform/errors.js';
 import type { Passwords } from '../auth/passwords.js';
 import { endSessions } from '../auth/auth.service.js';
 import type { ServiceDeps } from '../deps.js';
-import { lockActiveAdmins } from './users.queries.js';
+import { lockActiveAdmins, standingOf } from './users.queries.js';
 import type { ChangePasswordBody, ListUsersQuery, UpdateMeBody, UpdateUserBody } from './users.schemas.js';
 
 export async function getUser(deps: Pick<ServiceDeps, 'em'>, id: string): Promise<IUser> {
@@ -94,4 +94,13 @@ export async function updateUser(deps: Pick<ServiceDeps, 'em' | 'publisher'>, id
   const { user, deactivated, roleChanged } = result;
   if (deactivated || roleChanged) deps.publisher.accountChanged(user.id);
   return user;
+}
+
+/**
+ * The account's standing now (active, role), read on every authenticated request and socket
+ * check: one primary-key lookup, deliberately uncached, so deactivation and role changes bite on
+ * the very next request, on every instance. Null for an account that no longer exists.
+ */
+export async function accountStanding(deps: Pick<ServiceDeps, 'em'>, userId: string) {
+  return standingOf(deps.em, userId);
 }

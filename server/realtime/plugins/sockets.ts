@@ -46,7 +46,10 @@ export default fp(
     // Before the token is looked at, so that a flood of handshakes costs one Redis call each.
     io.use((socket, next) => {
       if (!gate.isOpen) return next(handshakeError('unavailable'));
-      connections.admitHandshake(connections.clientIp(socket.request)).then((ok) => next(ok ? undefined : handshakeError('rate_limited')));
+      connections.admitHandshake(connections.clientIp(socket.request)).then(
+        (ok) => next(ok ? undefined : handshakeError('rate_limited')),
+        () => next(handshakeError('unavailable')),
+      );
     });
     io.use(authenticateHandshake((token) => app.verifyAccessToken(token), log));
     io.use(reauthorizeRecoveredRooms(app.orm, log));
@@ -72,7 +75,7 @@ export default fp(
     io.on('connection', (socket: RealtimeSocket) => {
       recoveryGap.flush(socket);
       const { userId } = socket.data;
-      socket.join(rooms.user(userId));
+      void socket.join(rooms.user(userId));
 
       // `forkDeps` is called per event, once the app is ready (the services plugin decorates it after this one).
       const deps: BindDeps = { forkDeps: () => app.forkDeps(), log, bucket: local.bucket(userId), gate };

@@ -3,7 +3,7 @@ import t from 'tap';
 import { buildTestApp } from '../../helpers/app.js';
 import { createUser, type TestUser } from '../../helpers/users.js';
 import { recordingPublisher } from '../../helpers/publisher.js';
-import type { Jobs, ServiceDeps } from '../../../server/modules/deps.js';
+import type { ServiceDeps } from '../../../server/modules/deps.js';
 import type { AuthUser } from '../../../server/plugins/auth.js';
 import { createCourse, updateCourse } from '../../../server/modules/courses/courses.service.js';
 import { createLesson } from '../../../server/modules/lessons/lessons.service.js';
