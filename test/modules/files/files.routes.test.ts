@@ -2,11 +2,11 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import t from 'tap';
-import { Course, Enrollment, type EnrollmentStatus } from '../../entities/index.js';
-import { deriveFileUrlKey, signFileUrl } from '../../server/platform/signed-url.js';
-import { buildTestApp } from '../helpers/app.js';
-import { multipartBody, type FilePart } from '../helpers/multipart.js';
-import { createUser, type TestUser } from '../helpers/users.js';
+import { Course, Enrollment, type EnrollmentStatus } from '../../../entities/index.js';
+import { deriveFileUrlKey, signFileUrl } from '../../../server/platform/signed-url.js';
+import { buildTestApp } from '../../helpers/app.js';
+import { multipartBody, type FilePart } from '../../helpers/multipart.js';
+import { createUser, type TestUser } from '../../helpers/users.js';
 
 const MAX_BYTES = 4096;
 const { app, config } = await buildTestApp(t, 'files', { UPLOAD_MAX_BYTES: String(MAX_BYTES) });

@@ -1,12 +1,12 @@
 import t from 'tap';
-import { buildTestApp } from '../helpers/app.js';
-import { call } from '../helpers/http.js';
-import { createUser, TEST_PASSWORD, type TestUser } from '../helpers/users.js';
-import { multipartBody } from '../helpers/multipart.js';
-import { client, connect, listen, request, socketPool } from '../realtime/socket-helpers.js';
-import { ok } from '../realtime/fixtures.js';
-import { rooms } from '../../server/realtime/contract.js';
-import { issueCertificate } from '../../server/modules/certificates/certificates.service.js';
+import { buildTestApp } from '../../helpers/app.js';
+import { call } from '../../helpers/http.js';
+import { createUser, TEST_PASSWORD, type TestUser } from '../../helpers/users.js';
+import { multipartBody } from '../../helpers/multipart.js';
+import { client, connect, listen, request, socketPool } from '../../realtime/socket-helpers.js';
+import { ok } from '../../realtime/fixtures.js';
+import { rooms } from '../../../server/realtime/contract.js';
+import { issueCertificate } from '../../../server/modules/certificates/certificates.service.js';
 
 // Ownership counts only while the owner is an instructor (or an admin). Courses stay where they
 // are on demotion: an admin manages them, or promotes the user back.

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { deriveFileUrlKey, deriveUrlKey, signFileUrl, signUrl, verifyFileUrl, verifyUrl } from '../../../server/platform/signed-url.js';
+import { deriveFileUrlKey, deriveUrlKey, signFileUrl, signUrl, verifyFileUrl, verifyUrl } from '../../server/platform/signed-url.js';
 
 const key = deriveFileUrlKey('x'.repeat(40));
 const id = '0b7f6c1e-4a8d-4f4e-9c1a-2d3e4f5a6b7c';

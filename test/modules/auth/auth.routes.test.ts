@@ -2,11 +2,11 @@ import t from 'tap';
 import { createHmac } from 'node:crypto';
 import type { InjectOptions } from 'fastify';
 import argon2 from 'argon2';
-import { buildTestApp } from '../helpers/app.js';
-import { createUser, TEST_PASSWORD } from '../helpers/users.js';
-import { refreshTokenDigest } from '../../server/modules/auth/auth.queries.js';
-import { requireRole } from '../../server/plugins/auth.js';
-import type { App } from '../../server/app.js';
+import { buildTestApp } from '../../helpers/app.js';
+import { createUser, TEST_PASSWORD } from '../../helpers/users.js';
+import { refreshTokenDigest } from '../../../server/modules/auth/auth.queries.js';
+import { requireRole } from '../../../server/plugins/auth.js';
+import type { App } from '../../../server/app.js';
 
 const LOGIN_LIMIT = 5;
 const { app } = await buildTestApp(t, 'auth', { LOGIN_RATE_LIMIT_MAX: String(LOGIN_LIMIT) }, {
@@ -207,7 +207,7 @@ t.test('reuse chain: rotate A→B, present A again after the grace → TOKEN_REU
   const a = await register(app, email);
   const other = (await login(email, 'password-123')).json() as Session;
   const b = (await refresh(a.refreshToken)).json() as Session;
-  // Within the grace a replay is TOKEN_ROTATED (test/routes/refresh-rotation.test.ts); move past it.
+  // Within the grace a replay is TOKEN_ROTATED (refresh-rotation.test.ts); move past it.
   await db(`UPDATE refresh_tokens SET rotated_at = rotated_at - interval '1 hour' WHERE token_jti = ?`, [refreshTokenDigest(a.refreshToken)]);
 
   const reuse = await refresh(a.refreshToken);

@@ -1,8 +1,8 @@
 import t from 'tap';
-import { buildTestApp } from '../helpers/app.js';
-import { createUser, TEST_PASSWORD, type TestUser } from '../helpers/users.js';
-import { buildApp } from '../../server/app.js';
-import { createTestEnv } from '../helpers/app.js';
+import { buildTestApp } from '../../helpers/app.js';
+import { createUser, TEST_PASSWORD, type TestUser } from '../../helpers/users.js';
+import { buildApp } from '../../../server/app.js';
+import { createTestEnv } from '../../helpers/app.js';
 
 const { app } = await buildTestApp(t, 'users');
 const db = (sql: string, params: unknown[] = []) => app.orm.em.fork().getConnection().execute(sql, params);

@@ -1,9 +1,9 @@
 import t from 'tap';
-import { buildApp } from '../../server/app.js';
-import { loadConfig } from '../../server/config/config.js';
-import { createTestEnv } from '../helpers/app.js';
-import { countRows } from '../helpers/http.js';
-import { createUser, TEST_PASSWORD } from '../helpers/users.js';
+import { buildApp } from '../../../server/app.js';
+import { loadConfig } from '../../../server/config/config.js';
+import { createTestEnv } from '../../helpers/app.js';
+import { countRows } from '../../helpers/http.js';
+import { createUser, TEST_PASSWORD } from '../../helpers/users.js';
 
 // Every unknown-email login and every registration costs an argon2 hash (19 MiB, tens of ms of
 // CPU). At most ARGON2_MAX_CONCURRENCY run at once, ARGON2_MAX_QUEUE wait; beyond, and past

@@ -1,6 +1,6 @@
 import t from 'tap';
-import { buildTestApp } from '../helpers/app.js';
-import { createUser, TEST_PASSWORD } from '../helpers/users.js';
+import { buildTestApp } from '../../helpers/app.js';
+import { createUser, TEST_PASSWORD } from '../../helpers/users.js';
 
 // Defaults for the per-(email, IP) limit (10 per 15 min); a low email-wide ceiling to reach quickly.
 const EMAIL_FAILURE_MAX = 12;

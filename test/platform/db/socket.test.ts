@@ -1,8 +1,8 @@
 import t from 'tap';
 import { stat } from 'node:fs/promises';
 import { MikroORM } from '@mikro-orm/postgresql';
-import { createTestEnv } from '../helpers/app.js';
-import { ormOptions, socketDirectory } from '../../server/platform/db/orm-options.js';
+import { createTestEnv } from '../../helpers/app.js';
+import { ormOptions, socketDirectory } from '../../../server/platform/db/orm-options.js';
 
 t.test("DATABASE_URL's host parameter names a Unix socket directory", async (t) => {
   t.equal(socketDirectory('postgresql://app@localhost/classroom?host=/var/run/postgresql'), '/var/run/postgresql');

@@ -3,16 +3,16 @@ import { execFile } from 'node:child_process';
 import { readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { buildTestApp } from '../helpers/app.js';
-import { createUser, type TestUser } from '../helpers/users.js';
-import { call } from '../helpers/http.js';
-import { waitFor } from '../helpers/wait.js';
-import { recordingPublisher } from '../helpers/publisher.js';
-import { client, connect, listen } from '../realtime/socket-helpers.js';
-import { issueCertificate } from '../../server/modules/certificates/certificates.service.js';
-import { CERTIFICATE_NUMBER } from '../../server/domain/certificate-number.js';
-import type { IssuedCertificate } from '../../server/modules/certificates/certificates.service.js';
-import { deriveUrlKey, signUrl } from '../../server/platform/signed-url.js';
+import { buildTestApp } from '../../helpers/app.js';
+import { createUser, type TestUser } from '../../helpers/users.js';
+import { call } from '../../helpers/http.js';
+import { waitFor } from '../../helpers/wait.js';
+import { recordingPublisher } from '../../helpers/publisher.js';
+import { client, connect, listen } from '../../realtime/socket-helpers.js';
+import { issueCertificate } from '../../../server/modules/certificates/certificates.service.js';
+import { CERTIFICATE_NUMBER } from '../../../server/domain/certificate-number.js';
+import type { IssuedCertificate } from '../../../server/modules/certificates/certificates.service.js';
+import { deriveUrlKey, signUrl } from '../../../server/platform/signed-url.js';
 
 /** A genuine signature whose expiry has passed. */
 function expiredLink(number: string): string {

@@ -1,10 +1,10 @@
 import t from 'tap';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { buildTestApp } from '../helpers/app.js';
-import { createUser, type TestUser } from '../helpers/users.js';
-import { call, countRows } from '../helpers/http.js';
-import { waitFor } from '../helpers/wait.js';
+import { buildTestApp } from '../../helpers/app.js';
+import { createUser, type TestUser } from '../../helpers/users.js';
+import { call, countRows } from '../../helpers/http.js';
+import { waitFor } from '../../helpers/wait.js';
 
 // Workers on: lesson changes recalculate the course's enrollments through the `progress` queue.
 const env = await buildTestApp(t, 'learning', { WORKERS: 'on' });

@@ -1,14 +1,14 @@
 import t from 'tap';
 import pg from 'pg';
 import { QueueEvents } from 'bullmq';
-import { buildApp } from '../../server/app.js';
-import { createTestEnv } from '../helpers/app.js';
-import { createUser } from '../helpers/users.js';
-import { call, countRows } from '../helpers/http.js';
-import { spawnEntry } from '../helpers/processes.js';
-import { waitFor } from '../helpers/wait.js';
-import { gradeAttemptNow } from '../../server/modules/attempts/attempts.service.js';
-import { deadlineJobId } from '../../server/platform/queues/contract.js';
+import { buildApp } from '../../../server/app.js';
+import { createTestEnv } from '../../helpers/app.js';
+import { createUser } from '../../helpers/users.js';
+import { call, countRows } from '../../helpers/http.js';
+import { spawnEntry } from '../../helpers/processes.js';
+import { waitFor } from '../../helpers/wait.js';
+import { gradeAttemptNow } from '../../../server/modules/attempts/attempts.service.js';
+import { deadlineJobId } from '../../../server/platform/queues/contract.js';
 
 const env = await createTestEnv(t, 'quizzes', { QUIZ_GRACE_MS: '300', SWEEP_INTERVAL_MS: '3600000' });
 const app = await buildApp(env.config);

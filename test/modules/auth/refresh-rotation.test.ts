@@ -1,9 +1,9 @@
 import t from 'tap';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
-import { buildApp } from '../../server/app.js';
-import { buildTestApp } from '../helpers/app.js';
-import { createUser, TEST_PASSWORD, type TestUser } from '../helpers/users.js';
-import { refreshTokenDigest } from '../../server/modules/auth/auth.queries.js';
+import { buildApp } from '../../../server/app.js';
+import { buildTestApp } from '../../helpers/app.js';
+import { createUser, TEST_PASSWORD, type TestUser } from '../../helpers/users.js';
+import { refreshTokenDigest } from '../../../server/modules/auth/auth.queries.js';
 
 const { app, config } = await buildTestApp(t, 'refresh-rotation', { TRUST_PROXY: 'on' });
 const db = (sql: string, params: unknown[] = []) => app.orm.em.fork().getConnection().execute(sql, params);

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import t from 'tap';
-import { LocalStorage, TEMP_FOLDER } from '../../server/platform/storage/local-storage.js';
-import { isStorageKey, normaliseFolder } from '../../server/platform/storage/storage.js';
+import { LocalStorage, TEMP_FOLDER } from '../../../server/platform/storage/local-storage.js';
+import { isStorageKey, normaliseFolder } from '../../../server/platform/storage/storage.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'classroom-storage-'));
 t.teardown(() => rm(dir, { recursive: true, force: true }));

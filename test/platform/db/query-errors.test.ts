@@ -2,11 +2,11 @@ import t from 'tap';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { MikroORM, UniqueConstraintViolationException, DriverException } from '@mikro-orm/postgresql';
-import { createTestEnv } from '../helpers/app.js';
-import { ormOptions } from '../../server/platform/db/orm-options.js';
-import { User } from '../../entities/index.js';
-import { errSerializer, isQueryError, redactQueryMessage, sqlWithoutValues, withoutQueryValues } from '../../server/platform/db/query-errors.js';
-import { loggerOptions } from '../../server/platform/logger.js';
+import { createTestEnv } from '../../helpers/app.js';
+import { ormOptions } from '../../../server/platform/db/orm-options.js';
+import { User } from '../../../entities/index.js';
+import { errSerializer, isQueryError, redactQueryMessage, sqlWithoutValues, withoutQueryValues } from '../../../server/platform/db/query-errors.js';
+import { loggerOptions } from '../../../server/platform/logger.js';
 
 // Real errors from the real driver: what MikroORM and pg actually put in them.
 const env = await createTestEnv(t, 'query-errors');
