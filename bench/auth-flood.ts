@@ -23,13 +23,17 @@ const option = (name: string, fallback: number) => Number(args.find((arg) => arg
 const seconds = option('seconds', 15);
 const connections = option('connections', 200);
 const addresses = option('addresses', 10_000);
-const overrides = Object.fromEntries(args.filter((arg) => !arg.startsWith('--') && arg.includes('=')).map((arg) => [arg.split('=')[0]!, arg.slice(arg.indexOf('=') + 1)]));
+const overrides = Object.fromEntries(
+  args.filter((arg) => !arg.startsWith('--') && arg.includes('=')).map((arg) => [arg.split('=')[0]!, arg.slice(arg.indexOf('=') + 1)]),
+);
 
 const bench = await createBenchEnv();
 const password = 'bench-password-1';
 const db = new pg.Client({ connectionString: bench.config.databaseUrl });
 await db.connect();
-await db.query(`INSERT INTO users (email, password_hash, full_name, role) VALUES ('real-user@example.com', $1, 'Real User', 'student')`, [await hashPassword(password)]);
+await db.query(`INSERT INTO users (email, password_hash, full_name, role) VALUES ('real-user@example.com', $1, 'Real User', 'student')`, [
+  await hashPassword(password),
+]);
 await db.end();
 
 const server = startChild('servers/http-app.ts', 0, {
@@ -80,7 +84,13 @@ try {
     }
     latencies.sort((a, b) => a - b);
     const round = (n: number) => Math.round(n * 10) / 10;
-    return { count: latencies.length, statuses, p50Ms: round(nearestRank(latencies, 0.5)), p99Ms: round(nearestRank(latencies, 0.99)), maxMs: round(latencies.at(-1) ?? NaN) };
+    return {
+      count: latencies.length,
+      statuses,
+      p50Ms: round(nearestRank(latencies, 0.5)),
+      p99Ms: round(nearestRank(latencies, 0.99)),
+      maxMs: round(latencies.at(-1) ?? NaN),
+    };
   };
 
   const realLogins = async (stop: Promise<unknown>) => {
@@ -124,7 +134,12 @@ try {
   const started = performance.now();
   flood.send({ type: 'run', url: base, connections, durationMs: seconds * 1000, addresses });
   const floodDone = flood.next<Record<string, unknown>>('result', (seconds + 60) * 1000);
-  const [floodResult, health, courses, logins] = await Promise.all([floodDone, probe('/health', 100, floodDone), probe('/api/courses', 100, floodDone), realLogins(floodDone)]);
+  const [floodResult, health, courses, logins] = await Promise.all([
+    floodDone,
+    probe('/health', 100, floodDone),
+    probe('/api/courses', 100, floodDone),
+    realLogins(floodDone),
+  ]);
   const wallSeconds = (performance.now() - started) / 1000;
   const after = await scrape();
 

@@ -33,7 +33,12 @@ for (const key of order) {
   rows.push(...run.rows.filter((row) => new RegExp(`^${key}\\D`).test(row.scenario)));
 }
 const missing = order.filter((key) => !byScenario.has(key));
-const info = { mode: [...new Set(sources.map((s) => s.mode))].join('+'), machine: runs[0]!.machine, date: sources.map((s) => `${s.scenario}: ${s.date}`).join(', '), missing };
+const info = {
+  mode: [...new Set(sources.map((s) => s.mode))].join('+'),
+  machine: runs[0]!.machine,
+  date: sources.map((s) => `${s.scenario}: ${s.date}`).join(', '),
+  missing,
+};
 const md = markdown(rows, info);
 await writeResults({ ...info, sources, rows }, md, out);
 console.log(md);

@@ -21,25 +21,16 @@ export const Certificate = defineEntity({
         .deleteRule('no action')
         .foreignKeyName('certificates_enrollment_id_foreign')
         .unique('certificates_enrollment_id_unique'),
-    student: () =>
-      p
-        .manyToOne(User)
-        .ref()
-        .deleteRule('no action')
-        .foreignKeyName('certificates_student_id_foreign')
-        .index('certificates_student_id_index'),
-    course: () =>
-      p
-        .manyToOne(Course)
-        .ref()
-        .deleteRule('no action')
-        .foreignKeyName('certificates_course_id_foreign')
-        .index('certificates_course_id_index'),
+    student: () => p.manyToOne(User).ref().deleteRule('no action').foreignKeyName('certificates_student_id_foreign').index('certificates_student_id_index'),
+    course: () => p.manyToOne(Course).ref().deleteRule('no action').foreignKeyName('certificates_course_id_foreign').index('certificates_course_id_index'),
     certificateNumber: p.string().length(100).unique('certificates_certificate_number_unique'),
     pdfPath: p.string().length(1000).nullable(),
     completionDate: p.datetime().columnType('timestamptz'),
     issuedAt: createdAt(),
-    isRevoked: p.boolean().default(false).onCreate(() => false),
+    isRevoked: p
+      .boolean()
+      .default(false)
+      .onCreate(() => false),
     revokedAt: optionalTimestamp(),
     // The names as they were at issue: what the certificate states, whatever is renamed later.
     studentName: p.string().length(255),

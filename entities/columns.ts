@@ -8,11 +8,19 @@ import { p } from '@mikro-orm/core';
  * defaulted by PostgreSQL (so raw SQL inserts work too).
  */
 export const uuidPrimaryKey = () =>
-  p.uuid().primary().defaultRaw('gen_random_uuid()').onCreate(() => randomUUID());
+  p
+    .uuid()
+    .primary()
+    .defaultRaw('gen_random_uuid()')
+    .onCreate(() => randomUUID());
 
 /** `timestamptz not null default now()`, also set in JS when the entity is created. */
 export const createdAt = () =>
-  p.datetime().columnType('timestamptz').defaultRaw('now()').onCreate(() => new Date());
+  p
+    .datetime()
+    .columnType('timestamptz')
+    .defaultRaw('now()')
+    .onCreate(() => new Date());
 
 /** Like `createdAt`, and refreshed in JS on every ORM update. */
 export const updatedAt = () =>
@@ -44,5 +52,4 @@ export const metadataJson = () =>
  * property whose items equal the array (same order) diffs empty. The initial migration writes
  * the constraints with these exact names and items.
  */
-export const enumColumn = <const T extends readonly string[]>(values: T) =>
-  p.enum([...values] as T[number][]).columnType('varchar(50)');
+export const enumColumn = <const T extends readonly string[]>(values: T) => p.enum([...values] as T[number][]).columnType('varchar(50)');

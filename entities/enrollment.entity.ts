@@ -11,25 +11,29 @@ export const Enrollment = defineEntity({
     id: uuidPrimaryKey(),
     // NO ACTION on both: what a student earned is never deleted by someone else's delete, so a
     // course (or a user) with enrollments cannot be deleted; the API answers 409 first.
-    student: () =>
-      p
-        .manyToOne(User)
-        .ref()
-        .deleteRule('no action')
-        .foreignKeyName('enrollments_student_id_foreign')
-        .index('enrollments_student_id_index'),
-    course: () =>
-      p
-        .manyToOne(Course)
-        .ref()
-        .deleteRule('no action')
-        .foreignKeyName('enrollments_course_id_foreign')
-        .index('enrollments_course_id_index'),
-    status: enumColumn(ENROLLMENT_STATUSES).default('active').onCreate(() => 'active' as const),
-    progressPercentage: p.decimal('number').precision(5).scale(2).default(0).onCreate(() => 0),
-    completedLessonsCount: p.integer().default(0).onCreate(() => 0),
-    totalLessonsCount: p.integer().default(0).onCreate(() => 0),
-    totalTimeSpentSeconds: p.integer().default(0).onCreate(() => 0),
+    student: () => p.manyToOne(User).ref().deleteRule('no action').foreignKeyName('enrollments_student_id_foreign').index('enrollments_student_id_index'),
+    course: () => p.manyToOne(Course).ref().deleteRule('no action').foreignKeyName('enrollments_course_id_foreign').index('enrollments_course_id_index'),
+    status: enumColumn(ENROLLMENT_STATUSES)
+      .default('active')
+      .onCreate(() => 'active' as const),
+    progressPercentage: p
+      .decimal('number')
+      .precision(5)
+      .scale(2)
+      .default(0)
+      .onCreate(() => 0),
+    completedLessonsCount: p
+      .integer()
+      .default(0)
+      .onCreate(() => 0),
+    totalLessonsCount: p
+      .integer()
+      .default(0)
+      .onCreate(() => 0),
+    totalTimeSpentSeconds: p
+      .integer()
+      .default(0)
+      .onCreate(() => 0),
     rating: p.integer().nullable(),
     review: p.text().nullable(),
     certificateIssuedAt: optionalTimestamp(),
@@ -46,8 +50,7 @@ export const Enrollment = defineEntity({
     },
     {
       name: 'enrollments_counts_check',
-      expression:
-        '((completed_lessons_count >= 0) AND (total_lessons_count >= 0) AND (total_time_spent_seconds >= 0))',
+      expression: '((completed_lessons_count >= 0) AND (total_lessons_count >= 0) AND (total_time_spent_seconds >= 0))',
     },
   ],
 });

@@ -29,4 +29,3 @@ export type QuestionType = (typeof QUESTION_TYPES)[number];
 
 export const STORAGE_PROVIDERS = ['local', 's3'] as const;
 export type StorageProvider = (typeof STORAGE_PROVIDERS)[number];
-

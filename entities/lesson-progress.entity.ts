@@ -11,27 +11,25 @@ export const LessonProgress = defineEntity({
     id: uuidPrimaryKey(),
     // CASCADE: progress rows are part of their enrollment.
     enrollment: () =>
-      p
-        .manyToOne(Enrollment)
-        .ref()
-        .deleteRule('cascade')
-        .foreignKeyName('lesson_progress_enrollment_id_foreign')
-        .index('lesson_progress_enrollment_id_index'),
+      p.manyToOne(Enrollment).ref().deleteRule('cascade').foreignKeyName('lesson_progress_enrollment_id_foreign').index('lesson_progress_enrollment_id_index'),
     // NO ACTION: a lesson students have progress on cannot be deleted (the API answers 409).
     lesson: () =>
-      p
-        .manyToOne(Lesson)
-        .ref()
-        .deleteRule('no action')
-        .foreignKeyName('lesson_progress_lesson_id_foreign')
-        .index('lesson_progress_lesson_id_index'),
+      p.manyToOne(Lesson).ref().deleteRule('no action').foreignKeyName('lesson_progress_lesson_id_foreign').index('lesson_progress_lesson_id_index'),
     status: enumColumn(LESSON_PROGRESS_STATUSES)
       .default('not_started')
       .onCreate(() => 'not_started' as const),
     startedAt: optionalTimestamp(),
     completedAt: optionalTimestamp(),
-    timeSpentSeconds: p.integer().default(0).onCreate(() => 0),
-    completionPercentage: p.decimal('number').precision(5).scale(2).default(0).onCreate(() => 0),
+    timeSpentSeconds: p
+      .integer()
+      .default(0)
+      .onCreate(() => 0),
+    completionPercentage: p
+      .decimal('number')
+      .precision(5)
+      .scale(2)
+      .default(0)
+      .onCreate(() => 0),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

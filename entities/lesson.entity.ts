@@ -10,32 +10,28 @@ export const Lesson = defineEntity({
     id: uuidPrimaryKey(),
     // CASCADE: a course owns its outline; deleting the course (allowed only while it has no
     // enrollments, see enrollments.course_id) takes its lessons, quizzes and questions with it.
-    course: () =>
-      p
-        .manyToOne(Course)
-        .ref()
-        .deleteRule('cascade')
-        .foreignKeyName('lessons_course_id_foreign')
-        .index('lessons_course_id_index'),
+    course: () => p.manyToOne(Course).ref().deleteRule('cascade').foreignKeyName('lessons_course_id_foreign').index('lessons_course_id_index'),
     title: p.string().length(500),
     slug: p.string().length(500),
     description: p.text().nullable(),
     content: p.text().nullable(),
-    lessonType: enumColumn(LESSON_TYPES).default('text').onCreate(() => 'text' as const),
-    orderIndex: p.integer().default(0).onCreate(() => 0),
+    lessonType: enumColumn(LESSON_TYPES)
+      .default('text')
+      .onCreate(() => 'text' as const),
+    orderIndex: p
+      .integer()
+      .default(0)
+      .onCreate(() => 0),
     // SET NULL is the database's last resort only: the API moves child lessons up to the
     // deleted lesson's parent before deleting it.
     parentLesson: () =>
-      p
-        .manyToOne(Lesson)
-        .ref()
-        .nullable()
-        .deleteRule('set null')
-        .foreignKeyName('lessons_parent_lesson_id_foreign')
-        .index('lessons_parent_lesson_id_index'),
+      p.manyToOne(Lesson).ref().nullable().deleteRule('set null').foreignKeyName('lessons_parent_lesson_id_foreign').index('lessons_parent_lesson_id_index'),
     durationMinutes: p.integer().nullable(),
     videoUrl: p.string().length(1000).nullable(),
-    isPreview: p.boolean().default(false).onCreate(() => false),
+    isPreview: p
+      .boolean()
+      .default(false)
+      .onCreate(() => false),
     metadata: metadataJson(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),

@@ -14,13 +14,7 @@ export const ProgressClientKey = defineEntity({
   properties: {
     // CASCADE: the keys are part of their enrollment. The key (enrollment, client key) leads with
     // the enrollment, which serves as the foreign key's index.
-    enrollment: () =>
-      p
-        .manyToOne(Enrollment)
-        .ref()
-        .primary()
-        .deleteRule('cascade')
-        .foreignKeyName('progress_client_keys_enrollment_id_foreign'),
+    enrollment: () => p.manyToOne(Enrollment).ref().primary().deleteRule('cascade').foreignKeyName('progress_client_keys_enrollment_id_foreign'),
     clientKey: p.uuid().primary(),
     createdAt: createdAt().index('progress_client_keys_created_at_index'),
   },

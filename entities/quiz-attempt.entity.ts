@@ -18,21 +18,12 @@ export const QuizAttempt = defineEntity({
     // NO ACTION on both: attempts are what students earned; neither an enrollment nor a quiz
     // with attempts can be deleted (the API answers 409 first).
     enrollment: () =>
-      p
-        .manyToOne(Enrollment)
-        .ref()
-        .deleteRule('no action')
-        .foreignKeyName('quiz_attempts_enrollment_id_foreign')
-        .index('quiz_attempts_enrollment_id_index'),
-    quiz: () =>
-      p
-        .manyToOne(Quiz)
-        .ref()
-        .deleteRule('no action')
-        .foreignKeyName('quiz_attempts_quiz_id_foreign')
-        .index('quiz_attempts_quiz_id_index'),
+      p.manyToOne(Enrollment).ref().deleteRule('no action').foreignKeyName('quiz_attempts_enrollment_id_foreign').index('quiz_attempts_enrollment_id_index'),
+    quiz: () => p.manyToOne(Quiz).ref().deleteRule('no action').foreignKeyName('quiz_attempts_quiz_id_foreign').index('quiz_attempts_quiz_id_index'),
     attemptNumber: p.integer(),
-    status: enumColumn(ATTEMPT_STATUSES).default('in_progress').onCreate(() => 'in_progress' as const),
+    status: enumColumn(ATTEMPT_STATUSES)
+      .default('in_progress')
+      .onCreate(() => 'in_progress' as const),
     startedAt: p.datetime().columnType('timestamptz'),
     /** startedAt + time limit, fixed at start; null for untimed quizzes. */
     deadline: optionalTimestamp(),
@@ -49,7 +40,10 @@ export const QuizAttempt = defineEntity({
     /** Per-question points and a snapshot of each question as graded. */
     results: p.json<Record<string, unknown>>().columnType('jsonb').nullable(),
     /** Graded by the deadline job or the sweep rather than by the student. */
-    autoSubmitted: p.boolean().default(false).onCreate(() => false),
+    autoSubmitted: p
+      .boolean()
+      .default(false)
+      .onCreate(() => false),
     createdAt: createdAt(),
   },
   uniques: [
@@ -60,16 +54,14 @@ export const QuizAttempt = defineEntity({
     {
       // At most one running attempt per (enrollment, quiz): the last word when two starts race.
       name: 'quiz_attempts_one_in_progress_idx',
-      expression:
-        `create unique index "quiz_attempts_one_in_progress_idx" on "quiz_attempts" ("enrollment_id", "quiz_id") where ((status)::text = 'in_progress'::text)`,
+      expression: `create unique index "quiz_attempts_one_in_progress_idx" on "quiz_attempts" ("enrollment_id", "quiz_id") where ((status)::text = 'in_progress'::text)`,
     },
   ],
   indexes: [
     {
       // The periodic sweep looks up running attempts whose deadline has passed.
       name: 'quiz_attempts_deadline_in_progress_idx',
-      expression:
-        `create index "quiz_attempts_deadline_in_progress_idx" on "quiz_attempts" ("deadline") where ((status)::text = 'in_progress'::text)`,
+      expression: `create index "quiz_attempts_deadline_in_progress_idx" on "quiz_attempts" ("deadline") where ((status)::text = 'in_progress'::text)`,
     },
   ],
   checks: [

@@ -26,17 +26,17 @@ export const QuizQuestion = defineEntity({
     id: uuidPrimaryKey(),
     // CASCADE: questions are part of their quiz; one with attempts cannot be deleted (the API
     // answers 409, and attempts keep a snapshot of each graded question in `results`).
-    quiz: () =>
-      p
-        .manyToOne(Quiz)
-        .ref()
-        .deleteRule('cascade')
-        .foreignKeyName('quiz_questions_quiz_id_foreign')
-        .index('quiz_questions_quiz_id_index'),
+    quiz: () => p.manyToOne(Quiz).ref().deleteRule('cascade').foreignKeyName('quiz_questions_quiz_id_foreign').index('quiz_questions_quiz_id_index'),
     questionText: p.text(),
     questionType: enumColumn(QUESTION_TYPES),
-    points: p.integer().default(1).onCreate(() => 1),
-    orderIndex: p.integer().default(0).onCreate(() => 0),
+    points: p
+      .integer()
+      .default(1)
+      .onCreate(() => 1),
+    orderIndex: p
+      .integer()
+      .default(0)
+      .onCreate(() => 0),
     options: p.json<QuizOption[]>().columnType('jsonb').nullable(),
     correctAnswer: p.json<CorrectAnswer>().columnType('jsonb').nullable(),
     explanation: p.text().nullable(),

@@ -14,18 +14,16 @@ export const Quiz = defineEntity({
     id: uuidPrimaryKey(),
     // One quiz per lesson (unique). Nullable as in the seed. CASCADE: the quiz goes with its
     // lesson; a lesson whose quiz has attempts cannot be deleted (quiz_attempts.quiz_id).
-    lesson: () =>
-      p
-        .oneToOne(Lesson)
-        .ref()
-        .nullable()
-        .deleteRule('cascade')
-        .foreignKeyName('quizzes_lesson_id_foreign')
-        .unique('quizzes_lesson_id_unique'),
+    lesson: () => p.oneToOne(Lesson).ref().nullable().deleteRule('cascade').foreignKeyName('quizzes_lesson_id_foreign').unique('quizzes_lesson_id_unique'),
     title: p.string().length(500),
     description: p.text().nullable(),
-    quizType: enumColumn(QUIZ_TYPES).default('practice').onCreate(() => 'practice' as const),
-    passingScore: p.integer().default(70).onCreate(() => 70),
+    quizType: enumColumn(QUIZ_TYPES)
+      .default('practice')
+      .onCreate(() => 'practice' as const),
+    passingScore: p
+      .integer()
+      .default(70)
+      .onCreate(() => 70),
     timeLimitMinutes: p.integer().nullable(),
     /** Short timers for live classes; wins over `timeLimitMinutes` when set. */
     timeLimitSeconds: p.integer().nullable(),
@@ -38,13 +36,25 @@ export const Quiz = defineEntity({
       .nullable()
       .default(3)
       // onCreate also runs for an explicit null; keep that null (unlimited) rather than 3.
-      .onCreate((quiz: { maxAttempts?: number | null }) =>
-        quiz.maxAttempts === undefined ? 3 : (quiz.maxAttempts as number),
-      ) as unknown as ReturnType<typeof nullableInteger>,
-    shuffleQuestions: p.boolean().default(false).onCreate(() => false),
-    shuffleOptions: p.boolean().default(false).onCreate(() => false),
-    showCorrectAnswers: p.boolean().default(false).onCreate(() => false),
-    isPublished: p.boolean().default(false).onCreate(() => false),
+      .onCreate((quiz: { maxAttempts?: number | null }) => (quiz.maxAttempts === undefined ? 3 : (quiz.maxAttempts as number))) as unknown as ReturnType<
+      typeof nullableInteger
+    >,
+    shuffleQuestions: p
+      .boolean()
+      .default(false)
+      .onCreate(() => false),
+    shuffleOptions: p
+      .boolean()
+      .default(false)
+      .onCreate(() => false),
+    showCorrectAnswers: p
+      .boolean()
+      .default(false)
+      .onCreate(() => false),
+    isPublished: p
+      .boolean()
+      .default(false)
+      .onCreate(() => false),
     metadata: metadataJson(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),

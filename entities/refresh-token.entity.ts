@@ -8,13 +8,7 @@ export const RefreshToken = defineEntity({
   properties: {
     id: uuidPrimaryKey(),
     // A user's sessions go with the user: nothing else refers to a refresh token.
-    user: () =>
-      p
-        .manyToOne(User)
-        .ref()
-        .deleteRule('cascade')
-        .foreignKeyName('refresh_tokens_user_id_foreign')
-        .index('refresh_tokens_user_id_index'),
+    user: () => p.manyToOne(User).ref().deleteRule('cascade').foreignKeyName('refresh_tokens_user_id_foreign').index('refresh_tokens_user_id_index'),
     tokenJti: p.string().length(255).unique('refresh_tokens_token_jti_unique'),
     expiresAt: p.datetime().columnType('timestamptz'),
     revokedAt: optionalTimestamp(),

@@ -12,16 +12,19 @@ export const User = defineEntity({
     passwordHash: p.string().length(255).hidden(),
     fullName: p.string().length(255),
     // CHECK users_role_check, named by MikroORM's naming strategy (see enumColumn).
-    role: enumColumn(USER_ROLES).default('student').onCreate(() => 'student' as const),
-    isActive: p.boolean().default(true).onCreate(() => true),
+    role: enumColumn(USER_ROLES)
+      .default('student')
+      .onCreate(() => 'student' as const),
+    isActive: p
+      .boolean()
+      .default(true)
+      .onCreate(() => true),
     metadata: metadataJson(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
     lastLoginAt: optionalTimestamp(),
   },
-  checks: [
-    { name: 'users_email_lowercase_check', expression: '((email)::text = lower((email)::text))' },
-  ],
+  checks: [{ name: 'users_email_lowercase_check', expression: '((email)::text = lower((email)::text))' }],
 });
 
 export type IUser = InferEntity<typeof User>;

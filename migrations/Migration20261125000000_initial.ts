@@ -233,7 +233,9 @@ export class Migration20261125000000_initial extends Migration {
     this.addSql(`create index "quiz_attempts_enrollment_id_index" on "quiz_attempts" ("enrollment_id");`);
     this.addSql(`create index "quiz_attempts_quiz_id_index" on "quiz_attempts" ("quiz_id");`);
     // At most one running attempt per (enrollment, quiz), whatever the API does under races.
-    this.addSql(`create unique index "quiz_attempts_one_in_progress_idx" on "quiz_attempts" ("enrollment_id", "quiz_id") where ((status)::text = 'in_progress'::text);`);
+    this.addSql(
+      `create unique index "quiz_attempts_one_in_progress_idx" on "quiz_attempts" ("enrollment_id", "quiz_id") where ((status)::text = 'in_progress'::text);`,
+    );
     // The periodic sweep looks up running attempts whose deadline has passed.
     this.addSql(`create index "quiz_attempts_deadline_in_progress_idx" on "quiz_attempts" ("deadline") where ((status)::text = 'in_progress'::text);`);
 

@@ -20,6 +20,8 @@ export class Migration20261205000002_certificate_names extends Migration {
   }
 
   override async down(): Promise<void> {
-    this.addSql(`alter table "certificates" drop column if exists "student_name", drop column if exists "course_title", drop column if exists "instructor_name";`);
+    this.addSql(
+      `alter table "certificates" drop column if exists "student_name", drop column if exists "course_title", drop column if exists "instructor_name";`,
+    );
   }
 }

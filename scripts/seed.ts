@@ -46,7 +46,13 @@ if (!course) {
     isPublished: true,
     estimatedDurationMinutes: 90,
   });
-  const lesson = (title: string, lessonSlug: string, orderIndex: number, parent?: ILesson, extra: Partial<{ isPreview: boolean; lessonType: 'video' | 'text' | 'quiz'; videoUrl: string }> = {}): ILesson =>
+  const lesson = (
+    title: string,
+    lessonSlug: string,
+    orderIndex: number,
+    parent?: ILesson,
+    extra: Partial<{ isPreview: boolean; lessonType: 'video' | 'text' | 'quiz'; videoUrl: string }> = {},
+  ): ILesson =>
     em.create(Lesson, {
       course: course!,
       title,

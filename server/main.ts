@@ -43,10 +43,13 @@ async function main() {
     closing = true;
     app.draining = true;
     const drainMs = signal === 'SIGTERM' ? config.shutdownDrainMs : 0;
-    const force = setTimeout(() => {
-      app.log.error('shutdown took too long; exiting');
-      process.exit(1);
-    }, drainMs + config.shutdownTimeoutMs + 5000);
+    const force = setTimeout(
+      () => {
+        app.log.error('shutdown took too long; exiting');
+        process.exit(1);
+      },
+      drainMs + config.shutdownTimeoutMs + 5000,
+    );
     force.unref();
     if (drainMs > 0) {
       app.log.info({ signal, drainMs }, 'draining: /ready answers 503, still serving');

@@ -50,7 +50,13 @@ export const issueMissingCertificates: SweepTask = {
 };
 
 /** In this order: recalculations may complete enrollments whose certificates the last task issues. */
-export const sweepTasks: SweepTask[] = [purgeExpiredRefreshTokens, purgeProgressClientKeys, gradeOverdueAttempts, recalculateStaleEnrollments, issueMissingCertificates];
+export const sweepTasks: SweepTask[] = [
+  purgeExpiredRefreshTokens,
+  purgeProgressClientKeys,
+  gradeOverdueAttempts,
+  recalculateStaleEnrollments,
+  issueMissingCertificates,
+];
 
 /** Id of the BullMQ job scheduler that older versions ran the sweep with; removed at start. */
 export const SWEEP_SCHEDULER_ID = 'maintenance-sweep';

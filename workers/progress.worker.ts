@@ -4,8 +4,7 @@ import type { ProgressPayload } from '../server/platform/queues/contract.js';
 import { forEachEnrollmentBatch, refreshEnrollmentProgress } from '../server/modules/progress/progress.service.js';
 
 export type ProgressResult =
-  | { enrollmentId: string; found: boolean; progressPercentage?: number; justCompleted?: boolean }
-  | { courseId: string; enqueued: number };
+  { enrollmentId: string; found: boolean; progressPercentage?: number; justCompleted?: boolean } | { courseId: string; enqueued: number };
 
 /** Enrollment jobs a course job adds per `addBulk` call. */
 export const COURSE_FANOUT_BATCH = 500;
@@ -24,7 +23,10 @@ export const progressProcessor: Processor<'progress', ProgressResult> = {
     if ('courseId' in payload) {
       let enqueued = 0;
       await forEachEnrollmentBatch(deps, payload.courseId, COURSE_FANOUT_BATCH, async (ids) => {
-        await ctx.queues.addBulk('progress', ids.map((enrollmentId) => ({ payload: { enrollmentId } })));
+        await ctx.queues.addBulk(
+          'progress',
+          ids.map((enrollmentId) => ({ payload: { enrollmentId } })),
+        );
         enqueued += ids.length;
       });
       return { courseId: payload.courseId, enqueued };

@@ -54,9 +54,7 @@ export async function startWorkers(ctx: WorkerContext, options: StartWorkersOpti
     });
     options.metrics?.observe(worker, contract.name);
     definition.start?.(jobCtx);
-    worker.on('failed', (job, error) =>
-      ctx.logger.error({ err: error, queue: contract.name, jobId: job?.id, attemptsMade: job?.attemptsMade }, 'job failed'),
-    );
+    worker.on('failed', (job, error) => ctx.logger.error({ err: error, queue: contract.name, jobId: job?.id, attemptsMade: job?.attemptsMade }, 'job failed'));
     // Each worker's blocking connection is its own; its reconnect errors are reported once per outage.
     worker.on('error', (error) => connections.reportError(`worker:${contract.name}`, error));
     return worker;
@@ -68,7 +66,9 @@ export async function startWorkers(ctx: WorkerContext, options: StartWorkersOpti
     sweeper = new Sweeper(jobCtx, { intervalMs: ctx.config.sweepIntervalMs, retryMs: Math.min(SWEEP_RETRY_MS, ctx.config.sweepIntervalMs) });
     sweeper.start();
     // Older versions swept through a BullMQ job scheduler; one left in Redis would sweep twice as often.
-    await withTimeout(queues.get('maintenance').removeJobScheduler(SWEEP_SCHEDULER_ID), QUEUE_CALL_TIMEOUT_MS, 'removing the old sweep scheduler').catch(() => undefined);
+    await withTimeout(queues.get('maintenance').removeJobScheduler(SWEEP_SCHEDULER_ID), QUEUE_CALL_TIMEOUT_MS, 'removing the old sweep scheduler').catch(
+      () => undefined,
+    );
   }
 
   await Promise.all(workers.map((worker) => worker.waitUntilReady()));
@@ -78,7 +78,10 @@ export async function startWorkers(ctx: WorkerContext, options: StartWorkersOpti
     workers,
     async close() {
       // A sweep still running at the deadline is abandoned like a job: every task is idempotent.
-      if (sweeper) await withTimeout(sweeper.close(), ctx.config.shutdownTimeoutMs, 'the running sweep').catch(() => ctx.logger.warn('sweep still running at shutdown timeout; abandoned'));
+      if (sweeper)
+        await withTimeout(sweeper.close(), ctx.config.shutdownTimeoutMs, 'the running sweep').catch(() =>
+          ctx.logger.warn('sweep still running at shutdown timeout; abandoned'),
+        );
       let timer: NodeJS.Timeout | undefined;
       const graceful = Promise.all(workers.map((worker) => worker.close())).then(() => true);
       const timeout = new Promise<false>((resolve) => {

@@ -97,11 +97,24 @@ async function send(startAt: bigint, items: Item[], timeoutMs: number) {
   return { type: 'sent', sent, failures, failed, maxLagMs };
 }
 
-process.on('message', (message: { type: string; url: string; sockets: SocketSpec[]; event: string; field: string; expect: number; timeoutMs: number; startAt: string; items: Item[] }) => {
-  const fail = (error: Error) => process.send!({ type: 'error', message: error.stack ?? String(error) });
-  if (message.type === 'connect') open(message.url, message.sockets).then(() => process.send!({ type: 'connected' }), fail);
-  if (message.type === 'listen') listen(message.event, message.field, message.expect, message.timeoutMs).then((result) => process.send!(result), fail);
-  if (message.type === 'send') send(BigInt(message.startAt), message.items, message.timeoutMs).then((result) => process.send!(result), fail);
-});
+process.on(
+  'message',
+  (message: {
+    type: string;
+    url: string;
+    sockets: SocketSpec[];
+    event: string;
+    field: string;
+    expect: number;
+    timeoutMs: number;
+    startAt: string;
+    items: Item[];
+  }) => {
+    const fail = (error: Error) => process.send!({ type: 'error', message: error.stack ?? String(error) });
+    if (message.type === 'connect') open(message.url, message.sockets).then(() => process.send!({ type: 'connected' }), fail);
+    if (message.type === 'listen') listen(message.event, message.field, message.expect, message.timeoutMs).then((result) => process.send!(result), fail);
+    if (message.type === 'send') send(BigInt(message.startAt), message.items, message.timeoutMs).then((result) => process.send!(result), fail);
+  },
+);
 process.on('disconnect', () => process.exit(0));
 process.send!({ type: 'ready' });

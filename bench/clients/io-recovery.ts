@@ -197,20 +197,36 @@ async function finish(sentAtStamps: string[], idleMs: number, maxMs: number) {
   };
 }
 
-process.on('message', (message: { type: string; url: string; sockets: Spec[]; reconnectDelayMs: number; event: string; run: number; count: number; fraction: number; sentAt: string[]; idleMs: number; maxMs: number }) => {
-  const fail = (error: Error) => process.send!({ type: 'error', message: error.stack ?? String(error) });
-  if (message.type === 'connect') open(message.url, message.sockets, message.event, message.reconnectDelayMs).then(() => process.send!({ type: 'connected' }), fail);
-  if (message.type === 'listen') {
-    listen(message.run, message.count);
-    process.send!({ type: 'listening' });
-  }
-  if (message.type === 'drop') process.send!({ type: 'dropped', sockets: drop(message.fraction) });
-  if (message.type === 'finish') finish(message.sentAt, message.idleMs, message.maxMs).then((result) => process.send!(result), fail);
-  if (message.type === 'close') {
-    for (const entry of tracked) entry.socket.disconnect();
-    tracked = [];
-    process.send!({ type: 'closed' });
-  }
-});
+process.on(
+  'message',
+  (message: {
+    type: string;
+    url: string;
+    sockets: Spec[];
+    reconnectDelayMs: number;
+    event: string;
+    run: number;
+    count: number;
+    fraction: number;
+    sentAt: string[];
+    idleMs: number;
+    maxMs: number;
+  }) => {
+    const fail = (error: Error) => process.send!({ type: 'error', message: error.stack ?? String(error) });
+    if (message.type === 'connect')
+      open(message.url, message.sockets, message.event, message.reconnectDelayMs).then(() => process.send!({ type: 'connected' }), fail);
+    if (message.type === 'listen') {
+      listen(message.run, message.count);
+      process.send!({ type: 'listening' });
+    }
+    if (message.type === 'drop') process.send!({ type: 'dropped', sockets: drop(message.fraction) });
+    if (message.type === 'finish') finish(message.sentAt, message.idleMs, message.maxMs).then((result) => process.send!(result), fail);
+    if (message.type === 'close') {
+      for (const entry of tracked) entry.socket.disconnect();
+      tracked = [];
+      process.send!({ type: 'closed' });
+    }
+  },
+);
 process.on('disconnect', () => process.exit(0));
 process.send!({ type: 'ready' });

@@ -34,7 +34,15 @@ function expect(event: string, count: number, timeoutMs: number) {
       clearTimeout(timer);
       for (const socket of sockets) socket.off(event, onEvent);
       latencies.sort((a, b) => a - b);
-      resolve({ type: 'received', delivered, expected, firstAt: firstAt.toString(), lastAt: lastAt.toString(), p50Ms: nearestRank(latencies, 0.5), p99Ms: nearestRank(latencies, 0.99) });
+      resolve({
+        type: 'received',
+        delivered,
+        expected,
+        firstAt: firstAt.toString(),
+        lastAt: lastAt.toString(),
+        p50Ms: nearestRank(latencies, 0.5),
+        p99Ms: nearestRank(latencies, 0.99),
+      });
     };
     const timer = setTimeout(finish, timeoutMs);
     function onEvent(payload: { sentAt: string }) {
@@ -49,15 +57,25 @@ function expect(event: string, count: number, timeoutMs: number) {
   });
 }
 
-process.on('message', (message: { type: string; url: string; sockets: Array<{ token?: string; room?: string; join?: string }>; event: string; count: number; timeoutMs: number }) => {
-  const fail = (error: Error) => process.send!({ type: 'error', message: error.stack ?? String(error) });
-  if (message.type === 'connect') open(message.url, message.sockets).then(() => process.send!({ type: 'connected' }), fail);
-  if (message.type === 'expect') expect(message.event, message.count, message.timeoutMs).then((result) => process.send!(result), fail);
-  if (message.type === 'close') {
-    for (const socket of sockets) socket.disconnect();
-    sockets = [];
-    process.send!({ type: 'closed' });
-  }
-});
+process.on(
+  'message',
+  (message: {
+    type: string;
+    url: string;
+    sockets: Array<{ token?: string; room?: string; join?: string }>;
+    event: string;
+    count: number;
+    timeoutMs: number;
+  }) => {
+    const fail = (error: Error) => process.send!({ type: 'error', message: error.stack ?? String(error) });
+    if (message.type === 'connect') open(message.url, message.sockets).then(() => process.send!({ type: 'connected' }), fail);
+    if (message.type === 'expect') expect(message.event, message.count, message.timeoutMs).then((result) => process.send!(result), fail);
+    if (message.type === 'close') {
+      for (const socket of sockets) socket.disconnect();
+      sockets = [];
+      process.send!({ type: 'closed' });
+    }
+  },
+);
 process.on('disconnect', () => process.exit(0));
 process.send!({ type: 'ready' });

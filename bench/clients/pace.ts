@@ -8,7 +8,12 @@
  */
 const sleep = (ms: number) => new Promise<void>((resolve) => (ms >= 1 ? setTimeout(resolve, ms) : setImmediate(resolve)));
 
-export async function pace(startAt: bigint, offsetsMs: number[], send: (index: number) => void, timeoutMs: number): Promise<{ sent: number; maxLagMs: number }> {
+export async function pace(
+  startAt: bigint,
+  offsetsMs: number[],
+  send: (index: number) => void,
+  timeoutMs: number,
+): Promise<{ sent: number; maxLagMs: number }> {
   const due = (index: number) => startAt + BigInt(Math.round(offsetsMs[index]! * 1e6));
   const limit = (offsetsMs.length ? due(offsetsMs.length - 1) : startAt) + BigInt(timeoutMs) * 1_000_000n;
   let next = 0;

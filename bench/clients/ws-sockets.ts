@@ -34,7 +34,15 @@ function expect(event: string, count: number, timeoutMs: number) {
       clearTimeout(timer);
       for (const socket of sockets) socket.off('message', onMessage);
       latencies.sort((a, b) => a - b);
-      resolve({ type: 'received', delivered, expected, firstAt: firstAt.toString(), lastAt: lastAt.toString(), p50Ms: nearestRank(latencies, 0.5), p99Ms: nearestRank(latencies, 0.99) });
+      resolve({
+        type: 'received',
+        delivered,
+        expected,
+        firstAt: firstAt.toString(),
+        lastAt: lastAt.toString(),
+        p50Ms: nearestRank(latencies, 0.5),
+        p99Ms: nearestRank(latencies, 0.99),
+      });
     };
     const timer = setTimeout(finish, timeoutMs);
     // The same work a Socket.IO client does per message: decode the JSON, dispatch on the event name.

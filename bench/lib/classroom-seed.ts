@@ -7,19 +7,32 @@ import pg from 'pg';
  * same whole second, so all deadlines are equal and an hour away: no attempt expires during the
  * run, and the app ticks them all in the same pass, as the baseline's one timer does.
  */
-export async function seedTimedAttempts(databaseUrl: string, courseId: string, studentIds: string[]): Promise<Array<{ studentId: string; attemptId: string; deadline: string }>> {
+export async function seedTimedAttempts(
+  databaseUrl: string,
+  courseId: string,
+  studentIds: string[],
+): Promise<Array<{ studentId: string; attemptId: string; deadline: string }>> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
     await client.query('BEGIN');
-    let { rows: [quiz] } = await client.query<{ id: string }>(`SELECT q.id FROM quizzes q JOIN lessons l ON l.id = q.lesson_id WHERE l.slug = 'bench-timed-quiz' AND l.course_id = $1`, [courseId]);
+    let {
+      rows: [quiz],
+    } = await client.query<{ id: string }>(
+      `SELECT q.id FROM quizzes q JOIN lessons l ON l.id = q.lesson_id WHERE l.slug = 'bench-timed-quiz' AND l.course_id = $1`,
+      [courseId],
+    );
     if (!quiz) {
-      const { rows: [lesson] } = await client.query<{ id: string }>(
+      const {
+        rows: [lesson],
+      } = await client.query<{ id: string }>(
         `INSERT INTO lessons (course_id, title, slug, description, content, lesson_type, order_index, duration_minutes)
          VALUES ($1, 'Timed quiz', 'bench-timed-quiz', 'An hour-long quiz', 'Quiz', 'quiz', 100, 60) RETURNING id`,
         [courseId],
       );
-      ({ rows: [quiz] } = await client.query<{ id: string }>(
+      ({
+        rows: [quiz],
+      } = await client.query<{ id: string }>(
         `INSERT INTO quizzes (lesson_id, title, description, quiz_type, passing_score, time_limit_seconds, is_published)
          VALUES ($1, 'Bench timed quiz', 'Two questions, one hour', 'graded', 50, 3600, true) RETURNING id`,
         [lesson!.id],

@@ -86,7 +86,10 @@ export function median(values: number[]): number {
 
 /** The `q` quantile (0..1) of `values`, nearest rank. */
 export function quantile(values: number[], q: number): number {
-  return nearestRank([...values].sort((a, b) => a - b), q);
+  return nearestRank(
+    [...values].sort((a, b) => a - b),
+    q,
+  );
 }
 
 /** The `q` quantile (0..1) of values already sorted ascending, nearest rank; NaN when empty. */

@@ -44,11 +44,18 @@ function fmt(value: number): string {
 }
 
 export function machine() {
-  return { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', memGiB: +(totalmem() / 2 ** 30).toFixed(1), node: process.version, platform: process.platform };
+  return {
+    cpus: cpus().length,
+    model: cpus()[0]?.model ?? 'unknown',
+    memGiB: +(totalmem() / 2 ** 30).toFixed(1),
+    node: process.version,
+    platform: process.platform,
+  };
 }
 
 export function markdown(rows: Row[], info: { mode: string; machine: ReturnType<typeof machine>; date: string; missing: string[] }): string {
-  const head = `Benchmarks (${info.mode} mode, ${info.date}) on ${info.machine.cpus}× ${info.machine.model}, ${info.machine.memGiB} GiB, Node ${info.machine.node}. ` +
+  const head =
+    `Benchmarks (${info.mode} mode, ${info.date}) on ${info.machine.cpus}× ${info.machine.model}, ${info.machine.memGiB} GiB, Node ${info.machine.node}. ` +
     'Ratio = median of pairwise ours/baseline over alternated pairs.\n\n';
   const lines = ['| Scenario | Metric | Ours | Baseline | Ratio | Goal | Met |', '|---|---|---:|---:|---:|---:|:-:|'];
   for (const row of rows) {

@@ -28,11 +28,15 @@ export async function seedClass(databaseUrl: string, options: { students: number
   await client.connect();
   try {
     await client.query('BEGIN');
-    const { rows: [instructor] } = await client.query<{ id: string }>(
+    const {
+      rows: [instructor],
+    } = await client.query<{ id: string }>(
       `INSERT INTO users (email, password_hash, full_name, role) VALUES ($1, 'x', 'Bench Instructor', 'instructor') RETURNING id`,
       [`bench-instructor-${tag}@example.com`],
     );
-    const { rows: [course] } = await client.query<{ id: string }>(
+    const {
+      rows: [course],
+    } = await client.query<{ id: string }>(
       `INSERT INTO courses (title, slug, description, instructor_id, category, difficulty_level, is_published, estimated_duration_minutes)
        VALUES ('Bench class', $1, 'A class for the benchmark', $2, 'engineering', 'beginner', true, 300) RETURNING id`,
       [`bench-class-${tag}`, instructor!.id],
@@ -45,12 +49,16 @@ export async function seedClass(databaseUrl: string, options: { students: number
     );
     let quiz: QuizSeed | null = null;
     if (options.quizQuestions) {
-      const { rows: [lesson] } = await client.query<{ id: string }>(
+      const {
+        rows: [lesson],
+      } = await client.query<{ id: string }>(
         `INSERT INTO lessons (course_id, title, slug, lesson_type, order_index, duration_minutes) VALUES ($1, 'Class quiz', 'class-quiz', 'quiz', $2, 20) RETURNING id`,
         [course!.id, options.lessons],
       );
       // Unlimited attempts (NULL), so every measurement can start a fresh attempt per student.
-      const { rows: [row] } = await client.query<{ id: string }>(
+      const {
+        rows: [row],
+      } = await client.query<{ id: string }>(
         `INSERT INTO quizzes (lesson_id, title, quiz_type, passing_score, time_limit_seconds, max_attempts, is_published)
          VALUES ($1, 'Class quiz', 'graded', 70, 600, NULL, true) RETURNING id`,
         [lesson!.id],
@@ -59,7 +67,9 @@ export async function seedClass(databaseUrl: string, options: { students: number
       for (let index = 0; index < options.quizQuestions; index++) {
         const optionIds = ['a', 'b', 'c', 'd'];
         const correct = optionIds[index % 4]!;
-        const { rows: [question] } = await client.query<{ id: string }>(
+        const {
+          rows: [question],
+        } = await client.query<{ id: string }>(
           `INSERT INTO quiz_questions (quiz_id, question_text, question_type, points, order_index, options, explanation)
            VALUES ($1, $2, 'multiple_choice', 1, $3, $4, 'Because.') RETURNING id`,
           [quiz.id, `Question ${index + 1}?`, index, JSON.stringify(optionIds.map((id) => ({ id, text: `Option ${id}`, isCorrect: id === correct })))],

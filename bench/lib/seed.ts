@@ -16,23 +16,31 @@ export async function seedHttp(databaseUrl: string): Promise<HttpSeed> {
   await client.connect();
   try {
     await client.query('BEGIN');
-    const { rows: [user] } = await client.query<{ id: string }>(
+    const {
+      rows: [user],
+    } = await client.query<{ id: string }>(
       `INSERT INTO users (email, password_hash, full_name, role) VALUES ('bench-instructor@example.com', 'x', 'Bench Instructor', 'instructor') RETURNING id`,
     );
-    const { rows: [course] } = await client.query<{ id: string }>(
+    const {
+      rows: [course],
+    } = await client.query<{ id: string }>(
       `INSERT INTO courses (title, slug, description, instructor_id, category, difficulty_level, is_published, estimated_duration_minutes, metadata)
        VALUES ('Benchmarking 101', 'bench-course', 'A course for the benchmark', $1, 'engineering', 'beginner', true, 300, '{"tags":["bench"]}') RETURNING id`,
       [user!.id],
     );
     let quizLessonId = '';
     for (let section = 0; section < 5; section++) {
-      const { rows: [head] } = await client.query<{ id: string }>(
+      const {
+        rows: [head],
+      } = await client.query<{ id: string }>(
         `INSERT INTO lessons (course_id, title, slug, description, content, lesson_type, order_index, is_preview, duration_minutes)
          VALUES ($1, $2, $3, 'Section', $4, 'text', $5, $6, 10) RETURNING id`,
         [course!.id, `Section ${section + 1}`, `section-${section + 1}`, 'Lorem ipsum '.repeat(40), section, section === 0],
       );
       for (let child = 0; child < 3; child++) {
-        const { rows: [lesson] } = await client.query<{ id: string }>(
+        const {
+          rows: [lesson],
+        } = await client.query<{ id: string }>(
           `INSERT INTO lessons (course_id, title, slug, description, content, lesson_type, order_index, parent_lesson_id, video_url, duration_minutes)
            VALUES ($1, $2, $3, 'Lesson', $4, $5, $6, $7, $8, 15) RETURNING id`,
           [
@@ -49,7 +57,9 @@ export async function seedHttp(databaseUrl: string): Promise<HttpSeed> {
         if (section === 0 && child === 2) quizLessonId = lesson!.id;
       }
     }
-    const { rows: [quiz] } = await client.query<{ id: string }>(
+    const {
+      rows: [quiz],
+    } = await client.query<{ id: string }>(
       `INSERT INTO quizzes (lesson_id, title, description, quiz_type, passing_score, time_limit_seconds, is_published)
        VALUES ($1, 'Bench quiz', 'Ten questions', 'graded', 70, 600, true) RETURNING id`,
       [quizLessonId],
@@ -74,7 +84,9 @@ export async function seedStudents(databaseUrl: string, count: number): Promise<
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    let { rows: [course] } = await client.query<{ id: string }>(`SELECT id FROM courses WHERE slug = 'bench-course'`);
+    let {
+      rows: [course],
+    } = await client.query<{ id: string }>(`SELECT id FROM courses WHERE slug = 'bench-course'`);
     if (!course) course = { id: (await seedHttp(databaseUrl)).courseId };
     const { rows } = await client.query<{ id: string }>(
       `WITH fresh AS (

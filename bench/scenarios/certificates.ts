@@ -40,7 +40,6 @@ import { QueueJobs } from '../../server/platform/queues/jobs.js';
 import { Queues } from '../../server/platform/queues/queues.js';
 import { classroomScenario, connectClassroom, pacedRun, type PacedMeasured } from './classroom.js';
 
-
 interface Sizes {
   pairs: number;
   /** Certificates per measured run of (a). */
@@ -66,7 +65,10 @@ async function seedEnrollments(databaseUrl: string, count: number): Promise<stri
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    const { rows } = await client.query<{ id: string }>('SELECT id FROM enrollments WHERE course_id = $1 AND student_id = ANY($2::uuid[])', [courseId, studentIds]);
+    const { rows } = await client.query<{ id: string }>('SELECT id FROM enrollments WHERE course_id = $1 AND student_id = ANY($2::uuid[])', [
+      courseId,
+      studentIds,
+    ]);
     return rows.map((row) => row.id);
   } finally {
     await client.end();
@@ -84,7 +86,9 @@ async function completeAndEnqueue(bench: BenchEnv, queues: Queues, enrollmentIds
   const client = new pg.Client({ connectionString: bench.config.databaseUrl });
   await client.connect();
   try {
-    await client.query(`UPDATE enrollments SET status = 'completed', completed_at = now(), progress_percentage = 100 WHERE id = ANY($1::uuid[])`, [enrollmentIds]);
+    await client.query(`UPDATE enrollments SET status = 'completed', completed_at = now(), progress_percentage = 100 WHERE id = ANY($1::uuid[])`, [
+      enrollmentIds,
+    ]);
   } finally {
     await client.end();
   }
@@ -96,7 +100,11 @@ async function issuedCount(bench: BenchEnv, enrollmentIds: string[]): Promise<nu
   const client = new pg.Client({ connectionString: bench.config.databaseUrl });
   await client.connect();
   try {
-    const { rows: [row] } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM enrollments WHERE id = ANY($1::uuid[]) AND certificate_issued_at IS NOT NULL', [enrollmentIds]);
+    const {
+      rows: [row],
+    } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM enrollments WHERE id = ANY($1::uuid[]) AND certificate_issued_at IS NOT NULL', [
+      enrollmentIds,
+    ]);
     return row!.n;
   } finally {
     await client.end();
@@ -150,7 +158,11 @@ async function runThroughput(bench: BenchEnv, sizes: Sizes, queues: Queues): Pro
       // One unmeasured run each: the JIT, pdfkit's font metrics, the ORM's and BullMQ's scripts.
       await ours(batch(warmCount));
       await baseline(warmCount, concurrency);
-      const pairs = await alternate(sizes.pairs, () => ours(batch(sizes.pdfs)), () => baseline(sizes.pdfs, concurrency));
+      const pairs = await alternate(
+        sizes.pairs,
+        () => ours(batch(sizes.pdfs)),
+        () => baseline(sizes.pdfs, concurrency),
+      );
       const judged = concurrency === sizes.concurrency;
       const of = `(${sizes.pdfs} PDFs, ${concurrency} in flight${judged ? '' : ', the default CERTIFICATE_CONCURRENCY'})`;
       rows.push(
@@ -163,7 +175,9 @@ async function runThroughput(bench: BenchEnv, sizes: Sizes, queues: Queues): Pro
           goal: judged ? 0.8 : null,
           ...(judged
             ? {}
-            : { note: 'no goal: at the default concurrency a job waits on PostgreSQL commits and Redis most of its time and the render thread idles; the judged row keeps it busy (same concurrency both sides)' }),
+            : {
+                note: 'no goal: at the default concurrency a job waits on PostgreSQL commits and Redis most of its time and the render thread idles; the judged row keeps it busy (same concurrency both sides)',
+              }),
         }),
       );
       if (judged) {
@@ -222,9 +236,24 @@ async function runDuringRenders(bench: BenchEnv, sizes: Sizes, queues: Queues, p
     const of = `(${sizes.pacedMessages} at ${sizes.pacedPerSecond}/s × ${sizes.sockets} sockets)`;
     const note = `certificates issued during each window: ${rendered.join(', ')}; app with in-process workers, certificate queue resumed vs paused`;
     return [
-      ratioRow(pairs, { scenario: '8(b) broadcast while rendering', metric: `latency p99 ${of}`, pick: (m) => m.p99Ms, better: 'lower', unit: 'ms', goal: 1.3, note }),
+      ratioRow(pairs, {
+        scenario: '8(b) broadcast while rendering',
+        metric: `latency p99 ${of}`,
+        pick: (m) => m.p99Ms,
+        better: 'lower',
+        unit: 'ms',
+        goal: 1.3,
+        note,
+      }),
       ratioRow(pairs, { scenario: '8(b) broadcast while rendering', metric: `latency p50 ${of}`, pick: (m) => m.p50Ms, better: 'lower', unit: 'ms' }),
-      ratioRow(pairs, { scenario: '8(b) broadcast while rendering', metric: `delivered ${of}`, pick: (m) => m.deliveredPct, better: 'higher', unit: '%', absoluteGoal: 100 }),
+      ratioRow(pairs, {
+        scenario: '8(b) broadcast while rendering',
+        metric: `delivered ${of}`,
+        pick: (m) => m.deliveredPct,
+        better: 'higher',
+        unit: '%',
+        absoluteGoal: 100,
+      }),
     ];
   } finally {
     await Promise.all([client.stop(), app.stop()]);

@@ -157,7 +157,14 @@ async function runBroadcast(sizes: Sizes, c: Children, ports: Record<'app' | 'ba
     ratioRow(list, { scenario, metric: `delivered ${of}`, pick: (m) => m.deliveredPct, better: 'higher', unit: '%', ...(goals ? { absoluteGoal: 100 } : {}) }),
     ratioRow(list, { scenario, metric: `latency p50 ${of}`, pick: (m) => m.p50Ms, better: 'lower', unit: 'ms', goal: goals ? 1.15 : null }),
     ratioRow(list, { scenario, metric: `latency p99 ${of}`, pick: (m) => m.p99Ms, better: 'lower', unit: 'ms', goal: goals ? 1.3 : null }),
-    ratioRow(list, { scenario, metric: `server CPU per delivery ${of}`, pick: (m) => m.cpuUsPerDelivery, better: 'lower', unit: 'µs', goal: goals ? 1.2 : null }),
+    ratioRow(list, {
+      scenario,
+      metric: `server CPU per delivery ${of}`,
+      pick: (m) => m.cpuUsPerDelivery,
+      better: 'lower',
+      unit: 'µs',
+      goal: goals ? 1.2 : null,
+    }),
   ];
   const floor = rows('1(a) vs plain ws (floor)', vsWs, false);
   floor[0]!.note = 'baseline column: a bare ws server and ws clients (no Socket.IO framing, rooms, adapter or recovery); no goal, the floor for reading';
@@ -180,7 +187,10 @@ async function tickWindow(server: Child, client: Child, warmTicks: number, sizes
   client.send({ type: 'measure', warmTicks, ticks: sizes.ticksPerWindow, timeoutMs });
   await client.next('window', timeoutMs);
   server.send({ type: 'cpu-window-start' });
-  const result = await client.next<{ inWindow: boolean; delivered: number; expected: number; p50Ms: number; p99Ms: number; jitterP99Ms: number }>('ticks', timeoutMs + 10_000);
+  const result = await client.next<{ inWindow: boolean; delivered: number; expected: number; p50Ms: number; p99Ms: number; jitterP99Ms: number }>(
+    'ticks',
+    timeoutMs + 10_000,
+  );
   server.send({ type: 'cpu-window' });
   const { cpuUs } = await server.next<{ cpuUs: number }>('cpu-window');
   return {
@@ -194,7 +204,12 @@ async function tickWindow(server: Child, client: Child, warmTicks: number, sizes
   };
 }
 
-async function runTicks(sizes: Sizes, c: Children, ports: Record<'app' | 'bare', number>, attempts: Array<{ studentId: string; attemptId: string; deadline: string }>): Promise<Row[]> {
+async function runTicks(
+  sizes: Sizes,
+  c: Children,
+  ports: Record<'app' | 'bare', number>,
+  attempts: Array<{ studentId: string; attemptId: string; deadline: string }>,
+): Promise<Row[]> {
   c.app.send({ type: 'sign', ids: attempts.map((a) => a.studentId) });
   const { tokens } = await c.app.next<{ tokens: string[] }>('tokens');
   const appSockets = attempts.map((a, i) => ({ attemptId: a.attemptId, token: tokens[i] }));

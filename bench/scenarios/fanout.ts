@@ -67,7 +67,12 @@ async function runFanout(bench: BenchEnv, sizes: Sizes): Promise<Row[]> {
   const appClient = startChild('clients/io-sockets.ts', 1);
   const bareClient = startChild('clients/io-sockets.ts', 1);
   try {
-    const [appInfo, bareInfo] = await Promise.all([app.next<{ port: number }>('ready'), bare.next<{ port: number }>('ready'), appClient.next('ready'), bareClient.next('ready')]);
+    const [appInfo, bareInfo] = await Promise.all([
+      app.next<{ port: number }>('ready'),
+      bare.next<{ port: number }>('ready'),
+      appClient.next('ready'),
+      bareClient.next('ready'),
+    ]);
     app.send({ type: 'sign', ids: studentIds });
     const { tokens } = await app.next<{ tokens: string[] }>('tokens');
     appClient.send({ type: 'connect', url: `http://127.0.0.1:${appInfo.port}`, sockets: tokens.map((token) => ({ token, join: courseId })) });
@@ -77,7 +82,11 @@ async function runFanout(bench: BenchEnv, sizes: Sizes): Promise<Row[]> {
     await burst(app, appClient, room, sizes);
     await burst(bare, bareClient, room, sizes);
 
-    const pairs = await alternate(sizes.pairs, () => burst(app, appClient, room, sizes), () => burst(bare, bareClient, room, sizes));
+    const pairs = await alternate(
+      sizes.pairs,
+      () => burst(app, appClient, room, sizes),
+      () => burst(bare, bareClient, room, sizes),
+    );
     const lost = pairs.reduce((sum, p) => sum + p.ours.lost + p.baseline.lost, 0);
     if (lost) throw new Error(`fan-out lost ${lost} deliveries`);
     const of = `(${sizes.fanoutBroadcasts} × ${sizes.fanoutSockets} sockets)`;

@@ -69,7 +69,9 @@ async function measure(side: Side, seed: ClassSeed, attemptIds: string[], sizes:
   const n = seed.students.length;
   const waitMs = sizes.gradeSpreadMs + sizes.gradeTimeoutMs;
   const perClient = side.students.map((_, c) => seed.students.map((_, i) => i).filter((i) => i % side.students.length === c));
-  side.students.forEach((client, c) => client.send({ type: 'listen', event: 'quiz:graded', field: 'attemptId', expect: perClient[c]!.length, timeoutMs: waitMs }));
+  side.students.forEach((client, c) =>
+    client.send({ type: 'listen', event: 'quiz:graded', field: 'attemptId', expect: perClient[c]!.length, timeoutMs: waitMs }),
+  );
   side.instructor.send({ type: 'listen', event: 'quiz:graded', field: 'attemptId', expect: n, timeoutMs: waitMs });
   await Promise.all([...side.students, side.instructor].map((client) => client.next('listening')));
   side.server.send({ type: 'cpu' }); // starts the server's CPU count
@@ -82,10 +84,18 @@ async function measure(side: Side, seed: ClassSeed, attemptIds: string[], sizes:
       type: 'send',
       startAt,
       timeoutMs: sizes.gradeTimeoutMs,
-      items: perClient[c]!.map((i) => ({ socket: seed.students[i]!.id, event: 'quiz:submit', data: { attemptId: attemptIds[i] }, key: `${attemptIds[i]}#0`, atMs: (i * sizes.gradeSpreadMs) / n })),
+      items: perClient[c]!.map((i) => ({
+        socket: seed.students[i]!.id,
+        event: 'quiz:submit',
+        data: { attemptId: attemptIds[i] },
+        key: `${attemptIds[i]}#0`,
+        atMs: (i * sizes.gradeSpreadMs) / n,
+      })),
     }),
   );
-  const sent = await Promise.all(side.students.map((client) => client.next<{ sent: Stamps; failures: string[]; failed: number; maxLagMs: number }>('sent', waitMs + 10_000)));
+  const sent = await Promise.all(
+    side.students.map((client) => client.next<{ sent: Stamps; failures: string[]; failed: number; maxLagMs: number }>('sent', waitMs + 10_000)),
+  );
   const studentArrivals = await Promise.all(side.students.map((client) => client.next<{ arrivals: Stamps }>('arrivals', waitMs + 10_000)));
   const instructorArrivals = await side.instructor.next<{ arrivals: Stamps }>('arrivals', waitMs + 10_000);
   side.server.send({ type: 'cpu' });
@@ -123,12 +133,20 @@ async function runGrade(bench: BenchEnv, sizes: Sizes): Promise<Row[]> {
   const base: Side = { server: bare, students: clients(sizes.gradeClients), instructor: clients(1)[0]! };
   const all = [...ours.students, ours.instructor, ...base.students, base.instructor];
   try {
-    const [appInfo, bareInfo] = await Promise.all([app.next<{ port: number }>('ready'), bare.next<{ port: number }>('ready'), ...all.map((c) => c.next('ready'))]);
+    const [appInfo, bareInfo] = await Promise.all([
+      app.next<{ port: number }>('ready'),
+      bare.next<{ port: number }>('ready'),
+      ...all.map((c) => c.next('ready')),
+    ]);
     app.send({ type: 'sign', users: [...seed.students.map((s) => ({ id: s.id, role: 'student' })), { id: seed.instructorId, role: 'instructor' }] });
     const { tokens } = await app.next<{ tokens: string[] }>('tokens');
     const connect = (side: Side, url: string, auth: (i: number) => Record<string, unknown>, instructorAuth: Record<string, unknown>, join?: string) => {
       side.students.forEach((client, c) =>
-        client.send({ type: 'connect', url, sockets: seed.students.flatMap((s, i) => (i % side.students.length === c ? [{ key: s.id, auth: auth(i), join }] : [])) }),
+        client.send({
+          type: 'connect',
+          url,
+          sockets: seed.students.flatMap((s, i) => (i % side.students.length === c ? [{ key: s.id, auth: auth(i), join }] : [])),
+        }),
       );
       side.instructor.send({ type: 'connect', url, sockets: [{ key: seed.instructorId, auth: instructorAuth, join }] });
     };
@@ -144,11 +162,23 @@ async function runGrade(bench: BenchEnv, sizes: Sizes): Promise<Row[]> {
     // One unmeasured round each warms the JIT, the pools and the adapter's stream.
     await run(ours);
     await run(base);
-    const pairs = await alternate(sizes.pairs, () => run(ours), () => run(base));
+    const pairs = await alternate(
+      sizes.pairs,
+      () => run(ours),
+      () => run(base),
+    );
 
     const of = `(${sizes.gradeStudents} submits in ${sizes.gradeSpreadMs / 1000} s)`;
     const row = (metric: string, pick: (m: Measured) => number, goal: number | null = null, absoluteGoal?: number, unit = 'ms') =>
-      ratioRow(pairs, { scenario: '6 answer → grade → push', metric: `${metric} ${of}`, pick, better: 'lower', unit, goal, ...(absoluteGoal !== undefined ? { absoluteGoal } : {}) });
+      ratioRow(pairs, {
+        scenario: '6 answer → grade → push',
+        metric: `${metric} ${of}`,
+        pick,
+        better: 'lower',
+        unit,
+        goal,
+        ...(absoluteGoal !== undefined ? { absoluteGoal } : {}),
+      });
     const lost = (m: Measured) => m.lostStudent + m.lostInstructor;
     const failures = pairs.flatMap((p) => [...p.ours.failures, ...p.baseline.failures]);
     const lags = pairs.flatMap((p) => [p.ours.maxLagMs, p.baseline.maxLagMs]);

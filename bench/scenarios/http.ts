@@ -44,7 +44,11 @@ async function runHttp(bench: BenchEnv, sizes: Sizes): Promise<Row[]> {
   const bare = startChild('servers/http-bare.ts', 0, env);
   const load = startChild('clients/http-load.ts', 1);
   try {
-    const [appInfo, bareInfo] = await Promise.all([app.next<{ port: number; token: string }>('ready'), bare.next<{ port: number }>('ready'), load.next('ready')]);
+    const [appInfo, bareInfo] = await Promise.all([
+      app.next<{ port: number; token: string }>('ready'),
+      bare.next<{ port: number }>('ready'),
+      load.next('ready'),
+    ]);
     const headers = { authorization: `Bearer ${appInfo.token}` };
     const endpoints = [
       { metric: 'GET /api/courses/:slug req/s', path: `/api/courses/${seed.courseSlug}`, headers: {} },
@@ -61,12 +65,24 @@ async function runHttp(bench: BenchEnv, sizes: Sizes): Promise<Row[]> {
     const rows: Row[] = [];
     for (const endpoint of endpoints) {
       const measure = async (port: number) => {
-        load.send({ type: 'run', url: `http://127.0.0.1:${port}${endpoint.path}`, headers: endpoint.headers, connections: sizes.httpConnections, durationMs: sizes.httpDurationMs, warmupMs: sizes.httpWarmupMs, maxRequests: sizes.httpMaxRequests });
+        load.send({
+          type: 'run',
+          url: `http://127.0.0.1:${port}${endpoint.path}`,
+          headers: endpoint.headers,
+          connections: sizes.httpConnections,
+          durationMs: sizes.httpDurationMs,
+          warmupMs: sizes.httpWarmupMs,
+          maxRequests: sizes.httpMaxRequests,
+        });
         const result = await load.next<LoadResult>('result', sizes.httpDurationMs + sizes.httpWarmupMs + 30_000);
         if (result.errors) throw new Error(`${endpoint.path} on port ${port}: ${result.errors} errors`);
         return result;
       };
-      const pairs = await alternate(sizes.pairs, () => measure(appInfo.port), () => measure(bareInfo.port));
+      const pairs = await alternate(
+        sizes.pairs,
+        () => measure(appInfo.port),
+        () => measure(bareInfo.port),
+      );
       rows.push(ratioRow(pairs, { scenario: '5 HTTP', metric: endpoint.metric, pick: (r) => r.rps, better: 'higher', unit: 'req/s', goal: 0.5 }));
       rows.push(ratioRow(pairs, { scenario: '5 HTTP', metric: endpoint.metric.replace('req/s', 'p99'), pick: (r) => r.p99Ms, better: 'lower', unit: 'ms' }));
     }

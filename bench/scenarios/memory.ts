@@ -42,8 +42,26 @@ interface Sizes {
 }
 
 export const memoryScenario: Scenario<Omit<Sizes, 'pairs'>> = {
-  full: { memorySmall: 5000, memoryLarge: 10_000, memoryRoomSize: 500, memoryWarmup: 100, memorySettleMs: 600, memoryClients: 2, memoryFreshServer: 1, memoryConnectTimeoutMs: 120_000 },
-  smoke: { memorySmall: 200, memoryLarge: 400, memoryRoomSize: 50, memoryWarmup: 10, memorySettleMs: 60, memoryClients: 1, memoryFreshServer: 0, memoryConnectTimeoutMs: 20_000 },
+  full: {
+    memorySmall: 5000,
+    memoryLarge: 10_000,
+    memoryRoomSize: 500,
+    memoryWarmup: 100,
+    memorySettleMs: 600,
+    memoryClients: 2,
+    memoryFreshServer: 1,
+    memoryConnectTimeoutMs: 120_000,
+  },
+  smoke: {
+    memorySmall: 200,
+    memoryLarge: 400,
+    memoryRoomSize: 50,
+    memoryWarmup: 10,
+    memorySettleMs: 60,
+    memoryClients: 1,
+    memoryFreshServer: 0,
+    memoryConnectTimeoutMs: 20_000,
+  },
   run: runMemory,
 };
 
@@ -177,7 +195,11 @@ async function runMemory(bench: BenchEnv, sizes: Sizes): Promise<Row[]> {
 
   try {
     await Promise.all(clients.map((client) => client.next('ready')));
-    const pairs = await alternate(sizes.pairs, () => measure('app'), () => measure('bare'));
+    const pairs = await alternate(
+      sizes.pairs,
+      () => measure('app'),
+      () => measure('bare'),
+    );
     return [sizes.memorySmall, sizes.memoryLarge].flatMap((n, size) => {
       const row = (metric: string, pick: (m: Measured) => number) =>
         ratioRow(pairs, {

@@ -50,8 +50,26 @@ interface Sizes {
 }
 
 export const progressScenario: Scenario<Omit<Sizes, 'pairs'>> = {
-  full: { progressStudents: 400, progressLessons: 20, progressRate: 200, progressDurationMs: 10_000, jobRate: 200, jobLightRate: 20, jobDurationMs: 3000, progressTimeoutMs: 30_000 },
-  smoke: { progressStudents: 20, progressLessons: 20, progressRate: 40, progressDurationMs: 250, jobRate: 40, jobLightRate: 20, jobDurationMs: 250, progressTimeoutMs: 10_000 },
+  full: {
+    progressStudents: 400,
+    progressLessons: 20,
+    progressRate: 200,
+    progressDurationMs: 10_000,
+    jobRate: 200,
+    jobLightRate: 20,
+    jobDurationMs: 3000,
+    progressTimeoutMs: 30_000,
+  },
+  smoke: {
+    progressStudents: 20,
+    progressLessons: 20,
+    progressRate: 40,
+    progressDurationMs: 250,
+    jobRate: 40,
+    jobLightRate: 20,
+    jobDurationMs: 250,
+    progressTimeoutMs: 10_000,
+  },
   run: runProgress,
 };
 
@@ -100,7 +118,12 @@ function writes(seed: ClassSeed, sizes: Sizes, round: number, durationMs: number
     return {
       socket: seed.students[s]!.id,
       event: 'lesson:progress',
-      data: { lessonId: seed.lessonIds[lesson], status: completed ? 'completed' : 'in_progress', completionPercentage: completed ? 100 : 50, timeSpentSecondsDelta: 30 },
+      data: {
+        lessonId: seed.lessonIds[lesson],
+        status: completed ? 'completed' : 'in_progress',
+        completionPercentage: completed ? 100 : 50,
+        timeSpentSecondsDelta: 30,
+      },
       key: `${seed.students[s]!.id}#${k}`,
       atMs: (j * 1000) / sizes.progressRate,
     };
@@ -135,7 +158,16 @@ async function measureWrites(side: Side, seed: ClassSeed, sizes: Sizes, round: n
 }
 
 /** Jobs (or raw pushes) on the schedule, then the consumer's start stamps until all came or the timeout. */
-async function measureJobs(mode: 'bullmq' | 'raw', producer: Child, consumer: Child, key: string, seed: ClassSeed, sizes: Sizes, rate: number, durationMs: number): Promise<JobMeasured> {
+async function measureJobs(
+  mode: 'bullmq' | 'raw',
+  producer: Child,
+  consumer: Child,
+  key: string,
+  seed: ClassSeed,
+  sizes: Sizes,
+  rate: number,
+  durationMs: number,
+): Promise<JobMeasured> {
   const count = Math.max(1, Math.round((rate * durationMs) / 1000));
   const offsetsMs = Array.from({ length: count }, (_, i) => (i * 1000) / rate);
   const enrollmentIds = offsetsMs.map((_, i) => seed.students[i % seed.students.length]!.enrollmentId);
@@ -145,14 +177,22 @@ async function measureJobs(mode: 'bullmq' | 'raw', producer: Child, consumer: Ch
     return consumer.next<{ latenciesMs: number[]; cpuUs: number }>(reply, 10_000);
   };
   await collect(); // starts the consumer's CPU count
-  producer.send({ type: 'run', mode, startAt: (process.hrtime.bigint() + 100_000_000n).toString(), offsetsMs, enrollmentIds, key, timeoutMs: sizes.progressTimeoutMs });
+  producer.send({
+    type: 'run',
+    mode,
+    startAt: (process.hrtime.bigint() + 100_000_000n).toString(),
+    offsetsMs,
+    enrollmentIds,
+    key,
+    timeoutMs: sizes.progressTimeoutMs,
+  });
   const done = await producer.next<{ added: number; maxLagMs: number; addP50Ms: number }>('done', durationMs + sizes.progressTimeoutMs + 10_000);
   const latencies: number[] = [];
   let cpuUs = 0;
   const until = Date.now() + sizes.progressTimeoutMs;
   // Bounded: every 100 ms until every added job started, or the timeout; then once more after
   // 200 ms, so the CPU count covers the last jobs' work too.
-  for (let last = false; ; ) {
+  for (let last = false; ;) {
     await new Promise((resolve) => setTimeout(resolve, last ? 200 : 100));
     const got = await collect();
     latencies.push(...got.latenciesMs);
@@ -160,7 +200,14 @@ async function measureJobs(mode: 'bullmq' | 'raw', producer: Child, consumer: Ch
     if (last) break;
     last = latencies.length >= done.added || Date.now() >= until;
   }
-  return { p50Ms: quantile(latencies, 0.5), p99Ms: quantile(latencies, 0.99), lost: count - latencies.length, maxLagMs: done.maxLagMs, cpuUsPerJob: cpuUs / Math.max(1, latencies.length), addP50Ms: done.addP50Ms };
+  return {
+    p50Ms: quantile(latencies, 0.5),
+    p99Ms: quantile(latencies, 0.99),
+    lost: count - latencies.length,
+    maxLagMs: done.maxLagMs,
+    cpuUsPerJob: cpuUs / Math.max(1, latencies.length),
+    addP50Ms: done.addP50Ms,
+  };
 }
 
 async function runProgress(bench: BenchEnv, sizes: Sizes): Promise<Row[]> {
@@ -185,15 +232,30 @@ async function runProgress(bench: BenchEnv, sizes: Sizes): Promise<Row[]> {
     const { tokens } = await app.next<{ tokens: string[] }>('tokens');
     const appUrl = `http://127.0.0.1:${appInfo.port}`;
     const bareUrl = `http://127.0.0.1:${bareInfo.port}`;
-    ours.students.send({ type: 'connect', url: appUrl, sockets: seed.students.map((s, i) => ({ key: s.id, auth: { token: tokens[i] }, join: seed.courseId })) });
-    ours.instructor.send({ type: 'connect', url: appUrl, sockets: [{ key: seed.instructorId, auth: { token: tokens[seed.students.length] }, join: seed.courseId }] });
+    ours.students.send({
+      type: 'connect',
+      url: appUrl,
+      sockets: seed.students.map((s, i) => ({ key: s.id, auth: { token: tokens[i] }, join: seed.courseId })),
+    });
+    ours.instructor.send({
+      type: 'connect',
+      url: appUrl,
+      sockets: [{ key: seed.instructorId, auth: { token: tokens[seed.students.length] }, join: seed.courseId }],
+    });
     // The bare server takes the rooms and the ids its handler needs from `auth`.
     base.students.send({
       type: 'connect',
       url: bareUrl,
-      sockets: seed.students.map((s) => ({ key: s.id, auth: { rooms: [`user:${s.id}`, `course:${seed.courseId}`], enrollmentId: s.enrollmentId, studentId: s.id, courseId: seed.courseId } })),
+      sockets: seed.students.map((s) => ({
+        key: s.id,
+        auth: { rooms: [`user:${s.id}`, `course:${seed.courseId}`], enrollmentId: s.enrollmentId, studentId: s.id, courseId: seed.courseId },
+      })),
     });
-    base.instructor.send({ type: 'connect', url: bareUrl, sockets: [{ key: seed.instructorId, auth: { rooms: [`course:${seed.courseId}`, `course:${seed.courseId}:instructors`] } }] });
+    base.instructor.send({
+      type: 'connect',
+      url: bareUrl,
+      sockets: [{ key: seed.instructorId, auth: { rooms: [`course:${seed.courseId}`, `course:${seed.courseId}:instructors`] } }],
+    });
     await Promise.all([ours.students, ours.instructor, base.students, base.instructor].map((c) => c.next('connected', 120_000)));
 
     let round = 0;
@@ -202,13 +264,27 @@ async function runProgress(bench: BenchEnv, sizes: Sizes): Promise<Row[]> {
     const warmupOf = (durationMs: number) => Math.max(1, Math.round(durationMs / 5));
     await writesOf(ours, warmupOf(sizes.progressDurationMs));
     await writesOf(base, warmupOf(sizes.progressDurationMs));
-    const writePairs = await alternate(sizes.pairs, () => writesOf(ours), () => writesOf(base));
+    const writePairs = await alternate(
+      sizes.pairs,
+      () => writesOf(ours),
+      () => writesOf(base),
+    );
     const jobsOf = (mode: 'bullmq' | 'raw', rate = sizes.jobRate, durationMs = sizes.jobDurationMs) =>
-      mode === 'bullmq' ? measureJobs(mode, producer, worker, '', seed, sizes, rate, durationMs) : measureJobs(mode, producer, pop, popInfo.key, seed, sizes, rate, durationMs);
+      mode === 'bullmq'
+        ? measureJobs(mode, producer, worker, '', seed, sizes, rate, durationMs)
+        : measureJobs(mode, producer, pop, popInfo.key, seed, sizes, rate, durationMs);
     await jobsOf('bullmq', sizes.jobRate, warmupOf(sizes.jobDurationMs));
     await jobsOf('raw', sizes.jobRate, warmupOf(sizes.jobDurationMs));
-    const jobPairs = await alternate(sizes.pairs, () => jobsOf('bullmq'), () => jobsOf('raw'));
-    const lightPairs = await alternate(sizes.pairs, () => jobsOf('bullmq', sizes.jobLightRate), () => jobsOf('raw', sizes.jobLightRate));
+    const jobPairs = await alternate(
+      sizes.pairs,
+      () => jobsOf('bullmq'),
+      () => jobsOf('raw'),
+    );
+    const lightPairs = await alternate(
+      sizes.pairs,
+      () => jobsOf('bullmq', sizes.jobLightRate),
+      () => jobsOf('raw', sizes.jobLightRate),
+    );
 
     const writeOf = `(${sizes.progressRate}/s for ${sizes.progressDurationMs / 1000} s, ${sizes.progressStudents} students)`;
     const jobOf = `(${sizes.jobRate}/s for ${sizes.jobDurationMs / 1000} s; baseline raw LPUSH → BRPOP)`;
@@ -217,8 +293,21 @@ async function runProgress(bench: BenchEnv, sizes: Sizes): Promise<Row[]> {
     const writeLag = Math.max(...writePairs.flatMap((p) => [p.ours.maxLagMs, p.baseline.maxLagMs]));
     const jobLag = Math.max(...jobPairs.flatMap((p) => [p.ours.maxLagMs, p.baseline.maxLagMs]));
     return [
-      ratioRow(writePairs, { scenario: SCENARIO, metric: `write → instructor progress:updated p99 ${writeOf}`, pick: (m) => m.p99Ms, better: 'lower', unit: 'ms', absoluteGoal: 150 }),
-      ratioRow(writePairs, { scenario: SCENARIO, metric: `write → instructor progress:updated p50 ${writeOf}`, pick: (m) => m.p50Ms, better: 'lower', unit: 'ms' }),
+      ratioRow(writePairs, {
+        scenario: SCENARIO,
+        metric: `write → instructor progress:updated p99 ${writeOf}`,
+        pick: (m) => m.p99Ms,
+        better: 'lower',
+        unit: 'ms',
+        absoluteGoal: 150,
+      }),
+      ratioRow(writePairs, {
+        scenario: SCENARIO,
+        metric: `write → instructor progress:updated p50 ${writeOf}`,
+        pick: (m) => m.p50Ms,
+        better: 'lower',
+        unit: 'ms',
+      }),
       ratioRow(writePairs, { scenario: SCENARIO, metric: `server CPU per write ${writeOf}`, pick: (m) => m.cpuUsPerWrite, better: 'lower', unit: 'µs' }),
       // Judged on the total over the measurements, not their median: one loss is one too many.
       {
@@ -230,7 +319,14 @@ async function runProgress(bench: BenchEnv, sizes: Sizes): Promise<Row[]> {
           `baseline lost ${writePairs.reduce((sum, p) => sum + p.baseline.lost, 0)}; the load client wrote at most ${writeLag.toFixed(1)} ms behind schedule` +
           (failures.length ? `; refused writes, e.g. ${failures.slice(0, 3).join('; ')}` : ''),
       },
-      ratioRow(jobPairs, { scenario: SCENARIO, metric: `progress job add → processor start p50 ${jobOf}`, pick: (m) => m.p50Ms, better: 'lower', unit: 'ms', goal: 5 }),
+      ratioRow(jobPairs, {
+        scenario: SCENARIO,
+        metric: `progress job add → processor start p50 ${jobOf}`,
+        pick: (m) => m.p50Ms,
+        better: 'lower',
+        unit: 'ms',
+        goal: 5,
+      }),
       ratioRow(jobPairs, {
         scenario: SCENARIO,
         metric: `progress job add → processor start p99 ${jobOf}`,
@@ -250,7 +346,14 @@ async function runProgress(bench: BenchEnv, sizes: Sizes): Promise<Row[]> {
         unit: 'ms',
         note: `context for the judged row above: the same at a rate that leaves the worker mostly idle; jobs that never started: ${lightPairs.reduce((sum, p) => sum + p.ours.lost, 0)}`,
       }),
-      ratioRow(jobPairs, { scenario: SCENARIO, metric: `consumer CPU per job ${jobOf}`, pick: (m) => m.cpuUsPerJob, better: 'lower', unit: 'µs', note: 'ours: the worker process running the whole job (BullMQ, recalculation, progress:updated); baseline: the bare BRPOP loop' }),
+      ratioRow(jobPairs, {
+        scenario: SCENARIO,
+        metric: `consumer CPU per job ${jobOf}`,
+        pick: (m) => m.cpuUsPerJob,
+        better: 'lower',
+        unit: 'µs',
+        note: 'ours: the worker process running the whole job (BullMQ, recalculation, progress:updated); baseline: the bare BRPOP loop',
+      }),
     ];
   } finally {
     await Promise.all([...clients.map((c) => c.stop()), app.stop(), bare.stop(), worker.stop(), pop.stop()]);

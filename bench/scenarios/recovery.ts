@@ -39,8 +39,26 @@ interface Sizes {
 }
 
 export const recoveryScenario: Scenario<Omit<Sizes, 'pairs'>> = {
-  full: { recoverySockets: 2000, recoveryBurst: 50, recoveryMessages: 120, recoveryIntervalMs: 100, recoveryDropAtMs: 4000, recoveryReconnectMs: 2000, recoveryIdleMs: 3000, recoveryMaxWaitMs: 60_000 },
-  smoke: { recoverySockets: 30, recoveryBurst: 5, recoveryMessages: 12, recoveryIntervalMs: 40, recoveryDropAtMs: 120, recoveryReconnectMs: 250, recoveryIdleMs: 600, recoveryMaxWaitMs: 10_000 },
+  full: {
+    recoverySockets: 2000,
+    recoveryBurst: 50,
+    recoveryMessages: 120,
+    recoveryIntervalMs: 100,
+    recoveryDropAtMs: 4000,
+    recoveryReconnectMs: 2000,
+    recoveryIdleMs: 3000,
+    recoveryMaxWaitMs: 60_000,
+  },
+  smoke: {
+    recoverySockets: 30,
+    recoveryBurst: 5,
+    recoveryMessages: 12,
+    recoveryIntervalMs: 40,
+    recoveryDropAtMs: 120,
+    recoveryReconnectMs: 250,
+    recoveryIdleMs: 600,
+    recoveryMaxWaitMs: 10_000,
+  },
   run: runRecovery,
 };
 
@@ -87,7 +105,13 @@ interface Side {
 let runs = 0;
 
 /** One broadcast run: the client listens, the server sends, the client reports once it has everything (or waited long enough). */
-async function broadcast(side: Side, count: number, intervalMs: number, sizes: Sizes, dropAtMs: number | null): Promise<Result & { startedAt: string; loopDelayMaxMs: number }> {
+async function broadcast(
+  side: Side,
+  count: number,
+  intervalMs: number,
+  sizes: Sizes,
+  dropAtMs: number | null,
+): Promise<Result & { startedAt: string; loopDelayMaxMs: number }> {
   const run = ++runs;
   side.client.send({ type: 'listen', run, count });
   await side.client.next('listening');
@@ -107,7 +131,8 @@ async function broadcast(side: Side, count: number, intervalMs: number, sizes: S
 
 async function measure(side: Side, sizes: Sizes): Promise<Measured> {
   const burst = await broadcast(side, sizes.recoveryBurst, 0, sizes, null);
-  if (burst.delivered !== burst.expected) throw new Error(`burst lost ${burst.expected - burst.delivered} deliveries (${burst.unplanned} unplanned disconnections)`);
+  if (burst.delivered !== burst.expected)
+    throw new Error(`burst lost ${burst.expected - burst.delivered} deliveries (${burst.unplanned} unplanned disconnections)`);
   const paced = await broadcast(side, sizes.recoveryMessages, sizes.recoveryIntervalMs, sizes, sizes.recoveryDropAtMs);
   if (paced.lostLive) throw new Error(`paced run lost ${paced.lostLive} live deliveries (${paced.unplanned} unplanned disconnections)`);
   return {
@@ -146,7 +171,10 @@ async function runRecovery(bench: BenchEnv, sizes: Sizes): Promise<Row[]> {
     ours.server.send({ type: 'sign', ids: studentIds });
     const { tokens } = await ours.server.next<{ tokens: string[] }>('tokens');
     const sockets = tokens.map((token) => ({ token, join: courseId }));
-    for (const [side, info] of [[ours, oursInfo], [baseline, baselineInfo]] as const) {
+    for (const [side, info] of [
+      [ours, oursInfo],
+      [baseline, baselineInfo],
+    ] as const) {
       side.client.send({ type: 'connect', url: `http://127.0.0.1:${info.port}`, sockets, event: EVENT, reconnectDelayMs: sizes.recoveryReconnectMs });
     }
     await Promise.all([ours.client.next('connected', 180_000), baseline.client.next('connected', 180_000)]);
@@ -154,12 +182,22 @@ async function runRecovery(bench: BenchEnv, sizes: Sizes): Promise<Row[]> {
     await broadcast(ours, sizes.recoveryBurst, 0, sizes, null);
     await broadcast(baseline, sizes.recoveryBurst, 0, sizes, null);
 
-    const pairs = await alternate(sizes.pairs, () => measure(ours, sizes), () => measure(baseline, sizes));
+    const pairs = await alternate(
+      sizes.pairs,
+      () => measure(ours, sizes),
+      () => measure(baseline, sizes),
+    );
     const scenario = '4 Redis streams adapter + recovery';
     const n = sizes.recoverySockets;
-    const perSide = (pick: (m: Measured) => number) => `${pairs.map((p) => pick(p.ours)).join('/')} ours, ${pairs.map((p) => pick(p.baseline)).join('/')} baseline`;
-    const row = (metric: string, pick: (m: Measured) => number, better: Row['better'], unit: string, goals: { goal?: number; absoluteGoal?: number; note?: string } = {}) =>
-      ratioRow(pairs, { scenario, metric, pick, better, unit, ...goals });
+    const perSide = (pick: (m: Measured) => number) =>
+      `${pairs.map((p) => pick(p.ours)).join('/')} ours, ${pairs.map((p) => pick(p.baseline)).join('/')} baseline`;
+    const row = (
+      metric: string,
+      pick: (m: Measured) => number,
+      better: Row['better'],
+      unit: string,
+      goals: { goal?: number; absoluteGoal?: number; note?: string } = {},
+    ) => ratioRow(pairs, { scenario, metric, pick, better, unit, ...goals });
     return [
       row(`deliveries/s (burst ${sizes.recoveryBurst} × ${n} sockets)`, (m) => m.deliveriesPerS, 'higher', '/s', { goal: 0.85 }),
       row(`latency p50 (paced ${sizes.recoveryMessages} × ${n}, 1 per ${sizes.recoveryIntervalMs} ms)`, (m) => m.p50Ms, 'lower', 'ms'),

@@ -18,7 +18,9 @@ await serve(async () => {
       const client = await bare.pool.connect();
       try {
         await client.query('BEGIN');
-        const { rows: [attempt] } = await client.query<{ answers: Record<string, unknown>; quiz_id: string; student_id: string; course_id: string; passing_score: number }>(
+        const {
+          rows: [attempt],
+        } = await client.query<{ answers: Record<string, unknown>; quiz_id: string; student_id: string; course_id: string; passing_score: number }>(
           `SELECT a.answers, a.quiz_id, e.student_id, e.course_id, q.passing_score
              FROM quiz_attempts a JOIN enrollments e ON e.id = a.enrollment_id JOIN quizzes q ON q.id = a.quiz_id
             WHERE a.id = $1 AND a.status = 'in_progress' FOR UPDATE OF a`,
@@ -29,12 +31,25 @@ await serve(async () => {
           ack?.({ ok: false, error: { code: 'CONFLICT', message: 'not in progress' } });
           return;
         }
-        const { rows: questions } = await client.query<{ id: string; question_text: string; question_type: QuestionType; points: number; options: ChoiceOption[] | null; correct_answer: unknown; explanation: string | null }>(
-          'SELECT id, question_text, question_type, points, options, correct_answer, explanation FROM quiz_questions WHERE quiz_id = $1',
-          [attempt.quiz_id],
-        );
+        const { rows: questions } = await client.query<{
+          id: string;
+          question_text: string;
+          question_type: QuestionType;
+          points: number;
+          options: ChoiceOption[] | null;
+          correct_answer: unknown;
+          explanation: string | null;
+        }>('SELECT id, question_text, question_type, points, options, correct_answer, explanation FROM quiz_questions WHERE quiz_id = $1', [attempt.quiz_id]);
         const grade = gradeAttempt(
-          questions.map((q) => ({ id: q.id, questionText: q.question_text, questionType: q.question_type, points: q.points, options: q.options, correctAnswer: q.correct_answer, explanation: q.explanation })),
+          questions.map((q) => ({
+            id: q.id,
+            questionText: q.question_text,
+            questionType: q.question_type,
+            points: q.points,
+            options: q.options,
+            correctAnswer: q.correct_answer,
+            explanation: q.explanation,
+          })),
           attempt.answers ?? {},
           attempt.passing_score,
         );
@@ -43,8 +58,18 @@ await serve(async () => {
           [data.attemptId, grade.score, grade.maxScore, grade.percentage, grade.isPassed],
         );
         await client.query('COMMIT');
-        const event = { attemptId: data.attemptId, quizId: attempt.quiz_id, studentId: attempt.student_id, score: grade.score, maxScore: grade.maxScore, percentage: grade.percentage, isPassed: grade.isPassed };
-        bare.io.to([`user:${attempt.student_id}`, `course:${attempt.course_id}:instructors`]).emit('quiz:graded', { ...event, serverNow: new Date().toISOString() });
+        const event = {
+          attemptId: data.attemptId,
+          quizId: attempt.quiz_id,
+          studentId: attempt.student_id,
+          score: grade.score,
+          maxScore: grade.maxScore,
+          percentage: grade.percentage,
+          isPassed: grade.isPassed,
+        };
+        bare.io
+          .to([`user:${attempt.student_id}`, `course:${attempt.course_id}:instructors`])
+          .emit('quiz:graded', { ...event, serverNow: new Date().toISOString() });
         ack?.({ ok: true, data: event });
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);

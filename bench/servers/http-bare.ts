@@ -20,7 +20,9 @@ await serve(async () => {
   await app.register(jwt, { secret: config.jwtSecret });
 
   app.get<{ Params: { slug: string } }>('/api/courses/:slug', async (request, reply) => {
-    const { rows: [c] } = await pool.query(
+    const {
+      rows: [c],
+    } = await pool.query(
       `SELECT c.*, u.full_name AS instructor_name, (SELECT count(*)::int FROM lessons l WHERE l.course_id = c.id) AS lesson_count
          FROM courses c JOIN users u ON u.id = c.instructor_id WHERE c.slug = $1 AND c.is_published`,
       [request.params.slug.toLowerCase()],
@@ -72,9 +74,13 @@ await serve(async () => {
       return reply.status(401).send({ error: { code: 'UNAUTHORIZED' } });
     }
     if (claims.typ !== 'access') return reply.status(401).send({ error: { code: 'UNAUTHORIZED' } });
-    const { rows: [user] } = await pool.query('SELECT id, role, is_active FROM users WHERE id = $1', [claims.sub]);
+    const {
+      rows: [user],
+    } = await pool.query('SELECT id, role, is_active FROM users WHERE id = $1', [claims.sub]);
     if (!user?.is_active) return reply.status(401).send({ error: { code: 'UNAUTHORIZED' } });
-    const { rows: [q] } = await pool.query(
+    const {
+      rows: [q],
+    } = await pool.query(
       `SELECT q.*, c.instructor_id FROM quizzes q JOIN lessons l ON l.id = q.lesson_id JOIN courses c ON c.id = l.course_id WHERE q.id = $1`,
       [request.params.id],
     );

@@ -41,26 +41,37 @@ await serve(async () => {
   const bare = await startBareIo('progress', (socket, auth) => {
     const { enrollmentId, studentId, courseId } = auth as { enrollmentId?: string; studentId?: string; courseId?: string };
     if (!enrollmentId) return; // the instructor's socket only listens
-    socket.on('lesson:progress', async (data: { lessonId: string; status?: 'not_started' | 'in_progress' | 'completed'; completionPercentage?: number; timeSpentSecondsDelta?: number }, ack?: Ack) => {
-      try {
-        const write = normalizeProgressWrite(data);
-        await bare.pool.query(UPSERT, [enrollmentId, data.lessonId, write.status, write.timeSpentSecondsDelta, write.completionPercentage]);
-        const { rows: [row] } = await bare.pool.query<{ status: string; progress_percentage: string; completed_lessons_count: number; total_lessons_count: number }>(RECALCULATE, [enrollmentId, courseId]);
-        const event = {
-          enrollmentId,
-          courseId,
-          studentId,
-          progressPercentage: Number(row!.progress_percentage),
-          completedLessonsCount: row!.completed_lessons_count,
-          totalLessonsCount: row!.total_lessons_count,
-          status: row!.status,
-        };
-        bare.io.to([`user:${studentId}`, `course:${courseId}:instructors`]).emit('progress:updated', { ...event, serverNow: new Date().toISOString() });
-        ack?.({ ok: true, data: event });
-      } catch (error) {
-        ack?.({ ok: false, error: { code: 'INTERNAL_ERROR', message: (error as Error).message } });
-      }
-    });
+    socket.on(
+      'lesson:progress',
+      async (
+        data: { lessonId: string; status?: 'not_started' | 'in_progress' | 'completed'; completionPercentage?: number; timeSpentSecondsDelta?: number },
+        ack?: Ack,
+      ) => {
+        try {
+          const write = normalizeProgressWrite(data);
+          await bare.pool.query(UPSERT, [enrollmentId, data.lessonId, write.status, write.timeSpentSecondsDelta, write.completionPercentage]);
+          const {
+            rows: [row],
+          } = await bare.pool.query<{ status: string; progress_percentage: string; completed_lessons_count: number; total_lessons_count: number }>(
+            RECALCULATE,
+            [enrollmentId, courseId],
+          );
+          const event = {
+            enrollmentId,
+            courseId,
+            studentId,
+            progressPercentage: Number(row!.progress_percentage),
+            completedLessonsCount: row!.completed_lessons_count,
+            totalLessonsCount: row!.total_lessons_count,
+            status: row!.status,
+          };
+          bare.io.to([`user:${studentId}`, `course:${courseId}:instructors`]).emit('progress:updated', { ...event, serverNow: new Date().toISOString() });
+          ack?.({ ok: true, data: event });
+        } catch (error) {
+          ack?.({ ok: false, error: { code: 'INTERNAL_ERROR', message: (error as Error).message } });
+        }
+      },
+    );
   });
   return { port: bare.port, close: () => bare.close() };
 });

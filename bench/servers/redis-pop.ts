@@ -20,7 +20,7 @@ await serve(async () => {
   let latenciesMs: number[] = [];
   let closing = false;
   const loop = (async () => {
-    for (let pops = 0; pops < MAX_POPS && !closing; ) {
+    for (let pops = 0; pops < MAX_POPS && !closing;) {
       const popped = await redis.brpop(key, 1).catch(() => null);
       if (!popped) continue;
       latenciesMs.push(Number(process.hrtime.bigint() - BigInt(popped[1])) / 1e6);

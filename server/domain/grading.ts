@@ -59,7 +59,8 @@ export function answerShapeError(question: Pick<GradableQuestion, 'questionType'
       if (answer.length > (question.options?.length ?? 0)) return 'Too many options chosen';
       const ids = new Set((question.options ?? []).map((option) => option.id));
       for (const choice of answer) {
-        if (typeof choice !== 'string' || !ids.has(choice)) return `Unknown option id ${typeof choice === 'string' ? JSON.stringify(choice.slice(0, 64)) : `of type ${Array.isArray(choice) ? 'array' : typeof choice}`}`;
+        if (typeof choice !== 'string' || !ids.has(choice))
+          return `Unknown option id ${typeof choice === 'string' ? JSON.stringify(choice.slice(0, 64)) : `of type ${Array.isArray(choice) ? 'array' : typeof choice}`}`;
       }
       if (new Set(answer).size !== answer.length) return 'An option is chosen twice';
       return null;

@@ -4,7 +4,6 @@ import { SLUG_PATTERN } from '../domain/slug.js';
 import { NullableTimestamp, Timestamp, Uuid } from '../platform/schemas.js';
 import { FREE_JSON_LIMITS, jsonLimited } from '../platform/json-limits.js';
 
-
 export const Difficulty = Type.Enum(DIFFICULTY_LEVELS);
 export const LessonType = Type.Enum(LESSON_TYPES);
 export const EnrollmentStatus = Type.Enum(ENROLLMENT_STATUSES);
@@ -66,10 +65,7 @@ export const LessonJson = Type.Object({
 });
 export type LessonJson = Static<typeof LessonJson>;
 
-export const OutlineLesson = Type.Cyclic(
-  { OutlineLesson: Type.Object({ ...lessonFields, children: Type.Array(Type.Ref('OutlineLesson')) }) },
-  'OutlineLesson',
-);
+export const OutlineLesson = Type.Cyclic({ OutlineLesson: Type.Object({ ...lessonFields, children: Type.Array(Type.Ref('OutlineLesson')) }) }, 'OutlineLesson');
 
 export const EnrollmentProgressFields = {
   status: EnrollmentStatus,

@@ -20,7 +20,12 @@ export interface MappedError {
 export function mapError(error: unknown): MappedError | null {
   if (error instanceof AppError) return withRetryAfter({ statusCode: error.statusCode, code: error.code, message: error.message }, error);
   if (isUnavailableError(error)) {
-    return { statusCode: 503, code: 'UNAVAILABLE', message: 'The service is temporarily unavailable; retry shortly', retryAfter: UNAVAILABLE_RETRY_AFTER_SECONDS };
+    return {
+      statusCode: 503,
+      code: 'UNAVAILABLE',
+      message: 'The service is temporarily unavailable; retry shortly',
+      retryAfter: UNAVAILABLE_RETRY_AFTER_SECONDS,
+    };
   }
   // A constraint the service did not foresee still means the client asked for something impossible.
   if (error instanceof UniqueConstraintViolationException) return { statusCode: 409, code: 'CONFLICT', message: 'The resource already exists' };

@@ -13,13 +13,28 @@ export function loggerOptions(config: Pick<Config, 'logLevel'>): FastifyServerOp
   return {
     level: config.logLevel,
     redact: {
-      paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie', '*.password', '*.refreshToken', '*.accessToken', '*.token'],
+      paths: [
+        'req.headers.authorization',
+        'req.headers.cookie',
+        'headers.authorization',
+        'headers.cookie',
+        '*.password',
+        '*.refreshToken',
+        '*.accessToken',
+        '*.token',
+      ],
       censor: '[REDACTED]',
     },
     serializers: {
       err: errSerializer,
       req(request: { method: string; url: string; id: string; ip?: string; headers?: Record<string, unknown> }) {
-        return { method: request.method, url: redactUrl(request.url), reqId: request.id, remoteAddress: request.ip, userAgent: request.headers?.['user-agent'] };
+        return {
+          method: request.method,
+          url: redactUrl(request.url),
+          reqId: request.id,
+          remoteAddress: request.ip,
+          userAgent: request.headers?.['user-agent'],
+        };
       },
     },
   };

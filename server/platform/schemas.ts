@@ -37,7 +37,7 @@ export const ErrorResponse = Type.Object(
     code: Type.Enum(ERROR_CODES),
     message: Type.String(),
   },
-  { description: 'Every error: Fastify\'s shape plus a stable `code`.' },
+  { description: "Every error: Fastify's shape plus a stable `code`." },
 );
 
 /** Error responses a route documents, by status. */

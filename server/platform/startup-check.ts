@@ -18,7 +18,9 @@ function address(url: string, defaultPort: number): string {
 
 function reason(error: unknown): string {
   const { message, code } = error as { message?: unknown; code?: unknown };
-  const text = String(message ?? error).split('\n')[0].replace(/\.+$/, '');
+  const text = String(message ?? error)
+    .split('\n')[0]
+    .replace(/\.+$/, '');
   return typeof code === 'string' && !text.includes(code) ? `${text} (${code})` : text;
 }
 

@@ -97,9 +97,31 @@ export default fp(
     });
     app.decorate('passwordWork', passwordWork);
     app.decorate('passwords', limitedPasswords(passwordWork));
-    new Gauge({ name: 'argon2_active', help: 'Password hashes and verifications running', registers: [app.metrics], collect() { this.set(passwordWork.active); } });
-    new Gauge({ name: 'argon2_queued', help: 'Password hashes and verifications waiting for a slot', registers: [app.metrics], collect() { this.set(passwordWork.queued); } });
-    new Counter({ name: 'argon2_refused_total', help: 'Password operations refused with 503 (queue full or waited too long)', registers: [app.metrics], collect() { this.reset(); this.inc(passwordWork.refused); } });
+    new Gauge({
+      name: 'argon2_active',
+      help: 'Password hashes and verifications running',
+      registers: [app.metrics],
+      collect() {
+        this.set(passwordWork.active);
+      },
+    });
+    new Gauge({
+      name: 'argon2_queued',
+      help: 'Password hashes and verifications waiting for a slot',
+      registers: [app.metrics],
+      collect() {
+        this.set(passwordWork.queued);
+      },
+    });
+    new Counter({
+      name: 'argon2_refused_total',
+      help: 'Password operations refused with 503 (queue full or waited too long)',
+      registers: [app.metrics],
+      collect() {
+        this.reset();
+        this.inc(passwordWork.refused);
+      },
+    });
 
     app.decorate('signAccessToken', (user: AuthUser) => app.jwt.sign({ sub: user.id, role: user.role, typ: 'access' }));
 

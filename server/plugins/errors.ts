@@ -57,7 +57,6 @@ export default fp(
       request.log.error({ err: error }, 'unhandled error');
       return reply.status(500).send(errorBody(500, 'INTERNAL_ERROR', `Internal server error (request ${request.id})`));
     });
-
   },
   { name: 'errors' },
 );

@@ -68,8 +68,16 @@ export default fp(
     };
     const probeAll = async (): Promise<Readiness> => {
       const [postgres, redis] = await Promise.all([
-        probe('PostgreSQL', () => withTimeout(ping(app.orm.em), PROBE_TIMEOUT_MS, 'PostgreSQL'), (error) => report('postgres', error)),
-        probe('Redis', () => pingRedis(app.redis, PROBE_TIMEOUT_MS), (error) => report('redis', error)),
+        probe(
+          'PostgreSQL',
+          () => withTimeout(ping(app.orm.em), PROBE_TIMEOUT_MS, 'PostgreSQL'),
+          (error) => report('postgres', error),
+        ),
+        probe(
+          'Redis',
+          () => pingRedis(app.redis, PROBE_TIMEOUT_MS),
+          (error) => report('redis', error),
+        ),
       ]);
       if (postgres.ok) report('postgres', null);
       if (redis.ok) report('redis', null);

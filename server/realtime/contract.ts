@@ -24,7 +24,7 @@ const strict = { additionalProperties: false } as const;
 export const AckError = Type.Object({
   code: Type.Enum(ERROR_CODES),
   message: Type.String(),
-  retryAfter: Type.Optional(Type.Integer({ minimum: 1, description: 'Seconds to wait before sending it again (HTTP\'s Retry-After)' })),
+  retryAfter: Type.Optional(Type.Integer({ minimum: 1, description: "Seconds to wait before sending it again (HTTP's Retry-After)" })),
 });
 export type AckError = Static<typeof AckError>;
 
@@ -110,7 +110,9 @@ export const QuizAnswerStatsPayload = Type.Object({
   ...stamped,
   quizId: Uuid,
   questionId: Uuid,
-  distribution: Type.Record(Type.String(), Type.Integer(), { description: 'Option id, `true`/`false` or normalised text → how many running attempts chose it' }),
+  distribution: Type.Record(Type.String(), Type.Integer(), {
+    description: 'Option id, `true`/`false` or normalised text → how many running attempts chose it',
+  }),
 });
 export const CertificateIssuedPayload = Type.Object({ ...stamped, certificateNumber: Type.String(), courseId: Uuid, pdfUrl: Type.String() });
 

@@ -10,12 +10,15 @@ const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormat
 const ajv = addJsonLimitsKeyword(addFormats(new Ajv({ removeAdditional: false, useDefaults: false, coerceTypes: false, allErrors: false, strict: false })));
 
 /** Each client event's payload schema of the contract, compiled. */
-const validators = new Map<string, ValidateFunction>(Object.entries(clientEvents).map(([event, { payload }]) => [event, withPayloadLimits(ajv.compile(payload))]));
+const validators = new Map<string, ValidateFunction>(
+  Object.entries(clientEvents).map(([event, { payload }]) => [event, withPayloadLimits(ajv.compile(payload))]),
+);
 
 function describe(error: ErrorObject | undefined): string {
   if (!error) return 'Invalid payload';
   const where = error.instancePath ? `data${error.instancePath.replace(/\//g, '.')}` : 'data';
-  if (error.keyword === 'additionalProperties') return `${where} must not have the field "${(error.params as { additionalProperty: string }).additionalProperty}"`;
+  if (error.keyword === 'additionalProperties')
+    return `${where} must not have the field "${(error.params as { additionalProperty: string }).additionalProperty}"`;
   return `${where} ${error.message ?? 'is invalid'}`;
 }
 

@@ -117,11 +117,14 @@ export class QuizTickScheduler {
     // (an interval of ~900 ms every few tens of seconds; bench/scenarios/classroom.ts). Aligned passes
     // keep each attempt's ticks a constant distance behind its seconds: 1 s apart.
     const now = this.now();
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.run();
-      if (this.entries.size > 0) this.start();
-    }, this.resolutionMs - (now % this.resolutionMs));
+    this.timer = setTimeout(
+      () => {
+        this.timer = null;
+        this.run();
+        if (this.entries.size > 0) this.start();
+      },
+      this.resolutionMs - (now % this.resolutionMs),
+    );
     this.timer.unref();
   }
 

@@ -232,7 +232,11 @@ export class RedisPresence implements Presence {
   }
 
   private async beat(): Promise<void> {
-    const results = await this.options.redis.multi().set(this.aliveKey(this.instanceId), '1', 'PX', this.options.ttlMs).sadd(`${this.base}:instances`, this.instanceId).exec();
+    const results = await this.options.redis
+      .multi()
+      .set(this.aliveKey(this.instanceId), '1', 'PX', this.options.ttlMs)
+      .sadd(`${this.base}:instances`, this.instanceId)
+      .exec();
     const added = results?.[1]?.[1] === 1;
     // Not in the set although registered before: Redis lost this instance's users (restarted
     // empty), or another instance took this one for dead (an event-loop stall beyond the TTL) and
@@ -255,7 +259,8 @@ export class RedisPresence implements Presence {
       const gone = new Map<string, string[]>();
       for (const key of [...this.pendingLeaves]) {
         const [courseId, userId] = key.split('\n') as [string, string];
-        if ((await this.options.redis.eval(LEAVE, 0, this.base, this.instanceId, courseId, userId)) === 1) gone.set(courseId, [...(gone.get(courseId) ?? []), userId]);
+        if ((await this.options.redis.eval(LEAVE, 0, this.base, this.instanceId, courseId, userId)) === 1)
+          gone.set(courseId, [...(gone.get(courseId) ?? []), userId]);
         this.pendingLeaves.delete(key);
       }
       for (const [courseId, userIds] of gone) this.options.onDeparted(courseId, userIds);

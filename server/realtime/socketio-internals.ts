@@ -47,7 +47,10 @@ interface AdapterInternals {
   uid?: string;
   broadcast(packet: Packet, opts: Opts): unknown;
   disconnectSockets(opts: Opts, close: boolean): unknown;
-  onMessage?(message: { uid: string; nsp: string; type: number; data?: { packet?: Packet; opts?: Opts; requestId?: unknown; close?: boolean } }, offset?: string): unknown;
+  onMessage?(
+    message: { uid: string; nsp: string; type: number; data?: { packet?: Packet; opts?: Opts; requestId?: unknown; close?: boolean } },
+    offset?: string,
+  ): unknown;
   restoreSession(pid: string, offset: string): Promise<{ sid: string; missedPackets: unknown[][] } | null>;
 }
 

@@ -178,9 +178,15 @@ export class WsHub {
       const id = typeof frame.id === 'string' || typeof frame.id === 'number' ? frame.id : null;
       // Own properties only: a frame type is client text, and `constructor` is in every object.
       const event = Object.hasOwn(WS_FRAME_EVENTS, frame.type) ? WS_FRAME_EVENTS[frame.type as WsFrameType] : undefined;
-      if (!event) return conn.send(ackFrame(id, { ok: false, error: { code: 'VALIDATION_ERROR', message: `Unknown frame type "${frame.type.slice(0, 64)}"` } }));
-      await runGatedClientEvent(conn, event, frame.data, deps.handlers[event], { forkDeps: deps.forkDeps, log: deps.log, bucket: bucket!, gate: deps.gate }, (response) =>
-        conn.send(ackFrame(id, response)),
+      if (!event)
+        return conn.send(ackFrame(id, { ok: false, error: { code: 'VALIDATION_ERROR', message: `Unknown frame type "${frame.type.slice(0, 64)}"` } }));
+      await runGatedClientEvent(
+        conn,
+        event,
+        frame.data,
+        deps.handlers[event],
+        { forkDeps: deps.forkDeps, log: deps.log, bucket: bucket!, gate: deps.gate },
+        (response) => conn.send(ackFrame(id, response)),
       );
     };
 

@@ -85,8 +85,21 @@ for (const [variable, env, message] of bad) {
 t.test('files: upload allow-list and signed URL lifetime', async (t) => {
   const defaults = loadConfig({});
   t.same(defaults.uploadAllowedTypes, [
-    'image/png', 'image/jpeg', 'image/gif', 'image/webp', 'application/pdf', 'video/mp4', 'video/webm', 'video/quicktime',
-    'audio/mpeg', 'audio/ogg', 'audio/wav', 'audio/webm', 'audio/mp4', 'text/plain', 'application/zip',
+    'image/png',
+    'image/jpeg',
+    'image/gif',
+    'image/webp',
+    'application/pdf',
+    'video/mp4',
+    'video/webm',
+    'video/quicktime',
+    'audio/mpeg',
+    'audio/ogg',
+    'audio/wav',
+    'audio/webm',
+    'audio/mp4',
+    'text/plain',
+    'application/zip',
   ]);
   t.ok(Object.isFrozen(defaults.uploadAllowedTypes));
   t.equal(defaults.fileUrlTtlSeconds, 300);
@@ -121,10 +134,7 @@ t.test('auth: rate limits', async (t) => {
   t.same([ceiling.loginEmailFailureMax, ceiling.loginEmailFailureWindowMs], [7, 60_000]);
 
   const custom = loadConfig({ RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_MS: '1000', LOGIN_RATE_LIMIT_MAX: '2', LOGIN_RATE_LIMIT_WINDOW_MS: '5000' });
-  t.same(
-    [custom.rateLimitMax, custom.rateLimitWindowMs, custom.loginRateLimitMax, custom.loginRateLimitWindowMs],
-    [3, 1000, 2, 5000],
-  );
+  t.same([custom.rateLimitMax, custom.rateLimitWindowMs, custom.loginRateLimitMax, custom.loginRateLimitWindowMs], [3, 1000, 2, 5000]);
 
   const bad: Array<[string, Record<string, string>, RegExp]> = [
     ['RATE_LIMIT_MAX', { RATE_LIMIT_MAX: '0' }, /RATE_LIMIT_MAX must be between 1/],
@@ -164,10 +174,7 @@ t.test('workers: concurrency per queue and job lock', async (t) => {
 
 t.test('realtime across processes: stream length, presence heartbeats, /ws auth timeout', async (t) => {
   const defaults = loadConfig({});
-  t.same(
-    [defaults.socketStreamMaxLen, defaults.presenceHeartbeatMs, defaults.presenceTtlMs, defaults.wsAuthTimeoutMs],
-    [100_000, 5000, 15_000, 5000],
-  );
+  t.same([defaults.socketStreamMaxLen, defaults.presenceHeartbeatMs, defaults.presenceTtlMs, defaults.wsAuthTimeoutMs], [100_000, 5000, 15_000, 5000]);
   const custom = loadConfig({ SOCKET_STREAM_MAX_LEN: '5000', PRESENCE_HEARTBEAT_MS: '200', PRESENCE_TTL_MS: '600', WS_AUTH_TIMEOUT_MS: '300' });
   t.same([custom.socketStreamMaxLen, custom.presenceHeartbeatMs, custom.presenceTtlMs, custom.wsAuthTimeoutMs], [5000, 200, 600, 300]);
 
@@ -189,7 +196,11 @@ t.test('timeouts that bound waiting on PostgreSQL and Redis', async (t) => {
   t.same([defaults.dbStatementTimeoutMs, defaults.dbAcquireTimeoutMs, defaults.redisCommandTimeoutMs], [15_000, 5000, 250]);
   const custom = loadConfig({ DB_STATEMENT_TIMEOUT_MS: '2000', DB_ACQUIRE_TIMEOUT_MS: '1000', REDIS_COMMAND_TIMEOUT_MS: '100' });
   t.same([custom.dbStatementTimeoutMs, custom.dbAcquireTimeoutMs, custom.redisCommandTimeoutMs], [2000, 1000, 100]);
-  for (const [variable, value] of [['DB_STATEMENT_TIMEOUT_MS', '0'], ['DB_ACQUIRE_TIMEOUT_MS', 'soon'], ['REDIS_COMMAND_TIMEOUT_MS', '5']]) {
+  for (const [variable, value] of [
+    ['DB_STATEMENT_TIMEOUT_MS', '0'],
+    ['DB_ACQUIRE_TIMEOUT_MS', 'soon'],
+    ['REDIS_COMMAND_TIMEOUT_MS', '5'],
+  ]) {
     const error = t.throws(() => loadConfig({ [variable!]: value! })) as ConfigError;
     t.equal(error.variable, variable);
   }
@@ -224,15 +235,17 @@ t.test('processes starting together over one STORAGE_DIR end up with the same se
   const storage = freshStorage();
   const script = `import { loadConfig } from ${JSON.stringify(new URL('../../server/config/config.ts', import.meta.url).pathname)};
 process.stdout.write(loadConfig({ STORAGE_DIR: ${JSON.stringify(storage)} }).jwtSecret);`;
-  const runs = Array.from({ length: 6 }, () =>
-    new Promise<string>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (chunk) => (out += chunk));
-      child.stderr.on('data', (chunk) => (err += chunk));
-      child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`exit ${code}: ${err}`))));
-    }),
+  const runs = Array.from(
+    { length: 6 },
+    () =>
+      new Promise<string>((resolve, reject) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (chunk) => (out += chunk));
+        child.stderr.on('data', (chunk) => (err += chunk));
+        child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`exit ${code}: ${err}`))));
+      }),
   );
   const secrets = await Promise.all(runs);
   t.equal(new Set(secrets).size, 1, 'one secret');
@@ -246,7 +259,10 @@ t.test('a generated secret that cannot be created or is damaged is a ConfigError
   const unwritable = t.throws(() => loadConfigFrom({ STORAGE_DIR: join(notAFolder, 'storage') })) as ConfigError;
   t.type(unwritable, ConfigError);
   t.equal(unwritable.variable, 'JWT_SECRET');
-  t.match(unwritable.message, /JWT_SECRET is unset and its generated replacement .*jwt-secret cannot be (read|created).*set JWT_SECRET or make STORAGE_DIR writable/);
+  t.match(
+    unwritable.message,
+    /JWT_SECRET is unset and its generated replacement .*jwt-secret cannot be (read|created).*set JWT_SECRET or make STORAGE_DIR writable/,
+  );
 
   const damaged = freshStorage();
   mkdirSync(join(damaged, '.secrets'), { recursive: true });
@@ -297,7 +313,13 @@ t.test('argon2 slots and the per-IP budget of register and login', async (t) => 
   t.equal(loadConfig({ UV_THREADPOOL_SIZE: '64' }).argon2MaxConcurrency, Math.max(1, cores - 1));
   t.equal(loadConfig({ UV_THREADPOOL_SIZE: '1' }).argon2MaxConcurrency, 1);
   t.same([defaults.argon2MaxQueue, defaults.argon2QueueTimeoutMs], [200, 5000]);
-  const custom = loadConfig({ AUTH_RATE_LIMIT_MAX: '5000', AUTH_RATE_LIMIT_WINDOW_MS: '10000', ARGON2_MAX_CONCURRENCY: '4', ARGON2_MAX_QUEUE: '0', ARGON2_QUEUE_TIMEOUT_MS: '100' });
+  const custom = loadConfig({
+    AUTH_RATE_LIMIT_MAX: '5000',
+    AUTH_RATE_LIMIT_WINDOW_MS: '10000',
+    ARGON2_MAX_CONCURRENCY: '4',
+    ARGON2_MAX_QUEUE: '0',
+    ARGON2_QUEUE_TIMEOUT_MS: '100',
+  });
   t.same(
     [custom.authRateLimitMax, custom.authRateLimitWindowMs, custom.argon2MaxConcurrency, custom.argon2MaxQueue, custom.argon2QueueTimeoutMs],
     [5000, 10_000, 4, 0, 100],

@@ -25,7 +25,15 @@ const multi: GradableQuestion = {
     { id: 'c', text: 'C', isCorrect: false },
   ],
 };
-const trueFalse: GradableQuestion = { id: 'q3', questionText: 'Sky is blue', questionType: 'true_false', points: 1, options: null, correctAnswer: true, explanation: null };
+const trueFalse: GradableQuestion = {
+  id: 'q3',
+  questionText: 'Sky is blue',
+  questionType: 'true_false',
+  points: 1,
+  options: null,
+  correctAnswer: true,
+  explanation: null,
+};
 const short: GradableQuestion = {
   id: 'q4',
   questionText: 'Keyword?',
@@ -88,11 +96,22 @@ t.test('attempt totals and rounding', async (t) => {
   t.equal(grade.maxScore, 6);
   t.equal(grade.percentage, 83.33);
   t.equal(grade.isPassed, true);
-  t.same(grade.questions.map((q) => q.questionId), ['q1', 'q3', 'q4'], 'in the order given');
+  t.same(
+    grade.questions.map((q) => q.questionId),
+    ['q1', 'q3', 'q4'],
+    'in the order given',
+  );
   const third = gradeAttempt([trueFalse, { ...trueFalse, id: 'x' }, { ...trueFalse, id: 'y' }], { q3: true, x: true }, 66.67);
   t.equal(third.percentage, 66.67, '2/3 rounds half-up to 66.67');
   t.equal(third.isPassed, true, 'percentage ≥ passing score passes');
-  const eighth = gradeAttempt([{ ...trueFalse, points: 1 }, { ...trueFalse, id: 'z', points: 7 }], { q3: true }, 50);
+  const eighth = gradeAttempt(
+    [
+      { ...trueFalse, points: 1 },
+      { ...trueFalse, id: 'z', points: 7 },
+    ],
+    { q3: true },
+    50,
+  );
   t.equal(eighth.percentage, 12.5);
   t.equal(eighth.isPassed, false);
   const empty = gradeAttempt([], {}, 70);
@@ -102,27 +121,52 @@ t.test('attempt totals and rounding', async (t) => {
 });
 
 t.test('question authoring rules', async (t) => {
-  const mc = normalizeQuestionContent({ questionType: 'multiple_choice', options: [{ text: 'A', isCorrect: true }, { id: 'b', text: 'B', isCorrect: false }] });
+  const mc = normalizeQuestionContent({
+    questionType: 'multiple_choice',
+    options: [
+      { text: 'A', isCorrect: true },
+      { id: 'b', text: 'B', isCorrect: false },
+    ],
+  });
   t.equal(mc.options!.length, 2);
   t.match(mc.options![0]!.id, /^[0-9a-f-]{36}$/, 'ids generated when absent');
   t.equal(mc.options![1]!.id, 'b');
   t.throws(() => normalizeQuestionContent({ questionType: 'multiple_choice', options: [{ text: 'A', isCorrect: true }] }), QuestionRuleError);
-  t.throws(() => normalizeQuestionContent({ questionType: 'multiple_choice', options: [{ text: 'A', isCorrect: false }, { text: 'B', isCorrect: false }] }), /one correct/);
-  t.throws(() => normalizeQuestionContent({ questionType: 'multiple_choice', options: [{ id: 'x', text: 'A', isCorrect: true }, { id: 'x', text: 'B', isCorrect: false }] }), /unique/);
+  t.throws(
+    () =>
+      normalizeQuestionContent({
+        questionType: 'multiple_choice',
+        options: [
+          { text: 'A', isCorrect: false },
+          { text: 'B', isCorrect: false },
+        ],
+      }),
+    /one correct/,
+  );
+  t.throws(
+    () =>
+      normalizeQuestionContent({
+        questionType: 'multiple_choice',
+        options: [
+          { id: 'x', text: 'A', isCorrect: true },
+          { id: 'x', text: 'B', isCorrect: false },
+        ],
+      }),
+    /unique/,
+  );
   t.same(normalizeQuestionContent({ questionType: 'true_false', correctAnswer: false }), { options: null, correctAnswer: false });
   t.throws(() => normalizeQuestionContent({ questionType: 'true_false', correctAnswer: 'true' }), /true or false/);
-  t.same(normalizeQuestionContent({ questionType: 'short_answer', correctAnswer: { accepted: ['x'] } }), { options: null, correctAnswer: { accepted: ['x'], caseSensitive: false } });
+  t.same(normalizeQuestionContent({ questionType: 'short_answer', correctAnswer: { accepted: ['x'] } }), {
+    options: null,
+    correctAnswer: { accepted: ['x'], caseSensitive: false },
+  });
   t.throws(() => normalizeQuestionContent({ questionType: 'short_answer', correctAnswer: { accepted: [] } }), /non-empty/);
   t.throws(() => normalizeQuestionContent({ questionType: 'short_answer', correctAnswer: { accepted: ['x'], extra: 1 } }), /Unknown field/);
   t.throws(() => normalizeQuestionContent({ questionType: 'short_answer', correctAnswer: 'x' }), /accepted/);
 });
 
 t.test('question order and shuffling', async (t) => {
-  const questions = [
-    { id: 'a', options: [{ id: '1' }, { id: '2' }, { id: '3' }] },
-    { id: 'b', options: null },
-    { id: 'c' },
-  ];
+  const questions = [{ id: 'a', options: [{ id: '1' }, { id: '2' }, { id: '3' }] }, { id: 'b', options: null }, { id: 'c' }];
   t.same(buildQuestionOrder(questions, { shuffleQuestions: false, shuffleOptions: false }), [
     { questionId: 'a', optionIds: ['1', '2', '3'] },
     { questionId: 'b' },

@@ -47,15 +47,34 @@ t.test('enrollment progress follows calculate_progress', async (t) => {
   });
   const done = calculateEnrollmentProgress(active, { totalLessons: 3, completedLessons: 3, totalTimeSpentSeconds: 10 }, now);
   t.match(done, { progressPercentage: 100, status: 'completed', completedAt: now, justCompleted: true });
-  const again = calculateEnrollmentProgress({ status: 'completed', completedAt: now }, { totalLessons: 3, completedLessons: 3, totalTimeSpentSeconds: 10 }, new Date());
+  const again = calculateEnrollmentProgress(
+    { status: 'completed', completedAt: now },
+    { totalLessons: 3, completedLessons: 3, totalTimeSpentSeconds: 10 },
+    new Date(),
+  );
   t.match(again, { status: 'completed', completedAt: now, justCompleted: false }, 'completes once');
-  const dropped = calculateEnrollmentProgress({ status: 'dropped', completedAt: null }, { totalLessons: 2, completedLessons: 2, totalTimeSpentSeconds: 0 }, now);
+  const dropped = calculateEnrollmentProgress(
+    { status: 'dropped', completedAt: null },
+    { totalLessons: 2, completedLessons: 2, totalTimeSpentSeconds: 0 },
+    now,
+  );
   t.match(dropped, { status: 'dropped', progressPercentage: 100, justCompleted: false }, 'a dropped enrollment is not completed');
-  const reactivated = calculateEnrollmentProgress({ status: 'active', completedAt: now }, { totalLessons: 2, completedLessons: 2, totalTimeSpentSeconds: 0 }, new Date());
+  const reactivated = calculateEnrollmentProgress(
+    { status: 'active', completedAt: now },
+    { totalLessons: 2, completedLessons: 2, totalTimeSpentSeconds: 0 },
+    new Date(),
+  );
   t.match(reactivated, { status: 'completed', completedAt: now, justCompleted: false }, 'a reactivated enrollment keeps its first completion');
-  const grown = calculateEnrollmentProgress({ status: 'completed', completedAt: now }, { totalLessons: 4, completedLessons: 3, totalTimeSpentSeconds: 0 }, new Date());
+  const grown = calculateEnrollmentProgress(
+    { status: 'completed', completedAt: now },
+    { totalLessons: 4, completedLessons: 3, totalTimeSpentSeconds: 0 },
+    new Date(),
+  );
   t.match(grown, { status: 'completed', progressPercentage: 75 }, 'lessons added later lower the percentage, not the status');
-  t.match(calculateEnrollmentProgress(active, { totalLessons: 0, completedLessons: 0, totalTimeSpentSeconds: 0 }, now), { status: 'active', progressPercentage: 0 });
+  t.match(calculateEnrollmentProgress(active, { totalLessons: 0, completedLessons: 0, totalTimeSpentSeconds: 0 }, now), {
+    status: 'active',
+    progressPercentage: 0,
+  });
 });
 
 t.test('lesson tree and cycles', async (t) => {
@@ -66,10 +85,33 @@ t.test('lesson tree and cycles', async (t) => {
     { id: 'a1', parentLessonId: 'a', orderIndex: 0 },
     { id: 'orphan', parentLessonId: 'gone', orderIndex: 5 },
   ]);
-  t.same(tree.map((node) => node.id), ['a', 'b', 'orphan']);
-  t.same(tree[0]!.children.map((node) => node.id), ['a1', 'a2']);
-  t.same(findCycle([{ id: 'a', parentLessonId: null }, { id: 'b', parentLessonId: 'a' }]), []);
-  t.ok(findCycle([{ id: 'a', parentLessonId: 'b' }, { id: 'b', parentLessonId: 'a' }]).length > 0);
+  t.same(
+    tree.map((node) => node.id),
+    ['a', 'b', 'orphan'],
+  );
+  t.same(
+    tree[0]!.children.map((node) => node.id),
+    ['a1', 'a2'],
+  );
+  t.same(
+    findCycle([
+      { id: 'a', parentLessonId: null },
+      { id: 'b', parentLessonId: 'a' },
+    ]),
+    [],
+  );
+  t.ok(
+    findCycle([
+      { id: 'a', parentLessonId: 'b' },
+      { id: 'b', parentLessonId: 'a' },
+    ]).length > 0,
+  );
   t.ok(findCycle([{ id: 'a', parentLessonId: 'a' }]).length > 0);
-  t.ok(findCycle([{ id: 'x', parentLessonId: 'a' }, { id: 'a', parentLessonId: 'b' }, { id: 'b', parentLessonId: 'a' }]).length > 0);
+  t.ok(
+    findCycle([
+      { id: 'x', parentLessonId: 'a' },
+      { id: 'a', parentLessonId: 'b' },
+      { id: 'b', parentLessonId: 'a' },
+    ]).length > 0,
+  );
 });

@@ -53,42 +53,147 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
   users: ['id', 'email', 'password_hash', 'full_name', 'role', 'is_active', 'metadata', 'created_at', 'updated_at', 'last_login_at'],
   refresh_tokens: ['id', 'user_id', 'token_jti', 'expires_at', 'revoked_at', 'created_at', 'user_agent', 'ip_address', 'rotated_at'],
   courses: [
-    'id', 'title', 'slug', 'description', 'instructor_id', 'category', 'difficulty_level', 'is_published',
-    'thumbnail_url', 'estimated_duration_minutes', 'metadata', 'created_at', 'updated_at',
+    'id',
+    'title',
+    'slug',
+    'description',
+    'instructor_id',
+    'category',
+    'difficulty_level',
+    'is_published',
+    'thumbnail_url',
+    'estimated_duration_minutes',
+    'metadata',
+    'created_at',
+    'updated_at',
   ],
   lessons: [
-    'id', 'course_id', 'title', 'slug', 'description', 'content', 'lesson_type', 'order_index', 'parent_lesson_id',
-    'duration_minutes', 'video_url', 'is_preview', 'metadata', 'created_at', 'updated_at',
+    'id',
+    'course_id',
+    'title',
+    'slug',
+    'description',
+    'content',
+    'lesson_type',
+    'order_index',
+    'parent_lesson_id',
+    'duration_minutes',
+    'video_url',
+    'is_preview',
+    'metadata',
+    'created_at',
+    'updated_at',
   ],
   enrollments: [
-    'id', 'student_id', 'course_id', 'status', 'progress_percentage', 'completed_lessons_count', 'total_lessons_count',
-    'total_time_spent_seconds', 'rating', 'review', 'certificate_issued_at', 'created_at', 'updated_at', 'completed_at',
+    'id',
+    'student_id',
+    'course_id',
+    'status',
+    'progress_percentage',
+    'completed_lessons_count',
+    'total_lessons_count',
+    'total_time_spent_seconds',
+    'rating',
+    'review',
+    'certificate_issued_at',
+    'created_at',
+    'updated_at',
+    'completed_at',
   ],
   lesson_progress: [
-    'id', 'enrollment_id', 'lesson_id', 'status', 'started_at', 'completed_at', 'time_spent_seconds',
-    'completion_percentage', 'created_at', 'updated_at',
+    'id',
+    'enrollment_id',
+    'lesson_id',
+    'status',
+    'started_at',
+    'completed_at',
+    'time_spent_seconds',
+    'completion_percentage',
+    'created_at',
+    'updated_at',
   ],
   quizzes: [
-    'id', 'lesson_id', 'title', 'description', 'quiz_type', 'passing_score', 'time_limit_minutes', 'time_limit_seconds',
-    'max_attempts', 'shuffle_questions', 'shuffle_options', 'show_correct_answers', 'is_published', 'metadata',
-    'created_at', 'updated_at',
+    'id',
+    'lesson_id',
+    'title',
+    'description',
+    'quiz_type',
+    'passing_score',
+    'time_limit_minutes',
+    'time_limit_seconds',
+    'max_attempts',
+    'shuffle_questions',
+    'shuffle_options',
+    'show_correct_answers',
+    'is_published',
+    'metadata',
+    'created_at',
+    'updated_at',
   ],
   quiz_questions: [
-    'id', 'quiz_id', 'question_text', 'question_type', 'points', 'order_index', 'options', 'correct_answer',
-    'explanation', 'created_at', 'updated_at',
+    'id',
+    'quiz_id',
+    'question_text',
+    'question_type',
+    'points',
+    'order_index',
+    'options',
+    'correct_answer',
+    'explanation',
+    'created_at',
+    'updated_at',
   ],
   quiz_attempts: [
-    'id', 'enrollment_id', 'quiz_id', 'attempt_number', 'status', 'started_at', 'deadline', 'submitted_at', 'graded_at',
-    'score', 'max_score', 'percentage', 'is_passed', 'time_taken_seconds', 'answers', 'question_order', 'results',
-    'auto_submitted', 'created_at',
+    'id',
+    'enrollment_id',
+    'quiz_id',
+    'attempt_number',
+    'status',
+    'started_at',
+    'deadline',
+    'submitted_at',
+    'graded_at',
+    'score',
+    'max_score',
+    'percentage',
+    'is_passed',
+    'time_taken_seconds',
+    'answers',
+    'question_order',
+    'results',
+    'auto_submitted',
+    'created_at',
   ],
   uploaded_files: [
-    'id', 'uploader_id', 'filename', 'original_filename', 'file_url', 'storage_path', 'file_type', 'mime_type',
-    'file_size', 'folder', 'storage_provider', 'is_public', 'created_at', 'course_id',
+    'id',
+    'uploader_id',
+    'filename',
+    'original_filename',
+    'file_url',
+    'storage_path',
+    'file_type',
+    'mime_type',
+    'file_size',
+    'folder',
+    'storage_provider',
+    'is_public',
+    'created_at',
+    'course_id',
   ],
   certificates: [
-    'id', 'enrollment_id', 'student_id', 'course_id', 'certificate_number', 'pdf_path', 'completion_date', 'issued_at',
-    'is_revoked', 'revoked_at', 'student_name', 'course_title', 'instructor_name',
+    'id',
+    'enrollment_id',
+    'student_id',
+    'course_id',
+    'certificate_number',
+    'pdf_path',
+    'completion_date',
+    'issued_at',
+    'is_revoked',
+    'revoked_at',
+    'student_name',
+    'course_title',
+    'instructor_name',
   ],
   progress_client_keys: ['enrollment_id', 'client_key', 'created_at'],
 };
@@ -207,7 +312,11 @@ await t.test('every table has exactly the seed columns, in order', async (t) => 
        where table_schema = 'public' and table_name = $1 order by ordinal_position`,
       [table],
     );
-    t.same(found.map((row) => row.column_name), expected, table);
+    t.same(
+      found.map((row) => row.column_name),
+      expected,
+      table,
+    );
   }
 });
 
@@ -250,9 +359,7 @@ await t.test('column types, nullability and defaults', async (t) => {
   t.same(column('uploaded_files', 'storage_provider'), { type: 'character varying(50)', nullable: false, default: `'local'::character varying` });
   t.same(column('certificates', 'issued_at'), { type: 'timestamp with time zone', nullable: false, default: 'now()' });
 
-  const nullableWithDefault = columns
-    .filter((c) => c.column_default !== null && c.is_nullable === 'YES')
-    .map((c) => `${c.table_name}.${c.column_name}`);
+  const nullableWithDefault = columns.filter((c) => c.column_default !== null && c.is_nullable === 'YES').map((c) => `${c.table_name}.${c.column_name}`);
   t.same(nullableWithDefault, ['quizzes.max_attempts'], 'a column with a default is NOT NULL, but for max_attempts');
 
   const naiveTimestamps = columns.filter((c) => c.type.startsWith('timestamp without'));
@@ -263,9 +370,7 @@ await t.test('column types, nullability and defaults', async (t) => {
 });
 
 await t.test('indexes and constraints exist under their names', async (t) => {
-  const indexes = (await rows<{ indexname: string }>(`select indexname from pg_indexes where schemaname = 'public'`)).map(
-    (row) => row.indexname,
-  );
+  const indexes = (await rows<{ indexname: string }>(`select indexname from pg_indexes where schemaname = 'public'`)).map((row) => row.indexname);
   for (const name of EXPECTED_INDEXES) t.ok(indexes.includes(name), `index ${name}`);
 
   const partial = await rows<{ indexname: string; indexdef: string }>(
@@ -349,24 +454,13 @@ await t.test("MikroORM's schema diff against the entities is empty", async (t) =
 
 await t.test('constraints bite', async (t) => {
   const one = async (sql: string, params: unknown[] = []) => (await rows<{ id: string }>(sql, params))[0]!.id;
-  const instructor = await one(
-    `insert into users (email, password_hash, full_name, role) values ('teacher@example.com', 'x', 'T', 'instructor') returning id`,
-  );
+  const instructor = await one(`insert into users (email, password_hash, full_name, role) values ('teacher@example.com', 'x', 'T', 'instructor') returning id`);
   const student = await one(`insert into users (email, password_hash, full_name) values ('pupil@example.com', 'x', 'P') returning id`);
-  const course = await one(
-    `insert into courses (title, slug, instructor_id) values ('SQL', 'sql-bites', $1) returning id`,
-    [instructor],
-  );
+  const course = await one(`insert into courses (title, slug, instructor_id) values ('SQL', 'sql-bites', $1) returning id`, [instructor]);
   const lesson = await one(`insert into lessons (course_id, title, slug) values ($1, 'L', 'l') returning id`, [course]);
   const quiz = await one(`insert into quizzes (lesson_id, title) values ($1, 'Q') returning id`, [lesson]);
-  const enrollment = await one(
-    `insert into enrollments (student_id, course_id) values ($1, $2) returning id`,
-    [student, course],
-  );
-  await client.query(
-    `insert into quiz_attempts (enrollment_id, quiz_id, attempt_number, started_at) values ($1, $2, 1, now())`,
-    [enrollment, quiz],
-  );
+  const enrollment = await one(`insert into enrollments (student_id, course_id) values ($1, $2) returning id`, [student, course]);
+  await client.query(`insert into quiz_attempts (enrollment_id, quiz_id, attempt_number, started_at) values ($1, $2, 1, now())`, [enrollment, quiz]);
 
   await client.query(`insert into progress_client_keys (enrollment_id, client_key) values ($1, '4c1f4b38-1d6e-4f0a-9d57-0e0f1f2a3b4c')`, [enrollment]);
   const cases: Array<[string, string, unknown[], string]> = [
@@ -412,10 +506,7 @@ await t.test('constraints bite', async (t) => {
   await client.query(`update quizzes set max_attempts = null where id = $1`, [quiz]);
   await client.query(`update quiz_attempts set status = 'graded' where enrollment_id = $1`, [enrollment]);
   await t.resolves(
-    client.query(
-      `insert into quiz_attempts (enrollment_id, quiz_id, attempt_number, started_at) values ($1, $2, 2, now())`,
-      [enrollment, quiz],
-    ),
+    client.query(`insert into quiz_attempts (enrollment_id, quiz_id, attempt_number, started_at) values ($1, $2, 2, now())`, [enrollment, quiz]),
     'a new attempt starts once the previous one is graded',
   );
 });
@@ -461,15 +552,10 @@ await t.test('the ORM maps decimals to numbers and applies the JS-side defaults'
 
 await t.test('deleting a course without enrollments cascades to its lessons, quizzes and questions', async (t) => {
   const one = async (sql: string, params: unknown[] = []) => (await rows<{ id: string }>(sql, params))[0]!.id;
-  const instructor = await one(
-    `insert into users (email, password_hash, full_name, role) values ('cascade@example.com', 'x', 'C', 'instructor') returning id`,
-  );
+  const instructor = await one(`insert into users (email, password_hash, full_name, role) values ('cascade@example.com', 'x', 'C', 'instructor') returning id`);
   const course = await one(`insert into courses (title, slug, instructor_id) values ('C', 'cascade', $1) returning id`, [instructor]);
   const parent = await one(`insert into lessons (course_id, title, slug) values ($1, 'P', 'p') returning id`, [course]);
-  const child = await one(
-    `insert into lessons (course_id, title, slug, parent_lesson_id) values ($1, 'C', 'c', $2) returning id`,
-    [course, parent],
-  );
+  const child = await one(`insert into lessons (course_id, title, slug, parent_lesson_id) values ($1, 'C', 'c', $2) returning id`, [course, parent]);
   const quiz = await one(`insert into quizzes (lesson_id, title) values ($1, 'Q') returning id`, [child]);
   await client.query(
     `insert into quiz_questions (quiz_id, question_text, question_type, correct_answer) values ($1, 'Sky is blue?', 'true_false', 'true'::jsonb)`,
@@ -512,7 +598,9 @@ async function revertThrough(name: string): Promise<string[]> {
 await t.test('the certificate names migration copies the current names onto existing certificates, then requires them', async (t) => {
   const reverted = await revertThrough(CERTIFICATE_NAMES);
   const one = async (sql: string, params: unknown[] = []) => (await rows<{ id: string }>(sql, params))[0]!.id;
-  const teacher = await one(`insert into users (email, password_hash, full_name, role) values ('names-t@example.com', 'x', 'Tess Teacher', 'instructor') returning id`);
+  const teacher = await one(
+    `insert into users (email, password_hash, full_name, role) values ('names-t@example.com', 'x', 'Tess Teacher', 'instructor') returning id`,
+  );
   const learner = await one(`insert into users (email, password_hash, full_name) values ('names-s@example.com', 'x', 'Sol Student') returning id`);
   const course = await one(`insert into courses (title, slug, instructor_id) values ('Named Course', 'named-course', $1) returning id`, [teacher]);
   const enrollment = await one(`insert into enrollments (student_id, course_id, status) values ($1, $2, 'completed') returning id`, [learner, course]);
@@ -526,7 +614,11 @@ await t.test('the certificate names migration copies the current names onto exis
   const nullable = await rows<{ column_name: string; is_nullable: string }>(
     `select column_name, is_nullable from information_schema.columns where table_name = 'certificates' and column_name in ('student_name', 'course_title', 'instructor_name') order by column_name`,
   );
-  t.same(nullable.map((column) => column.is_nullable), ['NO', 'NO', 'NO'], 'NOT NULL');
+  t.same(
+    nullable.map((column) => column.is_nullable),
+    ['NO', 'NO', 'NO'],
+    'NOT NULL',
+  );
   await client.query(`delete from certificates where id = $1`, [certificate]);
 });
 

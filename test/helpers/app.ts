@@ -61,12 +61,7 @@ export interface TestApp extends TestEnv {
 }
 
 /** A built app over a fresh test environment; closed at teardown before the environment goes. */
-export async function buildTestApp(
-  t: Teardown,
-  label: string,
-  env: Record<string, string> = {},
-  options: BuildAppOptions = {},
-): Promise<TestApp> {
+export async function buildTestApp(t: Teardown, label: string, env: Record<string, string> = {}, options: BuildAppOptions = {}): Promise<TestApp> {
   const testEnv = await createTestEnv(t, label, env);
   const app = await buildApp(testEnv.config, options);
   testEnv.defer(() => app.close());

@@ -50,7 +50,6 @@ export function orderedPublisher() {
   return Object.assign(recordingPublisher(tap), { log });
 }
 
-
 /** Service deps over the app's, with a fresh EntityManager, recording publisher and jobs, and a clock that can be moved. */
 export function serviceDeps(app: App, offsetMs = 0) {
   const publisher = orderedPublisher();

@@ -17,7 +17,11 @@ export interface TestUser {
 }
 
 /** Creates a user directly in the database (password `TEST_PASSWORD`) with an access token. */
-export async function createUser(app: App, role: UserRole = 'student', fields: Partial<Pick<IUser, 'email' | 'fullName' | 'isActive'>> = {}): Promise<TestUser> {
+export async function createUser(
+  app: App,
+  role: UserRole = 'student',
+  fields: Partial<Pick<IUser, 'email' | 'fullName' | 'isActive'>> = {},
+): Promise<TestUser> {
   passwordHash ??= hashPassword(TEST_PASSWORD);
   const em = app.orm.em.fork();
   const user = em.create(User, {

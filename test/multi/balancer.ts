@@ -132,10 +132,7 @@ export type Outcome = { status: number; body: string } | { error: string };
  * request. With `dribbleMs`, the body is sent a byte at a time over that long: a slow upload,
  * in flight for that time.
  */
-export function oneRequest(
-  url: string,
-  options: { method: string; path: string; token?: string; body?: unknown; dribbleMs?: number },
-): Promise<Outcome> {
+export function oneRequest(url: string, options: { method: string; path: string; token?: string; body?: unknown; dribbleMs?: number }): Promise<Outcome> {
   const target = new URL(options.path, url);
   const body = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
   return new Promise((resolve) => {
@@ -168,14 +165,17 @@ export function oneRequest(
     const steps = Math.max(1, Math.min(body.length - 1, 20));
     const size = Math.ceil((body.length - 1) / steps);
     let sent = 0;
-    const timer = setInterval(() => {
-      if (sent < body.length - 1) {
-        req.write(body.subarray(sent, Math.min(sent + size, body.length - 1)));
-        sent = Math.min(sent + size, body.length - 1);
-        return;
-      }
-      clearInterval(timer);
-      req.end(body.subarray(body.length - 1));
-    }, options.dribbleMs / (steps + 1));
+    const timer = setInterval(
+      () => {
+        if (sent < body.length - 1) {
+          req.write(body.subarray(sent, Math.min(sent + size, body.length - 1)));
+          sent = Math.min(sent + size, body.length - 1);
+          return;
+        }
+        clearInterval(timer);
+        req.end(body.subarray(body.length - 1));
+      },
+      options.dribbleMs / (steps + 1),
+    );
   });
 }

@@ -52,10 +52,15 @@ t.test('student on A, instructor on B (Socket.IO and /ws): every event once, the
   const { quiz, tf, mc } = await publishedQuiz(setup, owner, course.id, { timeLimitSeconds: 2 });
   // The worker may still be starting: let it run the recalculations of those lessons first.
   const progressQueue = setup.queues.get('progress');
-  await waitFor('the progress jobs to be done', async () => {
-    const counts = await progressQueue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
-    return Object.values(counts).every((n) => n === 0);
-  }, 20_000, 100);
+  await waitFor(
+    'the progress jobs to be done',
+    async () => {
+      const counts = await progressQueue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+      return Object.values(counts).every((n) => n === 0);
+    },
+    20_000,
+    100,
+  );
   await ok(await call(setup, 'POST', `/api/courses/${course.id}/enroll`, student), 201);
 
   const teacher = await socketOn(b.url, owner);
@@ -132,9 +137,17 @@ t.test('/ws: auth frame, refusals and bad frames', async (t) => {
   t.match(await framed.send('subscribe', { courseId: 'nope' }), { ok: false, error: { code: 'VALIDATION_ERROR' } });
   const refused = framed.next('ack');
   framed.ws.send('{not json');
-  t.match(await refused, { type: 'ack', id: null, ok: false, error: { code: 'VALIDATION_ERROR' } }, 'a frame that is not JSON is refused, the connection lives');
+  t.match(
+    await refused,
+    { type: 'ack', id: null, ok: false, error: { code: 'VALIDATION_ERROR' } },
+    'a frame that is not JSON is refused, the connection lives',
+  );
   const outsiderCourse = await courseWithLessons(setup, owner, []);
-  t.match(await framed.send('subscribe', { courseId: outsiderCourse.course.id }), { ok: false, error: { code: 'FORBIDDEN' } }, 'the same authorisation as course:join');
+  t.match(
+    await framed.send('subscribe', { courseId: outsiderCourse.course.id }),
+    { ok: false, error: { code: 'FORBIDDEN' } },
+    'the same authorisation as course:join',
+  );
   framed.ws.close();
 });
 

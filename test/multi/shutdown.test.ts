@@ -56,7 +56,9 @@ t.test('SIGTERM: /ready 503 during the drain, requests in flight complete, every
   const pupils: ClientSocket[] = [];
   for (let i = 0; i < STUDENTS; i += 20) {
     const batch = await Promise.all(
-      students.slice(i, i + 20).map((student) => connect(sockets.add(client(socketLb.url, student.token, { reconnection: true, reconnectionDelay: 200 })), 10_000)),
+      students
+        .slice(i, i + 20)
+        .map((student) => connect(sockets.add(client(socketLb.url, student.token, { reconnection: true, reconnectionDelay: 200 })), 10_000)),
     );
     pupils.push(...batch);
   }
@@ -94,12 +96,20 @@ t.test('SIGTERM: /ready 503 during the drain, requests in flight complete, every
   // Slow requests to instance 1, sent before the signal and still sending their body when it
   // closes after the drain: progress writes of five students.
   const slow = students.slice(10, 15).map((student) =>
-    oneRequest(one.url, { method: 'POST', path: `/api/lessons/${lessons[0].id}/progress`, token: student.token, body: { timeSpentSecondsDelta: 7 }, dribbleMs: DRAIN_MS + 1500 }),
+    oneRequest(one.url, {
+      method: 'POST',
+      path: `/api/lessons/${lessons[0].id}/progress`,
+      token: student.token,
+      body: { timeSpentSecondsDelta: 7 },
+      dribbleMs: DRAIN_MS + 1500,
+    }),
   );
   await sleep(100);
 
   const reasons: string[] = [];
-  const disconnected = Promise.all(pupils.map((pupil) => new Promise<void>((resolve) => pupil.once('disconnect', (reason) => (reasons.push(reason), resolve())))));
+  const disconnected = Promise.all(
+    pupils.map((pupil) => new Promise<void>((resolve) => pupil.once('disconnect', (reason) => (reasons.push(reason), resolve())))),
+  );
   socketLb.hold();
   const signalledAt = Date.now();
   one.child.kill('SIGTERM');
@@ -129,7 +139,9 @@ t.test('SIGTERM: /ready 503 during the drain, requests in flight complete, every
   // Emitted while every client is away.
   marker(course.id, 'gap');
   await sleep(100);
-  const reconnected = Promise.all(pupils.map((pupil) => (pupil.connected ? Promise.resolve() : new Promise<void>((resolve) => pupil.once('connect', () => resolve())))));
+  const reconnected = Promise.all(
+    pupils.map((pupil) => (pupil.connected ? Promise.resolve() : new Promise<void>((resolve) => pupil.once('connect', () => resolve())))),
+  );
   socketLb.release();
   await within(reconnected, 15_000, 'every socket to reconnect');
   t.equal(pupils.filter((pupil) => pupil.recovered).length, STUDENTS, 'every socket recovered its session');
@@ -155,20 +167,28 @@ t.test('SIGTERM: /ready 503 during the drain, requests in flight complete, every
   await Promise.all(load);
 
   const slowOutcomes = await Promise.all(slow);
-  t.same(slowOutcomes.map((outcome) => ('status' in outcome ? outcome.status : outcome.error)), [200, 200, 200, 200, 200], 'requests in flight from before the signal to after the close completed');
-  const [{ time }] = await setup.orm.em
-    .fork()
-    .execute<Array<{ time: number }>>(
-      `SELECT coalesce(sum(lp.time_spent_seconds), 0)::int AS time FROM lesson_progress lp JOIN enrollments e ON e.id = lp.enrollment_id
-        WHERE lp.lesson_id = ? AND e.student_id IN (${students.slice(10, 15).map(() => '?').join(', ')})`,
-      [lessons[0].id, ...students.slice(10, 15).map((s) => s.id)],
-    );
+  t.same(
+    slowOutcomes.map((outcome) => ('status' in outcome ? outcome.status : outcome.error)),
+    [200, 200, 200, 200, 200],
+    'requests in flight from before the signal to after the close completed',
+  );
+  const [{ time }] = await setup.orm.em.fork().execute<Array<{ time: number }>>(
+    `SELECT coalesce(sum(lp.time_spent_seconds), 0)::int AS time FROM lesson_progress lp JOIN enrollments e ON e.id = lp.enrollment_id
+        WHERE lp.lesson_id = ? AND e.student_id IN (${students
+          .slice(10, 15)
+          .map(() => '?')
+          .join(', ')})`,
+    [lessons[0].id, ...students.slice(10, 15).map((s) => s.id)],
+  );
   t.equal(time, 35, 'and their writes are stored');
 
   const outAt = health.changes.find((change) => change.backend === one.url && !change.healthy)?.at;
   const lastToOne = httpLb.log.filter((entry) => entry.target === one.url).at(-1)?.at;
   t.comment(`the balancer took instance 1 out ${outAt! - signalledAt} ms after SIGTERM; its last request went there at ${lastToOne! - signalledAt} ms`);
-  t.ok(httpLb.log.every((entry) => entry.target !== null), 'the balancer always had an instance to send to');
+  t.ok(
+    httpLb.log.every((entry) => entry.target !== null),
+    'the balancer always had an instance to send to',
+  );
   const failed = outcomes.filter((outcome) => !('status' in outcome) || outcome.status >= 300);
   t.same(failed, [], `every request through the balancer succeeded (${outcomes.length})`);
 

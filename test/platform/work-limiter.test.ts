@@ -54,7 +54,10 @@ t.test('a waiter that times out leaves the queue; a failing run frees its slot',
   t.equal(limiter.queued, 0);
   gate.resolve();
   await holder;
-  await t.rejects(limiter.run(async () => Promise.reject(new Error('boom'))), /boom/);
+  await t.rejects(
+    limiter.run(async () => Promise.reject(new Error('boom'))),
+    /boom/,
+  );
   t.same([limiter.active, limiter.queued], [0, 0]);
   t.equal(await limiter.run(async () => 'after'), 'after');
 });
@@ -63,7 +66,10 @@ t.test('maxQueue 0: no waiting at all', async (t) => {
   const limiter = new WorkLimiter({ concurrency: 1, maxQueue: 0, queueTimeoutMs: 1000, what: 'tests' });
   const gate = deferred();
   const holder = limiter.run(() => gate.promise);
-  await t.rejects(limiter.run(async () => 'x'), BusyError);
+  await t.rejects(
+    limiter.run(async () => 'x'),
+    BusyError,
+  );
   gate.resolve();
   await holder;
 });
@@ -78,7 +84,11 @@ t.test('priority runs wait ahead of ordinary ones and, with the queue full, disp
   const urgent = limiter.run(async () => void order.push('priority'), { priority: true });
   t.type(await second, BusyError, 'the newest ordinary waiter made room');
   t.equal(limiter.queued, 2);
-  await t.rejects(limiter.run(async () => 'x'), BusyError, 'an ordinary newcomer is still refused');
+  await t.rejects(
+    limiter.run(async () => 'x'),
+    BusyError,
+    'an ordinary newcomer is still refused',
+  );
   gate.resolve();
   await Promise.all([holder, first, urgent]);
   t.same(order, ['priority', 'ordinary 1'], 'priority went first');
@@ -87,7 +97,11 @@ t.test('priority runs wait ahead of ordinary ones and, with the queue full, disp
   const held = deferred();
   const h = full.run(() => held.promise);
   const p1 = full.run(async () => 'p1', { priority: true });
-  await t.rejects(full.run(async () => 'p2', { priority: true }), BusyError, 'with only priority waiters, a priority newcomer is refused too');
+  await t.rejects(
+    full.run(async () => 'p2', { priority: true }),
+    BusyError,
+    'with only priority waiters, a priority newcomer is refused too',
+  );
   held.resolve();
   await h;
   t.equal(await p1, 'p1');

@@ -39,9 +39,15 @@ function bindDeps(logged: unknown[]): BindDeps {
 }
 
 async function ackOf(error: unknown, logged: unknown[] = []) {
-  return runClientEvent(connection, 'course:leave', { courseId: '8a6e0804-2bd0-4672-b79e-d97ff5d5e8f5' }, async () => {
-    throw error;
-  }, bindDeps(logged));
+  return runClientEvent(
+    connection,
+    'course:leave',
+    { courseId: '8a6e0804-2bd0-4672-b79e-d97ff5d5e8f5' },
+    async () => {
+      throw error;
+    },
+    bindDeps(logged),
+  );
 }
 
 t.test('a unique violation acks CONFLICT, as HTTP answers 409', async (t) => {
@@ -69,7 +75,7 @@ t.test('acks carry the code and message HTTP sends, for every kind of error', as
   }
 });
 
-t.test('the retry delay HTTP sends in Retry-After is the ack\'s retryAfter', async (t) => {
+t.test("the retry delay HTTP sends in Retry-After is the ack's retryAfter", async (t) => {
   t.match(await ackOf(new BusyError('The server is busy with renders; retry in 3 s', 3)), { ok: false, error: { code: 'UNAVAILABLE', retryAfter: 3 } });
   t.match(await ackOf(Object.assign(new Error('Connection terminated unexpectedly'), {})), { ok: false, error: { code: 'UNAVAILABLE', retryAfter: 5 } });
   t.equal(mapError(new BusyError('busy', 3))?.retryAfter, 3, 'a 503 with its own delay keeps it');

@@ -25,7 +25,10 @@ t.test('the handshake refuses a missing, expired, forged or inactive token with 
     ['garbage', 'not-a-jwt'],
     ['an expired token', signJwt({ sub: student.id, role: 'student', typ: 'access', iat: now() - 120, exp: now() - 60 }, config.jwtSecret)],
     ['a forged token', signJwt({ sub: student.id, role: 'student', typ: 'access', iat: now(), exp: now() + 600 }, 'x'.repeat(48))],
-    ['an alg=none token', `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: student.id, role: 'student', typ: 'access', exp: now() + 600 })).toString('base64url')}.`],
+    [
+      'an alg=none token',
+      `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: student.id, role: 'student', typ: 'access', exp: now() + 600 })).toString('base64url')}.`,
+    ],
     ['a token claiming another role', signJwt({ sub: student.id, role: 'admin', typ: 'access', iat: now(), exp: now() + 600 }, config.jwtSecret)],
     ['a deactivated user', inactive.token],
   ];
@@ -90,7 +93,11 @@ t.test('bad payloads are VALIDATION_ERROR acks; missing acks are harmless', asyn
   (socket.emit as (event: string, data: unknown) => void)('course:join', { courseId: 'nope' });
   (socket.emit as (event: string) => void)('course:join');
   (socket.emit as (event: string, data: unknown) => void)('no:such:event', {});
-  t.match(await request(socket, 'quiz:sync', { attemptId: '00000000-0000-4000-8000-000000000000' }), { ok: false, error: { code: 'NOT_FOUND' } }, 'still serving');
+  t.match(
+    await request(socket, 'quiz:sync', { attemptId: '00000000-0000-4000-8000-000000000000' }),
+    { ok: false, error: { code: 'NOT_FOUND' } },
+    'still serving',
+  );
   socket.disconnect();
 });
 
@@ -101,7 +108,10 @@ t.test('a burst beyond the event budget is answered RATE_LIMITED', async (t) => 
   const limited = acks.filter((ack) => !ack.ok && ack.error.code === 'RATE_LIMITED').length;
   t.ok(acks.filter((ack) => ack.ok).length >= 40, 'the burst is served');
   t.ok(limited >= 30, `the rest is refused (${limited} refused)`);
-  t.match(acks.find((ack) => !ack.ok), { ok: false, error: { code: 'RATE_LIMITED', message: String } });
+  t.match(
+    acks.find((ack) => !ack.ok),
+    { ok: false, error: { code: 'RATE_LIMITED', message: String } },
+  );
   t.ok(socket.connected, 'the socket stays connected');
   socket.disconnect();
 });
@@ -125,7 +135,13 @@ t.test('deactivation drops the sockets at once; they can neither reconnect nor r
   t.equal(await cut, 'io server disconnect', 'the live socket is dropped at once');
 
   // Missed while offline: the recovery must not hand it to the deactivated user.
-  app.realtime.emit(rooms.course(course.id), 'lesson:progress', { courseId: course.id, lessonId: lessons[1]!.id, studentId: victim.id, status: 'in_progress', completionPercentage: 5 });
+  app.realtime.emit(rooms.course(course.id), 'lesson:progress', {
+    courseId: course.id,
+    lessonId: lessons[1]!.id,
+    studentId: victim.id,
+    status: 'in_progress',
+    completionPercentage: 5,
+  });
   app.realtime.emit(rooms.user(victim.id), 'certificate:issued', { certificateNumber: 'CERT-1', courseId: course.id, pdfUrl: '/x.pdf' });
   t.equal(await connectError(live), 'unauthorized', 'reconnecting is refused');
   let recovered = false;

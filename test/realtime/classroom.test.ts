@@ -36,7 +36,11 @@ t.test('course:join is authorised against the database; outsiders get FORBIDDEN 
   t.match(await request(teacher, 'course:join', { courseId: course.id }), { ok: true, data: { courseId: course.id, online: [owner.id] } }, 'owner joins');
   t.match(await request(boss, 'course:join', { courseId: course.id }), { ok: true }, 'an admin joins');
   t.match(await request(pupil, 'course:join', { courseId: course.id }), { ok: true }, 'an enrollee joins');
-  t.match(await request(stranger, 'course:join', { courseId: course.id }), { ok: false, error: { code: 'FORBIDDEN', message: String } }, 'a student not enrolled');
+  t.match(
+    await request(stranger, 'course:join', { courseId: course.id }),
+    { ok: false, error: { code: 'FORBIDDEN', message: String } },
+    'a student not enrolled',
+  );
   t.match(await request(colleague, 'course:join', { courseId: course.id }), { ok: false, error: { code: 'FORBIDDEN' } }, 'another instructor');
   t.match(await request(stranger, 'course:join', { courseId: draft.id }), { ok: false, error: { code: 'NOT_FOUND' } }, 'a draft does not exist for others');
   t.match(await request(stranger, 'course:join', { courseId: '00000000-0000-4000-8000-000000000000' }), { ok: false, error: { code: 'NOT_FOUND' } });
@@ -68,8 +72,24 @@ t.test("a student's progress over HTTP and over the socket reaches the instructo
   const teacherProgress = nextEvent(teacher, 'progress:updated', (p) => p.courseId === course.id);
   const ownProgress = nextEvent(pupil, 'progress:updated', (p) => p.courseId === course.id);
   await ok(await call(app, 'POST', `/api/lessons/${lessons[0].id}/progress`, student, { completionPercentage: 40, timeSpentSecondsDelta: 60 }));
-  t.match(await lessonEvent, { courseId: course.id, lessonId: lessons[0].id, studentId: student.id, status: 'in_progress', completionPercentage: 40, serverNow: String });
-  const expected = { courseId: course.id, studentId: student.id, progressPercentage: 0, completedLessonsCount: 0, totalLessonsCount: 2, status: 'active', enrollmentId: String, serverNow: String };
+  t.match(await lessonEvent, {
+    courseId: course.id,
+    lessonId: lessons[0].id,
+    studentId: student.id,
+    status: 'in_progress',
+    completionPercentage: 40,
+    serverNow: String,
+  });
+  const expected = {
+    courseId: course.id,
+    studentId: student.id,
+    progressPercentage: 0,
+    completedLessonsCount: 0,
+    totalLessonsCount: 2,
+    status: 'active',
+    enrollmentId: String,
+    serverNow: String,
+  };
   t.match(await teacherProgress, expected);
   t.match(await ownProgress, expected, 'the student hears its own progress');
 
@@ -77,14 +97,26 @@ t.test("a student's progress over HTTP and over the socket reaches the instructo
   const lessonEvent2 = nextEvent(teacher, 'lesson:progress', (p) => p.lessonId === lessons[1].id);
   const teacherProgress2 = nextEvent(teacher, 'progress:updated', (p) => p.progressPercentage === 50);
   const ack = await request(pupil, 'lesson:progress', { lessonId: lessons[1].id, status: 'completed' });
-  t.match(ack, { ok: true, data: { lessonProgress: { lessonId: lessons[1].id, status: 'completed', completionPercentage: 100 }, enrollment: { progressPercentage: 50, completedLessonsCount: 1 } } });
+  t.match(ack, {
+    ok: true,
+    data: {
+      lessonProgress: { lessonId: lessons[1].id, status: 'completed', completionPercentage: 100 },
+      enrollment: { progressPercentage: 50, completedLessonsCount: 1 },
+    },
+  });
   t.match(await lessonEvent2, { studentId: student.id, status: 'completed', completionPercentage: 100 });
   t.match(await teacherProgress2, { studentId: student.id, completedLessonsCount: 1, totalLessonsCount: 2 });
 
   // Socket errors use HTTP's codes.
   const classmateSocket = await socketOf(outsider);
-  t.match(await request(classmateSocket, 'lesson:progress', { lessonId: lessons[0].id, completionPercentage: 10 }), { ok: false, error: { code: 'FORBIDDEN' } });
-  t.match(await request(pupil, 'lesson:progress', { lessonId: '00000000-0000-4000-8000-000000000000', completionPercentage: 10 }), { ok: false, error: { code: 'NOT_FOUND' } });
+  t.match(await request(classmateSocket, 'lesson:progress', { lessonId: lessons[0].id, completionPercentage: 10 }), {
+    ok: false,
+    error: { code: 'FORBIDDEN' },
+  });
+  t.match(await request(pupil, 'lesson:progress', { lessonId: '00000000-0000-4000-8000-000000000000', completionPercentage: 10 }), {
+    ok: false,
+    error: { code: 'NOT_FOUND' },
+  });
 });
 
 t.test('a clientKey applies a write once across HTTP, Socket.IO and /ws', async (t) => {
@@ -98,23 +130,45 @@ t.test('a clientKey applies a write once across HTTP, Socket.IO and /ws', async 
   t.match(viaSocket, { ok: true, data: { lessonProgress: { lessonId, timeSpentSeconds: 40 } } }, 'the socket retry of the HTTP write added nothing');
 
   const socketKey = randomUUID();
-  t.match(await request(pupil, 'lesson:progress', { lessonId, timeSpentSecondsDelta: 15, clientKey: socketKey }), { ok: true, data: { lessonProgress: { timeSpentSeconds: 55 } } });
-  t.match(await request(pupil, 'lesson:progress', { lessonId, timeSpentSecondsDelta: 15, clientKey: socketKey }), { ok: true, data: { lessonProgress: { timeSpentSeconds: 55 } } }, 'a socket retry after a lost ack');
+  t.match(await request(pupil, 'lesson:progress', { lessonId, timeSpentSecondsDelta: 15, clientKey: socketKey }), {
+    ok: true,
+    data: { lessonProgress: { timeSpentSeconds: 55 } },
+  });
+  t.match(
+    await request(pupil, 'lesson:progress', { lessonId, timeSpentSecondsDelta: 15, clientKey: socketKey }),
+    { ok: true, data: { lessonProgress: { timeSpentSeconds: 55 } } },
+    'a socket retry after a lost ack',
+  );
 
   const ws = await wsClient(`${url}/ws?token=${encodeURIComponent(student.token)}`);
   t.teardown(() => ws.ws.terminate());
-  t.match(await ws.send('lesson:progress', { lessonId, timeSpentSecondsDelta: 15, clientKey: socketKey }), { ok: true, data: { lessonProgress: { timeSpentSeconds: 55 } } }, '/ws too');
+  t.match(
+    await ws.send('lesson:progress', { lessonId, timeSpentSecondsDelta: 15, clientKey: socketKey }),
+    { ok: true, data: { lessonProgress: { timeSpentSeconds: 55 } } },
+    '/ws too',
+  );
   const wsKey = randomUUID();
-  t.match(await ws.send('lesson:progress', { lessonId, timeSpentSecondsDelta: 5, clientKey: wsKey }), { ok: true, data: { lessonProgress: { timeSpentSeconds: 60 } } });
-  t.match(await ws.send('lesson:progress', { lessonId, timeSpentSecondsDelta: 5, clientKey: wsKey }), { ok: true, data: { lessonProgress: { timeSpentSeconds: 60 } } });
+  t.match(await ws.send('lesson:progress', { lessonId, timeSpentSecondsDelta: 5, clientKey: wsKey }), {
+    ok: true,
+    data: { lessonProgress: { timeSpentSeconds: 60 } },
+  });
+  t.match(await ws.send('lesson:progress', { lessonId, timeSpentSecondsDelta: 5, clientKey: wsKey }), {
+    ok: true,
+    data: { lessonProgress: { timeSpentSeconds: 60 } },
+  });
 
-  for (const data of [{ lessonId, clientKey: randomUUID() }, { lessonId, timeSpentSecondsDelta: 5, clientKey: 'nope' }]) {
+  for (const data of [
+    { lessonId, clientKey: randomUUID() },
+    { lessonId, timeSpentSecondsDelta: 5, clientKey: 'nope' },
+  ]) {
     t.match(await request(pupil, 'lesson:progress', data), { ok: false, error: { code: 'VALIDATION_ERROR' } }, JSON.stringify(data));
   }
-  const [{ time }] = await app.orm.em.getConnection().execute<Array<{ time: number }>>(
-    'SELECT lp.time_spent_seconds AS time FROM lesson_progress lp JOIN enrollments e ON e.id = lp.enrollment_id WHERE e.course_id = ? AND lp.lesson_id = ?',
-    [course.id, lessonId],
-  );
+  const [{ time }] = await app.orm.em
+    .getConnection()
+    .execute<Array<{ time: number }>>(
+      'SELECT lp.time_spent_seconds AS time FROM lesson_progress lp JOIN enrollments e ON e.id = lp.enrollment_id WHERE e.course_id = ? AND lp.lesson_id = ?',
+      [course.id, lessonId],
+    );
   t.equal(time, 60, 'stored: 40 + 15 + 5, each once');
 });
 
@@ -154,7 +208,13 @@ t.test('presence: the join snapshot, deltas on first join, last leave and discon
 
   t.same(
     deltas.filter((seen) => seen.event === 'presence:updated').map((seen) => [seen.payload.joined, seen.payload.left]),
-    [[[owner.id], []], [[student.id], []], [[classmate.id], []], [[], [student.id]], [[], [classmate.id]]],
+    [
+      [[owner.id], []],
+      [[student.id], []],
+      [[classmate.id], []],
+      [[], [student.id]],
+      [[], [classmate.id]],
+    ],
     'exactly one delta per first join and last leave',
   );
   t.same(await app.presence.online(course.id), [owner.id]);
@@ -186,7 +246,9 @@ t.test('a socket recovered after a dropped connection gets the events it missed'
   t.match(await missed, { courseId: course.id, studentId: student.id, completedLessonsCount: 1 }, 'the missed event arrives');
   // As broadcast: the event, its payload and its one recovery offset (a replay re-sent with
   // `socket.emit` would be broadcast into the stream again and carry a second offset).
-  const replayed = packets.filter(([event, payload]) => event === 'progress:updated' && (payload as { completedLessonsCount: number }).completedLessonsCount === 1);
+  const replayed = packets.filter(
+    ([event, payload]) => event === 'progress:updated' && (payload as { completedLessonsCount: number }).completedLessonsCount === 1,
+  );
   t.equal(replayed.length, 1, 'once');
   t.match(replayed[0], [String, Object, /^\d+-\d+$/]);
   t.equal(replayed[0]!.length, 3);
@@ -276,7 +338,11 @@ t.test('a recovered socket that lost a course room is resumed as a fresh session
   await bossHeard;
   await request(former, 'course:leave', { courseId: '00000000-0000-4000-8000-000000000000' });
   t.same(formerSaw, [], 'nothing from the course after reconnecting');
-  t.same(reached.map(([event, payload]) => [event, (payload as { completionPercentage: number }).completionPercentage]), [], 'nor what it missed');
+  t.same(
+    reached.map(([event, payload]) => [event, (payload as { completionPercentage: number }).completionPercentage]),
+    [],
+    'nor what it missed',
+  );
   t.notOk((await app.presence.online(course.id)).includes(formerOwner.id), 'and not online there');
   t.match(await request(former, 'course:join', { courseId: course.id }), { ok: false, error: { code: 'FORBIDDEN' } });
 

@@ -44,8 +44,10 @@ const courseBroadcast = (courseId: string, marker: number) =>
     totalLessonsCount: 0,
     status: 'active',
   });
-const markers = (seen: Array<{ event: string; payload: any }>) => seen.filter((e) => e.event === 'progress:updated' && e.payload.enrollmentId === 'marker').map((e) => e.payload.progressPercentage);
-const wsMarkers = (ws: WsClient) => ws.events.filter((e) => e.type === 'progress:updated' && e.data.enrollmentId === 'marker').map((e) => e.data.progressPercentage);
+const markers = (seen: Array<{ event: string; payload: any }>) =>
+  seen.filter((e) => e.event === 'progress:updated' && e.payload.enrollmentId === 'marker').map((e) => e.payload.progressPercentage);
+const wsMarkers = (ws: WsClient) =>
+  ws.events.filter((e) => e.type === 'progress:updated' && e.data.enrollmentId === 'marker').map((e) => e.data.progressPercentage);
 const joinAll = async (courseId: string, ...clients: Array<ClientSocket | WsClient>) => {
   for (const c of clients) {
     const ack = 'emit' in c ? await request(c, 'course:join', { courseId }) : await c.send('subscribe', { courseId });
@@ -154,7 +156,11 @@ t.test('unpublishing takes students out of the room and presence everywhere; the
   t.same(markers(pupilSaw), [], 'the students do not');
   t.same(markers(mateSaw), []);
   t.same(wsMarkers(mateWs), []);
-  t.match(await request(pupil, 'course:join', { courseId: course.id }), { ok: false, error: { code: 'NOT_FOUND' } }, 'and cannot come back while it is a draft');
+  t.match(
+    await request(pupil, 'course:join', { courseId: course.id }),
+    { ok: false, error: { code: 'NOT_FOUND' } },
+    'and cannot come back while it is a draft',
+  );
 });
 
 t.test('an owner demoted to student is cut off on every instance (its sockets are disconnected)', async (t) => {

@@ -21,8 +21,19 @@ export async function courseWithLessons(app: App, owner: TestUser, students: Tes
 /** A published graded quiz (true/false worth 1, multiple choice worth 1) on a new lesson of `courseId`. */
 export async function publishedQuiz(app: App, owner: TestUser, courseId: string, settings: Record<string, unknown> = {}) {
   const lesson = await ok(await call(app, 'POST', `/api/courses/${courseId}/lessons`, owner, { title: 'Quiz', lessonType: 'quiz' }), 201);
-  const quiz = await ok(await call(app, 'POST', `/api/lessons/${lesson.id}/quiz`, owner, { title: 'Pop quiz', quizType: 'graded', passingScore: 50, ...settings }), 201);
-  const tf = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, { questionText: 'SQL is declarative', questionType: 'true_false', correctAnswer: true, points: 1 }), 201);
+  const quiz = await ok(
+    await call(app, 'POST', `/api/lessons/${lesson.id}/quiz`, owner, { title: 'Pop quiz', quizType: 'graded', passingScore: 50, ...settings }),
+    201,
+  );
+  const tf = await ok(
+    await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, {
+      questionText: 'SQL is declarative',
+      questionType: 'true_false',
+      correctAnswer: true,
+      points: 1,
+    }),
+    201,
+  );
   const mc = await ok(
     await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, {
       questionText: 'Which filters rows?',

@@ -108,7 +108,10 @@ t.test("a user's sockets and /ws connections on one instance share one event bud
   const a = await connect(sockets.add(client(urlOne, user.token)));
   const b = await connect(sockets.add(client(urlOne, user.token)));
   const sync = { attemptId: '00000000-0000-4000-8000-000000000000' };
-  const acks = await Promise.all([...Array.from({ length: 3 }, () => request(a, 'quiz:sync', sync)), ...Array.from({ length: 3 }, () => request(b, 'quiz:sync', sync))]);
+  const acks = await Promise.all([
+    ...Array.from({ length: 3 }, () => request(a, 'quiz:sync', sync)),
+    ...Array.from({ length: 3 }, () => request(b, 'quiz:sync', sync)),
+  ]);
   const limited = acks.filter((ack) => ack.error?.code === 'RATE_LIMITED').length;
   // A burst of 4 (plus at most one token refilled meanwhile) for six events on two sockets.
   t.ok(limited >= 1, `${limited} of 6 events refused: two sockets do not double the budget`);
@@ -119,7 +122,10 @@ t.test("a user's sockets and /ws connections on one instance share one event bud
   // The budget is dropped with the user's last connection; /ws connections draw on it too.
   const c = await connect(sockets.add(client(urlOne, user.token)));
   const ws = await wsAs(urlOne, user.token);
-  const mixed = await Promise.all([...Array.from({ length: 3 }, () => request(c, 'quiz:sync', sync)), ...Array.from({ length: 3 }, () => ws.send('quiz:sync', sync))]);
+  const mixed = await Promise.all([
+    ...Array.from({ length: 3 }, () => request(c, 'quiz:sync', sync)),
+    ...Array.from({ length: 3 }, () => ws.send('quiz:sync', sync)),
+  ]);
   t.ok(mixed.filter((ack) => ack.error?.code === 'RATE_LIMITED').length >= 1, 'a socket and a /ws connection share it too');
   t.ok(mixed.filter((ack) => ack.error?.code === 'NOT_FOUND').length >= 4, 'a fresh budget after the last connection went');
   c.disconnect();

@@ -56,7 +56,11 @@ t.test('a 2-second quiz: started, ticks, expired at the deadline, graded by the 
   t.ok(ticks.every((tick) => tick.payload.remainingMs > 0 && tick.payload.remainingMs <= 2000));
   t.equal(pupilSaw.filter((seen) => seen.event === 'quiz:expired').length, 1, 'quiz:expired once, although the job graded it as expired too');
   t.equal(teacherSaw.filter((seen) => seen.event === 'quiz:tick' || seen.event === 'quiz:expired').length, 0, 'ticks and expiry are the student’s alone');
-  t.equal(pupilSaw.findIndex((seen) => seen.event === 'quiz:tick' && seen.at > expiredAt), -1, 'no tick after the expiry');
+  t.equal(
+    pupilSaw.findIndex((seen) => seen.event === 'quiz:tick' && seen.at > expiredAt),
+    -1,
+    'no tick after the expiry',
+  );
 
   const stored = await ok(await call(app, 'GET', `/api/attempts/${attempt.id}`, student));
   t.match(stored, { status: 'graded', result: { autoSubmitted: true, score: 1 } });
@@ -86,10 +90,17 @@ t.test('submit over the socket: the ack has the result, the instructor hears qui
 
   // Answers feed the instructors' live distribution.
   const stats = nextEvent(teacher, 'quiz:answer-stats', (p) => p.questionId === mc.id && p.distribution.where === 2);
-  t.match(await request(pupil, 'quiz:answer', { attemptId: attempt.id, questionId: mc.id, answer: ['where'] }), { ok: true, data: { attemptId: attempt.id, questionId: mc.id, answer: ['where'] } });
+  t.match(await request(pupil, 'quiz:answer', { attemptId: attempt.id, questionId: mc.id, answer: ['where'] }), {
+    ok: true,
+    data: { attemptId: attempt.id, questionId: mc.id, answer: ['where'] },
+  });
   t.equal((await request(mate, 'quiz:answer', { attemptId: mateAttempt.id, questionId: mc.id, answer: ['where'] })).ok, true);
   t.match(await stats, { quizId: quiz.id, questionId: mc.id, distribution: { where: 2, order: 0 }, serverNow: String });
-  t.match(await request(pupil, 'quiz:answer', { attemptId: attempt.id, questionId: tf.id, answer: 'yes' }), { ok: false, error: { code: 'VALIDATION_ERROR' } }, 'wrong answer shape');
+  t.match(
+    await request(pupil, 'quiz:answer', { attemptId: attempt.id, questionId: tf.id, answer: 'yes' }),
+    { ok: false, error: { code: 'VALIDATION_ERROR' } },
+    'wrong answer shape',
+  );
   t.match(await request(mate, 'quiz:answer', { attemptId: attempt.id, questionId: tf.id, answer: true }), { ok: false, error: { code: 'FORBIDDEN' } });
 
   // A student who comes back on a new socket gets ticks again, derived from the deadline.
@@ -102,14 +113,21 @@ t.test('submit over the socket: the ack has the result, the instructor hears qui
   const graded = nextEvent(teacher, 'quiz:graded', (p) => p.attemptId === attempt.id);
   const completed = nextEvent(teacher, 'progress:updated', (p) => p.studentId === student.id);
   const ack = await request(pupil, 'quiz:submit', { attemptId: attempt.id });
-  t.match(ack, { ok: true, data: { id: attempt.id, status: 'graded', result: { score: 1, maxScore: 2, percentage: 50, isPassed: true, autoSubmitted: false } } });
+  t.match(ack, {
+    ok: true,
+    data: { id: attempt.id, status: 'graded', result: { score: 1, maxScore: 2, percentage: 50, isPassed: true, autoSubmitted: false } },
+  });
   t.match(await graded, { attemptId: attempt.id, quizId: quiz.id, studentId: student.id, score: 1, maxScore: 2, percentage: 50, isPassed: true });
   // The passed quiz completed its lesson: progress events follow.
   t.match(await completed, { completedLessonsCount: 1, totalLessonsCount: 3 });
 
   const again = await request(pupil, 'quiz:submit', { attemptId: attempt.id });
   t.match(again, { ok: true, data: { id: attempt.id, status: 'graded' } }, 'submitting again is idempotent');
-  t.match(await request(pupil, 'quiz:answer', { attemptId: attempt.id, questionId: tf.id, answer: true }), { ok: false, error: { code: 'CONFLICT' } }, 'no answers after the submit');
+  t.match(
+    await request(pupil, 'quiz:answer', { attemptId: attempt.id, questionId: tf.id, answer: true }),
+    { ok: false, error: { code: 'CONFLICT' } },
+    'no answers after the submit',
+  );
 });
 
 t.test('the answer stats of a question are throttled to 4 per second, the last change included', async (t) => {
@@ -150,9 +168,23 @@ t.test('an instructor who reconnects without recovery rebuilds the dashboard fro
   t.equal(back.recovered, false, 'a fresh connection: the missed quiz:graded is gone');
 
   const dashboard = await ok(await call(app, 'GET', `/api/courses/${course.id}/dashboard`, owner));
-  t.match(dashboard.recentGrades, [
-    { attemptId: attempt.id, quizId: quiz.id, studentId: student.id, score: 1, maxScore: 2, percentage: 50, isPassed: true, autoSubmitted: false, gradedAt: String },
-  ], 'the missed grade is in the snapshot, with what quiz:graded carried');
+  t.match(
+    dashboard.recentGrades,
+    [
+      {
+        attemptId: attempt.id,
+        quizId: quiz.id,
+        studentId: student.id,
+        score: 1,
+        maxScore: 2,
+        percentage: 50,
+        isPassed: true,
+        autoSubmitted: false,
+        gradedAt: String,
+      },
+    ],
+    'the missed grade is in the snapshot, with what quiz:graded carried',
+  );
   t.same(
     dashboard.runningAttempts,
     [{ attemptId: running.id, quizId: quiz.id, studentId: classmate.id, startedAt: running.startedAt, deadline: running.deadline }],
@@ -176,9 +208,16 @@ t.test('an instructor who reconnects without recovery rebuilds the dashboard fro
   const busy = await ok(await call(app, 'GET', `/api/courses/${course.id}/dashboard`, owner));
   t.equal(busy.recentGrades.length, 50, 'at most 50');
   const times = busy.recentGrades.map((grade: any) => Date.parse(grade.gradedAt));
-  t.same(times, [...times].sort((x: number, y: number) => y - x), 'newest first');
+  t.same(
+    times,
+    [...times].sort((x: number, y: number) => y - x),
+    'newest first',
+  );
   t.equal(busy.recentGrades[0].attemptId, attempt.id, 'the newest is the submit');
-  t.notOk(busy.recentGrades.some((grade: any) => grade.percentage === 0), 'a grade older than an hour is left out');
+  t.notOk(
+    busy.recentGrades.some((grade: any) => grade.percentage === 0),
+    'a grade older than an hour is left out',
+  );
   t.equal((await call(app, 'GET', `/api/courses/${course.id}/dashboard`, student)).status, 403, 'students still may not read it');
 });
 
@@ -235,15 +274,32 @@ t.test('quiz:answer-stats counts answers that name Object.prototype keys', async
   const { course } = await courseWithLessons(app, owner, [student]);
   const lesson = await ok(await call(app, 'POST', `/api/courses/${course.id}/lessons`, owner, { title: 'Keys', lessonType: 'quiz' }), 201);
   const quiz = await ok(await call(app, 'POST', `/api/lessons/${lesson.id}/quiz`, owner, { title: 'Keys', maxAttempts: null }), 201);
-  const sa = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, { questionText: 'Say a key', questionType: 'short_answer', correctAnswer: { accepted: ['x'] } }), 201);
+  const sa = await ok(
+    await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, {
+      questionText: 'Say a key',
+      questionType: 'short_answer',
+      correctAnswer: { accepted: ['x'] },
+    }),
+    201,
+  );
   await ok(await call(app, 'PATCH', `/api/quizzes/${quiz.id}`, owner, { isPublished: true }));
   const teacher = await socketOf(owner);
   await request(teacher, 'course:join', { courseId: course.id });
   const pupil = await socketOf(student);
 
-  const expected = [['__proto__', 1], ['constructor', 1], ['hasownproperty', 1], ['tostring', 1]];
+  const expected = [
+    ['__proto__', 1],
+    ['constructor', 1],
+    ['hasownproperty', 1],
+    ['tostring', 1],
+  ];
   const entries = (distribution: Record<string, number>) => Object.entries(distribution).sort(([a], [b]) => a.localeCompare(b));
-  const complete = nextEvent(teacher, 'quiz:answer-stats', (p) => p.questionId === sa.id && JSON.stringify(entries(p.distribution)) === JSON.stringify(expected), 5000);
+  const complete = nextEvent(
+    teacher,
+    'quiz:answer-stats',
+    (p) => p.questionId === sa.id && JSON.stringify(entries(p.distribution)) === JSON.stringify(expected),
+    5000,
+  );
   for (const [index, key] of ['__proto__', 'constructor', 'toString', 'hasOwnProperty'].entries()) {
     const attempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
     t.match(await request(pupil, 'quiz:answer', { attemptId: attempt.id, questionId: sa.id, answer: key }), { ok: true }, `answer ${key}`);

@@ -33,13 +33,25 @@ t.test('token bucket: a burst, then the refill rate', async (t) => {
 t.test('keyed throttle: leading and trailing edges, per key', async (t) => {
   const runs: Array<[string, number]> = [];
   const started = Date.now();
-  const throttle = new KeyedThrottle(100, async (key) => void runs.push([key, Date.now() - started]), () => t.fail('no errors'));
+  const throttle = new KeyedThrottle(
+    100,
+    async (key) => void runs.push([key, Date.now() - started]),
+    () => t.fail('no errors'),
+  );
   t.teardown(() => throttle.close());
   for (let i = 0; i < 10; i++) throttle.request('a');
   throttle.request('b');
-  t.same(runs.map(([key]) => key), ['a', 'b'], 'the first request of each key runs at once');
+  t.same(
+    runs.map(([key]) => key),
+    ['a', 'b'],
+    'the first request of each key runs at once',
+  );
   await new Promise((resolve) => setTimeout(resolve, 150));
-  t.same(runs.map(([key]) => key), ['a', 'b', 'a'], 'the burst collapses into one trailing run');
+  t.same(
+    runs.map(([key]) => key),
+    ['a', 'b', 'a'],
+    'the burst collapses into one trailing run',
+  );
   t.ok(runs[2]![1] >= 95, 'after the interval');
   await new Promise((resolve) => setTimeout(resolve, 150));
   t.equal(runs.length, 3, 'nothing more without requests');
@@ -77,7 +89,12 @@ t.test('tick scheduler: ticks aligned to whole seconds before the deadline, then
     revokeCourseAccess: () => undefined,
   });
   t.teardown(() => publisher.close());
-  const scheduler = new QuizTickScheduler({ onTick: (tick) => publisher.attemptTicked(tick), onDeadline: (attempt) => deadlines.push(attempt), now: () => now, resolutionMs: 1_000_000 });
+  const scheduler = new QuizTickScheduler({
+    onTick: (tick) => publisher.attemptTicked(tick),
+    onDeadline: (attempt) => deadlines.push(attempt),
+    now: () => now,
+    resolutionMs: 1_000_000,
+  });
   t.teardown(() => scheduler.close());
   scheduler.track({ attemptId: 'a1', studentId: 's1', deadline: new Date(12_500) });
   scheduler.track({ attemptId: 'a1', studentId: 's1', deadline: new Date(12_500) });
@@ -85,9 +102,16 @@ t.test('tick scheduler: ticks aligned to whole seconds before the deadline, then
   const ticksOf = (attemptId: string) => emitted.filter((e) => e.data.attemptId === attemptId).map((e) => e.data.remainingMs);
   for (; now <= 13_000; now += 100) scheduler.run();
   t.same(ticksOf('a1'), [2500, 2000, 1000], 'at once, then at 2 s and 1 s before the deadline');
-  t.same(deadlines.map((d) => d.attemptId), ['a1'], 'the deadline is reported once');
+  t.same(
+    deadlines.map((d) => d.attemptId),
+    ['a1'],
+    'the deadline is reported once',
+  );
   t.notOk(scheduler.isTracking('a1'));
-  t.ok(emitted.every((e) => e.event === 'quiz:tick' && e.volatile === true && e.to === `user:${e.data.attemptId === 'a1' ? 's1' : 's2'}`), 'volatile ticks to the student');
+  t.ok(
+    emitted.every((e) => e.event === 'quiz:tick' && e.volatile === true && e.to === `user:${e.data.attemptId === 'a1' ? 's1' : 's2'}`),
+    'volatile ticks to the student',
+  );
   scheduler.untrackStudent('s2');
   const before = emitted.length;
   now += 1000;
@@ -156,4 +180,3 @@ t.test('event gate: closing waits for running events, refuses new ones, gives up
   stuck.enter();
   t.equal(await stuck.close(20), false, 'an event that never ends is given up on');
 });
-

@@ -9,7 +9,15 @@ import { testRedisPrefix } from '../helpers/database.js';
 const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const redisPrefix = testRedisPrefix('redis-presence');
 const redis = new Redis(redisUrl);
-const presence = new RedisPresence({ redis, redisPrefix, heartbeatMs: 60_000, ttlMs: 180_000, onDeparted: () => undefined, onReturned: () => undefined, onError: () => undefined });
+const presence = new RedisPresence({
+  redis,
+  redisPrefix,
+  heartbeatMs: 60_000,
+  ttlMs: 180_000,
+  onDeparted: () => undefined,
+  onReturned: () => undefined,
+  onError: () => undefined,
+});
 await presence.start();
 t.teardown(async () => {
   await presence.stop();

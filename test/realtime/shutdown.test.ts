@@ -53,7 +53,9 @@ t.test('closing: running events ack, new ones get UNAVAILABLE, sockets see a tra
   await first;
 
   // A progress write that will be running when A closes: the test holds the enrollment's row lock.
-  const [enrollment] = await a.orm.em.fork().execute<Array<{ id: string }>>('SELECT id FROM enrollments WHERE student_id = ? AND course_id = ?', [student.id, course.id]);
+  const [enrollment] = await a.orm.em
+    .fork()
+    .execute<Array<{ id: string }>>('SELECT id FROM enrollments WHERE student_id = ? AND course_id = ?', [student.id, course.id]);
   const locker = new pg.Client({ connectionString: env.config.databaseUrl });
   await locker.connect();
   t.teardown(() => locker.end());
@@ -80,7 +82,11 @@ t.test('closing: running events ack, new ones get UNAVAILABLE, sockets see a tra
   // Move the client's reconnection to B, as a load balancer would once A is out.
   (pupil.io as unknown as { uri: string }).uri = urlB;
   await locker.query('COMMIT');
-  t.match(await running, { ok: true, data: { lessonProgress: { lessonId: lessons[1].id, timeSpentSeconds: 30 } } }, 'the running event acks before the socket goes');
+  t.match(
+    await running,
+    { ok: true, data: { lessonProgress: { lessonId: lessons[1].id, timeSpentSeconds: 30 } } },
+    'the running event acks before the socket goes',
+  );
   t.equal(await disconnected, 'transport close', 'a transport close, which clients reconnect from (not "io server disconnect")');
   t.match(await wsClosed, { code: 1012 }, '/ws connections close with 1012 (service restart)');
 

@@ -29,7 +29,7 @@ t.test('the installed Socket.IO packages are the ones socketio-internals.ts was 
   for (const [name, version] of Object.entries(WRITTEN_FOR)) t.equal(installed(name).version, version, name);
 });
 
-t.test('the protocol numbers copied there are the packages\' own', async (t) => {
+t.test("the protocol numbers copied there are the packages' own", async (t) => {
   t.equal(MessageType.BROADCAST, MESSAGE_TYPE.BROADCAST);
   t.equal(MessageType.DISCONNECT_SOCKETS, MESSAGE_TYPE.DISCONNECT_SOCKETS);
   t.equal(PacketType.EVENT, EVENT_PACKET);

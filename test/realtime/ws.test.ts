@@ -42,7 +42,10 @@ t.test('a /ws student: progress reaches a Socket.IO instructor, ticks and quiz e
 
   const heard = nextEvent(teacher, 'lesson:progress', (p) => p.studentId === student.id);
   const own = pupil.next('progress:updated');
-  t.match(await pupil.send('lesson:progress', { lessonId: lessons[0].id, completionPercentage: 30 }), { ok: true, data: { lessonProgress: { lessonId: lessons[0].id } } });
+  t.match(await pupil.send('lesson:progress', { lessonId: lessons[0].id, completionPercentage: 30 }), {
+    ok: true,
+    data: { lessonProgress: { lessonId: lessons[0].id } },
+  });
   t.match(await heard, { courseId: course.id, lessonId: lessons[0].id, completionPercentage: 30 });
   t.match(await own, { studentId: student.id, serverNow: String }, 'the student hears its own progress over /ws');
 
@@ -74,7 +77,10 @@ t.test('frame types that name Object.prototype members are unknown frame types',
 t.test('rate limit, auth timeout and deactivation', async (t) => {
   const ws = await wsAs(owner.token);
   const acks = await Promise.all(Array.from({ length: 8 }, () => ws.send('quiz:sync', { attemptId: '00000000-0000-4000-8000-000000000000' })));
-  t.ok(acks.some((ack) => ack.error?.code === 'RATE_LIMITED'), 'beyond the burst: RATE_LIMITED');
+  t.ok(
+    acks.some((ack) => ack.error?.code === 'RATE_LIMITED'),
+    'beyond the burst: RATE_LIMITED',
+  );
 
   const silent = await wsAs();
   t.match(await silent.closed, { code: 4401, reason: /no auth frame/ }, 'no auth frame in time closes 4401');

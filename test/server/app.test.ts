@@ -4,27 +4,32 @@ import { Type } from 'typebox';
 import { buildTestApp } from '../helpers/app.js';
 import { AppError } from '../../server/platform/errors.js';
 
-const { app } = await buildTestApp(t, 'app', { CORS_ORIGINS: 'https://app.example.com' }, {
-  extend(app) {
-    // Probe routes exercising the shared request pipeline (parsing, validation, errors).
-    app.post(
-      '/probe/:id',
-      {
-        schema: {
-          params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
-          body: Type.Object({ name: Type.String({ maxLength: 20 }), flag: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+const { app } = await buildTestApp(
+  t,
+  'app',
+  { CORS_ORIGINS: 'https://app.example.com' },
+  {
+    extend(app) {
+      // Probe routes exercising the shared request pipeline (parsing, validation, errors).
+      app.post(
+        '/probe/:id',
+        {
+          schema: {
+            params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
+            body: Type.Object({ name: Type.String({ maxLength: 20 }), flag: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+          },
         },
-      },
-      async (request) => ({ id: request.params.id, ...request.body }),
-    );
-    app.get('/probe/boom', async () => {
-      throw new Error('secret internal detail');
-    });
-    app.get('/probe/conflict', async () => {
-      throw new AppError('CONFLICT', 'already there');
-    });
+        async (request) => ({ id: request.params.id, ...request.body }),
+      );
+      app.get('/probe/boom', async () => {
+        throw new Error('secret internal detail');
+      });
+      app.get('/probe/conflict', async () => {
+        throw new AppError('CONFLICT', 'already there');
+      });
+    },
   },
-});
+);
 
 const id = '0b6f8a4e-1c4e-4a57-9d1e-2f1b8f0c9a11';
 
@@ -66,16 +71,56 @@ t.test('a valid request passes and carries a request id', async (t) => {
 });
 
 const malformed: Array<{ name: string; status: number; code: string; request: InjectOptions }> = [
-  { name: 'bad JSON', status: 400, code: 'VALIDATION_ERROR', request: { method: 'POST', url: `/probe/${id}`, headers: { 'content-type': 'application/json' }, payload: '{"name": ' } },
-  { name: 'empty JSON body', status: 400, code: 'VALIDATION_ERROR', request: { method: 'POST', url: `/probe/${id}`, headers: { 'content-type': 'application/json' }, payload: '' } },
-  { name: 'wrong content type', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', request: { method: 'POST', url: `/probe/${id}`, headers: { 'content-type': 'application/xml' }, payload: '<name>x</name>' } },
-  { name: '__proto__ key', status: 400, code: 'VALIDATION_ERROR', request: { method: 'POST', url: `/probe/${id}`, headers: { 'content-type': 'application/json' }, payload: '{"name":"x","__proto__":{"admin":true}}' } },
-  { name: 'constructor.prototype key', status: 400, code: 'VALIDATION_ERROR', request: { method: 'POST', url: `/probe/${id}`, headers: { 'content-type': 'application/json' }, payload: '{"name":"x","constructor":{"prototype":{"admin":true}}}' } },
+  {
+    name: 'bad JSON',
+    status: 400,
+    code: 'VALIDATION_ERROR',
+    request: { method: 'POST', url: `/probe/${id}`, headers: { 'content-type': 'application/json' }, payload: '{"name": ' },
+  },
+  {
+    name: 'empty JSON body',
+    status: 400,
+    code: 'VALIDATION_ERROR',
+    request: { method: 'POST', url: `/probe/${id}`, headers: { 'content-type': 'application/json' }, payload: '' },
+  },
+  {
+    name: 'wrong content type',
+    status: 415,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+    request: { method: 'POST', url: `/probe/${id}`, headers: { 'content-type': 'application/xml' }, payload: '<name>x</name>' },
+  },
+  {
+    name: '__proto__ key',
+    status: 400,
+    code: 'VALIDATION_ERROR',
+    request: { method: 'POST', url: `/probe/${id}`, headers: { 'content-type': 'application/json' }, payload: '{"name":"x","__proto__":{"admin":true}}' },
+  },
+  {
+    name: 'constructor.prototype key',
+    status: 400,
+    code: 'VALIDATION_ERROR',
+    request: {
+      method: 'POST',
+      url: `/probe/${id}`,
+      headers: { 'content-type': 'application/json' },
+      payload: '{"name":"x","constructor":{"prototype":{"admin":true}}}',
+    },
+  },
   { name: 'unknown field', status: 400, code: 'VALIDATION_ERROR', request: { method: 'POST', url: `/probe/${id}`, payload: { name: 'x', role: 'admin' } } },
-  { name: 'string where a boolean is expected', status: 400, code: 'VALIDATION_ERROR', request: { method: 'POST', url: `/probe/${id}`, payload: { name: 'x', flag: 'true' } } },
+  {
+    name: 'string where a boolean is expected',
+    status: 400,
+    code: 'VALIDATION_ERROR',
+    request: { method: 'POST', url: `/probe/${id}`, payload: { name: 'x', flag: 'true' } },
+  },
   { name: 'missing field', status: 400, code: 'VALIDATION_ERROR', request: { method: 'POST', url: `/probe/${id}`, payload: {} } },
   { name: 'non-UUID id', status: 400, code: 'VALIDATION_ERROR', request: { method: 'POST', url: '/probe/not-a-uuid', payload: { name: 'x' } } },
-  { name: 'oversize body', status: 413, code: 'PAYLOAD_TOO_LARGE', request: { method: 'POST', url: `/probe/${id}`, payload: { name: 'x'.repeat(2 * 1024 * 1024) } } },
+  {
+    name: 'oversize body',
+    status: 413,
+    code: 'PAYLOAD_TOO_LARGE',
+    request: { method: 'POST', url: `/probe/${id}`, payload: { name: 'x'.repeat(2 * 1024 * 1024) } },
+  },
   { name: 'unknown route', status: 404, code: 'NOT_FOUND', request: { method: 'GET', url: '/nope' } },
   { name: 'domain error', status: 409, code: 'CONFLICT', request: { method: 'GET', url: '/probe/conflict' } },
 ];

@@ -96,7 +96,8 @@ function sample(schema: any): unknown {
       if (schema.format === 'email') return `sweep-${randomUUID().slice(0, 8)}@example.com`;
       if (schema.format === 'date-time') return new Date().toISOString();
       const candidates = ['sweep-value-long-enough', 'sweep', 'https://example.com/x', 'x'];
-      const fits = (text: string) => (!schema.pattern || new RegExp(schema.pattern).test(text)) && text.length >= (schema.minLength ?? 0) && text.length <= (schema.maxLength ?? Infinity);
+      const fits = (text: string) =>
+        (!schema.pattern || new RegExp(schema.pattern).test(text)) && text.length >= (schema.minLength ?? 0) && text.length <= (schema.maxLength ?? Infinity);
       return candidates.find(fits) ?? 'x'.repeat(schema.minLength ?? 1);
     }
     default:
@@ -116,7 +117,10 @@ function deepBodies(schema: any): string[] {
   const base = sample(schema) as Record<string, unknown>;
   for (const name of Object.keys(schema.properties ?? {})) {
     for (const deep of [deepObject, deepArray, `{"a":${deepObject}}`]) {
-      const rest = Object.entries(base).filter(([key]) => key !== name).map(([key, value]) => `${JSON.stringify(key)}:${JSON.stringify(value)},`).join('');
+      const rest = Object.entries(base)
+        .filter(([key]) => key !== name)
+        .map(([key, value]) => `${JSON.stringify(key)}:${JSON.stringify(value)},`)
+        .join('');
       bodies.push(`{${rest}${JSON.stringify(name)}:${deep}}`);
     }
   }
@@ -204,7 +208,8 @@ t.test('deeply nested JSON bodies never answer 5xx', async (t) => {
           payload,
         });
         probes++;
-        if (res.statusCode >= 500) failures.push(`${method.toUpperCase()} ${path} ${payload.slice(0, 60)}… as ${who} → ${res.statusCode} ${res.body.slice(0, 120)}`);
+        if (res.statusCode >= 500)
+          failures.push(`${method.toUpperCase()} ${path} ${payload.slice(0, 60)}… as ${who} → ${res.statusCode} ${res.body.slice(0, 120)}`);
       }
     }
   }

@@ -26,7 +26,9 @@ t.test('with NODE_ENV and JWT_SECRET unset, a token signed with the formerly com
   const courseId = bodyOf(await call(app, 'POST', '/api/courses', instructor, { title: 'Forgery target', isPublished: true }), 201, CourseJson).id;
 
   const now = Math.floor(Date.now() / 1000);
-  const forged = { headers: { authorization: `Bearer ${hs256({ sub: instructor.id, role: 'instructor', typ: 'access', iat: now, exp: now + 600 }, COMMITTED_SECRET)}` } };
+  const forged = {
+    headers: { authorization: `Bearer ${hs256({ sub: instructor.id, role: 'instructor', typ: 'access', iat: now, exp: now + 600 }, COMMITTED_SECRET)}` },
+  };
   // PATCH /api/courses/:id with the forged token.
   errorOf(await call(app, 'PATCH', `/api/courses/${courseId}`, forged, { title: 'Hijacked' }), 401, 'UNAUTHORIZED');
   const roster = await call(app, 'GET', `/api/courses/${courseId}/enrollments`, forged);

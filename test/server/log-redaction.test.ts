@@ -53,7 +53,16 @@ t.test('requests carrying secrets leave none in the log', async (t) => {
   const forged = `${loggedIn.accessToken.slice(0, -4)}AAAA`;
   const refused = new WebSocket(`${wsUrl}${encodeURIComponent(forged)}`);
   t.equal(await new Promise((resolve) => refused.once('close', resolve)), 4401, '/ws refused the forged token');
-  t.equal((await post('/api/me/password', { currentPassword: password, newPassword: 'another-Secret-1', refreshToken: next.refreshToken }, { authorization: `Bearer ${next.accessToken}` })).status, 204);
+  t.equal(
+    (
+      await post(
+        '/api/me/password',
+        { currentPassword: password, newPassword: 'another-Secret-1', refreshToken: next.refreshToken },
+        { authorization: `Bearer ${next.accessToken}` },
+      )
+    ).status,
+    204,
+  );
   await post('/api/auth/logout', { refreshToken: next.refreshToken }, { authorization: `Bearer ${next.accessToken}` });
 
   const output = server.output();
@@ -61,7 +70,17 @@ t.test('requests carrying secrets leave none in the log', async (t) => {
   t.match(output, /refresh token reused/);
   t.match(output, /token=\[REDACTED\]/);
   t.match(output, /"url":"\/ws\?token=\[REDACTED\]"/, 'the /ws upgrade is logged, redacted');
-  for (const secret of [forged, password, 'another-Secret-1', session.accessToken, session.refreshToken, loggedIn.accessToken, loggedIn.refreshToken, next.accessToken, next.refreshToken]) {
+  for (const secret of [
+    forged,
+    password,
+    'another-Secret-1',
+    session.accessToken,
+    session.refreshToken,
+    loggedIn.accessToken,
+    loggedIn.refreshToken,
+    next.accessToken,
+    next.refreshToken,
+  ]) {
     t.notOk(output.includes(secret), `${secret.slice(0, 12)}… is not in the log`);
   }
 });

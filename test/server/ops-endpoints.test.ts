@@ -43,7 +43,7 @@ t.test('/ready answers a flood from one probe per second', async (t) => {
   t.same(counts, { postgres: 2, redis: 2 }, 'then probed again');
 });
 
-t.test('/ready names what is down without the driver\'s error text', async (t) => {
+t.test("/ready names what is down without the driver's error text", async (t) => {
   const app = await appWith();
   app.redis.disconnect();
   t.teardown(async () => {

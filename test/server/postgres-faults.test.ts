@@ -154,7 +154,12 @@ t.test('which errors mean "a dependency cannot be reached"', async (t) => {
     t.ok(isUnavailableError(error), error.message);
     t.match(toErrorBody(error), { statusCode: 503, code: 'UNAVAILABLE' });
   }
-  for (const error of [new Error('boom'), withCode('23505', 'duplicate key'), withCode('42601', 'syntax error'), withCode('57014', 'canceling statement due to user request')]) {
+  for (const error of [
+    new Error('boom'),
+    withCode('23505', 'duplicate key'),
+    withCode('42601', 'syntax error'),
+    withCode('57014', 'canceling statement due to user request'),
+  ]) {
     t.notOk(isUnavailableError(error), error.message);
   }
 });

@@ -35,7 +35,11 @@ t.test('the per-IP limit is shared by every instance and answers 429 RATE_LIMITE
   for (const url of ['/health', '/ready', '/metrics']) {
     t.equal((await one!.inject({ method: 'GET', url, ...fromIp })).statusCode, 200, url);
   }
-  t.equal((await one!.inject({ method: 'GET', url: '/api/me', headers: user.headers, remoteAddress: '203.0.113.8' })).statusCode, 200, 'another IP is not limited');
+  t.equal(
+    (await one!.inject({ method: 'GET', url: '/api/me', headers: user.headers, remoteAddress: '203.0.113.8' })).statusCode,
+    200,
+    'another IP is not limited',
+  );
 });
 
 t.test('an unknown route answers 404 NOT_FOUND and counts against the per-IP limit', async (t) => {
@@ -65,6 +69,11 @@ t.test('with Redis unreachable the limiter fails open', async (t) => {
     const res = await one!.inject({ method: 'GET', url: '/api/me', headers: user.headers, remoteAddress: '198.51.100.1' });
     t.equal(res.statusCode, 200, `request ${i + 1}`);
   }
-  const login = await one!.inject({ method: 'POST', url: '/api/auth/login', payload: { email: user.email, password: 'wrong-password' }, remoteAddress: '198.51.100.1' });
+  const login = await one!.inject({
+    method: 'POST',
+    url: '/api/auth/login',
+    payload: { email: user.email, password: 'wrong-password' },
+    remoteAddress: '198.51.100.1',
+  });
   t.equal(login.statusCode, 401, 'the per-email limiter lets the attempt through too');
 });

@@ -27,12 +27,17 @@ t.test('/ready turns 503 within a second once Redis is gone, and recovers', asyn
   await redis.kill();
   const killed = performance.now();
   let slowest = 0;
-  const res = await waitFor('/ready to answer 503', async () => {
-    const started = performance.now();
-    const answer = await app.inject({ method: 'GET', url: '/ready' });
-    slowest = Math.max(slowest, performance.now() - started);
-    return answer.statusCode === 503 && answer;
-  }, 3000, 50);
+  const res = await waitFor(
+    '/ready to answer 503',
+    async () => {
+      const started = performance.now();
+      const answer = await app.inject({ method: 'GET', url: '/ready' });
+      slowest = Math.max(slowest, performance.now() - started);
+      return answer.statusCode === 503 && answer;
+    },
+    3000,
+    50,
+  );
   t.ok(performance.now() - killed < 1000, `503 within ${Math.round(performance.now() - killed)} ms`);
   t.match(res.json(), { status: 'unavailable', checks: { postgres: { ok: true }, redis: { ok: false, error: 'Redis did not answer' } } });
   t.ok(slowest < 1000, `every answer within a second (slowest ${Math.round(slowest)} ms)`);
@@ -44,10 +49,15 @@ t.test('/ready turns 503 within a second once Redis is gone, and recovers', asyn
   // ioredis reconnects with backoff (at most 2 s apart); readiness follows.
   t.ok(await waitForRedis(app.redis, 10_000), 'reconnected');
   // /ready reuses its answer for up to a second (READY_CACHE_MS).
-  const again = await waitFor('/ready to answer 200', async () => {
-    const res = await app.inject({ method: 'GET', url: '/ready' });
-    return res.statusCode === 200 && res;
-  }, 3000, 100);
+  const again = await waitFor(
+    '/ready to answer 200',
+    async () => {
+      const res = await app.inject({ method: 'GET', url: '/ready' });
+      return res.statusCode === 200 && res;
+    },
+    3000,
+    100,
+  );
   t.equal(again.statusCode, 200, 'ready again after Redis returns');
 });
 
@@ -73,6 +83,10 @@ t.test('the Socket.IO adapter leaves no rejection unhandled while Redis is unrea
   await io.of('/').adapter.close();
   adapterRedis.disconnect();
   await new Promise((resolve) => setImmediate(resolve));
-  t.same(unhandled.map((reason) => String((reason as Error)?.message ?? reason)), [], 'no unhandled rejection');
-  t.ok(errors.length > 0, 'the failures reach the connection\'s error listener');
+  t.same(
+    unhandled.map((reason) => String((reason as Error)?.message ?? reason)),
+    [],
+    'no unhandled rejection',
+  );
+  t.ok(errors.length > 0, "the failures reach the connection's error listener");
 });

@@ -30,10 +30,7 @@ await connect(socket);
 /** Runs `work` and measures it; gives up after 5 s so that a hang fails the test quickly. */
 async function timed<T>(work: () => Promise<T>): Promise<{ result: T; ms: number }> {
   const started = performance.now();
-  const result = await Promise.race([
-    work(),
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer within 5 s')), 5000)),
-  ]);
+  const result = await Promise.race([work(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer within 5 s')), 5000))]);
   return { result, ms: Math.round(performance.now() - started) };
 }
 

@@ -38,12 +38,27 @@ t.test('a Redis outage logs JSON lines only: one when it is lost, one when it is
   await new Promise((resolve) => setTimeout(resolve, 5000));
   redis = await startRedisServer(redisPort);
   await waitFor('the API to be ready again', ready, 30_000, 100);
-  await waitFor('the restored lines', () => (api.output().slice(before).match(/redis connection restored/g) ?? []).length >= 2, 10_000, 100);
+  await waitFor(
+    'the restored lines',
+    () =>
+      (
+        api
+          .output()
+          .slice(before)
+          .match(/redis connection restored/g) ?? []
+      ).length >= 2,
+    10_000,
+    100,
+  );
   api.child.kill('SIGTERM');
   const { code } = await api.exited;
   t.equal(code, 0, 'clean shutdown');
 
-  const lines = api.output().slice(before).split('\n').filter((line) => line.trim() !== '');
+  const lines = api
+    .output()
+    .slice(before)
+    .split('\n')
+    .filter((line) => line.trim() !== '');
   const notJson = lines.filter((line) => {
     try {
       return typeof JSON.parse(line) !== 'object';
@@ -63,7 +78,11 @@ t.test('a Redis outage logs JSON lines only: one when it is lost, one when it is
   const problems = entries.filter((entry) => entry.level >= 40);
   t.ok(problems.length <= 8, `${problems.length} warning or error lines for the outage: ${JSON.stringify(problems.map((p) => p.msg))}`);
   // Once by the API and once by its worker thread, each watching its own connections.
-  const by = (msg: string) => entries.filter((entry) => entry.msg === msg).map((entry) => (entry.thread === 'workers' ? 'workers' : 'api')).sort();
+  const by = (msg: string) =>
+    entries
+      .filter((entry) => entry.msg === msg)
+      .map((entry) => (entry.thread === 'workers' ? 'workers' : 'api'))
+      .sort();
   t.same(by('redis connection lost; reconnecting'), ['api', 'workers'], 'lost, once per event loop');
   t.same(by('redis connection restored'), ['api', 'workers'], 'restored, once per event loop');
 });

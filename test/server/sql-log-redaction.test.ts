@@ -29,12 +29,7 @@ await db.connect();
 env.defer(() => db.end());
 
 async function listeningUrl(): Promise<string> {
-  return waitFor(
-    `the server to listen:\n${server.output()}`,
-    () => /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(server.output())?.[1],
-    30_000,
-    100,
-  );
+  return waitFor(`the server to listen:\n${server.output()}`, () => /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(server.output())?.[1], 30_000, 100);
 }
 
 /** The JSON log lines of `process` whose `msg` is `message`. */

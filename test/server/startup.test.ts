@@ -16,14 +16,26 @@ async function runToExit(spawned: Spawned): Promise<{ code: number | null; lines
   const timer = setTimeout(() => spawned.child.kill('SIGKILL'), 30_000);
   const { code } = await spawned.exited;
   clearTimeout(timer);
-  return { code, lines: spawned.output().split('\n').filter((line) => line.trim() !== '') };
+  return {
+    code,
+    lines: spawned
+      .output()
+      .split('\n')
+      .filter((line) => line.trim() !== ''),
+  };
 }
 
 t.test('without PostgreSQL, `npm start` and `npm run worker` print one line saying what to do, and exit 69', async (t) => {
   const port = await freePort();
   for (const entry of ['server/main.ts', 'workers/main.ts']) {
     const { code, lines } = await runToExit(
-      spawnEntry(entry, { ...env, DATABASE_URL: `postgresql://postgres:secret@127.0.0.1:${port}/classroom`, LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: String(await freePort()) }),
+      spawnEntry(entry, {
+        ...env,
+        DATABASE_URL: `postgresql://postgres:secret@127.0.0.1:${port}/classroom`,
+        LOG_LEVEL: 'info',
+        HOST: '127.0.0.1',
+        PORT: String(await freePort()),
+      }),
     );
     t.equal(code, 69, `${entry}: EX_UNAVAILABLE`);
     t.equal(lines.length, 1, `${entry}: one line\n${lines.join('\n')}`);
@@ -39,7 +51,9 @@ t.test('without PostgreSQL, `npm start` and `npm run worker` print one line sayi
 t.test('without Redis, `npm start` and `npm run worker` print one line saying what to do, and exit 69', async (t) => {
   const port = await freePort();
   for (const entry of ['server/main.ts', 'workers/main.ts']) {
-    const { code, lines } = await runToExit(spawnEntry(entry, { ...env, REDIS_URL: `redis://127.0.0.1:${port}`, LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: String(await freePort()) }));
+    const { code, lines } = await runToExit(
+      spawnEntry(entry, { ...env, REDIS_URL: `redis://127.0.0.1:${port}`, LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: String(await freePort()) }),
+    );
     t.equal(code, 69, `${entry}: EX_UNAVAILABLE`);
     t.equal(lines.length, 1, `${entry}: one line\n${lines.join('\n')}`);
     t.match(lines[0], /Redis/);
@@ -69,7 +83,9 @@ t.test('two instances starting at once on an empty database both serve, and each
   url.pathname = `/test_startup_fresh_${randomBytes(4).toString('hex')}`;
   t.teardown(() => dropDatabase(url.toString()));
   const ports = [await freePort(), await freePort()];
-  const instances = ports.map((port) => spawnEntry('server/main.ts', { ...env, DATABASE_URL: url.toString(), HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info' }));
+  const instances = ports.map((port) =>
+    spawnEntry('server/main.ts', { ...env, DATABASE_URL: url.toString(), HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info' }),
+  );
   t.teardown(async () => {
     for (const instance of instances) {
       if (instance.child.exitCode === null && instance.child.signalCode === null) instance.child.kill('SIGKILL');
@@ -94,7 +110,10 @@ t.test('two instances starting at once on an empty database both serve, and each
   const { rows } = await client.query<{ name: string; n: number }>('SELECT name, count(*)::int AS n FROM mikro_orm_migrations GROUP BY name ORDER BY name');
   await client.end();
   t.same(rows.map((row) => row.name).sort(), files.sort(), 'every migration is recorded');
-  t.ok(rows.every((row) => row.n === 1), 'once each');
+  t.ok(
+    rows.every((row) => row.n === 1),
+    'once each',
+  );
   const applied = instances.map((instance) => /"migrations applied"/.test(instance.output()));
   t.equal(applied.filter(Boolean).length, 1, 'one of the two applied them; the other found nothing to do');
 

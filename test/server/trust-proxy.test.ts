@@ -47,7 +47,8 @@ t.test('off ignores X-Forwarded-For', async (t) => {
 
 t.test('the per-IP rate limit counts the address the trusted hop reported', async (t) => {
   const app = await appWith('1');
-  const from = (forwardedFor: string) => app.inject({ method: 'GET', url: '/api/courses', headers: { 'x-forwarded-for': forwardedFor }, remoteAddress: '10.0.0.1' });
+  const from = (forwardedFor: string) =>
+    app.inject({ method: 'GET', url: '/api/courses', headers: { 'x-forwarded-for': forwardedFor }, remoteAddress: '10.0.0.1' });
   const statuses: number[] = [];
   // The client changes its own first entry every time: it does not escape its limit.
   for (let i = 0; i < 4; i++) statuses.push((await from(`203.0.113.${i}, 198.51.100.99`)).statusCode);

@@ -79,11 +79,16 @@ t.test('a worker killed in the middle of a certificate job: another finishes it,
   t.equal(announced.length, 1, 'one certificate:issued');
   t.match(announced[0], { certificateNumber: row.certificate_number, courseId: course.body.id, studentId: student.id });
 
-  const rows = await db().execute<Array<{ id: string; certificate_number: string }>>('SELECT id, certificate_number FROM certificates WHERE enrollment_id = ?', [enrollmentId]);
+  const rows = await db().execute<Array<{ id: string; certificate_number: string }>>(
+    'SELECT id, certificate_number FROM certificates WHERE enrollment_id = ?',
+    [enrollmentId],
+  );
   t.equal(rows.length, 1, 'one row');
   t.equal(rows[0]!.certificate_number, row.certificate_number, 'the number drawn before the crash');
   t.same(await readdir(join(config.storageDir, 'certificates')), [`${rows[0]!.id}.pdf`], 'one PDF');
-  const [enrollment] = await db().execute<Array<{ certificate_issued_at: string | null }>>('SELECT certificate_issued_at FROM enrollments WHERE id = ?', [enrollmentId]);
+  const [enrollment] = await db().execute<Array<{ certificate_issued_at: string | null }>>('SELECT certificate_issued_at FROM enrollments WHERE id = ?', [
+    enrollmentId,
+  ]);
   t.ok(enrollment!.certificate_issued_at, 'certificate_issued_at is set');
   const counts = await app.queues.get('certificates').getJobCounts('completed', 'failed', 'active', 'waiting');
   t.match(counts, { completed: 1, failed: 0, active: 0, waiting: 0 }, 'the job completed once');

@@ -22,12 +22,19 @@ const data: CertificatePdfData = {
 t.test('certificate numbers: CSPRNG, Crockford base32, look-alikes normalised', async (t) => {
   const numbers = new Set(Array.from({ length: 1000 }, () => newCertificateNumber(new Date('2026-05-01T00:00:00Z'))));
   t.equal(numbers.size, 1000, 'no repeats');
-  t.ok([...numbers].every((number) => CERTIFICATE_NUMBER.test(number)), 'all well-formed');
+  t.ok(
+    [...numbers].every((number) => CERTIFICATE_NUMBER.test(number)),
+    'all well-formed',
+  );
   t.match([...numbers][0], /^CERT-2026-/);
-  t.equal(newCertificateNumber(new Date('2027-01-01T00:00:00Z'), (size) => Buffer.alloc(size, 31)), 'CERT-2027-ZZZZ-ZZZZ-ZZZZ');
+  t.equal(
+    newCertificateNumber(new Date('2027-01-01T00:00:00Z'), (size) => Buffer.alloc(size, 31)),
+    'CERT-2027-ZZZZ-ZZZZ-ZZZZ',
+  );
   t.equal(normaliseCertificateNumber(' cert-2026-7k3f-9qxm-2hdp '), 'CERT-2026-7K3F-9QXM-2HDP');
   t.equal(normaliseCertificateNumber('CERT-2O26-OOOO-IlIl-0000'), 'CERT-2026-0000-1111-0000');
-  for (const bad of ['', 'CERT', 'CERT-2026-7K3F-9QXM', 'CERT-2026-7K3F-9QXM-2HDU', 'XERT-2026-7K3F-9QXM-2HDP']) t.equal(normaliseCertificateNumber(bad), null, bad);
+  for (const bad of ['', 'CERT', 'CERT-2026-7K3F-9QXM', 'CERT-2026-7K3F-9QXM-2HDU', 'XERT-2026-7K3F-9QXM-2HDP'])
+    t.equal(normaliseCertificateNumber(bad), null, bad);
 });
 
 t.test('renders in a worker thread without stalling the event loop', async (t) => {
@@ -45,7 +52,9 @@ t.test('renders in a worker thread without stalling the event loop', async (t) =
     for (let i = 0; i < runs; i++) await render(join(dir, `${label}-${i}.pdf`));
     delay.disable();
     const perRender = (performance.now() - started) / runs;
-    t.comment(`${label}: ${perRender.toFixed(1)} ms per PDF; event-loop delay max ${(delay.max / 1e6).toFixed(1)} ms, p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms`);
+    t.comment(
+      `${label}: ${perRender.toFixed(1)} ms per PDF; event-loop delay max ${(delay.max / 1e6).toFixed(1)} ms, p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms`,
+    );
     return delay.max / 1e6;
   };
   const inThread = await measure('thread', (path) => renderer.render(data, path));

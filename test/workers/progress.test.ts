@@ -26,7 +26,8 @@ Object.assign(app.publisher, {
 async function course(title: string, lessons: number) {
   const created = bodyOf(await call(app, 'POST', '/api/courses', owner, { title, isPublished: true }), 201, CourseJson);
   const lessonIds: string[] = [];
-  for (let i = 0; i < lessons; i++) lessonIds.push(bodyOf(await call(app, 'POST', `/api/courses/${created.id}/lessons`, owner, { title: `L${i}` }), 201, LessonJson).id);
+  for (let i = 0; i < lessons; i++)
+    lessonIds.push(bodyOf(await call(app, 'POST', `/api/courses/${created.id}/lessons`, owner, { title: `L${i}` }), 201, LessonJson).id);
   return { id: created.id, lessonIds };
 }
 
@@ -35,10 +36,9 @@ async function enrollment(courseId: string, student: TestUser): Promise<string> 
 }
 
 async function enrollmentRow(id: string) {
-  const [row] = await db().execute<Array<{ status: string; progress_percentage: string; completed_lessons_count: number; total_lessons_count: number; total_time_spent_seconds: number }>>(
-    'SELECT status, progress_percentage, completed_lessons_count, total_lessons_count, total_time_spent_seconds FROM enrollments WHERE id = ?',
-    [id],
-  );
+  const [row] = await db().execute<
+    Array<{ status: string; progress_percentage: string; completed_lessons_count: number; total_lessons_count: number; total_time_spent_seconds: number }>
+  >('SELECT status, progress_percentage, completed_lessons_count, total_lessons_count, total_time_spent_seconds FROM enrollments WHERE id = ?', [id]);
   return row!;
 }
 
@@ -67,7 +67,13 @@ t.test('many concurrent progress writes for one enrollment end in the right coun
     ]),
   );
   await waitFor('the progress queue to drain', drained);
-  t.match(await enrollmentRow(enrollmentId), { status: 'completed', progress_percentage: '100.00', completed_lessons_count: 20, total_lessons_count: 20, total_time_spent_seconds: 300 });
+  t.match(await enrollmentRow(enrollmentId), {
+    status: 'completed',
+    progress_percentage: '100.00',
+    completed_lessons_count: 20,
+    total_lessons_count: 20,
+    total_time_spent_seconds: 300,
+  });
   const mine = updates.slice(before).filter((update) => update.enrollmentId === enrollmentId);
   t.ok(mine.length >= 1 && mine.length < 40, `40 requests were deduplicated into ${mine.length} recalculations`);
   t.match(mine.at(-1), { progressPercentage: 100, completedLessonsCount: 20, status: 'completed' }, 'the last progress:updated is the final state');
@@ -139,7 +145,11 @@ t.test('a recalculation that read before another one wrote does not overwrite it
 
   // Under the row lock from the start (what many tries in a row end in): the completion, once.
   await upsertLessonProgress(em(), enrollmentId, lessonIds[2]!, normalizeProgressWrite({ status: 'completed' }));
-  const results = await Promise.all([recalculateEnrollment(deps(), enrollmentId, 0), recalculateEnrollment(deps(), enrollmentId, 0), recalculateEnrollment(deps(), enrollmentId)]);
+  const results = await Promise.all([
+    recalculateEnrollment(deps(), enrollmentId, 0),
+    recalculateEnrollment(deps(), enrollmentId, 0),
+    recalculateEnrollment(deps(), enrollmentId),
+  ]);
   t.equal(results.filter((result) => result!.justCompleted).length, 1, 'completed exactly once');
   t.match(await enrollmentRow(enrollmentId), { status: 'completed', completed_lessons_count: 3, progress_percentage: '100.00' });
   t.equal(await recalculateEnrollment(deps(), '00000000-0000-4000-8000-000000000000', 0), null, 'an enrollment that does not exist');

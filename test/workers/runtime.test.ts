@@ -77,10 +77,14 @@ t.test('`npm start` runs the workers in a thread: the start-up sweep and queued 
   t.same(await queue.getJobSchedulers(), [], 'the sweep runs on a timer of the worker thread; the old scheduler is gone');
   // The old scheduler may have queued a sweep before it was removed: let it run first, or it
   // could purge the token below before the manual sweep does.
-  await waitFor('no sweep queued or running', async () => {
-    const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
-    return Object.values(counts).every((n) => n === 0);
-  }, 30_000);
+  await waitFor(
+    'no sweep queued or running',
+    async () => {
+      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+      return Object.values(counts).every((n) => n === 0);
+    },
+    30_000,
+  );
 
   const tokenId = await insertExpiredToken(config.databaseUrl);
   const job = await queue.add('sweep', { reason: 'manual' }, { jobId: 'sweep-manual-thread' });
@@ -95,7 +99,12 @@ t.test('`npm start` runs the workers in a thread: the start-up sweep and queued 
 });
 
 t.test('`npm run worker` processes jobs, and SIGTERM lets a running job finish', async (t) => {
-  const { config, env, defer } = await createTestEnv(t, 'workers-proc', { SWEEP_INTERVAL_MS: '600000', LOG_LEVEL: 'info', HOST: '127.0.0.1', WORKER_METRICS_PORT: '0' });
+  const { config, env, defer } = await createTestEnv(t, 'workers-proc', {
+    SWEEP_INTERVAL_MS: '600000',
+    LOG_LEVEL: 'info',
+    HOST: '127.0.0.1',
+    WORKER_METRICS_PORT: '0',
+  });
   const { queue, events, close } = queueFor(config);
   defer(close);
   await events.waitUntilReady();
@@ -116,7 +125,10 @@ t.test('`npm run worker` processes jobs, and SIGTERM lets a running job finish',
   t.equal(jobId, 'sweep-manual-1', 'a sweep job is running');
 
   // The worker's own /metrics: queue depth from Redis, and this process's jobs once they end.
-  const metricsUrl = await waitFor('the worker metrics URL in the log', () => /worker metrics at (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(worker.output())?.[1]);
+  const metricsUrl = await waitFor(
+    'the worker metrics URL in the log',
+    () => /worker metrics at (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(worker.output())?.[1],
+  );
   const scraped = await fetch(metricsUrl);
   t.equal(scraped.status, 200);
   const text = await scraped.text();

@@ -38,10 +38,15 @@ async function enroll(courseId: string, student: TestUser): Promise<string> {
 }
 
 async function enrollmentRow(id: string) {
-  const [row] = await db().execute<Array<{ status: string; completed_lessons_count: number; total_lessons_count: number; total_time_spent_seconds: number; certificate_issued_at: string | null }>>(
-    'SELECT status, completed_lessons_count, total_lessons_count, total_time_spent_seconds, certificate_issued_at FROM enrollments WHERE id = ?',
-    [id],
-  );
+  const [row] = await db().execute<
+    Array<{
+      status: string;
+      completed_lessons_count: number;
+      total_lessons_count: number;
+      total_time_spent_seconds: number;
+      certificate_issued_at: string | null;
+    }>
+  >('SELECT status, completed_lessons_count, total_lessons_count, total_time_spent_seconds, certificate_issued_at FROM enrollments WHERE id = ?', [id]);
   return row!;
 }
 
@@ -91,8 +96,14 @@ t.test('completed enrollments without a certificate get one: queued, or issued h
   const directId = await enroll(courseId, direct);
   // Completed without their certificate jobs (Redis lost them, or was down at completion).
   for (const id of [queuedId, directId]) {
-    await db().execute(`INSERT INTO lesson_progress (enrollment_id, lesson_id, status, completion_percentage, started_at, completed_at) VALUES (?, ?, 'completed', 100, now(), now())`, [id, lessonIds[0]]);
-    await db().execute(`UPDATE enrollments SET status = 'completed', completed_at = now(), completed_lessons_count = 1, progress_percentage = 100 WHERE id = ?`, [id]);
+    await db().execute(
+      `INSERT INTO lesson_progress (enrollment_id, lesson_id, status, completion_percentage, started_at, completed_at) VALUES (?, ?, 'completed', 100, now(), now())`,
+      [id, lessonIds[0]],
+    );
+    await db().execute(
+      `UPDATE enrollments SET status = 'completed', completed_at = now(), completed_lessons_count = 1, progress_percentage = 100 WHERE id = ?`,
+      [id],
+    );
   }
 
   // With Redis answering, the sweep queues the job (nothing runs it here: no workers).

@@ -58,7 +58,10 @@ export async function attemptRow(db: SqlRunner, attemptId: string, lock = false)
 }
 
 /** The attempt, its questions and the row's version (`xmin`) in one statement (optimistic grading). */
-export async function attemptForGrading(db: SqlRunner, attemptId: string): Promise<(AttemptRow & { row_version: string; question_rows: QuestionRow[] }) | null> {
+export async function attemptForGrading(
+  db: SqlRunner,
+  attemptId: string,
+): Promise<(AttemptRow & { row_version: string; question_rows: QuestionRow[] }) | null> {
   const [row] = await db.execute<Array<AttemptRow & { row_version: string; question_rows: QuestionRow[] }>>(
     `SELECT ${ATTEMPT_COLUMNS}, a.xmin::text AS row_version,
             (SELECT coalesce(json_agg(qq), '[]'::json) FROM (
@@ -143,7 +146,10 @@ export async function saveAnswerRow(db: SqlRunner, attemptId: string, questionId
 }
 
 /** The grade as written (what `writeGrade` returns of the row). */
-export type GradeColumns = Pick<AttemptRow, 'status' | 'score' | 'max_score' | 'percentage' | 'is_passed' | 'submitted_at' | 'graded_at' | 'time_taken_seconds' | 'auto_submitted'>;
+export type GradeColumns = Pick<
+  AttemptRow,
+  'status' | 'score' | 'max_score' | 'percentage' | 'is_passed' | 'submitted_at' | 'graded_at' | 'time_taken_seconds' | 'auto_submitted'
+>;
 
 /**
  * Writes a grade; with `version`, only if the row is still that version (`xmin`): undefined

@@ -37,7 +37,13 @@ type AttemptQuestion = { question: GradableQuestion; optionIds?: string[] };
 
 /** The attempt's questions as they are now, in the attempt's own order. */
 async function attemptQuestions(db: SqlRunner, order: QuestionOrder): Promise<AttemptQuestion[]> {
-  return inAttemptOrder(await questionRows(db, order.map((item) => item.questionId)), order);
+  return inAttemptOrder(
+    await questionRows(
+      db,
+      order.map((item) => item.questionId),
+    ),
+    order,
+  );
 }
 
 /** Question rows in the attempt's order (a question deleted since is left out). */
@@ -345,7 +351,11 @@ interface Graded {
  * transaction. Undefined when someone changed the row in between (a saved answer, another
  * grader); then the caller tries again, and in the end locks.
  */
-async function gradeOptimistically(deps: Pick<ServiceDeps, 'em' | 'config' | 'clock'>, attemptId: string, options: GradeOptions): Promise<Graded | null | undefined> {
+async function gradeOptimistically(
+  deps: Pick<ServiceDeps, 'em' | 'config' | 'clock'>,
+  attemptId: string,
+  options: GradeOptions,
+): Promise<Graded | null | undefined> {
   const loaded = await attemptForGrading(deps.em, attemptId);
   if (!loaded) return null;
   const { row_version: version, question_rows: questions, ...row } = loaded;
@@ -388,8 +398,18 @@ async function gradeRow(
     for (const [questionId, answer] of Object.entries(options.answers)) if (inAttempt.has(questionId)) answers[questionId] = answer;
   }
   const questions = await loadQuestions();
-  const grade = gradeAttempt(questions.map((item) => item.question), answers, row.passing_score);
-  const results: StoredResults = { score: grade.score, maxScore: grade.maxScore, percentage: grade.percentage, isPassed: grade.isPassed, questions: grade.questions };
+  const grade = gradeAttempt(
+    questions.map((item) => item.question),
+    answers,
+    row.passing_score,
+  );
+  const results: StoredResults = {
+    score: grade.score,
+    maxScore: grade.maxScore,
+    percentage: grade.percentage,
+    isPassed: grade.isPassed,
+    questions: grade.questions,
+  };
   const submittedAt = deadline && now > deadline ? deadline : now;
   const timeTaken = Math.max(0, Math.round((submittedAt.getTime() - new Date(row.started_at).getTime()) / 1000));
   const updated = await writeGrade(
@@ -415,7 +435,11 @@ async function gradeRow(
  * `quiz:graded`), before the deadline job is cancelled and the lesson a pass completes is
  * recorded (so `quiz:graded` does not wait for them); that lesson is reported after it.
  */
-async function gradeOnce(deps: GradingDeps, attemptId: string, options: GradeOptions): Promise<{ outcome: GradedAttempt; questions: AttemptQuestion[] | null } | null> {
+async function gradeOnce(
+  deps: GradingDeps,
+  attemptId: string,
+  options: GradeOptions,
+): Promise<{ outcome: GradedAttempt; questions: AttemptQuestion[] | null } | null> {
   const result = await retryThenLock(
     options.optimisticTries ?? OPTIMISTIC_TRIES,
     () => gradeOptimistically(deps, attemptId, options),
@@ -464,7 +488,10 @@ export async function submitAttempt(deps: GradingDeps, user: AuthUser, attemptId
   const { outcome, questions } = graded;
   if (outcome.graded && answers) {
     const inAttempt = new Set((outcome.row.question_order ?? []).map((item) => item.questionId));
-    deps.publisher.answersSaved(outcome.event.attemptId, Object.keys(answers).filter((id) => inAttempt.has(id)));
+    deps.publisher.answersSaved(
+      outcome.event.attemptId,
+      Object.keys(answers).filter((id) => inAttempt.has(id)),
+    );
   }
   return attemptJson(deps, outcome.row, { isManager: false }, questions ?? undefined);
 }

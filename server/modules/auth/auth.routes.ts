@@ -131,7 +131,7 @@ export default async function authRoutes(fastify: FastifyInstance) {
         summary: 'Exchange a refresh token for a new pair',
         description:
           'Rotates atomically: the presented token is revoked and a new access and refresh token returned; the new refresh ' +
-          'token expires when the chain\'s first one did. Of concurrent refreshes of one token exactly one succeeds: refresh ' +
+          "token expires when the chain's first one did. Of concurrent refreshes of one token exactly one succeeds: refresh " +
           'single-flight. The same token presented again within `REFRESH_REUSE_GRACE_SECONDS` (30 s) of its rotation (a retry ' +
           'after a lost reply, a second tab) answers 409 `TOKEN_ROTATED` and revokes nothing. Later, or a token that was logged ' +
           'out or revoked, answers 401 `TOKEN_REUSED`; a rotated or logged-out one then ends every session of the user. ' +

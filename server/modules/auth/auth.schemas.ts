@@ -15,7 +15,10 @@ const useCookieText =
   `\`${REFRESH_COOKIE_PATH}\` (Secure over HTTPS) instead of the response body.`;
 const UseCookie = Type.Boolean({ description: useCookieText });
 
-export const RegisterBody = Type.Object({ email: Email, password: Password, fullName: FullName, useCookie: Type.Optional(UseCookie) }, { additionalProperties: false });
+export const RegisterBody = Type.Object(
+  { email: Email, password: Password, fullName: FullName, useCookie: Type.Optional(UseCookie) },
+  { additionalProperties: false },
+);
 export type RegisterBody = Static<typeof RegisterBody>;
 
 export const LoginBody = Type.Object(

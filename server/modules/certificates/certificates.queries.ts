@@ -10,8 +10,7 @@ export type CertificateRow = RowOf<ICertificate> & { instructor_id: string };
 
 /** An enrollment as issuing sees it, with its certificate's columns when it has one. */
 type IssueStateRow = { enrollment_status: EnrollmentStatus; enrollment_completed_at: string | null } & (
-  | ({ has_certificate: true } & CertificateRow)
-  | { has_certificate: false }
+  ({ has_certificate: true } & CertificateRow) | { has_certificate: false }
 );
 
 /**
@@ -99,7 +98,12 @@ export async function setPdfPath(db: SqlRunner, certificateId: string, pdfKey: s
 }
 
 /** A student's certificates, newest first, and how many there are. */
-export async function listStudentCertificates(db: SqlRunner, studentId: string, limit: number, offset: number): Promise<{ rows: CertificateRow[]; total: number }> {
+export async function listStudentCertificates(
+  db: SqlRunner,
+  studentId: string,
+  limit: number,
+  offset: number,
+): Promise<{ rows: CertificateRow[]; total: number }> {
   const [rows, [count]] = await Promise.all([
     db.execute<CertificateRow[]>(`${CERTIFICATE_SELECT} WHERE c.student_id = ? ORDER BY c.issued_at DESC, c.id LIMIT ? OFFSET ?`, [studentId, limit, offset]),
     db.execute<Array<{ total: number }>>('SELECT count(*)::int AS total FROM certificates WHERE student_id = ?', [studentId]),

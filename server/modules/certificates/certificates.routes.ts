@@ -3,7 +3,14 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { currentUser } from '../../plugins/auth.js';
 import { bearer, errors, Page } from '../../platform/schemas.js';
 import { validationError } from '../../platform/errors.js';
-import { CertificateJson, CertificateListQuery, CertificateNumberParams, CertificatePdf, CertificatePdfQuery, CertificateVerification } from './certificates.schemas.js';
+import {
+  CertificateJson,
+  CertificateListQuery,
+  CertificateNumberParams,
+  CertificatePdf,
+  CertificatePdfQuery,
+  CertificateVerification,
+} from './certificates.schemas.js';
 import { certificatePdfFor, listMyCertificates, revokeCertificate, verifyCertificate } from './certificates.service.js';
 
 export default async function certificateRoutes(fastify: FastifyInstance) {

@@ -28,7 +28,9 @@ export const CertificateJson = Type.Object({
   issuedAt: Timestamp,
   isRevoked: Type.Boolean(),
   revokedAt: NullableTimestamp,
-  pdfUrl: Type.String({ description: 'A signed link to the PDF that opens without a token until its `expires` (`CERTIFICATE_URL_TTL_SECONDS`, default 7 days)' }),
+  pdfUrl: Type.String({
+    description: 'A signed link to the PDF that opens without a token until its `expires` (`CERTIFICATE_URL_TTL_SECONDS`, default 7 days)',
+  }),
   verificationUrl: Type.String({ description: 'Public' }),
 });
 export type CertificateJson = Static<typeof CertificateJson>;

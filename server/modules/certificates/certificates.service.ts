@@ -231,7 +231,11 @@ export interface CertificatePdfFile {
  * Renders the PDF again (in the render thread) when the file went missing, and opens it. A link
  * is checked before the number is looked up, so a forged one learns nothing.
  */
-export async function certificatePdfFor(deps: Pick<ServiceDeps, 'em' | 'config' | 'storage' | 'pdf' | 'clock'>, access: PdfAccess, number: string): Promise<CertificatePdfFile> {
+export async function certificatePdfFor(
+  deps: Pick<ServiceDeps, 'em' | 'config' | 'storage' | 'pdf' | 'clock'>,
+  access: PdfAccess,
+  number: string,
+): Promise<CertificatePdfFile> {
   if ('signed' in access) {
     const { expires, signature } = access.signed;
     const key = deriveUrlKey(deps.config.jwtSecret, 'certificate');

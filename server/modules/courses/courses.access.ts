@@ -86,7 +86,11 @@ export async function requireCourseManager(em: EntityManager, courseId: string, 
  * owner and the caller's enrollment status in one statement with what they serve): a draft
  * course is 404 for everyone but its managers.
  */
-export function accessOfColumns(user: AuthUser | null, course: { instructorId: string; isPublished: boolean }, enrollmentStatus: string | null): { isManager: boolean; isEnrollee: boolean } {
+export function accessOfColumns(
+  user: AuthUser | null,
+  course: { instructorId: string; isPublished: boolean },
+  enrollmentStatus: string | null,
+): { isManager: boolean; isEnrollee: boolean } {
   const isManager = isManagerOf(user, course.instructorId);
   assertVisible(course.isPublished, isManager, 'Course');
   return { isManager, isEnrollee: grantsAccess(enrollmentStatus) };

@@ -37,7 +37,11 @@ function likePattern(text: string): string {
 }
 
 /** A page of courses, newest first, and how many match. */
-export async function courseRows(em: EntityManager, filter: CourseFilter, page: { limit: number; offset: number }): Promise<{ rows: CourseRow[]; total: number }> {
+export async function courseRows(
+  em: EntityManager,
+  filter: CourseFilter,
+  page: { limit: number; offset: number },
+): Promise<{ rows: CourseRow[]; total: number }> {
   const where: string[] = [];
   const params: unknown[] = [];
   if (filter.instructorId !== undefined) {

@@ -15,7 +15,7 @@ export default async function courseRoutes(fastify: FastifyInstance) {
       preHandler: app.optionalAuth,
       schema: {
         tags,
-        summary: 'Published courses (filters, search, pages); mine=true for an instructor\'s own, drafts included',
+        summary: "Published courses (filters, search, pages); mine=true for an instructor's own, drafts included",
         querystring: CourseListQuery,
         response: { 200: Page(CourseJson), ...errors(400, 401, 403) },
       },

@@ -9,7 +9,16 @@ import { conflict, forbidden, notFound, unauthorized } from '../../platform/erro
 import { decimal, iso, toIso } from '../../platform/schemas.js';
 import type { CourseJson } from '../learning.schemas.js';
 import { assertVisible, grantsAccess, isManagerOf, requireCourseManager } from './courses.access.js';
-import { countCourseEnrollments, courseRow, courseRows, deleteCourseRow, insertCourse, lessonStatuses, outlineRows, type CourseRow } from './courses.queries.js';
+import {
+  countCourseEnrollments,
+  courseRow,
+  courseRows,
+  deleteCourseRow,
+  insertCourse,
+  lessonStatuses,
+  outlineRows,
+  type CourseRow,
+} from './courses.queries.js';
 
 export function courseRowToJson(row: CourseRow): CourseJson {
   return {
@@ -113,7 +122,11 @@ export async function getCourseDetail(deps: Pick<ServiceDeps, 'em'>, user: AuthU
       quizId: lesson.quiz_id && (lesson.quiz_published || isManager) ? lesson.quiz_id : null,
       ...(seesContent ? { content: lesson.content, videoUrl: lesson.video_url } : {}),
       ...(enrollment
-        ? { progress: own ? { status: own.status, completionPercentage: decimal(own.completion_percentage) ?? 0 } : { status: 'not_started' as const, completionPercentage: 0 } }
+        ? {
+            progress: own
+              ? { status: own.status, completionPercentage: decimal(own.completion_percentage) ?? 0 }
+              : { status: 'not_started' as const, completionPercentage: 0 },
+          }
         : {}),
     };
   });

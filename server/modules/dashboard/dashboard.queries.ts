@@ -8,11 +8,13 @@ type EnrollmentColumns = Pick<
 >;
 
 /** A student of the course with its enrollment's progress and when it last did something. */
-export type StudentRow = EnrollmentColumns &
-  Pick<RowOf<IUser>, 'full_name' | 'email'> & { enrollment_id: string; last_activity_at: string | null };
+export type StudentRow = EnrollmentColumns & Pick<RowOf<IUser>, 'full_name' | 'email'> & { enrollment_id: string; last_activity_at: string | null };
 
 /** A graded attempt, as `quiz:graded` carried it (grading sets `is_passed` and `graded_at`). */
-export type GradeRow = Pick<RowOf<IQuizAttempt, 'score' | 'maxScore' | 'percentage'>, 'id' | 'quiz_id' | 'score' | 'max_score' | 'percentage' | 'auto_submitted'> & {
+export type GradeRow = Pick<
+  RowOf<IQuizAttempt, 'score' | 'maxScore' | 'percentage'>,
+  'id' | 'quiz_id' | 'score' | 'max_score' | 'percentage' | 'auto_submitted'
+> & {
   is_passed: boolean;
   graded_at: string;
   student_id: string;

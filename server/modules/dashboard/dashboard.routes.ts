@@ -45,12 +45,14 @@ const DashboardJson = Type.Object({
       autoSubmitted: Type.Boolean(),
       gradedAt: Timestamp,
     }),
-    { description: 'The last 50 attempts graded within the hour, newest first (what quiz:graded carried): a dashboard that reconnected without recovery rebuilds itself from these' },
+    {
+      description:
+        'The last 50 attempts graded within the hour, newest first (what quiz:graded carried): a dashboard that reconnected without recovery rebuilds itself from these',
+    },
   ),
-  runningAttempts: Type.Array(
-    Type.Object({ attemptId: Uuid, quizId: Uuid, studentId: Uuid, startedAt: Timestamp, deadline: NullableTimestamp }),
-    { description: 'Attempts in progress now, newest first (at most 500)' },
-  ),
+  runningAttempts: Type.Array(Type.Object({ attemptId: Uuid, quizId: Uuid, studentId: Uuid, startedAt: Timestamp, deadline: NullableTimestamp }), {
+    description: 'Attempts in progress now, newest first (at most 500)',
+  }),
   serverNow: Timestamp,
 });
 

@@ -58,7 +58,11 @@ export async function enrollmentRows(
 }
 
 /** Sets the given fields (those present) of an enrollment. */
-export async function updateEnrollmentRow(em: EntityManager, id: string, patch: { status?: 'dropped'; rating?: number | null; review?: string | null }): Promise<void> {
+export async function updateEnrollmentRow(
+  em: EntityManager,
+  id: string,
+  patch: { status?: 'dropped'; rating?: number | null; review?: string | null },
+): Promise<void> {
   const sets: string[] = [];
   const params: unknown[] = [];
   if (patch.status) sets.push(`status = 'dropped'`);

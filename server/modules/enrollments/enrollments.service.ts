@@ -86,7 +86,12 @@ export interface EnrollmentPatch {
  * The student drops its enrollment, or rates and reviews the course. Dropping an enrollment that
  * gave access is reported to the publisher once committed (live sockets leave the room).
  */
-export async function updateEnrollment(deps: Pick<ServiceDeps, 'em' | 'publisher'>, user: AuthUser, enrollmentId: string, patch: EnrollmentPatch): Promise<EnrollmentJson> {
+export async function updateEnrollment(
+  deps: Pick<ServiceDeps, 'em' | 'publisher'>,
+  user: AuthUser,
+  enrollmentId: string,
+  patch: EnrollmentPatch,
+): Promise<EnrollmentJson> {
   const { em } = deps;
   const row = await enrollmentRow(em, enrollmentId);
   if (!row) throw notFound('Enrollment');

@@ -17,9 +17,7 @@ export interface ContentSample {
 
 export type FileCategory = 'image' | 'video' | 'audio' | 'document' | 'text' | 'archive' | 'other';
 
-export type ContentVerdict =
-  | { accepted: true; mime: string; extension: string; category: FileCategory }
-  | { accepted: false; reason: string };
+export type ContentVerdict = { accepted: true; mime: string; extension: string; category: FileCategory } | { accepted: false; reason: string };
 
 /**
  * Markup a browser could be talked into rendering (HTML, SVG, XML and friends). Text that

@@ -10,12 +10,11 @@ import { deleteFile, openFileContent, readableFile, signedFileUrl, toFileJson, u
 import { MULTIPART_LIMITS } from './upload-form.js';
 
 const ACCESS =
-  'Public files: anyone, even without a token. A course\'s files: the course\'s instructor and its active or completed ' +
+  "Public files: anyone, even without a token. A course's files: the course's instructor and its active or completed " +
   'enrollees. Otherwise: the uploader and admins. Anyone else gets 404, as if the file did not exist.';
 
 /** The multipart body is read by the handler (streamed, checked by content); the schema only documents it. */
-const documentOnlyBody: FastifySchemaCompiler<object> = (route) =>
-  route.httpPart === 'body' ? () => true : validatorCompiler(route);
+const documentOnlyBody: FastifySchemaCompiler<object> = (route) => (route.httpPart === 'body' ? () => true : validatorCompiler(route));
 
 /** `POST /files`, `GET /files/:id`, `GET /files/:id/content`, `GET /files/:id/url`, `DELETE /files/:id`. */
 export default async function filesRoutes(fastify: FastifyInstance) {
@@ -93,7 +92,10 @@ export default async function filesRoutes(fastify: FastifyInstance) {
       // Streams and a hand-made 416 body: the response schemas only document these.
       const reply = typedReply as unknown as FastifyReply;
       const content = await openFileContent(request.deps, request.auth, request.params.id, request.query, request.headers.range);
-      return reply.status(content.status).headers(content.headers).send('stream' in content ? content.stream : content.body);
+      return reply
+        .status(content.status)
+        .headers(content.headers)
+        .send('stream' in content ? content.stream : content.body);
     },
   );
 

@@ -23,11 +23,11 @@ export type FileJson = Static<typeof FileJson>;
 export const UploadBody = Type.Object(
   {
     file: Type.String({ format: 'binary', description: 'The file (one). Its type is detected from its bytes.' }),
-    folder: Type.Optional(
-      Type.String({ maxLength: 255, pattern: '^/?[a-z0-9_-]+(/[a-z0-9_-]+)*/?$', description: 'Names of `a-z0-9-_`, separated by `/`.' }),
-    ),
+    folder: Type.Optional(Type.String({ maxLength: 255, pattern: '^/?[a-z0-9_-]+(/[a-z0-9_-]+)*/?$', description: 'Names of `a-z0-9-_`, separated by `/`.' })),
     isPublic: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')], { description: 'Default `false`.' })),
-    courseId: Type.Optional(Type.String({ format: 'uuid', description: "A course the caller owns (any course for admins); its enrollees may then read the file." })),
+    courseId: Type.Optional(
+      Type.String({ format: 'uuid', description: 'A course the caller owns (any course for admins); its enrollees may then read the file.' }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -185,7 +185,11 @@ export async function openFileContent(
 }
 
 /** `GET /files/:id/url`: a link to the content that works without a token for `fileUrlTtlSeconds`. */
-export async function signedFileUrl(deps: Pick<ServiceDeps, 'em' | 'config' | 'clock'>, auth: AuthUser | null, id: string): Promise<{ url: string; expiresAt: string }> {
+export async function signedFileUrl(
+  deps: Pick<ServiceDeps, 'em' | 'config' | 'clock'>,
+  auth: AuthUser | null,
+  id: string,
+): Promise<{ url: string; expiresAt: string }> {
   const file = await readableFile(deps, id, auth);
   const expires = Math.floor(deps.clock.now().getTime() / 1000) + deps.config.fileUrlTtlSeconds;
   const signature = signFileUrl(deriveFileUrlKey(deps.config.jwtSecret), file.id, expires);

@@ -67,7 +67,12 @@ async function assertParentInCourse(em: EntityManager, courseId: string, parentL
 }
 
 /** Adds a lesson; every enrollment of the course is recalculated (in the background when the queue takes it). */
-export async function createLesson(deps: Pick<ServiceDeps, 'em' | 'jobs'>, user: AuthUser, courseId: string, input: LessonInput & { title: string }): Promise<LessonJson> {
+export async function createLesson(
+  deps: Pick<ServiceDeps, 'em' | 'jobs'>,
+  user: AuthUser,
+  courseId: string,
+  input: LessonInput & { title: string },
+): Promise<LessonJson> {
   const { em } = deps;
   const access = await requireCourseManager(em, courseId, user);
   if (input.parentLessonId) await assertParentInCourse(em, courseId, input.parentLessonId);

@@ -10,7 +10,15 @@ import type { SqlRunner } from '../../platform/db/sql.js';
 /** An enrollment's progress columns. */
 export type EnrollmentProgressRow = Pick<
   RowOf<IEnrollment, 'progressPercentage'>,
-  'id' | 'course_id' | 'student_id' | 'status' | 'progress_percentage' | 'completed_lessons_count' | 'total_lessons_count' | 'total_time_spent_seconds' | 'completed_at'
+  | 'id'
+  | 'course_id'
+  | 'student_id'
+  | 'status'
+  | 'progress_percentage'
+  | 'completed_lessons_count'
+  | 'total_lessons_count'
+  | 'total_time_spent_seconds'
+  | 'completed_at'
 >;
 
 /** A student's progress on one lesson. */
@@ -21,7 +29,9 @@ export type LessonProgressRow = Pick<
 
 const ENROLLMENT_COLUMNS =
   'id, course_id, student_id, status, progress_percentage, completed_lessons_count, total_lessons_count, total_time_spent_seconds, completed_at';
-const ENROLLMENT_COLUMNS_OF_E = ENROLLMENT_COLUMNS.split(', ').map((column) => `e.${column}`).join(', ');
+const ENROLLMENT_COLUMNS_OF_E = ENROLLMENT_COLUMNS.split(', ')
+  .map((column) => `e.${column}`)
+  .join(', ');
 const PROGRESS_COLUMNS = 'lesson_id, status, completion_percentage, time_spent_seconds, started_at, completed_at, updated_at';
 
 /** An enrollment with its row version (`xmin`) and the counts its progress derives from. */
@@ -56,20 +66,38 @@ export interface EnrollmentProgressWrite {
 }
 
 /** Writes an enrollment's progress if its row is still the version read (`xmin`); null when it changed. */
-export async function writeEnrollmentProgress(db: SqlRunner, enrollmentId: string, version: string, next: EnrollmentProgressWrite): Promise<EnrollmentProgressRow | null> {
+export async function writeEnrollmentProgress(
+  db: SqlRunner,
+  enrollmentId: string,
+  version: string,
+  next: EnrollmentProgressWrite,
+): Promise<EnrollmentProgressRow | null> {
   const [updated] = await db.execute<EnrollmentProgressRow[]>(
     `UPDATE enrollments
         SET progress_percentage = ?, completed_lessons_count = ?, total_lessons_count = ?,
             total_time_spent_seconds = ?, status = ?, completed_at = ?, updated_at = now()
       WHERE id = ? AND xmin::text = ? RETURNING ${ENROLLMENT_COLUMNS}`,
-    [next.progressPercentage, next.completedLessonsCount, next.totalLessonsCount, next.totalTimeSpentSeconds, next.status, next.completedAt, enrollmentId, version],
+    [
+      next.progressPercentage,
+      next.completedLessonsCount,
+      next.totalLessonsCount,
+      next.totalTimeSpentSeconds,
+      next.status,
+      next.completedAt,
+      enrollmentId,
+      version,
+    ],
   );
   return updated ?? null;
 }
 
 /** Up to `limit` enrollment ids of a course after `after`, in id order (keyset pagination). */
 export async function courseEnrollmentIdsAfter(em: EntityManager, courseId: string, after: string, limit: number): Promise<string[]> {
-  const rows = await em.execute<Array<{ id: string }>>('SELECT id FROM enrollments WHERE course_id = ? AND id > ? ORDER BY id LIMIT ?', [courseId, after, limit]);
+  const rows = await em.execute<Array<{ id: string }>>('SELECT id FROM enrollments WHERE course_id = ? AND id > ? ORDER BY id LIMIT ?', [
+    courseId,
+    after,
+    limit,
+  ]);
   return rows.map((row) => row.id);
 }
 
@@ -90,7 +118,10 @@ export async function upsertLessonProgress(
   write: LessonProgressWrite,
   clientKey?: string,
 ): Promise<{ row: LessonProgressRow | null; replayed: boolean }> {
-  const claim = clientKey === undefined ? '' : `WITH claimed AS (
+  const claim =
+    clientKey === undefined
+      ? ''
+      : `WITH claimed AS (
        INSERT INTO progress_client_keys (enrollment_id, client_key) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING client_key
      )
      `;
@@ -123,7 +154,10 @@ export async function upsertLessonProgress(
     ],
   );
   if (row) return { row, replayed: false };
-  const [current] = await em.execute<LessonProgressRow[]>(`SELECT ${PROGRESS_COLUMNS} FROM lesson_progress WHERE enrollment_id = ? AND lesson_id = ?`, [enrollmentId, lessonId]);
+  const [current] = await em.execute<LessonProgressRow[]>(`SELECT ${PROGRESS_COLUMNS} FROM lesson_progress WHERE enrollment_id = ? AND lesson_id = ?`, [
+    enrollmentId,
+    lessonId,
+  ]);
   return { row: current ?? null, replayed: true };
 }
 
@@ -162,7 +196,10 @@ export async function lessonHeader(em: EntityManager, lessonId: string): Promise
 }
 
 /** An enrollment with its course's owner (who may read its progress). */
-export async function enrollmentWithOwner(em: EntityManager, enrollmentId: string): Promise<(Pick<EnrollmentProgressRow, 'id' | 'student_id' | 'course_id'> & { instructor_id: string }) | null> {
+export async function enrollmentWithOwner(
+  em: EntityManager,
+  enrollmentId: string,
+): Promise<(Pick<EnrollmentProgressRow, 'id' | 'student_id' | 'course_id'> & { instructor_id: string }) | null> {
   const [row] = await em.execute<Array<Pick<EnrollmentProgressRow, 'id' | 'student_id' | 'course_id'> & { instructor_id: string }>>(
     'SELECT e.id, e.student_id, e.course_id, c.instructor_id FROM enrollments e JOIN courses c ON c.id = e.course_id WHERE e.id = ?',
     [enrollmentId],

@@ -1,6 +1,12 @@
 import type { AuthUser } from '../../plugins/auth.js';
 import { OPTIMISTIC_TRIES, retryThenLock, sqlTransaction, type SqlRunner } from '../../platform/db/sql.js';
-import { calculateEnrollmentProgress, normalizeProgressWrite, reportsProgress, type LessonProgressInput, type LessonProgressWrite } from '../../domain/progress.js';
+import {
+  calculateEnrollmentProgress,
+  normalizeProgressWrite,
+  reportsProgress,
+  type LessonProgressInput,
+  type LessonProgressWrite,
+} from '../../domain/progress.js';
 import { AppError, forbidden, notFound, validationError } from '../../platform/errors.js';
 import { decimal, iso } from '../../platform/schemas.js';
 import type { LessonProgressJson } from '../learning.schemas.js';
@@ -63,7 +69,11 @@ function progressJson(row: EnrollmentProgressRow): EnrollmentProgressJson {
  * longer exists. Must not be called inside an outer transaction: the certificate job could run
  * before the completion is committed (the sweep would repair it).
  */
-export async function recalculateEnrollment(deps: RecalculationDeps, enrollmentId: string, optimisticTries = OPTIMISTIC_TRIES): Promise<EnrollmentRecalculation | null> {
+export async function recalculateEnrollment(
+  deps: RecalculationDeps,
+  enrollmentId: string,
+  optimisticTries = OPTIMISTIC_TRIES,
+): Promise<EnrollmentRecalculation | null> {
   const { em } = deps;
   const result = await retryThenLock(
     optimisticTries,
@@ -80,7 +90,10 @@ export async function recalculateEnrollment(deps: RecalculationDeps, enrollmentI
  * The `progress` job of one enrollment: recalculates it and tells the publisher its progress
  * (`progress:updated`). Null when the enrollment no longer exists.
  */
-export async function refreshEnrollmentProgress(deps: RecalculationDeps & Pick<ServiceDeps, 'publisher'>, enrollmentId: string): Promise<EnrollmentRecalculation | null> {
+export async function refreshEnrollmentProgress(
+  deps: RecalculationDeps & Pick<ServiceDeps, 'publisher'>,
+  enrollmentId: string,
+): Promise<EnrollmentRecalculation | null> {
   const result = await recalculateEnrollment(deps, enrollmentId);
   if (result) deps.publisher.enrollmentProgressUpdated(result.progress);
   return result;
@@ -186,7 +199,12 @@ export async function recalculateCourseEnrollments(deps: RecalculationDeps, cour
 }
 
 /** Pages through a course's enrollment ids in id order (keyset pagination: no offset scans). */
-export async function forEachEnrollmentBatch(deps: Pick<ServiceDeps, 'em'>, courseId: string, batchSize: number, visit: (ids: string[]) => Promise<void>): Promise<void> {
+export async function forEachEnrollmentBatch(
+  deps: Pick<ServiceDeps, 'em'>,
+  courseId: string,
+  batchSize: number,
+  visit: (ids: string[]) => Promise<void>,
+): Promise<void> {
   const { em } = deps;
   let after = '00000000-0000-0000-0000-000000000000';
   for (;;) {
@@ -204,7 +222,10 @@ export async function forEachEnrollmentBatch(deps: Pick<ServiceDeps, 'em'>, cour
  * (Redis unavailable), the change is committed, so the enrollments are recalculated here rather
  * than lost.
  */
-export async function courseLessonsChanged(deps: Pick<ServiceDeps, 'em'> & { jobs: Pick<ServiceDeps['jobs'], 'issueCertificate' | 'recalculateCourse'> }, courseId: string): Promise<void> {
+export async function courseLessonsChanged(
+  deps: Pick<ServiceDeps, 'em'> & { jobs: Pick<ServiceDeps['jobs'], 'issueCertificate' | 'recalculateCourse'> },
+  courseId: string,
+): Promise<void> {
   const queued = await deps.jobs.recalculateCourse(courseId).catch(() => false);
   if (queued) return;
   await recalculateCourseEnrollments(deps, courseId);
@@ -290,7 +311,10 @@ async function applyProgress(
   };
 }
 
-export function lessonProgressJson(lesson: { id: string; title: string; parentLessonId: string | null }, row: Omit<LessonProgressRow, 'lesson_id'> | null): LessonProgressJson {
+export function lessonProgressJson(
+  lesson: { id: string; title: string; parentLessonId: string | null },
+  row: Omit<LessonProgressRow, 'lesson_id'> | null,
+): LessonProgressJson {
   return {
     lessonId: lesson.id,
     lessonTitle: lesson.title,

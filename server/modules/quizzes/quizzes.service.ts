@@ -8,7 +8,15 @@ import { conflict, forbidden, notFound, validationError } from '../../platform/e
 import { decimal, iso, toIso } from '../../platform/schemas.js';
 import type { ServiceDeps } from '../deps.js';
 import { accessOfColumns, accessTo, assertVisible, type CourseAccess } from '../courses/courses.access.js';
-import { attemptCount, attemptSummaryPage, gradedResults, nextQuestionIndex, questionReadRows, quizReadRow, type AttemptSummaryRow } from './quizzes.queries.js';
+import {
+  attemptCount,
+  attemptSummaryPage,
+  gradedResults,
+  nextQuestionIndex,
+  questionReadRows,
+  quizReadRow,
+  type AttemptSummaryRow,
+} from './quizzes.queries.js';
 
 export interface QuizSettings {
   title?: string;
@@ -189,7 +197,12 @@ function content(draft: QuestionDraft) {
   }
 }
 
-export async function createQuestion({ em }: Pick<ServiceDeps, 'em'>, user: AuthUser, quizId: string, input: QuestionInput & { questionText: string; questionType: QuestionType }) {
+export async function createQuestion(
+  { em }: Pick<ServiceDeps, 'em'>,
+  user: AuthUser,
+  quizId: string,
+  input: QuestionInput & { questionText: string; questionType: QuestionType },
+) {
   const { quiz } = await loadManagedQuiz(em, quizId, user);
   const normalized = content({ questionType: input.questionType, options: input.options, correctAnswer: input.correctAnswer });
   const question = em.create(QuizQuestion, {
@@ -222,7 +235,7 @@ export async function updateQuestion({ em }: Pick<ServiceDeps, 'em'>, user: Auth
   if (touchesContent) {
     const normalized = content({
       questionType,
-      options: input.options !== undefined ? input.options : input.questionType !== undefined ? undefined : (question.options),
+      options: input.options !== undefined ? input.options : input.questionType !== undefined ? undefined : question.options,
       correctAnswer: input.correctAnswer !== undefined ? input.correctAnswer : input.questionType !== undefined ? undefined : question.correctAnswer,
     });
     question.questionType = questionType;
@@ -288,7 +301,11 @@ interface StoredResult {
  * Per-question statistics over graded attempts: how answers are distributed (option ids,
  * true/false, normalised short answers), the share answered correctly, and the average score.
  */
-export function computeQuizStats(questions: Array<{ id: string; questionText: string; questionType: QuestionType; options: ChoiceOption[] | null }>, results: StoredResult[][], percentages: number[]) {
+export function computeQuizStats(
+  questions: Array<{ id: string; questionText: string; questionType: QuestionType; options: ChoiceOption[] | null }>,
+  results: StoredResult[][],
+  percentages: number[],
+) {
   const perQuestion = questions.map((question) => {
     const answered = results.map((attempt) => attempt.find((result) => result.questionId === question.id)).filter((result): result is StoredResult => !!result);
     const counts = emptyDistribution(question);
@@ -325,7 +342,12 @@ async function statsFor(em: EntityManager, quiz: IQuiz) {
     gradedResults<StoredResult>(em, quiz.id),
   ]);
   const stats = computeQuizStats(
-    questions.map((question) => ({ id: question.id, questionText: question.questionText, questionType: question.questionType, options: question.options as ChoiceOption[] | null })),
+    questions.map((question) => ({
+      id: question.id,
+      questionText: question.questionText,
+      questionType: question.questionType,
+      options: question.options as ChoiceOption[] | null,
+    })),
     attempts.map((attempt) => attempt.results?.questions ?? []),
     attempts.map((attempt) => Number(attempt.percentage)),
   );

@@ -49,7 +49,7 @@ export default async function usersRoutes(fastify: FastifyInstance) {
         summary: 'Change your password',
         description:
           'A wrong `currentPassword` answers 400 `VALIDATION_ERROR`. On success every other session ends: all your refresh ' +
-          'tokens are revoked except `refreshToken` when you send it (this session\'s). Access tokens already issued expire on their own.',
+          "tokens are revoked except `refreshToken` when you send it (this session's). Access tokens already issued expire on their own.",
         security: bearer,
         body: ChangePasswordBody,
         response: { 204: Type.Null(), ...errors(400, 401, 429, 503) },
@@ -85,9 +85,9 @@ export default async function usersRoutes(fastify: FastifyInstance) {
       preHandler: adminOnly,
       schema: {
         tags: ['users'],
-        summary: 'Change an account\'s role, status, name or metadata (admin)',
+        summary: "Change an account's role, status, name or metadata (admin)",
         description:
-          'Deactivating ends the user\'s sessions at once (refresh tokens revoked, access tokens refused on the next request, ' +
+          "Deactivating ends the user's sessions at once (refresh tokens revoked, access tokens refused on the next request, " +
           'sockets disconnected). A role change bites on the next request too. 409 when it would leave no active admin.',
         security: bearer,
         params: IdParams,

@@ -10,7 +10,10 @@ export const Email = Type.String({ format: 'email', maxLength: 255, description:
 export const Password = Type.String({ minLength: PASSWORD_MIN_LENGTH, maxLength: PASSWORD_MAX_LENGTH });
 export const FullName = Type.String({ minLength: 1, maxLength: 255 });
 /** Free-form profile data; replaced as a whole on update. */
-export const Metadata = Type.Object({}, { additionalProperties: true, maxProperties: 100, ...jsonLimited(FREE_JSON_LIMITS, 'Free-form JSON object; a PATCH replaces it as a whole') });
+export const Metadata = Type.Object(
+  {},
+  { additionalProperties: true, maxProperties: 100, ...jsonLimited(FREE_JSON_LIMITS, 'Free-form JSON object; a PATCH replaces it as a whole') },
+);
 
 /** A user as the API shows it: never the password hash. */
 export const UserResponse = Type.Object({
@@ -40,10 +43,7 @@ export function toUserResponse(user: IUser): UserResponse {
   };
 }
 
-export const UpdateMeBody = Type.Object(
-  { fullName: Type.Optional(FullName), metadata: Type.Optional(Metadata) },
-  { additionalProperties: false },
-);
+export const UpdateMeBody = Type.Object({ fullName: Type.Optional(FullName), metadata: Type.Optional(Metadata) }, { additionalProperties: false });
 export type UpdateMeBody = Static<typeof UpdateMeBody>;
 
 export const ChangePasswordBody = Type.Object(

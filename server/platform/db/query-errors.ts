@@ -76,7 +76,12 @@ function redactedCopy(error: Error & Record<string, unknown>): Error {
   Object.defineProperty(copy, 'name', { value: error.name, enumerable: false, writable: true, configurable: true });
   Object.defineProperty(copy, 'message', { value: message, enumerable: false, writable: true, configurable: true });
   const frames = stackFrames(error.stack);
-  Object.defineProperty(copy, 'stack', { value: `${error.name}: ${message}${frames ? `\n${frames}` : ''}`, enumerable: false, writable: true, configurable: true });
+  Object.defineProperty(copy, 'stack', {
+    value: `${error.name}: ${message}${frames ? `\n${frames}` : ''}`,
+    enumerable: false,
+    writable: true,
+    configurable: true,
+  });
   return copy;
 }
 

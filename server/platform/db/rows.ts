@@ -16,7 +16,15 @@ type RawValue<V> = V extends Date ? string : V;
  * query adds what it joins: `RowOf<IQuizAttempt, 'score'> & { student_id: string }`.
  */
 export type RowOf<E, Decimals extends keyof E = never> = {
-  [K in keyof E as K extends string ? (NonNullable<E[K]> extends Collection<object> ? never : NonNullable<E[K]> extends Ref<object> ? `${SnakeCase<K>}_id` : SnakeCase<K>) : never]: K extends Decimals
+  [
+    K in keyof E as K extends string
+      ? NonNullable<E[K]> extends Collection<object>
+        ? never
+        : NonNullable<E[K]> extends Ref<object>
+          ? `${SnakeCase<K>}_id`
+          : SnakeCase<K>
+      : never
+  ]: K extends Decimals
     ? string | (null extends E[K] ? null : never)
     : NonNullable<E[K]> extends Ref<object>
       ? string | (null extends E[K] ? null : never)

@@ -14,7 +14,9 @@ export type SqlRunner = Pick<EntityManager, 'execute'>;
 export async function sqlTransaction<T>(em: EntityManager, work: (tx: SqlRunner) => Promise<T>): Promise<T> {
   const connection = em.getConnection();
   return connection.transactional((trx) =>
-    work({ execute: ((sql: string, params?: unknown[], method?: 'all' | 'get' | 'run') => connection.execute(sql, params, method, trx)) as SqlRunner['execute'] }),
+    work({
+      execute: ((sql: string, params?: unknown[], method?: 'all' | 'get' | 'run') => connection.execute(sql, params, method, trx)) as SqlRunner['execute'],
+    }),
   );
 }
 
@@ -45,7 +47,12 @@ export async function ping(em: Pick<EntityManager, 'getConnection'>): Promise<vo
  * it (`{locked: false}`); with it, queues behind the holder. The lock goes with the transaction,
  * so a process that dies releases it.
  */
-export async function withAdvisoryLock<T>(em: EntityManager, key: number, options: { wait?: boolean }, work: () => Promise<T>): Promise<{ locked: false } | { locked: true; value: T }> {
+export async function withAdvisoryLock<T>(
+  em: EntityManager,
+  key: number,
+  options: { wait?: boolean },
+  work: () => Promise<T>,
+): Promise<{ locked: false } | { locked: true; value: T }> {
   return em.fork().transactional(async (tx) => {
     const [lock] = await tx.execute<Array<{ locked: boolean }>>(
       options.wait ? 'SELECT pg_advisory_xact_lock(?) IS NOT NULL AS locked' : 'SELECT pg_try_advisory_xact_lock(?) AS locked',

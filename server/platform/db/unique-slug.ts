@@ -37,11 +37,15 @@ export async function insertWithUniqueSlug(em: EntityManager, options: UniqueSlu
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const scopeSql = options.scope ? ` AND ${options.scope.column} = ?` : '';
     const scopeParams = options.scope ? [options.scope.value] : [];
-    const rows = await em.execute<Array<{ slug: string }>>(
-      `SELECT slug FROM ${options.table} WHERE (slug = ? OR slug LIKE ?)${scopeSql}`,
-      [base, `${base}-%`, ...scopeParams],
+    const rows = await em.execute<Array<{ slug: string }>>(`SELECT slug FROM ${options.table} WHERE (slug = ? OR slug LIKE ?)${scopeSql}`, [
+      base,
+      `${base}-%`,
+      ...scopeParams,
+    ]);
+    const slug = nextFreeSlug(
+      base,
+      rows.map((row) => row.slug),
     );
-    const slug = nextFreeSlug(base, rows.map((row) => row.slug));
     try {
       return await options.insert(slug);
     } catch (error) {

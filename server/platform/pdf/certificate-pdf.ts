@@ -38,11 +38,21 @@ export async function writeCertificatePdf(data: CertificatePdfData, path: string
 
   const { width, height } = doc.page;
   const inner = { x: 60, width: width - 120 };
-  doc.lineWidth(3).rect(24, 24, width - 48, height - 48).stroke('#1f3a5f');
-  doc.lineWidth(1).rect(34, 34, width - 68, height - 68).stroke('#1f3a5f');
+  doc
+    .lineWidth(3)
+    .rect(24, 24, width - 48, height - 48)
+    .stroke('#1f3a5f');
+  doc
+    .lineWidth(1)
+    .rect(34, 34, width - 68, height - 68)
+    .stroke('#1f3a5f');
 
   const line = (text: string, y: number, font: string, size: number, color = '#222222', boxHeight = size * 1.4) =>
-    doc.font(font).fontSize(size).fillColor(color).text(text, inner.x, y, { width: inner.width, height: boxHeight, align: 'center', ellipsis: true, lineBreak: true });
+    doc
+      .font(font)
+      .fontSize(size)
+      .fillColor(color)
+      .text(text, inner.x, y, { width: inner.width, height: boxHeight, align: 'center', ellipsis: true, lineBreak: true });
 
   line('Certificate of Completion', 80, 'Helvetica-Bold', 34, '#1f3a5f');
   line('This certifies that', 150, 'Helvetica', 16);

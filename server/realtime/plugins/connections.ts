@@ -34,7 +34,11 @@ export default fp(
     const log = app.log.child({ component: 'realtime' });
     let lastLimiterWarning = 0;
     const connections: RealtimeConnections = {
-      local: new LocalConnections({ maxPerUser: config.socketsPerUserMax, eventsPerSecond: config.socketEventsPerSecond, eventsBurst: config.socketEventsBurst }),
+      local: new LocalConnections({
+        maxPerUser: config.socketsPerUserMax,
+        eventsPerSecond: config.socketEventsPerSecond,
+        eventsBurst: config.socketEventsBurst,
+      }),
       gate: new EventGate(),
       clientIp: clientIpResolver(trustProxyOption(config.trustProxy)),
       async admitHandshake(ip) {

@@ -47,7 +47,10 @@ export default fp(
       await presence.stop().catch((error) => log.warn({ err: error }, 'presence cleanup failed'));
     });
   },
-  { name: 'realtime-lifecycle', dependencies: ['config', 'realtime-io', 'realtime-connections', 'realtime-publisher', 'realtime-presence', 'realtime-ws', 'realtime-sockets'] },
+  {
+    name: 'realtime-lifecycle',
+    dependencies: ['config', 'realtime-io', 'realtime-connections', 'realtime-publisher', 'realtime-presence', 'realtime-ws', 'realtime-sockets'],
+  },
 );
 
 /**

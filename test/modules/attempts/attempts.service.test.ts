@@ -1,13 +1,7 @@
 import t from 'tap';
 import { buildTestApp } from '../../helpers/app.js';
 import { createUser } from '../../helpers/users.js';
-import {
-  gradeAtDeadline,
-  saveAnswer,
-  startAttempt,
-  submitAttempt,
-  syncAttempt,
-} from '../../../server/modules/attempts/attempts.service.js';
+import { gradeAtDeadline, saveAnswer, startAttempt, submitAttempt, syncAttempt } from '../../../server/modules/attempts/attempts.service.js';
 import { asAuth, publishedQuiz, serviceDeps } from '../../helpers/quizzes.js';
 
 // The attempt flows called directly (no HTTP, no sockets): what each reports to the publisher,
@@ -25,7 +19,12 @@ t.test('a start reports the attempt started and open, and schedules its deadline
   const started = await startAttempt(first.deps, asAuth(student), quiz.id);
   t.equal(started.created, true);
   t.same(first.publisher.log, ['attemptStarted', 'attemptOpen']);
-  t.match(first.publisher.calls.attemptStarted[0], { attemptId: started.attempt.id, quizId: quiz.id, studentId: student.id, deadline: started.attempt.deadline });
+  t.match(first.publisher.calls.attemptStarted[0], {
+    attemptId: started.attempt.id,
+    quizId: quiz.id,
+    studentId: student.id,
+    deadline: started.attempt.deadline,
+  });
   t.equal(first.jobs.scheduled.length, 1);
   t.equal(first.jobs.scheduled[0]!.runAt.getTime(), Date.parse(started.attempt.deadline!) + GRACE_MS);
 

@@ -9,12 +9,17 @@ import { requireRole } from '../../../server/plugins/auth.js';
 import type { App } from '../../../server/app.js';
 
 const LOGIN_LIMIT = 5;
-const { app } = await buildTestApp(t, 'auth', { LOGIN_RATE_LIMIT_MAX: String(LOGIN_LIMIT) }, {
-  extend(app) {
-    // An instructor-only route, to watch a demotion bite.
-    app.get('/probe/instructor', { preHandler: [app.authenticate, requireRole('instructor', 'admin')] }, async () => ({ ok: true }));
+const { app } = await buildTestApp(
+  t,
+  'auth',
+  { LOGIN_RATE_LIMIT_MAX: String(LOGIN_LIMIT) },
+  {
+    extend(app) {
+      // An instructor-only route, to watch a demotion bite.
+      app.get('/probe/instructor', { preHandler: [app.authenticate, requireRole('instructor', 'admin')] }, async () => ({ ok: true }));
+    },
   },
-});
+);
 
 const db = (sql: string, params: unknown[] = []) => app.orm.em.fork().getConnection().execute(sql, params);
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -96,7 +101,10 @@ t.test('register creates a student, signs it in and stores only an argon2id hash
   t.equal(token.ip_address, '127.0.0.1');
   t.equal(token.revoked_at, null);
   const ttlMs = new Date(token.expires_at).getTime() - Date.now();
-  t.ok(ttlMs > app.config.refreshTokenTtlSeconds * 1000 - 60_000 && ttlMs <= app.config.refreshTokenTtlSeconds * 1000, 'expires after REFRESH_TOKEN_TTL_SECONDS');
+  t.ok(
+    ttlMs > app.config.refreshTokenTtlSeconds * 1000 - 60_000 && ttlMs <= app.config.refreshTokenTtlSeconds * 1000,
+    'expires after REFRESH_TOKEN_TTL_SECONDS',
+  );
 
   const who = await me(body.accessToken);
   t.equal(who.statusCode, 200);
@@ -106,7 +114,11 @@ t.test('register creates a student, signs it in and stores only an argon2id hash
 t.test('a taken email is 409 CONFLICT, whatever its case, even when two registrations race', async (t) => {
   const email = uniqueEmail('taken');
   await register(app, email);
-  const again = await app.inject({ method: 'POST', url: '/api/auth/register', payload: { email: email.toUpperCase(), password: 'password-123', fullName: 'X' } });
+  const again = await app.inject({
+    method: 'POST',
+    url: '/api/auth/register',
+    payload: { email: email.toUpperCase(), password: 'password-123', fullName: 'X' },
+  });
   t.equal(again.statusCode, 409);
   t.equal(again.json().code, 'CONFLICT');
 
@@ -121,12 +133,24 @@ t.test('a taken email is 409 CONFLICT, whatever its case, even when two registra
 
 const invalid: Array<[string, InjectOptions]> = [
   ['register: malformed email', { method: 'POST', url: '/api/auth/register', payload: { email: 'not-an-email', password: 'password-123', fullName: 'X' } }],
-  ['register: email over 255', { method: 'POST', url: '/api/auth/register', payload: { email: `${'a'.repeat(250)}@example.com`, password: 'password-123', fullName: 'X' } }],
+  [
+    'register: email over 255',
+    { method: 'POST', url: '/api/auth/register', payload: { email: `${'a'.repeat(250)}@example.com`, password: 'password-123', fullName: 'X' } },
+  ],
   ['register: password of 7', { method: 'POST', url: '/api/auth/register', payload: { email: 'short@example.com', password: '1234567', fullName: 'X' } }],
-  ['register: password of 129', { method: 'POST', url: '/api/auth/register', payload: { email: 'long@example.com', password: 'p'.repeat(129), fullName: 'X' } }],
+  [
+    'register: password of 129',
+    { method: 'POST', url: '/api/auth/register', payload: { email: 'long@example.com', password: 'p'.repeat(129), fullName: 'X' } },
+  ],
   ['register: empty fullName', { method: 'POST', url: '/api/auth/register', payload: { email: 'empty@example.com', password: 'password-123', fullName: '' } }],
-  ['register: fullName over 255', { method: 'POST', url: '/api/auth/register', payload: { email: 'name@example.com', password: 'password-123', fullName: 'n'.repeat(256) } }],
-  ['register: role smuggled in', { method: 'POST', url: '/api/auth/register', payload: { email: 'role@example.com', password: 'password-123', fullName: 'X', role: 'admin' } }],
+  [
+    'register: fullName over 255',
+    { method: 'POST', url: '/api/auth/register', payload: { email: 'name@example.com', password: 'password-123', fullName: 'n'.repeat(256) } },
+  ],
+  [
+    'register: role smuggled in',
+    { method: 'POST', url: '/api/auth/register', payload: { email: 'role@example.com', password: 'password-123', fullName: 'X', role: 'admin' } },
+  ],
   ['register: missing password', { method: 'POST', url: '/api/auth/register', payload: { email: 'missing@example.com', fullName: 'X' } }],
   ['register: number as password', { method: 'POST', url: '/api/auth/register', payload: { email: 'num@example.com', password: 12345678, fullName: 'X' } }],
   ['register: bad JSON', { method: 'POST', url: '/api/auth/register', headers: { 'content-type': 'application/json' }, payload: '{"email":' }],
@@ -234,7 +258,7 @@ for (const parallel of [2, 10]) {
     for (const r of results.filter((r) => r.statusCode === 409)) t.equal(r.json().code, 'TOKEN_ROTATED');
     const [issued] = await db('SELECT count(*)::int AS n FROM refresh_tokens WHERE user_id = ?', [session.user.id]);
     t.equal(issued.n, 2, 'one rotation happened');
-    t.equal((await refresh(results.find((r) => r.statusCode === 200)!.json().refreshToken)).statusCode, 200, 'the winner\'s token lives');
+    t.equal((await refresh(results.find((r) => r.statusCode === 200)!.json().refreshToken)).statusCode, 200, "the winner's token lives");
   });
 }
 
@@ -249,7 +273,7 @@ t.test('an expired or unknown refresh token → 401 UNAUTHORIZED', async (t) => 
   t.equal(unknown.json().code, 'UNAUTHORIZED');
 });
 
-t.test('logout revokes the token; reusing it is TOKEN_REUSED; someone else\'s token is 404', async (t) => {
+t.test("logout revokes the token; reusing it is TOKEN_REUSED; someone else's token is 404", async (t) => {
   const email = uniqueEmail('logout');
   const session = await register(app, email);
   const second = (await login(email, 'password-123')).json() as Session;
@@ -258,14 +282,29 @@ t.test('logout revokes the token; reusing it is TOKEN_REUSED; someone else\'s to
   const anonymous = await app.inject({ method: 'POST', url: '/api/auth/logout', payload: { refreshToken: session.refreshToken } });
   t.equal(anonymous.statusCode, 401);
 
-  const foreign = await app.inject({ method: 'POST', url: '/api/auth/logout', headers: bearer(stranger.accessToken), payload: { refreshToken: session.refreshToken } });
+  const foreign = await app.inject({
+    method: 'POST',
+    url: '/api/auth/logout',
+    headers: bearer(stranger.accessToken),
+    payload: { refreshToken: session.refreshToken },
+  });
   t.equal(foreign.statusCode, 404);
   t.equal(foreign.json().code, 'NOT_FOUND');
 
-  const out = await app.inject({ method: 'POST', url: '/api/auth/logout', headers: bearer(session.accessToken), payload: { refreshToken: session.refreshToken } });
+  const out = await app.inject({
+    method: 'POST',
+    url: '/api/auth/logout',
+    headers: bearer(session.accessToken),
+    payload: { refreshToken: session.refreshToken },
+  });
   t.equal(out.statusCode, 204);
   t.equal(out.body, '');
-  const again = await app.inject({ method: 'POST', url: '/api/auth/logout', headers: bearer(session.accessToken), payload: { refreshToken: session.refreshToken } });
+  const again = await app.inject({
+    method: 'POST',
+    url: '/api/auth/logout',
+    headers: bearer(session.accessToken),
+    payload: { refreshToken: session.refreshToken },
+  });
   t.equal(again.statusCode, 204, 'idempotent');
 
   const reuse = await refresh(session.refreshToken);
@@ -284,11 +323,14 @@ t.test('access tokens: expired, forged, alg none, wrong type, unknown user → 4
     ['expired', handMadeJwt({ alg: 'HS256', typ: 'JWT' }, { ...claims, exp: now - 10 }, secret)],
     ['forged (other secret)', handMadeJwt({ alg: 'HS256', typ: 'JWT' }, { ...claims, exp: now + 600 }, 'another-secret-another-secret-another-secret')],
     ['alg none', handMadeJwt({ alg: 'none', typ: 'JWT' }, { ...claims, exp: now + 600 }, null)],
-    ['alg HS512 with the right secret', (() => {
-      const part = (v: object) => Buffer.from(JSON.stringify(v)).toString('base64url');
-      const unsigned = `${part({ alg: 'HS512', typ: 'JWT' })}.${part({ ...claims, exp: now + 600 })}`;
-      return `${unsigned}.${createHmac('sha512', secret).update(unsigned).digest('base64url')}`;
-    })()],
+    [
+      'alg HS512 with the right secret',
+      (() => {
+        const part = (v: object) => Buffer.from(JSON.stringify(v)).toString('base64url');
+        const unsigned = `${part({ alg: 'HS512', typ: 'JWT' })}.${part({ ...claims, exp: now + 600 })}`;
+        return `${unsigned}.${createHmac('sha512', secret).update(unsigned).digest('base64url')}`;
+      })(),
+    ],
     ['no exp', handMadeJwt({ alg: 'HS256', typ: 'JWT' }, claims, secret)],
     ['not an access token', handMadeJwt({ alg: 'HS256', typ: 'JWT' }, { ...claims, typ: 'refresh', exp: now + 600 }, secret)],
     ['unknown user', handMadeJwt({ alg: 'HS256', typ: 'JWT' }, { ...claims, sub: '0b6f8a4e-1c4e-4a57-9d1e-2f1b8f0c9a11', exp: now + 600 }, secret)],

@@ -39,7 +39,7 @@ t.test('a token presented after its grace is TOKEN_REUSED and ends every session
   await t.rejects(refresh(deps(), other.refreshToken, client), { code: 'TOKEN_REUSED' });
 });
 
-t.test('logout revokes only the caller\'s own token', async (t) => {
+t.test("logout revokes only the caller's own token", async (t) => {
   const user = await createUser(app, 'student');
   const stranger = await createUser(app, 'student');
   const session = await login(deps(), { email: user.email, password: TEST_PASSWORD }, client);

@@ -42,7 +42,10 @@ t.test('the (email, IP) limit bites whatever the password, and only that pair', 
 
   const keys = await app.redis.keys(`${app.config.redisPrefix}:*login*`);
   t.ok(keys.length > 0);
-  t.notOk(keys.some((key) => key.includes('@') || key.includes('198.18.')), 'no email or address in a Redis key');
+  t.notOk(
+    keys.some((key) => key.includes('@') || key.includes('198.18.')),
+    'no email or address in a Redis key',
+  );
 });
 
 t.test('the email-wide ceiling counts failures from every address and spares known clients', async (t) => {
@@ -77,7 +80,13 @@ t.test('the email-wide ceiling counts failures from every address and spares kno
 t.test('the password change keeps its per-user limit', async (t) => {
   const user = await createUser(app, 'student');
   const change = (ip: string) =>
-    app.inject({ method: 'POST', url: '/api/me/password', headers: user.headers, payload: { currentPassword: 'not-it', newPassword: 'new-password-1' }, remoteAddress: ip });
+    app.inject({
+      method: 'POST',
+      url: '/api/me/password',
+      headers: user.headers,
+      payload: { currentPassword: 'not-it', newPassword: 'new-password-1' },
+      remoteAddress: ip,
+    });
   const ip = ips();
   for (let i = 0; i < 10; i++) t.equal((await change(ip(i + 1))).statusCode, 400, `attempt ${i + 1}`);
   t.equal((await change(ip(50))).statusCode, 429, 'per user, whatever the address');

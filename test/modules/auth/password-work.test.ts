@@ -20,7 +20,10 @@ t.test('a burst of unknown-email logins: one hash runs, one waits, the rest get 
   const statuses = answers.map((res) => res.statusCode);
   t.ok(statuses.filter((status) => status === 503).length >= 1, `some refused: ${statuses.join(',')}`);
   t.ok(statuses.filter((status) => status === 401).length >= 2, 'the running and the waiting one were answered');
-  t.ok(statuses.every((status) => status === 401 || status === 503), statuses.join(','));
+  t.ok(
+    statuses.every((status) => status === 401 || status === 503),
+    statuses.join(','),
+  );
   for (const refused of answers.filter((res) => res.statusCode === 503)) {
     t.same(Object.keys(refused.json()).sort(), ['code', 'error', 'message', 'statusCode']);
     t.equal(refused.json().code, 'UNAVAILABLE');
@@ -48,7 +51,12 @@ t.test('with the one slot taken and the queue full, a third hash is refused at o
     remoteAddress: '203.0.113.32',
   });
   t.equal(refusedRegister.statusCode, 503, 'registration too');
-  const refusedChange = await app.inject({ method: 'POST', url: '/api/me/password', headers: user.headers, payload: { currentPassword: TEST_PASSWORD, newPassword: 'new-password-1' } });
+  const refusedChange = await app.inject({
+    method: 'POST',
+    url: '/api/me/password',
+    headers: user.headers,
+    payload: { currentPassword: TEST_PASSWORD, newPassword: 'new-password-1' },
+  });
   t.equal(refusedChange.statusCode, 503, 'and password changes');
   t.same(await countRows(app, ['users', 'refresh_tokens']), before, 'nothing was written');
 
@@ -83,7 +91,12 @@ t.test('a login that waited longer than ARGON2_QUEUE_TIMEOUT_MS is refused', asy
   let release!: () => void;
   const held = strict.passwordWork.run(() => new Promise<void>((resolve) => (release = resolve)));
   const started = performance.now();
-  const res = await strict.inject({ method: 'POST', url: '/api/auth/login', payload: { email: 'late@example.com', password: 'x' }, remoteAddress: '203.0.113.40' });
+  const res = await strict.inject({
+    method: 'POST',
+    url: '/api/auth/login',
+    payload: { email: 'late@example.com', password: 'x' },
+    remoteAddress: '203.0.113.40',
+  });
   t.equal(res.statusCode, 503);
   t.equal(res.json().code, 'UNAVAILABLE');
   t.ok(performance.now() - started >= 95, 'after waiting its time');
@@ -98,15 +111,30 @@ t.test('register and login have their own per-IP limit (AUTH_RATE_LIMIT_MAX per 
   const ip = '198.51.100.77';
   const statuses: number[] = [];
   for (let i = 0; i < 3; i++) {
-    statuses.push((await limited.inject({ method: 'POST', url: '/api/auth/login', payload: { email: `a${i}@example.com`, password: 'wrong-pw-1' }, remoteAddress: ip })).statusCode);
+    statuses.push(
+      (await limited.inject({ method: 'POST', url: '/api/auth/login', payload: { email: `a${i}@example.com`, password: 'wrong-pw-1' }, remoteAddress: ip }))
+        .statusCode,
+    );
   }
-  const register = await limited.inject({ method: 'POST', url: '/api/auth/register', payload: { email: 'r@example.com', password: 'password-123', fullName: 'R' }, remoteAddress: ip });
+  const register = await limited.inject({
+    method: 'POST',
+    url: '/api/auth/register',
+    payload: { email: 'r@example.com', password: 'password-123', fullName: 'R' },
+    remoteAddress: ip,
+  });
   t.same([...statuses, register.statusCode], [401, 401, 401, 429], 'register and login share the budget');
   t.equal(register.json().code, 'RATE_LIMITED');
   t.ok(Number(register.headers['retry-after']) > 0);
   t.equal((await limited.inject({ method: 'GET', url: '/api/courses', remoteAddress: ip })).statusCode, 200, 'other routes are not affected');
   t.equal(
-    (await limited.inject({ method: 'POST', url: '/api/auth/login', payload: { email: 'b@example.com', password: 'wrong-pw-1' }, remoteAddress: '198.51.100.78' })).statusCode,
+    (
+      await limited.inject({
+        method: 'POST',
+        url: '/api/auth/login',
+        payload: { email: 'b@example.com', password: 'wrong-pw-1' },
+        remoteAddress: '198.51.100.78',
+      })
+    ).statusCode,
     401,
     'another address has its own budget',
   );

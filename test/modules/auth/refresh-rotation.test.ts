@@ -16,7 +16,8 @@ interface Session {
   refreshToken?: string;
 }
 
-const post = (url: string, payload: unknown, extra: Partial<InjectOptions> = {}) => app.inject({ method: 'POST', url, payload: payload as InjectOptions['payload'], ...extra });
+const post = (url: string, payload: unknown, extra: Partial<InjectOptions> = {}) =>
+  app.inject({ method: 'POST', url, payload: payload as InjectOptions['payload'], ...extra });
 const login = (user: TestUser, extra: Record<string, unknown> = {}, options: Partial<InjectOptions> = {}) =>
   post('/api/auth/login', { email: user.email, password: TEST_PASSWORD, ...extra }, options);
 const refresh = (refreshToken: string) => post('/api/auth/refresh', { refreshToken });
@@ -34,11 +35,10 @@ async function liveTokens(userId: string): Promise<number> {
 
 /** Moves the rotation of `token` `seconds` into the past, as if that much time had gone by. */
 async function ageRotation(token: string, seconds: number) {
-  await db(`UPDATE refresh_tokens SET rotated_at = rotated_at - make_interval(secs => ?), revoked_at = revoked_at - make_interval(secs => ?) WHERE token_jti = ?`, [
-    seconds,
-    seconds,
-    refreshTokenDigest(token),
-  ]);
+  await db(
+    `UPDATE refresh_tokens SET rotated_at = rotated_at - make_interval(secs => ?), revoked_at = revoked_at - make_interval(secs => ?) WHERE token_jti = ?`,
+    [seconds, seconds, refreshTokenDigest(token)],
+  );
 }
 
 /** The refresh cookie set by a response, with its attributes (lower-cased names). */
@@ -155,7 +155,11 @@ t.test('cookie mode: login sets an httpOnly SameSite=Strict cookie on /api/auth 
   t.notOk(cookie!.attributes.domain, 'host-only');
   const [row] = await db('SELECT expires_at FROM refresh_tokens WHERE token_jti = ?', [refreshTokenDigest(cookie!.value)]);
   t.ok(row, 'the cookie holds a live refresh token');
-  t.equal(Math.floor(Date.parse(String(cookie!.attributes.expires)) / 1000), Math.floor(new Date(row.expires_at).getTime() / 1000), 'it expires with the token');
+  t.equal(
+    Math.floor(Date.parse(String(cookie!.attributes.expires)) / 1000),
+    Math.floor(new Date(row.expires_at).getTime() / 1000),
+    'it expires with the token',
+  );
 
   const json = await login(user);
   t.ok(json.json().refreshToken, 'without useCookie the token stays in the body');

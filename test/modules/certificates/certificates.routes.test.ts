@@ -63,7 +63,9 @@ async function certificateRows(enrollmentId: string) {
 }
 
 async function issuedAt(enrollmentId: string): Promise<string | null> {
-  const [row] = await db().execute<Array<{ certificate_issued_at: string | null }>>('SELECT certificate_issued_at FROM enrollments WHERE id = ?', [enrollmentId]);
+  const [row] = await db().execute<Array<{ certificate_issued_at: string | null }>>('SELECT certificate_issued_at FROM enrollments WHERE id = ?', [
+    enrollmentId,
+  ]);
   return row!.certificate_issued_at;
 }
 
@@ -158,7 +160,11 @@ t.test('duplicate completion events and concurrent jobs make one certificate and
   t.equal(directAnnouncements + jobAnnouncements, 1, 'announced exactly once across all runs');
   const files = (await readdir(join(config.storageDir, 'certificates'))).filter((name) => name.startsWith(rows[0]!.id));
   t.same(files, [`${rows[0]!.id}.pdf`], 'one PDF');
-  t.same((await readdir(join(config.storageDir, '.tmp'))).filter((name) => name.endsWith('.part')), [], 'no spool left behind');
+  t.same(
+    (await readdir(join(config.storageDir, '.tmp'))).filter((name) => name.endsWith('.part')),
+    [],
+    'no spool left behind',
+  );
 
   // A replay after everything is done changes nothing.
   const again = await issueCertificate(deps(), enrollmentId);
@@ -169,7 +175,12 @@ t.test('a passed graded quiz that completes the course issues the certificate to
   const course = await call(app, 'POST', '/api/courses', owner, { title: 'Quizzed', isPublished: true });
   const lesson = await call(app, 'POST', `/api/courses/${course.body.id}/lessons`, owner, { title: 'Quiz lesson', lessonType: 'quiz' });
   const quiz = await call(app, 'POST', `/api/lessons/${lesson.body.id}/quiz`, owner, { title: 'Final', quizType: 'graded', passingScore: 50 });
-  const question = await call(app, 'POST', `/api/quizzes/${quiz.body.id}/questions`, owner, { questionText: 'SQL is declarative', questionType: 'true_false', correctAnswer: true, points: 1 });
+  const question = await call(app, 'POST', `/api/quizzes/${quiz.body.id}/questions`, owner, {
+    questionText: 'SQL is declarative',
+    questionType: 'true_false',
+    correctAnswer: true,
+    points: 1,
+  });
   t.equal(question.status, 201);
   t.equal((await call(app, 'PATCH', `/api/quizzes/${quiz.body.id}`, owner, { isPublished: true })).status, 200);
   const quizTaker = await createUser(app, 'student', { fullName: 'Quinn Quiz' });
@@ -259,16 +270,24 @@ t.test("certificate:issued's pdfUrl is a signed link that opens without a token;
   t.equal(open.statusCode, 200, 'no Authorization header needed');
   t.equal(open.headers['content-type'], 'application/pdf');
   t.equal(open.rawPayload.subarray(0, 5).toString('latin1'), '%PDF-');
-  t.equal((await app.inject({ method: 'GET', url: local, headers: { authorization: 'Bearer stale.token.value' } })).statusCode, 200, 'a stale token does not spoil it');
+  t.equal(
+    (await app.inject({ method: 'GET', url: local, headers: { authorization: 'Bearer stale.token.value' } })).statusCode,
+    200,
+    'a stale token does not spoil it',
+  );
   t.equal((await app.inject({ method: 'GET', url: local, headers: otherStudent.headers })).statusCode, 200, 'whoever holds the link');
 
-  const listed = (await call(app, 'GET', '/api/certificates', student)).body.items.find((item: { certificateNumber: string }) => item.certificateNumber === issued.number);
+  const listed = (await call(app, 'GET', '/api/certificates', student)).body.items.find(
+    (item: { certificateNumber: string }) => item.certificateNumber === issued.number,
+  );
   const fromList = new URL(listed.pdfUrl);
   t.equal((await app.inject({ method: 'GET', url: `${fromList.pathname}${fromList.search}` })).statusCode, 200, "the list's pdfUrl opens too");
 
   const signature = url.searchParams.get('signature')!;
   const flipped = `${signature[0] === 'A' ? 'B' : 'A'}${signature.slice(1)}`;
-  const other = (await call(app, 'GET', '/api/certificates', student)).body.items.find((item: { certificateNumber: string }) => item.certificateNumber !== issued.number);
+  const other = (await call(app, 'GET', '/api/certificates', student)).body.items.find(
+    (item: { certificateNumber: string }) => item.certificateNumber !== issued.number,
+  );
   const refused: Array<[string, string]> = [
     ['an altered signature', `${url.pathname}?expires=${expires}&signature=${flipped}`],
     ['a later expiry', `${url.pathname}?expires=${expires + 3600}&signature=${signature}`],
@@ -299,7 +318,16 @@ t.test('a PDF missing from storage is rendered again', async (t) => {
 t.test('GET /certificates/verify/:number is public', async (t) => {
   const res = await call(app, 'GET', `/api/certificates/verify/${issued.number}`);
   t.equal(res.status, 200);
-  t.match(res.body, { valid: true, revoked: false, certificateNumber: issued.number, studentName: 'Sam Student', courseTitle: 'Relational Databases', instructorName: 'Olive Owner', completionDate: String, issuedAt: String });
+  t.match(res.body, {
+    valid: true,
+    revoked: false,
+    certificateNumber: issued.number,
+    studentName: 'Sam Student',
+    courseTitle: 'Relational Databases',
+    instructorName: 'Olive Owner',
+    completionDate: String,
+    issuedAt: String,
+  });
   t.equal((await call(app, 'GET', `/api/certificates/verify/${issued.number.toLowerCase()}`)).status, 200, 'case-insensitive');
   const lookalike = issued.number.replace(/0/g, 'O').replace(/1/g, 'l');
   t.equal((await call(app, 'GET', `/api/certificates/verify/${lookalike}`)).status, 200, 'O and l read as 0 and 1');
@@ -333,7 +361,9 @@ t.test('a certificate keeps the names it was issued with: renames change neither
 
   const original = { studentName: 'Lee Learner', courseTitle: 'Original Title', instructorName: 'Ada Author' };
   t.match((await call(app, 'GET', `/api/certificates/verify/${number}`)).body, { valid: true, ...original }, 'verification shows the names at issue');
-  const listed = (await call(app, 'GET', '/api/certificates', learner)).body.items.find((item: { certificateNumber: string }) => item.certificateNumber === number);
+  const listed = (await call(app, 'GET', '/api/certificates', learner)).body.items.find(
+    (item: { certificateNumber: string }) => item.certificateNumber === number,
+  );
   t.match(listed, { studentName: 'Lee Learner', course: { title: 'Original Title', instructorName: 'Ada Author' } }, 'so does the list');
 
   const path = join(config.storageDir, row!.pdf_path!);

@@ -30,7 +30,12 @@ t.test('issuing twice makes one certificate and reports certificate:issued once'
   t.ok(first.announce, 'the first run announces');
   t.equal(second.announce, null, 'the replay does not');
   t.equal(publisher.calls.certificateIssued.length, 1, 'reported once');
-  t.match(publisher.calls.certificateIssued[0], { certificateNumber: first.certificate.certificate_number, courseId, studentId: student.id, pdfUrl: /\/pdf\?expires=\d+&signature=/ });
+  t.match(publisher.calls.certificateIssued[0], {
+    certificateNumber: first.certificate.certificate_number,
+    courseId,
+    studentId: student.id,
+    pdfUrl: /\/pdf\?expires=\d+&signature=/,
+  });
 });
 
 t.test('an enrollment that is not completed gets nothing and reports nothing', async (t) => {

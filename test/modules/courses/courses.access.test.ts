@@ -91,7 +91,11 @@ t.test('enrollee: active and completed enrollments; dropped ones lose access, an
   const detail = await getCourseDetail(depsWith().deps, auth(learner), published.id);
   t.equal(detail.enrollment?.status, 'dropped');
 
-  await t.rejects(updateEnrollment(depsWith().deps, auth(student), enrollment.id, { rating: 1 }), { code: 'FORBIDDEN' }, 'only the student changes its enrollment');
+  await t.rejects(
+    updateEnrollment(depsWith().deps, auth(student), enrollment.id, { rating: 1 }),
+    { code: 'FORBIDDEN' },
+    'only the student changes its enrollment',
+  );
 });
 
 t.test('unpublishing a course revokes non-managers’ access through the publisher; other edits do not', async (t) => {

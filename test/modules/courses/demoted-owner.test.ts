@@ -50,7 +50,10 @@ t.test('before the demotion the owner manages its courses', async (t) => {
   const socket = await connect(sockets.add(client(url, owner.token)));
   t.match(await request(socket, 'course:join', { courseId: published.id }), { ok: true });
   const instructors = await app.io.in(rooms.instructors(published.id)).fetchSockets();
-  t.ok(instructors.some((s) => s.id === socket.id), 'in the instructors room');
+  t.ok(
+    instructors.some((s) => s.id === socket.id),
+    'in the instructors room',
+  );
 });
 
 t.test('a demoted owner is a plain student for its own courses', async (t) => {
@@ -64,7 +67,11 @@ t.test('a demoted owner is a plain student for its own courses', async (t) => {
   t.equal(patch.status, 403, 'PATCH a published course');
   t.equal(patch.body.code, 'FORBIDDEN');
   t.equal((await call(app, 'DELETE', `/api/courses/${published.id}`, former)).status, 403, 'DELETE');
-  t.equal((await call(app, 'PATCH', `/api/courses/${draft.id}`, former, { isPublished: true })).status, 404, 'publishing the draft: it does not exist for a non-manager');
+  t.equal(
+    (await call(app, 'PATCH', `/api/courses/${draft.id}`, former, { isPublished: true })).status,
+    404,
+    'publishing the draft: it does not exist for a non-manager',
+  );
   t.equal((await call(app, 'GET', `/api/courses/${draft.id}`, former)).status, 404, 'the draft is hidden');
   t.equal((await call(app, 'DELETE', `/api/courses/${draft.id}`, former)).status, 404);
   t.equal((await call(app, 'POST', `/api/courses/${published.id}/lessons`, former, { title: 'Extra' })).status, 403, 'adding a lesson');
@@ -79,7 +86,9 @@ t.test('a demoted owner is a plain student for its own courses', async (t) => {
   t.equal((await call(app, 'GET', `/api/files/${fileId}`, former)).status, 404, "the course's private file");
 
   t.same(await db().execute('SELECT title, is_published FROM courses WHERE id IN (?, ?) ORDER BY title', [published.id, draft.id]), before, 'nothing changed');
-  const [certificate] = await db().execute<Array<{ is_revoked: boolean }>>('SELECT is_revoked FROM certificates WHERE certificate_number = ?', [certificateNumber]);
+  const [certificate] = await db().execute<Array<{ is_revoked: boolean }>>('SELECT is_revoked FROM certificates WHERE certificate_number = ?', [
+    certificateNumber,
+  ]);
   t.equal(certificate!.is_revoked, false);
   const [owned] = await db().execute<Array<{ instructor_id: string }>>('SELECT instructor_id FROM courses WHERE id = ?', [published.id]);
   t.equal(owned!.instructor_id, owner.id, 'the course did not move');
@@ -99,8 +108,14 @@ t.test("a demoted owner's socket never gets the instructors room", async (t) => 
   t.match(await request(socket, 'course:join', { courseId: published.id }), { ok: true });
   const inCourse = await app.io.in(rooms.course(published.id)).fetchSockets();
   const inInstructors = await app.io.in(rooms.instructors(published.id)).fetchSockets();
-  t.ok(inCourse.some((s) => s.id === socket.id), 'in the course room');
-  t.notOk(inInstructors.some((s) => s.id === socket.id), 'not in the instructors room');
+  t.ok(
+    inCourse.some((s) => s.id === socket.id),
+    'in the course room',
+  );
+  t.notOk(
+    inInstructors.some((s) => s.id === socket.id),
+    'not in the instructors room',
+  );
 });
 
 t.test('promoted back, the owner manages its courses again', async (t) => {

@@ -58,14 +58,23 @@ t.test('courses: create, slugs, drafts, listing, search', async (t) => {
   t.same(await countRows(app, ['courses', 'lessons']), coursesBefore, 'deep metadata wrote nothing');
 
   // Drafts are invisible to everyone but the owner and admins.
-  for (const [who, as, status] of [['anonymous', null, 404], ['student', student, 404], ['other instructor', otherInstructor, 404], ['owner', owner, 200], ['admin', admin, 200]] as const) {
+  for (const [who, as, status] of [
+    ['anonymous', null, 404],
+    ['student', student, 404],
+    ['other instructor', otherInstructor, 404],
+    ['owner', owner, 200],
+    ['admin', admin, 200],
+  ] as const) {
     const res = await call(app, 'GET', `/api/courses/${course.slug}`, as);
     t.equal(res.status, status, `draft by slug for ${who}`);
   }
   const publicList = await call(app, 'GET', '/api/courses?q=databases');
   t.equal(publicList.body.total, 0, 'drafts are not listed');
   const mine = await call(app, 'GET', '/api/courses?mine=true', owner);
-  t.ok(mine.body.items.some((item: { id: string }) => item.id === course.id), 'mine=true lists own drafts');
+  t.ok(
+    mine.body.items.some((item: { id: string }) => item.id === course.id),
+    'mine=true lists own drafts',
+  );
   t.equal((await call(app, 'GET', '/api/courses?mine=true', student)).status, 403);
   t.equal((await call(app, 'GET', '/api/courses?mine=true')).status, 401);
 
@@ -86,7 +95,10 @@ t.test('courses: create, slugs, drafts, listing, search', async (t) => {
 
 t.test('courses: concurrent creates with one title get distinct slugs', async (t) => {
   const results = await Promise.all(Array.from({ length: 8 }, () => call(app, 'POST', '/api/courses', owner, { title: 'Race Course' })));
-  t.same(results.map((res) => res.status), Array(8).fill(201));
+  t.same(
+    results.map((res) => res.status),
+    Array(8).fill(201),
+  );
   const slugs = results.map((res) => res.body.slug).sort();
   t.same(slugs, ['race-course', 'race-course-2', 'race-course-3', 'race-course-4', 'race-course-5', 'race-course-6', 'race-course-7', 'race-course-8']);
 });
@@ -94,28 +106,31 @@ t.test('courses: concurrent creates with one title get distinct slugs', async (t
 t.test('courses: role matrix for writes', async (t) => {
   const course = await createCourse({ title: 'Matrix' });
   const before = await countRows(app, ['courses']);
-  for (const [who, as, status] of [['anonymous', null, 401], ['student', student, 403]] as const) {
+  for (const [who, as, status] of [
+    ['anonymous', null, 401],
+    ['student', student, 403],
+  ] as const) {
     const res = await call(app, 'POST', '/api/courses', as, { title: 'Nope' });
     t.equal(res.status, status, `create as ${who}`);
   }
   t.same(await countRows(app, ['courses']), before, 'refused creates wrote nothing');
-  for (const [who, as, status] of [['anonymous', null, 401], ['student', student, 404], ['other instructor', otherInstructor, 404]] as const) {
+  for (const [who, as, status] of [
+    ['anonymous', null, 401],
+    ['student', student, 404],
+    ['other instructor', otherInstructor, 404],
+  ] as const) {
     t.equal((await call(app, 'PATCH', `/api/courses/${course.id}`, as, { title: 'Hacked' })).status, status, `patch draft as ${who}`);
   }
   await call(app, 'PATCH', `/api/courses/${course.id}`, owner, { isPublished: true });
-  for (const [who, as, status] of [['student', student, 403], ['other instructor', otherInstructor, 403]] as const) {
+  for (const [who, as, status] of [
+    ['student', student, 403],
+    ['other instructor', otherInstructor, 403],
+  ] as const) {
     t.equal((await call(app, 'PATCH', `/api/courses/${course.id}`, as, { title: 'Hacked' })).status, status, `patch published as ${who}`);
     t.equal((await call(app, 'DELETE', `/api/courses/${course.id}`, as)).status, status, `delete as ${who}`);
   }
   t.equal((await call(app, 'PATCH', `/api/courses/${course.id}`, admin, { title: 'By admin' })).body.title, 'By admin');
-  const bad = [
-    { title: '' },
-    { title: 'x', unknown: 1 },
-    { isPublished: 'true' },
-    { difficultyLevel: 'expert' },
-    { thumbnailUrl: 'javascript:alert(1)' },
-    {},
-  ];
+  const bad = [{ title: '' }, { title: 'x', unknown: 1 }, { isPublished: 'true' }, { difficultyLevel: 'expert' }, { thumbnailUrl: 'javascript:alert(1)' }, {}];
   for (const body of bad) {
     const res = await call(app, 'PATCH', `/api/courses/${course.id}`, owner, body);
     t.equal(res.status, 400, `PATCH ${JSON.stringify(body)} → 400`);
@@ -129,8 +144,13 @@ t.test('courses: role matrix for writes', async (t) => {
 t.test('lessons: nesting, outline, content visibility, cycles, reorder', async (t) => {
   const course = await createCourse({ title: 'Outline' });
   const module1 = await createLesson(course.id, { title: 'Module 1', isPreview: true, content: 'intro' });
-  const child1 = await createLesson(course.id, { title: 'Basics', parentLessonId: module1.id, content: 'secret basics', videoUrl: 'https://cdn.example.com/v.mp4' });
-  const child2 = await createLesson(course.id, { title: 'Basics' , parentLessonId: module1.id });
+  const child1 = await createLesson(course.id, {
+    title: 'Basics',
+    parentLessonId: module1.id,
+    content: 'secret basics',
+    videoUrl: 'https://cdn.example.com/v.mp4',
+  });
+  const child2 = await createLesson(course.id, { title: 'Basics', parentLessonId: module1.id });
   t.equal(child2.slug, 'basics-2', 'lesson slugs are unique per course');
   t.equal(child1.orderIndex, 0);
   t.equal(child2.orderIndex, 1, 'order index defaults to the end of its siblings');
@@ -147,7 +167,10 @@ t.test('lessons: nesting, outline, content visibility, cycles, reorder', async (
   const [m1, m2] = anonymous.body.lessons;
   t.equal(m1.id, module1.id);
   t.equal(m2.id, module2.id);
-  t.same(m1.children.map((lesson: { id: string }) => lesson.id), [child1.id, child2.id]);
+  t.same(
+    m1.children.map((lesson: { id: string }) => lesson.id),
+    [child1.id, child2.id],
+  );
   t.equal(m1.content, 'intro', 'preview content is public');
   t.notOk('content' in m1.children[0], 'other content is hidden from visitors');
   t.notOk('videoUrl' in m1.children[0]);
@@ -181,9 +204,7 @@ t.test('lessons: nesting, outline, content visibility, cycles, reorder', async (
   ]);
   t.equal(badOrder.status, 400);
   t.same((await call(app, 'GET', `/api/courses/${course.id}`, owner)).body.lessons, before, 'nothing moved');
-  const cyclicOrder = await call(app, 'PUT', `/api/courses/${course.id}/lesson-order`, owner, [
-    { id: module1.id, parentLessonId: child1.id, orderIndex: 0 },
-  ]);
+  const cyclicOrder = await call(app, 'PUT', `/api/courses/${course.id}/lesson-order`, owner, [{ id: module1.id, parentLessonId: child1.id, orderIndex: 0 }]);
   t.equal(cyclicOrder.status, 400);
   const goodOrder = await call(app, 'PUT', `/api/courses/${course.id}/lesson-order`, owner, [
     { id: module2.id, parentLessonId: null, orderIndex: 0 },
@@ -191,8 +212,14 @@ t.test('lessons: nesting, outline, content visibility, cycles, reorder', async (
     { id: child1.id, parentLessonId: module2.id, orderIndex: 0 },
   ]);
   t.equal(goodOrder.status, 200);
-  t.same(goodOrder.body.lessons.map((lesson: { id: string }) => lesson.id), [module2.id, module1.id]);
-  t.same(goodOrder.body.lessons[0].children.map((lesson: { id: string }) => lesson.id), [child1.id, child2.id]);
+  t.same(
+    goodOrder.body.lessons.map((lesson: { id: string }) => lesson.id),
+    [module2.id, module1.id],
+  );
+  t.same(
+    goodOrder.body.lessons[0].children.map((lesson: { id: string }) => lesson.id),
+    [child1.id, child2.id],
+  );
   t.equal((await call(app, 'PUT', `/api/courses/${course.id}/lesson-order`, student, [{ id: module1.id, parentLessonId: null, orderIndex: 0 }])).status, 403);
   t.equal((await call(app, 'PUT', `/api/courses/${course.id}/lesson-order`, owner, [])).status, 400);
 });
@@ -229,7 +256,11 @@ t.test('lessons: delete moves children up and is refused once students progresse
   await createLesson(empty.id, { title: 'Gone with it' });
   t.equal((await call(app, 'DELETE', `/api/courses/${empty.id}`, owner)).status, 204);
   t.equal((await call(app, 'GET', `/api/courses/${empty.id}`, owner)).status, 404);
-  t.equal((await countRows(app, ['lessons'])).lessons, (await app.orm.em.getConnection().execute<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM lessons WHERE course_id <> '${empty.id}'`))[0]!.n, 'its lessons went with it');
+  t.equal(
+    (await countRows(app, ['lessons'])).lessons,
+    (await app.orm.em.getConnection().execute<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM lessons WHERE course_id <> '${empty.id}'`))[0]!.n,
+    'its lessons went with it',
+  );
 });
 
 t.test('enrollments: idempotent enroll, roles, drop and reactivate, review', async (t) => {
@@ -258,7 +289,13 @@ t.test('enrollments: idempotent enroll, roles, drop and reactivate, review', asy
     t.equal((await call(app, 'GET', `/api/courses/${course.id}/enrollments?${query}`, owner)).status, 400, `course enrollments?${query}`);
   }
 
-  for (const [who, as, status] of [['student', student, 403], ['other instructor', otherInstructor, 403], ['owner', owner, 200], ['admin', admin, 200], ['anonymous', null, 401]] as const) {
+  for (const [who, as, status] of [
+    ['student', student, 403],
+    ['other instructor', otherInstructor, 403],
+    ['owner', owner, 200],
+    ['admin', admin, 200],
+    ['anonymous', null, 401],
+  ] as const) {
     t.equal((await call(app, 'GET', `/api/courses/${course.id}/enrollments`, as)).status, status, `course enrollments as ${who}`);
   }
   const roster = await call(app, 'GET', `/api/courses/${course.id}/enrollments`, owner);
@@ -296,7 +333,15 @@ t.test('progress: rules, QUIZ_REQUIRED, concurrency, completion once', async (t)
   t.equal((await call(app, 'POST', `/api/lessons/${a.id}/progress`, outsider, { status: 'in_progress' })).status, 403);
   t.equal((await call(app, 'POST', `/api/lessons/${a.id}/progress`, owner, { status: 'in_progress' })).status, 403);
   const before = await countRows(app, ['lesson_progress']);
-  for (const body of [{}, { timeSpentSecondsDelta: 3601 }, { timeSpentSecondsDelta: -1 }, { completionPercentage: 101 }, { status: 'done' }, { status: 'completed', extra: 1 }, { timeSpentSecondsDelta: '5' }]) {
+  for (const body of [
+    {},
+    { timeSpentSecondsDelta: 3601 },
+    { timeSpentSecondsDelta: -1 },
+    { completionPercentage: 101 },
+    { status: 'done' },
+    { status: 'completed', extra: 1 },
+    { timeSpentSecondsDelta: '5' },
+  ]) {
     const res = await call(app, 'POST', `/api/lessons/${a.id}/progress`, student, body);
     t.equal(res.status, 400, `progress ${JSON.stringify(body)} → 400`);
   }
@@ -315,12 +360,20 @@ t.test('progress: rules, QUIZ_REQUIRED, concurrency, completion once', async (t)
 
   // Ten concurrent writes add up exactly.
   const writes = await Promise.all(Array.from({ length: 10 }, () => call(app, 'POST', `/api/lessons/${b.id}/progress`, student, { timeSpentSecondsDelta: 7 })));
-  t.same(writes.map((w) => w.status), Array(10).fill(200));
+  t.same(
+    writes.map((w) => w.status),
+    Array(10).fill(200),
+  );
   const progress = await call(app, 'GET', `/api/enrollments/${enrollment.id}/progress`, student);
   t.equal(progress.body.items.find((item: { lessonId: string }) => item.lessonId === b.id).timeSpentSeconds, 70);
   t.equal(progress.body.items.length, 3, 'every lesson of the course is listed');
   t.equal(progress.body.items.find((item: { lessonId: string }) => item.lessonId === quizLesson.id).status, 'not_started');
-  for (const [who, as, status] of [['outsider', outsider, 403], ['other instructor', otherInstructor, 403], ['owner', owner, 200], ['admin', admin, 200]] as const) {
+  for (const [who, as, status] of [
+    ['outsider', outsider, 403],
+    ['other instructor', otherInstructor, 403],
+    ['owner', owner, 200],
+    ['admin', admin, 200],
+  ] as const) {
     t.equal((await call(app, 'GET', `/api/enrollments/${enrollment.id}/progress`, as)).status, status, `progress as ${who}`);
   }
 
@@ -337,7 +390,11 @@ t.test('progress: rules, QUIZ_REQUIRED, concurrency, completion once', async (t)
     progress.body.items.map((item: { lessonId: string }) => item.lessonId),
     'the pages together are the whole list, in its order',
   );
-  t.same((await call(app, 'GET', `/api/enrollments/${enrollment.id}/progress?page=3&limit=2`, student)).body, { items: [], total: 3, page: 3, limit: 2 }, 'past the end');
+  t.same(
+    (await call(app, 'GET', `/api/enrollments/${enrollment.id}/progress?page=3&limit=2`, student)).body,
+    { items: [], total: 3, page: 3, limit: 2 },
+    'past the end',
+  );
   for (const query of ['limit=101', 'limit=0', 'page=0', 'page=1e21', 'page=999999999999999999', 'status=x']) {
     const res = await call(app, 'GET', `/api/enrollments/${enrollment.id}/progress?${query}`, student);
     t.equal(res.status, 400, `progress?${query}`);
@@ -345,11 +402,17 @@ t.test('progress: rules, QUIZ_REQUIRED, concurrency, completion once', async (t)
   }
 
   // A lesson with a published graded quiz is completed by the quiz only.
-  await app.orm.em.getConnection().execute(`INSERT INTO quizzes (lesson_id, title, quiz_type, is_published) VALUES (?, 'Gate', 'graded', true)`, [quizLesson.id]);
+  await app.orm.em
+    .getConnection()
+    .execute(`INSERT INTO quizzes (lesson_id, title, quiz_type, is_published) VALUES (?, 'Gate', 'graded', true)`, [quizLesson.id]);
   const gated = await call(app, 'POST', `/api/lessons/${quizLesson.id}/progress`, student, { status: 'completed' });
   t.equal(gated.status, 409);
   t.equal(gated.body.code, 'QUIZ_REQUIRED');
-  t.equal((await call(app, 'POST', `/api/lessons/${quizLesson.id}/progress`, student, { timeSpentSecondsDelta: 20 })).status, 200, 'time on a quiz lesson is fine');
+  t.equal(
+    (await call(app, 'POST', `/api/lessons/${quizLesson.id}/progress`, student, { timeSpentSecondsDelta: 20 })).status,
+    200,
+    'time on a quiz lesson is fine',
+  );
 
   // The 100 % transition happens once, even when the last writes race.
   await app.orm.em.getConnection().execute(`UPDATE quizzes SET quiz_type = 'practice' WHERE lesson_id = ?`, [quizLesson.id]);
@@ -358,16 +421,23 @@ t.test('progress: rules, QUIZ_REQUIRED, concurrency, completion once', async (t)
     call(app, 'POST', `/api/lessons/${quizLesson.id}/progress`, student, { status: 'completed' }),
     call(app, 'POST', `/api/lessons/${b.id}/progress`, student, { completionPercentage: 100 }),
   ]);
-  t.same(finals.map((f) => f.status), [200, 200, 200]);
-  const [row] = await app.orm.em.getConnection().execute<Array<{ status: string; completed_at: string; progress_percentage: string }>>(
-    'SELECT status, completed_at, progress_percentage FROM enrollments WHERE id = ?',
-    [enrollment.id],
+  t.same(
+    finals.map((f) => f.status),
+    [200, 200, 200],
   );
+  const [row] = await app.orm.em
+    .getConnection()
+    .execute<Array<{ status: string; completed_at: string; progress_percentage: string }>>(
+      'SELECT status, completed_at, progress_percentage FROM enrollments WHERE id = ?',
+      [enrollment.id],
+    );
   t.equal(row!.status, 'completed');
   t.equal(Number(row!.progress_percentage), 100);
   const completedAt = new Date(row!.completed_at).getTime();
   await call(app, 'POST', `/api/lessons/${b.id}/progress`, student, { timeSpentSecondsDelta: 1 });
-  const [later] = await app.orm.em.getConnection().execute<Array<{ completed_at: string }>>('SELECT completed_at FROM enrollments WHERE id = ?', [enrollment.id]);
+  const [later] = await app.orm.em
+    .getConnection()
+    .execute<Array<{ completed_at: string }>>('SELECT completed_at FROM enrollments WHERE id = ?', [enrollment.id]);
   t.equal(new Date(later!.completed_at).getTime(), completedAt, 'completedAt is set once');
 
   // A dropped enrollment does not complete.
@@ -390,7 +460,11 @@ t.test('progress writes with a clientKey are applied once, whatever the retries 
   t.match(first.body.lessonProgress, { timeSpentSeconds: 30, completionPercentage: 20 });
   const retry = await write({ timeSpentSecondsDelta: 30, completionPercentage: 20, clientKey: key });
   t.equal(retry.status, 200, 'a retry answers as the write did');
-  t.match(retry.body, { lessonProgress: { timeSpentSeconds: 30, completionPercentage: 20 }, enrollment: { enrollmentId: enrollment.id, totalTimeSpentSeconds: 30 } }, 'the time was added once');
+  t.match(
+    retry.body,
+    { lessonProgress: { timeSpentSeconds: 30, completionPercentage: 20 }, enrollment: { enrollmentId: enrollment.id, totalTimeSpentSeconds: 30 } },
+    'the time was added once',
+  );
   const other = await write({ timeSpentSecondsDelta: 30, clientKey: randomUUID() });
   t.equal(other.body.lessonProgress.timeSpentSeconds, 60, 'another key is another write');
   const keyless = await write({ timeSpentSecondsDelta: 5 });
@@ -401,11 +475,16 @@ t.test('progress writes with a clientKey are applied once, whatever the retries 
   // Ten at once with one key: one applies.
   const racingKey = randomUUID();
   const racing = await Promise.all(Array.from({ length: 10 }, () => write({ timeSpentSecondsDelta: 7, clientKey: racingKey })));
-  t.same(racing.map((res) => res.status), Array(10).fill(200));
-  const [stored] = await app.orm.em.getConnection().execute<Array<{ time_spent_seconds: number }>>(
-    'SELECT time_spent_seconds FROM lesson_progress WHERE enrollment_id = ? AND lesson_id = ?',
-    [enrollment.id, lesson.id],
+  t.same(
+    racing.map((res) => res.status),
+    Array(10).fill(200),
   );
+  const [stored] = await app.orm.em
+    .getConnection()
+    .execute<Array<{ time_spent_seconds: number }>>('SELECT time_spent_seconds FROM lesson_progress WHERE enrollment_id = ? AND lesson_id = ?', [
+      enrollment.id,
+      lesson.id,
+    ]);
   t.equal(stored!.time_spent_seconds, 72, 'ten concurrent writes with one key added 7 s once');
 
   // Two at once, for certain: another session holds the progress row, so the first write waits
@@ -418,16 +497,20 @@ t.test('progress writes with a clientKey are applied once, whatever the retries 
   const heldKey = randomUUID();
   const both = Promise.all([write({ timeSpentSecondsDelta: 11, clientKey: heldKey }), write({ timeSpentSecondsDelta: 11, clientKey: heldKey })]);
   await waitFor('both writes to wait', async () => {
-    const [{ n }] = await app.orm.em.getConnection().execute<Array<{ n: number }>>(
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%progress_client_keys%'`,
-    );
+    const [{ n }] = await app.orm.em
+      .getConnection()
+      .execute<Array<{ n: number }>>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%progress_client_keys%'`,
+      );
     return n === 2;
   });
   await locker.query('COMMIT');
   const [one, two] = await both;
   t.same([one.status, two.status], [200, 200]);
   t.same([one.body.lessonProgress.timeSpentSeconds, two.body.lessonProgress.timeSpentSeconds], [83, 83], 'both answer the state with 11 s added once');
-  const [{ keys }] = await app.orm.em.getConnection().execute<Array<{ keys: number }>>('SELECT count(*)::int AS keys FROM progress_client_keys WHERE enrollment_id = ?', [enrollment.id]);
+  const [{ keys }] = await app.orm.em
+    .getConnection()
+    .execute<Array<{ keys: number }>>('SELECT count(*)::int AS keys FROM progress_client_keys WHERE enrollment_id = ?', [enrollment.id]);
   t.equal(keys, 4, 'one row per key used');
 
   // Bad keys and key-only writes change nothing.
@@ -442,7 +525,10 @@ t.test('progress writes with a clientKey are applied once, whatever the retries 
   // The sweep forgets keys after a day; a fresh one stays.
   const db = app.orm.em.getConnection();
   const stale = randomUUID();
-  await db.execute(`INSERT INTO progress_client_keys (enrollment_id, client_key, created_at) VALUES (?, ?, now() - interval '25 hours')`, [enrollment.id, stale]);
+  await db.execute(`INSERT INTO progress_client_keys (enrollment_id, client_key, created_at) VALUES (?, ?, now() - interval '25 hours')`, [
+    enrollment.id,
+    stale,
+  ]);
   const keyExists = async (clientKey: string) =>
     (await db.execute<Array<{ n: number }>>('SELECT count(*)::int AS n FROM progress_client_keys WHERE client_key = ?', [clientKey]))[0]!.n === 1;
   await app.queues.add('maintenance', { reason: 'manual' });
@@ -457,7 +543,12 @@ t.test('dashboard snapshot', async (t) => {
   await enroll(course.id);
   await enroll(course.id, outsider);
   await call(app, 'POST', `/api/lessons/${lesson.id}/progress`, student, { status: 'completed', timeSpentSecondsDelta: 60 });
-  for (const [who, as, status] of [['anonymous', null, 401], ['student', student, 403], ['other instructor', otherInstructor, 403], ['admin', admin, 200]] as const) {
+  for (const [who, as, status] of [
+    ['anonymous', null, 401],
+    ['student', student, 403],
+    ['other instructor', otherInstructor, 403],
+    ['admin', admin, 200],
+  ] as const) {
     t.equal((await call(app, 'GET', `/api/courses/${course.id}/dashboard`, as)).status, status, `dashboard as ${who}`);
   }
   const res = await call(app, 'GET', `/api/courses/${course.id}/dashboard`, owner);
@@ -470,7 +561,21 @@ t.test('dashboard snapshot', async (t) => {
 
 t.test('the learning routes are documented', async (t) => {
   const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json();
-  for (const path of ['/api/courses', '/api/courses/{idOrSlug}', '/api/courses/{id}', '/api/courses/{id}/lessons', '/api/lessons/{id}', '/api/courses/{id}/lesson-order', '/api/courses/{id}/enroll', '/api/enrollments', '/api/courses/{id}/enrollments', '/api/enrollments/{id}', '/api/lessons/{id}/progress', '/api/enrollments/{id}/progress', '/api/courses/{id}/dashboard']) {
+  for (const path of [
+    '/api/courses',
+    '/api/courses/{idOrSlug}',
+    '/api/courses/{id}',
+    '/api/courses/{id}/lessons',
+    '/api/lessons/{id}',
+    '/api/courses/{id}/lesson-order',
+    '/api/courses/{id}/enroll',
+    '/api/enrollments',
+    '/api/courses/{id}/enrollments',
+    '/api/enrollments/{id}',
+    '/api/lessons/{id}/progress',
+    '/api/enrollments/{id}/progress',
+    '/api/courses/{id}/dashboard',
+  ]) {
     t.ok(doc.paths[path], path);
   }
 });

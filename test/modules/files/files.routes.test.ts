@@ -104,10 +104,7 @@ async function uploadOk(user: TestUser, file: FilePart, fields: Record<string, s
 }
 
 async function storagePathOf(id: string): Promise<string> {
-  const [row] = await app.orm.em.fork().getConnection().execute<Array<{ storage_path: string }>>(
-    'select storage_path from uploaded_files where id = ?',
-    [id],
-  );
+  const [row] = await app.orm.em.fork().getConnection().execute<Array<{ storage_path: string }>>('select storage_path from uploaded_files where id = ?', [id]);
   return row!.storage_path;
 }
 
@@ -163,10 +160,7 @@ await t.test('a real PNG, PDF and MP4 are accepted by their bytes and stored und
   const txt = await uploadOk(admin, { filename: 'notes.md', data: 'Week 1: a < b and b > c.\nÇa va ✓\n' });
   t.match(txt, { mimeType: 'text/plain', filename: /\.txt$/ });
 
-  const [row] = await app.orm.em.fork().getConnection().execute(
-    'select file_type, storage_provider, file_url from uploaded_files where id = ?',
-    [mp4.id],
-  );
+  const [row] = await app.orm.em.fork().getConnection().execute('select file_type, storage_provider, file_url from uploaded_files where id = ?', [mp4.id]);
   t.same(row, { file_type: 'video', storage_provider: 'local', file_url: `/api/files/${mp4.id}/content` });
   t.same(await readdir(join(root, '.tmp')), [], 'no spool left behind');
 });
@@ -274,7 +268,15 @@ await t.test('only instructors and admins upload; malformed forms are 4xx, never
     ['__proto__ field', { filename: 'x.png', data: PNG }, [['__proto__', 'x']], 400],
     ['isPublic not a boolean', { filename: 'x.png', data: PNG }, [['isPublic', 'yes']], 400],
     ['courseId not a UUID', { filename: 'x.png', data: PNG }, [['courseId', '42']], 400],
-    ['folder twice', { filename: 'x.png', data: PNG }, [['folder', 'a'], ['folder', 'b']], 400],
+    [
+      'folder twice',
+      { filename: 'x.png', data: PNG },
+      [
+        ['folder', 'a'],
+        ['folder', 'b'],
+      ],
+      400,
+    ],
     ['a field too long', { filename: 'x.png', data: PNG }, [['folder', 'a'.repeat(2000)]], 400],
     ['unknown course', { filename: 'x.png', data: PNG }, [['courseId', '00000000-0000-4000-8000-000000000000']], 404],
   ];
@@ -416,8 +418,7 @@ await t.test('content is served with its type, nosniff and the right disposition
 
 await t.test('range requests get 206 with the right bytes; past the end is 416', async (t) => {
   const mp4 = await uploadOk(instructor, { filename: 'clip.mp4', data: MP4 });
-  const get = (range: string) =>
-    app.inject({ method: 'GET', url: `/api/files/${mp4.id}/content`, headers: { ...instructor.headers, range } });
+  const get = (range: string) => app.inject({ method: 'GET', url: `/api/files/${mp4.id}/content`, headers: { ...instructor.headers, range } });
 
   const head = await get('bytes=0-7');
   t.equal(head.statusCode, 206);
@@ -508,8 +509,7 @@ await t.test('DELETE: uploader and admin; removes the bytes too', async (t) => {
   const onDiskPath = join(root, await storagePathOf(file.id));
   t.ok(await exists(onDiskPath));
 
-  const del = (user: TestUser | null, id = file.id) =>
-    app.inject({ method: 'DELETE', url: `/api/files/${id}`, headers: user?.headers ?? {} });
+  const del = (user: TestUser | null, id = file.id) => app.inject({ method: 'DELETE', url: `/api/files/${id}`, headers: user?.headers ?? {} });
   t.equal((await del(null)).statusCode, 401);
   t.equal((await del(otherInstructor)).statusCode, 404, 'cannot see it: 404');
   const reader = await del(enrolled);

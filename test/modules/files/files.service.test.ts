@@ -15,7 +15,12 @@ const BODY = 'Plain text notes for the class.\n';
 async function* form(parts: FormPart[]): AsyncIterable<FormPart> {
   yield* parts;
 }
-const filePart = (data: string | Buffer, filename = 'notes.txt'): FormPart => ({ type: 'file', fieldname: 'file', filename, file: Readable.from([Buffer.from(data)]) });
+const filePart = (data: string | Buffer, filename = 'notes.txt'): FormPart => ({
+  type: 'file',
+  fieldname: 'file',
+  filename,
+  file: Readable.from([Buffer.from(data)]),
+});
 const field = (fieldname: string, value: string): FormPart => ({ type: 'field', fieldname, value, valueTruncated: false, fieldnameTruncated: false });
 
 const uploaded = await uploadFile(app.forkDeps(), auth, form([field('isPublic', 'false'), filePart(BODY)]));
@@ -30,12 +35,18 @@ t.test('an upload judged by its bytes is stored and gets a row', async (t) => {
 
 t.test('a refused upload leaves no spool and no row', async (t) => {
   const before = await app.orm.em.fork().getConnection().execute<Array<{ n: number }>>('SELECT count(*)::int AS n FROM uploaded_files');
-  await t.rejects(uploadFile(app.forkDeps(), auth, form([filePart('<svg xmlns="http://www.w3.org/2000/svg"></svg>', 'x.svg')])), { code: 'UNSUPPORTED_MEDIA_TYPE' });
+  await t.rejects(uploadFile(app.forkDeps(), auth, form([filePart('<svg xmlns="http://www.w3.org/2000/svg"></svg>', 'x.svg')])), {
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+  });
   await t.rejects(uploadFile(app.forkDeps(), auth, form([field('colour', 'red'), filePart(BODY)])), { code: 'VALIDATION_ERROR' });
   const after = await app.orm.em.fork().getConnection().execute<Array<{ n: number }>>('SELECT count(*)::int AS n FROM uploaded_files');
   t.equal(after[0]!.n, before[0]!.n);
   const { readdir } = await import('node:fs/promises');
-  t.same((await readdir(`${app.config.storageDir}/.tmp`)).filter((name) => name.endsWith('.part')), [], 'no spool left');
+  t.same(
+    (await readdir(`${app.config.storageDir}/.tmp`)).filter((name) => name.endsWith('.part')),
+    [],
+    'no spool left',
+  );
 });
 
 t.test('one range is a 206 slice; a range beyond the size is refused with 416', async (t) => {

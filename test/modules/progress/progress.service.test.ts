@@ -110,13 +110,19 @@ t.test('lessons added to a course: one course job, or the recalculation in the c
   const queued = fakeJobs(true);
   await createLesson(depsWith(queued).deps, auth(owner), courseId, { title: 'Added' });
   t.same(queued.calls.recalculateCourse, [courseId], 'handed to the queue');
-  const [stale] = await app.orm.em.fork().getConnection().execute<Array<{ total_lessons_count: number }>>('SELECT total_lessons_count FROM enrollments WHERE id = ?', [enrollmentId]);
+  const [stale] = await app.orm.em
+    .fork()
+    .getConnection()
+    .execute<Array<{ total_lessons_count: number }>>('SELECT total_lessons_count FROM enrollments WHERE id = ?', [enrollmentId]);
   t.equal(stale!.total_lessons_count, 1, 'the queue does it later');
 
   const refused = fakeJobs(false);
   await courseLessonsChanged(depsWith(refused).deps, courseId);
   t.same(refused.calls.recalculateCourse, [courseId]);
-  const [fresh] = await app.orm.em.fork().getConnection().execute<Array<{ total_lessons_count: number; status: string }>>('SELECT total_lessons_count, status FROM enrollments WHERE id = ?', [enrollmentId]);
+  const [fresh] = await app.orm.em
+    .fork()
+    .getConnection()
+    .execute<Array<{ total_lessons_count: number; status: string }>>('SELECT total_lessons_count, status FROM enrollments WHERE id = ?', [enrollmentId]);
   t.match(fresh, { total_lessons_count: 2, status: 'completed' }, 'recalculated here (a completion stays a completion)');
 });
 
@@ -132,7 +138,11 @@ t.test('who records progress: draft lessons are 404, dropped enrollees and stran
   await t.rejects(recordLessonProgress(deps, auth(student), lessonIds[0]!, { status: 'in_progress' }), { code: 'FORBIDDEN' }, 'dropped: no longer an enrollee');
 
   const draft = await courseWithLessons(1, false);
-  await t.rejects(recordLessonProgress(deps, auth(student), draft.lessonIds[0]!, { status: 'in_progress' }), { code: 'NOT_FOUND' }, 'a draft course is not there');
+  await t.rejects(
+    recordLessonProgress(deps, auth(student), draft.lessonIds[0]!, { status: 'in_progress' }),
+    { code: 'NOT_FOUND' },
+    'a draft course is not there',
+  );
 
   // Unpublishing a course with a student in it: the lesson disappears for the student.
   const live = await courseWithLessons(1);

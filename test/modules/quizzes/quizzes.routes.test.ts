@@ -38,7 +38,10 @@ async function courseWithLesson() {
 /** A published quiz with a multiple-choice, a true/false and a short-answer question (6 points). */
 async function publishedQuiz(settings: Record<string, unknown> = {}) {
   const { course, lesson } = await courseWithLesson();
-  const quiz = await ok(await call(app, 'POST', `/api/lessons/${lesson.id}/quiz`, owner, { title: 'Pop quiz', quizType: 'graded', passingScore: 50, ...settings }), 201);
+  const quiz = await ok(
+    await call(app, 'POST', `/api/lessons/${lesson.id}/quiz`, owner, { title: 'Pop quiz', quizType: 'graded', passingScore: 50, ...settings }),
+    201,
+  );
   const mc = await ok(
     await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, {
       questionText: 'Which filters rows?',
@@ -53,9 +56,22 @@ async function publishedQuiz(settings: Record<string, unknown> = {}) {
     }),
     201,
   );
-  const tf = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, { questionText: 'SELECT * returns all columns', questionType: 'true_false', correctAnswer: true, points: 1 }), 201);
+  const tf = await ok(
+    await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, {
+      questionText: 'SELECT * returns all columns',
+      questionType: 'true_false',
+      correctAnswer: true,
+      points: 1,
+    }),
+    201,
+  );
   const sa = await ok(
-    await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, { questionText: 'Remove duplicates?', questionType: 'short_answer', correctAnswer: { accepted: ['DISTINCT'] }, points: 2 }),
+    await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, {
+      questionText: 'Remove duplicates?',
+      questionType: 'short_answer',
+      correctAnswer: { accepted: ['DISTINCT'] },
+      points: 2,
+    }),
     201,
   );
   await ok(await call(app, 'PATCH', `/api/quizzes/${quiz.id}`, owner, { isPublished: true }));
@@ -80,19 +96,43 @@ function findSecrets(value: unknown, path = '$'): string[] {
 
 t.test('authoring: one quiz per lesson, per-type validation, publishing rules, roles', async (t) => {
   const { course, lesson } = await courseWithLesson();
-  t.equal((await call(app, 'POST', `/api/lessons/${lesson.id}/quiz`, owner, { title: 'Q', isPublished: true })).status, 409, 'cannot publish without questions');
-  for (const [who, as, status] of [['anonymous', null, 401], ['student', student, 403], ['other instructor', otherInstructor, 403]] as const) {
+  t.equal(
+    (await call(app, 'POST', `/api/lessons/${lesson.id}/quiz`, owner, { title: 'Q', isPublished: true })).status,
+    409,
+    'cannot publish without questions',
+  );
+  for (const [who, as, status] of [
+    ['anonymous', null, 401],
+    ['student', student, 403],
+    ['other instructor', otherInstructor, 403],
+  ] as const) {
     t.equal((await call(app, 'POST', `/api/lessons/${lesson.id}/quiz`, as, { title: 'Q' })).status, status, `create as ${who}`);
   }
   const quiz = await ok(await call(app, 'POST', `/api/lessons/${lesson.id}/quiz`, owner, { title: 'Q', timeLimitSeconds: 20, maxAttempts: null }), 201);
-  t.match(quiz, { lessonId: lesson.id, quizType: 'practice', passingScore: 70, timeLimitSeconds: 20, maxAttempts: null, questionCount: 0, isPublished: false, questions: [] });
+  t.match(quiz, {
+    lessonId: lesson.id,
+    quizType: 'practice',
+    passingScore: 70,
+    timeLimitSeconds: 20,
+    maxAttempts: null,
+    questionCount: 0,
+    isPublished: false,
+    questions: [],
+  });
   t.equal((await call(app, 'POST', `/api/lessons/${lesson.id}/quiz`, owner, { title: 'Again' })).status, 409, 'one quiz per lesson');
   t.equal((await call(app, 'PATCH', `/api/quizzes/${quiz.id}`, owner, { isPublished: true })).status, 409, 'no questions, no publishing');
 
   const before = await countRows(app, ['quiz_questions']);
   const bad: Array<Record<string, unknown>> = [
     { questionText: 'x', questionType: 'multiple_choice', options: [{ text: 'only', isCorrect: true }] },
-    { questionText: 'x', questionType: 'multiple_choice', options: [{ text: 'a', isCorrect: false }, { text: 'b', isCorrect: false }] },
+    {
+      questionText: 'x',
+      questionType: 'multiple_choice',
+      options: [
+        { text: 'a', isCorrect: false },
+        { text: 'b', isCorrect: false },
+      ],
+    },
     { questionText: 'x', questionType: 'true_false', correctAnswer: 'true' },
     { questionText: 'x', questionType: 'true_false' },
     { questionText: 'x', questionType: 'short_answer', correctAnswer: { accepted: [] } },
@@ -111,16 +151,36 @@ t.test('authoring: one quiz per lesson, per-type validation, publishing rules, r
   }
   t.same(await countRows(app, ['quiz_questions']), before, 'nothing written');
   const mc = await ok(
-    await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, { questionText: 'x', questionType: 'multiple_choice', options: [{ text: 'a', isCorrect: true }, { text: 'b', isCorrect: false }] }),
+    await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, {
+      questionText: 'x',
+      questionType: 'multiple_choice',
+      options: [
+        { text: 'a', isCorrect: true },
+        { text: 'b', isCorrect: false },
+      ],
+    }),
     201,
   );
-  t.match(mc.options, [{ id: /^[0-9a-f-]{36}$/, text: 'a', isCorrect: true }, { id: /^[0-9a-f-]{36}$/, text: 'b', isCorrect: false }], 'option ids generated');
+  t.match(
+    mc.options,
+    [
+      { id: /^[0-9a-f-]{36}$/, text: 'a', isCorrect: true },
+      { id: /^[0-9a-f-]{36}$/, text: 'b', isCorrect: false },
+    ],
+    'option ids generated',
+  );
   t.equal((await call(app, 'PATCH', `/api/questions/${mc.id}`, otherInstructor, { points: 5 })).status, 404, 'an unpublished quiz does not exist for others');
   t.equal((await ok(await call(app, 'PATCH', `/api/questions/${mc.id}`, owner, { points: 5 }))).points, 5);
   t.equal((await call(app, 'PATCH', `/api/questions/${mc.id}`, owner, { questionType: 'true_false' })).status, 400, 'a type change needs its content');
   t.equal((await call(app, 'GET', `/api/quizzes/${quiz.id}`, student)).status, 404, 'a draft quiz does not exist for enrollees');
   const draft = await ok(await call(app, 'GET', `/api/quizzes/${quiz.id}`, owner));
-  t.match(draft, { id: quiz.id, isPublished: false, questionCount: 1, metadata: {}, questions: [{ id: mc.id, quizId: quiz.id, points: 5, options: mc.options, correctAnswer: null }] });
+  t.match(draft, {
+    id: quiz.id,
+    isPublished: false,
+    questionCount: 1,
+    metadata: {},
+    questions: [{ id: mc.id, quizId: quiz.id, points: 5, options: mc.options, correctAnswer: null }],
+  });
   t.equal((await call(app, 'GET', '/api/quizzes/00000000-0000-4000-8000-000000000000', owner)).status, 404);
   await ok(await call(app, 'PATCH', `/api/quizzes/${quiz.id}`, owner, { isPublished: true }));
   t.equal((await call(app, 'DELETE', `/api/questions/${mc.id}`, owner)).status, 409, 'a published quiz keeps one question');
@@ -162,15 +222,28 @@ t.test('attempts: start, resume, order, autosave, submit, result, no secrets', a
   const saved = await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, student, { answer: true });
   t.equal(saved.status, 200);
   t.equal((await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, student, { answer: true })).status, 200, 'idempotent');
-  for (const [questionId, answer] of [[tf.id, 'true'], [mc.id, 'where'], [mc.id, ['nope']], [sa.id, 42]] as const) {
+  for (const [questionId, answer] of [
+    [tf.id, 'true'],
+    [mc.id, 'where'],
+    [mc.id, ['nope']],
+    [sa.id, 42],
+  ] as const) {
     const res = await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${questionId}`, student, { answer });
     t.equal(res.status, 400, `answer ${JSON.stringify(answer)} refused`);
   }
   t.equal((await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, student, {})).status, 400, 'answer is required');
-  for (const [label, answer] of [['40 levels', nestedObject(40)], ['8,000 levels', '[]']] as const) {
+  for (const [label, answer] of [
+    ['40 levels', nestedObject(40)],
+    ['8,000 levels', '[]'],
+  ] as const) {
     // 8,000 levels cannot be built and serialised here: sent as text.
     const payload = label === '8,000 levels' ? `{"answer":${'['.repeat(8000)}${']'.repeat(8000)}}` : JSON.stringify({ answer });
-    const res = await app.inject({ method: 'PUT', url: `/api/attempts/${attempt.id}/answers/${mc.id}`, headers: { ...student.headers, 'content-type': 'application/json' }, payload });
+    const res = await app.inject({
+      method: 'PUT',
+      url: `/api/attempts/${attempt.id}/answers/${mc.id}`,
+      headers: { ...student.headers, 'content-type': 'application/json' },
+      payload,
+    });
     t.equal(res.statusCode, 400, `an answer of ${label}`);
     t.equal(res.json().code, 'VALIDATION_ERROR');
   }
@@ -186,7 +259,11 @@ t.test('attempts: start, resume, order, autosave, submit, result, no secrets', a
   t.same(findSecrets(submitted.body), [], 'showCorrectAnswers=false reveals nothing');
   t.same(
     submitted.body.result.questions.map((q: { questionId: string; points: number }) => [q.questionId, q.points]).sort(),
-    [[mc.id, 0], [tf.id, 1], [sa.id, 2]].sort(),
+    [
+      [mc.id, 0],
+      [tf.id, 1],
+      [sa.id, 2],
+    ].sort(),
   );
   const again = await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, { answers: { [mc.id]: ['where'] } });
   t.same(again.body.result, submitted.body.result, 'a second submit changes nothing');
@@ -195,7 +272,7 @@ t.test('attempts: start, resume, order, autosave, submit, result, no secrets', a
   t.equal(afterSubmit.body.code, 'CONFLICT', 'an answer after the student submitted: a conflict');
 
   // Passing the graded quiz completed the lesson.
-  const course = (await ok(await call(app, 'GET', `/api/lessons/${lesson.id}`, student)));
+  const course = await ok(await call(app, 'GET', `/api/lessons/${lesson.id}`, student));
   t.match(course.progress, { status: 'completed' });
 
   // Managers see everything; students of the course see their own attempts only.
@@ -223,7 +300,17 @@ t.test('attempts: start, resume, order, autosave, submit, result, no secrets', a
   t.equal(third.body.code, 'MAX_ATTEMPTS_REACHED');
 
   // Questions with attempts are frozen; a past grade never moves.
-  t.equal((await call(app, 'PATCH', `/api/questions/${mc.id}`, owner, { options: [{ id: 'order', text: 'ORDER BY', isCorrect: true }, { id: 'where', text: 'WHERE', isCorrect: false }] })).status, 409);
+  t.equal(
+    (
+      await call(app, 'PATCH', `/api/questions/${mc.id}`, owner, {
+        options: [
+          { id: 'order', text: 'ORDER BY', isCorrect: true },
+          { id: 'where', text: 'WHERE', isCorrect: false },
+        ],
+      })
+    ).status,
+    409,
+  );
   t.equal((await call(app, 'DELETE', `/api/questions/${mc.id}`, owner)).status, 409);
   t.equal((await call(app, 'DELETE', `/api/quizzes/${quiz.id}`, owner)).status, 409);
   await app.orm.em.getConnection().execute(`UPDATE quiz_questions SET correct_answer = 'false'::jsonb WHERE id = ?`, [tf.id]);
@@ -235,7 +322,14 @@ t.test('attempts: start, resume, order, autosave, submit, result, no secrets', a
   const mcStats = stats.questions.find((q: { questionId: string }) => q.questionId === mc.id);
   t.match(mcStats, { answers: 2, correct: 0, distribution: { where: 0, order: 1, group: 0 } });
   t.equal((await call(app, 'GET', `/api/quizzes/${quiz.id}/stats`, student)).status, 403);
-  const dashboard = await ok(await call(app, 'GET', `/api/courses/${quiz.lessonId ? (await ok(await call(app, 'GET', `/api/lessons/${quiz.lessonId}`, owner))).courseId : ''}/dashboard`, owner));
+  const dashboard = await ok(
+    await call(
+      app,
+      'GET',
+      `/api/courses/${quiz.lessonId ? (await ok(await call(app, 'GET', `/api/lessons/${quiz.lessonId}`, owner))).courseId : ''}/dashboard`,
+      owner,
+    ),
+  );
   t.match(dashboard.quizzes, [{ quizId: quiz.id, gradedAttempts: 2 }], 'quiz statistics join the dashboard');
 });
 
@@ -254,7 +348,14 @@ t.test('answers that name Object.prototype keys are counted like any other (stat
   const { course, lesson } = await courseWithLesson();
   const quiz = await ok(await call(app, 'POST', `/api/lessons/${lesson.id}/quiz`, owner, { title: 'Keys', quizType: 'practice', maxAttempts: null }), 201);
   const keys = ['constructor', '__proto__', 'toString', 'hasOwnProperty'];
-  const sa = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, { questionText: 'Say a key', questionType: 'short_answer', correctAnswer: { accepted: ['constructor'] } }), 201);
+  const sa = await ok(
+    await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, {
+      questionText: 'Say a key',
+      questionType: 'short_answer',
+      correctAnswer: { accepted: ['constructor'] },
+    }),
+    201,
+  );
   const mc = await ok(
     await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, {
       questionText: 'Pick a key',
@@ -263,7 +364,11 @@ t.test('answers that name Object.prototype keys are counted like any other (stat
     }),
     201,
   );
-  t.same(mc.options.map((option: { id: string }) => option.id), keys, 'option ids are kept as given');
+  t.same(
+    mc.options.map((option: { id: string }) => option.id),
+    keys,
+    'option ids are kept as given',
+  );
   await ok(await call(app, 'PATCH', `/api/quizzes/${quiz.id}`, owner, { isPublished: true }));
   for (const key of keys) {
     const attempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
@@ -271,12 +376,32 @@ t.test('answers that name Object.prototype keys are counted like any other (stat
   }
   const stats = await call(app, 'GET', `/api/quizzes/${quiz.id}/stats`, owner);
   t.equal(stats.status, 200, 'GET /stats answers');
-  const byQuestion = new Map<string, { answers: number; correct: number; distribution: Record<string, number> }>(stats.body.questions?.map((q: any) => [q.questionId, q]) ?? []);
+  const byQuestion = new Map<string, { answers: number; correct: number; distribution: Record<string, number> }>(
+    stats.body.questions?.map((q: any) => [q.questionId, q]) ?? [],
+  );
   const entries = (distribution: Record<string, number> | undefined) => Object.entries(distribution ?? {}).sort(([a], [b]) => a.localeCompare(b));
   t.match(byQuestion.get(sa.id), { answers: 4, correct: 1 });
-  t.same(entries(byQuestion.get(sa.id)?.distribution), [['__proto__', 1], ['constructor', 1], ['hasownproperty', 1], ['tostring', 1]], 'short answers, normalised');
+  t.same(
+    entries(byQuestion.get(sa.id)?.distribution),
+    [
+      ['__proto__', 1],
+      ['constructor', 1],
+      ['hasownproperty', 1],
+      ['tostring', 1],
+    ],
+    'short answers, normalised',
+  );
   t.match(byQuestion.get(mc.id), { answers: 4, correct: 1 });
-  t.same(entries(byQuestion.get(mc.id)?.distribution), [['__proto__', 1], ['constructor', 1], ['hasOwnProperty', 1], ['toString', 1]], 'option ids');
+  t.same(
+    entries(byQuestion.get(mc.id)?.distribution),
+    [
+      ['__proto__', 1],
+      ['constructor', 1],
+      ['hasOwnProperty', 1],
+      ['toString', 1],
+    ],
+    'option ids',
+  );
   t.match(stats.body, { gradedAttempts: 4, averagePercentage: 25 });
   const dashboard = await call(app, 'GET', `/api/courses/${course.id}/dashboard`, owner);
   t.equal(dashboard.status, 200, 'the dashboard, which embeds the statistics, answers too');
@@ -323,10 +448,11 @@ t.test('20 concurrent starts make one attempt; numbers have no gaps', async (t) 
     t.equal(next[0]!.body.attemptNumber, n);
     results[0] = next[0]!;
   }
-  const [{ numbers }] = await app.orm.em.getConnection().execute<Array<{ numbers: number[] }>>(
-    'SELECT array_agg(attempt_number ORDER BY attempt_number) AS numbers FROM quiz_attempts WHERE quiz_id = ?',
-    [quiz.id],
-  );
+  const [{ numbers }] = await app.orm.em
+    .getConnection()
+    .execute<Array<{ numbers: number[] }>>('SELECT array_agg(attempt_number ORDER BY attempt_number) AS numbers FROM quiz_attempts WHERE quiz_id = ?', [
+      quiz.id,
+    ]);
   t.same(numbers, [1, 2, 3, 4]);
 });
 
@@ -366,7 +492,9 @@ t.test('timed attempts: autosave before the deadline kept, after it refused; sub
   t.equal(viaHttp.status, 200);
   const gradedBy = [viaJob!.graded, viaSweep!.graded].filter(Boolean).length;
   t.ok(gradedBy <= 1, 'at most one of the job and the sweep graded it');
-  const [{ n }] = await app.orm.em.getConnection().execute<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM quiz_attempts WHERE id = ? AND status = 'graded'`, [racing.id]);
+  const [{ n }] = await app.orm.em
+    .getConnection()
+    .execute<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM quiz_attempts WHERE id = ? AND status = 'graded'`, [racing.id]);
   t.equal(n, 1);
   t.equal(viaHttp.body.result.score, viaJob!.event.score, 'everyone reports the one grade');
 });
@@ -385,9 +513,11 @@ t.test('grading never loses an answer saved while it ran, locked or not', async 
   await other.query(`UPDATE quiz_attempts SET answers = answers || jsonb_build_object($2::text, true) WHERE id = $1`, [attempt.id, tf.id]);
   const grading = gradeAttemptNow(app.forkDeps(), attempt.id, { auto: false });
   await waitFor('the grade to wait for the row', async () => {
-    const [{ n }] = await app.orm.em.getConnection().execute<Array<{ n: number }>>(
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'UPDATE quiz_attempts%'`,
-    );
+    const [{ n }] = await app.orm.em
+      .getConnection()
+      .execute<Array<{ n: number }>>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'UPDATE quiz_attempts%'`,
+      );
     return n > 0;
   });
   await other.query('COMMIT');
@@ -395,7 +525,9 @@ t.test('grading never loses an answer saved while it ran, locked or not', async 
   t.equal(graded.graded, true);
   t.equal(graded.row.answers![tf.id], true, 'the answer saved meanwhile was graded');
   t.equal(graded.event.score, 1);
-  const [stored] = await app.orm.em.getConnection().execute<Array<{ answers: Record<string, unknown>; score: string }>>('SELECT answers, score FROM quiz_attempts WHERE id = ?', [attempt.id]);
+  const [stored] = await app.orm.em
+    .getConnection()
+    .execute<Array<{ answers: Record<string, unknown>; score: string }>>('SELECT answers, score FROM quiz_attempts WHERE id = ?', [attempt.id]);
   t.match(stored, { answers: { [tf.id]: true }, score: '1.00' }, 'and stored');
 
   // Under the row lock from the start (what many tries in a row end in), the same holds.
@@ -458,7 +590,17 @@ t.test('abandoned attempts are graded at their deadline by a worker process', as
 
 t.test('quiz routes are documented', async (t) => {
   const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json();
-  for (const path of ['/api/lessons/{id}/quiz', '/api/quizzes/{id}', '/api/quizzes/{id}/questions', '/api/questions/{id}', '/api/quizzes/{id}/attempts', '/api/quizzes/{id}/stats', '/api/attempts/{id}', '/api/attempts/{id}/answers/{questionId}', '/api/attempts/{id}/submit']) {
+  for (const path of [
+    '/api/lessons/{id}/quiz',
+    '/api/quizzes/{id}',
+    '/api/quizzes/{id}/questions',
+    '/api/questions/{id}',
+    '/api/quizzes/{id}/attempts',
+    '/api/quizzes/{id}/stats',
+    '/api/attempts/{id}',
+    '/api/attempts/{id}/answers/{questionId}',
+    '/api/attempts/{id}/submit',
+  ]) {
     t.ok(doc.paths[path], path);
   }
 });

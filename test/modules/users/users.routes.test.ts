@@ -28,7 +28,12 @@ t.test('GET and PATCH /me', async (t) => {
   t.match(got.json(), { id: user.id, email: user.email, fullName: 'Old Name', role: 'student', isActive: true, metadata: {}, lastLoginAt: null });
   t.notOk('passwordHash' in got.json());
 
-  const patched = await app.inject({ method: 'PATCH', url: '/api/me', headers: user.headers, payload: { fullName: 'New Name', metadata: { locale: 'fr', tz: 'Europe/Paris' } } });
+  const patched = await app.inject({
+    method: 'PATCH',
+    url: '/api/me',
+    headers: user.headers,
+    payload: { fullName: 'New Name', metadata: { locale: 'fr', tz: 'Europe/Paris' } },
+  });
   t.equal(patched.statusCode, 200);
   t.match(patched.json(), { fullName: 'New Name', metadata: { locale: 'fr', tz: 'Europe/Paris' } });
   t.ok(Date.parse(patched.json().updatedAt) >= Date.parse(got.json().updatedAt));
@@ -49,13 +54,23 @@ t.test('GET and PATCH /me', async (t) => {
     ['33 levels', nested(33), /metadata must not nest more than 32 levels/],
     ['70,000 characters', JSON.stringify({ note: 'x'.repeat(70_000) }), /metadata must not be larger than 65536 characters/],
   ] as const) {
-    const res = await app.inject({ method: 'PATCH', url: '/api/me', headers: { ...user.headers, 'content-type': 'application/json' }, payload: `{"metadata":${metadata}}` });
+    const res = await app.inject({
+      method: 'PATCH',
+      url: '/api/me',
+      headers: { ...user.headers, 'content-type': 'application/json' },
+      payload: `{"metadata":${metadata}}`,
+    });
     t.equal(res.statusCode, 400, `metadata of ${label}`);
     t.match(res.json(), { code: 'VALIDATION_ERROR', message }, label);
   }
   const [row] = await db('SELECT role, full_name, email, metadata FROM users WHERE id = ?', [user.id]);
   t.same(row, { role: 'student', full_name: 'New Name', email: user.email, metadata: { theme: 'dark' } }, 'refused patches wrote nothing');
-  const deepest = await app.inject({ method: 'PATCH', url: '/api/me', headers: { ...user.headers, 'content-type': 'application/json' }, payload: `{"metadata":${nested(32)}}` });
+  const deepest = await app.inject({
+    method: 'PATCH',
+    url: '/api/me',
+    headers: { ...user.headers, 'content-type': 'application/json' },
+    payload: `{"metadata":${nested(32)}}`,
+  });
   t.equal(deepest.statusCode, 200, '32 levels are fine');
   t.equal((await app.inject({ method: 'GET', url: '/api/me' })).statusCode, 401);
 });
@@ -65,12 +80,22 @@ t.test('POST /me/password', async (t) => {
   const current = await login(user.email);
   const other = await login(user.email);
 
-  const wrong = await app.inject({ method: 'POST', url: '/api/me/password', headers: user.headers, payload: { currentPassword: 'not-it-at-all', newPassword: 'brand-new-password' } });
+  const wrong = await app.inject({
+    method: 'POST',
+    url: '/api/me/password',
+    headers: user.headers,
+    payload: { currentPassword: 'not-it-at-all', newPassword: 'brand-new-password' },
+  });
   t.equal(wrong.statusCode, 400);
   t.equal(wrong.json().code, 'VALIDATION_ERROR');
   t.match(wrong.json().message, /currentPassword/);
 
-  const short = await app.inject({ method: 'POST', url: '/api/me/password', headers: user.headers, payload: { currentPassword: TEST_PASSWORD, newPassword: 'short' } });
+  const short = await app.inject({
+    method: 'POST',
+    url: '/api/me/password',
+    headers: user.headers,
+    payload: { currentPassword: TEST_PASSWORD, newPassword: 'short' },
+  });
   t.equal(short.statusCode, 400);
 
   const ok = await app.inject({
@@ -89,7 +114,12 @@ t.test('POST /me/password', async (t) => {
   const fresh = await login(user.email, 'brand-new-password');
 
   // Without a refresh token in the body, every session ends.
-  const again = await app.inject({ method: 'POST', url: '/api/me/password', headers: user.headers, payload: { currentPassword: 'brand-new-password', newPassword: 'third-password!' } });
+  const again = await app.inject({
+    method: 'POST',
+    url: '/api/me/password',
+    headers: user.headers,
+    payload: { currentPassword: 'brand-new-password', newPassword: 'third-password!' },
+  });
   t.equal(again.statusCode, 204);
   t.equal((await refresh(kept.json().refreshToken)).statusCode, 401);
   t.equal((await refresh(fresh.refreshToken)).statusCode, 401);
@@ -125,7 +155,8 @@ t.test('GET /users filters by role and q, and pages', async (t) => {
   await createUser(app, 'student', { email: 'alan@turing.org', fullName: 'Alan Turing' });
   await createUser(app, 'student', { email: 'grace@navy.mil', fullName: 'Grace LOVE Hopper' });
   await createUser(app, 'student', { email: 'percent@example.com', fullName: '100% sure' });
-  const list = (query: string) => app.inject({ method: 'GET', url: `/api/users?${query}`, headers: admin.headers }).then((r) => ({ status: r.statusCode, body: r.json() }));
+  const list = (query: string) =>
+    app.inject({ method: 'GET', url: `/api/users?${query}`, headers: admin.headers }).then((r) => ({ status: r.statusCode, body: r.json() }));
 
   const all = await list('');
   t.equal(all.status, 200);
@@ -139,16 +170,29 @@ t.test('GET /users filters by role and q, and pages', async (t) => {
 
   const love = await list('q=LoVe');
   t.same(love.body.items.map((u: { email: string }) => u.email).sort(), ['ada@lovelace.org', 'grace@navy.mil'], 'email or name, case-insensitive');
-  t.same((await list('q=love&role=student')).body.items.map((u: { email: string }) => u.email), ['grace@navy.mil']);
-  t.same((await list('q=turing.ORG')).body.items.map((u: { email: string }) => u.email), ['alan@turing.org']);
-  t.same((await list(`q=${encodeURIComponent('%')}`)).body.items.map((u: { email: string }) => u.email), ['percent@example.com'], '% is literal');
+  t.same(
+    (await list('q=love&role=student')).body.items.map((u: { email: string }) => u.email),
+    ['grace@navy.mil'],
+  );
+  t.same(
+    (await list('q=turing.ORG')).body.items.map((u: { email: string }) => u.email),
+    ['alan@turing.org'],
+  );
+  t.same(
+    (await list(`q=${encodeURIComponent('%')}`)).body.items.map((u: { email: string }) => u.email),
+    ['percent@example.com'],
+    '% is literal',
+  );
   t.same((await list('q=_')).body.total, 0, '_ is literal');
 
   const page2 = await list('page=2&limit=2');
   t.match(page2.body, { total: 5, page: 2, limit: 2 });
   t.equal(page2.body.items.length, 2);
   const page1 = await list('page=1&limit=2');
-  t.notSame(page1.body.items.map((u: { id: string }) => u.id), page2.body.items.map((u: { id: string }) => u.id));
+  t.notSame(
+    page1.body.items.map((u: { id: string }) => u.id),
+    page2.body.items.map((u: { id: string }) => u.id),
+  );
 
   for (const query of ['role=root', 'limit=101', 'limit=0', 'page=0', 'page=x', 'page=1e21', 'page=999999999999999999', 'page=1000001', 'limit=1e21']) {
     const bad = await list(query);

@@ -46,7 +46,10 @@ t.test('what a unique violation carries, and what is left of it', async (t) => {
   t.type(safe, UniqueConstraintViolationException, 'same class: instanceof checks still hold');
   t.not(safe, error, 'a copy; the original is untouched');
   t.match(error.message, HASH);
-  t.match(safe.message, /^insert into "users" \("id", "email", "password_hash", "full_name", .*\) values \(\?, \?, \?, \?, .*\) - duplicate key value violates unique constraint "users_email_unique"$/);
+  t.match(
+    safe.message,
+    /^insert into "users" \("id", "email", "password_hash", "full_name", .*\) values \(\?, \?, \?, \?, .*\) - duplicate key value violates unique constraint "users_email_unique"$/,
+  );
   for (const field of ['code', 'table', 'constraint', 'schema', 'routine'] as const) t.equal((safe as any)[field], error[field], field);
   t.equal((safe as any).detail, undefined);
   const serialized = JSON.stringify(errSerializer(error));
@@ -65,14 +68,23 @@ t.test('raw pg errors from em.execute, values quoted by PostgreSQL, E-strings an
   t.notOk(JSON.stringify(errSerializer(cast)).includes('CANARY'));
 
   const check = await failure(() =>
-    em.getConnection().execute(`insert into users (id, email, password_hash, full_name, role) values (gen_random_uuid(), ?, ?, ?, ?)`, ['x@example.com', HASH, 'N', 'wizard']),
+    em
+      .getConnection()
+      .execute(`insert into users (id, email, password_hash, full_name, role) values (gen_random_uuid(), ?, ?, ?, ?)`, ['x@example.com', HASH, 'N', 'wizard']),
   );
   const safeCheck = withoutQueryValues(check);
-  t.match(safeCheck.message, /new row for relation "users" violates check constraint "users_role_check"$/, 'identifiers named by the statement or the error stay');
+  t.match(
+    safeCheck.message,
+    /new row for relation "users" violates check constraint "users_role_check"$/,
+    'identifiers named by the statement or the error stay',
+  );
   t.notOk(JSON.stringify(errSerializer(check)).includes('wizard'), 'the failing row (detail) is gone');
   t.notOk(JSON.stringify(errSerializer(check)).includes(HASH));
 
-  t.equal(sqlWithoutValues(`update t set a = 12.5, b = -3, c =  E'back\\\\slash', d = 'it''s', e = t0.x + 1e3 where id = $1 limit 20`), 'update t set a = ?, b = ?, c = ?, d = ?, e = t0.x + ? where id = $1 limit ?');
+  t.equal(
+    sqlWithoutValues(`update t set a = 12.5, b = -3, c =  E'back\\\\slash', d = 'it''s', e = t0.x + 1e3 where id = $1 limit 20`),
+    'update t set a = ?, b = ?, c = ?, d = ?, e = t0.x + ? where id = $1 limit ?',
+  );
   t.equal(redactQueryMessage('relation "secret_value" does not exist'), 'relation "?" does not exist', 'no statement: only named identifiers survive');
   t.equal(redactQueryMessage('relation "courses" does not exist', ['courses']), 'relation "courses" does not exist');
 });

@@ -12,7 +12,10 @@ t.test("DATABASE_URL's host parameter names a Unix socket directory", async (t) 
 
 // Debian's PostgreSQL listens there; elsewhere the socket may live in another directory.
 const SOCKETS = process.env.TEST_POSTGRES_SOCKET_DIR ?? '/var/run/postgresql';
-const socketThere = await stat(`${SOCKETS}/.s.PGSQL.5432`).then(() => true, () => false);
+const socketThere = await stat(`${SOCKETS}/.s.PGSQL.5432`).then(
+  () => true,
+  () => false,
+);
 
 t.test('the app connects through the socket when DATABASE_URL names one', { skip: socketThere ? false : `no PostgreSQL socket in ${SOCKETS}` }, async (t) => {
   const { config } = await createTestEnv(t, 'db-socket');
