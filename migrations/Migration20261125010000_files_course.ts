@@ -1,7 +1,7 @@
 import { Migration } from '@mikro-orm/migrations';
 
 /**
- * Files attached to a course (issue 5): `uploaded_files.course_id`, so a course's active and
+ * Files attached to a course: `uploaded_files.course_id`, so a course's active and
  * completed enrollees may read its files. SET NULL on delete: the file falls back to uploader
  * and admin access (a course with enrollments cannot be deleted anyway). Indexed, like every
  * foreign key; names as the entity gives them, so MikroORM's schema diff stays empty.

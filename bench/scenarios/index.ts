@@ -1,5 +1,5 @@
 /**
- * The scenarios of issue 10, in the order `npm run bench` runs them. Each lives in its own module
+ * The scenarios, in the order `npm run bench` runs them. Each lives in its own module
  * with its own full and smoke sizes; a key mapped to `null` is not implemented yet and is listed
  * as not measured.
  */
@@ -16,10 +16,10 @@ import { recoveryScenario } from './recovery.js';
 export const SCENARIOS: Array<[key: string, name: string, scenario: Scenario<any> | null]> = [
   ['5', '5 HTTP', httpScenario],
   ['2', '2 fan-out ceiling', fanoutCeilingScenario],
-  ['1', '1 classroom fan-out', classroomScenario], // scenario 1
-  ['3', '3 memory per socket', memoryScenario], // scenario 3
-  ['4', '4 Redis streams adapter + recovery', recoveryScenario], // scenario 4
-  ['6', '6 answer → grade → push', gradeScenario], // scenario 6
-  ['7', '7 progress pipeline', progressScenario], // scenario 7
-  ['8', '8 certificates', certificatesScenario], // scenario 8
+  ['1', '1 classroom fan-out', classroomScenario],
+  ['3', '3 memory per socket', memoryScenario],
+  ['4', '4 Redis streams adapter + recovery', recoveryScenario],
+  ['6', '6 answer → grade → push', gradeScenario],
+  ['7', '7 progress pipeline', progressScenario],
+  ['8', '8 certificates', certificatesScenario],
 ];

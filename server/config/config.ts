@@ -96,7 +96,7 @@ export interface Config {
    * at least the load balancer's health-check interval, so it stops sending traffic first.
    */
   shutdownDrainMs: number;
-  // --- realtime (issue 7) ---
+  // --- realtime ---
   /**
    * Client events one user may send per second on one instance, over all its sockets and `/ws`
    * connections there (token bucket refill); beyond it acks say RATE_LIMITED.
@@ -114,7 +114,7 @@ export interface Config {
   socketsPerUserMax: number;
   /** Largest Socket.IO message a client may send (`maxHttpBufferSize`); larger ones close the connection. */
   socketMaxMessageBytes: number;
-  // --- realtime across processes (issue 8) ---
+  // --- realtime across processes ---
   /**
    * `maxLen` of the Socket.IO Redis stream (approximate trimming). It must hold every broadcast
    * of the connection state recovery window (2 min): at the expected peak of ~500 events/s across
@@ -127,7 +127,7 @@ export interface Config {
   presenceTtlMs: number;
   /** How long a `/ws` connection without `?token=` has to send its `auth` frame. */
   wsAuthTimeoutMs: number;
-  // --- auth (issue 3) ---
+  // --- auth ---
   /** Requests per IP per `rateLimitWindowMs` on every route except /health, /ready and /metrics; shared across instances through Redis. */
   rateLimitMax: number;
   rateLimitWindowMs: number;
@@ -153,7 +153,7 @@ export interface Config {
   argon2MaxQueue: number;
   /** How long one may wait for a slot before it is refused with 503 `UNAVAILABLE`. */
   argon2QueueTimeoutMs: number;
-  // --- workers (issue 9) ---
+  // --- workers ---
   /** Recalculations one process runs at once (`PROGRESS_CONCURRENCY`). @defaultValue 10 */
   progressConcurrency: number;
   /** Certificate jobs (row, PDF, event) one process runs at once (`CERTIFICATE_CONCURRENCY`). @defaultValue 2 */
@@ -177,7 +177,7 @@ export interface Config {
   metricsToken: string | null;
   /** Serve the OpenAPI document and its browser at `/docs` (`DOCS_ENABLED`). @defaultValue true */
   docsEnabled: boolean;
-  // --- files (issue 5) ---
+  // --- files ---
   /**
    * MIME types `POST /api/files` accepts, as detected from the bytes (`UPLOAD_ALLOWED_TYPES`,
    * comma-separated). HTML, SVG, XML and script types can never be allowed.

@@ -12,14 +12,6 @@ declare module 'fastify' {
   }
 }
 
-/**
- * Runs `work` with an EntityManager of its own. Socket events and jobs have no request
- * context, so each forks one here rather than touching the global EntityManager.
- */
-export function withEm<T>(orm: MikroORM, work: (em: EntityManager) => Promise<T>): Promise<T> {
-  return work(orm.em.fork());
-}
-
 export default fp(
   async (app) => {
     const orm = await MikroORM.init(ormOptions(app.config, {}, app.log.child({ component: 'db' })));

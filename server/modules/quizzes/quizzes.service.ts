@@ -106,7 +106,7 @@ async function quizJson(em: EntityManager, quiz: IQuiz, withQuestions: boolean) 
  * The hottest quiz read, so it is plain SQL: one query answers the quiz, its course's owner and
  * publication, the caller's enrollment and the question count, and managers get one more for the
  * questions. The ORM path (`loadQuiz` + `quizJson`) loaded quiz → lesson → course, the enrollment
- * and the questions as entities and ran at 0.11× a raw-`pg` route (bench scenario 5).
+ * and the questions as entities and ran at 0.11× a raw-`pg` route (`npm run bench`, scenario 5).
  */
 export async function getQuiz({ em }: Pick<ServiceDeps, 'em'>, user: AuthUser, quizId: string) {
   const row = await quizReadRow(em, quizId, user.id);

@@ -8,7 +8,7 @@ export type SqlRunner = Pick<EntityManager, 'execute'>;
  * (ROLLBACK when `work` throws), through MikroORM's connection. Unlike `em.transactional` it
  * forks no EntityManager, flushes no unit of work and dispatches no events, which on the hot
  * paths (grading a submit, recalculating progress) cost more CPU than the statements themselves
- * (bench scenario 6). Only for code that touches no entities: nothing joins this transaction
+ * (`npm run bench`, scenario 6). Only for code that touches no entities: nothing joins this transaction
  * implicitly, statements run in it only through `tx`.
  */
 export async function sqlTransaction<T>(em: EntityManager, work: (tx: SqlRunner) => Promise<T>): Promise<T> {

@@ -10,7 +10,7 @@ import { writeCertificatePdf, type CertificatePdfData } from './certificate-pdf.
  * Niceness of the render thread. Rendering is background work: where it shares a core with the
  * process's event loop (a small machine, or an API instance running its workers), the scheduler
  * should run the event loop first rather than split the core evenly, or a classroom broadcast
- * waits behind pdfkit (bench scenario 8(b)). 10 leaves the thread about a tenth of a contended core.
+ * waits behind pdfkit (`npm run bench`, scenario 8(b)). 10 leaves the thread about a tenth of a contended core.
  */
 const RENDER_NICE = 10;
 // On Linux each thread has its own nice value and this sets this thread's only; elsewhere it would
