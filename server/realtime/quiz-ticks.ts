@@ -90,18 +90,20 @@ export class QuizTickScheduler {
   /** One pass: ticks what is due, hands expired attempts to `onDeadline`. */
   run(): void {
     const now = this.now();
-    for (const entry of [...this.entries.values()]) {
+    // Deleting the entry being visited is safe while iterating a Map; no copy per pass.
+    for (const entry of this.entries.values()) {
+      const remaining = entry.deadlineMs - now;
+      if (remaining > 0 && now < entry.nextTickAt) continue;
+      // Only for attempts that tick or expire in this pass: a pass comes every 100 ms, a tick once a second.
       if (this.options.isConnected && !this.options.isConnected(entry.studentId)) {
         this.entries.delete(entry.attemptId);
         continue;
       }
-      const remaining = entry.deadlineMs - now;
       if (remaining <= 0) {
         this.entries.delete(entry.attemptId);
         this.options.onDeadline({ attemptId: entry.attemptId, studentId: entry.studentId, deadline: new Date(entry.deadlineMs) });
         continue;
       }
-      if (now < entry.nextTickAt) continue;
       this.options.onTick({ attemptId: entry.attemptId, studentId: entry.studentId, remainingMs: remaining });
       // Next tick when the remaining time crosses the next whole second (the last one is the deadline).
       entry.nextTickAt = entry.deadlineMs - 1000 * (Math.ceil(remaining / 1000) - 1);
