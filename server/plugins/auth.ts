@@ -1,3 +1,4 @@
+import type { AuthUser } from '../modules/auth/auth-user.js';
 import fp from 'fastify-plugin';
 import jwt from '@fastify/jwt';
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
@@ -9,10 +10,7 @@ import { accountStanding } from '../modules/users/users.service.js';
 import { limitedPasswords, type Passwords } from '../modules/auth/passwords.js';
 
 /** Who is calling, as every route and socket handler sees it. */
-export interface AuthUser {
-  id: string;
-  role: UserRole;
-}
+export type { AuthUser };
 
 /** Claims of an access token. `typ` keeps other tokens signed with the same secret out. */
 export interface AccessClaims {

@@ -3,7 +3,7 @@ import type { ServiceDeps } from '../modules/deps.js';
 import type { FastifyBaseLogger } from 'fastify';
 import { AppError, type ErrorCode } from '../platform/errors.js';
 import { mapError, type MappedError } from '../platform/error-mapping.js';
-import type { AuthUser } from '../plugins/auth.js';
+import type { AuthUser } from '../modules/auth/auth-user.js';
 import type { Ack, ClientEventData, ClientEventName, ClientEventResult } from './contract.js';
 import type { EventGate } from './event-gate.js';
 import type { TokenBucket } from './rate-limit.js';

@@ -2,7 +2,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { FastifyBaseLogger } from 'fastify';
 import { AppError, isUnavailableError, type ErrorCode } from '../platform/errors.js';
 import { ThrottledWarning } from '../plugins/errors.js';
-import type { AuthUser } from '../plugins/auth.js';
+import type { AuthUser } from '../modules/auth/auth-user.js';
 import { authorizeCourseRooms, joinedCourseIds } from './course-rooms.js';
 import { rooms } from './contract.js';
 import type { RealtimeSocket } from './types.js';

@@ -3,7 +3,7 @@ import type { ServiceDeps } from '../modules/deps.js';
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import { AppError, isUnavailableError } from '../platform/errors.js';
-import type { AuthUser } from '../plugins/auth.js';
+import type { AuthUser } from '../modules/auth/auth-user.js';
 import { runGatedClientEvent, type ClientEventHandlers, type ClientEventName } from './ack.js';
 import type { EventGate } from './event-gate.js';
 import type { DeliveredPacket } from './socketio-internals.js';

@@ -1,4 +1,4 @@
-import type { AuthUser } from '../../plugins/auth.js';
+import type { AuthUser } from '../auth/auth-user.js';
 import { answerShapeError, gradeAttempt, type ChoiceOption, type GradableQuestion, type ShortAnswerKey } from '../../domain/grading.js';
 import { attemptDeadline, isExpired } from '../../domain/quiz-timing.js';
 import { keyRevealed } from '../../domain/answer-key.js';

@@ -2,7 +2,7 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { User, type IUser } from '../../../entities/index.js';
 import { AppError, conflict, notFound, unauthorized } from '../../platform/errors.js';
-import type { AuthUser } from '../../plugins/auth.js';
+import type { AuthUser } from './auth-user.js';
 import type { Passwords } from './passwords.js';
 import {
   deleteLongExpiredRefreshTokens,

@@ -2,7 +2,7 @@ import { mkdir, rename } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Config } from '../../config/config.js';
-import type { AuthUser } from '../../plugins/auth.js';
+import type { AuthUser } from '../auth/auth-user.js';
 import { forbidden, notFound } from '../../platform/errors.js';
 import { toIso } from '../../platform/schemas.js';
 import { deriveUrlKey, signUrl, verifyUrl } from '../../platform/signed-url.js';

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Course, Enrollment, type ICourse, type IEnrollment } from '../../../entities/index.js';
-import type { AuthUser } from '../../plugins/auth.js';
+import type { AuthUser } from '../auth/auth-user.js';
 import { forbidden, notFound } from '../../platform/errors.js';
 
 /** What the caller is to one course. Every course-scoped rule (HTTP, sockets, files) reads this. */

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Enrollment, type DifficultyLevel, type IEnrollment } from '../../../entities/index.js';
-import type { AuthUser } from '../../plugins/auth.js';
+import type { AuthUser } from '../auth/auth-user.js';
 import type { ServiceDeps } from '../deps.js';
 import { buildTree } from '../../domain/lesson-tree.js';
 import { isUuidLike } from '../../domain/slug.js';

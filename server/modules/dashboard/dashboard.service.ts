@@ -1,4 +1,4 @@
-import type { AuthUser } from '../../plugins/auth.js';
+import type { AuthUser } from '../auth/auth-user.js';
 import { decimal, iso, toIso } from '../../platform/schemas.js';
 import { requireCourseManager } from '../courses/courses.access.js';
 import type { ServiceDeps } from '../deps.js';

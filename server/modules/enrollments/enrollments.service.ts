@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Course, type EnrollmentStatus } from '../../../entities/index.js';
-import type { AuthUser } from '../../plugins/auth.js';
+import type { AuthUser } from '../auth/auth-user.js';
 import { forbidden, notFound } from '../../platform/errors.js';
 import { decimal, iso, toIso } from '../../platform/schemas.js';
 import type { EnrollmentJson } from '../learning.schemas.js';

@@ -4,7 +4,7 @@ import { Course, UploadedFile, type IUploadedFile } from '../../../entities/inde
 import { AppError, forbidden, notFound, validationError } from '../../platform/errors.js';
 import { iso } from '../../platform/schemas.js';
 import { deriveFileUrlKey, signFileUrl, verifyFileUrl } from '../../platform/signed-url.js';
-import type { AuthUser } from '../../plugins/auth.js';
+import type { AuthUser } from '../auth/auth-user.js';
 import { isEnrolleeOf, isManagerOf } from '../courses/courses.access.js';
 import type { ServiceDeps } from '../deps.js';
 import { isInlineMedia, judgeContent } from './content-policy.js';

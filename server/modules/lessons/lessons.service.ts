@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Lesson, LessonProgress, Quiz, type ILesson, type LessonType } from '../../../entities/index.js';
-import type { AuthUser } from '../../plugins/auth.js';
+import type { AuthUser } from '../auth/auth-user.js';
 import { findCycle } from '../../domain/lesson-tree.js';
 import { assertUsableSlug, insertWithUniqueSlug, isSlugViolation } from '../../platform/db/unique-slug.js';
 import { conflict, forbidden, notFound, validationError } from '../../platform/errors.js';

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Lesson, Quiz, QuizQuestion, type IQuiz, type IQuizQuestion, type QuestionType, type QuizType } from '../../../entities/index.js';
-import type { AuthUser } from '../../plugins/auth.js';
+import type { AuthUser } from '../auth/auth-user.js';
 import { normalizeQuestionContent, QuestionRuleError, type QuestionDraft } from '../../domain/question-rules.js';
 import { normalizeText, type ChoiceOption } from '../../domain/grading.js';
 import { emptyDistribution } from '../../domain/answer-distribution.js';

@@ -1,5 +1,5 @@
 import { unauthorized } from '../../platform/errors.js';
-import type { AuthUser } from '../../plugins/auth.js';
+import type { AuthUser } from '../../modules/auth/auth-user.js';
 import type { ClientEventHandlers } from '../ack.js';
 
 /** `auth:refresh`: a new access token of the same user keeps a live socket beyond the old one's expiry. */
