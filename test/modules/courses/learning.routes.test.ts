@@ -3,7 +3,10 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { buildTestApp } from '../../helpers/app.js';
 import { createUser, type TestUser } from '../../helpers/users.js';
-import { call, countRows } from '../../helpers/http.js';
+import { bodyOf, call, countRows, errorOf } from '../../helpers/http.js';
+import { CourseDetailJson, CourseJson, EnrollmentJson, LessonJson, LessonProgressJson } from '../../../server/modules/learning.schemas.js';
+import { LessonProgressResponse } from '../../../server/modules/progress/progress.schemas.js';
+import { Page } from '../../../server/platform/schemas.js';
 import { waitFor } from '../../helpers/wait.js';
 
 // Workers on: lesson changes recalculate the course's enrollments through the `progress` queue.
@@ -16,20 +19,29 @@ const admin = await createUser(app, 'admin');
 const student = await createUser(app, 'student', { fullName: 'Sam Student' });
 const outsider = await createUser(app, 'student');
 
-async function createCourse(body: Record<string, unknown> = {}, as: TestUser = owner) {
-  const res = await call(app, 'POST', '/api/courses', as, { title: 'Intro to SQL', ...body });
-  if (res.status !== 201) throw new Error(`course: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body;
+const CoursePage = Page(CourseJson);
+const EnrollmentPage = Page(EnrollmentJson);
+const ProgressPage = Page(LessonProgressJson);
+
+/** The dashboard reply, as far as these tests read it: its schema (`DashboardJson`) is not exported by dashboard.routes.ts. */
+interface DashboardReply {
+  course: { id: string };
+  totals: { enrolled: number; active: number; completed: number; dropped: number; averageProgress: number };
+  students: Array<{ studentId: string; fullName: string; progressPercentage: number; completedLessonsCount: number; totalTimeSpentSeconds: number; online: boolean; lastActivityAt: string | null }>;
+  online: string[];
+  quizzes: unknown[];
 }
 
-async function createLesson(courseId: string, body: Record<string, unknown> = {}) {
-  const res = await call(app, 'POST', `/api/courses/${courseId}/lessons`, owner, { title: 'Lesson', ...body });
-  if (res.status !== 201) throw new Error(`lesson: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body;
+async function createCourse(body: Record<string, unknown> = {}, as: TestUser = owner): Promise<CourseJson> {
+  return bodyOf(await call(app, 'POST', '/api/courses', as, { title: 'Intro to SQL', ...body }), 201, CourseJson);
+}
+
+async function createLesson(courseId: string, body: Record<string, unknown> = {}): Promise<LessonJson> {
+  return bodyOf(await call(app, 'POST', `/api/courses/${courseId}/lessons`, owner, { title: 'Lesson', ...body }), 201, LessonJson);
 }
 
 async function enroll(courseId: string, as: TestUser = student) {
-  return call(app, 'POST', `/api/courses/${courseId}/enroll`, as);
+  return call<unknown>(app, 'POST', `/api/courses/${courseId}/enroll`, as);
 }
 
 t.test('courses: create, slugs, drafts, listing, search', async (t) => {
@@ -39,11 +51,9 @@ t.test('courses: create, slugs, drafts, listing, search', async (t) => {
   t.equal(second.slug, 'databases-101-2', 'derived slugs are made unique');
 
   const taken = await call(app, 'POST', '/api/courses', owner, { title: 'x', slug: 'databases-101' });
-  t.equal(taken.status, 409);
-  t.equal(taken.body.code, 'CONFLICT');
+  t.equal(errorOf(taken, 409).code, 'CONFLICT');
   const uuidSlug = await call(app, 'POST', '/api/courses', owner, { title: 'x', slug: '0b6f8a4e-1c4e-4a57-9d1e-2f1b8f0c9a11' });
-  t.equal(uuidSlug.status, 400, 'a slug that looks like a UUID is refused');
-  t.equal(uuidSlug.body.code, 'VALIDATION_ERROR');
+  t.equal(errorOf(uuidSlug, 400).code, 'VALIDATION_ERROR', 'a slug that looks like a UUID is refused');
   const coursesBefore = await countRows(app, ['courses', 'lessons']);
   const deep = '{"a":'.repeat(8000) + '1' + '}'.repeat(8000);
   for (const [url, body] of [
@@ -53,7 +63,7 @@ t.test('courses: create, slugs, drafts, listing, search', async (t) => {
   ]) {
     const res = await app.inject({ method: 'POST', url, headers: { ...owner.headers, 'content-type': 'application/json' }, payload: body });
     t.equal(res.statusCode, 400, `deep metadata on POST ${url}`);
-    t.equal(res.json().code, 'VALIDATION_ERROR');
+    t.equal(errorOf({ status: res.statusCode, body: res.json<unknown>(), headers: res.headers }, 400).code, 'VALIDATION_ERROR');
   }
   t.same(await countRows(app, ['courses', 'lessons']), coursesBefore, 'deep metadata wrote nothing');
 
@@ -69,25 +79,23 @@ t.test('courses: create, slugs, drafts, listing, search', async (t) => {
     t.equal(res.status, status, `draft by slug for ${who}`);
   }
   const publicList = await call(app, 'GET', '/api/courses?q=databases');
-  t.equal(publicList.body.total, 0, 'drafts are not listed');
+  t.equal(bodyOf(publicList, 200, CoursePage).total, 0, 'drafts are not listed');
   const mine = await call(app, 'GET', '/api/courses?mine=true', owner);
   t.ok(
-    mine.body.items.some((item: { id: string }) => item.id === course.id),
+    bodyOf(mine, 200, CoursePage).items.some((item) => item.id === course.id),
     'mine=true lists own drafts',
   );
   t.equal((await call(app, 'GET', '/api/courses?mine=true', student)).status, 403);
   t.equal((await call(app, 'GET', '/api/courses?mine=true')).status, 401);
 
   const published = await call(app, 'PATCH', `/api/courses/${course.id}`, owner, { isPublished: true });
-  t.equal(published.status, 200);
-  t.equal(published.body.isPublished, true);
+  t.equal(bodyOf(published, 200, CourseJson).isPublished, true);
   const search = await call(app, 'GET', '/api/courses?q=100%25&category=databases&difficulty=beginner&limit=5');
-  t.match(search.body, { total: 1, page: 1, limit: 5, items: [{ id: course.id }] }, 'search escapes % and filters');
-  t.equal((await call(app, 'GET', '/api/courses?q=nothing-like-this')).body.total, 0);
+  t.match(bodyOf(search, 200, CoursePage), { total: 1, page: 1, limit: 5, items: [{ id: course.id }] }, 'search escapes % and filters');
+  t.equal(bodyOf(await call(app, 'GET', '/api/courses?q=nothing-like-this'), 200, CoursePage).total, 0);
   for (const query of ['limit=101', 'page=1e21', 'page=999999999999999999', 'page=1000001', 'limit=1e21']) {
     const res = await call(app, 'GET', `/api/courses?${query}`);
-    t.equal(res.status, 400, query);
-    t.equal(res.body.code, 'VALIDATION_ERROR');
+    t.equal(errorOf(res, 400).code, 'VALIDATION_ERROR', query);
   }
   t.equal((await call(app, 'GET', '/api/courses?page=1000000')).status, 200, 'the last page is served (empty)');
   t.equal((await call(app, 'GET', '/api/courses?difficulty=expert')).status, 400);
@@ -99,7 +107,7 @@ t.test('courses: concurrent creates with one title get distinct slugs', async (t
     results.map((res) => res.status),
     Array(8).fill(201),
   );
-  const slugs = results.map((res) => res.body.slug).sort();
+  const slugs = results.map((res) => bodyOf(res, 201, CourseJson).slug).sort();
   t.same(slugs, ['race-course', 'race-course-2', 'race-course-3', 'race-course-4', 'race-course-5', 'race-course-6', 'race-course-7', 'race-course-8']);
 });
 
@@ -129,14 +137,13 @@ t.test('courses: role matrix for writes', async (t) => {
     t.equal((await call(app, 'PATCH', `/api/courses/${course.id}`, as, { title: 'Hacked' })).status, status, `patch published as ${who}`);
     t.equal((await call(app, 'DELETE', `/api/courses/${course.id}`, as)).status, status, `delete as ${who}`);
   }
-  t.equal((await call(app, 'PATCH', `/api/courses/${course.id}`, admin, { title: 'By admin' })).body.title, 'By admin');
+  t.equal(bodyOf(await call(app, 'PATCH', `/api/courses/${course.id}`, admin, { title: 'By admin' }), 200, CourseJson).title, 'By admin');
   const bad = [{ title: '' }, { title: 'x', unknown: 1 }, { isPublished: 'true' }, { difficultyLevel: 'expert' }, { thumbnailUrl: 'javascript:alert(1)' }, {}];
   for (const body of bad) {
     const res = await call(app, 'PATCH', `/api/courses/${course.id}`, owner, body);
-    t.equal(res.status, 400, `PATCH ${JSON.stringify(body)} → 400`);
-    t.equal(res.body.code, 'VALIDATION_ERROR');
+    t.equal(errorOf(res, 400).code, 'VALIDATION_ERROR', `PATCH ${JSON.stringify(body)} → 400`);
   }
-  t.equal((await call(app, 'GET', `/api/courses/${course.id}`)).body.title, 'By admin', 'refused patches changed nothing');
+  t.equal(bodyOf(await call(app, 'GET', `/api/courses/${course.id}`), 200, CourseDetailJson).title, 'By admin', 'refused patches changed nothing');
   t.equal((await call(app, 'PATCH', '/api/courses/not-a-uuid', owner, { title: 'x' })).status, 400);
   t.equal((await call(app, 'PATCH', '/api/courses/0b6f8a4e-1c4e-4a57-9d1e-2f1b8f0c9a11', owner, { title: 'x' })).status, 404);
 });
@@ -163,47 +170,46 @@ t.test('lessons: nesting, outline, content visibility, cycles, reorder', async (
   t.equal(wrongParent.status, 400, 'a parent from another course is refused');
 
   const anonymous = await call(app, 'GET', `/api/courses/${course.id}`);
-  t.equal(anonymous.status, 200);
-  const [m1, m2] = anonymous.body.lessons;
+  const [m1, m2] = bodyOf(anonymous, 200, CourseDetailJson).lessons;
   t.equal(m1.id, module1.id);
   t.equal(m2.id, module2.id);
   t.same(
-    m1.children.map((lesson: { id: string }) => lesson.id),
+    m1.children.map((lesson) => lesson.id),
     [child1.id, child2.id],
   );
   t.equal(m1.content, 'intro', 'preview content is public');
   t.notOk('content' in m1.children[0], 'other content is hidden from visitors');
   t.notOk('videoUrl' in m1.children[0]);
   t.notOk('progress' in m1, 'no progress for visitors');
-  t.equal((await call(app, 'GET', `/api/lessons/${child1.id}`)).body.content, undefined);
-  t.equal((await call(app, 'GET', `/api/lessons/${child1.id}`, owner)).body.content, 'secret basics');
+  t.equal(bodyOf(await call(app, 'GET', `/api/lessons/${child1.id}`), 200, LessonJson).content, undefined);
+  t.equal(bodyOf(await call(app, 'GET', `/api/lessons/${child1.id}`, owner), 200, LessonJson).content, 'secret basics');
 
   await enroll(course.id);
-  const enrolled = await call(app, 'GET', `/api/courses/${course.slug}`, student);
-  t.equal(enrolled.body.lessons[0].children[0].content, 'secret basics', 'enrollees see content');
-  t.equal(enrolled.body.lessons[0].children[0].videoUrl, 'https://cdn.example.com/v.mp4');
-  t.same(enrolled.body.lessons[0].progress, { status: 'not_started', completionPercentage: 0 });
-  t.match(enrolled.body.enrollment, { status: 'active', totalLessonsCount: 4 });
+  const enrolled = bodyOf(await call(app, 'GET', `/api/courses/${course.slug}`, student), 200, CourseDetailJson);
+  t.equal(enrolled.lessons[0].children[0].content, 'secret basics', 'enrollees see content');
+  t.equal(enrolled.lessons[0].children[0].videoUrl, 'https://cdn.example.com/v.mp4');
+  t.same(enrolled.lessons[0].progress, { status: 'not_started', completionPercentage: 0 });
+  t.match(enrolled.enrollment, { status: 'active', totalLessonsCount: 4 });
 
   // Cycles are refused, by PATCH and by reorder.
   const cycle = await call(app, 'PATCH', `/api/lessons/${module1.id}`, owner, { parentLessonId: child1.id });
   t.equal(cycle.status, 400);
   t.equal((await call(app, 'PATCH', `/api/lessons/${module1.id}`, owner, { parentLessonId: module1.id })).status, 400);
   const moved = await call(app, 'PATCH', `/api/lessons/${child2.id}`, owner, { parentLessonId: module2.id, title: 'Moved' });
-  t.match(moved.body, { parentLessonId: module2.id, title: 'Moved' });
+  t.match(bodyOf(moved, 200, LessonJson), { parentLessonId: module2.id, title: 'Moved' });
   t.equal((await call(app, 'PATCH', `/api/lessons/${child2.id}`, owner, { slug: 'basics' })).status, 409, 'lesson slug taken in the course');
   t.equal((await call(app, 'PATCH', `/api/lessons/${child2.id}`, otherInstructor, { title: 'x' })).status, 403);
   t.equal((await call(app, 'PATCH', `/api/lessons/${child2.id}`, student, { title: 'x' })).status, 403);
 
   // Reorder: one bad item rolls back everything.
-  const before = (await call(app, 'GET', `/api/courses/${course.id}`, owner)).body.lessons;
+  const before = bodyOf(await call(app, 'GET', `/api/courses/${course.id}`, owner), 200, CourseDetailJson).lessons;
   const badOrder = await call(app, 'PUT', `/api/courses/${course.id}/lesson-order`, owner, [
     { id: module2.id, parentLessonId: null, orderIndex: 0 },
     { id: module1.id, parentLessonId: null, orderIndex: 1 },
     { id: foreign.id, parentLessonId: null, orderIndex: 2 },
   ]);
   t.equal(badOrder.status, 400);
-  t.same((await call(app, 'GET', `/api/courses/${course.id}`, owner)).body.lessons, before, 'nothing moved');
+  t.same(bodyOf(await call(app, 'GET', `/api/courses/${course.id}`, owner), 200, CourseDetailJson).lessons, before, 'nothing moved');
   const cyclicOrder = await call(app, 'PUT', `/api/courses/${course.id}/lesson-order`, owner, [{ id: module1.id, parentLessonId: child1.id, orderIndex: 0 }]);
   t.equal(cyclicOrder.status, 400);
   const goodOrder = await call(app, 'PUT', `/api/courses/${course.id}/lesson-order`, owner, [
@@ -211,13 +217,13 @@ t.test('lessons: nesting, outline, content visibility, cycles, reorder', async (
     { id: module1.id, parentLessonId: null, orderIndex: 1 },
     { id: child1.id, parentLessonId: module2.id, orderIndex: 0 },
   ]);
-  t.equal(goodOrder.status, 200);
+  const reordered = bodyOf(goodOrder, 200, CourseDetailJson);
   t.same(
-    goodOrder.body.lessons.map((lesson: { id: string }) => lesson.id),
+    reordered.lessons.map((lesson) => lesson.id),
     [module2.id, module1.id],
   );
   t.same(
-    goodOrder.body.lessons[0].children.map((lesson: { id: string }) => lesson.id),
+    reordered.lessons[0].children.map((lesson) => lesson.id),
     [child1.id, child2.id],
   );
   t.equal((await call(app, 'PUT', `/api/courses/${course.id}/lesson-order`, student, [{ id: module1.id, parentLessonId: null, orderIndex: 0 }])).status, 403);
@@ -230,25 +236,24 @@ t.test('lessons: delete moves children up and is refused once students progresse
   const child = await createLesson(course.id, { title: 'Child', parentLessonId: parent.id });
   const grandchild = await createLesson(course.id, { title: 'Grandchild', parentLessonId: child.id });
   const other = await createLesson(course.id, { title: 'Other' });
-  const enrollment = (await enroll(course.id)).body;
+  const enrollment = bodyOf(await enroll(course.id), 201, EnrollmentJson);
   t.equal(enrollment.totalLessonsCount, 4);
 
   t.equal((await call(app, 'DELETE', `/api/lessons/${child.id}`, otherInstructor)).status, 403);
   t.equal((await call(app, 'DELETE', `/api/lessons/${child.id}`, owner)).status, 204);
   const after = await call(app, 'GET', `/api/lessons/${grandchild.id}`, owner);
-  t.equal(after.body.parentLessonId, parent.id, 'the grandchild moved up to its grandparent');
+  t.equal(bodyOf(after, 200, LessonJson).parentLessonId, parent.id, 'the grandchild moved up to its grandparent');
   let lessonCount = 0;
   for (let tries = 0; tries < 100 && lessonCount !== 3; tries++) {
     if (tries > 0) await new Promise((resolve) => setTimeout(resolve, 50));
     const mine = await call(app, 'GET', '/api/enrollments', student);
-    lessonCount = mine.body.items.find((item: { id: string }) => item.id === enrollment.id).totalLessonsCount;
+    lessonCount = bodyOf(mine, 200, EnrollmentPage).items.find((item) => item.id === enrollment.id)!.totalLessonsCount;
   }
   t.equal(lessonCount, 3, 'enrollments follow the lesson count (recalculated in the background)');
 
   await call(app, 'POST', `/api/lessons/${other.id}/progress`, student, { timeSpentSecondsDelta: 5 });
   const refused = await call(app, 'DELETE', `/api/lessons/${other.id}`, owner);
-  t.equal(refused.status, 409);
-  t.equal(refused.body.code, 'CONFLICT');
+  t.equal(errorOf(refused, 409).code, 'CONFLICT');
   t.equal((await call(app, 'GET', `/api/lessons/${other.id}`, owner)).status, 200, 'still there');
 
   t.equal((await call(app, 'DELETE', `/api/courses/${course.id}`, owner)).status, 409, 'a course with enrollments is not deleted');
@@ -269,12 +274,10 @@ t.test('enrollments: idempotent enroll, roles, drop and reactivate, review', asy
   t.equal((await enroll(course.id)).status, 404, 'drafts cannot be enrolled in');
   await call(app, 'PATCH', `/api/courses/${course.id}`, owner, { isPublished: true });
 
-  const first = await enroll(course.id);
-  t.equal(first.status, 201);
-  t.match(first.body, { status: 'active', course: { id: course.id, slug: course.slug, title: course.title }, totalLessonsCount: 1 });
+  const first = bodyOf(await enroll(course.id), 201, EnrollmentJson);
+  t.match(first, { status: 'active', course: { id: course.id, slug: course.slug, title: course.title }, totalLessonsCount: 1 });
   const again = await enroll(course.id);
-  t.equal(again.status, 200);
-  t.equal(again.body.id, first.body.id);
+  t.equal(bodyOf(again, 200, EnrollmentJson).id, first.id);
   t.equal((await enroll(course.id, owner)).status, 403, 'instructors do not enroll');
   t.equal((await enroll(course.id, admin)).status, 403);
   t.equal((await call(app, 'POST', `/api/courses/${course.id}/enroll`)).status, 401);
@@ -282,7 +285,7 @@ t.test('enrollments: idempotent enroll, roles, drop and reactivate, review', asy
   t.same(concurrent.map((res) => res.status).sort(), [200, 200, 200, 200, 201], 'concurrent enrolls make one enrollment');
 
   const list = await call(app, 'GET', '/api/enrollments?status=active', student);
-  t.ok(list.body.items.some((item: { id: string }) => item.id === first.body.id));
+  t.ok(bodyOf(list, 200, EnrollmentPage).items.some((item) => item.id === first.id));
   t.equal((await call(app, 'GET', '/api/enrollments?status=bogus', student)).status, 400);
   for (const query of ['page=1e21', 'page=999999999999999999', 'limit=1e21']) {
     t.equal((await call(app, 'GET', `/api/enrollments?${query}`, student)).status, 400, `enrollments?${query}`);
@@ -298,27 +301,27 @@ t.test('enrollments: idempotent enroll, roles, drop and reactivate, review', asy
   ] as const) {
     t.equal((await call(app, 'GET', `/api/courses/${course.id}/enrollments`, as)).status, status, `course enrollments as ${who}`);
   }
-  const roster = await call(app, 'GET', `/api/courses/${course.id}/enrollments`, owner);
-  t.equal(roster.body.total, 2);
-  t.match(roster.body.items[0], { student: { fullName: String, email: String } });
+  const roster = bodyOf(await call(app, 'GET', `/api/courses/${course.id}/enrollments`, owner), 200, EnrollmentPage);
+  t.equal(roster.total, 2);
+  t.match(roster.items[0], { student: { fullName: String, email: String } });
 
-  t.equal((await call(app, 'PATCH', `/api/enrollments/${first.body.id}`, outsider, { rating: 5 })).status, 403, 'only the student');
-  t.equal((await call(app, 'PATCH', `/api/enrollments/${first.body.id}`, student, { rating: 6 })).status, 400);
-  t.equal((await call(app, 'PATCH', `/api/enrollments/${first.body.id}`, student, { status: 'completed' })).status, 400);
-  t.equal((await call(app, 'PATCH', `/api/enrollments/${first.body.id}`, student, {})).status, 400);
-  const reviewed = await call(app, 'PATCH', `/api/enrollments/${first.body.id}`, student, { rating: 5, review: 'Great' });
-  t.match(reviewed.body, { rating: 5, review: 'Great' });
+  t.equal((await call(app, 'PATCH', `/api/enrollments/${first.id}`, outsider, { rating: 5 })).status, 403, 'only the student');
+  t.equal((await call(app, 'PATCH', `/api/enrollments/${first.id}`, student, { rating: 6 })).status, 400);
+  t.equal((await call(app, 'PATCH', `/api/enrollments/${first.id}`, student, { status: 'completed' })).status, 400);
+  t.equal((await call(app, 'PATCH', `/api/enrollments/${first.id}`, student, {})).status, 400);
+  const reviewed = await call(app, 'PATCH', `/api/enrollments/${first.id}`, student, { rating: 5, review: 'Great' });
+  t.match(bodyOf(reviewed, 200, EnrollmentJson), { rating: 5, review: 'Great' });
 
-  const dropped = await call(app, 'PATCH', `/api/enrollments/${first.body.id}`, student, { status: 'dropped' });
-  t.equal(dropped.body.status, 'dropped');
-  const lessonId = (await call(app, 'GET', `/api/courses/${course.id}`)).body.lessons[0].id;
+  const dropped = await call(app, 'PATCH', `/api/enrollments/${first.id}`, student, { status: 'dropped' });
+  t.equal(bodyOf(dropped, 200, EnrollmentJson).status, 'dropped');
+  const lessonId = bodyOf(await call(app, 'GET', `/api/courses/${course.id}`), 200, CourseDetailJson).lessons[0].id;
   t.equal((await call(app, 'POST', `/api/lessons/${lessonId}/progress`, student, { status: 'completed' })).status, 403, 'dropped students lose access');
   const detail = await call(app, 'GET', `/api/lessons/${lessonId}`, student);
-  t.notOk('content' in detail.body, 'and content');
+  t.notOk('content' in bodyOf(detail, 200, LessonJson), 'and content');
   const back = await enroll(course.id);
-  t.equal(back.status, 200);
-  t.equal(back.body.status, 'active', 're-enrolling reactivates');
-  t.equal(back.body.id, first.body.id);
+  const backBody = bodyOf(back, 200, EnrollmentJson);
+  t.equal(backBody.status, 'active', 're-enrolling reactivates');
+  t.equal(backBody.id, first.id);
 });
 
 t.test('progress: rules, QUIZ_REQUIRED, concurrency, completion once', async (t) => {
@@ -326,7 +329,7 @@ t.test('progress: rules, QUIZ_REQUIRED, concurrency, completion once', async (t)
   const a = await createLesson(course.id, { title: 'A' });
   const b = await createLesson(course.id, { title: 'B' });
   const quizLesson = await createLesson(course.id, { title: 'Quiz lesson', lessonType: 'quiz' });
-  const enrollment = (await enroll(course.id)).body;
+  const enrollment = bodyOf(await enroll(course.id), 201, EnrollmentJson);
 
   // Roles.
   t.equal((await call(app, 'POST', `/api/lessons/${a.id}/progress`, null, { status: 'in_progress' })).status, 401);
@@ -443,7 +446,7 @@ t.test('progress: rules, QUIZ_REQUIRED, concurrency, completion once', async (t)
   // A dropped enrollment does not complete.
   const other = await createCourse({ title: 'Dropping', isPublished: true });
   const only = await createLesson(other.id, { title: 'Only' });
-  const otherEnrollment = (await enroll(other.id)).body;
+  const otherEnrollment = bodyOf(await enroll(other.id), 201, EnrollmentJson);
   await call(app, 'PATCH', `/api/enrollments/${otherEnrollment.id}`, student, { status: 'dropped' });
   t.equal((await call(app, 'POST', `/api/lessons/${only.id}/progress`, student, { status: 'completed' })).status, 403);
 });
@@ -451,7 +454,7 @@ t.test('progress: rules, QUIZ_REQUIRED, concurrency, completion once', async (t)
 t.test('progress writes with a clientKey are applied once, whatever the retries and races', async (t) => {
   const course = await createCourse({ title: 'Idempotent', isPublished: true });
   const lesson = await createLesson(course.id, { title: 'Watched twice' });
-  const enrollment = (await enroll(course.id)).body;
+  const enrollment = bodyOf(await enroll(course.id), 201, EnrollmentJson);
   const write = (body: Record<string, unknown>) => call(app, 'POST', `/api/lessons/${lesson.id}/progress`, student, body);
   const key = randomUUID();
 
