@@ -27,7 +27,15 @@ const ProgressPage = Page(LessonProgressJson);
 interface DashboardReply {
   course: { id: string };
   totals: { enrolled: number; active: number; completed: number; dropped: number; averageProgress: number };
-  students: Array<{ studentId: string; fullName: string; progressPercentage: number; completedLessonsCount: number; totalTimeSpentSeconds: number; online: boolean; lastActivityAt: string | null }>;
+  students: Array<{
+    studentId: string;
+    fullName: string;
+    progressPercentage: number;
+    completedLessonsCount: number;
+    totalTimeSpentSeconds: number;
+    online: boolean;
+    lastActivityAt: string | null;
+  }>;
   online: string[];
   quizzes: unknown[];
 }
@@ -351,15 +359,27 @@ t.test('progress: rules, QUIZ_REQUIRED, concurrency, completion once', async (t)
   t.same(await countRows(app, ['lesson_progress']), before, 'refused writes wrote nothing');
 
   // Completion never decreases, time only adds, completed is sticky.
-  let res = await call(app, 'POST', `/api/lessons/${a.id}/progress`, student, { completionPercentage: 40.456, timeSpentSecondsDelta: 30 });
-  t.match(res.body.lessonProgress, { lessonId: a.id, status: 'in_progress', completionPercentage: 40.46, timeSpentSeconds: 30 });
-  res = await call(app, 'POST', `/api/lessons/${a.id}/progress`, student, { completionPercentage: 10, timeSpentSecondsDelta: 15 });
-  t.match(res.body.lessonProgress, { completionPercentage: 40.46, timeSpentSeconds: 45 }, 'completion never goes down; time adds');
-  res = await call(app, 'POST', `/api/lessons/${a.id}/progress`, student, { status: 'completed' });
-  t.match(res.body.lessonProgress, { status: 'completed', completionPercentage: 100 });
-  t.match(res.body.enrollment, { enrollmentId: enrollment.id, completedLessonsCount: 1, totalLessonsCount: 3, progressPercentage: 33.33, status: 'active' });
-  res = await call(app, 'POST', `/api/lessons/${a.id}/progress`, student, { status: 'in_progress', timeSpentSecondsDelta: 5 });
-  t.match(res.body.lessonProgress, { status: 'completed', completionPercentage: 100, timeSpentSeconds: 50 }, 'completed is sticky');
+  let res = bodyOf(
+    await call(app, 'POST', `/api/lessons/${a.id}/progress`, student, { completionPercentage: 40.456, timeSpentSecondsDelta: 30 }),
+    200,
+    LessonProgressResponse,
+  );
+  t.match(res.lessonProgress, { lessonId: a.id, status: 'in_progress', completionPercentage: 40.46, timeSpentSeconds: 30 });
+  res = bodyOf(
+    await call(app, 'POST', `/api/lessons/${a.id}/progress`, student, { completionPercentage: 10, timeSpentSecondsDelta: 15 }),
+    200,
+    LessonProgressResponse,
+  );
+  t.match(res.lessonProgress, { completionPercentage: 40.46, timeSpentSeconds: 45 }, 'completion never goes down; time adds');
+  res = bodyOf(await call(app, 'POST', `/api/lessons/${a.id}/progress`, student, { status: 'completed' }), 200, LessonProgressResponse);
+  t.match(res.lessonProgress, { status: 'completed', completionPercentage: 100 });
+  t.match(res.enrollment, { enrollmentId: enrollment.id, completedLessonsCount: 1, totalLessonsCount: 3, progressPercentage: 33.33, status: 'active' });
+  res = bodyOf(
+    await call(app, 'POST', `/api/lessons/${a.id}/progress`, student, { status: 'in_progress', timeSpentSecondsDelta: 5 }),
+    200,
+    LessonProgressResponse,
+  );
+  t.match(res.lessonProgress, { status: 'completed', completionPercentage: 100, timeSpentSeconds: 50 }, 'completed is sticky');
 
   // Ten concurrent writes add up exactly.
   const writes = await Promise.all(Array.from({ length: 10 }, () => call(app, 'POST', `/api/lessons/${b.id}/progress`, student, { timeSpentSecondsDelta: 7 })));
@@ -367,10 +387,10 @@ t.test('progress: rules, QUIZ_REQUIRED, concurrency, completion once', async (t)
     writes.map((w) => w.status),
     Array(10).fill(200),
   );
-  const progress = await call(app, 'GET', `/api/enrollments/${enrollment.id}/progress`, student);
-  t.equal(progress.body.items.find((item: { lessonId: string }) => item.lessonId === b.id).timeSpentSeconds, 70);
-  t.equal(progress.body.items.length, 3, 'every lesson of the course is listed');
-  t.equal(progress.body.items.find((item: { lessonId: string }) => item.lessonId === quizLesson.id).status, 'not_started');
+  const progress = bodyOf(await call(app, 'GET', `/api/enrollments/${enrollment.id}/progress`, student), 200, ProgressPage);
+  t.equal(progress.items.find((item) => item.lessonId === b.id)!.timeSpentSeconds, 70);
+  t.equal(progress.items.length, 3, 'every lesson of the course is listed');
+  t.equal(progress.items.find((item) => item.lessonId === quizLesson.id)!.status, 'not_started');
   for (const [who, as, status] of [
     ['outsider', outsider, 403],
     ['other instructor', otherInstructor, 403],
@@ -381,27 +401,26 @@ t.test('progress: rules, QUIZ_REQUIRED, concurrency, completion once', async (t)
   }
 
   // A standard list: ?page&limit, limit ≤ 100, default 20.
-  t.match(progress.body, { total: 3, page: 1, limit: 20 }, 'default page');
-  const pageOne = await call(app, 'GET', `/api/enrollments/${enrollment.id}/progress?limit=2`, student);
-  t.match(pageOne.body, { total: 3, page: 1, limit: 2 });
-  t.equal(pageOne.body.items.length, 2, 'page 1 of 2');
-  const pageTwo = await call(app, 'GET', `/api/enrollments/${enrollment.id}/progress?limit=2&page=2`, student);
-  t.match(pageTwo.body, { total: 3, page: 2, limit: 2 });
-  t.equal(pageTwo.body.items.length, 1, 'page 2 of 2');
+  t.match(progress, { total: 3, page: 1, limit: 20 }, 'default page');
+  const pageOne = bodyOf(await call(app, 'GET', `/api/enrollments/${enrollment.id}/progress?limit=2`, student), 200, ProgressPage);
+  t.match(pageOne, { total: 3, page: 1, limit: 2 });
+  t.equal(pageOne.items.length, 2, 'page 1 of 2');
+  const pageTwo = bodyOf(await call(app, 'GET', `/api/enrollments/${enrollment.id}/progress?limit=2&page=2`, student), 200, ProgressPage);
+  t.match(pageTwo, { total: 3, page: 2, limit: 2 });
+  t.equal(pageTwo.items.length, 1, 'page 2 of 2');
   t.same(
-    [...pageOne.body.items, ...pageTwo.body.items].map((item: { lessonId: string }) => item.lessonId),
-    progress.body.items.map((item: { lessonId: string }) => item.lessonId),
+    [...pageOne.items, ...pageTwo.items].map((item) => item.lessonId),
+    progress.items.map((item) => item.lessonId),
     'the pages together are the whole list, in its order',
   );
   t.same(
-    (await call(app, 'GET', `/api/enrollments/${enrollment.id}/progress?page=3&limit=2`, student)).body,
+    bodyOf(await call(app, 'GET', `/api/enrollments/${enrollment.id}/progress?page=3&limit=2`, student), 200, ProgressPage),
     { items: [], total: 3, page: 3, limit: 2 },
     'past the end',
   );
   for (const query of ['limit=101', 'limit=0', 'page=0', 'page=1e21', 'page=999999999999999999', 'status=x']) {
     const res = await call(app, 'GET', `/api/enrollments/${enrollment.id}/progress?${query}`, student);
-    t.equal(res.status, 400, `progress?${query}`);
-    t.equal(res.body.code, 'VALIDATION_ERROR');
+    t.equal(errorOf(res, 400).code, 'VALIDATION_ERROR', `progress?${query}`);
   }
 
   // A lesson with a published graded quiz is completed by the quiz only.
@@ -409,8 +428,7 @@ t.test('progress: rules, QUIZ_REQUIRED, concurrency, completion once', async (t)
     .getConnection()
     .execute(`INSERT INTO quizzes (lesson_id, title, quiz_type, is_published) VALUES (?, 'Gate', 'graded', true)`, [quizLesson.id]);
   const gated = await call(app, 'POST', `/api/lessons/${quizLesson.id}/progress`, student, { status: 'completed' });
-  t.equal(gated.status, 409);
-  t.equal(gated.body.code, 'QUIZ_REQUIRED');
+  t.equal(errorOf(gated, 409).code, 'QUIZ_REQUIRED');
   t.equal(
     (await call(app, 'POST', `/api/lessons/${quizLesson.id}/progress`, student, { timeSpentSecondsDelta: 20 })).status,
     200,
@@ -455,25 +473,28 @@ t.test('progress writes with a clientKey are applied once, whatever the retries 
   const course = await createCourse({ title: 'Idempotent', isPublished: true });
   const lesson = await createLesson(course.id, { title: 'Watched twice' });
   const enrollment = bodyOf(await enroll(course.id), 201, EnrollmentJson);
-  const write = (body: Record<string, unknown>) => call(app, 'POST', `/api/lessons/${lesson.id}/progress`, student, body);
+  const write = (body: Record<string, unknown>) => call<unknown>(app, 'POST', `/api/lessons/${lesson.id}/progress`, student, body);
   const key = randomUUID();
 
-  const first = await write({ timeSpentSecondsDelta: 30, completionPercentage: 20, clientKey: key });
-  t.equal(first.status, 200);
-  t.match(first.body.lessonProgress, { timeSpentSeconds: 30, completionPercentage: 20 });
+  const first = bodyOf(await write({ timeSpentSecondsDelta: 30, completionPercentage: 20, clientKey: key }), 200, LessonProgressResponse);
+  t.match(first.lessonProgress, { timeSpentSeconds: 30, completionPercentage: 20 });
   const retry = await write({ timeSpentSecondsDelta: 30, completionPercentage: 20, clientKey: key });
   t.equal(retry.status, 200, 'a retry answers as the write did');
   t.match(
-    retry.body,
+    bodyOf(retry, 200, LessonProgressResponse),
     { lessonProgress: { timeSpentSeconds: 30, completionPercentage: 20 }, enrollment: { enrollmentId: enrollment.id, totalTimeSpentSeconds: 30 } },
     'the time was added once',
   );
   const other = await write({ timeSpentSecondsDelta: 30, clientKey: randomUUID() });
-  t.equal(other.body.lessonProgress.timeSpentSeconds, 60, 'another key is another write');
+  t.equal(bodyOf(other, 200, LessonProgressResponse).lessonProgress.timeSpentSeconds, 60, 'another key is another write');
   const keyless = await write({ timeSpentSecondsDelta: 5 });
-  t.equal(keyless.body.lessonProgress.timeSpentSeconds, 65, 'without a key every write applies (as before)');
+  t.equal(bodyOf(keyless, 200, LessonProgressResponse).lessonProgress.timeSpentSeconds, 65, 'without a key every write applies (as before)');
   const reused = await write({ timeSpentSecondsDelta: 600, status: 'completed', clientKey: key });
-  t.match(reused.body.lessonProgress, { timeSpentSeconds: 65, status: 'in_progress' }, 'a used key applies nothing, whatever the body says');
+  t.match(
+    bodyOf(reused, 200, LessonProgressResponse).lessonProgress,
+    { timeSpentSeconds: 65, status: 'in_progress' },
+    'a used key applies nothing, whatever the body says',
+  );
 
   // Ten at once with one key: one applies.
   const racingKey = randomUUID();
@@ -510,7 +531,11 @@ t.test('progress writes with a clientKey are applied once, whatever the retries 
   await locker.query('COMMIT');
   const [one, two] = await both;
   t.same([one.status, two.status], [200, 200]);
-  t.same([one.body.lessonProgress.timeSpentSeconds, two.body.lessonProgress.timeSpentSeconds], [83, 83], 'both answer the state with 11 s added once');
+  t.same(
+    [bodyOf(one, 200, LessonProgressResponse).lessonProgress.timeSpentSeconds, bodyOf(two, 200, LessonProgressResponse).lessonProgress.timeSpentSeconds],
+    [83, 83],
+    'both answer the state with 11 s added once',
+  );
   const [{ keys }] = await app.orm.em
     .getConnection()
     .execute<Array<{ keys: number }>>('SELECT count(*)::int AS keys FROM progress_client_keys WHERE enrollment_id = ?', [enrollment.id]);
@@ -520,8 +545,7 @@ t.test('progress writes with a clientKey are applied once, whatever the retries 
   const before = await countRows(app, ['lesson_progress', 'progress_client_keys']);
   for (const body of [{ timeSpentSecondsDelta: 5, clientKey: 'not-a-uuid' }, { timeSpentSecondsDelta: 5, clientKey: 42 }, { clientKey: randomUUID() }]) {
     const res = await write(body);
-    t.equal(res.status, 400, `progress ${JSON.stringify(body)} → 400`);
-    t.equal(res.body.code, 'VALIDATION_ERROR');
+    t.equal(errorOf(res, 400).code, 'VALIDATION_ERROR', `progress ${JSON.stringify(body)} → 400`);
   }
   t.same(await countRows(app, ['lesson_progress', 'progress_client_keys']), before, 'nothing written');
 
@@ -554,16 +578,16 @@ t.test('dashboard snapshot', async (t) => {
   ] as const) {
     t.equal((await call(app, 'GET', `/api/courses/${course.id}/dashboard`, as)).status, status, `dashboard as ${who}`);
   }
-  const res = await call(app, 'GET', `/api/courses/${course.id}/dashboard`, owner);
+  const res = await call<DashboardReply>(app, 'GET', `/api/courses/${course.id}/dashboard`, owner);
   t.equal(res.status, 200);
   t.match(res.body, { course: { id: course.id }, totals: { enrolled: 2, active: 2, completed: 0, dropped: 0, averageProgress: 25 }, online: [], quizzes: [] });
-  const sam = res.body.students.find((s: { studentId: string }) => s.studentId === student.id);
+  const sam = res.body.students.find((s) => s.studentId === student.id);
   t.match(sam, { fullName: 'Sam Student', progressPercentage: 50, completedLessonsCount: 1, totalTimeSpentSeconds: 60, online: false });
-  t.ok(sam.lastActivityAt);
+  t.ok(sam?.lastActivityAt);
 });
 
 t.test('the learning routes are documented', async (t) => {
-  const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json();
+  const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json<{ paths: Record<string, unknown> }>();
   for (const path of [
     '/api/courses',
     '/api/courses/{idOrSlug}',
