@@ -1,60 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
 import { currentUser } from '../../plugins/auth.js';
-import { bearer, errors, IdParams, NullableTimestamp, Timestamp, Uuid } from '../../platform/schemas.js';
-import { CourseRef, EnrollmentStatus } from '../learning.schemas.js';
+import { bearer, errors, IdParams } from '../../platform/schemas.js';
+import { DashboardJson } from './dashboard.schemas.js';
 import { getDashboard } from './dashboard.service.js';
-
-const DashboardJson = Type.Object({
-  course: CourseRef,
-  totals: Type.Object({
-    enrolled: Type.Integer(),
-    active: Type.Integer(),
-    completed: Type.Integer(),
-    dropped: Type.Integer(),
-    averageProgress: Type.Number({ description: 'Mean progress of enrollments that are not dropped' }),
-  }),
-  students: Type.Array(
-    Type.Object({
-      enrollmentId: Uuid,
-      studentId: Uuid,
-      fullName: Type.String(),
-      email: Type.String(),
-      status: EnrollmentStatus,
-      progressPercentage: Type.Number(),
-      completedLessonsCount: Type.Integer(),
-      totalLessonsCount: Type.Integer(),
-      totalTimeSpentSeconds: Type.Integer(),
-      completedAt: NullableTimestamp,
-      lastActivityAt: NullableTimestamp,
-      online: Type.Boolean(),
-    }),
-  ),
-  online: Type.Array(Uuid, { description: 'Users currently in the course room' }),
-  quizzes: Type.Array(Type.Unknown(), { description: 'Per-quiz statistics' }),
-  recentGrades: Type.Array(
-    Type.Object({
-      attemptId: Uuid,
-      quizId: Uuid,
-      studentId: Uuid,
-      score: Type.Number(),
-      maxScore: Type.Number(),
-      percentage: Type.Number(),
-      isPassed: Type.Boolean(),
-      autoSubmitted: Type.Boolean(),
-      gradedAt: Timestamp,
-    }),
-    {
-      description:
-        'The last 50 attempts graded within the hour, newest first (what quiz:graded carried): a dashboard that reconnected without recovery rebuilds itself from these',
-    },
-  ),
-  runningAttempts: Type.Array(Type.Object({ attemptId: Uuid, quizId: Uuid, studentId: Uuid, startedAt: Timestamp, deadline: NullableTimestamp }), {
-    description: 'Attempts in progress now, newest first (at most 500)',
-  }),
-  serverNow: Timestamp,
-});
 
 export default async function dashboardRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();

@@ -1,3 +1,4 @@
+import { DashboardJson } from '../../../server/modules/dashboard/dashboard.schemas.js';
 import t from 'tap';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
@@ -24,21 +25,6 @@ const EnrollmentPage = Page(EnrollmentJson);
 const ProgressPage = Page(LessonProgressJson);
 
 /** The dashboard reply, as far as these tests read it: its schema (`DashboardJson`) is not exported by dashboard.routes.ts. */
-interface DashboardReply {
-  course: { id: string };
-  totals: { enrolled: number; active: number; completed: number; dropped: number; averageProgress: number };
-  students: Array<{
-    studentId: string;
-    fullName: string;
-    progressPercentage: number;
-    completedLessonsCount: number;
-    totalTimeSpentSeconds: number;
-    online: boolean;
-    lastActivityAt: string | null;
-  }>;
-  online: string[];
-  quizzes: unknown[];
-}
 
 async function createCourse(body: Record<string, unknown> = {}, as: TestUser = owner): Promise<CourseJson> {
   return bodyOf(await call(app, 'POST', '/api/courses', as, { title: 'Intro to SQL', ...body }), 201, CourseJson);
@@ -578,10 +564,9 @@ t.test('dashboard snapshot', async (t) => {
   ] as const) {
     t.equal((await call(app, 'GET', `/api/courses/${course.id}/dashboard`, as)).status, status, `dashboard as ${who}`);
   }
-  const res = await call<DashboardReply>(app, 'GET', `/api/courses/${course.id}/dashboard`, owner);
-  t.equal(res.status, 200);
-  t.match(res.body, { course: { id: course.id }, totals: { enrolled: 2, active: 2, completed: 0, dropped: 0, averageProgress: 25 }, online: [], quizzes: [] });
-  const sam = res.body.students.find((s) => s.studentId === student.id);
+  const dashboard = bodyOf(await call(app, 'GET', `/api/courses/${course.id}/dashboard`, owner), 200, DashboardJson);
+  t.match(dashboard, { course: { id: course.id }, totals: { enrolled: 2, active: 2, completed: 0, dropped: 0, averageProgress: 25 }, online: [], quizzes: [] });
+  const sam = dashboard.students.find((s) => s.studentId === student.id);
   t.match(sam, { fullName: 'Sam Student', progressPercentage: 50, completedLessonsCount: 1, totalTimeSpentSeconds: 60, online: false });
   t.ok(sam?.lastActivityAt);
 });
