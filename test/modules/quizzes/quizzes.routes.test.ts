@@ -4,12 +4,12 @@ import { QueueEvents } from 'bullmq';
 import { buildApp } from '../../../server/app.js';
 import { createTestEnv } from '../../helpers/app.js';
 import { createUser } from '../../helpers/users.js';
-import { bodyOf, call, countRows, errorOf } from '../../helpers/http.js';
+import { bodyOf, call, countRows, errorOf, type Reply } from '../../helpers/http.js';
 import { spawnEntry } from '../../helpers/processes.js';
 import { waitFor } from '../../helpers/wait.js';
 import { gradeAttemptNow } from '../../../server/modules/attempts/attempts.service.js';
 import { deadlineJobId } from '../../../server/platform/queues/contract.js';
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import { Page } from '../../../server/platform/schemas.js';
 import { CourseDetailJson, CourseJson, EnrollmentJson, LessonJson } from '../../../server/modules/learning.schemas.js';
 import { AttemptSummaryJson, QuestionJson, QuizJson, QuizStatsJson } from '../../../server/modules/quizzes/quizzes.schemas.js';
@@ -22,6 +22,8 @@ env.defer(() => app.close());
 const AttemptPage = Page(AttemptSummaryJson);
 /** The part of the dashboard read here: its schema (DashboardJson) is not exported by dashboard.routes.ts. */
 const DashboardQuizzes = Type.Object({ quizzes: Type.Array(Type.Unknown()) });
+/** A start that made (201) or resumed (200) an attempt. */
+const attemptOf = (reply: Reply) => bodyOf(reply, reply.status === 201 ? 201 : 200, AttemptJson);
 
 const owner = await createUser(app, 'instructor');
 const otherInstructor = await createUser(app, 'instructor');
@@ -42,8 +44,13 @@ async function courseWithLesson() {
 /** A published quiz with a multiple-choice, a true/false and a short-answer question (6 points). */
 async function publishedQuiz(settings: Record<string, unknown> = {}) {
   const { course, lesson } = await courseWithLesson();
-  const quiz = bodyOf(await call(app, 'POST', `/api/lessons/${lesson.id}/quiz`, owner, { title: 'Pop quiz', quizType: 'graded', passingScore: 50, ...settings }), 201, QuizJson);
-  const mc = bodyOf(await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, {
+  const quiz = bodyOf(
+    await call(app, 'POST', `/api/lessons/${lesson.id}/quiz`, owner, { title: 'Pop quiz', quizType: 'graded', passingScore: 50, ...settings }),
+    201,
+    QuizJson,
+  );
+  const mc = bodyOf(
+    await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, {
       questionText: 'Which filters rows?',
       questionType: 'multiple_choice',
       points: 3,
@@ -53,19 +60,30 @@ async function publishedQuiz(settings: Record<string, unknown> = {}) {
         { id: 'group', text: 'GROUP BY', isCorrect: false },
       ],
       explanation: 'WHERE filters.',
-    }), 201, QuestionJson);
-  const tf = bodyOf(await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, {
+    }),
+    201,
+    QuestionJson,
+  );
+  const tf = bodyOf(
+    await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, {
       questionText: 'SELECT * returns all columns',
       questionType: 'true_false',
       correctAnswer: true,
       points: 1,
-    }), 201, QuestionJson);
-  const sa = bodyOf(await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, {
+    }),
+    201,
+    QuestionJson,
+  );
+  const sa = bodyOf(
+    await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, {
       questionText: 'Remove duplicates?',
       questionType: 'short_answer',
       correctAnswer: { accepted: ['DISTINCT'] },
       points: 2,
-    }), 201, QuestionJson);
+    }),
+    201,
+    QuestionJson,
+  );
   bodyOf(await call(app, 'PATCH', `/api/quizzes/${quiz.id}`, owner, { isPublished: true }), 200, QuizJson);
   return { course, lesson, quiz, mc, tf, sa };
 }
@@ -139,17 +157,21 @@ t.test('authoring: one quiz per lesson, per-type validation, publishing rules, r
   for (const body of bad) {
     const res = await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, body);
     t.equal(res.status, 400, `question ${JSON.stringify(body)} → 400`);
-    t.equal(res.body.code, 'VALIDATION_ERROR');
+    t.equal(errorOf(res, 400).code, 'VALIDATION_ERROR');
   }
   t.same(await countRows(app, ['quiz_questions']), before, 'nothing written');
-  const mc = bodyOf(await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, {
+  const mc = bodyOf(
+    await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, {
       questionText: 'x',
       questionType: 'multiple_choice',
       options: [
         { text: 'a', isCorrect: true },
         { text: 'b', isCorrect: false },
       ],
-    }), 201, QuestionJson);
+    }),
+    201,
+    QuestionJson,
+  );
   t.match(
     mc.options,
     [
@@ -159,7 +181,7 @@ t.test('authoring: one quiz per lesson, per-type validation, publishing rules, r
     'option ids generated',
   );
   t.equal((await call(app, 'PATCH', `/api/questions/${mc.id}`, otherInstructor, { points: 5 })).status, 404, 'an unpublished quiz does not exist for others');
-  t.equal((bodyOf(await call(app, 'PATCH', `/api/questions/${mc.id}`, owner, { points: 5 }), 200, QuestionJson)).points, 5);
+  t.equal(bodyOf(await call(app, 'PATCH', `/api/questions/${mc.id}`, owner, { points: 5 }), 200, QuestionJson).points, 5);
   t.equal((await call(app, 'PATCH', `/api/questions/${mc.id}`, owner, { questionType: 'true_false' })).status, 400, 'a type change needs its content');
   t.equal((await call(app, 'GET', `/api/quizzes/${quiz.id}`, student)).status, 404, 'a draft quiz does not exist for enrollees');
   const draft = bodyOf(await call(app, 'GET', `/api/quizzes/${quiz.id}`, owner), 200, QuizJson);
@@ -181,7 +203,7 @@ t.test('authoring: one quiz per lesson, per-type validation, publishing rules, r
   t.same(findSecrets(seen), []);
   t.equal((await call(app, 'GET', `/api/quizzes/${quiz.id}`, outsider)).status, 403);
   t.equal((await call(app, 'GET', `/api/quizzes/${quiz.id}`, otherInstructor)).status, 403);
-  t.ok((bodyOf(await call(app, 'GET', `/api/quizzes/${quiz.id}`, admin), 200, QuizJson)).questions);
+  t.ok(bodyOf(await call(app, 'GET', `/api/quizzes/${quiz.id}`, admin), 200, QuizJson).questions);
   const outline = bodyOf(await call(app, 'GET', `/api/courses/${course.id}`, student), 200, CourseDetailJson);
   t.equal(outline.lessons[0].quizId, quiz.id, 'the outline carries the quiz id');
 });
@@ -190,22 +212,20 @@ t.test('attempts: start, resume, order, autosave, submit, result, no secrets', a
   const { quiz, mc, tf, sa, lesson } = await publishedQuiz({ shuffleQuestions: true, shuffleOptions: true, showCorrectAnswers: false, maxAttempts: 2 });
   t.equal((await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, outsider)).status, 403, 'outsiders cannot start');
   t.equal((await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, owner)).status, 403, 'the owner does not take attempts');
-  const started = await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student);
-  t.equal(started.status, 201);
-  const attempt = started.body;
+  const attempt = bodyOf(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201, AttemptJson);
   t.match(attempt, { quizId: quiz.id, attemptNumber: 1, status: 'in_progress', deadline: null, answers: {} });
   t.ok(Math.abs(Date.parse(attempt.serverNow) - Date.now()) < 5000, 'serverNow is the server clock');
-  t.same(attempt.questions.map((q: { id: string }) => q.id).sort(), [mc.id, tf.id, sa.id].sort());
+  t.same(attempt.questions.map((q) => q.id).sort(), [mc.id, tf.id, sa.id].sort());
   t.same(findSecrets(attempt), [], 'no secret in the attempt');
-  const mcView = attempt.questions.find((q: { id: string }) => q.id === mc.id);
-  t.same(mcView.options.map((o: { id: string }) => o.id).sort(), ['group', 'order', 'where']);
+  const mcView = attempt.questions.find((q) => q.id === mc.id)!;
+  t.same(mcView.options!.map((o) => o.id).sort(), ['group', 'order', 'where']);
   t.equal(mcView.multipleSelect, false);
 
-  const resumed = await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student);
-  t.equal(resumed.status, 200, 'resuming returns the running attempt');
-  t.equal(resumed.body.id, attempt.id);
-  t.same(resumed.body.questions, attempt.questions, 'question and option order are stable across reads');
-  t.same((bodyOf(await call(app, 'GET', `/api/attempts/${attempt.id}`, student), 200, AttemptJson)).questions, attempt.questions);
+  const resumed = bodyOf(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 200, AttemptJson);
+  t.pass('resuming returns the running attempt');
+  t.equal(resumed.id, attempt.id);
+  t.same(resumed.questions, attempt.questions, 'question and option order are stable across reads');
+  t.same(bodyOf(await call(app, 'GET', `/api/attempts/${attempt.id}`, student), 200, AttemptJson).questions, attempt.questions);
 
   // Autosave: idempotent, validated against the question type.
   const saved = await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, student, { answer: true });
@@ -234,31 +254,29 @@ t.test('attempts: start, resume, order, autosave, submit, result, no secrets', a
       payload,
     });
     t.equal(res.statusCode, 400, `an answer of ${label}`);
-    t.equal(res.json().code, 'VALIDATION_ERROR');
+    t.equal(res.json<{ code: string }>().code, 'VALIDATION_ERROR');
   }
   t.equal((await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, classmate, { answer: true })).status, 403, "not someone else's attempt");
   t.equal((await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/0b6f8a4e-1c4e-4a57-9d1e-2f1b8f0c9a11`, student, { answer: true })).status, 404);
   bodyOf(await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${sa.id}`, student, { answer: '  distinct ' }), 200, SavedAnswerJson);
-  t.same((bodyOf(await call(app, 'GET', `/api/attempts/${attempt.id}`, student), 200, AttemptJson)).answers, { [tf.id]: true, [sa.id]: '  distinct ' });
+  t.same(bodyOf(await call(app, 'GET', `/api/attempts/${attempt.id}`, student), 200, AttemptJson).answers, { [tf.id]: true, [sa.id]: '  distinct ' });
 
   // Submit: the body's answers join the saved ones; grading is instant and idempotent.
-  const submitted = await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, { answers: { [mc.id]: ['order'] } });
-  t.equal(submitted.status, 200);
-  t.match(submitted.body, { status: 'graded', result: { score: 3, maxScore: 6, percentage: 50, isPassed: true, autoSubmitted: false } });
-  t.same(findSecrets(submitted.body), [], 'showCorrectAnswers=false reveals nothing');
+  const submitted = bodyOf(await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, { answers: { [mc.id]: ['order'] } }), 200, AttemptJson);
+  t.match(submitted, { status: 'graded', result: { score: 3, maxScore: 6, percentage: 50, isPassed: true, autoSubmitted: false } });
+  t.same(findSecrets(submitted), [], 'showCorrectAnswers=false reveals nothing');
   t.same(
-    submitted.body.result.questions.map((q: { questionId: string; points: number }) => [q.questionId, q.points]).sort(),
+    submitted.result!.questions.map((q) => [q.questionId, q.points]).sort(),
     [
       [mc.id, 0],
       [tf.id, 1],
       [sa.id, 2],
     ].sort(),
   );
-  const again = await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, { answers: { [mc.id]: ['where'] } });
-  t.same(again.body.result, submitted.body.result, 'a second submit changes nothing');
+  const again = bodyOf(await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, { answers: { [mc.id]: ['where'] } }), 200, AttemptJson);
+  t.same(again.result, submitted.result, 'a second submit changes nothing');
   const afterSubmit = await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, student, { answer: false });
-  t.equal(afterSubmit.status, 409);
-  t.equal(afterSubmit.body.code, 'CONFLICT', 'an answer after the student submitted: a conflict');
+  t.equal(errorOf(afterSubmit, 409).code, 'CONFLICT', 'an answer after the student submitted: a conflict');
 
   // Passing the graded quiz completed the lesson.
   const course = bodyOf(await call(app, 'GET', `/api/lessons/${lesson.id}`, student), 200, LessonJson);
@@ -269,24 +287,22 @@ t.test('attempts: start, resume, order, autosave, submit, result, no secrets', a
   t.ok(managerView.result!.questions.every((q) => q.correctAnswer !== undefined));
   t.equal((await call(app, 'GET', `/api/attempts/${attempt.id}`, classmate)).status, 403);
   t.equal((await call(app, 'GET', `/api/attempts/${attempt.id}`, otherInstructor)).status, 403);
-  t.equal((bodyOf(await call(app, 'GET', `/api/quizzes/${quiz.id}/attempts`, student), 200, AttemptPage)).total, 1);
-  t.equal((bodyOf(await call(app, 'GET', `/api/quizzes/${quiz.id}/attempts`, classmate), 200, AttemptPage)).total, 0);
-  t.equal((bodyOf(await call(app, 'GET', `/api/quizzes/${quiz.id}/attempts`, owner), 200, AttemptPage)).total, 1);
+  t.equal(bodyOf(await call(app, 'GET', `/api/quizzes/${quiz.id}/attempts`, student), 200, AttemptPage).total, 1);
+  t.equal(bodyOf(await call(app, 'GET', `/api/quizzes/${quiz.id}/attempts`, classmate), 200, AttemptPage).total, 0);
+  t.equal(bodyOf(await call(app, 'GET', `/api/quizzes/${quiz.id}/attempts`, owner), 200, AttemptPage).total, 1);
   t.equal((await call(app, 'GET', `/api/quizzes/${quiz.id}/attempts`, outsider)).status, 403);
   for (const query of ['page=1e21', 'page=999999999999999999', 'limit=1e21', 'limit=101']) {
     const res = await call(app, 'GET', `/api/quizzes/${quiz.id}/attempts?${query}`, owner);
     t.equal(res.status, 400, `attempts?${query}`);
-    t.equal(res.body.code, 'VALIDATION_ERROR');
+    t.equal(errorOf(res, 400).code, 'VALIDATION_ERROR');
   }
 
   // Max attempts.
-  const second = await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student);
-  t.equal(second.status, 201);
-  t.equal(second.body.attemptNumber, 2);
-  bodyOf(await call(app, 'POST', `/api/attempts/${second.body.id}/submit`, student, {}), 200, AttemptJson);
+  const second = bodyOf(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201, AttemptJson);
+  t.equal(second.attemptNumber, 2);
+  bodyOf(await call(app, 'POST', `/api/attempts/${second.id}/submit`, student, {}), 200, AttemptJson);
   const third = await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student);
-  t.equal(third.status, 409);
-  t.equal(third.body.code, 'MAX_ATTEMPTS_REACHED');
+  t.equal(errorOf(third, 409).code, 'MAX_ATTEMPTS_REACHED');
 
   // Questions with attempts are frozen; a past grade never moves.
   t.equal(
@@ -303,7 +319,7 @@ t.test('attempts: start, resume, order, autosave, submit, result, no secrets', a
   t.equal((await call(app, 'DELETE', `/api/questions/${mc.id}`, owner)).status, 409);
   t.equal((await call(app, 'DELETE', `/api/quizzes/${quiz.id}`, owner)).status, 409);
   await app.orm.em.getConnection().execute(`UPDATE quiz_questions SET correct_answer = 'false'::jsonb WHERE id = ?`, [tf.id]);
-  t.same((bodyOf(await call(app, 'GET', `/api/attempts/${attempt.id}`, student), 200, AttemptJson)).result, submitted.body.result, 'the stored grade is a snapshot');
+  t.same(bodyOf(await call(app, 'GET', `/api/attempts/${attempt.id}`, student), 200, AttemptJson).result, submitted.result, 'the stored grade is a snapshot');
 
   // Statistics.
   const stats = bodyOf(await call(app, 'GET', `/api/quizzes/${quiz.id}/stats`, owner), 200, QuizStatsJson);
@@ -311,12 +327,16 @@ t.test('attempts: start, resume, order, autosave, submit, result, no secrets', a
   const mcStats = stats.questions.find((q: { questionId: string }) => q.questionId === mc.id);
   t.match(mcStats, { answers: 2, correct: 0, distribution: { where: 0, order: 1, group: 0 } });
   t.equal((await call(app, 'GET', `/api/quizzes/${quiz.id}/stats`, student)).status, 403);
-  const dashboard = bodyOf(await call(
+  const dashboard = bodyOf(
+    await call(
       app,
       'GET',
-      `/api/courses/${quiz.lessonId ? (bodyOf(await call(app, 'GET', `/api/lessons/${quiz.lessonId}`, owner), 200, LessonJson)).courseId : ''}/dashboard`,
+      `/api/courses/${quiz.lessonId ? bodyOf(await call(app, 'GET', `/api/lessons/${quiz.lessonId}`, owner), 200, LessonJson).courseId : ''}/dashboard`,
       owner,
-    ), 200, DashboardQuizzes);
+    ),
+    200,
+    DashboardQuizzes,
+  );
   t.match(dashboard.quizzes, [{ quizId: quiz.id, gradedAttempts: 2 }], 'quiz statistics join the dashboard');
 });
 
@@ -333,18 +353,30 @@ t.test('showCorrectAnswers reveals answers and explanations in the result', asyn
 
 t.test('answers that name Object.prototype keys are counted like any other (stats answered 500)', async (t) => {
   const { course, lesson } = await courseWithLesson();
-  const quiz = bodyOf(await call(app, 'POST', `/api/lessons/${lesson.id}/quiz`, owner, { title: 'Keys', quizType: 'practice', maxAttempts: null }), 201, QuizJson);
+  const quiz = bodyOf(
+    await call(app, 'POST', `/api/lessons/${lesson.id}/quiz`, owner, { title: 'Keys', quizType: 'practice', maxAttempts: null }),
+    201,
+    QuizJson,
+  );
   const keys = ['constructor', '__proto__', 'toString', 'hasOwnProperty'];
-  const sa = bodyOf(await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, {
+  const sa = bodyOf(
+    await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, {
       questionText: 'Say a key',
       questionType: 'short_answer',
       correctAnswer: { accepted: ['constructor'] },
-    }), 201, QuestionJson);
-  const mc = bodyOf(await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, {
+    }),
+    201,
+    QuestionJson,
+  );
+  const mc = bodyOf(
+    await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, {
       questionText: 'Pick a key',
       questionType: 'multiple_choice',
       options: keys.map((id, index) => ({ id, text: id, isCorrect: index === 0 })),
-    }), 201, QuestionJson);
+    }),
+    201,
+    QuestionJson,
+  );
   t.same(
     mc.options!.map((option) => option.id),
     keys,
@@ -357,9 +389,8 @@ t.test('answers that name Object.prototype keys are counted like any other (stat
   }
   const stats = await call(app, 'GET', `/api/quizzes/${quiz.id}/stats`, owner);
   t.equal(stats.status, 200, 'GET /stats answers');
-  const byQuestion = new Map<string, { answers: number; correct: number; distribution: Record<string, number> }>(
-    stats.body.questions?.map((q: any) => [q.questionId, q]) ?? [],
-  );
+  const statsBody = bodyOf(stats, 200, QuizStatsJson);
+  const byQuestion = new Map(statsBody.questions.map((q) => [q.questionId, q]));
   const entries = (distribution: Record<string, number> | undefined) => Object.entries(distribution ?? {}).sort(([a], [b]) => a.localeCompare(b));
   t.match(byQuestion.get(sa.id), { answers: 4, correct: 1 });
   t.same(
@@ -383,13 +414,13 @@ t.test('answers that name Object.prototype keys are counted like any other (stat
     ],
     'option ids',
   );
-  t.match(stats.body, { gradedAttempts: 4, averagePercentage: 25 });
+  t.match(statsBody, { gradedAttempts: 4, averagePercentage: 25 });
   const dashboard = await call(app, 'GET', `/api/courses/${course.id}/dashboard`, owner);
   t.equal(dashboard.status, 200, 'the dashboard, which embeds the statistics, answers too');
 });
 
 t.test('a graded quiz reveals its key to a student only with no attempts left; a practice quiz after each attempt', async (t) => {
-  const keyOf = (attempt: any) => attempt.result.questions.filter((q: any) => 'correctAnswer' in q || 'explanation' in q).length;
+  const keyOf = (attempt: Static<typeof AttemptJson>) => attempt.result!.questions.filter((q) => 'correctAnswer' in q || 'explanation' in q).length;
   const { quiz, mc } = await publishedQuiz({ showCorrectAnswers: true, quizType: 'graded', maxAttempts: 2 });
   const first = bodyOf(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201, AttemptJson);
   const firstGraded = bodyOf(await call(app, 'POST', `/api/attempts/${first.id}/submit`, student, { answers: { [mc.id]: ['order'] } }), 200, AttemptJson);
@@ -409,24 +440,32 @@ t.test('a graded quiz reveals its key to a student only with no attempts left; a
   const unlimited = await publishedQuiz({ showCorrectAnswers: true, quizType: 'graded', maxAttempts: null });
   for (let n = 1; n <= 3; n++) {
     const attempt = bodyOf(await call(app, 'POST', `/api/quizzes/${unlimited.quiz.id}/attempts`, student), 201, AttemptJson);
-    t.equal(keyOf(bodyOf(await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, {}), 200, AttemptJson)), 0, `unlimited attempts: no key after attempt ${n}`);
+    t.equal(
+      keyOf(bodyOf(await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, {}), 200, AttemptJson)),
+      0,
+      `unlimited attempts: no key after attempt ${n}`,
+    );
   }
 
   const practice = await publishedQuiz({ showCorrectAnswers: true, quizType: 'practice', maxAttempts: 3 });
   const attempt = bodyOf(await call(app, 'POST', `/api/quizzes/${practice.quiz.id}/attempts`, student), 201, AttemptJson);
-  t.equal(keyOf(bodyOf(await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, {}), 200, AttemptJson)), 3, 'practice: the key after attempt 1 of 3');
+  t.equal(
+    keyOf(bodyOf(await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, {}), 200, AttemptJson)),
+    3,
+    'practice: the key after attempt 1 of 3',
+  );
 });
 
 t.test('20 concurrent starts make one attempt; numbers have no gaps', async (t) => {
   const { quiz } = await publishedQuiz({ maxAttempts: null });
   const results = await Promise.all(Array.from({ length: 20 }, () => call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student)));
   t.same(results.map((r) => r.status).sort(), [...Array(19).fill(200), 201].sort(), 'one 201, nineteen 200');
-  t.equal(new Set(results.map((r) => r.body.id)).size, 1, 'all the same attempt');
+  t.equal(new Set(results.map((r) => attemptOf(r).id)).size, 1, 'all the same attempt');
   for (let n = 2; n <= 4; n++) {
-    bodyOf(await call(app, 'POST', `/api/attempts/${results[0]!.body.id}/submit`, student, {}), 200, AttemptJson);
+    bodyOf(await call(app, 'POST', `/api/attempts/${attemptOf(results[0]!).id}/submit`, student, {}), 200, AttemptJson);
     const next = await Promise.all(Array.from({ length: 5 }, () => call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student)));
-    t.equal(new Set(next.map((r) => r.body.id)).size, 1);
-    t.equal(next[0]!.body.attemptNumber, n);
+    t.equal(new Set(next.map((r) => attemptOf(r).id)).size, 1);
+    t.equal(attemptOf(next[0]!).attemptNumber, n);
     results[0] = next[0]!;
   }
   const [{ numbers }] = await app.orm.em
@@ -445,23 +484,20 @@ t.test('timed attempts: autosave before the deadline kept, after it refused; sub
   t.equal((await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, student, { answer: true })).status, 200, 'before the deadline: kept');
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline + 300 + 50 - Date.now())));
   const late = await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, student, { answer: false });
-  t.equal(late.status, 409);
-  t.equal(late.body.code, 'QUIZ_TIME_EXPIRED');
+  t.equal(errorOf(late, 409).code, 'QUIZ_TIME_EXPIRED');
   // Past deadline + grace, submit grades the saved answers and ignores the body.
   const submitted = bodyOf(await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, { answers: { [tf.id]: false } }), 200, AttemptJson);
   t.match(submitted.result, { score: 1, autoSubmitted: true });
   t.equal(submitted.answers[tf.id], true);
   const afterServer = await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, student, { answer: false });
-  t.equal(afterServer.status, 409);
-  t.equal(afterServer.body.code, 'QUIZ_TIME_EXPIRED', 'an answer once the server has finished the attempt: time is up, not a conflict');
+  t.equal(errorOf(afterServer, 409).code, 'QUIZ_TIME_EXPIRED', 'an answer once the server has finished the attempt: time is up, not a conflict');
 
   // Finished by the deadline job (the server) before the student tried anything.
   const byJob = bodyOf(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201, AttemptJson);
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(byJob.deadline!) + 300 + 50 - Date.now())));
   t.match(await gradeAttemptNow(app.forkDeps(), byJob.id, { auto: true }), { graded: true });
   const afterJob = await call(app, 'PUT', `/api/attempts/${byJob.id}/answers/${tf.id}`, student, { answer: true });
-  t.equal(afterJob.status, 409);
-  t.equal(afterJob.body.code, 'QUIZ_TIME_EXPIRED', 'after the deadline job graded it');
+  t.equal(errorOf(afterJob, 409).code, 'QUIZ_TIME_EXPIRED', 'after the deadline job graded it');
 
   // The race: a student's submit and the deadline job at the same moment.
   const racing = bodyOf(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, classmate), 201, AttemptJson);
@@ -477,7 +513,7 @@ t.test('timed attempts: autosave before the deadline kept, after it refused; sub
     .getConnection()
     .execute<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM quiz_attempts WHERE id = ? AND status = 'graded'`, [racing.id]);
   t.equal(n, 1);
-  t.equal(viaHttp.body.result.score, viaJob!.event.score, 'everyone reports the one grade');
+  t.equal(bodyOf(viaHttp, 200, AttemptJson).result!.score, viaJob!.event.score, 'everyone reports the one grade');
 });
 
 t.test('grading never loses an answer saved while it ran, locked or not', async (t) => {
@@ -560,7 +596,7 @@ t.test('abandoned attempts are graded at their deadline by a worker process', as
   const graded = bodyOf(await call(app, 'GET', `/api/attempts/${attempt.id}`, student), 200, AttemptJson);
   t.match(graded, { status: 'graded', result: { score: 3, maxScore: 6, autoSubmitted: true } }, 'with the saved answers');
 
-  t.equal((bodyOf(await call(app, 'GET', `/api/attempts/${lost.id}`, classmate), 200, AttemptJson)).status, 'in_progress', 'no job, no grade yet');
+  t.equal(bodyOf(await call(app, 'GET', `/api/attempts/${lost.id}`, classmate), 200, AttemptJson).status, 'in_progress', 'no job, no grade yet');
   // Wait until the lost attempt is overdue (its deadline plus grace), then let a sweep run.
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(lost.deadline!) + 300 + 50 - Date.now())));
   const sweep = await app.queues.add('maintenance', { reason: 'manual' });
@@ -570,7 +606,7 @@ t.test('abandoned attempts are graded at their deadline by a worker process', as
 });
 
 t.test('quiz routes are documented', async (t) => {
-  const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json();
+  const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json<{ paths: Record<string, unknown> }>();
   for (const path of [
     '/api/lessons/{id}/quiz',
     '/api/quizzes/{id}',
