@@ -4,15 +4,26 @@ import { QueueEvents } from 'bullmq';
 import { buildApp } from '../../../server/app.js';
 import { createTestEnv } from '../../helpers/app.js';
 import { createUser } from '../../helpers/users.js';
-import { call, countRows } from '../../helpers/http.js';
+import { bodyOf, call, countRows, errorOf, type Reply } from '../../helpers/http.js';
 import { spawnEntry } from '../../helpers/processes.js';
 import { waitFor } from '../../helpers/wait.js';
 import { gradeAttemptNow } from '../../../server/modules/attempts/attempts.service.js';
 import { deadlineJobId } from '../../../server/platform/queues/contract.js';
+import { Type, type Static } from 'typebox';
+import { Page } from '../../../server/platform/schemas.js';
+import { CourseDetailJson, CourseJson, EnrollmentJson, LessonJson } from '../../../server/modules/learning.schemas.js';
+import { AttemptSummaryJson, QuestionJson, QuizJson, QuizStatsJson } from '../../../server/modules/quizzes/quizzes.schemas.js';
+import { AttemptJson, SavedAnswerJson } from '../../../server/modules/attempts/attempts.schemas.js';
 
 const env = await createTestEnv(t, 'quizzes', { QUIZ_GRACE_MS: '300', SWEEP_INTERVAL_MS: '3600000' });
 const app = await buildApp(env.config);
 env.defer(() => app.close());
+
+const AttemptPage = Page(AttemptSummaryJson);
+/** The part of the dashboard read here: its schema (DashboardJson) is not exported by dashboard.routes.ts. */
+const DashboardQuizzes = Type.Object({ quizzes: Type.Array(Type.Unknown()) });
+/** A start that made (201) or resumed (200) an attempt. */
+const attemptOf = (reply: Reply) => bodyOf(reply, reply.status === 201 ? 201 : 200, AttemptJson);
 
 const owner = await createUser(app, 'instructor');
 const otherInstructor = await createUser(app, 'instructor');
@@ -21,28 +32,24 @@ const student = await createUser(app, 'student');
 const classmate = await createUser(app, 'student');
 const outsider = await createUser(app, 'student');
 
-async function ok(res: { status: number; body: any }, status = 200) {
-  if (res.status !== status) throw new Error(`expected ${status}, got ${res.status}: ${JSON.stringify(res.body)}`);
-  return res.body;
-}
-
 /** A published course with one lesson, enrolled by `student` and `classmate`. */
 async function courseWithLesson() {
-  const course = await ok(await call(app, 'POST', '/api/courses', owner, { title: 'Quiz course', isPublished: true }), 201);
-  const lesson = await ok(await call(app, 'POST', `/api/courses/${course.id}/lessons`, owner, { title: 'Quiz lesson', lessonType: 'quiz' }), 201);
-  await ok(await call(app, 'POST', `/api/courses/${course.id}/enroll`, student), 201);
-  await ok(await call(app, 'POST', `/api/courses/${course.id}/enroll`, classmate), 201);
+  const course = bodyOf(await call(app, 'POST', '/api/courses', owner, { title: 'Quiz course', isPublished: true }), 201, CourseJson);
+  const lesson = bodyOf(await call(app, 'POST', `/api/courses/${course.id}/lessons`, owner, { title: 'Quiz lesson', lessonType: 'quiz' }), 201, LessonJson);
+  bodyOf(await call(app, 'POST', `/api/courses/${course.id}/enroll`, student), 201, EnrollmentJson);
+  bodyOf(await call(app, 'POST', `/api/courses/${course.id}/enroll`, classmate), 201, EnrollmentJson);
   return { course, lesson };
 }
 
 /** A published quiz with a multiple-choice, a true/false and a short-answer question (6 points). */
 async function publishedQuiz(settings: Record<string, unknown> = {}) {
   const { course, lesson } = await courseWithLesson();
-  const quiz = await ok(
+  const quiz = bodyOf(
     await call(app, 'POST', `/api/lessons/${lesson.id}/quiz`, owner, { title: 'Pop quiz', quizType: 'graded', passingScore: 50, ...settings }),
     201,
+    QuizJson,
   );
-  const mc = await ok(
+  const mc = bodyOf(
     await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, {
       questionText: 'Which filters rows?',
       questionType: 'multiple_choice',
@@ -55,8 +62,9 @@ async function publishedQuiz(settings: Record<string, unknown> = {}) {
       explanation: 'WHERE filters.',
     }),
     201,
+    QuestionJson,
   );
-  const tf = await ok(
+  const tf = bodyOf(
     await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, {
       questionText: 'SELECT * returns all columns',
       questionType: 'true_false',
@@ -64,8 +72,9 @@ async function publishedQuiz(settings: Record<string, unknown> = {}) {
       points: 1,
     }),
     201,
+    QuestionJson,
   );
-  const sa = await ok(
+  const sa = bodyOf(
     await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, {
       questionText: 'Remove duplicates?',
       questionType: 'short_answer',
@@ -73,8 +82,9 @@ async function publishedQuiz(settings: Record<string, unknown> = {}) {
       points: 2,
     }),
     201,
+    QuestionJson,
   );
-  await ok(await call(app, 'PATCH', `/api/quizzes/${quiz.id}`, owner, { isPublished: true }));
+  bodyOf(await call(app, 'PATCH', `/api/quizzes/${quiz.id}`, owner, { isPublished: true }), 200, QuizJson);
   return { course, lesson, quiz, mc, tf, sa };
 }
 
@@ -108,7 +118,7 @@ t.test('authoring: one quiz per lesson, per-type validation, publishing rules, r
   ] as const) {
     t.equal((await call(app, 'POST', `/api/lessons/${lesson.id}/quiz`, as, { title: 'Q' })).status, status, `create as ${who}`);
   }
-  const quiz = await ok(await call(app, 'POST', `/api/lessons/${lesson.id}/quiz`, owner, { title: 'Q', timeLimitSeconds: 20, maxAttempts: null }), 201);
+  const quiz = bodyOf(await call(app, 'POST', `/api/lessons/${lesson.id}/quiz`, owner, { title: 'Q', timeLimitSeconds: 20, maxAttempts: null }), 201, QuizJson);
   t.match(quiz, {
     lessonId: lesson.id,
     quizType: 'practice',
@@ -147,10 +157,10 @@ t.test('authoring: one quiz per lesson, per-type validation, publishing rules, r
   for (const body of bad) {
     const res = await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, body);
     t.equal(res.status, 400, `question ${JSON.stringify(body)} → 400`);
-    t.equal(res.body.code, 'VALIDATION_ERROR');
+    t.equal(errorOf(res, 400).code, 'VALIDATION_ERROR');
   }
   t.same(await countRows(app, ['quiz_questions']), before, 'nothing written');
-  const mc = await ok(
+  const mc = bodyOf(
     await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, {
       questionText: 'x',
       questionType: 'multiple_choice',
@@ -160,6 +170,7 @@ t.test('authoring: one quiz per lesson, per-type validation, publishing rules, r
       ],
     }),
     201,
+    QuestionJson,
   );
   t.match(
     mc.options,
@@ -170,10 +181,10 @@ t.test('authoring: one quiz per lesson, per-type validation, publishing rules, r
     'option ids generated',
   );
   t.equal((await call(app, 'PATCH', `/api/questions/${mc.id}`, otherInstructor, { points: 5 })).status, 404, 'an unpublished quiz does not exist for others');
-  t.equal((await ok(await call(app, 'PATCH', `/api/questions/${mc.id}`, owner, { points: 5 }))).points, 5);
+  t.equal(bodyOf(await call(app, 'PATCH', `/api/questions/${mc.id}`, owner, { points: 5 }), 200, QuestionJson).points, 5);
   t.equal((await call(app, 'PATCH', `/api/questions/${mc.id}`, owner, { questionType: 'true_false' })).status, 400, 'a type change needs its content');
   t.equal((await call(app, 'GET', `/api/quizzes/${quiz.id}`, student)).status, 404, 'a draft quiz does not exist for enrollees');
-  const draft = await ok(await call(app, 'GET', `/api/quizzes/${quiz.id}`, owner));
+  const draft = bodyOf(await call(app, 'GET', `/api/quizzes/${quiz.id}`, owner), 200, QuizJson);
   t.match(draft, {
     id: quiz.id,
     isPublished: false,
@@ -182,18 +193,18 @@ t.test('authoring: one quiz per lesson, per-type validation, publishing rules, r
     questions: [{ id: mc.id, quizId: quiz.id, points: 5, options: mc.options, correctAnswer: null }],
   });
   t.equal((await call(app, 'GET', '/api/quizzes/00000000-0000-4000-8000-000000000000', owner)).status, 404);
-  await ok(await call(app, 'PATCH', `/api/quizzes/${quiz.id}`, owner, { isPublished: true }));
+  bodyOf(await call(app, 'PATCH', `/api/quizzes/${quiz.id}`, owner, { isPublished: true }), 200, QuizJson);
   t.equal((await call(app, 'DELETE', `/api/questions/${mc.id}`, owner)).status, 409, 'a published quiz keeps one question');
 
   // What a student sees of the quiz: settings and the count, never the questions.
-  const seen = await ok(await call(app, 'GET', `/api/quizzes/${quiz.id}`, student));
+  const seen = bodyOf(await call(app, 'GET', `/api/quizzes/${quiz.id}`, student), 200, QuizJson);
   t.equal(seen.questionCount, 1);
   t.notOk('questions' in seen);
   t.same(findSecrets(seen), []);
   t.equal((await call(app, 'GET', `/api/quizzes/${quiz.id}`, outsider)).status, 403);
   t.equal((await call(app, 'GET', `/api/quizzes/${quiz.id}`, otherInstructor)).status, 403);
-  t.ok((await ok(await call(app, 'GET', `/api/quizzes/${quiz.id}`, admin))).questions);
-  const outline = await ok(await call(app, 'GET', `/api/courses/${course.id}`, student));
+  t.ok(bodyOf(await call(app, 'GET', `/api/quizzes/${quiz.id}`, admin), 200, QuizJson).questions);
+  const outline = bodyOf(await call(app, 'GET', `/api/courses/${course.id}`, student), 200, CourseDetailJson);
   t.equal(outline.lessons[0].quizId, quiz.id, 'the outline carries the quiz id');
 });
 
@@ -201,22 +212,20 @@ t.test('attempts: start, resume, order, autosave, submit, result, no secrets', a
   const { quiz, mc, tf, sa, lesson } = await publishedQuiz({ shuffleQuestions: true, shuffleOptions: true, showCorrectAnswers: false, maxAttempts: 2 });
   t.equal((await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, outsider)).status, 403, 'outsiders cannot start');
   t.equal((await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, owner)).status, 403, 'the owner does not take attempts');
-  const started = await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student);
-  t.equal(started.status, 201);
-  const attempt = started.body;
+  const attempt = bodyOf(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201, AttemptJson);
   t.match(attempt, { quizId: quiz.id, attemptNumber: 1, status: 'in_progress', deadline: null, answers: {} });
   t.ok(Math.abs(Date.parse(attempt.serverNow) - Date.now()) < 5000, 'serverNow is the server clock');
-  t.same(attempt.questions.map((q: { id: string }) => q.id).sort(), [mc.id, tf.id, sa.id].sort());
+  t.same(attempt.questions.map((q) => q.id).sort(), [mc.id, tf.id, sa.id].sort());
   t.same(findSecrets(attempt), [], 'no secret in the attempt');
-  const mcView = attempt.questions.find((q: { id: string }) => q.id === mc.id);
-  t.same(mcView.options.map((o: { id: string }) => o.id).sort(), ['group', 'order', 'where']);
+  const mcView = attempt.questions.find((q) => q.id === mc.id)!;
+  t.same(mcView.options!.map((o) => o.id).sort(), ['group', 'order', 'where']);
   t.equal(mcView.multipleSelect, false);
 
-  const resumed = await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student);
-  t.equal(resumed.status, 200, 'resuming returns the running attempt');
-  t.equal(resumed.body.id, attempt.id);
-  t.same(resumed.body.questions, attempt.questions, 'question and option order are stable across reads');
-  t.same((await ok(await call(app, 'GET', `/api/attempts/${attempt.id}`, student))).questions, attempt.questions);
+  const resumed = bodyOf(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 200, AttemptJson);
+  t.pass('resuming returns the running attempt');
+  t.equal(resumed.id, attempt.id);
+  t.same(resumed.questions, attempt.questions, 'question and option order are stable across reads');
+  t.same(bodyOf(await call(app, 'GET', `/api/attempts/${attempt.id}`, student), 200, AttemptJson).questions, attempt.questions);
 
   // Autosave: idempotent, validated against the question type.
   const saved = await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, student, { answer: true });
@@ -245,59 +254,55 @@ t.test('attempts: start, resume, order, autosave, submit, result, no secrets', a
       payload,
     });
     t.equal(res.statusCode, 400, `an answer of ${label}`);
-    t.equal(res.json().code, 'VALIDATION_ERROR');
+    t.equal(res.json<{ code: string }>().code, 'VALIDATION_ERROR');
   }
   t.equal((await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, classmate, { answer: true })).status, 403, "not someone else's attempt");
   t.equal((await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/0b6f8a4e-1c4e-4a57-9d1e-2f1b8f0c9a11`, student, { answer: true })).status, 404);
-  await ok(await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${sa.id}`, student, { answer: '  distinct ' }));
-  t.same((await ok(await call(app, 'GET', `/api/attempts/${attempt.id}`, student))).answers, { [tf.id]: true, [sa.id]: '  distinct ' });
+  bodyOf(await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${sa.id}`, student, { answer: '  distinct ' }), 200, SavedAnswerJson);
+  t.same(bodyOf(await call(app, 'GET', `/api/attempts/${attempt.id}`, student), 200, AttemptJson).answers, { [tf.id]: true, [sa.id]: '  distinct ' });
 
   // Submit: the body's answers join the saved ones; grading is instant and idempotent.
-  const submitted = await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, { answers: { [mc.id]: ['order'] } });
-  t.equal(submitted.status, 200);
-  t.match(submitted.body, { status: 'graded', result: { score: 3, maxScore: 6, percentage: 50, isPassed: true, autoSubmitted: false } });
-  t.same(findSecrets(submitted.body), [], 'showCorrectAnswers=false reveals nothing');
+  const submitted = bodyOf(await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, { answers: { [mc.id]: ['order'] } }), 200, AttemptJson);
+  t.match(submitted, { status: 'graded', result: { score: 3, maxScore: 6, percentage: 50, isPassed: true, autoSubmitted: false } });
+  t.same(findSecrets(submitted), [], 'showCorrectAnswers=false reveals nothing');
   t.same(
-    submitted.body.result.questions.map((q: { questionId: string; points: number }) => [q.questionId, q.points]).sort(),
+    submitted.result!.questions.map((q) => [q.questionId, q.points]).sort(),
     [
       [mc.id, 0],
       [tf.id, 1],
       [sa.id, 2],
     ].sort(),
   );
-  const again = await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, { answers: { [mc.id]: ['where'] } });
-  t.same(again.body.result, submitted.body.result, 'a second submit changes nothing');
+  const again = bodyOf(await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, { answers: { [mc.id]: ['where'] } }), 200, AttemptJson);
+  t.same(again.result, submitted.result, 'a second submit changes nothing');
   const afterSubmit = await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, student, { answer: false });
-  t.equal(afterSubmit.status, 409);
-  t.equal(afterSubmit.body.code, 'CONFLICT', 'an answer after the student submitted: a conflict');
+  t.equal(errorOf(afterSubmit, 409).code, 'CONFLICT', 'an answer after the student submitted: a conflict');
 
   // Passing the graded quiz completed the lesson.
-  const course = await ok(await call(app, 'GET', `/api/lessons/${lesson.id}`, student));
+  const course = bodyOf(await call(app, 'GET', `/api/lessons/${lesson.id}`, student), 200, LessonJson);
   t.match(course.progress, { status: 'completed' });
 
   // Managers see everything; students of the course see their own attempts only.
-  const managerView = await ok(await call(app, 'GET', `/api/attempts/${attempt.id}`, owner));
-  t.ok(managerView.result.questions.every((q: { correctAnswer?: unknown }) => q.correctAnswer !== undefined));
+  const managerView = bodyOf(await call(app, 'GET', `/api/attempts/${attempt.id}`, owner), 200, AttemptJson);
+  t.ok(managerView.result!.questions.every((q) => q.correctAnswer !== undefined));
   t.equal((await call(app, 'GET', `/api/attempts/${attempt.id}`, classmate)).status, 403);
   t.equal((await call(app, 'GET', `/api/attempts/${attempt.id}`, otherInstructor)).status, 403);
-  t.equal((await ok(await call(app, 'GET', `/api/quizzes/${quiz.id}/attempts`, student))).total, 1);
-  t.equal((await ok(await call(app, 'GET', `/api/quizzes/${quiz.id}/attempts`, classmate))).total, 0);
-  t.equal((await ok(await call(app, 'GET', `/api/quizzes/${quiz.id}/attempts`, owner))).total, 1);
+  t.equal(bodyOf(await call(app, 'GET', `/api/quizzes/${quiz.id}/attempts`, student), 200, AttemptPage).total, 1);
+  t.equal(bodyOf(await call(app, 'GET', `/api/quizzes/${quiz.id}/attempts`, classmate), 200, AttemptPage).total, 0);
+  t.equal(bodyOf(await call(app, 'GET', `/api/quizzes/${quiz.id}/attempts`, owner), 200, AttemptPage).total, 1);
   t.equal((await call(app, 'GET', `/api/quizzes/${quiz.id}/attempts`, outsider)).status, 403);
   for (const query of ['page=1e21', 'page=999999999999999999', 'limit=1e21', 'limit=101']) {
     const res = await call(app, 'GET', `/api/quizzes/${quiz.id}/attempts?${query}`, owner);
     t.equal(res.status, 400, `attempts?${query}`);
-    t.equal(res.body.code, 'VALIDATION_ERROR');
+    t.equal(errorOf(res, 400).code, 'VALIDATION_ERROR');
   }
 
   // Max attempts.
-  const second = await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student);
-  t.equal(second.status, 201);
-  t.equal(second.body.attemptNumber, 2);
-  await ok(await call(app, 'POST', `/api/attempts/${second.body.id}/submit`, student, {}));
+  const second = bodyOf(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201, AttemptJson);
+  t.equal(second.attemptNumber, 2);
+  bodyOf(await call(app, 'POST', `/api/attempts/${second.id}/submit`, student, {}), 200, AttemptJson);
   const third = await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student);
-  t.equal(third.status, 409);
-  t.equal(third.body.code, 'MAX_ATTEMPTS_REACHED');
+  t.equal(errorOf(third, 409).code, 'MAX_ATTEMPTS_REACHED');
 
   // Questions with attempts are frozen; a past grade never moves.
   t.equal(
@@ -314,71 +319,78 @@ t.test('attempts: start, resume, order, autosave, submit, result, no secrets', a
   t.equal((await call(app, 'DELETE', `/api/questions/${mc.id}`, owner)).status, 409);
   t.equal((await call(app, 'DELETE', `/api/quizzes/${quiz.id}`, owner)).status, 409);
   await app.orm.em.getConnection().execute(`UPDATE quiz_questions SET correct_answer = 'false'::jsonb WHERE id = ?`, [tf.id]);
-  t.same((await ok(await call(app, 'GET', `/api/attempts/${attempt.id}`, student))).result, submitted.body.result, 'the stored grade is a snapshot');
+  t.same(bodyOf(await call(app, 'GET', `/api/attempts/${attempt.id}`, student), 200, AttemptJson).result, submitted.result, 'the stored grade is a snapshot');
 
   // Statistics.
-  const stats = await ok(await call(app, 'GET', `/api/quizzes/${quiz.id}/stats`, owner));
+  const stats = bodyOf(await call(app, 'GET', `/api/quizzes/${quiz.id}/stats`, owner), 200, QuizStatsJson);
   t.match(stats, { quizId: quiz.id, gradedAttempts: 2, passRate: 0.5 });
   const mcStats = stats.questions.find((q: { questionId: string }) => q.questionId === mc.id);
   t.match(mcStats, { answers: 2, correct: 0, distribution: { where: 0, order: 1, group: 0 } });
   t.equal((await call(app, 'GET', `/api/quizzes/${quiz.id}/stats`, student)).status, 403);
-  const dashboard = await ok(
+  const dashboard = bodyOf(
     await call(
       app,
       'GET',
-      `/api/courses/${quiz.lessonId ? (await ok(await call(app, 'GET', `/api/lessons/${quiz.lessonId}`, owner))).courseId : ''}/dashboard`,
+      `/api/courses/${quiz.lessonId ? bodyOf(await call(app, 'GET', `/api/lessons/${quiz.lessonId}`, owner), 200, LessonJson).courseId : ''}/dashboard`,
       owner,
     ),
+    200,
+    DashboardQuizzes,
   );
   t.match(dashboard.quizzes, [{ quizId: quiz.id, gradedAttempts: 2 }], 'quiz statistics join the dashboard');
 });
 
 t.test('showCorrectAnswers reveals answers and explanations in the result', async (t) => {
   const { quiz, mc } = await publishedQuiz({ showCorrectAnswers: true, quizType: 'practice' });
-  const attempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
-  const graded = await ok(await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, {}));
-  const mcResult = graded.result.questions.find((q: { questionId: string }) => q.questionId === mc.id);
-  t.same(mcResult.correctAnswer, ['where']);
-  t.equal(mcResult.explanation, 'WHERE filters.');
-  t.equal(graded.result.isPassed, false);
+  const attempt = bodyOf(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201, AttemptJson);
+  const graded = bodyOf(await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, {}), 200, AttemptJson);
+  const mcResult = graded.result!.questions.find((q) => q.questionId === mc.id);
+  t.same(mcResult!.correctAnswer, ['where']);
+  t.equal(mcResult!.explanation, 'WHERE filters.');
+  t.equal(graded.result!.isPassed, false);
   t.same(findSecrets(graded.questions), [], 'the questions themselves still carry no secret');
 });
 
 t.test('answers that name Object.prototype keys are counted like any other (stats answered 500)', async (t) => {
   const { course, lesson } = await courseWithLesson();
-  const quiz = await ok(await call(app, 'POST', `/api/lessons/${lesson.id}/quiz`, owner, { title: 'Keys', quizType: 'practice', maxAttempts: null }), 201);
+  const quiz = bodyOf(
+    await call(app, 'POST', `/api/lessons/${lesson.id}/quiz`, owner, { title: 'Keys', quizType: 'practice', maxAttempts: null }),
+    201,
+    QuizJson,
+  );
   const keys = ['constructor', '__proto__', 'toString', 'hasOwnProperty'];
-  const sa = await ok(
+  const sa = bodyOf(
     await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, {
       questionText: 'Say a key',
       questionType: 'short_answer',
       correctAnswer: { accepted: ['constructor'] },
     }),
     201,
+    QuestionJson,
   );
-  const mc = await ok(
+  const mc = bodyOf(
     await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, {
       questionText: 'Pick a key',
       questionType: 'multiple_choice',
       options: keys.map((id, index) => ({ id, text: id, isCorrect: index === 0 })),
     }),
     201,
+    QuestionJson,
   );
   t.same(
-    mc.options.map((option: { id: string }) => option.id),
+    mc.options!.map((option) => option.id),
     keys,
     'option ids are kept as given',
   );
-  await ok(await call(app, 'PATCH', `/api/quizzes/${quiz.id}`, owner, { isPublished: true }));
+  bodyOf(await call(app, 'PATCH', `/api/quizzes/${quiz.id}`, owner, { isPublished: true }), 200, QuizJson);
   for (const key of keys) {
-    const attempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
-    await ok(await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, { answers: { [sa.id]: key, [mc.id]: [key] } }));
+    const attempt = bodyOf(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201, AttemptJson);
+    bodyOf(await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, { answers: { [sa.id]: key, [mc.id]: [key] } }), 200, AttemptJson);
   }
   const stats = await call(app, 'GET', `/api/quizzes/${quiz.id}/stats`, owner);
   t.equal(stats.status, 200, 'GET /stats answers');
-  const byQuestion = new Map<string, { answers: number; correct: number; distribution: Record<string, number> }>(
-    stats.body.questions?.map((q: any) => [q.questionId, q]) ?? [],
-  );
+  const statsBody = bodyOf(stats, 200, QuizStatsJson);
+  const byQuestion = new Map(statsBody.questions.map((q) => [q.questionId, q]));
   const entries = (distribution: Record<string, number> | undefined) => Object.entries(distribution ?? {}).sort(([a], [b]) => a.localeCompare(b));
   t.match(byQuestion.get(sa.id), { answers: 4, correct: 1 });
   t.same(
@@ -402,50 +414,58 @@ t.test('answers that name Object.prototype keys are counted like any other (stat
     ],
     'option ids',
   );
-  t.match(stats.body, { gradedAttempts: 4, averagePercentage: 25 });
+  t.match(statsBody, { gradedAttempts: 4, averagePercentage: 25 });
   const dashboard = await call(app, 'GET', `/api/courses/${course.id}/dashboard`, owner);
   t.equal(dashboard.status, 200, 'the dashboard, which embeds the statistics, answers too');
 });
 
 t.test('a graded quiz reveals its key to a student only with no attempts left; a practice quiz after each attempt', async (t) => {
-  const keyOf = (attempt: any) => attempt.result.questions.filter((q: any) => 'correctAnswer' in q || 'explanation' in q).length;
+  const keyOf = (attempt: Static<typeof AttemptJson>) => attempt.result!.questions.filter((q) => 'correctAnswer' in q || 'explanation' in q).length;
   const { quiz, mc } = await publishedQuiz({ showCorrectAnswers: true, quizType: 'graded', maxAttempts: 2 });
-  const first = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
-  const firstGraded = await ok(await call(app, 'POST', `/api/attempts/${first.id}/submit`, student, { answers: { [mc.id]: ['order'] } }));
+  const first = bodyOf(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201, AttemptJson);
+  const firstGraded = bodyOf(await call(app, 'POST', `/api/attempts/${first.id}/submit`, student, { answers: { [mc.id]: ['order'] } }), 200, AttemptJson);
   t.equal(keyOf(firstGraded), 0, 'attempt 1 of 2: no key in the submit');
   t.same(findSecrets(firstGraded), [], 'nothing secret anywhere');
-  t.equal(keyOf(await ok(await call(app, 'GET', `/api/attempts/${first.id}`, student))), 0, 'nor when read again');
-  t.equal(keyOf(await ok(await call(app, 'GET', `/api/attempts/${first.id}`, owner))), 3, 'the owner sees it');
+  t.equal(keyOf(bodyOf(await call(app, 'GET', `/api/attempts/${first.id}`, student), 200, AttemptJson)), 0, 'nor when read again');
+  t.equal(keyOf(bodyOf(await call(app, 'GET', `/api/attempts/${first.id}`, owner), 200, AttemptJson)), 3, 'the owner sees it');
 
-  const second = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
-  t.equal(keyOf(await ok(await call(app, 'GET', `/api/attempts/${first.id}`, student))), 0, 'not while attempt 2 runs');
-  const secondGraded = await ok(await call(app, 'POST', `/api/attempts/${second.id}/submit`, student, {}));
+  const second = bodyOf(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201, AttemptJson);
+  t.equal(keyOf(bodyOf(await call(app, 'GET', `/api/attempts/${first.id}`, student), 200, AttemptJson)), 0, 'not while attempt 2 runs');
+  const secondGraded = bodyOf(await call(app, 'POST', `/api/attempts/${second.id}/submit`, student, {}), 200, AttemptJson);
   t.equal(keyOf(secondGraded), 3, 'attempt 2 of 2: the key');
-  t.same(secondGraded.result.questions.find((q: any) => q.questionId === mc.id).correctAnswer, ['where']);
-  t.equal(keyOf(await ok(await call(app, 'GET', `/api/attempts/${first.id}`, student))), 3, 'and in attempt 1, now that none is left');
+  t.same(secondGraded.result!.questions.find((q) => q.questionId === mc.id)!.correctAnswer, ['where']);
+  t.equal(keyOf(bodyOf(await call(app, 'GET', `/api/attempts/${first.id}`, student), 200, AttemptJson)), 3, 'and in attempt 1, now that none is left');
   t.equal((await call(app, 'GET', `/api/attempts/${first.id}`, classmate)).status, 403, "another student's attempt stays closed");
 
   const unlimited = await publishedQuiz({ showCorrectAnswers: true, quizType: 'graded', maxAttempts: null });
   for (let n = 1; n <= 3; n++) {
-    const attempt = await ok(await call(app, 'POST', `/api/quizzes/${unlimited.quiz.id}/attempts`, student), 201);
-    t.equal(keyOf(await ok(await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, {}))), 0, `unlimited attempts: no key after attempt ${n}`);
+    const attempt = bodyOf(await call(app, 'POST', `/api/quizzes/${unlimited.quiz.id}/attempts`, student), 201, AttemptJson);
+    t.equal(
+      keyOf(bodyOf(await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, {}), 200, AttemptJson)),
+      0,
+      `unlimited attempts: no key after attempt ${n}`,
+    );
   }
 
   const practice = await publishedQuiz({ showCorrectAnswers: true, quizType: 'practice', maxAttempts: 3 });
-  const attempt = await ok(await call(app, 'POST', `/api/quizzes/${practice.quiz.id}/attempts`, student), 201);
-  t.equal(keyOf(await ok(await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, {}))), 3, 'practice: the key after attempt 1 of 3');
+  const attempt = bodyOf(await call(app, 'POST', `/api/quizzes/${practice.quiz.id}/attempts`, student), 201, AttemptJson);
+  t.equal(
+    keyOf(bodyOf(await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, {}), 200, AttemptJson)),
+    3,
+    'practice: the key after attempt 1 of 3',
+  );
 });
 
 t.test('20 concurrent starts make one attempt; numbers have no gaps', async (t) => {
   const { quiz } = await publishedQuiz({ maxAttempts: null });
   const results = await Promise.all(Array.from({ length: 20 }, () => call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student)));
   t.same(results.map((r) => r.status).sort(), [...Array(19).fill(200), 201].sort(), 'one 201, nineteen 200');
-  t.equal(new Set(results.map((r) => r.body.id)).size, 1, 'all the same attempt');
+  t.equal(new Set(results.map((r) => attemptOf(r).id)).size, 1, 'all the same attempt');
   for (let n = 2; n <= 4; n++) {
-    await ok(await call(app, 'POST', `/api/attempts/${results[0]!.body.id}/submit`, student, {}));
+    bodyOf(await call(app, 'POST', `/api/attempts/${attemptOf(results[0]!).id}/submit`, student, {}), 200, AttemptJson);
     const next = await Promise.all(Array.from({ length: 5 }, () => call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student)));
-    t.equal(new Set(next.map((r) => r.body.id)).size, 1);
-    t.equal(next[0]!.body.attemptNumber, n);
+    t.equal(new Set(next.map((r) => attemptOf(r).id)).size, 1);
+    t.equal(attemptOf(next[0]!).attemptNumber, n);
     results[0] = next[0]!;
   }
   const [{ numbers }] = await app.orm.em
@@ -458,32 +478,29 @@ t.test('20 concurrent starts make one attempt; numbers have no gaps', async (t) 
 
 t.test('timed attempts: autosave before the deadline kept, after it refused; submit/deadline race grades once', async (t) => {
   const { quiz, tf } = await publishedQuiz({ timeLimitSeconds: 1 });
-  const attempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
-  const deadline = Date.parse(attempt.deadline);
+  const attempt = bodyOf(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201, AttemptJson);
+  const deadline = Date.parse(attempt.deadline!);
   t.ok(Math.abs(deadline - Date.parse(attempt.startedAt) - 1000) < 5, 'deadline = start + 1 s');
   t.equal((await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, student, { answer: true })).status, 200, 'before the deadline: kept');
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline + 300 + 50 - Date.now())));
   const late = await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, student, { answer: false });
-  t.equal(late.status, 409);
-  t.equal(late.body.code, 'QUIZ_TIME_EXPIRED');
+  t.equal(errorOf(late, 409).code, 'QUIZ_TIME_EXPIRED');
   // Past deadline + grace, submit grades the saved answers and ignores the body.
-  const submitted = await ok(await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, { answers: { [tf.id]: false } }));
+  const submitted = bodyOf(await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, { answers: { [tf.id]: false } }), 200, AttemptJson);
   t.match(submitted.result, { score: 1, autoSubmitted: true });
   t.equal(submitted.answers[tf.id], true);
   const afterServer = await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, student, { answer: false });
-  t.equal(afterServer.status, 409);
-  t.equal(afterServer.body.code, 'QUIZ_TIME_EXPIRED', 'an answer once the server has finished the attempt: time is up, not a conflict');
+  t.equal(errorOf(afterServer, 409).code, 'QUIZ_TIME_EXPIRED', 'an answer once the server has finished the attempt: time is up, not a conflict');
 
   // Finished by the deadline job (the server) before the student tried anything.
-  const byJob = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
-  await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(byJob.deadline) + 300 + 50 - Date.now())));
+  const byJob = bodyOf(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201, AttemptJson);
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(byJob.deadline!) + 300 + 50 - Date.now())));
   t.match(await gradeAttemptNow(app.forkDeps(), byJob.id, { auto: true }), { graded: true });
   const afterJob = await call(app, 'PUT', `/api/attempts/${byJob.id}/answers/${tf.id}`, student, { answer: true });
-  t.equal(afterJob.status, 409);
-  t.equal(afterJob.body.code, 'QUIZ_TIME_EXPIRED', 'after the deadline job graded it');
+  t.equal(errorOf(afterJob, 409).code, 'QUIZ_TIME_EXPIRED', 'after the deadline job graded it');
 
   // The race: a student's submit and the deadline job at the same moment.
-  const racing = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, classmate), 201);
+  const racing = bodyOf(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, classmate), 201, AttemptJson);
   const [viaHttp, viaJob, viaSweep] = await Promise.all([
     call(app, 'POST', `/api/attempts/${racing.id}/submit`, classmate, {}),
     gradeAttemptNow(app.forkDeps(), racing.id, { auto: true }),
@@ -496,13 +513,13 @@ t.test('timed attempts: autosave before the deadline kept, after it refused; sub
     .getConnection()
     .execute<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM quiz_attempts WHERE id = ? AND status = 'graded'`, [racing.id]);
   t.equal(n, 1);
-  t.equal(viaHttp.body.result.score, viaJob!.event.score, 'everyone reports the one grade');
+  t.equal(bodyOf(viaHttp, 200, AttemptJson).result!.score, viaJob!.event.score, 'everyone reports the one grade');
 });
 
 t.test('grading never loses an answer saved while it ran, locked or not', async (t) => {
   const { quiz, tf } = await publishedQuiz();
-  const attempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
-  await ok(await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, student, { answer: false }));
+  const attempt = bodyOf(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201, AttemptJson);
+  bodyOf(await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, student, { answer: false }), 200, SavedAnswerJson);
 
   // Another session changes the attempt (the right answer saved) and holds it uncommitted while
   // grading reads the old row; its write then waits, finds the row changed, and grades again.
@@ -531,8 +548,8 @@ t.test('grading never loses an answer saved while it ran, locked or not', async 
   t.match(stored, { answers: { [tf.id]: true }, score: '1.00' }, 'and stored');
 
   // Under the row lock from the start (what many tries in a row end in), the same holds.
-  const locked = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, classmate), 201);
-  await ok(await call(app, 'PUT', `/api/attempts/${locked.id}/answers/${tf.id}`, classmate, { answer: true }));
+  const locked = bodyOf(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, classmate), 201, AttemptJson);
+  bodyOf(await call(app, 'PUT', `/api/attempts/${locked.id}/answers/${tf.id}`, classmate, { answer: true }), 200, SavedAnswerJson);
   const [first, second] = await Promise.all([
     gradeAttemptNow(app.forkDeps(), locked.id, { auto: true, optimisticTries: 0 }),
     gradeAttemptNow(app.forkDeps(), locked.id, { auto: false, optimisticTries: 0 }),
@@ -563,33 +580,33 @@ t.test('abandoned attempts are graded at their deadline by a worker process', as
 
   // Started on an API instance that then goes away before the deadline.
   const other = await buildApp(env.config);
-  const attempt = await ok(await call(other, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
-  await ok(await call(other, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, student, { answer: true }));
-  await ok(await call(other, 'PUT', `/api/attempts/${attempt.id}/answers/${sa.id}`, student, { answer: 'distinct' }));
+  const attempt = bodyOf(await call(other, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201, AttemptJson);
+  bodyOf(await call(other, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, student, { answer: true }), 200, SavedAnswerJson);
+  bodyOf(await call(other, 'PUT', `/api/attempts/${attempt.id}/answers/${sa.id}`, student, { answer: 'distinct' }), 200, SavedAnswerJson);
   await other.close();
 
   // A second attempt whose delayed job Redis "lost": only the sweep can grade it.
-  const lost = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, classmate), 201);
+  const lost = bodyOf(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, classmate), 201, AttemptJson);
   await app.queues.get('quiz-deadlines').remove(deadlineJobId(lost.id));
 
   const job = await app.queues.get('quiz-deadlines').getJob(deadlineJobId(attempt.id));
   t.ok(job, 'the deadline job is waiting in Redis');
   const result = await job!.waitUntilFinished(deadlineEvents, 15_000);
   t.match(result, { graded: true, status: 'graded' }, 'the deadline job graded it');
-  const graded = await ok(await call(app, 'GET', `/api/attempts/${attempt.id}`, student));
+  const graded = bodyOf(await call(app, 'GET', `/api/attempts/${attempt.id}`, student), 200, AttemptJson);
   t.match(graded, { status: 'graded', result: { score: 3, maxScore: 6, autoSubmitted: true } }, 'with the saved answers');
 
-  t.equal((await ok(await call(app, 'GET', `/api/attempts/${lost.id}`, classmate))).status, 'in_progress', 'no job, no grade yet');
+  t.equal(bodyOf(await call(app, 'GET', `/api/attempts/${lost.id}`, classmate), 200, AttemptJson).status, 'in_progress', 'no job, no grade yet');
   // Wait until the lost attempt is overdue (its deadline plus grace), then let a sweep run.
-  await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(lost.deadline) + 300 + 50 - Date.now())));
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(lost.deadline!) + 300 + 50 - Date.now())));
   const sweep = await app.queues.add('maintenance', { reason: 'manual' });
   const swept = await sweep.waitUntilFinished(sweepEvents, 15_000);
   t.match(swept, { gradeOverdueAttempts: 1 }, 'the sweep graded the attempt whose job was lost');
-  t.match(await ok(await call(app, 'GET', `/api/attempts/${lost.id}`, classmate)), { status: 'graded', result: { autoSubmitted: true } });
+  t.match(bodyOf(await call(app, 'GET', `/api/attempts/${lost.id}`, classmate), 200, AttemptJson), { status: 'graded', result: { autoSubmitted: true } });
 });
 
 t.test('quiz routes are documented', async (t) => {
-  const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json();
+  const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json<{ paths: Record<string, unknown> }>();
   for (const path of [
     '/api/lessons/{id}/quiz',
     '/api/quizzes/{id}',
