@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { buildTestApp } from '../../helpers/app.js';
 import { createUser, type TestUser } from '../../helpers/users.js';
-import { call } from '../../helpers/http.js';
+import { bodyOf, call, errorOf } from '../../helpers/http.js';
 import { waitFor } from '../../helpers/wait.js';
 import { recordingPublisher } from '../../helpers/publisher.js';
 import { client, connect, listen } from '../../realtime/socket-helpers.js';
@@ -13,6 +13,13 @@ import { issueCertificate } from '../../../server/modules/certificates/certifica
 import { CERTIFICATE_NUMBER } from '../../../server/domain/certificate-number.js';
 import type { IssuedCertificate } from '../../../server/modules/certificates/certificates.service.js';
 import { deriveUrlKey, signUrl } from '../../../server/platform/signed-url.js';
+import { CourseJson, EnrollmentJson, LessonJson } from '../../../server/modules/learning.schemas.js';
+import { LessonProgressResponse } from '../../../server/modules/progress/progress.schemas.js';
+import { QuestionJson, QuizJson } from '../../../server/modules/quizzes/quizzes.schemas.js';
+import { AttemptJson } from '../../../server/modules/attempts/attempts.schemas.js';
+import { CertificateJson, CertificateVerification } from '../../../server/modules/certificates/certificates.schemas.js';
+import { UserResponse } from '../../../server/modules/users/users.schemas.js';
+import { Page } from '../../../server/platform/schemas.js';
 
 /** A genuine signature whose expiry has passed. */
 function expiredLink(number: string): string {
@@ -40,19 +47,18 @@ app.publisher.certificateIssued = (certificate) => {
 };
 
 async function publishedCourse(title: string, lessons = 2) {
-  const course = await call(app, 'POST', '/api/courses', owner, { title, isPublished: true });
-  t.equal(course.status, 201);
+  const course = bodyOf(await call(app, 'POST', '/api/courses', owner, { title, isPublished: true }), 201, CourseJson);
   const ids: string[] = [];
   for (let i = 0; i < lessons; i++) {
-    const lesson = await call(app, 'POST', `/api/courses/${course.body.id}/lessons`, owner, { title: `Lesson ${i + 1}` });
-    ids.push(lesson.body.id);
+    const lesson = bodyOf(await call(app, 'POST', `/api/courses/${course.id}/lessons`, owner, { title: `Lesson ${i + 1}` }), 201, LessonJson);
+    ids.push(lesson.id);
   }
-  return { id: course.body.id as string, title, lessonIds: ids };
+  return { id: course.id, title, lessonIds: ids };
 }
 
 async function enrollmentOf(courseId: string, as: TestUser = student): Promise<string> {
   const res = await call(app, 'POST', `/api/courses/${courseId}/enroll`, as);
-  return res.body.id;
+  return bodyOf(res, res.status === 200 ? 200 : 201, EnrollmentJson).id;
 }
 
 async function certificateRows(enrollmentId: string) {
@@ -98,8 +104,8 @@ t.test('completing a course over HTTP issues one certificate, one PDF and one ce
 
   await call(app, 'POST', `/api/lessons/${course.lessonIds[0]}/progress`, student, { status: 'completed' });
   const started = performance.now();
-  const last = await call(app, 'POST', `/api/lessons/${course.lessonIds[1]}/progress`, student, { status: 'completed' });
-  t.match(last.body.enrollment, { status: 'completed', progressPercentage: 100 }, 'the response carries the completion at once');
+  const last = bodyOf(await call(app, 'POST', `/api/lessons/${course.lessonIds[1]}/progress`, student, { status: 'completed' }), 200, LessonProgressResponse);
+  t.match(last.enrollment, { status: 'completed', progressPercentage: 100 }, 'the response carries the completion at once');
 
   await waitFor('certificate:issued on the socket', () => received.length > 0, 5000, 5);
   const elapsedMs = performance.now() - started;
@@ -172,26 +178,31 @@ t.test('duplicate completion events and concurrent jobs make one certificate and
 });
 
 t.test('a passed graded quiz that completes the course issues the certificate too', async (t) => {
-  const course = await call(app, 'POST', '/api/courses', owner, { title: 'Quizzed', isPublished: true });
-  const lesson = await call(app, 'POST', `/api/courses/${course.body.id}/lessons`, owner, { title: 'Quiz lesson', lessonType: 'quiz' });
-  const quiz = await call(app, 'POST', `/api/lessons/${lesson.body.id}/quiz`, owner, { title: 'Final', quizType: 'graded', passingScore: 50 });
-  const question = await call(app, 'POST', `/api/quizzes/${quiz.body.id}/questions`, owner, {
-    questionText: 'SQL is declarative',
-    questionType: 'true_false',
-    correctAnswer: true,
-    points: 1,
-  });
-  t.equal(question.status, 201);
-  t.equal((await call(app, 'PATCH', `/api/quizzes/${quiz.body.id}`, owner, { isPublished: true })).status, 200);
+  const course = bodyOf(await call(app, 'POST', '/api/courses', owner, { title: 'Quizzed', isPublished: true }), 201, CourseJson);
+  const lesson = bodyOf(await call(app, 'POST', `/api/courses/${course.id}/lessons`, owner, { title: 'Quiz lesson', lessonType: 'quiz' }), 201, LessonJson);
+  const quiz = bodyOf(
+    await call(app, 'POST', `/api/lessons/${lesson.id}/quiz`, owner, { title: 'Final', quizType: 'graded', passingScore: 50 }),
+    201,
+    QuizJson,
+  );
+  const question = bodyOf(
+    await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, {
+      questionText: 'SQL is declarative',
+      questionType: 'true_false',
+      correctAnswer: true,
+      points: 1,
+    }),
+    201,
+    QuestionJson,
+  );
+  bodyOf(await call(app, 'PATCH', `/api/quizzes/${quiz.id}`, owner, { isPublished: true }), 200, QuizJson);
   const quizTaker = await createUser(app, 'student', { fullName: 'Quinn Quiz' });
-  const enrollmentId = await enrollmentOf(course.body.id, quizTaker);
-  const attempt = await call(app, 'POST', `/api/quizzes/${quiz.body.id}/attempts`, quizTaker);
-  t.equal(attempt.status, 201);
-  const submitted = await call(app, 'POST', `/api/attempts/${attempt.body.id}/submit`, quizTaker, { answers: { [question.body.id]: true } });
-  t.equal(submitted.status, 200);
+  const enrollmentId = await enrollmentOf(course.id, quizTaker);
+  const attempt = bodyOf(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, quizTaker), 201, AttemptJson);
+  bodyOf(await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, quizTaker, { answers: { [question.id]: true } }), 200, AttemptJson);
   await waitFor('the certificate of the quiz completion', async () => (await issuedAt(enrollmentId)) !== null);
   t.equal((await certificateRows(enrollmentId)).length, 1);
-  t.equal(announced.filter((item) => item.courseId === course.body.id).length, 1);
+  t.equal(announced.filter((item) => item.courseId === course.id).length, 1);
 });
 
 t.test('enrollments that are not completed get no certificate', async (t) => {
@@ -210,12 +221,11 @@ t.test('the sweep issues certificates that completed enrollments lack', async (t
 });
 
 t.test('GET /certificates lists my own', async (t) => {
-  const mine = await call(app, 'GET', '/api/certificates', student);
-  t.equal(mine.status, 200);
-  t.match(mine.body, { page: 1, limit: 20 });
-  t.ok(mine.body.total >= 3);
-  t.equal(mine.body.items.length, mine.body.total);
-  const item = mine.body.items.find((entry: { certificateNumber: string }) => entry.certificateNumber === issued.number);
+  const mine = bodyOf(await call(app, 'GET', '/api/certificates', student), 200, Page(CertificateJson));
+  t.match(mine, { page: 1, limit: 20 });
+  t.ok(mine.total >= 3);
+  t.equal(mine.items.length, mine.total);
+  const item = mine.items.find((entry) => entry.certificateNumber === issued.number);
   t.match(item, {
     enrollmentId: issued.enrollmentId,
     studentId: student.id,
@@ -226,8 +236,8 @@ t.test('GET /certificates lists my own', async (t) => {
     pdfUrl: String,
     verificationUrl: `${config.publicUrl}/api/certificates/verify/${issued.number}`,
   });
-  t.match((await call(app, 'GET', '/api/certificates?limit=1&page=2', student)).body, { page: 2, limit: 1, items: { length: 1 } });
-  t.same((await call(app, 'GET', '/api/certificates', otherStudent)).body, { items: [], total: 0, page: 1, limit: 20 });
+  t.match(bodyOf(await call(app, 'GET', '/api/certificates?limit=1&page=2', student), 200, Page(CertificateJson)), { page: 2, limit: 1, items: { length: 1 } });
+  t.same(bodyOf(await call(app, 'GET', '/api/certificates', otherStudent), 200, Page(CertificateJson)), { items: [], total: 0, page: 1, limit: 20 });
   t.equal((await call(app, 'GET', '/api/certificates')).status, 401);
   for (const query of ['limit=0', 'limit=101', 'page=0', 'unknown=1', 'page=1e21', 'page=999999999999999999', 'limit=1e21']) {
     t.equal((await call(app, 'GET', `/api/certificates?${query}`, student)).status, 400, query);
@@ -277,17 +287,17 @@ t.test("certificate:issued's pdfUrl is a signed link that opens without a token;
   );
   t.equal((await app.inject({ method: 'GET', url: local, headers: otherStudent.headers })).statusCode, 200, 'whoever holds the link');
 
-  const listed = (await call(app, 'GET', '/api/certificates', student)).body.items.find(
-    (item: { certificateNumber: string }) => item.certificateNumber === issued.number,
+  const listed = bodyOf(await call(app, 'GET', '/api/certificates', student), 200, Page(CertificateJson)).items.find(
+    (item) => item.certificateNumber === issued.number,
   );
-  const fromList = new URL(listed.pdfUrl);
+  const fromList = new URL(listed!.pdfUrl);
   t.equal((await app.inject({ method: 'GET', url: `${fromList.pathname}${fromList.search}` })).statusCode, 200, "the list's pdfUrl opens too");
 
   const signature = url.searchParams.get('signature')!;
   const flipped = `${signature[0] === 'A' ? 'B' : 'A'}${signature.slice(1)}`;
-  const other = (await call(app, 'GET', '/api/certificates', student)).body.items.find(
-    (item: { certificateNumber: string }) => item.certificateNumber !== issued.number,
-  );
+  const other = bodyOf(await call(app, 'GET', '/api/certificates', student), 200, Page(CertificateJson)).items.find(
+    (item) => item.certificateNumber !== issued.number,
+  )!;
   const refused: Array<[string, string]> = [
     ['an altered signature', `${url.pathname}?expires=${expires}&signature=${flipped}`],
     ['a later expiry', `${url.pathname}?expires=${expires + 3600}&signature=${signature}`],
@@ -316,9 +326,8 @@ t.test('a PDF missing from storage is rendered again', async (t) => {
 });
 
 t.test('GET /certificates/verify/:number is public', async (t) => {
-  const res = await call(app, 'GET', `/api/certificates/verify/${issued.number}`);
-  t.equal(res.status, 200);
-  t.match(res.body, {
+  const res = bodyOf(await call(app, 'GET', `/api/certificates/verify/${issued.number}`), 200, CertificateVerification);
+  t.match(res, {
     valid: true,
     revoked: false,
     certificateNumber: issued.number,
@@ -334,35 +343,39 @@ t.test('GET /certificates/verify/:number is public', async (t) => {
   for (const unknown of ['CERT-2026-0000-0000-0000', 'nothing-like-a-number', 'CERT']) {
     const res404 = await call(app, 'GET', `/api/certificates/verify/${unknown}`);
     t.equal(res404.status, 404, unknown);
-    t.equal(res404.body.code, 'NOT_FOUND');
+    t.equal(errorOf(res404, 404).code, 'NOT_FOUND');
   }
   for (const bad of ['bad%20number', 'CERT_2026', '%3Cscript%3E']) {
     const res400 = await call(app, 'GET', `/api/certificates/verify/${bad}`);
     t.equal(res400.status, 400, bad);
-    t.equal(res400.body.code, 'VALIDATION_ERROR');
+    t.equal(errorOf(res400, 400).code, 'VALIDATION_ERROR');
   }
 });
 
 t.test('a certificate keeps the names it was issued with: renames change neither verification, the list nor a re-rendered PDF', async (t) => {
   const teacher = await createUser(app, 'instructor', { fullName: 'Ada Author' });
   const learner = await createUser(app, 'student', { fullName: 'Lee Learner' });
-  const course = await call(app, 'POST', '/api/courses', teacher, { title: 'Original Title', isPublished: true });
-  const lesson = await call(app, 'POST', `/api/courses/${course.body.id}/lessons`, teacher, { title: 'Only lesson' });
-  const enrollmentId = await enrollmentOf(course.body.id, learner);
-  await call(app, 'POST', `/api/lessons/${lesson.body.id}/progress`, learner, { status: 'completed' });
+  const course = bodyOf(await call(app, 'POST', '/api/courses', teacher, { title: 'Original Title', isPublished: true }), 201, CourseJson);
+  const lesson = bodyOf(await call(app, 'POST', `/api/courses/${course.id}/lessons`, teacher, { title: 'Only lesson' }), 201, LessonJson);
+  const enrollmentId = await enrollmentOf(course.id, learner);
+  await call(app, 'POST', `/api/lessons/${lesson.id}/progress`, learner, { status: 'completed' });
   await waitFor('the certificate', async () => (await issuedAt(enrollmentId)) !== null);
   const [row] = await certificateRows(enrollmentId);
   const number = row!.certificate_number;
 
   // Everyone renamed afterwards.
-  t.equal((await call(app, 'PATCH', '/api/me', learner, { fullName: 'Lee Renamed' })).status, 200);
-  t.equal((await call(app, 'PATCH', `/api/users/${teacher.id}`, admin, { fullName: 'Ada Renamed' })).status, 200);
-  t.equal((await call(app, 'PATCH', `/api/courses/${course.body.id}`, teacher, { title: 'Renamed Title' })).status, 200);
+  t.equal(bodyOf(await call(app, 'PATCH', '/api/me', learner, { fullName: 'Lee Renamed' }), 200, UserResponse).fullName, 'Lee Renamed');
+  t.equal(bodyOf(await call(app, 'PATCH', `/api/users/${teacher.id}`, admin, { fullName: 'Ada Renamed' }), 200, UserResponse).fullName, 'Ada Renamed');
+  t.equal(bodyOf(await call(app, 'PATCH', `/api/courses/${course.id}`, teacher, { title: 'Renamed Title' }), 200, CourseJson).title, 'Renamed Title');
 
   const original = { studentName: 'Lee Learner', courseTitle: 'Original Title', instructorName: 'Ada Author' };
-  t.match((await call(app, 'GET', `/api/certificates/verify/${number}`)).body, { valid: true, ...original }, 'verification shows the names at issue');
-  const listed = (await call(app, 'GET', '/api/certificates', learner)).body.items.find(
-    (item: { certificateNumber: string }) => item.certificateNumber === number,
+  t.match(
+    bodyOf(await call(app, 'GET', `/api/certificates/verify/${number}`), 200, CertificateVerification),
+    { valid: true, ...original },
+    'verification shows the names at issue',
+  );
+  const listed = bodyOf(await call(app, 'GET', '/api/certificates', learner), 200, Page(CertificateJson)).items.find(
+    (item) => item.certificateNumber === number,
   );
   t.match(listed, { studentName: 'Lee Learner', course: { title: 'Original Title', instructorName: 'Ada Author' } }, 'so does the list');
 
@@ -385,17 +398,19 @@ t.test('POST /certificates/:number/revoke: the course owner and admins; verifica
   ] as const) {
     t.equal((await call(app, 'POST', url, as)).status, status, who);
   }
-  t.match((await call(app, 'GET', `/api/certificates/verify/${issued.number}`)).body, { valid: true }, 'refused revocations changed nothing');
+  t.match(
+    bodyOf(await call(app, 'GET', `/api/certificates/verify/${issued.number}`), 200, CertificateVerification),
+    { valid: true },
+    'refused revocations changed nothing',
+  );
 
-  const revoked = await call(app, 'POST', url, owner);
-  t.equal(revoked.status, 200);
-  t.match(revoked.body, { certificateNumber: issued.number, isRevoked: true, revokedAt: String });
-  const again = await call(app, 'POST', url, admin);
-  t.equal(again.status, 200, 'admins too; idempotent');
-  t.equal(again.body.revokedAt, revoked.body.revokedAt, 'the first revocation time stays');
+  const revoked = bodyOf(await call(app, 'POST', url, owner), 200, CertificateJson);
+  t.match(revoked, { certificateNumber: issued.number, isRevoked: true, revokedAt: String });
+  const again = bodyOf(await call(app, 'POST', url, admin), 200, CertificateJson);
+  t.equal(again.revokedAt, revoked.revokedAt, 'the first revocation time stays');
 
-  const verification = await call(app, 'GET', `/api/certificates/verify/${issued.number}`);
-  t.match(verification.body, { valid: false, revoked: true, studentName: 'Sam Student' });
+  const verification = bodyOf(await call(app, 'GET', `/api/certificates/verify/${issued.number}`), 200, CertificateVerification);
+  t.match(verification, { valid: false, revoked: true, studentName: 'Sam Student' });
   t.equal((await call(app, 'POST', '/api/certificates/CERT-2026-0000-0000-0000/revoke', admin)).status, 404);
   t.equal((await call(app, 'POST', '/api/certificates/a.b/revoke', admin)).status, 400);
 });

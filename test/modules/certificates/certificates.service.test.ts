@@ -1,8 +1,9 @@
 import t from 'tap';
 import { buildTestApp } from '../../helpers/app.js';
-import { call } from '../../helpers/http.js';
+import { bodyOf, call } from '../../helpers/http.js';
 import { recordingPublisher } from '../../helpers/publisher.js';
 import { createUser } from '../../helpers/users.js';
+import { CourseJson, EnrollmentJson } from '../../../server/modules/learning.schemas.js';
 import { issueCertificate, revokeCertificate, verifyCertificate } from '../../../server/modules/certificates/certificates.service.js';
 
 // The certificates service called directly, with a recording publisher: no worker, no socket.
@@ -11,13 +12,13 @@ const owner = await createUser(app, 'instructor', { fullName: 'Olive Owner' });
 const student = await createUser(app, 'student', { fullName: 'Sam Student' });
 
 async function completedEnrollment(title: string): Promise<{ enrollmentId: string; courseId: string }> {
-  const course = await call(app, 'POST', '/api/courses', owner, { title, isPublished: true });
-  const enrollment = await call(app, 'POST', `/api/courses/${course.body.id}/enroll`, student);
+  const course = bodyOf(await call(app, 'POST', '/api/courses', owner, { title, isPublished: true }), 201, CourseJson);
+  const enrollment = bodyOf(await call(app, 'POST', `/api/courses/${course.id}/enroll`, student), 201, EnrollmentJson);
   await app.orm.em
     .fork()
     .getConnection()
-    .execute(`UPDATE enrollments SET status = 'completed', completed_at = now(), progress_percentage = 100 WHERE id = ?`, [enrollment.body.id]);
-  return { enrollmentId: enrollment.body.id, courseId: course.body.id };
+    .execute(`UPDATE enrollments SET status = 'completed', completed_at = now(), progress_percentage = 100 WHERE id = ?`, [enrollment.id]);
+  return { enrollmentId: enrollment.id, courseId: course.id };
 }
 
 t.test('issuing twice makes one certificate and reports certificate:issued once', async (t) => {
@@ -39,10 +40,10 @@ t.test('issuing twice makes one certificate and reports certificate:issued once'
 });
 
 t.test('an enrollment that is not completed gets nothing and reports nothing', async (t) => {
-  const course = await call(app, 'POST', '/api/courses', owner, { title: 'Unfinished', isPublished: true });
-  const enrollment = await call(app, 'POST', `/api/courses/${course.body.id}/enroll`, student);
+  const course = bodyOf(await call(app, 'POST', '/api/courses', owner, { title: 'Unfinished', isPublished: true }), 201, CourseJson);
+  const enrollment = bodyOf(await call(app, 'POST', `/api/courses/${course.id}/enroll`, student), 201, EnrollmentJson);
   const publisher = recordingPublisher();
-  t.same(await issueCertificate({ ...app.forkDeps(), publisher }, enrollment.body.id), { status: 'not-completed' });
+  t.same(await issueCertificate({ ...app.forkDeps(), publisher }, enrollment.id), { status: 'not-completed' });
   t.same(await issueCertificate({ ...app.forkDeps(), publisher }, '00000000-0000-4000-8000-000000000000'), { status: 'missing' });
   t.equal(publisher.calls.certificateIssued.length, 0);
 });

@@ -1,11 +1,12 @@
 import t from 'tap';
 import { buildTestApp } from '../../helpers/app.js';
-import { call } from '../../helpers/http.js';
+import { bodyOf, call, errorOf } from '../../helpers/http.js';
 import { createUser, TEST_PASSWORD, type TestUser } from '../../helpers/users.js';
 import { multipartBody } from '../../helpers/multipart.js';
 import { client, connect, listen, request, socketPool } from '../../realtime/socket-helpers.js';
-import { ok } from '../../realtime/fixtures.js';
 import { rooms } from '../../../server/realtime/contract.js';
+import { CourseJson, EnrollmentJson, LessonJson } from '../../../server/modules/learning.schemas.js';
+import { UserResponse } from '../../../server/modules/users/users.schemas.js';
 import { issueCertificate } from '../../../server/modules/certificates/certificates.service.js';
 
 // Ownership counts only while the owner is an instructor (or an admin). Courses stay where they
@@ -20,10 +21,10 @@ const admin = await createUser(app, 'admin');
 const owner = await createUser(app, 'instructor');
 const student = await createUser(app, 'student');
 
-const published = await ok(await call(app, 'POST', '/api/courses', owner, { title: 'Owned and published', isPublished: true }), 201);
-const draft = await ok(await call(app, 'POST', '/api/courses', owner, { title: 'Owned draft' }), 201);
-const lesson = await ok(await call(app, 'POST', `/api/courses/${published.id}/lessons`, owner, { title: 'One' }), 201);
-const enrollment = await ok(await call(app, 'POST', `/api/courses/${published.id}/enroll`, student), 201);
+const published = bodyOf(await call(app, 'POST', '/api/courses', owner, { title: 'Owned and published', isPublished: true }), 201, CourseJson);
+const draft = bodyOf(await call(app, 'POST', '/api/courses', owner, { title: 'Owned draft' }), 201, CourseJson);
+const lesson = bodyOf(await call(app, 'POST', `/api/courses/${published.id}/lessons`, owner, { title: 'One' }), 201, LessonJson);
+const enrollment = bodyOf(await call(app, 'POST', `/api/courses/${published.id}/enroll`, student), 201, EnrollmentJson);
 await db().execute(`UPDATE enrollments SET status = 'completed', completed_at = now(), progress_percentage = 100 WHERE id = ?`, [enrollment.id]);
 const issued = await issueCertificate(app.forkDeps(), enrollment.id);
 if (issued.status !== 'issued') throw new Error(`no certificate: ${JSON.stringify(issued)}`);
@@ -57,15 +58,14 @@ t.test('before the demotion the owner manages its courses', async (t) => {
 });
 
 t.test('a demoted owner is a plain student for its own courses', async (t) => {
-  const demoted = await call(app, 'PATCH', `/api/users/${owner.id}`, admin, { role: 'student' });
-  t.equal(demoted.status, 200);
-  t.equal(demoted.body.role, 'student');
+  const demoted = bodyOf(await call(app, 'PATCH', `/api/users/${owner.id}`, admin, { role: 'student' }), 200, UserResponse);
+  t.equal(demoted.role, 'student');
   const former = await freshSession(owner);
   const before = await db().execute('SELECT title, is_published FROM courses WHERE id IN (?, ?) ORDER BY title', [published.id, draft.id]);
 
   const patch = await call(app, 'PATCH', `/api/courses/${published.id}`, former, { title: 'Still mine?' });
   t.equal(patch.status, 403, 'PATCH a published course');
-  t.equal(patch.body.code, 'FORBIDDEN');
+  t.equal(errorOf(patch, 403).code, 'FORBIDDEN');
   t.equal((await call(app, 'DELETE', `/api/courses/${published.id}`, former)).status, 403, 'DELETE');
   t.equal(
     (await call(app, 'PATCH', `/api/courses/${draft.id}`, former, { isPublished: true })).status,
@@ -76,7 +76,7 @@ t.test('a demoted owner is a plain student for its own courses', async (t) => {
   t.equal((await call(app, 'DELETE', `/api/courses/${draft.id}`, former)).status, 404);
   t.equal((await call(app, 'POST', `/api/courses/${published.id}/lessons`, former, { title: 'Extra' })).status, 403, 'adding a lesson');
   t.equal((await call(app, 'PATCH', `/api/lessons/${lesson.id}`, former, { title: 'Edited' })).status, 403, 'editing a lesson');
-  const roster = await call(app, 'GET', `/api/courses/${published.id}/enrollments`, former);
+  const roster = await call<unknown>(app, 'GET', `/api/courses/${published.id}/enrollments`, former);
   t.equal(roster.status, 403, 'the roster with emails');
   t.notMatch(JSON.stringify(roster.body), student.email);
   t.equal((await call(app, 'GET', `/api/courses/${published.id}/dashboard`, former)).status, 403, 'the dashboard');
@@ -104,7 +104,7 @@ t.test("a demoted owner's socket never gets the instructors room", async (t) => 
   t.match(await request(socket, 'course:join', { courseId: draft.id }), { ok: false, error: { code: 'NOT_FOUND' } });
 
   // Enrolled in its former course as a student, it joins the course room and nothing more.
-  await ok(await call(app, 'POST', `/api/courses/${published.id}/enroll`, former), 201);
+  bodyOf(await call(app, 'POST', `/api/courses/${published.id}/enroll`, former), 201, EnrollmentJson);
   t.match(await request(socket, 'course:join', { courseId: published.id }), { ok: true });
   const inCourse = await app.io.in(rooms.course(published.id)).fetchSockets();
   const inInstructors = await app.io.in(rooms.instructors(published.id)).fetchSockets();

@@ -3,6 +3,8 @@ import { buildTestApp } from '../../helpers/app.js';
 import { createUser, TEST_PASSWORD, type TestUser } from '../../helpers/users.js';
 import { buildApp } from '../../../server/app.js';
 import { createTestEnv } from '../../helpers/app.js';
+import { bodyOf, call, errorOf } from '../../helpers/http.js';
+import { UserPage } from '../../../server/modules/users/users.schemas.js';
 
 const { app } = await buildTestApp(t, 'users');
 const db = (sql: string, params: unknown[] = []) => app.orm.em.fork().getConnection().execute(sql, params);
@@ -155,49 +157,49 @@ t.test('GET /users filters by role and q, and pages', async (t) => {
   await createUser(app, 'student', { email: 'alan@turing.org', fullName: 'Alan Turing' });
   await createUser(app, 'student', { email: 'grace@navy.mil', fullName: 'Grace LOVE Hopper' });
   await createUser(app, 'student', { email: 'percent@example.com', fullName: '100% sure' });
-  const list = (query: string) =>
-    app.inject({ method: 'GET', url: `/api/users?${query}`, headers: admin.headers }).then((r) => ({ status: r.statusCode, body: r.json() }));
+  const reply = (query: string) => call<unknown>(app, 'GET', `/api/users?${query}`, admin);
+  const list = async (query: string) => bodyOf(await reply(query), 200, UserPage);
 
-  const all = await list('');
-  t.equal(all.status, 200);
-  t.match(all.body, { total: 5, page: 1, limit: 20 });
-  t.equal(all.body.items.length, 5);
-  t.notMatch(JSON.stringify(all.body), /passwordHash/);
+  const allReply = await reply('');
+  const all = bodyOf(allReply, 200, UserPage);
+  t.match(all, { total: 5, page: 1, limit: 20 });
+  t.equal(all.items.length, 5);
+  t.notMatch(JSON.stringify(allReply.body), /passwordHash/);
 
   const students = await list('role=student');
-  t.equal(students.body.total, 3);
-  t.ok(students.body.items.every((u: { role: string }) => u.role === 'student'));
+  t.equal(students.total, 3);
+  t.ok(students.items.every((u) => u.role === 'student'));
 
   const love = await list('q=LoVe');
-  t.same(love.body.items.map((u: { email: string }) => u.email).sort(), ['ada@lovelace.org', 'grace@navy.mil'], 'email or name, case-insensitive');
+  t.same(love.items.map((u) => u.email).sort(), ['ada@lovelace.org', 'grace@navy.mil'], 'email or name, case-insensitive');
   t.same(
-    (await list('q=love&role=student')).body.items.map((u: { email: string }) => u.email),
+    (await list('q=love&role=student')).items.map((u) => u.email),
     ['grace@navy.mil'],
   );
   t.same(
-    (await list('q=turing.ORG')).body.items.map((u: { email: string }) => u.email),
+    (await list('q=turing.ORG')).items.map((u) => u.email),
     ['alan@turing.org'],
   );
   t.same(
-    (await list(`q=${encodeURIComponent('%')}`)).body.items.map((u: { email: string }) => u.email),
+    (await list(`q=${encodeURIComponent('%')}`)).items.map((u) => u.email),
     ['percent@example.com'],
     '% is literal',
   );
-  t.same((await list('q=_')).body.total, 0, '_ is literal');
+  t.same((await list('q=_')).total, 0, '_ is literal');
 
   const page2 = await list('page=2&limit=2');
-  t.match(page2.body, { total: 5, page: 2, limit: 2 });
-  t.equal(page2.body.items.length, 2);
+  t.match(page2, { total: 5, page: 2, limit: 2 });
+  t.equal(page2.items.length, 2);
   const page1 = await list('page=1&limit=2');
   t.notSame(
-    page1.body.items.map((u: { id: string }) => u.id),
-    page2.body.items.map((u: { id: string }) => u.id),
+    page1.items.map((u) => u.id),
+    page2.items.map((u) => u.id),
   );
 
   for (const query of ['role=root', 'limit=101', 'limit=0', 'page=0', 'page=x', 'page=1e21', 'page=999999999999999999', 'page=1000001', 'limit=1e21']) {
-    const bad = await list(query);
+    const bad = await reply(query);
     t.equal(bad.status, 400, query);
-    t.equal(bad.body.code, 'VALIDATION_ERROR');
+    t.equal(errorOf(bad, 400).code, 'VALIDATION_ERROR');
   }
 });
 
