@@ -60,9 +60,9 @@ t.test('course:join is authorised against the database; outsiders get FORBIDDEN 
 
   // A dropped enrollment closes the door on the next join.
   const enrollment = (await ok(await call(app, 'GET', '/api/enrollments', student), 200, Page(EnrollmentJson))).items.find(
-    (item: any) => item.course.id === course.id,
+    (item) => item.course?.id === course.id,
   );
-  await ok(await call(app, 'PATCH', `/api/enrollments/${enrollment.id}`, student, { status: 'dropped' }), 200, EnrollmentJson);
+  await ok(await call(app, 'PATCH', `/api/enrollments/${enrollment!.id}`, student, { status: 'dropped' }), 200, EnrollmentJson);
   t.match(await request(pupil, 'course:join', { courseId: course.id }), { ok: false, error: { code: 'FORBIDDEN' } }, 'dropped: refused');
 });
 
@@ -203,7 +203,7 @@ t.test('presence: the join snapshot, deltas on first join, last leave and discon
   await request(pupil, 'course:join', { courseId: course.id });
   const dashboard = await dashboardOf(app, course.id, owner);
   t.ok(dashboard.online.includes(student.id), 'the dashboard snapshot shows the student online');
-  t.equal(dashboard.students.find((s: any) => s.studentId === student.id).online, true);
+  t.equal(dashboard.students.find((s) => s.studentId === student.id)!.online, true);
 
   const mate = await socketOf(classmate);
   const mateJoined = nextEvent(teacher, 'presence:updated', (p) => p.joined.includes(classmate.id));

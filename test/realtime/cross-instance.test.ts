@@ -70,7 +70,7 @@ t.test('a student whose socket is on B gets ticks from B and a timely quiz:expir
   const attempt = await ok(await call(a, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201, AttemptJson);
   t.match(await firstTick, { attemptId: attempt.id, remainingMs: Number }, 'B ticks the attempt A started');
   t.match(await expired, { attemptId: attempt.id });
-  const late = Date.now() - Date.parse(attempt.deadline);
+  const late = Date.now() - Date.parse(attempt.deadline!);
   t.ok(late >= -50 && late < 500, `quiz:expired at the deadline (${late} ms after it)`);
   const ticks = seen.filter((e) => e.event === 'quiz:tick');
   t.ok(ticks.length >= 2, `${ticks.length} ticks`);
@@ -96,9 +96,9 @@ t.test('a dropped student leaves the course room and presence on every instance 
 
   const left = nextEvent(teacher, 'presence:updated', (p) => p.left.includes(student.id), 3000);
   const enrollment = (await ok(await call(a, 'GET', '/api/enrollments', { headers: student.headers }), 200, Page(EnrollmentJson))).items.find(
-    (e: any) => e.course.id === course.id,
+    (e) => e.course?.id === course.id,
   );
-  await ok(await call(a, 'PATCH', `/api/enrollments/${enrollment.id}`, student, { status: 'dropped' }), 200, EnrollmentJson);
+  await ok(await call(a, 'PATCH', `/api/enrollments/${enrollment!.id}`, student, { status: 'dropped' }), 200, EnrollmentJson);
   t.match(await left, { courseId: course.id, joined: [], left: [student.id] }, 'the instructor hears the student left');
   t.notOk((await a.presence.online(course.id)).includes(student.id), 'offline in the course');
 

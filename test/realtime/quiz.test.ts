@@ -41,12 +41,12 @@ t.test('a 2-second quiz: started, ticks, expired at the deadline, graded by the 
 
   t.match(await expired, { attemptId: attempt.id, serverNow: String });
   const expiredAt = Date.now();
-  t.ok(expiredAt >= Date.parse(attempt.deadline) - 50, 'quiz:expired comes at the deadline, not before');
-  t.ok(expiredAt < Date.parse(attempt.deadline) + 300, 'and promptly');
+  t.ok(expiredAt >= Date.parse(attempt.deadline!) - 50, 'quiz:expired comes at the deadline, not before');
+  t.ok(expiredAt < Date.parse(attempt.deadline!) + 300, 'and promptly');
   const grade = { attemptId: attempt.id, quizId: quiz.id, studentId: student.id, score: 1, maxScore: 2, percentage: 50, isPassed: true, serverNow: String };
   t.match(await gradedForPupil, grade, 'quiz:graded to the student');
   t.match(await gradedForTeacher, grade, 'quiz:graded to the instructor');
-  t.ok(Date.now() >= Date.parse(attempt.deadline) + 300, 'graded after deadline + grace');
+  t.ok(Date.now() >= Date.parse(attempt.deadline!) + 300, 'graded after deadline + grace');
 
   const ticks = pupilSaw.filter((seen) => seen.event === 'quiz:tick');
   t.ok(ticks.length >= 2, `ticks while the attempt ran (${ticks.length})`);
@@ -110,7 +110,7 @@ t.test('submit over the socket: the ack has the result, the instructor hears qui
   mate.disconnect();
   const mateAgain = await socketOf(classmate);
   const tick = await nextEvent(mateAgain, 'quiz:tick', (p) => p.attemptId === mateAttempt.id);
-  const remaining = Date.parse(mateAttempt.deadline) - Date.now();
+  const remaining = Date.parse(mateAttempt.deadline!) - Date.now();
   t.ok(Math.abs(tick.remainingMs - remaining) < 1000, 'ticks resume on a new connection');
 
   const graded = nextEvent(teacher, 'quiz:graded', (p) => p.attemptId === attempt.id);
@@ -210,7 +210,7 @@ t.test('an instructor who reconnects without recovery rebuilds the dashboard fro
   );
   const busy = await dashboardOf(app, course.id, owner);
   t.equal(busy.recentGrades.length, 50, 'at most 50');
-  const times = busy.recentGrades.map((grade: any) => Date.parse(grade.gradedAt));
+  const times = busy.recentGrades.map((grade) => Date.parse(grade.gradedAt));
   t.same(
     times,
     [...times].sort((x: number, y: number) => y - x),
@@ -218,7 +218,7 @@ t.test('an instructor who reconnects without recovery rebuilds the dashboard fro
   );
   t.equal(busy.recentGrades[0].attemptId, attempt.id, 'the newest is the submit');
   t.notOk(
-    busy.recentGrades.some((grade: any) => grade.percentage === 0),
+    busy.recentGrades.some((grade) => grade.percentage === 0),
     'a grade older than an hour is left out',
   );
   t.equal((await call(app, 'GET', `/api/courses/${course.id}/dashboard`, student)).status, 403, 'students still may not read it');

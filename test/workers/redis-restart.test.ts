@@ -46,7 +46,7 @@ t.test('after Redis restarts empty, a running attempt is graded at its deadline 
   await joined;
 
   const attempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201, AttemptJson);
-  const due = Date.parse(attempt.deadline) + GRACE_MS;
+  const due = Date.parse(attempt.deadline!) + GRACE_MS;
 
   await redis.kill();
   redis = await startRedisServer(port);
