@@ -7,6 +7,7 @@ import { client, connect, listen, request, socketPool } from '../../realtime/soc
 import { ok } from '../../realtime/fixtures.js';
 import { rooms } from '../../../server/realtime/contract.js';
 import { issueCertificate } from '../../../server/modules/certificates/certificates.service.js';
+import { CourseJson, EnrollmentJson, LessonJson } from '../../../server/modules/learning.schemas.js';
 
 // Ownership counts only while the owner is an instructor (or an admin). Courses stay where they
 // are on demotion: an admin manages them, or promotes the user back.
@@ -20,10 +21,10 @@ const admin = await createUser(app, 'admin');
 const owner = await createUser(app, 'instructor');
 const student = await createUser(app, 'student');
 
-const published = await ok(await call(app, 'POST', '/api/courses', owner, { title: 'Owned and published', isPublished: true }), 201);
-const draft = await ok(await call(app, 'POST', '/api/courses', owner, { title: 'Owned draft' }), 201);
-const lesson = await ok(await call(app, 'POST', `/api/courses/${published.id}/lessons`, owner, { title: 'One' }), 201);
-const enrollment = await ok(await call(app, 'POST', `/api/courses/${published.id}/enroll`, student), 201);
+const published = await ok(await call(app, 'POST', '/api/courses', owner, { title: 'Owned and published', isPublished: true }), 201, CourseJson);
+const draft = await ok(await call(app, 'POST', '/api/courses', owner, { title: 'Owned draft' }), 201, CourseJson);
+const lesson = await ok(await call(app, 'POST', `/api/courses/${published.id}/lessons`, owner, { title: 'One' }), 201, LessonJson);
+const enrollment = await ok(await call(app, 'POST', `/api/courses/${published.id}/enroll`, student), 201, EnrollmentJson);
 await db().execute(`UPDATE enrollments SET status = 'completed', completed_at = now(), progress_percentage = 100 WHERE id = ?`, [enrollment.id]);
 const issued = await issueCertificate(app.forkDeps(), enrollment.id);
 if (issued.status !== 'issued') throw new Error(`no certificate: ${JSON.stringify(issued)}`);
@@ -104,7 +105,7 @@ t.test("a demoted owner's socket never gets the instructors room", async (t) => 
   t.match(await request(socket, 'course:join', { courseId: draft.id }), { ok: false, error: { code: 'NOT_FOUND' } });
 
   // Enrolled in its former course as a student, it joins the course room and nothing more.
-  await ok(await call(app, 'POST', `/api/courses/${published.id}/enroll`, former), 201);
+  await ok(await call(app, 'POST', `/api/courses/${published.id}/enroll`, former), 201, EnrollmentJson);
   t.match(await request(socket, 'course:join', { courseId: published.id }), { ok: true });
   const inCourse = await app.io.in(rooms.course(published.id)).fetchSockets();
   const inInstructors = await app.io.in(rooms.instructors(published.id)).fetchSockets();
