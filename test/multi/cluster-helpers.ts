@@ -47,7 +47,7 @@ export async function kill(child: Spawned): Promise<void> {
 }
 
 /** `fetch` with a bearer token and JSON, returning status and body. */
-export async function http(url: string, method: string, path: string, token: string, body?: unknown): Promise<{ status: number; body: any }> {
+export async function http(url: string, method: string, path: string, token: string, body?: unknown): Promise<{ status: number; body: unknown }> {
   const res = await fetch(`${url}${path}`, {
     method,
     headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },

@@ -1,3 +1,6 @@
+import { AttemptJson } from '../../server/modules/attempts/attempts.schemas.js';
+import { LessonProgressResponse } from '../../server/modules/progress/progress.schemas.js';
+import { EnrollmentJson } from '../../server/modules/learning.schemas.js';
 import t from 'tap';
 import { buildApp } from '../../server/app.js';
 import { createTestEnv } from '../helpers/app.js';
@@ -61,7 +64,7 @@ t.test('student on A, instructor on B (Socket.IO and /ws): every event once, the
     20_000,
     100,
   );
-  await ok(await call(setup, 'POST', `/api/courses/${course.id}/enroll`, student), 201);
+  await ok(await call(setup, 'POST', `/api/courses/${course.id}/enroll`, student), 201, EnrollmentJson);
 
   const teacher = await socketOn(b.url, owner);
   t.equal((await request(teacher, 'course:join', { courseId: course.id })).ok, true, 'instructor joins on B');
@@ -81,7 +84,7 @@ t.test('student on A, instructor on B (Socket.IO and /ws): every event once, the
 
   // Lesson progress: over HTTP to A, then over the socket on A.
   const progressed = nextEvent(teacher, 'progress:updated', (p) => p.completedLessonsCount === 1);
-  await ok(await http(a.url, 'POST', `/api/lessons/${lessons[0].id}/progress`, student.token, { completionPercentage: 40 }));
+  await ok(await http(a.url, 'POST', `/api/lessons/${lessons[0].id}/progress`, student.token, { completionPercentage: 40 }), 200, LessonProgressResponse);
   t.equal((await request(pupil, 'lesson:progress', { lessonId: lessons[0].id, status: 'completed' })).ok, true);
   await progressed;
 
@@ -89,7 +92,7 @@ t.test('student on A, instructor on B (Socket.IO and /ws): every event once, the
   const gradedForPupil = nextEvent(pupil, 'quiz:graded', undefined, 10_000);
   const gradedForTeacher = nextEvent(teacher, 'quiz:graded', undefined, 10_000);
   const gradedForWs = teacherWs.next('quiz:graded', undefined, 10_000);
-  const attempt = await ok(await http(a.url, 'POST', `/api/quizzes/${quiz.id}/attempts`, student.token), 201);
+  const attempt = await ok(await http(a.url, 'POST', `/api/quizzes/${quiz.id}/attempts`, student.token), 201, AttemptJson);
   t.equal((await request(pupil, 'quiz:answer', { attemptId: attempt.id, questionId: tf.id, answer: true })).ok, true);
   t.equal((await request(pupil, 'quiz:answer', { attemptId: attempt.id, questionId: mc.id, answer: ['where'] })).ok, true);
   const grade = { attemptId: attempt.id, quizId: quiz.id, studentId: student.id, score: 2, maxScore: 2, isPassed: true };
@@ -156,7 +159,7 @@ t.test('recovery across instances: a client dropped from A resumes on B with the
   const first = await socketOn(a.url, student);
   // An event after the connection gives the client an offset to resume from.
   const before = nextEvent(first, 'progress:updated');
-  await ok(await http(a.url, 'POST', `/api/lessons/${lessons[0].id}/progress`, student.token, { completionPercentage: 10 }));
+  await ok(await http(a.url, 'POST', `/api/lessons/${lessons[0].id}/progress`, student.token, { completionPercentage: 10 }), 200, LessonProgressResponse);
   await before;
   const { _pid: pid, _lastOffset: offset } = first as unknown as { _pid: string; _lastOffset: string };
   t.ok(pid && offset, 'the client has a session to resume');
@@ -165,7 +168,7 @@ t.test('recovery across instances: a client dropped from A resumes on B with the
   await new Promise((resolve) => setTimeout(resolve, 300));
 
   // Missed while offline.
-  await ok(await http(a.url, 'POST', `/api/lessons/${lessons[1].id}/progress`, student.token, { status: 'completed' }));
+  await ok(await http(a.url, 'POST', `/api/lessons/${lessons[1].id}/progress`, student.token, { status: 'completed' }), 200, LessonProgressResponse);
 
   // socket.io-client resumes by sending its pid/offset in the CONNECT packet: a new client to B with them.
   const second = sockets.add(client(b.url, student.token));
@@ -180,10 +183,10 @@ t.test('a grade from another instance stops the ticks of the instance holding th
   const { course } = await courseWithLessons(setup, owner, [student]);
   const { quiz } = await publishedQuiz(setup, owner, course.id, { timeLimitSeconds: 8 });
   const pupil = await socketOn(a.url, student);
-  const attempt = await ok(await http(a.url, 'POST', `/api/quizzes/${quiz.id}/attempts`, student.token), 201);
+  const attempt = await ok(await http(a.url, 'POST', `/api/quizzes/${quiz.id}/attempts`, student.token), 201, AttemptJson);
   await nextEvent(pupil, 'quiz:tick', (p) => p.attemptId === attempt.id);
   const graded = nextEvent(pupil, 'quiz:graded', (p) => p.attemptId === attempt.id);
-  await ok(await http(b.url, 'POST', `/api/attempts/${attempt.id}/submit`, student.token, {}));
+  await ok(await http(b.url, 'POST', `/api/attempts/${attempt.id}/submit`, student.token, {}), 200, AttemptJson);
   await graded;
   const seen = record(pupil);
   await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -200,7 +203,7 @@ t.test('SIGKILL of A: the student goes offline for the instructor on B, then tic
   const joined = nextEvent(teacher, 'presence:updated', (p) => p.joined.includes(student.id));
   await request(pupil, 'course:join', { courseId: course.id });
   await joined;
-  const attempt = await ok(await http(a.url, 'POST', `/api/quizzes/${quiz.id}/attempts`, student.token), 201);
+  const attempt = await ok(await http(a.url, 'POST', `/api/quizzes/${quiz.id}/attempts`, student.token), 201, AttemptJson);
   await nextEvent(pupil, 'quiz:tick', (p) => p.attemptId === attempt.id);
 
   const left = nextEvent(teacher, 'presence:updated', (p) => p.left.includes(student.id), 5000);

@@ -2,10 +2,9 @@ import t from 'tap';
 import { buildApp } from '../../server/app.js';
 import { rooms } from '../../server/realtime/contract.js';
 import { createTestEnv } from '../helpers/app.js';
-import { call } from '../helpers/http.js';
 import { createUser, type TestUser } from '../helpers/users.js';
 import { waitFor } from '../helpers/wait.js';
-import { courseWithLessons, ok } from '../realtime/fixtures.js';
+import { courseWithLessons, dashboardOf } from '../realtime/fixtures.js';
 import { client, connect, request, socketPool, type ClientSocket } from '../realtime/socket-helpers.js';
 import { HealthChecks, oneRequest, startBalancer, type Outcome } from './balancer.js';
 import { kill, startInstance } from './cluster-helpers.js';
@@ -204,6 +203,6 @@ t.test('SIGTERM: /ready 503 during the drain, requests in flight complete, every
   t.equal(written, okAcks, `socket writes: ${okAcks} acknowledged and stored, ${refused} refused while closing, ${lost} without an ack and not applied`);
   t.comment(`${outcomes.length} requests through the balancer; socket writes ${okAcks} ok / ${refused} refused / ${lost} lost`);
 
-  const dashboard = await ok(await call(setup, 'GET', `/api/courses/${course.id}/dashboard`, owner));
+  const dashboard = await dashboardOf(setup, course.id, owner);
   t.equal(dashboard.online.length, STUDENTS, 'the class is online again (on instance 2)');
 });

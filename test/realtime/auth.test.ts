@@ -1,3 +1,5 @@
+import { UserResponse } from '../../server/modules/users/users.schemas.js';
+import { LessonProgressResponse } from '../../server/modules/progress/progress.schemas.js';
 import t from 'tap';
 import { buildTestApp } from '../helpers/app.js';
 import { call } from '../helpers/http.js';
@@ -124,14 +126,14 @@ t.test('deactivation drops the sockets at once; they can neither reconnect nor r
   const dropped = await connect(sockets.add(client(url, victim.token)));
   t.equal((await request(dropped, 'course:join', { courseId: course.id })).ok, true);
   const progressed = nextEvent(dropped, 'progress:updated');
-  await ok(await call(app, 'POST', `/api/lessons/${lessons[0].id}/progress`, victim, { completionPercentage: 10 }));
+  await ok(await call(app, 'POST', `/api/lessons/${lessons[0].id}/progress`, victim, { completionPercentage: 10 }), 200, LessonProgressResponse);
   await progressed; // the client now holds a recovery offset
   const closed = nextDisconnect(dropped);
   dropped.io.engine.close();
   await closed;
 
   const cut = nextDisconnect(live, 2000);
-  await ok(await call(app, 'PATCH', `/api/users/${victim.id}`, admin, { isActive: false }));
+  await ok(await call(app, 'PATCH', `/api/users/${victim.id}`, admin, { isActive: false }), 200, UserResponse);
   t.equal(await cut, 'io server disconnect', 'the live socket is dropped at once');
 
   // Missed while offline: the recovery must not hand it to the deactivated user.
@@ -157,7 +159,7 @@ t.test('a role change drops the sockets too; the old token no longer connects', 
   const promoted = await createUser(app, 'student');
   const socket = await connect(sockets.add(client(url, promoted.token)));
   const cut = nextDisconnect(socket, 2000);
-  await ok(await call(app, 'PATCH', `/api/users/${promoted.id}`, admin, { role: 'instructor' }));
+  await ok(await call(app, 'PATCH', `/api/users/${promoted.id}`, admin, { role: 'instructor' }), 200, UserResponse);
   t.equal(await cut, 'io server disconnect');
   t.equal(await connectError(socket), 'unauthorized', 'the token claims the old role');
   const fresh = await connect(sockets.add(client(url, app.signAccessToken({ id: promoted.id, role: 'instructor' }))));

@@ -1,3 +1,6 @@
+import { Page } from '../../server/platform/schemas.js';
+import { LessonProgressResponse } from '../../server/modules/progress/progress.schemas.js';
+import { CourseJson, EnrollmentJson } from '../../server/modules/learning.schemas.js';
 import t from 'tap';
 import { randomUUID } from 'node:crypto';
 import { wsClient } from '../multi/cluster-helpers.js';
@@ -5,7 +8,7 @@ import { buildTestApp } from '../helpers/app.js';
 import { call } from '../helpers/http.js';
 import { createUser } from '../helpers/users.js';
 import { client, connect, listen, nextDisconnect, nextEvent, receivedEventPackets, record, request, socketPool } from './socket-helpers.js';
-import { courseWithLessons, ok } from './fixtures.js';
+import { courseWithLessons, dashboardOf, ok } from './fixtures.js';
 import { rooms } from '../../server/realtime/contract.js';
 
 const { app } = await buildTestApp(t, 'realtime-classroom');
@@ -24,7 +27,7 @@ const socketOf = async (user: { token: string }, options = {}) => connect(socket
 
 t.test('course:join is authorised against the database; outsiders get FORBIDDEN and hear nothing', async (t) => {
   const { course, lessons } = await courseWithLessons(app, owner, [student]);
-  const draft = await ok(await call(app, 'POST', '/api/courses', owner, { title: 'Draft' }), 201);
+  const draft = await ok(await call(app, 'POST', '/api/courses', owner, { title: 'Draft' }), 201, CourseJson);
   const teacher = await socketOf(owner);
   const pupil = await socketOf(student);
   const stranger = await socketOf(outsider);
@@ -48,7 +51,7 @@ t.test('course:join is authorised against the database; outsiders get FORBIDDEN 
 
   // Everything the course produces reaches the instructors and nobody outside.
   const adminHeard = nextEvent(boss, 'lesson:progress');
-  await ok(await call(app, 'POST', `/api/lessons/${lessons[0].id}/progress`, student, { completionPercentage: 30 }));
+  await ok(await call(app, 'POST', `/api/lessons/${lessons[0].id}/progress`, student, { completionPercentage: 30 }), 200, LessonProgressResponse);
   await adminHeard;
   await request(stranger, 'course:leave', { courseId: course.id }); // a round trip: anything sent before it has arrived
   await request(colleague, 'course:leave', { courseId: course.id });
@@ -56,8 +59,10 @@ t.test('course:join is authorised against the database; outsiders get FORBIDDEN 
   t.same(colleagueSaw, [], 'the other instructor received nothing');
 
   // A dropped enrollment closes the door on the next join.
-  const enrollment = (await ok(await call(app, 'GET', '/api/enrollments', student))).items.find((item: any) => item.course.id === course.id);
-  await ok(await call(app, 'PATCH', `/api/enrollments/${enrollment.id}`, student, { status: 'dropped' }));
+  const enrollment = (await ok(await call(app, 'GET', '/api/enrollments', student), 200, Page(EnrollmentJson))).items.find(
+    (item) => item.course?.id === course.id,
+  );
+  await ok(await call(app, 'PATCH', `/api/enrollments/${enrollment!.id}`, student, { status: 'dropped' }), 200, EnrollmentJson);
   t.match(await request(pupil, 'course:join', { courseId: course.id }), { ok: false, error: { code: 'FORBIDDEN' } }, 'dropped: refused');
 });
 
@@ -71,7 +76,11 @@ t.test("a student's progress over HTTP and over the socket reaches the instructo
   const lessonEvent = nextEvent(teacher, 'lesson:progress', (p) => p.courseId === course.id);
   const teacherProgress = nextEvent(teacher, 'progress:updated', (p) => p.courseId === course.id);
   const ownProgress = nextEvent(pupil, 'progress:updated', (p) => p.courseId === course.id);
-  await ok(await call(app, 'POST', `/api/lessons/${lessons[0].id}/progress`, student, { completionPercentage: 40, timeSpentSecondsDelta: 60 }));
+  await ok(
+    await call(app, 'POST', `/api/lessons/${lessons[0].id}/progress`, student, { completionPercentage: 40, timeSpentSecondsDelta: 60 }),
+    200,
+    LessonProgressResponse,
+  );
   t.match(await lessonEvent, {
     courseId: course.id,
     lessonId: lessons[0].id,
@@ -124,7 +133,11 @@ t.test('a clientKey applies a write once across HTTP, Socket.IO and /ws', async 
   const lessonId = lessons[0].id;
   const pupil = await socketOf(student);
   const key = randomUUID();
-  const viaHttp = await ok(await call(app, 'POST', `/api/lessons/${lessonId}/progress`, student, { timeSpentSecondsDelta: 40, clientKey: key }));
+  const viaHttp = await ok(
+    await call(app, 'POST', `/api/lessons/${lessonId}/progress`, student, { timeSpentSecondsDelta: 40, clientKey: key }),
+    200,
+    LessonProgressResponse,
+  );
   t.equal(viaHttp.lessonProgress.timeSpentSeconds, 40);
   const viaSocket = await request(pupil, 'lesson:progress', { lessonId, timeSpentSecondsDelta: 40, clientKey: key });
   t.match(viaSocket, { ok: true, data: { lessonProgress: { lessonId, timeSpentSeconds: 40 } } }, 'the socket retry of the HTTP write added nothing');
@@ -188,9 +201,9 @@ t.test('presence: the join snapshot, deltas on first join, last leave and discon
   const pupilTab = await socketOf(student);
   await request(pupilTab, 'course:join', { courseId: course.id });
   await request(pupil, 'course:join', { courseId: course.id });
-  const dashboard = await ok(await call(app, 'GET', `/api/courses/${course.id}/dashboard`, owner));
+  const dashboard = await dashboardOf(app, course.id, owner);
   t.ok(dashboard.online.includes(student.id), 'the dashboard snapshot shows the student online');
-  t.equal(dashboard.students.find((s: any) => s.studentId === student.id).online, true);
+  t.equal(dashboard.students.find((s) => s.studentId === student.id)!.online, true);
 
   const mate = await socketOf(classmate);
   const mateJoined = nextEvent(teacher, 'presence:updated', (p) => p.joined.includes(classmate.id));
@@ -218,7 +231,7 @@ t.test('presence: the join snapshot, deltas on first join, last leave and discon
     'exactly one delta per first join and last leave',
   );
   t.same(await app.presence.online(course.id), [owner.id]);
-  const after = await ok(await call(app, 'GET', `/api/courses/${course.id}/dashboard`, owner));
+  const after = await dashboardOf(app, course.id, owner);
   t.same(after.online, [owner.id]);
 });
 
@@ -230,7 +243,7 @@ t.test('a socket recovered after a dropped connection gets the events it missed'
   const pupil = await socketOf(student, { reconnection: true, reconnectionDelay: 1000 });
   await request(pupil, 'course:join', { courseId: course.id });
   const first = nextEvent(pupil, 'progress:updated');
-  await ok(await call(app, 'POST', `/api/lessons/${lessons[0].id}/progress`, student, { completionPercentage: 10 }));
+  await ok(await call(app, 'POST', `/api/lessons/${lessons[0].id}/progress`, student, { completionPercentage: 10 }), 200, LessonProgressResponse);
   await first;
 
   const offline = nextEvent(teacher, 'presence:updated', (p) => p.left.includes(student.id));
@@ -242,7 +255,7 @@ t.test('a socket recovered after a dropped connection gets the events it missed'
   const missed = nextEvent(pupil, 'progress:updated', (p) => p.completedLessonsCount === 1, 8000);
   const backOnline = nextEvent(teacher, 'presence:updated', (p) => p.joined.includes(student.id), 8000);
   const packets = receivedEventPackets(pupil);
-  await ok(await call(app, 'POST', `/api/lessons/${lessons[1].id}/progress`, student, { status: 'completed' }));
+  await ok(await call(app, 'POST', `/api/lessons/${lessons[1].id}/progress`, student, { status: 'completed' }), 200, LessonProgressResponse);
   t.match(await missed, { courseId: course.id, studentId: student.id, completedLessonsCount: 1 }, 'the missed event arrives');
   // As broadcast: the event, its payload and its one recovery offset (a replay re-sent with
   // `socket.emit` would be broadcast into the stream again and carry a second offset).
@@ -258,7 +271,7 @@ t.test('a socket recovered after a dropped connection gets the events it missed'
 
   // Its rooms came back: course events still reach it without a new join.
   const again = nextEvent(pupil, 'progress:updated', (p) => p.progressPercentage === 100);
-  await ok(await call(app, 'POST', `/api/lessons/${lessons[0].id}/progress`, student, { status: 'completed' }));
+  await ok(await call(app, 'POST', `/api/lessons/${lessons[0].id}/progress`, student, { status: 'completed' }), 200, LessonProgressResponse);
   await again;
 });
 
@@ -269,7 +282,7 @@ t.test('events broadcast while a recovering socket is being re-authorised reach 
   const pupil = await socketOf(student, { reconnection: true, reconnectionDelay: 300 });
   await request(pupil, 'course:join', { courseId: course.id });
   const first = nextEvent(pupil, 'progress:updated');
-  await ok(await call(app, 'POST', `/api/lessons/${lessons[0].id}/progress`, student, { completionPercentage: 10 }));
+  await ok(await call(app, 'POST', `/api/lessons/${lessons[0].id}/progress`, student, { completionPercentage: 10 }), 200, LessonProgressResponse);
   await first;
 
   const offline = nextEvent(teacher, 'presence:updated', (p) => p.left.includes(student.id));
@@ -316,7 +329,7 @@ t.test('a recovered socket that lost a course room is resumed as a fresh session
   await request(former, 'course:join', { courseId: course.id });
   await request(former, 'course:join', { courseId: kept.course.id });
   const first = nextEvent(former, 'lesson:progress');
-  await ok(await call(app, 'POST', `/api/lessons/${lessons[0].id}/progress`, student, { completionPercentage: 10 }));
+  await ok(await call(app, 'POST', `/api/lessons/${lessons[0].id}/progress`, student, { completionPercentage: 10 }), 200, LessonProgressResponse);
   await first;
 
   const offline = nextEvent(boss, 'presence:updated', (p) => p.left.includes(formerOwner.id));
@@ -327,14 +340,14 @@ t.test('a recovered socket that lost a course room is resumed as a fresh session
   // room, and what the course broadcast meanwhile is not theirs to see.
   await app.orm.em.fork().getConnection().execute('UPDATE courses SET instructor_id = ? WHERE id = ?', [owner.id, course.id]);
   const bossMissed = nextEvent(boss, 'lesson:progress', (p) => p.completionPercentage === 15);
-  await ok(await call(app, 'POST', `/api/lessons/${lessons[0].id}/progress`, student, { completionPercentage: 15 }));
+  await ok(await call(app, 'POST', `/api/lessons/${lessons[0].id}/progress`, student, { completionPercentage: 15 }), 200, LessonProgressResponse);
   await bossMissed;
   await new Promise<void>((resolve) => former.once('connect', () => resolve()));
   t.equal(former.recovered, false, 'not recovered: the client re-joins and resyncs');
   const formerSaw = record(former);
 
   const bossHeard = nextEvent(boss, 'lesson:progress', (p) => p.completionPercentage === 20);
-  await ok(await call(app, 'POST', `/api/lessons/${lessons[0].id}/progress`, student, { completionPercentage: 20 }));
+  await ok(await call(app, 'POST', `/api/lessons/${lessons[0].id}/progress`, student, { completionPercentage: 20 }), 200, LessonProgressResponse);
   await bossHeard;
   await request(former, 'course:leave', { courseId: '00000000-0000-4000-8000-000000000000' });
   t.same(formerSaw, [], 'nothing from the course after reconnecting');
@@ -350,7 +363,7 @@ t.test('a recovered socket that lost a course room is resumed as a fresh session
   t.notOk((await app.presence.online(kept.course.id)).includes(formerOwner.id), 'in no course room until it joins');
   t.match(await request(former, 'course:join', { courseId: kept.course.id }), { ok: true });
   const stillOwner = nextEvent(former, 'lesson:progress', (p) => p.courseId === kept.course.id);
-  await ok(await call(app, 'POST', `/api/lessons/${kept.lessons[0].id}/progress`, student, { completionPercentage: 10 }));
+  await ok(await call(app, 'POST', `/api/lessons/${kept.lessons[0].id}/progress`, student, { completionPercentage: 10 }), 200, LessonProgressResponse);
   await stillOwner;
 
   // Dropped again, with nothing taken away meanwhile: this one recovers, with the new session id.
@@ -359,7 +372,7 @@ t.test('a recovered socket that lost a course room is resumed as a fresh session
   former.io.engine.close();
   await offlineAgain;
   const missed = nextEvent(former, 'lesson:progress', (p) => p.courseId === kept.course.id && p.completionPercentage === 30, 8000);
-  await ok(await call(app, 'POST', `/api/lessons/${kept.lessons[0].id}/progress`, student, { completionPercentage: 30 }));
+  await ok(await call(app, 'POST', `/api/lessons/${kept.lessons[0].id}/progress`, student, { completionPercentage: 30 }), 200, LessonProgressResponse);
   await missed;
   t.equal(former.recovered, true, 'recovered: the missed event was replayed');
 });

@@ -1,3 +1,7 @@
+import { UserResponse } from '../../server/modules/users/users.schemas.js';
+import { Page } from '../../server/platform/schemas.js';
+import { CourseJson, EnrollmentJson } from '../../server/modules/learning.schemas.js';
+import { AttemptJson } from '../../server/modules/attempts/attempts.schemas.js';
 import t from 'tap';
 import { buildApp } from '../../server/app.js';
 import { rooms } from '../../server/realtime/contract.js';
@@ -5,7 +9,7 @@ import { createTestEnv } from '../helpers/app.js';
 import { call } from '../helpers/http.js';
 import { createUser, type TestUser } from '../helpers/users.js';
 import { wsClient, type WsClient } from '../multi/cluster-helpers.js';
-import { courseWithLessons, ok, publishedQuiz } from './fixtures.js';
+import { courseWithLessons, dashboardOf, ok, publishedQuiz } from './fixtures.js';
 import { client, connect, listen, nextDisconnect, nextEvent, record, request, socketPool, type ClientSocket } from './socket-helpers.js';
 
 // Two API instances (A and B) in this process, both listening, on one database and one Redis
@@ -63,10 +67,10 @@ t.test('a student whose socket is on B gets ticks from B and a timely quiz:expir
   const seen = record(pupil);
   const firstTick = nextEvent(pupil, 'quiz:tick', undefined, 3000);
   const expired = nextEvent(pupil, 'quiz:expired', undefined, 4000);
-  const attempt = await ok(await call(a, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
+  const attempt = await ok(await call(a, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201, AttemptJson);
   t.match(await firstTick, { attemptId: attempt.id, remainingMs: Number }, 'B ticks the attempt A started');
   t.match(await expired, { attemptId: attempt.id });
-  const late = Date.now() - Date.parse(attempt.deadline);
+  const late = Date.now() - Date.parse(attempt.deadline!);
   t.ok(late >= -50 && late < 500, `quiz:expired at the deadline (${late} ms after it)`);
   const ticks = seen.filter((e) => e.event === 'quiz:tick');
   t.ok(ticks.length >= 2, `${ticks.length} ticks`);
@@ -91,8 +95,10 @@ t.test('a dropped student leaves the course room and presence on every instance 
   const mateSaw = record(mate);
 
   const left = nextEvent(teacher, 'presence:updated', (p) => p.left.includes(student.id), 3000);
-  const enrollment = (await ok(await call(a, 'GET', '/api/enrollments', { headers: student.headers }))).items.find((e: any) => e.course.id === course.id);
-  await ok(await call(a, 'PATCH', `/api/enrollments/${enrollment.id}`, student, { status: 'dropped' }));
+  const enrollment = (await ok(await call(a, 'GET', '/api/enrollments', { headers: student.headers }), 200, Page(EnrollmentJson))).items.find(
+    (e) => e.course?.id === course.id,
+  );
+  await ok(await call(a, 'PATCH', `/api/enrollments/${enrollment!.id}`, student, { status: 'dropped' }), 200, EnrollmentJson);
   t.match(await left, { courseId: course.id, joined: [], left: [student.id] }, 'the instructor hears the student left');
   t.notOk((await a.presence.online(course.id)).includes(student.id), 'offline in the course');
 
@@ -108,7 +114,7 @@ t.test('a dropped student leaves the course room and presence on every instance 
   t.same(markers(pupilSawA), [], 'nor the one on A');
   t.same(wsMarkers(pupilWs), [], 'nor the /ws connection');
   t.ok(pupilOnB.connected && pupilOnA.connected, 'the sockets stay connected (the student keeps its other courses)');
-  const dashboard = await ok(await call(a, 'GET', `/api/courses/${course.id}/dashboard`, owner));
+  const dashboard = await dashboardOf(a, course.id, owner);
   t.notOk(dashboard.online.includes(student.id));
 });
 
@@ -138,7 +144,7 @@ t.test('unpublishing takes students out of the room and presence everywhere; the
       if (departures.has(student.id) && departures.has(classmate.id)) resolve();
     });
   });
-  await ok(await call(b, 'PATCH', `/api/courses/${course.id}`, owner, { isPublished: false }));
+  await ok(await call(b, 'PATCH', `/api/courses/${course.id}`, owner, { isPublished: false }), 200, CourseJson);
   await allLeft;
   t.same([...departures].sort(), [student.id, classmate.id].sort(), 'both students left, nobody else');
   t.same((await a.presence.online(course.id)).sort(), [owner.id, admin.id].sort(), 'the owner and the admin are still online');
@@ -174,7 +180,7 @@ t.test('an owner demoted to student is cut off on every instance (its sockets ar
   await joined;
   const left = nextEvent(boss, 'presence:updated', (p) => p.left.includes(formerOwner.id), 3000);
   const cut = nextDisconnect(teacher, 3000);
-  await ok(await call(a, 'PATCH', `/api/users/${formerOwner.id}`, admin, { role: 'student' }));
+  await ok(await call(a, 'PATCH', `/api/users/${formerOwner.id}`, admin, { role: 'student' }), 200, UserResponse);
   t.equal(await cut, 'io server disconnect', 'the socket on B is disconnected');
   t.match(await left, { courseId: course.id, left: [formerOwner.id] }, 'and the admin hears it left');
 });

@@ -1,9 +1,12 @@
+import { QuestionJson, QuizJson } from '../../server/modules/quizzes/quizzes.schemas.js';
+import { LessonJson } from '../../server/modules/learning.schemas.js';
+import { AttemptJson, SavedAnswerJson } from '../../server/modules/attempts/attempts.schemas.js';
 import t from 'tap';
 import { buildTestApp } from '../helpers/app.js';
 import { call } from '../helpers/http.js';
 import { createUser } from '../helpers/users.js';
 import { client, connect, listen, nextEvent, record, request, socketPool } from './socket-helpers.js';
-import { courseWithLessons, ok, publishedQuiz } from './fixtures.js';
+import { courseWithLessons, dashboardOf, ok, publishedQuiz } from './fixtures.js';
 
 // In-process workers grade at deadline + grace; the sweep stays out of the way.
 const { app } = await buildTestApp(t, 'realtime-quiz', { WORKERS: 'on', QUIZ_GRACE_MS: '300', SWEEP_INTERVAL_MS: '3600000' });
@@ -30,7 +33,7 @@ t.test('a 2-second quiz: started, ticks, expired at the deadline, graded by the 
   const expired = nextEvent(pupil, 'quiz:expired', undefined, 5000);
   const gradedForPupil = nextEvent(pupil, 'quiz:graded', undefined, 8000);
   const gradedForTeacher = nextEvent(teacher, 'quiz:graded', undefined, 8000);
-  const attempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
+  const attempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201, AttemptJson);
   const started = { attemptId: attempt.id, quizId: quiz.id, studentId: student.id, deadline: attempt.deadline, serverNow: String };
   t.match(await startedForPupil, started, 'quiz:started to the student');
   t.match(await startedForTeacher, started, 'quiz:started to the instructor');
@@ -38,12 +41,12 @@ t.test('a 2-second quiz: started, ticks, expired at the deadline, graded by the 
 
   t.match(await expired, { attemptId: attempt.id, serverNow: String });
   const expiredAt = Date.now();
-  t.ok(expiredAt >= Date.parse(attempt.deadline) - 50, 'quiz:expired comes at the deadline, not before');
-  t.ok(expiredAt < Date.parse(attempt.deadline) + 300, 'and promptly');
+  t.ok(expiredAt >= Date.parse(attempt.deadline!) - 50, 'quiz:expired comes at the deadline, not before');
+  t.ok(expiredAt < Date.parse(attempt.deadline!) + 300, 'and promptly');
   const grade = { attemptId: attempt.id, quizId: quiz.id, studentId: student.id, score: 1, maxScore: 2, percentage: 50, isPassed: true, serverNow: String };
   t.match(await gradedForPupil, grade, 'quiz:graded to the student');
   t.match(await gradedForTeacher, grade, 'quiz:graded to the instructor');
-  t.ok(Date.now() >= Date.parse(attempt.deadline) + 300, 'graded after deadline + grace');
+  t.ok(Date.now() >= Date.parse(attempt.deadline!) + 300, 'graded after deadline + grace');
 
   const ticks = pupilSaw.filter((seen) => seen.event === 'quiz:tick');
   t.ok(ticks.length >= 2, `ticks while the attempt ran (${ticks.length})`);
@@ -62,7 +65,7 @@ t.test('a 2-second quiz: started, ticks, expired at the deadline, graded by the 
     'no tick after the expiry',
   );
 
-  const stored = await ok(await call(app, 'GET', `/api/attempts/${attempt.id}`, student));
+  const stored = await ok(await call(app, 'GET', `/api/attempts/${attempt.id}`, student), 200, AttemptJson);
   t.match(stored, { status: 'graded', result: { autoSubmitted: true, score: 1 } });
   t.match(
     await request(pupil, 'quiz:answer', { attemptId: attempt.id, questionId: tf.id, answer: false }),
@@ -79,8 +82,8 @@ t.test('submit over the socket: the ack has the result, the instructor hears qui
   const pupil = await socketOf(student);
   const mate = await socketOf(classmate);
 
-  const attempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
-  const mateAttempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, classmate), 201);
+  const attempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201, AttemptJson);
+  const mateAttempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, classmate), 201, AttemptJson);
 
   // quiz:sync gives the attempt object and starts ticking it on this socket.
   const synced = await request(pupil, 'quiz:sync', { attemptId: attempt.id });
@@ -107,7 +110,7 @@ t.test('submit over the socket: the ack has the result, the instructor hears qui
   mate.disconnect();
   const mateAgain = await socketOf(classmate);
   const tick = await nextEvent(mateAgain, 'quiz:tick', (p) => p.attemptId === mateAttempt.id);
-  const remaining = Date.parse(mateAttempt.deadline) - Date.now();
+  const remaining = Date.parse(mateAttempt.deadline!) - Date.now();
   t.ok(Math.abs(tick.remainingMs - remaining) < 1000, 'ticks resume on a new connection');
 
   const graded = nextEvent(teacher, 'quiz:graded', (p) => p.attemptId === attempt.id);
@@ -136,7 +139,7 @@ t.test('the answer stats of a question are throttled to 4 per second, the last c
   const teacher = await socketOf(owner);
   await request(teacher, 'course:join', { courseId: course.id });
   const pupil = await socketOf(student);
-  const attempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
+  const attempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201, AttemptJson);
   const teacherSaw = record(teacher);
 
   const last = nextEvent(teacher, 'quiz:answer-stats', (p) => p.distribution.false === 1);
@@ -157,17 +160,17 @@ t.test('an instructor who reconnects without recovery rebuilds the dashboard fro
   const { quiz, tf } = await publishedQuiz(app, owner, course.id, { timeLimitSeconds: 600, maxAttempts: 100 });
   const teacher = await socketOf(owner);
   await request(teacher, 'course:join', { courseId: course.id });
-  const running = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, classmate), 201);
-  const attempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
-  await ok(await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, student, { answer: true }));
+  const running = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, classmate), 201, AttemptJson);
+  const attempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201, AttemptJson);
+  await ok(await call(app, 'PUT', `/api/attempts/${attempt.id}/answers/${tf.id}`, student, { answer: true }), 200, SavedAnswerJson);
 
   // The instructor's connection dies without a session to recover (a crash): the grade is missed.
   teacher.disconnect();
-  await ok(await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, {}));
+  await ok(await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, {}), 200, AttemptJson);
   const back = await socketOf(owner);
   t.equal(back.recovered, false, 'a fresh connection: the missed quiz:graded is gone');
 
-  const dashboard = await ok(await call(app, 'GET', `/api/courses/${course.id}/dashboard`, owner));
+  const dashboard = await dashboardOf(app, course.id, owner);
   t.match(
     dashboard.recentGrades,
     [
@@ -205,9 +208,9 @@ t.test('an instructor who reconnects without recovery rebuilds the dashboard fro
      VALUES (?, ?, 61, 'graded', now() - interval '3 hours', now() - interval '61 minutes', now() - interval '61 minutes', 0, 2, 0, false)`,
     [enrollment!.id, quiz.id],
   );
-  const busy = await ok(await call(app, 'GET', `/api/courses/${course.id}/dashboard`, owner));
+  const busy = await dashboardOf(app, course.id, owner);
   t.equal(busy.recentGrades.length, 50, 'at most 50');
-  const times = busy.recentGrades.map((grade: any) => Date.parse(grade.gradedAt));
+  const times = busy.recentGrades.map((grade) => Date.parse(grade.gradedAt));
   t.same(
     times,
     [...times].sort((x: number, y: number) => y - x),
@@ -215,7 +218,7 @@ t.test('an instructor who reconnects without recovery rebuilds the dashboard fro
   );
   t.equal(busy.recentGrades[0].attemptId, attempt.id, 'the newest is the submit');
   t.notOk(
-    busy.recentGrades.some((grade: any) => grade.percentage === 0),
+    busy.recentGrades.some((grade) => grade.percentage === 0),
     'a grade older than an hour is left out',
   );
   t.equal((await call(app, 'GET', `/api/courses/${course.id}/dashboard`, student)).status, 403, 'students still may not read it');
@@ -237,7 +240,7 @@ function rawEmit(socket: ReturnType<typeof client>, event: string, json: string,
 t.test('deep or oversized answers over Socket.IO and /ws are refused with VALIDATION_ERROR and save nothing', async (t) => {
   const { course } = await courseWithLessons(app, owner, [student]);
   const { quiz, mc } = await publishedQuiz(app, owner, course.id);
-  const attempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
+  const attempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201, AttemptJson);
   const pupil = await socketOf(student);
   const deep = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
   const payload = (answer: string) => `{"attemptId":${JSON.stringify(attempt.id)},"questionId":${JSON.stringify(mc.id)},"answer":${answer}}`;
@@ -266,14 +269,14 @@ t.test('deep or oversized answers over Socket.IO and /ws are refused with VALIDA
   ws.ws.send(`{"type":"quiz:answer","id":"whole","data":${'{"a":'.repeat(8000)}1${'}'.repeat(8000)}}`);
   t.match(await deepFrame, { ok: false, error: { code: 'VALIDATION_ERROR' } }, '/ws: a deep frame');
 
-  t.same((await ok(await call(app, 'GET', `/api/attempts/${attempt.id}`, student))).answers, {}, 'nothing saved');
+  t.same((await ok(await call(app, 'GET', `/api/attempts/${attempt.id}`, student), 200, AttemptJson)).answers, {}, 'nothing saved');
   t.match(await request(pupil, 'quiz:answer', { attemptId: attempt.id, questionId: mc.id, answer: ['where'] }), { ok: true }, 'a normal answer still saves');
 });
 
 t.test('quiz:answer-stats counts answers that name Object.prototype keys', async (t) => {
   const { course } = await courseWithLessons(app, owner, [student]);
-  const lesson = await ok(await call(app, 'POST', `/api/courses/${course.id}/lessons`, owner, { title: 'Keys', lessonType: 'quiz' }), 201);
-  const quiz = await ok(await call(app, 'POST', `/api/lessons/${lesson.id}/quiz`, owner, { title: 'Keys', maxAttempts: null }), 201);
+  const lesson = await ok(await call(app, 'POST', `/api/courses/${course.id}/lessons`, owner, { title: 'Keys', lessonType: 'quiz' }), 201, LessonJson);
+  const quiz = await ok(await call(app, 'POST', `/api/lessons/${lesson.id}/quiz`, owner, { title: 'Keys', maxAttempts: null }), 201, QuizJson);
   const sa = await ok(
     await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, owner, {
       questionText: 'Say a key',
@@ -281,8 +284,9 @@ t.test('quiz:answer-stats counts answers that name Object.prototype keys', async
       correctAnswer: { accepted: ['x'] },
     }),
     201,
+    QuestionJson,
   );
-  await ok(await call(app, 'PATCH', `/api/quizzes/${quiz.id}`, owner, { isPublished: true }));
+  await ok(await call(app, 'PATCH', `/api/quizzes/${quiz.id}`, owner, { isPublished: true }), 200, QuizJson);
   const teacher = await socketOf(owner);
   await request(teacher, 'course:join', { courseId: course.id });
   const pupil = await socketOf(student);
@@ -301,10 +305,10 @@ t.test('quiz:answer-stats counts answers that name Object.prototype keys', async
     5000,
   );
   for (const [index, key] of ['__proto__', 'constructor', 'toString', 'hasOwnProperty'].entries()) {
-    const attempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
+    const attempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201, AttemptJson);
     t.match(await request(pupil, 'quiz:answer', { attemptId: attempt.id, questionId: sa.id, answer: key }), { ok: true }, `answer ${key}`);
     // The last attempt stays running: the distribution covers running and graded attempts.
-    if (index < 3) await ok(await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, {}));
+    if (index < 3) await ok(await call(app, 'POST', `/api/attempts/${attempt.id}/submit`, student, {}), 200, AttemptJson);
   }
   t.same(entries((await complete).distribution), expected, 'every key counted once');
 });

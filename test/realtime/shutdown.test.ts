@@ -1,3 +1,4 @@
+import { LessonProgressResponse } from '../../server/modules/progress/progress.schemas.js';
 import pg from 'pg';
 import t from 'tap';
 import { buildApp } from '../../server/app.js';
@@ -49,7 +50,7 @@ t.test('closing: running events ack, new ones get UNAVAILABLE, sockets see a tra
   t.teardown(() => ws.ws.terminate());
   // A broadcast gives the client an offset to resume from.
   const first = nextEvent(pupil, 'progress:updated');
-  await ok(await call(a, 'POST', `/api/lessons/${lessons[0].id}/progress`, student, { completionPercentage: 10 }));
+  await ok(await call(a, 'POST', `/api/lessons/${lessons[0].id}/progress`, student, { completionPercentage: 10 }), 200, LessonProgressResponse);
   await first;
 
   // A progress write that will be running when A closes: the test holds the enrollment's row lock.

@@ -1,3 +1,4 @@
+import { AttemptJson } from '../../server/modules/attempts/attempts.schemas.js';
 import t from 'tap';
 import { buildTestApp } from '../helpers/app.js';
 import { createUser } from '../helpers/users.js';
@@ -51,7 +52,7 @@ t.test('a /ws student: progress reaches a Socket.IO instructor, ticks and quiz e
 
   const started = pupil.next('quiz:started');
   const tick = pupil.next('quiz:tick');
-  const attempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
+  const attempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201, AttemptJson);
   t.match(await started, { attemptId: attempt.id });
   t.match(await tick, { attemptId: attempt.id, remainingMs: Number }, 'ticks reach /ws');
   const graded = nextEvent(teacher, 'quiz:graded', (p) => p.attemptId === attempt.id);

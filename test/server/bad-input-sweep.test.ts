@@ -1,8 +1,13 @@
+import type { Static, TSchema } from 'typebox';
+import { UserResponse } from '../../server/modules/users/users.schemas.js';
+import { AttemptJson } from '../../server/modules/attempts/attempts.schemas.js';
+import { QuestionJson, QuizJson } from '../../server/modules/quizzes/quizzes.schemas.js';
+import { CourseJson, EnrollmentJson, LessonJson } from '../../server/modules/learning.schemas.js';
 import t from 'tap';
 import { randomUUID } from 'node:crypto';
 import { buildTestApp } from '../helpers/app.js';
 import { createUser, type TestUser } from '../helpers/users.js';
-import { call } from '../helpers/http.js';
+import { bodyOf, call, type Reply } from '../helpers/http.js';
 
 /**
  * Every operation of the OpenAPI document, sent the shapes that used to answer 500: a page (or
@@ -15,22 +20,26 @@ const admin = await createUser(app, 'admin');
 const instructor = await createUser(app, 'instructor');
 const student = await createUser(app, 'student');
 
-async function ok(res: { status: number; body: any }, status = 200) {
+async function ok<S extends TSchema>(res: Reply, status: number, schema: S): Promise<Static<S>>;
+async function ok(res: Reply, status?: number): Promise<unknown>;
+async function ok(res: Reply, status = 200, schema?: TSchema): Promise<unknown> {
+  if (schema) return bodyOf(res, status, schema);
   if (res.status !== status) throw new Error(`expected ${status}, got ${res.status}: ${JSON.stringify(res.body)}`);
   return res.body;
 }
 
 // Real resources, so that reads reach their handlers with ids that exist.
-const course = await ok(await call(app, 'POST', '/api/courses', instructor, { title: 'Sweep course', isPublished: true }), 201);
-const lesson = await ok(await call(app, 'POST', `/api/courses/${course.id}/lessons`, instructor, { title: 'Sweep lesson' }), 201);
-const quiz = await ok(await call(app, 'POST', `/api/lessons/${lesson.id}/quiz`, instructor, { title: 'Sweep quiz' }), 201);
+const course = await ok(await call(app, 'POST', '/api/courses', instructor, { title: 'Sweep course', isPublished: true }), 201, CourseJson);
+const lesson = await ok(await call(app, 'POST', `/api/courses/${course.id}/lessons`, instructor, { title: 'Sweep lesson' }), 201, LessonJson);
+const quiz = await ok(await call(app, 'POST', `/api/lessons/${lesson.id}/quiz`, instructor, { title: 'Sweep quiz' }), 201, QuizJson);
 const question = await ok(
   await call(app, 'POST', `/api/quizzes/${quiz.id}/questions`, instructor, { questionText: 'True?', questionType: 'true_false', correctAnswer: true }),
   201,
+  QuestionJson,
 );
-await ok(await call(app, 'PATCH', `/api/quizzes/${quiz.id}`, instructor, { isPublished: true }));
-const enrollment = await ok(await call(app, 'POST', `/api/courses/${course.id}/enroll`, student), 201);
-const attempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
+await ok(await call(app, 'PATCH', `/api/quizzes/${quiz.id}`, instructor, { isPublished: true }), 200, QuizJson);
+const enrollment = await ok(await call(app, 'POST', `/api/courses/${course.id}/enroll`, student), 201, EnrollmentJson);
+const attempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201, AttemptJson);
 
 /** The id a read of `path` gets for `{id}`: the resource its first segment names. */
 function realId(path: string): string {
@@ -164,7 +173,7 @@ t.test('deep answers and metadata on real resources are refused and change nothi
     payload: `{"answers":{${JSON.stringify(question.id)}:${deepArray}}}`,
   });
   t.equal(deepSubmit.statusCode, 400, 'a deep answer in a submit');
-  t.equal((await ok(await call(app, 'GET', `/api/attempts/${attempt.id}`, student))).status, 'in_progress', 'the attempt is untouched');
+  t.equal((await ok(await call(app, 'GET', `/api/attempts/${attempt.id}`, student), 200, AttemptJson)).status, 'in_progress', 'the attempt is untouched');
   const deepMe = await app.inject({
     method: 'PATCH',
     url: '/api/me',
@@ -172,7 +181,7 @@ t.test('deep answers and metadata on real resources are refused and change nothi
     payload: `{"metadata":{"a":${deepObject}}}`,
   });
   t.equal(deepMe.statusCode, 400, 'PATCH /me with deep metadata');
-  t.same((await ok(await call(app, 'GET', '/api/me', student))).metadata, {}, 'metadata unchanged');
+  t.same((await ok(await call(app, 'GET', '/api/me', student), 200, UserResponse)).metadata, {}, 'metadata unchanged');
 });
 
 t.test('overflowing page and limit never answer 5xx', async (t) => {

@@ -1,9 +1,10 @@
 import t from 'tap';
 import { buildTestApp } from '../helpers/app.js';
-import { call } from '../helpers/http.js';
+import { bodyOf, call } from '../helpers/http.js';
+import { AttemptJson } from '../../server/modules/attempts/attempts.schemas.js';
 import { freePort, startRedisServer } from '../helpers/processes.js';
 import { createUser, TEST_PASSWORD } from '../helpers/users.js';
-import { courseWithLessons, ok, publishedQuiz } from '../realtime/fixtures.js';
+import { courseWithLessons, dashboardOf, publishedQuiz } from '../realtime/fixtures.js';
 import { client, connect, listen, request, socketPool } from '../realtime/socket-helpers.js';
 
 // A Redis of this test's own, frozen with SIGSTOP: connections stay open and nothing answers,
@@ -68,8 +69,8 @@ t.test('a hung Redis costs requests at most about a second, and everything is no
   const after = await timed(() => call(app, 'GET', `/api/courses/${course.slug}`));
   t.equal(after.result.status, 200);
   t.ok(Number(after.result.headers['x-ratelimit-remaining']) < 1000, 'the limiter counts again');
-  const submit = await timed(() => call(app, 'POST', `/api/attempts/${start.result.body.id}/submit`, student, {}));
+  const submit = await timed(() => call(app, 'POST', `/api/attempts/${bodyOf(start.result, 201, AttemptJson).id}/submit`, student, {}));
   t.equal(submit.result.status, 200, 'the attempt is submitted normally');
-  const online = await ok(await call(app, 'GET', `/api/courses/${course.id}/dashboard`, owner));
+  const online = await dashboardOf(app, course.id, owner);
   t.ok(Array.isArray(online.online));
 });

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { buildTestApp } from '../helpers/app.js';
 import { createUser } from '../helpers/users.js';
-import { call } from '../helpers/http.js';
+import { bodyOf, call } from '../helpers/http.js';
+import { CourseJson, EnrollmentJson, LessonJson } from '../../server/modules/learning.schemas.js';
+import { LessonProgressResponse } from '../../server/modules/progress/progress.schemas.js';
 import { spawnEntry } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait.js';
 import { startWorkers } from '../../workers/runtime.js';
@@ -17,13 +19,13 @@ t.test('a worker killed in the middle of a certificate job: another finishes it,
   const { app, config, env, defer } = await buildTestApp(t, 'cert-crash', { JOB_LOCK_MS: '1000', SWEEP_INTERVAL_MS: '600000', LOG_LEVEL: 'info' });
   const owner = await createUser(app, 'instructor', { fullName: 'Olive Owner' });
   const student = await createUser(app, 'student', { fullName: 'Crash Test Student' });
-  const course = await call(app, 'POST', '/api/courses', owner, { title: 'Fault Tolerance', isPublished: true });
-  const lesson = await call(app, 'POST', `/api/courses/${course.body.id}/lessons`, owner, { title: 'Only lesson' });
-  const enrollmentId = (await call(app, 'POST', `/api/courses/${course.body.id}/enroll`, student)).body.id as string;
+  const course = bodyOf(await call(app, 'POST', '/api/courses', owner, { title: 'Fault Tolerance', isPublished: true }), 201, CourseJson);
+  const lesson = bodyOf(await call(app, 'POST', `/api/courses/${course.id}/lessons`, owner, { title: 'Only lesson' }), 201, LessonJson);
+  const enrollmentId = bodyOf(await call(app, 'POST', `/api/courses/${course.id}/enroll`, student), 201, EnrollmentJson).id;
 
   // Completing the course over HTTP enqueues the certificate; no worker runs yet.
-  const done = await call(app, 'POST', `/api/lessons/${lesson.body.id}/progress`, student, { status: 'completed' });
-  t.equal(done.body.enrollment.status, 'completed');
+  const done = bodyOf(await call(app, 'POST', `/api/lessons/${lesson.id}/progress`, student, { status: 'completed' }), 200, LessonProgressResponse);
+  t.equal(done.enrollment.status, 'completed');
   t.equal(await app.queues.get('certificates').getJobCountByTypes('waiting'), 1, 'the certificate job waits');
 
   // A share lock on the enrollment lets the job create the row and the PDF, and stops it at the
@@ -77,7 +79,7 @@ t.test('a worker killed in the middle of a certificate job: another finishes it,
   t.comment(`the second worker finished the job ${Date.now() - killed} ms after the kill`);
   await new Promise((resolve) => setTimeout(resolve, 1500));
   t.equal(announced.length, 1, 'one certificate:issued');
-  t.match(announced[0], { certificateNumber: row.certificate_number, courseId: course.body.id, studentId: student.id });
+  t.match(announced[0], { certificateNumber: row.certificate_number, courseId: course.id, studentId: student.id });
 
   const rows = await db().execute<Array<{ id: string; certificate_number: string }>>(
     'SELECT id, certificate_number FROM certificates WHERE enrollment_id = ?',

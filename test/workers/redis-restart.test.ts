@@ -1,3 +1,4 @@
+import { AttemptJson } from '../../server/modules/attempts/attempts.schemas.js';
 import t from 'tap';
 import { buildTestApp } from '../helpers/app.js';
 import { call } from '../helpers/http.js';
@@ -44,8 +45,8 @@ t.test('after Redis restarts empty, a running attempt is graded at its deadline 
   t.match(await request(studentSocket, 'course:join', { courseId: course.id }), { ok: true });
   await joined;
 
-  const attempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201);
-  const due = Date.parse(attempt.deadline) + GRACE_MS;
+  const attempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201, AttemptJson);
+  const due = Date.parse(attempt.deadline!) + GRACE_MS;
 
   await redis.kill();
   redis = await startRedisServer(port);
@@ -60,7 +61,7 @@ t.test('after Redis restarts empty, a running attempt is graded at its deadline 
   const graded = await waitFor(
     'the attempt to be graded',
     async () => {
-      const current = await ok(await call(app, 'GET', `/api/attempts/${attempt.id}`, student));
+      const current = await ok(await call(app, 'GET', `/api/attempts/${attempt.id}`, student), 200, AttemptJson);
       return current.status === 'graded' ? current : undefined;
     },
     due - Date.now() + 3 * SWEEP_INTERVAL_MS + 5000,

@@ -1,7 +1,8 @@
 import t from 'tap';
 import pg from 'pg';
 import { buildTestApp } from '../helpers/app.js';
-import { call } from '../helpers/http.js';
+import { bodyOf, call } from '../helpers/http.js';
+import { CourseJson, EnrollmentJson, LessonJson } from '../../server/modules/learning.schemas.js';
 import { freePort } from '../helpers/processes.js';
 import { createUser, type TestUser } from '../helpers/users.js';
 import { waitFor } from '../helpers/wait.js';
@@ -27,14 +28,15 @@ const announced = publisher.calls.certificateIssued as IssuedCertificate[];
 const ctx: WorkerContext = workerContextOf(app, { deps: () => ({ ...app.forkDeps(), publisher }) });
 
 async function courseWith(lessons: number) {
-  const created = await call(app, 'POST', '/api/courses', owner, { title: `Course ${Math.random()}`, isPublished: true });
+  const created = bodyOf(await call(app, 'POST', '/api/courses', owner, { title: `Course ${Math.random()}`, isPublished: true }), 201, CourseJson);
   const lessonIds: string[] = [];
-  for (let i = 0; i < lessons; i++) lessonIds.push((await call(app, 'POST', `/api/courses/${created.body.id}/lessons`, owner, { title: `L${i}` })).body.id);
-  return { id: created.body.id as string, lessonIds };
+  for (let i = 0; i < lessons; i++)
+    lessonIds.push(bodyOf(await call(app, 'POST', `/api/courses/${created.id}/lessons`, owner, { title: `L${i}` }), 201, LessonJson).id);
+  return { id: created.id, lessonIds };
 }
 
 async function enroll(courseId: string, student: TestUser): Promise<string> {
-  return (await call(app, 'POST', `/api/courses/${courseId}/enroll`, student)).body.id;
+  return bodyOf(await call(app, 'POST', `/api/courses/${courseId}/enroll`, student), 201, EnrollmentJson).id;
 }
 
 async function enrollmentRow(id: string) {
