@@ -14,14 +14,11 @@ export interface Reply<Body = unknown> {
 }
 
 /**
- * `any` for the call sites written before typed replies. New code reads a body through
- * `bodyOf(reply, status, Schema)` or `errorOf(reply, status, code)`, or names it: `call<T>(…)`.
- * Once no file relies on it, the default of `call` becomes `unknown`.
+ * `app.inject` with an optional bearer user, returning status and parsed JSON. The body is
+ * `unknown`: read it through `bodyOf(reply, status, Schema)` (the route's own response schema) or
+ * `errorOf(reply, status, code)`, or name its type (`call<string>` for text) where no schema applies.
  */
-type Untyped = any;
-
-/** `app.inject` with an optional bearer user, returning status and parsed JSON. */
-export async function call<Body = Untyped>(
+export async function call<Body = unknown>(
   app: App,
   method: InjectOptions['method'],
   url: string,
