@@ -123,14 +123,6 @@ export async function issueCertificate(
 }
 
 /**
- * Completed enrollments (at most `limit`, oldest completion first) whose certificate lacks its
- * row, its PDF or its announcement: what `issueCertificate` has yet to finish.
- */
-export async function enrollmentsLackingCertificates(deps: Pick<ServiceDeps, 'em'>, limit = 1000): Promise<string[]> {
-  return findUnfinishedIssues(deps.em, limit);
-}
-
-/**
  * The sweep's part: gives completed enrollments the certificate they lack (no row, no PDF, or
  * never announced: a lost job, Redis down when the enrollment completed, a job that used up its
  * attempts). Each is queued again; enrollments whose job is still waiting or running are left to
