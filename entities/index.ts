@@ -4,7 +4,9 @@ import { Enrollment } from './enrollment.entity.js';
 import { LessonProgress } from './lesson-progress.entity.js';
 import { ProgressClientKey } from './progress-client-key.entity.js';
 import { Lesson } from './lesson.entity.js';
+import { LiveSession, LiveSessionAttendance } from './live-session.entity.js';
 import { QuizAttempt } from './quiz-attempt.entity.js';
+import { QuizLaunch } from './quiz-launch.entity.js';
 import { QuizQuestion } from './quiz-question.entity.js';
 import { Quiz } from './quiz.entity.js';
 import { RefreshToken } from './refresh-token.entity.js';
@@ -24,6 +26,8 @@ export * from './quiz-attempt.entity.js';
 export * from './uploaded-file.entity.js';
 export * from './certificate.entity.js';
 export * from './progress-client-key.entity.js';
+export * from './live-session.entity.js';
+export * from './quiz-launch.entity.js';
 
 /** Every entity, in dependency order; given to MikroORM explicitly (no folder discovery). */
 export const allEntities = [
@@ -39,4 +43,7 @@ export const allEntities = [
   UploadedFile,
   Certificate,
   ProgressClientKey,
+  LiveSession,
+  LiveSessionAttendance,
+  QuizLaunch,
 ];
