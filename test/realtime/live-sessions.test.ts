@@ -22,6 +22,7 @@ const owner = await createUser(app, 'instructor');
 const student = await createUser(app, 'student');
 const wsStudent = await createUser(app, 'student');
 const latecomer = await createUser(app, 'student');
+const wsLatecomer = await createUser(app, 'student');
 const otherStudent = await createUser(app, 'student');
 
 const socketOf = async (user: { token: string }) => connect(sockets.add(client(url, user.token)));
@@ -38,7 +39,7 @@ async function attendance(sessionId: string): Promise<Array<{ user_id: string; f
 }
 
 t.test('session events reach the room (Socket.IO and /ws), not other courses', async (t) => {
-  const { course, lessons } = await courseWithLessons(app, owner, [student, wsStudent, latecomer]);
+  const { course, lessons } = await courseWithLessons(app, owner, [student, wsStudent, latecomer, wsLatecomer]);
   const other = await courseWithLessons(app, owner, [otherStudent]);
 
   const teacher = await socketOf(owner);
@@ -79,6 +80,12 @@ t.test('session events reach the room (Socket.IO and /ws), not other courses', a
   t.ok(
     (await attendance(session.id)).some((row) => row.user_id === latecomer.id),
     'a join during the session is attendance',
+  );
+  const wsLate = await wsOf(wsLatecomer);
+  t.match(await wsLate.send('subscribe', { courseId: course.id }), { ok: true });
+  t.ok(
+    (await attendance(session.id)).some((row) => row.user_id === wsLatecomer.id),
+    'a /ws subscribe during the session is attendance',
   );
   const [before] = (await attendance(session.id)).filter((row) => row.user_id === student.id);
   await request(pupil, 'course:leave', { courseId: course.id });

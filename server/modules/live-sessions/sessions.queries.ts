@@ -10,8 +10,9 @@ import type { SqlRunner } from '../../platform/db/sql.js';
 /** A session with the title of the lesson it points to (null when none, or when that lesson was deleted). */
 export type SessionRow = Omit<RowOf<ILiveSession>, 'started_by_id'> & { started_by: string | null; current_lesson_title: string | null };
 
-const SESSION_COLUMNS = `s.id, s.course_id, s.started_by, s.status, s.current_lesson_id, s.started_at, s.ended_at, s.last_activity_at`;
-const SESSION_SELECT = `SELECT ${SESSION_COLUMNS}, l.title AS current_lesson_title
+const SESSION_COLUMNS = `id, course_id, started_by, status, current_lesson_id, started_at, ended_at, last_activity_at`;
+const SESSION_SELECT = `SELECT s.id, s.course_id, s.started_by, s.status, s.current_lesson_id, s.started_at, s.ended_at, s.last_activity_at,
+         l.title AS current_lesson_title
   FROM live_sessions s LEFT JOIN lessons l ON l.id = s.current_lesson_id`;
 
 /**
@@ -31,7 +32,7 @@ export async function insertLiveSession(em: EntityManager, courseId: string, sta
        INSERT INTO live_sessions (course_id, started_by)
        SELECT id, ? FROM course
        ON CONFLICT (course_id) WHERE status = 'live' DO NOTHING
-       RETURNING ${SESSION_COLUMNS.replaceAll('s.', '')}
+       RETURNING ${SESSION_COLUMNS}
      ),
      attendance AS (
        INSERT INTO live_session_attendance (session_id, user_id)

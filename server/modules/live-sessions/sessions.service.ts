@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AuthUser } from '../auth/auth-user.js';
 import { loadCourseAccess, requireCourseManager } from '../courses/courses.access.js';
 import type { ServiceDeps } from '../deps.js';
-import { AppError, conflict, forbidden, notFound } from '../../platform/errors.js';
+import { conflict, forbidden, notFound } from '../../platform/errors.js';
 import { decimal, iso, toIso } from '../../platform/schemas.js';
 import type { SqlRunner } from '../../platform/db/sql.js';
 import type { CurrentSessionJson, LiveSessionJson, SessionHistoryJson } from './sessions.schemas.js';
@@ -168,7 +168,7 @@ export async function setCurrentLesson(
   const { em } = deps;
   const session = await requireSessionManager(em, sessionId, user);
   if (lessonId !== null && !(await lessonInCourse(em, lessonId, session.course_id))) throw notFound('Lesson of this course');
-  if (!(await setSessionLesson(em, sessionId, lessonId))) throw new AppError('CONFLICT', 'The live session has ended');
+  if (!(await setSessionLesson(em, sessionId, lessonId))) throw conflict('The live session has ended');
   deps.publisher.liveSessionLessonChanged({ sessionId, courseId: session.course_id, lessonId });
   const updated = await sessionById(em, sessionId);
   if (!updated) throw notFound('Live session');
