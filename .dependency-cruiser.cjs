@@ -80,6 +80,31 @@ module.exports = {
       to: { path: '^server/(modules|realtime|plugins)/|^server/(app|main)\\.ts$' },
     },
     {
+      name: 'web-imports-only-server-types',
+      comment:
+        'The web app (web/src) is a client of the public contract: it imports types only, and only from server/realtime/contract.ts and the route schemas.',
+      severity: 'error',
+      from: { path: '^web/' },
+      to: { path: '^(server|workers|entities|migrations|scripts)/', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'web-reads-only-the-contract-and-schemas',
+      comment: 'Of the server, the web app may name the realtime contract and the *.schemas.ts modules (what the API and the sockets send), nothing else.',
+      severity: 'error',
+      from: { path: '^web/' },
+      to: {
+        path: '^server/',
+        pathNot: ['^server/realtime/contract[.]ts$', '^server/modules/[a-z.-]+[.]schemas[.]ts$', '^server/modules/[a-z-]+/[a-z.-]+[.]schemas[.]ts$'],
+      },
+    },
+    {
+      name: 'nothing-imports-the-web-app',
+      comment: 'The server serves web/dist as files; no server, worker or test code imports web/src.',
+      severity: 'error',
+      from: { pathNot: '^web/' },
+      to: { path: '^web/' },
+    },
+    {
       name: 'not-to-unresolvable',
       comment: 'An import that cannot be resolved is a typo or a missing dependency.',
       severity: 'error',
@@ -95,7 +120,7 @@ module.exports = {
       exportsFields: ['exports'],
       conditionNames: ['import', 'require', 'node', 'default', 'types'],
       mainFields: ['module', 'main', 'types', 'typings'],
-      extensions: ['.ts', '.js', '.json'],
+      extensions: ['.ts', '.tsx', '.js', '.json'],
     },
     skipAnalysisNotInRules: true,
   },

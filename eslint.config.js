@@ -5,7 +5,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const typed = ['server/**/*.ts', 'workers/**/*.ts', 'entities/**/*.ts', 'migrations/**/*.ts'];
+const typed = ['server/**/*.ts', 'workers/**/*.ts', 'entities/**/*.ts', 'migrations/**/*.ts', 'web/src/**/*.ts', 'web/src/**/*.tsx'];
 
 /** docs/data-access.md: raw SQL only in a component's `*.queries.ts` or in `server/platform/db/`. */
 const rawSqlOutsideQueries = {
@@ -35,6 +35,10 @@ export default tseslint.config(
       '@typescript-eslint/only-throw-error': 'error',
       '@typescript-eslint/require-await': 'off',
     },
+  },
+  {
+    // The web app (its own tsconfig, web/tsconfig.json, with the DOM types): TSX included.
+    files: ['web/src/**/*.tsx'],
   },
   {
     files: ['**/*.cjs'],

@@ -26,6 +26,8 @@ import servicesPlugin from './plugins/services.js';
 import healthPlugin from './plugins/health.js';
 import authPlugin from './plugins/auth.js';
 import adminBootstrapPlugin from './plugins/admin-bootstrap.js';
+import adminQueuesPlugin from './plugins/admin-queues.js';
+import webPlugin from './plugins/web.js';
 import realtimePlugin from './realtime/plugin.js';
 import apiRoutes from './modules/index.js';
 
@@ -85,6 +87,8 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}): P
   await app.register(realtimePlugin);
   await app.register(servicesPlugin);
   await app.register(apiRoutes, { prefix: '/api' });
+  await app.register(adminQueuesPlugin);
+  await app.register(webPlugin);
 
   await options.extend?.(app);
   await app.ready();

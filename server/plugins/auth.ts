@@ -16,7 +16,8 @@ export type { AuthUser };
 export interface AccessClaims {
   sub: string;
   role: UserRole;
-  typ: 'access';
+  /** `queues`: the Bull Board cookie's token (server/plugins/admin-queues.ts), never accepted as a bearer token. */
+  typ: 'access' | 'queues';
 }
 
 declare module '@fastify/jwt' {
