@@ -49,7 +49,7 @@ function adopt(session: Session): void {
   if (expiresAt !== null) {
     // A minute early (or at 80 % of a short lifetime), so requests never carry a token about to lapse.
     const lifetime = expiresAt - Date.now();
-    const wait = Math.max(1000, Math.min(lifetime - 60_000, lifetime * 0.8));
+    const wait = Math.max(1000, lifetime > 300_000 ? lifetime - 60_000 : lifetime * 0.8);
     refreshTimer = setTimeout(() => void refresh(), wait);
   }
   const state = auth.get();
@@ -62,6 +62,9 @@ function signOutLocally(notice?: string): void {
   accessToken = null;
   clearTimeout(refreshTimer);
   tokenChanges.set(null);
+  const current = auth.get();
+  // Requests still in flight fail after the first one signed out: keep the message it left.
+  if (current.status === 'signed-out' && !notice) return;
   auth.set({ status: 'signed-out', ...(notice ? { notice } : {}) });
 }
 

@@ -66,6 +66,8 @@ export function useLiveClass(courseId: string) {
       onServerEvent('session:ended', () => void load()),
       onServerEvent('quiz:started', (event) => {
         const withAttempt = event as typeof event & { attempt?: Attempt; launchId?: string };
+        // Self-paced attempts belong to the lesson page that started them; a launch is the class's.
+        if (!withAttempt.launchId) return;
         if (withAttempt.attempt) setAttempt(withAttempt.attempt);
         else void emit('quiz:sync', { attemptId: event.attemptId }).then((data) => setAttempt(data));
       }),

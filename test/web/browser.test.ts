@@ -1,0 +1,202 @@
+// The web app in a real browser: Debian's chromium driven by playwright-core, headless, one
+// browser for the whole file (tap runs the suite's files in parallel; this is the only file that
+// starts a browser). Every wait is bounded.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import t from 'tap';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { buildTestApp } from '../helpers/app.js';
+import { createUser, TEST_PASSWORD, type TestUser } from '../helpers/users.js';
+import { courseWithLessons, publishedQuiz } from '../realtime/fixtures.js';
+import { listen, signJwt } from '../realtime/socket-helpers.js';
+import { QUEUES_COOKIE } from '../../server/plugins/admin-queues.js';
+import { ensureWebBuilt } from './build.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const WAIT = { timeout: 5000 };
+/** Screenshots of this run (tap's fixture folder for the file) and, refreshed by each run, the ones docs/ and the README show. */
+const shots = t.testdirName;
+const docsShots = join(import.meta.dirname, '../../docs/screenshots');
+
+await ensureWebBuilt();
+const { app, config } = await buildTestApp(t, 'web-browser', {
+  WORKERS: 'on',
+  // Short tokens: the app must renew them (HTTP and `auth:refresh` on the socket) while the test runs.
+  ACCESS_TOKEN_TTL_SECONDS: '15',
+  SOCKET_TOKEN_GRACE_MS: '1000',
+});
+const base = await listen(app);
+const instructor = await createUser(app, 'instructor', { fullName: 'Ivy Instructor' });
+const alice = await createUser(app, 'student', { fullName: 'Alice Student' });
+const bob = await createUser(app, 'student', { fullName: 'Bob Student' });
+const admin = await createUser(app, 'admin', { fullName: 'Ada Admin' });
+const { course, lessons } = await courseWithLessons(app, instructor, [alice, bob]);
+const quiz = await publishedQuiz(app, instructor, course.id);
+
+const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+t.teardown(() => browser.close());
+await mkdir(shots, { recursive: true });
+await mkdir(docsShots, { recursive: true });
+
+async function screenshot(page: Page, name: string) {
+  await page.screenshot({ path: join(shots, `${name}.png`) });
+  await page.screenshot({ path: join(docsShots, `${name}.png`) });
+}
+
+async function signIn(user: TestUser, hash = '', viewport = { width: 1100, height: 800 }): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  page.on('pageerror', (error) => t.fail(`page error for ${user.email}: ${error.message}`));
+  await page.goto(`${base}/${hash ? `app/${hash}` : ''}`);
+  await page.getByLabel('Email').fill(user.email);
+  await page.getByLabel('Password').fill(TEST_PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByTestId('who').waitFor(WAIT);
+  return { context, page };
+}
+
+const connectionOf = (page: Page) => page.getByTestId('connection');
+
+// Signed in before the first subtest: tap ends the file once no subtest is pending.
+const teacher = await signIn(instructor, `#/teach/${course.id}`);
+const student = await signIn(alice, `#/learn/${course.id}`, { width: 360, height: 740 });
+const roster = teacher.page.getByTestId('roster');
+const aliceRow = roster.locator(`tr[data-student="${alice.id}"]`);
+
+await t.test('a wrong password shows a clear message', async (t) => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${base}/`);
+  t.equal(new URL(page.url()).pathname, '/app/', 'GET / lands on the app');
+  await page.getByLabel('Email').fill(alice.email);
+  await page.getByLabel('Password').fill('not the password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').filter({ hasText: 'Wrong email or password.' }).waitFor(WAIT);
+  await screenshot(page, 'login-failed');
+  await context.close();
+});
+
+await t.test('the instructor sees the roster with who is online; a completed lesson shows within a second', async (t) => {
+  await aliceRow.waitFor(WAIT);
+  await aliceRow.locator('.presence.on').waitFor(WAIT);
+  t.match(await roster.innerText(), /Bob Student/);
+  await connectionOf(teacher.page).filter({ hasText: 'Live' }).waitFor(WAIT);
+
+  await student.page.getByRole('link', { name: lessons[0]!.title }).click();
+  const saved = student.page.waitForResponse((response) => response.url().endsWith(`/api/lessons/${lessons[0]!.id}/progress`) && response.ok());
+  await student.page.getByRole('button', { name: 'Mark as completed' }).click();
+  await saved;
+  const savedAt = Date.now();
+  // Three lessons (two text lessons and the quiz's): one completed is 33.33 %.
+  await aliceRow.getByRole('progressbar', { name: "Alice Student's progress" }).and(teacher.page.locator('[aria-valuenow="33"]')).waitFor(WAIT);
+  const elapsed = Date.now() - savedAt;
+  t.ok(elapsed < 1000, `the roster showed the new percentage ${elapsed} ms after the write`);
+  t.match(await aliceRow.innerText(), new RegExp(lessons[0]!.title), 'the last lesson column names it');
+  await student.page.getByTestId('completed').waitFor(WAIT);
+  await screenshot(student.page, 'student-lesson');
+});
+
+await t.test('a self-paced quiz: autosave marks, the instant grade, the instructor sees the grade and the distribution', async (t) => {
+  await student.page.goto(`${base}/app/#/learn/${course.id}/lessons/${quiz.lesson.id}`);
+  await student.page.getByRole('button', { name: 'Start the quiz' }).click();
+  await student.page.getByTestId('quiz').waitFor(WAIT);
+  await student.page.getByLabel('True', { exact: true }).check();
+  await student.page.getByTestId(`save-${quiz.tf.id}`).filter({ hasText: 'saved' }).waitFor(WAIT);
+  await student.page.getByLabel('WHERE').check();
+  await student.page.getByTestId(`save-${quiz.mc.id}`).filter({ hasText: 'saved' }).waitFor(WAIT);
+  await teacher.page.getByTestId('distribution').filter({ hasText: 'WHERE: 1 of 1' }).waitFor(WAIT);
+  await student.page.getByRole('button', { name: 'Submit answers' }).click();
+  await student.page.getByTestId('grade').filter({ hasText: '2/2' }).waitFor(WAIT);
+  await teacher.page.getByTestId('grades').filter({ hasText: 'Alice Student' }).waitFor(WAIT);
+  t.match(await teacher.page.getByTestId('grades').innerText(), /2\/2 \(100 %\) passed/);
+  await screenshot(student.page, 'student-quiz-graded');
+  await screenshot(teacher.page, 'instructor-dashboard');
+});
+
+await t.test('the student goes offline and comes back: the page resyncs what it missed', async (t) => {
+  await student.page.goto(`${base}/app/#/learn/${course.id}`);
+  await connectionOf(student.page).filter({ hasText: 'Live' }).waitFor(WAIT);
+  await student.context.setOffline(true);
+  await connectionOf(student.page).filter({ hasText: 'Offline' }).waitFor(WAIT);
+  // While the student is away the instructor starts a live session and points at a lesson.
+  await teacher.page.getByRole('button', { name: 'Start live session' }).click();
+  await teacher.page.getByTestId('session-state').waitFor(WAIT);
+  await teacher.page.getByLabel('Lesson everyone follows').selectOption(lessons[1]!.id);
+  await teacher.page.waitForResponse((response) => response.url().includes('/live-sessions/current') && response.ok(), WAIT);
+  t.equal(await student.page.getByTestId('live-banner').count(), 0, 'nothing reached the offline page');
+  await student.context.setOffline(false);
+  await connectionOf(student.page).filter({ hasText: 'Live' }).waitFor(WAIT);
+  await student.page.getByTestId('live-banner').filter({ hasText: lessons[1]!.title }).waitFor(WAIT);
+  await screenshot(student.page, 'student-live');
+  t.pass('resynced after the network came back');
+});
+
+await t.test('a student opening the instructor page is told it is not theirs', async (t) => {
+  const page = await student.context.newPage();
+  await page.goto(`${base}/app/#/teach/${course.id}`);
+  await page.getByRole('alert').filter({ hasText: 'for the instructors of this course' }).waitFor(WAIT);
+  await page.close();
+  t.pass();
+});
+
+await t.test('a reload or a second tab stays signed in; an expired session says so', async () => {
+  const second = await student.context.newPage();
+  await second.goto(`${base}/app/#/learn/${course.id}`);
+  await second.getByTestId('who').filter({ hasText: 'Alice Student' }).waitFor(WAIT);
+  await second.reload();
+  await second.getByTestId('who').filter({ hasText: 'Alice Student' }).waitFor(WAIT);
+
+  // The session ends server-side (refresh tokens revoked) and the access token is refused as expired.
+  await app.orm.em.fork().getConnection().execute('UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = ? AND revoked_at IS NULL', [alice.id]);
+  const expired = signJwt({ sub: alice.id, role: 'student', typ: 'access', iat: 1, exp: 2 }, config.jwtSecret);
+  await second.route('**/api/**', (route) =>
+    route.continue({ headers: { ...route.request().headers(), ...(route.request().headers().authorization ? { authorization: `Bearer ${expired}` } : {}) } }),
+  );
+  await second.getByRole('link', { name: lessons[1]!.title }).first().click();
+  await second
+    .getByText('Your session has expired. Please sign in again.')
+    .waitFor(WAIT)
+    .catch(async (error: unknown) => {
+      await second.screenshot({ path: join(shots, 'debug-expired.png') });
+      throw error;
+    });
+  await second.getByLabel('Email').waitFor(WAIT);
+  await screenshot(second, 'session-expired');
+  await second.close();
+});
+
+await t.test('Bull Board: an admin reaches /admin/queues; a student, a visitor and a forged cookie do not', async (t) => {
+  const { context, page } = await signIn(admin);
+  await page.getByRole('button', { name: 'Open the queue dashboard' }).click();
+  await page.waitForURL(`${base}/admin/queues/**`, WAIT);
+  await page.getByText('quiz-deadlines').first().waitFor(WAIT);
+  await screenshot(page, 'admin-queues');
+  t.notOk((await context.cookies()).find((cookie) => cookie.name === QUEUES_COOKIE)?.value.length === 0);
+  t.notMatch(page.url(), /token|jwt/i, 'no token in the URL');
+  await context.close();
+
+  const bobSession = await signIn(bob);
+  const refused = await bobSession.page.goto(`${base}/admin/queues/`);
+  t.equal(refused?.status(), 401, 'a student has no queues cookie');
+  await bobSession.page.getByRole('alert').waitFor(WAIT);
+  await bobSession.context.close();
+
+  const visitor = await browser.newContext();
+  const anonymous = await visitor.newPage();
+  t.equal((await anonymous.goto(`${base}/admin/queues/`))?.status(), 401);
+  await visitor.addCookies([
+    {
+      name: QUEUES_COOKIE,
+      value: signJwt({ sub: admin.id, role: 'admin', typ: 'queues', exp: 4102444800 }, 'forged-secret-forged-secret-forged'),
+      url: `${base}/admin/queues`,
+    },
+  ]);
+  t.equal((await anonymous.goto(`${base}/admin/queues/`))?.status(), 401, 'a forged cookie is refused');
+  await visitor.close();
+});
+
+await t.test('the socket stayed connected through token renewals (auth:refresh)', async (t) => {
+  t.equal(await connectionOf(teacher.page).innerText(), 'Live');
+  await teacher.context.close();
+  await student.context.close();
+});
