@@ -1,7 +1,7 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { createdAt, enumColumn, optionalTimestamp, uuidPrimaryKey } from './columns.js';
 import { Enrollment } from './enrollment.entity.js';
-import { ATTEMPT_STATUSES } from './enums.js';
+import { ATTEMPT_STATUSES, OVERDUE_HANDLINGS } from './enums.js';
 import { Quiz } from './quiz.entity.js';
 
 /** The attempt's own question order, fixed at start: per question, its option order. */
@@ -45,6 +45,16 @@ export const QuizAttempt = defineEntity({
       .default(false)
       .onCreate(() => false),
     createdAt: createdAt(),
+    /** The quiz's overdue policy when the attempt started. */
+    overdueHandling: enumColumn(OVERDUE_HANDLINGS)
+      .default('autosubmit')
+      .onCreate(() => 'autosubmit' as const),
+    gracePeriodSeconds: p
+      .integer()
+      .default(0)
+      .onCreate(() => 0),
+    /** The end of the submit window: deadline + grace under `graceperiod`, the deadline otherwise; null when untimed. */
+    submitUntil: optionalTimestamp(),
   },
   uniques: [
     {
@@ -66,6 +76,7 @@ export const QuizAttempt = defineEntity({
   ],
   checks: [
     { name: 'quiz_attempts_attempt_number_check', expression: '(attempt_number >= 1)' },
+    { name: 'quiz_attempts_grace_period_seconds_check', expression: '(grace_period_seconds >= 0)' },
     {
       name: 'quiz_attempts_percentage_check',
       expression: '((percentage >= (0)::numeric) AND (percentage <= (100)::numeric))',
