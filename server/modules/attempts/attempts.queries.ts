@@ -293,13 +293,3 @@ export async function shiftDeadlines(db: SqlRunner, changes: Array<{ attemptId: 
     [JSON.stringify(changes.map((change) => ({ attempt_id: change.attemptId, seconds: change.seconds })))],
   );
 }
-
-/** The running attempt of a student at a quiz (for an override applied to it). */
-export async function runningAttemptOf(db: SqlRunner, quizId: string, studentId: string): Promise<{ id: string; deadline: string | null } | null> {
-  const [row] = await db.execute<Array<{ id: string; deadline: string | null }>>(
-    `SELECT a.id, a.deadline FROM quiz_attempts a JOIN enrollments e ON e.id = a.enrollment_id
-      WHERE a.quiz_id = ? AND e.student_id = ? AND a.status = 'in_progress'`,
-    [quizId, studentId],
-  );
-  return row ?? null;
-}

@@ -95,9 +95,11 @@ async function revealsKey(db: SqlRunner, row: AttemptRow, viewer: { isManager: b
     attemptsAllowed: row.max_attempts,
     attemptsUsed: 0,
   };
-  // Counted only when the answer turns on it: a student's graded attempt of a graded quiz with a limit.
+  // Counted only when the answer turns on it: a student's graded attempt of a graded quiz with a limit
+  // (raised by the student's extra attempts: the key waits for the last of them).
   if (keyRevealed({ ...context, attemptsUsed: Number.MAX_SAFE_INTEGER }) && !keyRevealed(context)) {
     context.attemptsUsed = await finishedAttemptCount(db, row.enrollment_id, row.quiz_id);
+    if (context.attemptsAllowed !== null) context.attemptsAllowed += (await overrideOf(db, row.quiz_id, row.student_id)).extraAttempts;
   }
   return keyRevealed(context);
 }
