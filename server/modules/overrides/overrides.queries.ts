@@ -31,7 +31,7 @@ export async function upsertOverride(
                coalesce((SELECT extra_time_seconds FROM previous), 0) AS previous_extra_time_seconds`,
     [override.quizId, override.studentId, override.quizId, override.studentId, override.extraAttempts, override.extraTimeSeconds],
   );
-  return row!;
+  return row;
 }
 
 /** Deletes a student's override; false when there was none. */
