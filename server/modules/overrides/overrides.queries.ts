@@ -29,7 +29,7 @@ export async function upsertOverride(
      RETURNING *`,
     [override.quizId, override.studentId, override.extraAttempts, override.extraTimeSeconds],
   );
-  return row!;
+  return row;
 }
 
 /** Deletes a student's override; false when there was none. */
