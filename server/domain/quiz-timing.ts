@@ -67,9 +67,25 @@ export function answersAccepted(deadline: Date | null, now: Date, graceMs: numbe
   return !isExpired(deadline, now, graceMs);
 }
 
-/** What finishing an attempt left open means: `autosubmit` grades its saved answers; the others abandon it (never graded). */
-export function finishingAction(handling: OverdueHandling): 'grade' | 'abandon' {
+/**
+ * What finishing an attempt left open means: `autosubmit` grades its saved answers; the others
+ * abandon it (never graded). A launched attempt without a saved answer is abandoned whatever the
+ * policy (`launchedWithoutAnswers`): the student may never have seen it.
+ */
+export function finishingAction(
+  handling: OverdueHandling,
+  attempt: { launched: boolean; answered: boolean } = { launched: false, answered: true },
+): 'grade' | 'abandon' {
+  if (launchedWithoutAnswers(attempt)) return 'abandon';
   return handling === 'autosubmit' ? 'grade' : 'abandon';
+}
+
+/**
+ * A launched attempt that ends with no saved answer (SPEC §6): abandoned when finished, and not
+ * counted against `maxAttempts` (SQL twin: `COUNTED_ATTEMPT` in attempts.queries.ts).
+ */
+export function launchedWithoutAnswers(attempt: { launched: boolean; answered: boolean }): boolean {
+  return attempt.launched && !attempt.answered;
 }
 
 /** The bounds of one deadline change (`POST /attempts/:id/extend`): a week either way. */

@@ -469,7 +469,8 @@ async function gradeRow(
   if (options.auto && windowOpen) return unchanged;
   // Past the window, the server finishes it by its policy, whoever asks (a late submit included).
   const byServer = options.auto || !windowOpen;
-  if (byServer && finishingAction(row.overdue_handling) === 'abandon') {
+  const attemptShape = { launched: row.launch_id !== null, answered: Object.keys(row.answers ?? {}).length > 0 };
+  if (byServer && finishingAction(row.overdue_handling, attemptShape) === 'abandon') {
     const abandoned = await writeAbandon(db, row.id, version);
     if (!abandoned) return undefined;
     return { graded: false, abandoned: true, row: { ...row, ...abandoned }, expired: true, questions: null };
