@@ -3,6 +3,8 @@ import { Course } from './course.entity.js';
 import { Enrollment } from './enrollment.entity.js';
 import { LessonProgress } from './lesson-progress.entity.js';
 import { ProgressClientKey } from './progress-client-key.entity.js';
+import { QuizOverride } from './quiz-override.entity.js';
+import { IdempotencyKey } from './idempotency-key.entity.js';
 import { Lesson } from './lesson.entity.js';
 import { LiveSession, LiveSessionAttendance } from './live-session.entity.js';
 import { QuizAttempt } from './quiz-attempt.entity.js';
@@ -26,6 +28,8 @@ export * from './quiz-attempt.entity.js';
 export * from './uploaded-file.entity.js';
 export * from './certificate.entity.js';
 export * from './progress-client-key.entity.js';
+export * from './quiz-override.entity.js';
+export * from './idempotency-key.entity.js';
 export * from './live-session.entity.js';
 export * from './quiz-launch.entity.js';
 
@@ -43,6 +47,8 @@ export const allEntities = [
   UploadedFile,
   Certificate,
   ProgressClientKey,
+  QuizOverride,
+  IdempotencyKey,
   LiveSession,
   LiveSessionAttendance,
   QuizLaunch,

@@ -1,6 +1,7 @@
 import type { Job } from 'bullmq';
 import type { Processor, WorkerContext } from './processor.js';
 import { gradeOverdueAttempts as gradeOverdue } from '../server/modules/attempts/attempts.service.js';
+import { purgeIdempotencyKeys as purgeStoredReplies } from '../server/platform/db/idempotency.js';
 import { purgeExpiredRefreshTokens as purgeRefreshTokens } from '../server/modules/auth/auth.service.js';
 import { issueMissingCertificates as issueMissing } from '../server/modules/certificates/certificates.service.js';
 import { endIdleLiveSessions as endIdleSessions } from '../server/modules/live-sessions/sessions.service.js';
@@ -32,7 +33,13 @@ export const purgeProgressClientKeys: SweepTask = {
   run: (ctx) => purgeClientKeys(ctx.deps()),
 };
 
-/** Grades timed attempts whose deadline (plus grace) passed without their job running. */
+/** Stored replies of `Idempotency-Key` requests are kept a day, then deleted. */
+export const purgeIdempotencyKeys: SweepTask = {
+  name: 'purgeIdempotencyKeys',
+  run: (ctx) => purgeStoredReplies(ctx.deps().em),
+};
+
+/** Finishes (by their overdue policy) timed attempts whose submit window (plus grace) passed without their job running. */
 export const gradeOverdueAttempts: SweepTask = {
   name: 'gradeOverdueAttempts',
   run: (ctx) => gradeOverdue(ctx.deps()),
@@ -60,6 +67,7 @@ export const endIdleLiveSessions: SweepTask = {
 export const sweepTasks: SweepTask[] = [
   purgeExpiredRefreshTokens,
   purgeProgressClientKeys,
+  purgeIdempotencyKeys,
   gradeOverdueAttempts,
   recalculateStaleEnrollments,
   issueMissingCertificates,

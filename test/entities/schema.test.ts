@@ -12,6 +12,7 @@ import {
   Enrollment,
   LESSON_PROGRESS_STATUSES,
   LESSON_TYPES,
+  OVERDUE_HANDLINGS,
   LIVE_SESSION_STATUSES,
   QUESTION_TYPES,
   QUIZ_TYPES,
@@ -27,9 +28,10 @@ const FILES_COURSE = 'Migration20261125010000_files_course';
 const REFRESH_ROTATION = 'Migration20261205000001_refresh_token_rotation';
 const CERTIFICATE_NAMES = 'Migration20261205000002_certificate_names';
 const PROGRESS_CLIENT_KEYS = 'Migration20261205000002_progress_client_keys';
+const OVERDUE_POLICY = 'Migration20261206000001_overdue_policy';
 const LIVE_SESSIONS = 'Migration20261206000002_live_sessions';
 /** Every migration, in the order they apply. */
-const MIGRATIONS = [INITIAL, FILES_COURSE, REFRESH_ROTATION, CERTIFICATE_NAMES, PROGRESS_CLIENT_KEYS, LIVE_SESSIONS];
+const MIGRATIONS = [INITIAL, FILES_COURSE, REFRESH_ROTATION, CERTIFICATE_NAMES, PROGRESS_CLIENT_KEYS, OVERDUE_POLICY, LIVE_SESSIONS];
 
 const db = await createTestDatabase('schema');
 t.teardown(() => db.drop());
@@ -131,6 +133,8 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
     'metadata',
     'created_at',
     'updated_at',
+    'overdue_handling',
+    'grace_period_seconds',
   ],
   quiz_questions: [
     'id',
@@ -165,6 +169,9 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
     'results',
     'auto_submitted',
     'created_at',
+    'overdue_handling',
+    'grace_period_seconds',
+    'submit_until',
     'launch_id',
   ],
   uploaded_files: [
@@ -199,6 +206,8 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
     'instructor_name',
   ],
   progress_client_keys: ['enrollment_id', 'client_key', 'created_at'],
+  quiz_overrides: ['quiz_id', 'student_id', 'extra_attempts', 'extra_time_seconds', 'created_at', 'updated_at'],
+  idempotency_keys: ['scope', 'key', 'status_code', 'response', 'created_at'],
   live_sessions: ['id', 'course_id', 'started_by', 'status', 'current_lesson_id', 'started_at', 'ended_at', 'last_activity_at'],
   live_session_attendance: ['session_id', 'user_id', 'first_seen_at', 'last_seen_at'],
   quiz_launches: [
@@ -248,6 +257,10 @@ const EXPECTED_INDEXES = [
   'certificates_course_id_index',
   'progress_client_keys_pkey',
   'progress_client_keys_created_at_index',
+  'quiz_overrides_pkey',
+  'quiz_overrides_student_id_index',
+  'idempotency_keys_pkey',
+  'idempotency_keys_created_at_index',
   'quiz_attempts_launch_id_enrollment_id_unique',
   'live_sessions_course_id_started_at_index',
   'live_sessions_started_by_index',
@@ -296,6 +309,8 @@ const EXPECTED_FOREIGN_KEYS: Record<string, 'c' | 'a' | 'n'> = {
   certificates_student_id_foreign: 'a',
   certificates_course_id_foreign: 'a',
   progress_client_keys_enrollment_id_foreign: 'c',
+  quiz_overrides_quiz_id_foreign: 'c',
+  quiz_overrides_student_id_foreign: 'c',
   live_sessions_course_id_foreign: 'c',
   live_sessions_started_by_foreign: 'n',
   live_sessions_current_lesson_id_foreign: 'n',
@@ -321,6 +336,8 @@ const ENUM_CHECKS: Record<string, string> = {
   lesson_progress_status_check: varcharInCheck('status', LESSON_PROGRESS_STATUSES),
   quizzes_quiz_type_check: varcharInCheck('quiz_type', QUIZ_TYPES),
   quiz_attempts_status_check: varcharInCheck('status', ATTEMPT_STATUSES),
+  quizzes_overdue_handling_check: varcharInCheck('overdue_handling', OVERDUE_HANDLINGS),
+  quiz_attempts_overdue_handling_check: varcharInCheck('overdue_handling', OVERDUE_HANDLINGS),
   quiz_questions_question_type_check: varcharInCheck('question_type', QUESTION_TYPES),
   uploaded_files_storage_provider_check: varcharInCheck('storage_provider', STORAGE_PROVIDERS),
   live_sessions_status_check: varcharInCheck('status', LIVE_SESSION_STATUSES),
@@ -338,6 +355,10 @@ const RANGE_CHECKS = [
   'quizzes_time_limit_seconds_check',
   'quiz_questions_points_check',
   'lessons_order_index_check',
+  'quizzes_grace_period_seconds_check',
+  'quiz_attempts_grace_period_seconds_check',
+  'quiz_overrides_extra_attempts_check',
+  'quiz_overrides_extra_time_seconds_check',
   'quiz_launches_window_check',
 ];
 
@@ -544,6 +565,15 @@ await t.test('constraints bite', async (t) => {
     ['invalid lesson type', `insert into lessons (course_id, title, slug, lesson_type) values ($1, 'L', 'l2', 'movie')`, [course], 'lessons_lesson_type_check'],
     ['passing score 101', `update quizzes set passing_score = 101 where id = $1`, [quiz], 'quizzes_passing_score_check'],
     ['zero attempts allowed', `update quizzes set max_attempts = 0 where id = $1`, [quiz], 'quizzes_max_attempts_check'],
+    ['unknown overdue handling', `update quizzes set overdue_handling = 'ignore' where id = $1`, [quiz], 'quizzes_overdue_handling_check'],
+    ['negative grace period', `update quizzes set grace_period_seconds = -1 where id = $1`, [quiz], 'quizzes_grace_period_seconds_check'],
+    ['unknown attempt status', `update quiz_attempts set status = 'lost' where enrollment_id = $1`, [enrollment], 'quiz_attempts_status_check'],
+    [
+      'negative extra attempts',
+      `insert into quiz_overrides (quiz_id, student_id, extra_attempts) values ($1, $2, -1)`,
+      [quiz, student],
+      'quiz_overrides_extra_attempts_check',
+    ],
     ['course with enrollments', `delete from courses where id = $1`, [course], 'enrollments_course_id_foreign'],
     ['a second live session of a course', `insert into live_sessions (course_id) values ($1)`, [course], 'live_sessions_one_live_per_course_idx'],
     ['an unknown session status', `update live_sessions set status = 'paused' where id = $1`, [session], 'live_sessions_status_check'],
@@ -693,6 +723,37 @@ await t.test('the certificate names migration copies the current names onto exis
     'NOT NULL',
   );
   await client.query(`delete from certificates where id = $1`, [certificate]);
+});
+
+await t.test('the overdue policy migration backfills running attempts with the defaults and reverts', async (t) => {
+  const reverted = await revertThrough(OVERDUE_POLICY);
+  const one = async (sql: string, params: unknown[] = []) => (await rows<{ id: string }>(sql, params))[0]!.id;
+  const instructor = await one(
+    `insert into users (email, password_hash, full_name, role) values ('overdue-t@example.com', 'x', 'T', 'instructor') returning id`,
+  );
+  const student = await one(`insert into users (email, password_hash, full_name) values ('overdue-s@example.com', 'x', 'S') returning id`);
+  const course = await one(`insert into courses (title, slug, instructor_id) values ('O', 'overdue-backfill', $1) returning id`, [instructor]);
+  const lesson = await one(`insert into lessons (course_id, title, slug) values ($1, 'L', 'l') returning id`, [course]);
+  const quiz = await one(`insert into quizzes (lesson_id, title) values ($1, 'Q') returning id`, [lesson]);
+  const enrollment = await one(`insert into enrollments (student_id, course_id) values ($1, $2) returning id`, [student, course]);
+  const attempt = await one(
+    `insert into quiz_attempts (enrollment_id, quiz_id, attempt_number, started_at, deadline) values ($1, $2, 1, now(), '2026-12-06T10:00:00Z') returning id`,
+    [enrollment, quiz],
+  );
+  t.same(await migrateUp(config), [...reverted].reverse());
+  const [row] = await rows(`select overdue_handling, grace_period_seconds, submit_until = deadline as window_is_deadline from quiz_attempts where id = $1`, [
+    attempt,
+  ]);
+  t.same(row, { overdue_handling: 'autosubmit', grace_period_seconds: 0, window_is_deadline: true });
+  await client.query(`update quiz_attempts set status = 'abandoned' where id = $1`, [attempt]);
+  const again = await revertThrough(OVERDUE_POLICY);
+  t.equal(again.at(-1), OVERDUE_POLICY);
+  const [back] = await rows(`select status from quiz_attempts where id = $1`, [attempt]);
+  t.same(back, { status: 'submitted' }, 'abandoned reads as submitted without the new status');
+  t.same(await migrateUp(config), [...again].reverse());
+  await client.query(`delete from quiz_attempts where id = $1`, [attempt]);
+  await client.query(`delete from enrollments where id = $1`, [enrollment]);
+  await client.query(`delete from courses where id = $1`, [course]);
 });
 
 await t.test('the refresh rotation migration reverts on its own', async (t) => {

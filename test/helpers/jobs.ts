@@ -2,6 +2,7 @@ import type { Jobs } from '../../server/modules/deps.js';
 
 export interface RecordingJobs extends Jobs {
   scheduled: Array<{ attemptId: string; runAt: Date }>;
+  rescheduled: Array<{ attemptId: string; runAt: Date }>;
   cancelled: string[];
   certificates: string[];
   courses: string[];
@@ -16,12 +17,16 @@ export interface RecordingJobs extends Jobs {
 export function recordingJobs(options: { courseQueued?: boolean; requeue?: 'queued' | 'pending' | 'unreachable' } = {}): RecordingJobs {
   const jobs: RecordingJobs = {
     scheduled: [],
+    rescheduled: [],
     cancelled: [],
     certificates: [],
     courses: [],
     requeued: [],
     async scheduleDeadline(attemptId, runAt) {
       jobs.scheduled.push({ attemptId, runAt });
+    },
+    async rescheduleDeadline(attemptId, runAt) {
+      jobs.rescheduled.push({ attemptId, runAt });
     },
     async cancelDeadline(attemptId) {
       jobs.cancelled.push(attemptId);

@@ -14,6 +14,8 @@ export function recordingPublisher(next?: Publisher): Publisher & { calls: Calls
     attemptOpen: [],
     answersSaved: [],
     attemptGraded: [],
+    attemptAbandoned: [],
+    deadlinesChanged: [],
     certificateIssued: [],
     accountChanged: [],
     courseAccessRevoked: [],
@@ -37,6 +39,11 @@ export function recordingPublisher(next?: Publisher): Publisher & { calls: Calls
       calls.attemptGraded.push(graded);
       await next?.attemptGraded(graded);
     },
+    attemptAbandoned: async (abandoned) => {
+      calls.attemptAbandoned.push(abandoned);
+      await next?.attemptAbandoned(abandoned);
+    },
+    deadlinesChanged: record('deadlinesChanged'),
     certificateIssued: record('certificateIssued'),
     accountChanged: record('accountChanged'),
     courseAccessRevoked: record('courseAccessRevoked'),
