@@ -43,10 +43,10 @@ export function QuizRunner({ attempt: initial, onFinished }: { attempt: Attempt;
         if (event.attemptId === attemptId) setDeadline((current) => current);
       }),
     ];
-    const live = onServerEventLoose('quiz:deadline-changed', (event) => {
+    const live = onServerEvent('quiz:deadline-changed', (event) => {
       if (event.attemptId === attemptId && event.deadline) setDeadline(event.deadline);
     });
-    const abandoned = onServerEventLoose('quiz:abandoned', (event) => {
+    const abandoned = onServerEvent('quiz:abandoned', (event) => {
       if (event.attemptId === attemptId) void api.get<Attempt>(`/api/attempts/${attemptId}`).then(setAttempt);
     });
     return () => [...offs, live, abandoned].forEach((off) => off());
@@ -178,9 +178,4 @@ function QuestionInput({ question, value, onAnswer }: { question: Question; valu
       ))}
     </div>
   );
-}
-
-/** For events the contract on this branch does not name yet (launch moderation). */
-function onServerEventLoose(event: string, handler: (payload: { attemptId: string; deadline?: string | null }) => void): () => void {
-  return onServerEvent(event as 'quiz:expired', handler as never);
 }
