@@ -131,6 +131,53 @@ await t.test('the student goes offline and comes back: the page resyncs what it 
   t.pass('resynced after the network came back');
 });
 
+/** The student's countdown in seconds. */
+async function countdownSeconds(page: Page): Promise<number> {
+  const text = await page.getByTestId('quiz').getByTestId('countdown').innerText();
+  const match = /(\d+):(\d\d)/.exec(text);
+  if (!match) throw new Error(`no countdown in "${text}"`);
+  return Number(match[1]) * 60 + Number(match[2]);
+}
+
+async function countdownAbove(page: Page, seconds: number): Promise<number> {
+  const until = Date.now() + 5000;
+  for (;;) {
+    const now = await countdownSeconds(page);
+    if (now > seconds || Date.now() > until) return now;
+    await page.waitForTimeout(100);
+  }
+}
+
+await t.test('a launched quiz: countdown, extend for all and for one, answers, grade and distribution on the dashboard', async (t) => {
+  await teacher.page.getByLabel('Minutes').fill('1');
+  await teacher.page.getByRole('button', { name: 'Launch quiz' }).click();
+  await teacher.page.getByTestId('launch').waitFor(WAIT);
+  await student.page.getByTestId('quiz').getByTestId('countdown').waitFor(WAIT);
+  const first = await countdownSeconds(student.page);
+  t.ok(first > 50 && first <= 60, `the student's clock starts near a minute (${first} s)`);
+
+  await teacher.page.getByRole('button', { name: '+1 minute for everyone' }).click();
+  const extended = await countdownAbove(student.page, first + 50);
+  t.ok(extended > first + 50, `extend for everyone moved the student's clock (${first} → ${extended} s)`);
+  await teacher.page.getByRole('button', { name: 'Give Alice Student 30 more seconds' }).click();
+  const personal = await countdownAbove(student.page, extended + 20);
+  t.ok(personal > extended + 20, `extend for Alice moved her clock (${extended} → ${personal} s)`);
+  await screenshot(student.page, 'student-launched-quiz');
+
+  await student.page.getByTestId('quiz').getByLabel('True', { exact: true }).check();
+  await student.page.getByTestId(`save-${quiz.tf.id}`).filter({ hasText: 'saved' }).waitFor(WAIT);
+  await student.page.getByTestId('quiz').getByLabel('ORDER BY').check();
+  await student.page.getByTestId(`save-${quiz.mc.id}`).filter({ hasText: 'saved' }).waitFor(WAIT);
+  await teacher.page.getByTestId('launch').getByTestId('distribution').filter({ hasText: 'ORDER BY: 1 of 1' }).waitFor(WAIT);
+  await screenshot(teacher.page, 'instructor-launch');
+  await student.page.getByRole('button', { name: 'Submit answers' }).click();
+  await student.page.getByTestId('grade').filter({ hasText: '1/2' }).waitFor(WAIT);
+  await teacher.page.getByTestId('grades').filter({ hasText: '1/2 (50 %)' }).waitFor(WAIT);
+  // Alice was the only one online at launch: her submission finishes the launch, which closes with its summary.
+  await teacher.page.getByTestId('launch-summary').filter({ hasText: '1 graded of 1' }).waitFor(WAIT);
+  await screenshot(teacher.page, 'instructor-launch-summary');
+});
+
 await t.test('a student opening the instructor page is told it is not theirs', async (t) => {
   const page = await student.context.newPage();
   await page.goto(`${base}/app/#/teach/${course.id}`);

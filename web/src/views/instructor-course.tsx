@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, describeError } from '../api.js';
 import { formatRemaining, useRemainingMs } from '../clock.js';
-import { emit, onServerEvent, resyncs } from '../live.js';
+import { emit, onServerEvent, onSessionEvent, resyncs } from '../live.js';
 import { useFrameBatchedRender, useStore } from '../store.js';
 import type { CourseDetail, CurrentSessionJson, Dashboard, OutlineLesson, Quiz } from '../types.js';
 import { DistributionChart } from './chart.js';
@@ -16,6 +16,7 @@ interface RosterRow {
   total: number;
   lastLesson: string | null;
   attempt: string | null;
+  attemptId?: string;
 }
 
 interface Grade {
@@ -69,6 +70,13 @@ export function InstructorCourse({ courseId }: { courseId: string }) {
     try {
       const current = await api.get<CurrentSessionJson>(`/api/courses/${courseId}/live-sessions/current?limit=100`);
       setSession(current);
+      for (const entry of current.roster?.items ?? []) {
+        const row = roster.current.get(entry.studentId);
+        if (!row) continue;
+        row.online = entry.online;
+        if (entry.attemptStatus && !row.attempt?.startsWith('graded')) row.attempt = entry.attemptStatus.replace('_', ' ');
+      }
+      render();
       const open = (current as { openLaunch?: { id: string } | null }).openLaunch;
       if (open) await loadLaunch(open.id);
       else setLaunch((previous) => (previous && !previous.closedAt ? { ...previous, closedAt: new Date().toISOString() } : previous));
@@ -179,7 +187,10 @@ export function InstructorCourse({ courseId }: { courseId: string }) {
         if (grades.current.some((grade) => grade.attemptId === event.attemptId)) return;
         grades.current = [...grades.current, event].slice(-100);
         const row = roster.current.get(event.studentId);
-        if (row) row.attempt = `graded ${formatPercent(event.percentage)}`;
+        if (row) {
+          row.attempt = `graded ${formatPercent(event.percentage)}`;
+          row.attemptId = event.attemptId;
+        }
         render();
       }),
       onServerEvent('quiz:answer-stats', (event) => {
@@ -189,6 +200,22 @@ export function InstructorCourse({ courseId }: { courseId: string }) {
       onServerEvent('session:started', () => void loadSession()),
       onServerEvent('session:lesson', () => void loadSession()),
       onServerEvent('session:ended', () => void loadSession()),
+      onServerEvent('quiz:abandoned', (event) => {
+        for (const row of roster.current.values()) if (row.attemptId === event.attemptId) row.attempt = 'abandoned';
+        render();
+      }),
+      onSessionEvent<{ courseId: string; launchId: string }>('session:quiz-launched', (event) => {
+        if (event.courseId === courseId) void loadLaunch(event.launchId);
+      }),
+      onSessionEvent<{ courseId: string; launchId: string }>('session:quiz-closed', (event) => {
+        if (event.courseId === courseId) void loadLaunch(event.launchId);
+      }),
+      onSessionEvent<{ courseId: string; launchId: string; counts: NonNullable<LaunchView['counts']> }>('session:launch-counts', (event) => {
+        if (event.courseId === courseId) setLaunch((current) => (current?.id === event.launchId ? { ...current, counts: event.counts } : current));
+      }),
+      onSessionEvent<{ courseId: string; launchId: string; summary: NonNullable<LaunchView['summary']> }>('session:launch-summary', (event) => {
+        if (event.courseId === courseId) setLaunch((current) => (current?.id === event.launchId ? { ...current, summary: event.summary } : current));
+      }),
     ];
     return () => offs.forEach((off) => off());
   }, [courseId]);

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, describeError } from '../api.js';
-import { emit, onServerEvent, resyncs } from '../live.js';
+import { emit, onServerEvent, onSessionEvent, resyncs } from '../live.js';
 import { useStore } from '../store.js';
 import type { Attempt, CourseDetail, CurrentSessionJson, OutlineLesson } from '../types.js';
 import { Notice, ProgressBar } from './common.js';
@@ -64,6 +64,8 @@ export function useLiveClass(courseId: string) {
       onServerEvent('session:started', () => void load()),
       onServerEvent('session:lesson', () => void load()),
       onServerEvent('session:ended', () => void load()),
+      onSessionEvent('session:quiz-launched', () => void load()),
+      onSessionEvent('session:quiz-closed', () => void load()),
       onServerEvent('quiz:started', (event) => {
         const withAttempt = event as typeof event & { attempt?: Attempt; launchId?: string };
         // Self-paced attempts belong to the lesson page that started them; a launch is the class's.
@@ -75,7 +77,16 @@ export function useLiveClass(courseId: string) {
     return () => offs.forEach((off) => off());
   }, [courseId]);
 
-  return { session, attempt, error, setAttempt };
+  const openLaunch = (session as { openLaunch?: { id: string; quizId: string } | null } | null)?.openLaunch ?? null;
+  async function join() {
+    if (!openLaunch) return;
+    try {
+      setAttempt(await api.post<Attempt>(`/api/quizzes/${openLaunch.quizId}/attempts`));
+    } catch (failure) {
+      setError(describeError(failure));
+    }
+  }
+  return { session, attempt, error, setAttempt, openLaunch, join };
 }
 
 export function StudentCourse({ courseId }: { courseId: string }) {
@@ -142,6 +153,11 @@ export function StudentCourse({ courseId }: { courseId: string }) {
         </Notice>
       )}
       {live.attempt && <QuizRunner attempt={live.attempt} onFinished={(done) => live.setAttempt(done)} />}
+      {!live.attempt && live.openLaunch && (
+        <button type="button" onClick={() => void live.join()}>
+          Join the quiz the class is taking
+        </button>
+      )}
       <h2>Lessons</h2>
       <Outline courseId={courseId} lessons={course.lessons} followed={followed?.id ?? null} />
     </div>
