@@ -10,6 +10,7 @@ import dashboardRoutes from './dashboard/dashboard.routes.js';
 import quizRoutes from './quizzes/quizzes.routes.js';
 import attemptRoutes from './attempts/attempts.routes.js';
 import certificateRoutes from './certificates/certificates.routes.js';
+import launchRoutes from './live-sessions/launches.routes.js';
 import { createQuizHandlers } from './attempts/attempts.socket.js';
 import { createProgressHandlers } from './progress/progress.socket.js';
 
@@ -35,4 +36,5 @@ export default async function apiRoutes(app: FastifyInstance) {
   await app.register(quizRoutes);
   await app.register(attemptRoutes);
   await app.register(certificateRoutes);
+  await app.register(launchRoutes);
 }

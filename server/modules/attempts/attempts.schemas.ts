@@ -11,6 +11,8 @@ export const AttemptJson = Type.Object({
   enrollmentId: Uuid,
   studentId: Uuid,
   attemptNumber: Type.Integer(),
+  /** The live-session launch this attempt belongs to; null when self-paced. */
+  launchId: Nullable(Uuid),
   status: Type.Enum(['in_progress', 'submitted', 'graded']),
   startedAt: Timestamp,
   deadline: NullableTimestamp,
