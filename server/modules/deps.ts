@@ -93,6 +93,8 @@ export interface AttemptGraded {
   isPassed: boolean;
   /** Graded at its deadline by the server (the student hears `quiz:expired` first). */
   expired: boolean;
+  /** The end of its submit window, as `quiz:expired` carries it. */
+  submitUntil: string | null;
   /** The launch the attempt belongs to (its counts change). */
   launchId?: string | null;
 }
@@ -116,6 +118,28 @@ export interface LaunchedAttemptsStarted {
 export interface LaunchRef {
   launchId: string;
   courseId: string;
+}
+
+/** An attempt its overdue policy (`graceperiod`, `autoabandon`) finished without a grade. */
+export interface AttemptAbandoned {
+  attemptId: string;
+  quizId: string;
+  studentId: string;
+  courseId: string;
+  /** The end of its submit window, as `quiz:expired` carries it. */
+  submitUntil: string | null;
+  /** The launch the attempt belongs to (its counts change). */
+  launchId?: string | null;
+}
+
+/** A running attempt whose deadline (and submit window with it) moved. */
+export interface DeadlineChanged {
+  attemptId: string;
+  quizId: string;
+  studentId: string;
+  courseId: string;
+  deadline: string;
+  submitUntil: string;
 }
 
 export interface CertificateIssued {
@@ -151,6 +175,13 @@ export interface Publisher {
   launchWindowEnded(launch: LaunchRef): Promise<void>;
   /** `session:launch-summary` to the instructors (written once, by the one process that summarised it). */
   launchSummarized(launch: LaunchRef & { summary: Static<typeof LaunchSummaryJson> }): void;
+  /** Resolves once `quiz:expired` (unless sent before) and `quiz:abandoned` are handed over, in that order. */
+  attemptAbandoned(abandoned: AttemptAbandoned): Promise<void>;
+  /**
+   * Deadlines moved (committed): `quiz:deadline-changed` to each student and the course's
+   * instructors, and every instance ticking one of them follows the new deadline.
+   */
+  deadlinesChanged(changes: DeadlineChanged[]): void;
   certificateIssued(certificate: CertificateIssued): void;
   /** An account was deactivated or changed role: its live connections must authenticate again. */
   accountChanged(userId: string): void;

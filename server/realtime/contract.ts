@@ -106,7 +106,21 @@ export const QuizStartedPayload = Type.Object({
   attempt: Type.Optional(AttemptJson),
 });
 export const QuizTickPayload = Type.Object({ ...stamped, attemptId: Uuid, remainingMs: Type.Number() });
-export const QuizExpiredPayload = Type.Object({ ...stamped, attemptId: Uuid });
+export const QuizExpiredPayload = Type.Object({
+  ...stamped,
+  attemptId: Uuid,
+  submitUntil: Type.Union([Timestamp, Type.Null()], { description: 'The end of the submit window: later than the deadline only under `graceperiod`' }),
+});
+export const QuizAbandonedPayload = Type.Object({ ...stamped, attemptId: Uuid, quizId: Uuid, studentId: Uuid, courseId: Uuid });
+export const QuizDeadlineChangedPayload = Type.Object({
+  ...stamped,
+  attemptId: Uuid,
+  quizId: Uuid,
+  studentId: Uuid,
+  courseId: Uuid,
+  deadline: Timestamp,
+  submitUntil: Timestamp,
+});
 export const QuizGradedPayload = Type.Object({
   ...stamped,
   attemptId: Uuid,
@@ -142,6 +156,8 @@ export const serverEvents = {
   /** Volatile: dropped rather than queued or replayed. */
   'quiz:tick': QuizTickPayload,
   'quiz:expired': QuizExpiredPayload,
+  'quiz:deadline-changed': QuizDeadlineChangedPayload,
+  'quiz:abandoned': QuizAbandonedPayload,
   'quiz:graded': QuizGradedPayload,
   'quiz:answer-stats': QuizAnswerStatsPayload,
   'certificate:issued': CertificateIssuedPayload,
@@ -169,6 +185,8 @@ export type QuizStartedPayload = Static<typeof QuizStartedPayload>;
 export type QuizTickPayload = Static<typeof QuizTickPayload>;
 export type QuizExpiredPayload = Static<typeof QuizExpiredPayload>;
 export type QuizGradedPayload = Static<typeof QuizGradedPayload>;
+export type QuizAbandonedPayload = Static<typeof QuizAbandonedPayload>;
+export type QuizDeadlineChangedPayload = Static<typeof QuizDeadlineChangedPayload>;
 export type QuizAnswerStatsPayload = Static<typeof QuizAnswerStatsPayload>;
 export type CertificateIssuedPayload = Static<typeof CertificateIssuedPayload>;
 export type SessionQuizLaunchedPayload = Static<typeof SessionQuizLaunchedPayload>;

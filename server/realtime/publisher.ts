@@ -1,11 +1,13 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Redis } from 'ioredis';
 import type {
+  AttemptAbandoned,
   AttemptGraded,
   AttemptOpen,
   AttemptStarted,
   CertificateIssued,
   CourseAccessRevoked,
+  DeadlineChanged,
   EnrollmentProgress,
   LaunchedAttemptsStarted,
   LaunchOpened,
@@ -21,6 +23,7 @@ import { rooms } from './contract.js';
 import type { RealtimeEmitter } from './emitter.js';
 import { KeyedThrottle } from './keyed-throttle.js';
 import type { AttemptTick, TimedAttempt } from './quiz-ticks.js';
+import type { MovedAttemptDeadline } from './types.js';
 
 export interface RealtimePublisherDeps {
   emitter: RealtimeEmitter;
@@ -33,8 +36,13 @@ export interface RealtimePublisherDeps {
   disconnectUser(userId: string): void;
   /** Takes users out of a course's rooms and presence on every instance. */
   revokeCourseAccess(revoked: CourseAccessRevoked): void;
+  /**
+   * Tells every other process that attempts' deadlines moved (through the adapter); this
+   * instance's own ticks follow through `attemptDeadlinesMoved`.
+   */
+  broadcastDeadlinesMoved(moved: MovedAttemptDeadline[]): void;
   /** This instance's tick scheduler; absent in processes that serve no sockets (workers). */
-  ticks?: { track(attempt: TimedAttempt): void; untrack(attemptId: string): void };
+  ticks?: { track(attempt: TimedAttempt): void; untrack(attemptId: string): void; isTracking(attemptId: string): boolean };
   /** Whether a user has a socket on this instance (only those get ticks from here). */
   hasLocalSockets?(userId: string): boolean;
   /** `quiz:answer-stats` at most once per this many ms per question. @defaultValue 250 */
@@ -160,7 +168,7 @@ export class RealtimePublisher implements Publisher {
    * deadline job, the sweep): a Redis `SET NX` marker decides, as for `quiz:expired`.
    */
   async launchWindowEnded(launch: LaunchRef): Promise<void> {
-    if (!(await this.firstTime(`launch-closed:${launch.launchId}`, { launchId: launch.launchId }))) return;
+    if (!(await this.firstTime(`${this.deps.redisPrefix}:realtime:launch-closed:${launch.launchId}`, { launchId: launch.launchId }))) return;
     this.deps.emitter.emit(rooms.course(launch.courseId), 'session:quiz-closed', { courseId: launch.courseId, launchId: launch.launchId });
   }
 
@@ -194,7 +202,7 @@ export class RealtimePublisher implements Publisher {
   async attemptGraded(event: AttemptGraded): Promise<void> {
     this.deps.ticks?.untrack(event.attemptId);
     if (event.launchId) this.launchCountsChanged({ launchId: event.launchId, courseId: event.courseId });
-    if (event.expired) await this.announceExpiry(event.attemptId, event.studentId);
+    if (event.expired) await this.announceExpiry(event.attemptId, event.studentId, event.submitUntil);
     this.deps.emitter.emit([rooms.user(event.studentId), rooms.instructors(event.courseId)], 'quiz:graded', {
       attemptId: event.attemptId,
       quizId: event.quizId,
@@ -206,10 +214,62 @@ export class RealtimePublisher implements Publisher {
     });
   }
 
+  /**
+   * The overdue policy finished an attempt without a grade: the student hears `quiz:expired`
+   * (unless it did) then `quiz:abandoned`; the instructors hear `quiz:abandoned`.
+   */
+  async attemptAbandoned(event: AttemptAbandoned): Promise<void> {
+    this.deps.ticks?.untrack(event.attemptId);
+    if (event.launchId) this.launchCountsChanged({ launchId: event.launchId, courseId: event.courseId });
+    await this.announceExpiry(event.attemptId, event.studentId, event.submitUntil);
+    this.deps.emitter.emit([rooms.user(event.studentId), rooms.instructors(event.courseId)], 'quiz:abandoned', {
+      attemptId: event.attemptId,
+      quizId: event.quizId,
+      studentId: event.studentId,
+      courseId: event.courseId,
+    });
+  }
+
+  /**
+   * Deadlines moved: each student and its course's instructors hear `quiz:deadline-changed` at
+   * once; the instances ticking those attempts (this one and, through the adapter, the others)
+   * follow the new deadlines from their next tick. An attempt moved past a deadline already
+   * announced may expire again: its `quiz:expired` marker is cleared.
+   */
+  deadlinesChanged(changes: DeadlineChanged[]): void {
+    for (const change of changes) {
+      this.deps.emitter.emit([rooms.user(change.studentId), rooms.instructors(change.courseId)], 'quiz:deadline-changed', {
+        attemptId: change.attemptId,
+        quizId: change.quizId,
+        studentId: change.studentId,
+        courseId: change.courseId,
+        deadline: change.deadline,
+        submitUntil: change.submitUntil,
+      });
+    }
+    const moved = changes.map((change) => ({ attemptId: change.attemptId, studentId: change.studentId, deadline: change.deadline }));
+    this.attemptDeadlinesMoved(moved);
+    this.deps.broadcastDeadlinesMoved(moved);
+    this.deps.redis
+      .del(...changes.map((change) => this.expiredMarker(change.attemptId)))
+      .catch((error: unknown) => this.deps.log.warn({ err: error }, 'quiz:expired markers not cleared'));
+  }
+
+  /** Deadlines moved (here or in another process): attempts ticking here, or of students connected here, follow them. */
+  attemptDeadlinesMoved(moved: MovedAttemptDeadline[]): void {
+    const { ticks } = this.deps;
+    if (!ticks) return;
+    for (const attempt of moved) {
+      if (!ticks.isTracking(attempt.attemptId) && this.deps.hasLocalSockets && !this.deps.hasLocalSockets(attempt.studentId)) continue;
+      ticks.track({ attemptId: attempt.attemptId, studentId: attempt.studentId, deadline: new Date(attempt.deadline) });
+    }
+  }
+
   /** The tick scheduler saw a deadline pass: `quiz:expired`, if the attempt is still open. */
   async attemptReachedDeadline(attempt: TimedAttempt): Promise<void> {
-    if ((await attemptStatus(this.deps.orm.em.fork(), attempt.attemptId)) !== 'in_progress') return;
-    await this.announceExpiry(attempt.attemptId, attempt.studentId);
+    const current = await attemptStatus(this.deps.orm.em.fork(), attempt.attemptId);
+    if (current?.status !== 'in_progress') return;
+    await this.announceExpiry(attempt.attemptId, attempt.studentId, current.submitUntil);
   }
 
   /** A due tick of a timed attempt ticking on this instance: volatile, to the student's connections here. */
@@ -269,19 +329,23 @@ export class RealtimePublisher implements Publisher {
    * deadline, the deadline job or the sweep when they grade): a Redis `SET NX` marker decides.
    * Without Redis it is sent anyway: a duplicate beats a missing notice.
    */
-  private async announceExpiry(attemptId: string, studentId: string): Promise<void> {
-    if (await this.firstTime(`quiz-expired:${attemptId}`, { attemptId })) this.deps.emitter.emit(rooms.user(studentId), 'quiz:expired', { attemptId });
+  private async announceExpiry(attemptId: string, studentId: string, submitUntil: string | null): Promise<void> {
+    if (await this.firstTime(this.expiredMarker(attemptId), { attemptId }))
+      this.deps.emitter.emit(rooms.user(studentId), 'quiz:expired', { attemptId, submitUntil });
   }
 
   /** Whether this process is the first to claim `marker` (a Redis `SET NX`); true without Redis: a duplicate beats a missing notice. */
-  private async firstTime(marker: string, context: Record<string, string>): Promise<boolean> {
+  private async firstTime(key: string, context: Record<string, string>): Promise<boolean> {
     try {
-      const key = `${this.deps.redisPrefix}:realtime:${marker}`;
       return (await this.deps.redis.set(key, '1', 'PX', EXPIRED_MARKER_TTL_MS, 'NX')) === 'OK';
     } catch (error) {
-      this.deps.log.warn({ err: error, ...context }, `${marker} marker unavailable; sending anyway`);
+      this.deps.log.warn({ err: error, ...context }, 'once-only marker unavailable; sending anyway');
       return true;
     }
+  }
+
+  private expiredMarker(attemptId: string): string {
+    return `${this.deps.redisPrefix}:realtime:quiz-expired:${attemptId}`;
   }
 
   private async emitAnswerStats(key: string): Promise<void> {

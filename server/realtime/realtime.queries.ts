@@ -58,10 +58,13 @@ export async function answerDistribution(
   return Object.fromEntries(counts);
 }
 
-/** An attempt's status now (null when it does not exist). */
-export async function attemptStatus(em: EntityManager, attemptId: string): Promise<string | null> {
-  const [row] = await em.execute<Array<{ status: string }>>('SELECT status FROM quiz_attempts WHERE id = ?', [attemptId]);
-  return row?.status ?? null;
+/** An attempt's status and the end of its submit window now (null when it does not exist). */
+export async function attemptStatus(em: EntityManager, attemptId: string): Promise<{ status: string; submitUntil: string | null } | null> {
+  const [row] = await em.execute<Array<{ status: string; submit_until: string | Date | null }>>('SELECT status, submit_until FROM quiz_attempts WHERE id = ?', [
+    attemptId,
+  ]);
+  if (!row) return null;
+  return { status: row.status, submitUntil: row.submit_until === null ? null : new Date(row.submit_until).toISOString() };
 }
 
 /** The quiz, course and launch of an attempt (null when it does not exist). */

@@ -3,6 +3,7 @@ import type { Jobs } from '../../server/modules/deps.js';
 export interface RecordingJobs extends Jobs {
   scheduled: Array<{ attemptId: string; runAt: Date }>;
   launches: Array<{ launchId: string; runAt: Date }>;
+  rescheduled: Array<{ attemptId: string; runAt: Date }>;
   cancelled: string[];
   certificates: string[];
   courses: string[];
@@ -18,6 +19,7 @@ export function recordingJobs(options: { courseQueued?: boolean; requeue?: 'queu
   const jobs: RecordingJobs = {
     scheduled: [],
     launches: [],
+    rescheduled: [],
     cancelled: [],
     certificates: [],
     courses: [],
@@ -30,6 +32,9 @@ export function recordingJobs(options: { courseQueued?: boolean; requeue?: 'queu
     },
     async scheduleLaunchDeadline(launchId, runAt) {
       jobs.launches.push({ launchId, runAt });
+    },
+    async rescheduleDeadline(attemptId, runAt) {
+      jobs.rescheduled.push({ attemptId, runAt });
     },
     async cancelDeadline(attemptId) {
       jobs.cancelled.push(attemptId);

@@ -19,6 +19,8 @@ export function recordingPublisher(next?: Publisher): Publisher & { calls: Calls
     launchCountsChanged: [],
     launchWindowEnded: [],
     launchSummarized: [],
+    attemptAbandoned: [],
+    deadlinesChanged: [],
     certificateIssued: [],
     accountChanged: [],
     courseAccessRevoked: [],
@@ -47,6 +49,11 @@ export function recordingPublisher(next?: Publisher): Publisher & { calls: Calls
       await next?.launchWindowEnded(launch);
     },
     launchSummarized: record('launchSummarized'),
+    attemptAbandoned: async (abandoned) => {
+      calls.attemptAbandoned.push(abandoned);
+      await next?.attemptAbandoned(abandoned);
+    },
+    deadlinesChanged: record('deadlinesChanged'),
     certificateIssued: record('certificateIssued'),
     accountChanged: record('accountChanged'),
     courseAccessRevoked: record('courseAccessRevoked'),

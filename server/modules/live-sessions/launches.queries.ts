@@ -73,10 +73,11 @@ export type LaunchAttemptOutcome =
 /**
  * Creates the launch's attempts of `studentIds` who are students of the course (active or
  * completed) without an attempt in this launch, in ONE statement: each gets the next attempt
- * number, its question order from `orders` (student id → order) and the deadline `closes_at` +
- * its offset, by the database clock. Skipped with a reason, from the same statement: a running
- * attempt of the quiz (`ATTEMPT_IN_PROGRESS`), or no attempt left (`MAX_ATTEMPTS_REACHED`; an
- * abandoned launched attempt without answers does not count). The unique indexes stay the last
+ * number, its question order from `orders` (student id → order), the deadline `closes_at` + its
+ * extra time (`quiz_overrides`) + its offset, by the database clock, and the quiz's overdue
+ * policy with its submit window. Skipped with a reason, from the same statement: a running
+ * attempt of the quiz (`ATTEMPT_IN_PROGRESS`), or no attempt left (`MAX_ATTEMPTS_REACHED`, extra
+ * attempts counted; an abandoned launched attempt without answers does not count). The unique indexes stay the last
  * word against a concurrent start: a row they refuse comes back `raced`.
  */
 export async function insertLaunchAttempts(
@@ -88,17 +89,20 @@ export async function insertLaunchAttempts(
   if (studentIds.length === 0) return [];
   return tx.execute<LaunchAttemptOutcome[]>(
     `WITH launch AS (
-       SELECT l.id, l.quiz_id, l.closes_at, l.student_offsets, ls.course_id, q.max_attempts
+       SELECT l.id, l.quiz_id, l.closes_at, l.student_offsets, ls.course_id, q.max_attempts, q.overdue_handling, q.grace_period_seconds
          FROM quiz_launches l JOIN live_sessions ls ON ls.id = l.session_id JOIN quizzes q ON q.id = l.quiz_id
         WHERE l.id = ?
      ),
      decided AS (
        SELECT e.id AS enrollment_id, e.student_id, stats.last,
+              launch.closes_at + make_interval(secs => coalesce(o.extra_time_seconds, 0)
+                                                       + coalesce((launch.student_offsets ->> e.student_id::text)::int, 0)) AS deadline,
               CASE WHEN stats.running THEN 'ATTEMPT_IN_PROGRESS'
-                   WHEN launch.max_attempts IS NOT NULL AND stats.counted >= launch.max_attempts THEN 'MAX_ATTEMPTS_REACHED'
+                   WHEN launch.max_attempts IS NOT NULL AND stats.counted >= launch.max_attempts + coalesce(o.extra_attempts, 0) THEN 'MAX_ATTEMPTS_REACHED'
               END AS reason
          FROM launch
          JOIN enrollments e ON e.course_id = launch.course_id AND e.status IN ('active', 'completed') AND e.student_id IN (SELECT value::uuid FROM jsonb_array_elements_text(?::jsonb))
+         LEFT JOIN quiz_overrides o ON o.quiz_id = launch.quiz_id AND o.student_id = e.student_id
          CROSS JOIN LATERAL (
            SELECT (count(*) FILTER (WHERE NOT (a.launch_id IS NOT NULL AND a.status = 'abandoned'
                                                AND coalesce(a.answers, '{}'::jsonb) = '{}'::jsonb)))::int AS counted,
@@ -110,10 +114,11 @@ export async function insertLaunchAttempts(
         WHERE NOT stats.in_launch
      ),
      inserted AS (
-       INSERT INTO quiz_attempts (enrollment_id, quiz_id, launch_id, attempt_number, status, started_at, deadline, question_order, answers)
-       SELECT d.enrollment_id, launch.quiz_id, launch.id, d.last + 1, 'in_progress', now(),
-              launch.closes_at + make_interval(secs => coalesce((launch.student_offsets ->> d.student_id::text)::int, 0)),
-              ?::jsonb -> d.student_id::text, '{}'::jsonb
+       INSERT INTO quiz_attempts (enrollment_id, quiz_id, launch_id, attempt_number, status, started_at, deadline, submit_until,
+                                  overdue_handling, grace_period_seconds, question_order, answers)
+       SELECT d.enrollment_id, launch.quiz_id, launch.id, d.last + 1, 'in_progress', now(), d.deadline,
+              d.deadline + make_interval(secs => CASE WHEN launch.overdue_handling = 'graceperiod' THEN launch.grace_period_seconds ELSE 0 END),
+              launch.overdue_handling, launch.grace_period_seconds, ?::jsonb -> d.student_id::text, '{}'::jsonb
          FROM decided d CROSS JOIN launch
         WHERE d.reason IS NULL
        ON CONFLICT DO NOTHING
@@ -145,7 +150,7 @@ export interface JoinableLaunchRow {
   closes_at: string;
   shuffle_questions: boolean;
   shuffle_options: boolean;
-  /** The student's own deadline (shared close + its offset) minus now, by the database clock. */
+  /** The student's own deadline (shared close + extra time + offset) minus now, by the database clock. */
   remaining_ms: number;
   /** The student's attempt in this launch, if any. */
   attempt_id: string | null;
@@ -155,13 +160,15 @@ export interface JoinableLaunchRow {
 export async function joinableLaunch(db: SqlRunner, quizId: string, studentId: string): Promise<JoinableLaunchRow | null> {
   const [row] = await db.execute<JoinableLaunchRow[]>(
     `SELECT l.id AS launch_id, ls.course_id, l.closes_at, q.shuffle_questions, q.shuffle_options,
-            (extract(epoch FROM (l.closes_at + make_interval(secs => coalesce((l.student_offsets ->> ?::text)::int, 0)) - now())) * 1000)::float8 AS remaining_ms,
+            (extract(epoch FROM (l.closes_at + make_interval(secs => coalesce((l.student_offsets ->> ?::text)::int, 0) + coalesce(o.extra_time_seconds, 0))
+                                 - now())) * 1000)::float8 AS remaining_ms,
             a.id AS attempt_id, a.status AS attempt_status
        FROM quiz_launches l
        JOIN live_sessions ls ON ls.id = l.session_id AND ls.status = 'live'
        JOIN quizzes q ON q.id = l.quiz_id
        JOIN enrollments e ON e.course_id = ls.course_id AND e.student_id = ? AND e.status IN ('active', 'completed')
        LEFT JOIN quiz_attempts a ON a.launch_id = l.id AND a.enrollment_id = e.id
+       LEFT JOIN quiz_overrides o ON o.quiz_id = l.quiz_id AND o.student_id = e.student_id
       WHERE l.quiz_id = ? AND l.closed_at IS NULL
       ORDER BY l.opens_at DESC LIMIT 1`,
     [studentId, studentId, quizId],
@@ -175,21 +182,110 @@ export async function openLaunchOfSession(db: SqlRunner, sessionId: string): Pro
   return row?.id ?? null;
 }
 
+/** A launched attempt whose deadline moved (close, extend), as `quiz:deadline-changed` reports it. */
+export interface MovedAttemptRow {
+  id: string;
+  quiz_id: string;
+  student_id: string;
+  course_id: string;
+  deadline: string;
+  submit_until: string;
+}
+
+const MOVED_RETURNING = `RETURNING a.id, a.quiz_id, e.student_id, e.course_id, a.deadline, a.submit_until`;
+/** The submit window of an attempt whose deadline is `deadline`: the grace period's under `graceperiod`. */
+const SUBMIT_UNTIL = (deadline: string) =>
+  `${deadline} + make_interval(secs => CASE WHEN a.overdue_handling = 'graceperiod' THEN a.grace_period_seconds ELSE 0 END)`;
+
 /**
  * Ends the launch's window now (database clock): `closes_at` and every running attempt's
- * deadline become now (never later than they were). Returns the running attempts.
+ * deadline (with its submit window) become now, never later than they were. Returns the attempts
+ * whose deadline moved.
  */
-export async function closeLaunchWindow(tx: SqlRunner, launchId: string): Promise<string[]> {
+export async function closeLaunchWindow(tx: SqlRunner, launchId: string): Promise<MovedAttemptRow[]> {
   await tx.execute(
     `UPDATE quiz_launches SET closes_at = greatest(now(), opens_at + interval '1 millisecond')
       WHERE id = ? AND closed_at IS NULL AND closes_at > now()`,
     [launchId],
   );
-  const rows = await tx.execute<Array<{ id: string }>>(
-    `UPDATE quiz_attempts SET deadline = least(deadline, now()) WHERE launch_id = ? AND status = 'in_progress' RETURNING id`,
+  return tx.execute<MovedAttemptRow[]>(
+    `UPDATE quiz_attempts a SET deadline = now(), submit_until = ${SUBMIT_UNTIL('now()')}
+       FROM enrollments e
+      WHERE a.launch_id = ? AND a.status = 'in_progress' AND a.deadline > now() AND e.id = a.enrollment_id
+      ${MOVED_RETURNING}`,
     [launchId],
   );
-  return rows.map((row) => row.id);
+}
+
+/**
+ * Moves the launch's shared close by `seconds`, and with it every running attempt of the launch
+ * whose deadline is at or after the old close (those a close cut short stay). Nothing moves, and
+ * null comes back, when the new close would not be in the future or the launch is closed.
+ */
+export async function shiftLaunchClose(tx: SqlRunner, launchId: string, seconds: number): Promise<{ closes_at: string; moved: MovedAttemptRow[] } | null> {
+  const [launch] = await tx.execute<Array<{ closes_at: string; old_closes_at: string }>>(
+    `UPDATE quiz_launches l SET closes_at = l.closes_at + make_interval(secs => ?)
+       FROM (SELECT id, closes_at AS old_closes_at FROM quiz_launches WHERE id = ? FOR UPDATE) old
+      WHERE l.id = old.id AND l.closed_at IS NULL AND l.closes_at + make_interval(secs => ?) > greatest(now(), l.opens_at)
+      RETURNING l.closes_at, old.old_closes_at`,
+    [seconds, launchId, seconds],
+  );
+  if (!launch) return null;
+  const moved = await tx.execute<MovedAttemptRow[]>(
+    `UPDATE quiz_attempts a SET deadline = a.deadline + make_interval(secs => ?),
+            submit_until = ${SUBMIT_UNTIL('a.deadline + make_interval(secs => ?)')}
+       FROM enrollments e
+      WHERE a.launch_id = ? AND a.status = 'in_progress' AND a.deadline >= ? AND e.id = a.enrollment_id
+      ${MOVED_RETURNING}`,
+    [seconds, seconds, launchId, launch.old_closes_at],
+  );
+  return { closes_at: launch.closes_at, moved };
+}
+
+/**
+ * Moves one student's offset in the launch by `seconds`, and its running attempt's deadline with
+ * it. Null, with nothing changed, when the student's new deadline would not be in the future or
+ * the launch is closed; `moved` is empty when the student has no running attempt (the offset
+ * applies if it joins).
+ */
+export async function shiftStudentOffset(
+  tx: SqlRunner,
+  launchId: string,
+  studentId: string,
+  seconds: number,
+): Promise<{ offset: number; moved: MovedAttemptRow[] } | null> {
+  const [launch] = await tx.execute<Array<{ student_offset: number }>>(
+    `UPDATE quiz_launches l
+        SET student_offsets = l.student_offsets || jsonb_build_object(?::text, coalesce((l.student_offsets ->> ?::text)::int, 0) + ?)
+      WHERE l.id = ? AND l.closed_at IS NULL
+        AND coalesce((SELECT a.deadline FROM quiz_attempts a JOIN enrollments e ON e.id = a.enrollment_id
+                       WHERE a.launch_id = l.id AND e.student_id = ? AND a.status = 'in_progress'),
+                     l.closes_at + make_interval(secs => coalesce((l.student_offsets ->> ?::text)::int, 0)))
+            + make_interval(secs => ?) > now()
+      RETURNING (l.student_offsets ->> ?::text)::int AS student_offset`,
+    [studentId, studentId, seconds, launchId, studentId, studentId, seconds, studentId],
+  );
+  if (!launch) return null;
+  const moved = await tx.execute<MovedAttemptRow[]>(
+    `UPDATE quiz_attempts a SET deadline = a.deadline + make_interval(secs => ?),
+            submit_until = ${SUBMIT_UNTIL('a.deadline + make_interval(secs => ?)')}
+       FROM enrollments e
+      WHERE a.launch_id = ? AND a.status = 'in_progress' AND e.id = a.enrollment_id AND e.student_id = ?
+      ${MOVED_RETURNING}`,
+    [seconds, seconds, launchId, studentId],
+  );
+  return { offset: launch.student_offset, moved };
+}
+
+/** Whether the user is a student of the launch's course (active or completed). */
+export async function isLaunchStudent(db: SqlRunner, launchId: string, studentId: string): Promise<boolean> {
+  const [row] = await db.execute<Array<{ found: boolean }>>(
+    `SELECT EXISTS (SELECT 1 FROM quiz_launches l JOIN live_sessions ls ON ls.id = l.session_id
+                      JOIN enrollments e ON e.course_id = ls.course_id AND e.student_id = ? AND e.status IN ('active', 'completed')
+                     WHERE l.id = ?) AS found`,
+    [studentId, launchId],
+  );
+  return !!row?.found;
 }
 
 /** When the launch's window (plus grace) ends, and whether it is summarised (the job's read). */
@@ -207,14 +303,24 @@ export async function launchWindow(
   return row ?? null;
 }
 
-/** Running attempts of the launch whose deadline plus grace has passed. */
+/** Running attempts of the launch whose submit window (deadline, or `submit_until`) plus grace has passed. */
 export async function dueLaunchAttempts(db: SqlRunner, launchId: string, graceMs: number, limit: number): Promise<string[]> {
   const rows = await db.execute<Array<{ id: string }>>(
     `SELECT id FROM quiz_attempts WHERE launch_id = ? AND status = 'in_progress'
-        AND deadline + (? || ' milliseconds')::interval <= now() ORDER BY deadline LIMIT ?`,
+        AND coalesce(submit_until, deadline) + (? || ' milliseconds')::interval <= now() ORDER BY deadline LIMIT ?`,
     [launchId, String(graceMs), limit],
   );
   return rows.map((row) => row.id);
+}
+
+/** When the launch's next running attempt is due (end of its submit window + grace), or null when none runs. */
+export async function nextLaunchAttemptDue(db: SqlRunner, launchId: string, graceMs: number): Promise<string | null> {
+  const [row] = await db.execute<Array<{ due: string | null }>>(
+    `SELECT min(coalesce(submit_until, deadline)) + (? || ' milliseconds')::interval AS due
+       FROM quiz_attempts WHERE launch_id = ? AND status = 'in_progress'`,
+    [String(graceMs), launchId],
+  );
+  return row?.due ?? null;
 }
 
 /** Launches whose window ended but that are not summarised yet (for the sweep). */
@@ -286,11 +392,12 @@ export interface LaunchStudentRow {
 export async function launchStudents(db: SqlRunner, launchId: string): Promise<LaunchStudentRow[]> {
   return db.execute<LaunchStudentRow[]>(
     `SELECT u.id AS student_id, u.full_name, u.email, a.status, a.score, a.percentage, a.is_passed, a.submitted_at,
-            coalesce((l.student_offsets ->> u.id::text)::int, 0) AS extra_seconds
+            coalesce((l.student_offsets ->> u.id::text)::int, 0) + coalesce(o.extra_time_seconds, 0) AS extra_seconds
        FROM quiz_attempts a
        JOIN quiz_launches l ON l.id = a.launch_id
        JOIN enrollments e ON e.id = a.enrollment_id
        JOIN users u ON u.id = e.student_id
+       LEFT JOIN quiz_overrides o ON o.quiz_id = l.quiz_id AND o.student_id = u.id
       WHERE a.launch_id = ?
       ORDER BY u.full_name, u.email`,
     [launchId],

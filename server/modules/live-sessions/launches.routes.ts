@@ -2,8 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { currentUser } from '../../plugins/auth.js';
 import { bearer, errors, IdParams } from '../../platform/schemas.js';
-import { LaunchBody, LaunchCreatedJson, LaunchJson, LaunchQuery } from './launches.schemas.js';
-import { closeLaunch, getLaunch, launchCsv, launchQuiz } from './launches.service.js';
+import { IdempotencyHeaders } from '../attempts/attempts.schemas.js';
+import { ExtendBody, LaunchBody, LaunchCreatedJson, LaunchExtendedJson, LaunchJson, LaunchQuery } from './launches.schemas.js';
+import { closeLaunch, extendLaunch, getLaunch, launchCsv, launchQuiz } from './launches.service.js';
 
 export default async function launchRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -41,6 +42,30 @@ export default async function launchRoutes(fastify: FastifyInstance) {
       },
     },
     async (request) => closeLaunch(request.deps, currentUser(request), request.params.id),
+  );
+
+  app.post(
+    '/launches/:id/extend',
+    {
+      preHandler: app.authenticate,
+      schema: {
+        tags,
+        summary: "Move a launch's shared close, or one student's deadline, by `seconds` (owner, admin); an Idempotency-Key makes a retry apply once",
+        description:
+          'Negative shortens. 409 DEADLINE_NOT_IN_FUTURE when the result would not be after now; 409 CONFLICT once the launch is closed; ' +
+          'a replayed reply carries `idempotent-replayed: true`.',
+        security: bearer,
+        params: IdParams,
+        headers: IdempotencyHeaders,
+        body: ExtendBody,
+        response: { 200: LaunchExtendedJson, ...errors(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request, reply) => {
+      const result = await extendLaunch(request.deps, currentUser(request), request.params.id, request.body, request.headers['idempotency-key']);
+      if (result.replayed) reply.header('idempotent-replayed', 'true');
+      return reply.code(result.statusCode as 200).send(result.body);
+    },
   );
 
   app.get(

@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { NullableTimestamp, Timestamp, Uuid } from '../../platform/schemas.js';
 import { Nullable } from '../learning.schemas.js';
+import { MAX_DEADLINE_CHANGE_SECONDS } from '../../domain/quiz-timing.js';
 
 /** The longest window a launch may open (a school day). */
 export const MAX_LAUNCH_SECONDS = 12 * 3600;
@@ -17,7 +18,7 @@ export const LaunchBody = Type.Object(
 
 export const ExtendBody = Type.Object(
   {
-    seconds: Type.Integer({ minimum: -MAX_LAUNCH_SECONDS, maximum: MAX_LAUNCH_SECONDS, not: { const: 0 }, description: 'Negative shortens' }),
+    seconds: Type.Integer({ minimum: -MAX_DEADLINE_CHANGE_SECONDS, maximum: MAX_DEADLINE_CHANGE_SECONDS, description: 'Non-zero; negative shortens' }),
     studentId: Type.Optional(Uuid),
   },
   { additionalProperties: false },
@@ -75,4 +76,13 @@ export const LaunchCreatedJson = Type.Object({
   launch: LaunchJson,
   started: Type.Array(Type.Object({ attemptId: Uuid, studentId: Uuid, deadline: Timestamp })),
   skipped: Type.Array(Type.Object({ studentId: Uuid, reason: SkipReason })),
+});
+
+export const LaunchExtendedJson = Type.Object({
+  launchId: Uuid,
+  closesAt: Timestamp,
+  studentOffsets: Type.Record(Type.String(), Type.Integer()),
+  /** The running attempts whose deadline moved. */
+  moved: Type.Array(Type.Object({ attemptId: Uuid, studentId: Uuid, deadline: Timestamp, submitUntil: Timestamp })),
+  serverNow: Timestamp,
 });

@@ -2,14 +2,22 @@ import type { Static } from 'typebox';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { AuthUser } from '../auth/auth-user.js';
 import { buildQuestionOrder, type QuestionOrder } from '../../domain/shuffle.js';
-import { timeLimitMs } from '../../domain/quiz-timing.js';
+import { deadlineChangeError, timeLimitMs } from '../../domain/quiz-timing.js';
+import { withIdempotency, type IdempotentReply } from '../../platform/db/idempotency.js';
 import { sqlTransaction } from '../../platform/db/sql.js';
 import { AppError, conflict, forbidden, notFound, validationError } from '../../platform/errors.js';
 import { iso, decimal, toIso } from '../../platform/schemas.js';
 import { toCsv } from '../../platform/csv.js';
-import type { ServiceDeps } from '../deps.js';
+import type { DeadlineChanged, ServiceDeps } from '../deps.js';
 import { isManagerOf } from '../courses/courses.access.js';
-import { gradeAttemptNow, startAttempt, studentAttemptsJson, type GradingDeps, type StartedAttempt } from '../attempts/attempts.service.js';
+import {
+  deadlinesMoved,
+  finishOverdueAttempt,
+  startAttempt,
+  studentAttemptsJson,
+  type GradingDeps,
+  type StartedAttempt,
+} from '../attempts/attempts.service.js';
 import { readLaunchCounts, settleLaunch } from './launch-settlement.service.js';
 import {
   closeLaunchWindow,
@@ -22,12 +30,17 @@ import {
   launchStudents,
   launchTarget,
   launchWindow,
+  nextLaunchAttemptDue,
   openLaunchOfSession,
+  isLaunchStudent,
+  shiftLaunchClose,
+  shiftStudentOffset,
+  type MovedAttemptRow,
   unsettledLaunches,
   type LaunchAttemptOutcome,
   type LaunchRow,
 } from './launches.queries.js';
-import type { LaunchCreatedJson, LaunchJson } from './launches.schemas.js';
+import type { LaunchCreatedJson, LaunchExtendedJson, LaunchJson } from './launches.schemas.js';
 
 /** The partial unique index of one open launch per session refused the insert (raw SQL errors come from the driver unwrapped). */
 function isOpenLaunchConflict(error: unknown): boolean {
@@ -191,22 +204,31 @@ async function startOrJoinRunning(deps: GradingDeps, user: AuthUser, quizId: str
   return startAttempt(deps, user, quizId);
 }
 
-/**
- * Ends a launch's window now: every running attempt's deadline becomes now (database clock) and
- * each is finished at once (one `quiz:graded` each; `finishOverdue` decides how), the room hears
- * `session:quiz-closed`, and the last finish summarises the launch (`settleLaunch`).
- */
-async function endLaunchWindow(deps: GradingDeps, launchId: string, courseId: string): Promise<void> {
-  const running = await sqlTransaction(deps.em, (tx) => closeLaunchWindow(tx, launchId));
-  await deps.publisher.launchWindowEnded({ launchId, courseId });
-  for (const attemptId of running) await finishLaunchedAttempt({ ...deps, em: deps.em.fork() }, attemptId);
-  // Nothing was running (or everything finished before): the launch settles here.
-  await settleLaunch(deps, launchId);
+function deadlineChanged(row: MovedAttemptRow): DeadlineChanged {
+  return {
+    attemptId: row.id,
+    quizId: row.quiz_id,
+    studentId: row.student_id,
+    courseId: row.course_id,
+    deadline: toIso(row.deadline),
+    submitUntil: toIso(row.submit_until),
+  };
 }
 
-/** Finishes a launched attempt whose deadline has passed (grading its saved answers). */
-async function finishLaunchedAttempt(deps: GradingDeps, attemptId: string): Promise<void> {
-  await gradeAttemptNow(deps, attemptId, { auto: true, optimisticTries: 1 });
+/**
+ * Ends a launch's window now: `closesAt` and every running attempt's deadline become now
+ * (database clock), the room hears `session:quiz-closed` and each student
+ * `quiz:deadline-changed`. The launch's job, moved to now + grace, then finishes every attempt by
+ * its overdue policy (answers in flight within the network grace still count, and a
+ * `graceperiod` quiz still takes submits for its grace), and the last finish settles the launch.
+ */
+async function endLaunchWindow(deps: GradingDeps, launchId: string, courseId: string): Promise<void> {
+  const moved = await sqlTransaction(deps.em, (tx) => closeLaunchWindow(tx, launchId));
+  await deps.jobs.scheduleLaunchDeadline(launchId, new Date(deps.clock.now().getTime() + deps.config.quizGraceMs));
+  await deps.publisher.launchWindowEnded({ launchId, courseId });
+  if (moved.length > 0) deps.publisher.deadlinesChanged(moved.map(deadlineChanged));
+  // Nothing was running: the launch settles at once.
+  await settleLaunch(deps, launchId);
 }
 
 /** `POST /launches/:id/close` (owner, admin): the window ends now. Closing a closed launch changes nothing. */
@@ -228,14 +250,15 @@ export async function closeOpenLaunchOfSession(deps: GradingDeps, sessionId: str
   return true;
 }
 
-/** What the launch's deadline job found: the window not ended yet (`dueAt`, epoch ms), or what it finished. */
+/** What the launch's deadline job found: not due yet or attempts still running (`dueAt`, epoch ms: it re-delays itself), or what it did. */
 export type LaunchDeadlineOutcome = { dueAt: number } | { finished: number; settled: boolean; status: 'missing' | 'done' };
 
 /**
  * The launch's deadline job, at `closes_at` + grace: the room hears `session:quiz-closed`, every
- * attempt whose deadline (plus grace) passed is finished in batches, and the launch settles once
- * nothing of it runs. Attempts with a later personal deadline have jobs of their own. Early (the
- * window was extended, or clocks differ), it says when it is due instead.
+ * attempt whose submit window (plus grace) has passed is finished by its overdue policy, in
+ * batches, and the launch settles once nothing of it runs. While attempts with a later personal
+ * deadline (extra time, an offset, a grace period) still run, it says when the next is due and is
+ * re-delayed to then. Early (the window was extended, or clocks differ), it says when it is due.
  */
 export async function finishLaunchWindow(deps: GradingDeps, launchId: string): Promise<LaunchDeadlineOutcome> {
   const window = await launchWindow(deps.em, launchId, deps.config.quizGraceMs);
@@ -246,11 +269,16 @@ export async function finishLaunchWindow(deps: GradingDeps, launchId: string): P
   let finished = 0;
   for (;;) {
     const due = await dueLaunchAttempts(deps.em, launchId, deps.config.quizGraceMs, FINISH_BATCH);
-    for (const attemptId of due) await finishLaunchedAttempt({ ...deps, em: deps.em.fork() }, attemptId);
-    finished += due.length;
+    for (const attemptId of due) {
+      const outcome = await finishOverdueAttempt({ ...deps, em: deps.em.fork() }, attemptId);
+      if (outcome.outcome === 'graded' || outcome.outcome === 'abandoned') finished++;
+    }
     if (due.length < FINISH_BATCH) break;
   }
-  return { finished, settled: await settleLaunch(deps, launchId), status: 'done' };
+  const settled = await settleLaunch(deps, launchId);
+  const next = settled ? null : await nextLaunchAttemptDue(deps.em, launchId, deps.config.quizGraceMs);
+  if (next) return { dueAt: Math.max(new Date(next).getTime(), deps.clock.now().getTime()) };
+  return { finished, settled, status: 'done' };
 }
 
 /** The sweep's part: launches whose window ended without their job running are finished and settled. */
@@ -287,4 +315,60 @@ export async function launchCsv(deps: Pick<ServiceDeps, 'em'>, user: AuthUser, l
       row.extra_seconds,
     ]),
   );
+}
+
+type LaunchExtended = Static<typeof LaunchExtendedJson>;
+
+/**
+ * `POST /launches/:id/extend {seconds, studentId?}` (owner, admin): moves the shared close (and
+ * every running attempt whose deadline follows it), or one student's offset (and its running
+ * attempt), by `seconds`, negative allowed, in one transaction by the database clock. 409
+ * `DEADLINE_NOT_IN_FUTURE` when the result would not be after now, 409 `CONFLICT` once the launch
+ * is closed. Each moved student and the instructors hear `quiz:deadline-changed`; the launch's
+ * job (which re-delays itself to each later personal deadline) or the student's job moves with
+ * it. With an `Idempotency-Key`, a retry replays the first reply instead of moving again.
+ */
+export async function extendLaunch(
+  deps: Pick<ServiceDeps, 'em' | 'config' | 'clock' | 'publisher' | 'jobs'>,
+  user: AuthUser,
+  launchId: string,
+  input: { seconds: number; studentId?: string },
+  idempotencyKey?: string,
+): Promise<IdempotentReply<LaunchExtended>> {
+  const rangeError = deadlineChangeError(input.seconds);
+  if (rangeError) throw validationError(rangeError);
+  const row = await managedLaunch(deps, user, launchId);
+  const { studentId } = input;
+  if (studentId !== undefined && !(await isLaunchStudent(deps.em, launchId, studentId))) throw notFound('Student of this course');
+  const extend = async (): Promise<{ statusCode: number; body: LaunchExtended }> => {
+    if (row.closed_at) throw conflict('This launch is closed');
+    const result = await sqlTransaction(deps.em, async (tx) =>
+      studentId === undefined ? await shiftLaunchClose(tx, launchId, input.seconds) : await shiftStudentOffset(tx, launchId, studentId, input.seconds),
+    );
+    if (!result) {
+      const current = (await launchRow(deps.em, launchId))!;
+      if (current.closed_at) throw conflict('This launch is closed');
+      throw new AppError('DEADLINE_NOT_IN_FUTURE', 'The new deadline would not be in the future');
+    }
+    const moved = result.moved.map(deadlineChanged);
+    if ('closes_at' in result) {
+      await deps.jobs.scheduleLaunchDeadline(launchId, new Date(new Date(result.closes_at).getTime() + deps.config.quizGraceMs));
+      if (moved.length > 0) deps.publisher.deadlinesChanged(moved);
+    } else {
+      await deadlinesMoved(deps, moved);
+    }
+    const current = (await launchRow(deps.em, launchId))!;
+    return {
+      statusCode: 200,
+      body: {
+        launchId,
+        closesAt: toIso(current.closes_at),
+        studentOffsets: current.student_offsets ?? {},
+        moved: moved.map(({ attemptId, studentId: movedStudent, deadline, submitUntil }) => ({ attemptId, studentId: movedStudent, deadline, submitUntil })),
+        serverNow: deps.clock.now().toISOString(),
+      },
+    };
+  };
+  if (idempotencyKey === undefined) return { ...(await extend()), replayed: false };
+  return withIdempotency<LaunchExtended>(deps.em, { scope: `POST /launches/${launchId}/extend ${user.id}`, key: idempotencyKey }, extend);
 }

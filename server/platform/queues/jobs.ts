@@ -12,6 +12,12 @@ import type { Queues } from './queues.js';
 export interface Jobs {
   /** The deadline job of a timed attempt, due at `runAt`. */
   scheduleDeadline(attemptId: string, runAt: Date): Promise<void>;
+  /**
+   * Moves the deadline job of an attempt whose deadline moved to `runAt` (adds it when it is gone).
+   * Best effort: a job already running re-reads the attempt and re-delays itself when early; the
+   * sweep covers a job Redis lost.
+   */
+  rescheduleDeadline(attemptId: string, runAt: Date): Promise<void>;
   /** Removes a deadline job no longer needed (best effort: the job finds the attempt finished). */
   cancelDeadline(attemptId: string): Promise<void>;
   /** The deadline jobs of many attempts (a launch's personal deadlines), in one round trip. */
@@ -52,6 +58,31 @@ export class QueueJobs implements Jobs {
     const delay = Math.max(0, runAt.getTime() - Date.now());
     await withTimeout(this.queues.add('quiz-deadlines', { attemptId }, { delay }), this.timeoutMs, 'the deadline job').catch((error: unknown) =>
       this.log.warn({ err: error, attemptId }, 'deadline job not queued; the sweep will finish the attempt'),
+    );
+  }
+
+  async rescheduleDeadline(attemptId: string, runAt: Date): Promise<void> {
+    const move = async () => {
+      const delay = Math.max(0, runAt.getTime() - Date.now());
+      const job = await this.queues.get('quiz-deadlines').getJob(deadlineJobId(attemptId));
+      if (job) {
+        const state = await job.getState();
+        if (state === 'delayed') {
+          // A job can leave the delayed state between the two calls; then it is replaced below.
+          const changed = await job.changeDelay(delay).then(
+            () => true,
+            () => false,
+          );
+          if (changed) return;
+        }
+        // Running now: it re-reads the attempt, and re-delays itself to the new due time when early.
+        if (state === 'active') return;
+        await job.remove().catch(() => undefined);
+      }
+      await this.queues.add('quiz-deadlines', { attemptId }, { delay });
+    };
+    await withTimeout(move(), this.timeoutMs, 'moving the deadline job').catch((error: unknown) =>
+      this.log.warn({ err: error, attemptId }, 'deadline job not moved; the job re-delays itself if early and the sweep finishes the attempt'),
     );
   }
 

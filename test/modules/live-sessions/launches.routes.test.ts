@@ -118,21 +118,32 @@ t.test('a class of 30: launch, late starter, close, summary', async (t) => {
   const again = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, late), 200, AttemptJson);
   t.equal(again.id, joined.id, 'asking again returns the running launched attempt');
 
-  // Close: every running attempt is finished once, the room hears the window end, the summary comes once.
+  // More answers: students 2–9 answer one question; students 10–29 and the late starter answer nothing.
+  for (let i = 2; i < 10; i++) {
+    t.equal((await request(pupils[i]!, 'quiz:answer', { attemptId: started[i]!.attemptId, questionId: mc.id, answer: ['where'] })).ok, true);
+  }
+
+  // Close: every running attempt is finished once by its policy (graded with its saved answers;
+  // abandoned without any), the room hears the window end, the summary comes once.
   const runningIds = [...started.slice(1).map((p) => p.attemptId), joined.id];
-  const gradedByTeacher = new Map<string, number>();
-  teacher!.on('quiz:graded', (p) => gradedByTeacher.set(p.attemptId, (gradedByTeacher.get(p.attemptId) ?? 0) + 1));
+  const finishedByTeacher = new Map<string, number>();
+  const count = (p: { attemptId: string }) => finishedByTeacher.set(p.attemptId, (finishedByTeacher.get(p.attemptId) ?? 0) + 1);
+  teacher!.on('quiz:graded', count);
+  teacher!.on('quiz:abandoned', count);
   const quizClosed = nextEvent(pupils[5]!, 'session:quiz-closed');
+  const deadlineMoved = nextEvent(pupils[12]!, 'quiz:deadline-changed');
   const summaryHeard = nextEvent(teacher!, 'session:launch-summary', undefined, 10_000);
-  const closed = await ok(await call(app, 'POST', `/api/launches/${launchId}/close`, owner), 200, LaunchJson);
+  const closing = await ok(await call(app, 'POST', `/api/launches/${launchId}/close`, owner), 200, LaunchJson);
+  t.ok(Date.parse(closing.closesAt) <= Date.now(), 'the window ends now');
   t.match(await quizClosed, { launchId, courseId: course.id });
+  t.match(await deadlineMoved, { attemptId: started[12]!.attemptId, deadline: closing.closesAt }, 'each running attempt’s deadline became now');
   const summary = await summaryHeard;
-  t.match(summary, { launchId, summary: { started: 31, graded: 31, passed: Number } });
-  t.ok(closed.closedAt, 'closed once every attempt is finished');
-  t.same(await launchAttemptStatuses(app, launchId), { graded: 31 });
-  for (const id of runningIds) t.equal(gradedByTeacher.get(id), 1, `quiz:graded once for ${id}`);
+  t.match(summary, { launchId, summary: { started: 31, graded: 10, abandoned: 21, passed: Number } });
+  t.same(await launchAttemptStatuses(app, launchId), { graded: 10, abandoned: 21 });
+  for (const id of runningIds) t.equal(finishedByTeacher.get(id), 1, `quiz:graded or quiz:abandoned once for ${id}`);
   for (const [i, seen] of pupilsSaw.slice(1, 30).entries()) {
-    t.equal(eventsNamed(seen, 'quiz:graded').length, 1, `student ${i + 1} heard its grade once`);
+    const n = i + 1;
+    t.equal(eventsNamed(seen, n < 10 ? 'quiz:graded' : 'quiz:abandoned').length, 1, `student ${n} heard how its attempt ended, once`);
   }
   // Closing again changes nothing and sends nothing.
   await ok(await call(app, 'POST', `/api/launches/${launchId}/close`, owner), 200, LaunchJson);
@@ -141,7 +152,7 @@ t.test('a class of 30: launch, late starter, close, summary', async (t) => {
   t.equal(eventsNamed(pupilsSaw[5]!, 'session:quiz-closed').length, 1, 'quiz-closed exactly once');
 
   const got = await ok(await call(app, 'GET', `/api/launches/${launchId}`, owner), 200, LaunchJson);
-  t.match(got, { id: launchId, closedAt: String, counts: { started: 31, graded: 31, running: 0 }, summary: { started: 31, graded: 31 } });
+  t.match(got, { id: launchId, closedAt: String, counts: { started: 31, graded: 10, abandoned: 21, running: 0 }, summary: { started: 31, graded: 10 } });
   t.equal(got.summary!.questions.length, 2);
   // After the close, the key shows (showCorrectAnswers, the only attempt used).
   const after = await ok(await call(app, 'GET', `/api/attempts/${submitted.id}`, classmates[0]!), 200, AttemptJson);
@@ -149,10 +160,12 @@ t.test('a class of 30: launch, late starter, close, summary', async (t) => {
     after.result?.questions.every((q) => 'correctAnswer' in q),
     'the key once the launch has closed',
   );
-  // Nobody joins a closed launch: a start now is self-paced; the late starter's one attempt is used.
+  // Nobody joins a closed launch: a start now is self-paced. An abandoned launched attempt
+  // without answers does not count: the late starter may start its one attempt; student 5 may not.
   const selfPacedNow = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, offline[1]!), 201, AttemptJson);
   t.equal(selfPacedNow.launchId, null);
-  errorOf(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, late), 409, 'MAX_ATTEMPTS_REACHED');
+  t.equal((await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, late), 201, AttemptJson)).launchId, null);
+  errorOf(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, classmates[5]!), 409, 'MAX_ATTEMPTS_REACHED');
 });
 
 t.test('the CSV export: one row per student, escaped and safe from formulas', async (t) => {
@@ -294,10 +307,10 @@ t.test('a launch closes by itself when its window passes', async (t) => {
   t.match(await closed, { launchId: created.launch.id });
   t.ok(Date.now() >= Date.parse(created.launch.closesAt), 'not before the window ends');
   t.match(await graded, { attemptId, score: 1, maxScore: 2 });
-  t.match(await summary, { launchId: created.launch.id, summary: { started: 2, graded: 2 } });
+  t.match(await summary, { launchId: created.launch.id, summary: { started: 2, graded: 1, abandoned: 1 } });
   const state = await ok(await call(app, 'GET', `/api/launches/${created.launch.id}`, owner), 200, LaunchJson);
   t.ok(state.closedAt, 'closed by itself');
-  t.match(state.counts, { started: 2, graded: 2, submitted: 0, running: 0 });
+  t.match(state.counts, { started: 2, graded: 1, abandoned: 1, submitted: 0, running: 0 });
 });
 
 t.test('close vs a submit vs the deadline job: each attempt finished once', async (t) => {
@@ -325,9 +338,10 @@ t.test('close vs a submit vs the deadline job: each attempt finished once', asyn
   t.equal(close.status, 200);
   await summary;
   await request(teacher!, 'course:join', { courseId: course.id });
-  const grades = eventsNamed(teacherSaw, 'quiz:graded');
-  t.equal(grades.length, 6, 'one quiz:graded per attempt');
-  t.same(new Set(grades.map((g) => g.attemptId)).size, 6);
+  const ends = [...eventsNamed(teacherSaw, 'quiz:graded'), ...eventsNamed(teacherSaw, 'quiz:abandoned')];
+  t.equal(ends.length, 6, 'one quiz:graded or quiz:abandoned per attempt');
+  t.same(new Set(ends.map((g) => g.attemptId)).size, 6);
   t.equal(eventsNamed(teacherSaw, 'session:launch-summary').length, 1);
-  t.same(await launchAttemptStatuses(app, created.launch.id), { graded: 6 });
+  const statuses = await launchAttemptStatuses(app, created.launch.id);
+  t.equal((statuses.graded ?? 0) + (statuses.abandoned ?? 0), 6, `every attempt finished (${JSON.stringify(statuses)})`);
 });
