@@ -15,7 +15,10 @@ const graded = (score: number, percentage: number, isPassed: boolean, q1: boolea
 const abandoned: LaunchAttemptResult = { status: 'abandoned', score: null, maxScore: null, percentage: null, isPassed: null, questions: null };
 
 t.test('counts, means and per-question rates over the graded attempts', async (t) => {
-  const summary = summarizeLaunch([graded(4, 100, true, true, true), graded(1, 25, false, true, false), graded(3, 75, true, false, true), abandoned], ['q1', 'q2']);
+  const summary = summarizeLaunch(
+    [graded(4, 100, true, true, true), graded(1, 25, false, true, false), graded(3, 75, true, false, true), abandoned],
+    ['q1', 'q2'],
+  );
   t.same(summary, {
     started: 4,
     graded: 3,
