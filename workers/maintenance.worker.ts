@@ -3,6 +3,7 @@ import type { Processor, WorkerContext } from './processor.js';
 import { gradeOverdueAttempts as gradeOverdue } from '../server/modules/attempts/attempts.service.js';
 import { purgeIdempotencyKeys as purgeStoredReplies } from '../server/platform/db/idempotency.js';
 import { purgeExpiredRefreshTokens as purgeRefreshTokens } from '../server/modules/auth/auth.service.js';
+import { finishDueLaunches as finishLaunches } from '../server/modules/live-sessions/launches.service.js';
 import { issueMissingCertificates as issueMissing } from '../server/modules/certificates/certificates.service.js';
 import { endIdleLiveSessions as endIdleSessions } from '../server/modules/live-sessions/sessions.service.js';
 import { purgeProgressClientKeys as purgeClientKeys, repairStaleEnrollments } from '../server/modules/progress/progress.service.js';
@@ -45,6 +46,12 @@ export const gradeOverdueAttempts: SweepTask = {
   run: (ctx) => gradeOverdue(ctx.deps()),
 };
 
+/** Ends the launches whose window passed without their job running: their due attempts finished, the launch settled. */
+export const finishDueLaunches: SweepTask = {
+  name: 'finishDueLaunches',
+  run: (ctx) => finishLaunches(ctx.deps()),
+};
+
 /** Recalculates enrollments whose stored progress disagrees with their lessons and lesson progress. */
 export const recalculateStaleEnrollments: SweepTask = {
   name: 'recalculateStaleEnrollments',
@@ -69,6 +76,7 @@ export const sweepTasks: SweepTask[] = [
   purgeProgressClientKeys,
   purgeIdempotencyKeys,
   gradeOverdueAttempts,
+  finishDueLaunches,
   recalculateStaleEnrollments,
   issueMissingCertificates,
   endIdleLiveSessions,

@@ -15,6 +15,7 @@ import { Timestamp, NullableTimestamp, Uuid } from '../platform/schemas.js';
 import { EnrollmentStatus, LessonProgressStatus } from '../modules/learning.schemas.js';
 import { LessonProgressBody, LessonProgressResponse } from '../modules/progress/progress.schemas.js';
 import { AnswerValue, AttemptJson, SavedAnswerJson } from '../modules/attempts/attempts.schemas.js';
+import { LaunchCounts, LaunchSummaryJson } from '../modules/live-sessions/launches.schemas.js';
 
 const strict = { additionalProperties: false } as const;
 
@@ -93,7 +94,17 @@ export const LessonProgressPayload = Type.Object({
   completionPercentage: Type.Number(),
 });
 export const PresenceUpdatedPayload = Type.Object({ ...stamped, courseId: Uuid, joined: Type.Array(Uuid), left: Type.Array(Uuid) });
-export const QuizStartedPayload = Type.Object({ ...stamped, attemptId: Uuid, quizId: Uuid, studentId: Uuid, deadline: NullableTimestamp });
+export const QuizStartedPayload = Type.Object({
+  ...stamped,
+  attemptId: Uuid,
+  quizId: Uuid,
+  studentId: Uuid,
+  courseId: Uuid,
+  deadline: NullableTimestamp,
+  /** A launched attempt: its launch, and the whole attempt object (questions in the student's order). */
+  launchId: Type.Optional(Uuid),
+  attempt: Type.Optional(AttemptJson),
+});
 export const QuizTickPayload = Type.Object({ ...stamped, attemptId: Uuid, remainingMs: Type.Number() });
 export const QuizExpiredPayload = Type.Object({
   ...stamped,
@@ -123,11 +134,17 @@ export const QuizGradedPayload = Type.Object({
 export const QuizAnswerStatsPayload = Type.Object({
   ...stamped,
   quizId: Uuid,
+  /** Stats of a launched quiz count only that launch's answers. */
+  launchId: Type.Optional(Uuid),
   questionId: Uuid,
   distribution: Type.Record(Type.String(), Type.Integer(), {
     description: 'Option id, `true`/`false` or normalised text → how many running attempts chose it',
   }),
 });
+export const SessionQuizLaunchedPayload = Type.Object({ ...stamped, courseId: Uuid, launchId: Uuid, quizId: Uuid, closesAt: Timestamp });
+export const SessionQuizClosedPayload = Type.Object({ ...stamped, courseId: Uuid, launchId: Uuid });
+export const SessionLaunchCountsPayload = Type.Object({ ...stamped, courseId: Uuid, launchId: Uuid, counts: LaunchCounts });
+export const SessionLaunchSummaryPayload = Type.Object({ ...stamped, courseId: Uuid, launchId: Uuid, summary: LaunchSummaryJson });
 export const CertificateIssuedPayload = Type.Object({ ...stamped, certificateNumber: Type.String(), courseId: Uuid, pdfUrl: Type.String() });
 export const SessionStartedPayload = Type.Object({ ...stamped, sessionId: Uuid, courseId: Uuid });
 export const SessionLessonPayload = Type.Object({
@@ -152,6 +169,14 @@ export const serverEvents = {
   'quiz:graded': QuizGradedPayload,
   'quiz:answer-stats': QuizAnswerStatsPayload,
   'certificate:issued': CertificateIssuedPayload,
+  /** To `course:<id>`: a quiz was launched to the room. */
+  'session:quiz-launched': SessionQuizLaunchedPayload,
+  /** To `course:<id>`: the launch's shared window ended (closed, or `closesAt` passed). */
+  'session:quiz-closed': SessionQuizClosedPayload,
+  /** To the instructors, at most 4 per second per launch. */
+  'session:launch-counts': SessionLaunchCountsPayload,
+  /** To the instructors, once, when the launch's last attempt is finished. */
+  'session:launch-summary': SessionLaunchSummaryPayload,
   /** A live session of the course started (§6): to `course:<id>`. */
   'session:started': SessionStartedPayload,
   /** "Follow me": the lesson everyone in the live session should look at. */
@@ -178,6 +203,10 @@ export type QuizAbandonedPayload = Static<typeof QuizAbandonedPayload>;
 export type QuizDeadlineChangedPayload = Static<typeof QuizDeadlineChangedPayload>;
 export type QuizAnswerStatsPayload = Static<typeof QuizAnswerStatsPayload>;
 export type CertificateIssuedPayload = Static<typeof CertificateIssuedPayload>;
+export type SessionQuizLaunchedPayload = Static<typeof SessionQuizLaunchedPayload>;
+export type SessionQuizClosedPayload = Static<typeof SessionQuizClosedPayload>;
+export type SessionLaunchCountsPayload = Static<typeof SessionLaunchCountsPayload>;
+export type SessionLaunchSummaryPayload = Static<typeof SessionLaunchSummaryPayload>;
 export type SessionStartedPayload = Static<typeof SessionStartedPayload>;
 export type SessionLessonPayload = Static<typeof SessionLessonPayload>;
 export type SessionEndedPayload = Static<typeof SessionEndedPayload>;

@@ -9,13 +9,18 @@ import type {
   CourseAccessRevoked,
   DeadlineChanged,
   EnrollmentProgress,
+  LaunchedAttemptsStarted,
+  LaunchOpened,
+  LaunchRef,
   LessonProgressRecorded,
   LiveSessionChanged,
   LiveSessionLessonChanged,
   Publisher,
 } from '../modules/deps.js';
+import type { SessionLaunchSummaryPayload } from './contract.js';
 import type { Logger } from '../platform/logger.js';
 import { answerDistribution, attemptQuizAndCourse, attemptStatus, openTimedAttempts } from './realtime.queries.js';
+import { readLaunchCounts } from '../modules/live-sessions/launch-settlement.service.js';
 import { rooms } from './contract.js';
 import type { RealtimeEmitter } from './emitter.js';
 import { KeyedThrottle } from './keyed-throttle.js';
@@ -44,6 +49,8 @@ export interface RealtimePublisherDeps {
   hasLocalSockets?(userId: string): boolean;
   /** `quiz:answer-stats` at most once per this many ms per question. @defaultValue 250 */
   answerStatsIntervalMs?: number;
+  /** `session:launch-counts` at most once per this many ms per launch. @defaultValue 250 */
+  launchCountsIntervalMs?: number;
 }
 
 /** Users came online in a course or went offline (their first connection there, their last, or an instance's heartbeat). */
@@ -56,6 +63,9 @@ export interface PresenceChange {
 /** How long the `quiz:expired` marker of an attempt is kept: far beyond any deadline job or sweep. */
 const EXPIRED_MARKER_TTL_MS = 24 * 3600_000;
 
+/** Where a throttled key's parts are joined (ids are UUIDs, so `/` never occurs in them). */
+const KEY_SEPARATOR = '/';
+
 /**
  * Turns what services did into the contract's events (contract.ts), each emitted once, by the process where the change
  * happened: HTTP routes and socket handlers of an API instance, the deadline job and the sweep of a
@@ -63,14 +73,20 @@ const EXPIRED_MARKER_TTL_MS = 24 * 3600_000;
  */
 export class RealtimePublisher implements Publisher {
   private readonly answerStats: KeyedThrottle;
-  /** attemptId → its quiz and course, which never change; bounded. */
-  private readonly attemptCourses = new Map<string, { quizId: string; courseId: string }>();
+  private readonly launchCounts: KeyedThrottle;
+  /** attemptId → its quiz, course and launch, which never change; bounded. */
+  private readonly attemptCourses = new Map<string, { quizId: string; courseId: string; launchId: string | null }>();
 
   constructor(private readonly deps: RealtimePublisherDeps) {
     this.answerStats = new KeyedThrottle(
       deps.answerStatsIntervalMs ?? 250,
       (key) => this.emitAnswerStats(key),
       (error, key) => deps.log.error({ err: error, key }, 'quiz:answer-stats failed'),
+    );
+    this.launchCounts = new KeyedThrottle(
+      deps.launchCountsIntervalMs ?? 250,
+      (key) => this.emitLaunchCounts(key),
+      (error, key) => deps.log.error({ err: error, key }, 'session:launch-counts failed'),
     );
   }
 
@@ -107,9 +123,64 @@ export class RealtimePublisher implements Publisher {
       attemptId: event.attemptId,
       quizId: event.quizId,
       studentId: event.studentId,
+      courseId: event.courseId,
       deadline: event.deadline,
     });
     this.attemptOpen(event);
+  }
+
+  /** A quiz was launched to the room: everyone in it hears of the window; the instructors get counts. */
+  launchOpened(launch: LaunchOpened): void {
+    this.deps.emitter.emit(rooms.course(launch.courseId), 'session:quiz-launched', {
+      courseId: launch.courseId,
+      launchId: launch.launchId,
+      quizId: launch.quizId,
+      closesAt: launch.closesAt,
+    });
+    this.launchCountsChanged(launch);
+  }
+
+  /**
+   * Each launched student hears `quiz:started` with its whole attempt (no request follows, so a class
+   * does not stampede the API) and its attempt ticks where it is connected; the instructors get the
+   * throttled counts instead of one event per student.
+   */
+  launchedAttemptsStarted(started: LaunchedAttemptsStarted): void {
+    for (const attempt of started.attempts) {
+      this.deps.emitter.emit(rooms.user(attempt.studentId), 'quiz:started', {
+        attemptId: attempt.id,
+        quizId: attempt.quizId,
+        studentId: attempt.studentId,
+        courseId: started.courseId,
+        deadline: attempt.deadline,
+        launchId: started.launchId,
+        attempt,
+      });
+      this.attemptOpen({ attemptId: attempt.id, studentId: attempt.studentId, deadline: attempt.deadline });
+    }
+    this.launchCountsChanged(started);
+  }
+
+  launchCountsChanged(launch: LaunchRef): void {
+    this.launchCounts.request([launch.courseId, launch.launchId].join(KEY_SEPARATOR));
+  }
+
+  /**
+   * `session:quiz-closed` exactly once per launch, whoever notices first (the close, the launch's
+   * deadline job, the sweep): a Redis `SET NX` marker decides, as for `quiz:expired`.
+   */
+  async launchWindowEnded(launch: LaunchRef): Promise<void> {
+    if (!(await this.firstTime(`${this.deps.redisPrefix}:realtime:launch-closed:${launch.launchId}`, { launchId: launch.launchId }))) return;
+    this.deps.emitter.emit(rooms.course(launch.courseId), 'session:quiz-closed', { courseId: launch.courseId, launchId: launch.launchId });
+  }
+
+  launchSummarized(launch: LaunchRef & { summary: SessionLaunchSummaryPayload['summary'] }): void {
+    this.launchCountsChanged(launch);
+    this.deps.emitter.emit(rooms.instructors(launch.courseId), 'session:launch-summary', {
+      courseId: launch.courseId,
+      launchId: launch.launchId,
+      summary: launch.summary,
+    });
   }
 
   /** A running timed attempt the student looked at (`quiz:sync`, a new socket): tick it here if it is connected here. */
@@ -132,6 +203,7 @@ export class RealtimePublisher implements Publisher {
    */
   async attemptGraded(event: AttemptGraded): Promise<void> {
     this.deps.ticks?.untrack(event.attemptId);
+    if (event.launchId) this.launchCountsChanged({ launchId: event.launchId, courseId: event.courseId });
     if (event.expired) await this.announceExpiry(event.attemptId, event.studentId, event.submitUntil);
     this.deps.emitter.emit([rooms.user(event.studentId), rooms.instructors(event.courseId)], 'quiz:graded', {
       attemptId: event.attemptId,
@@ -150,6 +222,7 @@ export class RealtimePublisher implements Publisher {
    */
   async attemptAbandoned(event: AttemptAbandoned): Promise<void> {
     this.deps.ticks?.untrack(event.attemptId);
+    if (event.launchId) this.launchCountsChanged({ launchId: event.launchId, courseId: event.courseId });
     await this.announceExpiry(event.attemptId, event.studentId, event.submitUntil);
     this.deps.emitter.emit([rooms.user(event.studentId), rooms.instructors(event.courseId)], 'quiz:abandoned', {
       attemptId: event.attemptId,
@@ -225,7 +298,10 @@ export class RealtimePublisher implements Publisher {
       if (this.attemptCourses.size >= 10_000) this.attemptCourses.clear();
       this.attemptCourses.set(attemptId, known);
     }
-    for (const questionId of questionIds) this.answerStats.request(`${known.courseId}/${known.quizId}/${questionId}`);
+    for (const questionId of questionIds) {
+      this.answerStats.request([known.courseId, known.quizId, questionId, known.launchId ?? ''].join(KEY_SEPARATOR));
+    }
+    if (known.launchId) this.launchCountsChanged({ launchId: known.launchId, courseId: known.courseId });
   }
 
   /** The certificate worker issued a certificate. */
@@ -263,6 +339,7 @@ export class RealtimePublisher implements Publisher {
 
   close(): void {
     this.answerStats.close();
+    this.launchCounts.close();
   }
 
   /**
@@ -271,13 +348,18 @@ export class RealtimePublisher implements Publisher {
    * Without Redis it is sent anyway: a duplicate beats a missing notice.
    */
   private async announceExpiry(attemptId: string, studentId: string, submitUntil: string | null): Promise<void> {
-    let first = true;
+    if (await this.firstTime(this.expiredMarker(attemptId), { attemptId }))
+      this.deps.emitter.emit(rooms.user(studentId), 'quiz:expired', { attemptId, submitUntil });
+  }
+
+  /** Whether this process is the first to claim `marker` (a Redis `SET NX`); true without Redis: a duplicate beats a missing notice. */
+  private async firstTime(key: string, context: Record<string, string>): Promise<boolean> {
     try {
-      first = (await this.deps.redis.set(this.expiredMarker(attemptId), '1', 'PX', EXPIRED_MARKER_TTL_MS, 'NX')) === 'OK';
+      return (await this.deps.redis.set(key, '1', 'PX', EXPIRED_MARKER_TTL_MS, 'NX')) === 'OK';
     } catch (error) {
-      this.deps.log.warn({ err: error, attemptId }, 'quiz:expired marker unavailable; sending anyway');
+      this.deps.log.warn({ err: error, ...context }, 'once-only marker unavailable; sending anyway');
+      return true;
     }
-    if (first) this.deps.emitter.emit(rooms.user(studentId), 'quiz:expired', { attemptId, submitUntil });
   }
 
   private expiredMarker(attemptId: string): string {
@@ -285,9 +367,16 @@ export class RealtimePublisher implements Publisher {
   }
 
   private async emitAnswerStats(key: string): Promise<void> {
-    const [courseId, quizId, questionId] = key.split('/') as [string, string, string];
-    const distribution = await answerDistribution(this.deps.orm.em.fork(), quizId, questionId);
+    const [courseId, quizId, questionId, launchId] = key.split(KEY_SEPARATOR) as [string, string, string, string];
+    const distribution = await answerDistribution(this.deps.orm.em.fork(), quizId, questionId, launchId || null);
     if (!distribution) return;
-    this.deps.emitter.emit(rooms.instructors(courseId), 'quiz:answer-stats', { quizId, questionId, distribution });
+    this.deps.emitter.emit(rooms.instructors(courseId), 'quiz:answer-stats', { quizId, questionId, ...(launchId ? { launchId } : {}), distribution });
+  }
+
+  private async emitLaunchCounts(key: string): Promise<void> {
+    const [courseId, launchId] = key.split(KEY_SEPARATOR) as [string, string];
+    const counts = await readLaunchCounts({ em: this.deps.orm.em.fork() }, launchId);
+    if (!counts) return;
+    this.deps.emitter.emit(rooms.instructors(courseId), 'session:launch-counts', { courseId, launchId, counts });
   }
 }

@@ -48,6 +48,13 @@ t.test('finishing: autosubmit grades, the other policies abandon', async (t) => 
   t.equal(finishingAction('autoabandon'), 'abandon');
 });
 
+t.test('finishing a launched attempt: abandoned without a saved answer, whatever the policy', async (t) => {
+  t.equal(finishingAction('autosubmit', { launched: true, answered: false }), 'abandon');
+  t.equal(finishingAction('autosubmit', { launched: true, answered: true }), 'grade');
+  t.equal(finishingAction('autosubmit', { launched: false, answered: false }), 'grade', 'a self-paced attempt without answers is graded');
+  t.equal(finishingAction('autoabandon', { launched: true, answered: true }), 'abandon');
+});
+
 t.test('a policy is valid only with a positive grace for graceperiod, within bounds', async (t) => {
   t.equal(overduePolicyError({ overdueHandling: 'autosubmit', gracePeriodSeconds: 0 }), null);
   t.equal(overduePolicyError({ overdueHandling: 'graceperiod', gracePeriodSeconds: 1 }), null);

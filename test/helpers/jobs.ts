@@ -2,6 +2,7 @@ import type { Jobs } from '../../server/modules/deps.js';
 
 export interface RecordingJobs extends Jobs {
   scheduled: Array<{ attemptId: string; runAt: Date }>;
+  launches: Array<{ launchId: string; runAt: Date }>;
   rescheduled: Array<{ attemptId: string; runAt: Date }>;
   cancelled: string[];
   certificates: string[];
@@ -17,6 +18,7 @@ export interface RecordingJobs extends Jobs {
 export function recordingJobs(options: { courseQueued?: boolean; requeue?: 'queued' | 'pending' | 'unreachable' } = {}): RecordingJobs {
   const jobs: RecordingJobs = {
     scheduled: [],
+    launches: [],
     rescheduled: [],
     cancelled: [],
     certificates: [],
@@ -24,6 +26,12 @@ export function recordingJobs(options: { courseQueued?: boolean; requeue?: 'queu
     requeued: [],
     async scheduleDeadline(attemptId, runAt) {
       jobs.scheduled.push({ attemptId, runAt });
+    },
+    async scheduleDeadlines(deadlines) {
+      jobs.scheduled.push(...deadlines);
+    },
+    async scheduleLaunchDeadline(launchId, runAt) {
+      jobs.launches.push({ launchId, runAt });
     },
     async rescheduleDeadline(attemptId, runAt) {
       jobs.rescheduled.push({ attemptId, runAt });

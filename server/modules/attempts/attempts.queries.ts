@@ -33,6 +33,8 @@ export type AttemptRow = Omit<RowOf<IQuizAttempt, 'score' | 'maxScore' | 'percen
   passing_score: RowOf<IQuiz>['passing_score'];
   show_correct_answers: RowOf<IQuiz>['show_correct_answers'];
   max_attempts: number | null;
+  /** A launched attempt whose launch has not closed yet (its answer key stays hidden). */
+  launch_open: boolean;
 };
 
 /** A question as grading and the attempt JSON read it. */
@@ -42,7 +44,8 @@ export type QuestionRow = Pick<RowOf<IQuizQuestion>, 'id' | 'question_text' | 'q
 
 const ATTEMPT_COLUMNS = `a.*, e.student_id, e.course_id, e.status AS enrollment_status, c.instructor_id,
          q.lesson_id, q.quiz_type, q.passing_score, q.show_correct_answers, q.max_attempts,
-         l.title AS lesson_title, l.parent_lesson_id AS lesson_parent_id`;
+         l.title AS lesson_title, l.parent_lesson_id AS lesson_parent_id,
+         (a.launch_id IS NOT NULL AND EXISTS (SELECT 1 FROM quiz_launches ql WHERE ql.id = a.launch_id AND ql.closed_at IS NULL)) AS launch_open`;
 const ATTEMPT_FROM = `
     FROM quiz_attempts a
     JOIN enrollments e ON e.id = a.enrollment_id
@@ -62,6 +65,15 @@ const COUNTED_ATTEMPT = `NOT (launch_id IS NOT NULL AND status = 'abandoned' AND
 export async function attemptRow(db: SqlRunner, attemptId: string, lock = false): Promise<AttemptRow | null> {
   const [row] = await db.execute<AttemptRow[]>(`${ATTEMPT_SELECT} WHERE a.id = ?${lock ? ' FOR UPDATE OF a' : ''}`, [attemptId]);
   return row ?? null;
+}
+
+/** Attempts with their joined columns, in no particular order. */
+export async function attemptRows(db: SqlRunner, attemptIds: string[]): Promise<AttemptRow[]> {
+  if (attemptIds.length === 0) return [];
+  // As one JSON parameter: the driver would spread an array into a list of parameters.
+  return db.execute<AttemptRow[]>(`${ATTEMPT_SELECT} WHERE a.id IN (SELECT value::uuid FROM jsonb_array_elements_text(?::jsonb))`, [
+    JSON.stringify(attemptIds),
+  ]);
 }
 
 /** The attempt, its questions and the row's version (`xmin`) in one statement (optimistic grading). */

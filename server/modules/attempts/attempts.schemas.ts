@@ -14,6 +14,8 @@ export const AttemptJson = Type.Object({
   enrollmentId: Uuid,
   studentId: Uuid,
   attemptNumber: Type.Integer(),
+  /** The live-session launch this attempt belongs to; null when self-paced. */
+  launchId: Nullable(Uuid),
   status: Type.Enum(ATTEMPT_STATUSES, { description: 'abandoned: finished by its overdue policy without a grade (it counts as an attempt)' }),
   startedAt: Timestamp,
   deadline: NullableTimestamp,

@@ -11,11 +11,13 @@ import type { DeadlineChanged, ServiceDeps } from '../deps.js';
 import { grantsAccess, isManagerOf } from '../courses/courses.access.js';
 import { loadQuiz } from '../quizzes/quizzes.service.js';
 import { completeLessonByQuiz, type LessonProgressResult } from '../progress/progress.service.js';
+import { settleLaunch } from '../live-sessions/launch-settlement.service.js';
 import {
   attemptDue,
   attemptForGrading,
   attemptNumbers,
   attemptRow,
+  attemptRows,
   finishedAttemptCount,
   insertAttempt,
   lockEnrollment,
@@ -94,6 +96,7 @@ async function revealsKey(db: SqlRunner, row: AttemptRow, viewer: { isManager: b
     quizType: row.quiz_type,
     attemptsAllowed: row.max_attempts,
     attemptsUsed: 0,
+    launchOpen: row.launch_open,
   };
   // Counted only when the answer turns on it: a student's graded attempt of a graded quiz with a limit
   // (raised by the student's extra attempts: the key waits for the last of them).
@@ -119,6 +122,7 @@ async function attemptJson(deps: Pick<ServiceDeps, 'em' | 'clock'>, row: Attempt
     enrollmentId: row.enrollment_id,
     studentId: row.student_id,
     attemptNumber: row.attempt_number,
+    launchId: row.launch_id ?? null,
     status: row.status,
     startedAt: toIso(row.started_at),
     deadline: iso(row.deadline),
@@ -166,6 +170,23 @@ async function attemptJson(deps: Pick<ServiceDeps, 'em' | 'clock'>, row: Attempt
 }
 
 export type AttemptJson = Awaited<ReturnType<typeof attemptJson>>;
+
+/**
+ * Attempts as their students see them (`GET /attempts/:id`), many at once: the rows in one read
+ * and the questions of all of them in one more (a launch starts a whole class). In `attemptIds` order.
+ */
+export async function studentAttemptsJson(deps: Pick<ServiceDeps, 'em' | 'clock'>, attemptIds: string[]): Promise<AttemptJson[]> {
+  const rows = new Map((await attemptRows(deps.em, attemptIds)).map((row) => [row.id, row]));
+  const questionIds = new Set<string>();
+  for (const row of rows.values()) for (const item of row.question_order ?? []) questionIds.add(item.questionId);
+  const questions = await questionRows(deps.em, [...questionIds]);
+  const result: AttemptJson[] = [];
+  for (const id of attemptIds) {
+    const row = rows.get(id);
+    if (row) result.push(await attemptJson(deps, row, { isManager: false }, inAttemptOrder(questions, row.question_order ?? [])));
+  }
+  return result;
+}
 
 /** What the caller may do with an attempt: its student acts; managers read. */
 function viewerOf(user: AuthUser, row: AttemptRow) {
@@ -315,7 +336,17 @@ export interface GradedAttempt {
   /** The lesson completed by this grade, if any. */
   lessonProgress: LessonProgressResult | null;
   /** The grade, as `quiz:graded` carries it. */
-  event: { attemptId: string; quizId: string; studentId: string; courseId: string; score: number; maxScore: number; percentage: number; isPassed: boolean };
+  event: {
+    attemptId: string;
+    quizId: string;
+    studentId: string;
+    courseId: string;
+    score: number;
+    maxScore: number;
+    percentage: number;
+    isPassed: boolean;
+    launchId: string | null;
+  };
   /** The attempt reached its deadline unsubmitted (for `quiz:expired`). */
   expired: boolean;
 }
@@ -548,6 +579,7 @@ async function gradeOnce(
       maxScore: decimal(row.max_score) ?? 0,
       percentage: decimal(row.percentage) ?? 0,
       isPassed: !!row.is_passed,
+      launchId: row.launch_id ?? null,
     },
   };
   let lessonProgress: LessonProgressResult | null = null;
@@ -558,12 +590,16 @@ async function gradeOnce(
       studentId: row.student_id,
       courseId: row.course_id,
       submitUntil: iso(row.submit_until),
+      launchId: row.launch_id ?? null,
     });
     await deps.jobs.cancelDeadline(attemptId);
+    if (row.launch_id) await settleLaunch(deps, row.launch_id);
   }
   if (result.graded) {
     await deps.publisher.attemptGraded({ ...graded.event, expired: graded.expired, submitUntil: iso(row.submit_until) });
     await deps.jobs.cancelDeadline(attemptId);
+    // The last attempt of a launch to finish summarises (and closes) it.
+    if (row.launch_id) await settleLaunch(deps, row.launch_id);
     const completes = row.quiz_type === 'practice' || !!row.is_passed;
     if (completes && grantsAccess(row.enrollment_status)) {
       const lesson = row.lesson_title === null ? undefined : { title: row.lesson_title, parentLessonId: row.lesson_parent_id };
