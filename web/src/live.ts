@@ -100,12 +100,3 @@ export function onServerEvent<E extends keyof ServerToClientEvents>(event: E, ha
   live.on(event, handler);
   return () => live.off(event, handler);
 }
-
-/**
- * Listens to a live-session event by name, typed by the caller: the launch events
- * (`session:quiz-launched`, `session:quiz-closed`, `session:launch-counts`,
- * `session:launch-summary`) join the contract with the launches.
- */
-export function onSessionEvent<P extends { courseId: string }>(event: string, handler: (payload: P) => void): () => void {
-  return onServerEvent(event as 'session:started', handler as never);
-}

@@ -9,6 +9,7 @@ import type { AttemptJson, SavedAnswerJson } from '../../server/modules/attempts
 import type { QuizJson } from '../../server/modules/quizzes/quizzes.schemas.js';
 import type { CertificateJson } from '../../server/modules/certificates/certificates.schemas.js';
 import type { CurrentSessionJson, LiveSessionJson } from '../../server/modules/live-sessions/sessions.schemas.js';
+import type { LaunchCreatedJson, LaunchJson } from '../../server/modules/live-sessions/launches.schemas.js';
 
 export type { Session, UserResponse, EnrollmentJson, LessonJson, CertificateJson, CurrentSessionJson, LiveSessionJson };
 export type User = UserResponse;
@@ -17,6 +18,8 @@ export type Dashboard = Static<typeof DashboardJson>;
 export type Attempt = Static<typeof AttemptJson>;
 export type SavedAnswer = Static<typeof SavedAnswerJson>;
 export type Quiz = Static<typeof QuizJson>;
+export type Launch = Static<typeof LaunchJson>;
+export type LaunchCreated = Static<typeof LaunchCreatedJson>;
 
 /** The outline of GET /courses/:id (a recursive schema; written out here as the server sends it). */
 export interface OutlineLesson {

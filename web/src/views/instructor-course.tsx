@@ -1,9 +1,9 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, describeError } from '../api.js';
 import { formatRemaining, useRemainingMs } from '../clock.js';
-import { emit, onServerEvent, onSessionEvent, resyncs } from '../live.js';
+import { emit, onServerEvent, resyncs } from '../live.js';
 import { useFrameBatchedRender, useStore } from '../store.js';
-import type { CourseDetail, CurrentSessionJson, Dashboard, OutlineLesson, Quiz } from '../types.js';
+import type { CourseDetail, CurrentSessionJson, Dashboard, Launch, LaunchCreated, OutlineLesson, Quiz } from '../types.js';
 import { DistributionChart } from './chart.js';
 import { Notice, ProgressBar, formatPercent } from './common.js';
 
@@ -29,20 +29,7 @@ interface Grade {
   maxScore: number;
 }
 
-interface LaunchView {
-  id: string;
-  quizId: string;
-  closesAt: string;
-  closedAt: string | null;
-  counts: { started: number; running: number; submitted: number; graded: number; abandoned: number } | null;
-  summary: {
-    started: number;
-    graded: number;
-    passed: number;
-    meanPercentage: number | null;
-    questions: Array<{ questionId: string; correctRate: number | null }>;
-  } | null;
-}
+type LaunchView = Launch;
 
 function flatten(lessons: OutlineLesson[], into: OutlineLesson[] = []): OutlineLesson[] {
   for (const lesson of lessons) {
@@ -77,7 +64,7 @@ export function InstructorCourse({ courseId }: { courseId: string }) {
         if (entry.attemptStatus && !row.attempt?.startsWith('graded')) row.attempt = entry.attemptStatus.replace('_', ' ');
       }
       render();
-      const open = (current as { openLaunch?: { id: string } | null }).openLaunch;
+      const open = current.openLaunch;
       if (open) await loadLaunch(open.id);
       else setLaunch((previous) => (previous && !previous.closedAt ? { ...previous, closedAt: new Date().toISOString() } : previous));
     } catch (failure) {
@@ -204,16 +191,16 @@ export function InstructorCourse({ courseId }: { courseId: string }) {
         for (const row of roster.current.values()) if (row.attemptId === event.attemptId) row.attempt = 'abandoned';
         render();
       }),
-      onSessionEvent<{ courseId: string; launchId: string }>('session:quiz-launched', (event) => {
+      onServerEvent('session:quiz-launched', (event) => {
         if (event.courseId === courseId) void loadLaunch(event.launchId);
       }),
-      onSessionEvent<{ courseId: string; launchId: string }>('session:quiz-closed', (event) => {
+      onServerEvent('session:quiz-closed', (event) => {
         if (event.courseId === courseId) void loadLaunch(event.launchId);
       }),
-      onSessionEvent<{ courseId: string; launchId: string; counts: NonNullable<LaunchView['counts']> }>('session:launch-counts', (event) => {
+      onServerEvent('session:launch-counts', (event) => {
         if (event.courseId === courseId) setLaunch((current) => (current?.id === event.launchId ? { ...current, counts: event.counts } : current));
       }),
-      onSessionEvent<{ courseId: string; launchId: string; summary: NonNullable<LaunchView['summary']> }>('session:launch-summary', (event) => {
+      onServerEvent('session:launch-summary', (event) => {
         if (event.courseId === courseId) setLaunch((current) => (current?.id === event.launchId ? { ...current, summary: event.summary } : current));
       }),
     ];
@@ -482,7 +469,7 @@ function LaunchPanel({ sessionId, launch, quizLessons, quizzes, stats, act, onLa
           onSubmit={(event) => {
             event.preventDefault();
             void act(async () => {
-              const created = await api.post<{ launch: { id: string } }>(`/api/live-sessions/${sessionId}/launches`, {
+              const created = await api.post<LaunchCreated>(`/api/live-sessions/${sessionId}/launches`, {
                 quizId: selected,
                 durationSeconds: Math.round(Number(minutes) * 60),
               });

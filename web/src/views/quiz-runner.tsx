@@ -107,7 +107,7 @@ export function QuizRunner({ attempt: initial, onFinished }: { attempt: Attempt;
           </span>
         </Notice>
       )}
-      {(attempt.status as string) === 'abandoned' && <Notice kind="info">This attempt ended without answers.</Notice>}
+      {attempt.status === 'abandoned' && <Notice kind="info">This attempt ended without answers.</Notice>}
       <ol class="questions">
         {attempt.questions.map((question) => (
           <li key={question.id}>

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, describeError } from '../api.js';
-import { emit, onServerEvent, onSessionEvent, resyncs } from '../live.js';
+import { emit, onServerEvent, resyncs } from '../live.js';
 import { useStore } from '../store.js';
 import type { Attempt, CourseDetail, CurrentSessionJson, OutlineLesson } from '../types.js';
 import { Notice, ProgressBar } from './common.js';
@@ -39,7 +39,7 @@ export function useLiveClass(courseId: string) {
     try {
       const current = await api.get<CurrentSessionJson>(`/api/courses/${courseId}/live-sessions/current`);
       setSession(current);
-      const mine = (current as { myAttempt?: { id: string } | null }).myAttempt;
+      const mine = current.myAttempt;
       if (mine)
         setAttempt(
           await emit('quiz:sync', { attemptId: mine.id })
@@ -64,20 +64,19 @@ export function useLiveClass(courseId: string) {
       onServerEvent('session:started', () => void load()),
       onServerEvent('session:lesson', () => void load()),
       onServerEvent('session:ended', () => void load()),
-      onSessionEvent('session:quiz-launched', () => void load()),
-      onSessionEvent('session:quiz-closed', () => void load()),
+      onServerEvent('session:quiz-launched', () => void load()),
+      onServerEvent('session:quiz-closed', () => void load()),
       onServerEvent('quiz:started', (event) => {
-        const withAttempt = event as typeof event & { attempt?: Attempt; launchId?: string };
         // Self-paced attempts belong to the lesson page that started them; a launch is the class's.
-        if (!withAttempt.launchId) return;
-        if (withAttempt.attempt) setAttempt(withAttempt.attempt);
+        if (!event.launchId) return;
+        if (event.attempt) setAttempt(event.attempt);
         else void emit('quiz:sync', { attemptId: event.attemptId }).then((data) => setAttempt(data));
       }),
     ];
     return () => offs.forEach((off) => off());
   }, [courseId]);
 
-  const openLaunch = (session as { openLaunch?: { id: string; quizId: string } | null } | null)?.openLaunch ?? null;
+  const openLaunch = session?.openLaunch ?? null;
   async function join() {
     if (!openLaunch) return;
     try {
