@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
 
 const root = fileURLToPath(new URL('../web/', import.meta.url));
@@ -62,7 +62,12 @@ export async function buildWeb(): Promise<WebBuild> {
   const files: string[] = [];
   for (const path of Object.keys(result.metafile!.outputs)) {
     files.push(path.slice(path.lastIndexOf('/') + 1));
-    if (path.endsWith('.js')) jsGzipBytes += gzipSync(await readFile(path)).length;
+    // Precompressed copies: the server sends them to browsers that accept them (@fastify/static preCompressed).
+    const content = await readFile(path);
+    const gzipped = gzipSync(content, { level: 9 });
+    await writeFile(`${path}.gz`, gzipped);
+    await writeFile(`${path}.br`, brotliCompressSync(content));
+    if (path.endsWith('.js')) jsGzipBytes += gzipped.length;
   }
   return { files, jsGzipBytes };
 }

@@ -34,6 +34,8 @@ export default fp(
       prefix: '/app/',
       index: false,
       wildcard: true,
+      // app-*.js.br / .gz written by the build, for browsers that accept them.
+      preCompressed: true,
       // Bull Board registers its own @fastify/static below; one reply.sendFile decorator only.
       decorateReply: false,
       cacheControl: false,

@@ -25,7 +25,7 @@ await ensureWebBuilt();
 const { app, config } = await buildTestApp(t, 'web-browser', {
   WORKERS: 'on',
   // Short tokens: the app must renew them (HTTP and `auth:refresh` on the socket) while the test runs.
-  ACCESS_TOKEN_TTL_SECONDS: '15',
+  ACCESS_TOKEN_TTL_SECONDS: '8',
   SOCKET_TOKEN_GRACE_MS: '1000',
 });
 const base = await listen(app);
@@ -47,23 +47,41 @@ async function screenshot(page: Page, name: string) {
   if (docsShots) await page.screenshot({ path: join(docsShots, `${name}.png`) });
 }
 
-async function signIn(user: TestUser, hash = '', viewport = { width: 1100, height: 800 }): Promise<{ context: BrowserContext; page: Page }> {
+interface Session {
+  context: BrowserContext;
+  page: Page;
+  /** WebSocket connections the page opened, and token renewals it made. */
+  seen: { sockets: number; renewals: number; signedInAt: number };
+}
+
+async function signIn(user: TestUser, hash = '', viewport = { width: 1100, height: 800 }): Promise<Session> {
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
+  const seen = { sockets: 0, renewals: 0, signedInAt: 0 };
+  page.on('websocket', () => seen.sockets++);
+  page.on('response', (response) => {
+    if (response.url().endsWith('/api/auth/refresh') && response.ok()) seen.renewals++;
+  });
   page.on('pageerror', (error) => t.fail(`page error for ${user.email}: ${error.message}`));
   await page.goto(`${base}/${hash ? `app/${hash}` : ''}`);
   await page.getByLabel('Email').fill(user.email);
   await page.getByLabel('Password').fill(TEST_PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByTestId('who').waitFor(WAIT);
-  return { context, page };
+  seen.signedInAt = Date.now();
+  return { context, page, seen };
 }
 
 const connectionOf = (page: Page) => page.getByTestId('connection');
 
 // Signed in before the first subtest: tap ends the file once no subtest is pending.
-const teacher = await signIn(instructor, `#/teach/${course.id}`);
-const student = await signIn(alice, `#/learn/${course.id}`, { width: 360, height: 740 });
+// In parallel: each sign-in waits mostly for the page and an argon2 check.
+const [teacher, student, adminSession, bobSession] = await Promise.all([
+  signIn(instructor, `#/teach/${course.id}`),
+  signIn(alice, `#/learn/${course.id}`, { width: 360, height: 740 }),
+  signIn(admin),
+  signIn(bob),
+]);
 const roster = teacher.page.getByTestId('roster');
 const aliceRow = roster.locator(`tr[data-student="${alice.id}"]`);
 
@@ -218,7 +236,7 @@ await t.test('a reload or a second tab stays signed in; an expired session says 
 });
 
 await t.test('Bull Board: an admin reaches /admin/queues; a student, a visitor and a forged cookie do not', async (t) => {
-  const { context, page } = await signIn(admin);
+  const { context, page } = adminSession;
   await page.getByRole('button', { name: 'Open the queue dashboard' }).click();
   await page.waitForURL(`${base}/admin/queues/**`, WAIT);
   await page.getByText('quiz-deadlines').first().waitFor(WAIT);
@@ -227,7 +245,6 @@ await t.test('Bull Board: an admin reaches /admin/queues; a student, a visitor a
   t.notMatch(page.url(), /token|jwt/i, 'no token in the URL');
   await context.close();
 
-  const bobSession = await signIn(bob);
   const refused = await bobSession.page.goto(`${base}/admin/queues/`);
   t.equal(refused?.status(), 401, 'a student has no queues cookie');
   await bobSession.page.getByRole('alert').waitFor(WAIT);
@@ -249,6 +266,11 @@ await t.test('Bull Board: an admin reaches /admin/queues; a student, a visitor a
 
 await t.test('the socket stayed connected through token renewals (auth:refresh)', async (t) => {
   t.equal(await connectionOf(teacher.page).innerText(), 'Live');
+  // Tokens live 8 s and sockets get 1 s of grace: without auth:refresh the server would have cut it.
+  const signedInFor = Date.now() - teacher.seen.signedInAt;
+  t.ok(signedInFor > 9_000, `signed in for ${signedInFor} ms, longer than a token and its grace`);
+  t.ok(teacher.seen.renewals >= 1, `the page renewed its token (${teacher.seen.renewals} times)`);
+  t.equal(teacher.seen.sockets, 1, 'on one WebSocket connection from start to end');
   await teacher.context.close();
   await student.context.close();
 });

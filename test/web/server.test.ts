@@ -34,6 +34,9 @@ t.test('GET / sends browsers to the app, which is served from the build', async 
   const bundle = await app.inject({ method: 'GET', url: `/app/${script}` });
   t.equal(bundle.statusCode, 200);
   t.match(bundle.headers['cache-control'], /immutable/);
+  const compressed = await app.inject({ method: 'GET', url: `/app/${script}`, headers: { 'accept-encoding': 'gzip' } });
+  t.equal(compressed.headers['content-encoding'], 'gzip', 'the precompressed copy goes to browsers that accept it');
+  t.ok(compressed.rawPayload.length < 150 * 1024, `the JS is ${compressed.rawPayload.length} bytes gzipped (budget 150 KiB)`);
   t.notOk(/https?:\/\/(?!localhost)[a-z0-9.-]+\.[a-z]{2,}\//i.test(page.body), 'the page loads nothing from another host');
 });
 
