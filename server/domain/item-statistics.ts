@@ -133,7 +133,7 @@ function discrimination(item: ItemSums): number | null {
 function reliability(items: ItemSums[], complete: TestSums): QuizFigures['reliability'] {
   const counted = items.filter((item) => item.n > 0);
   const k = counted.length;
-  if (k === 0) return { method: null, value: null, items: 0, attempts: complete.n };
+  if (k === 0) return { method: null, value: null, items: 0, attempts: 0 };
   const points = counted.map((item) => item.minMaxPoints);
   const equalPoints = counted.every((item) => item.minMaxPoints === item.maxMaxPoints && item.minMaxPoints === points[0]);
   const method: ReliabilityMethod = equalPoints && counted.every((item) => item.rightWrong) ? 'kr20' : 'alpha';

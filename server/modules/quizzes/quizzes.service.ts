@@ -12,12 +12,18 @@ import { accessOfColumns, accessTo, assertVisible, type CourseAccess } from '../
 import {
   attemptCount,
   attemptSummaryPage,
-  gradedResults,
+  launchQuizId,
   nextQuestionIndex,
   questionReadRows,
   quizReadRow,
+  quizStatsSums,
+  type AnswerCountRow,
   type AttemptSummaryRow,
+  type QuestionSumsRow,
+  type StatsAttempts,
+  type StatsSelection,
 } from './quizzes.queries.js';
+import { countAnswers, itemStatistics, type ItemSums } from '../../domain/item-statistics.js';
 
 export interface QuizSettings {
   title?: string;
@@ -307,76 +313,94 @@ export async function listAttempts({ em }: Pick<ServiceDeps, 'em'>, user: AuthUs
   return { items: rows.map(attemptSummaryJson), total, page: query.page, limit: query.limit };
 }
 
-interface StoredResult {
-  questionId: string;
-  points: number;
-  maxPoints: number;
-  correct: boolean;
-  answer: unknown;
+export interface StatsQuery {
+  attempts?: StatsAttempts;
+  launchId?: string;
+}
+
+/** Short answers are counted trimmed, with inner white space collapsed, lower-cased. */
+const normalizeShortAnswer = (answer: string) => normalizeText(answer).toLowerCase();
+
+function questionSums(questionId: string, row: QuestionSumsRow | undefined): ItemSums {
+  return {
+    questionId,
+    n: row?.n ?? 0,
+    sumX: row?.sum_x ?? 0,
+    sumX2: row?.sum_x2 ?? 0,
+    sumXT: row?.sum_xt ?? 0,
+    sumT: row?.sum_t ?? 0,
+    sumT2: row?.sum_t2 ?? 0,
+    sumFraction: row?.sum_fraction ?? 0,
+    nFraction: row?.n_fraction ?? 0,
+    completeSumX: row?.complete_sum_x ?? 0,
+    completeSumX2: row?.complete_sum_x2 ?? 0,
+    minMaxPoints: row?.min_max_points ?? null,
+    maxMaxPoints: row?.max_max_points ?? null,
+    rightWrong: row?.right_wrong ?? true,
+  };
 }
 
 /**
- * Per-question statistics over graded attempts: how answers are distributed (option ids,
- * true/false, normalised short answers), the share answered correctly, and the average score.
+ * Statistics over the selected graded attempts (SPEC §8): the answer distribution, share correct
+ * and pass rate, and the item analysis of server/domain/item-statistics.ts, all from sums
+ * PostgreSQL aggregates over the stored results (`quizStatsSums`).
  */
-export function computeQuizStats(
-  questions: Array<{ id: string; questionText: string; questionType: QuestionType; options: ChoiceOption[] | null }>,
-  results: StoredResult[][],
-  percentages: number[],
-) {
-  const perQuestion = questions.map((question) => {
-    const answered = results.map((attempt) => attempt.find((result) => result.questionId === question.id)).filter((result): result is StoredResult => !!result);
-    const counts = emptyDistribution(question);
-    let unanswered = 0;
-    for (const result of answered) {
-      if (result.answer === null || result.answer === undefined) {
-        unanswered++;
-      } else if (Array.isArray(result.answer)) {
-        for (const id of result.answer as string[]) counts.set(id, (counts.get(id) ?? 0) + 1);
-      } else {
-        const key = typeof result.answer === 'string' ? normalizeText(result.answer).toLowerCase() : JSON.stringify(result.answer);
-        counts.set(key, (counts.get(key) ?? 0) + 1);
-      }
-    }
-    const correct = answered.filter((result) => result.correct).length;
+async function statsFor(em: EntityManager, quiz: Pick<IQuiz, 'id' | 'title'>, selection: StatsSelection) {
+  const [questions, sums] = await Promise.all([questionReadRows(em, quiz.id), quizStatsSums(em, selection)]);
+  // Maps keyed by question id and answer text: user text never indexes a plain object.
+  const rows = new Map(sums.questions.map((row) => [row.question_id, row]));
+  const answers = new Map<string, AnswerCountRow[]>();
+  for (const row of sums.answers) answers.set(row.question_id, [...(answers.get(row.question_id) ?? []), row]);
+  const figures = itemStatistics({
+    items: questions.map((question) => questionSums(question.id, rows.get(question.id))),
+    complete: { n: sums.complete_n, sumT: sums.complete_sum_t, sumT2: sums.complete_sum_t2 },
+    percentages: { n: sums.n, sum: sums.sum_percentage, sumSquares: sums.sum_percentage2, median: sums.median_percentage },
+  });
+  const perQuestion = questions.map((question, index) => {
+    const row = rows.get(question.id);
+    const answered = row?.n ?? 0;
+    const correct = row?.correct ?? 0;
+    const counted = answers.get(question.id) ?? [];
+    const answerCounts = countAnswers(
+      emptyDistribution({ questionType: question.question_type, options: question.options }),
+      counted.map((entry) => ({ answer: entry.kind === 'text' ? normalizeShortAnswer(entry.answer) : entry.answer, count: entry.count })),
+    );
+    const item = figures.items[index];
     return {
       questionId: question.id,
-      questionText: question.questionText,
-      questionType: question.questionType,
-      answers: answered.length,
-      unanswered,
+      questionText: question.question_text,
+      questionType: question.question_type,
+      answers: answered,
+      unanswered: row?.unanswered ?? 0,
       correct,
-      shareCorrect: answered.length ? Math.round((correct / answered.length) * 10000) / 10000 : 0,
-      distribution: Object.fromEntries(counts),
+      shareCorrect: answered ? Math.round((correct / answered) * 10000) / 10000 : 0,
+      // Object.fromEntries defines every key as an own property, `__proto__` included.
+      distribution: Object.fromEntries(answerCounts.map((entry) => [entry.answer, entry.count])),
+      facility: item.facility,
+      discrimination: item.discrimination,
+      answerCounts,
     };
   });
-  const averagePercentage = percentages.length ? Math.round((percentages.reduce((sum, value) => sum + value, 0) / percentages.length) * 100) / 100 : 0;
-  return { gradedAttempts: percentages.length, averagePercentage, questions: perQuestion };
+  return {
+    quizId: quiz.id,
+    title: quiz.title,
+    attempts: selection.attempts,
+    launchId: selection.launchId,
+    gradedAttempts: sums.n,
+    averagePercentage: sums.n ? Math.round((sums.sum_percentage / sums.n) * 100) / 100 : 0,
+    passRate: sums.n ? Math.round((sums.passed / sums.n) * 10000) / 10000 : 0,
+    percentages: figures.percentages,
+    reliability: figures.reliability,
+    questions: perQuestion,
+  };
 }
 
-async function statsFor(em: EntityManager, quiz: IQuiz) {
-  const [questions, attempts] = await Promise.all([
-    em.find(QuizQuestion, { quiz: quiz.id }, { orderBy: { orderIndex: 'asc', createdAt: 'asc' } }),
-    gradedResults<StoredResult>(em, quiz.id),
-  ]);
-  const stats = computeQuizStats(
-    questions.map((question) => ({
-      id: question.id,
-      questionText: question.questionText,
-      questionType: question.questionType,
-      options: question.options as ChoiceOption[] | null,
-    })),
-    attempts.map((attempt) => attempt.results?.questions ?? []),
-    attempts.map((attempt) => Number(attempt.percentage)),
-  );
-  const passed = attempts.filter((attempt) => attempt.is_passed).length;
-  return { quizId: quiz.id, title: quiz.title, passRate: attempts.length ? Math.round((passed / attempts.length) * 10000) / 10000 : 0, ...stats };
-}
-
-/** `GET /quizzes/:id/stats` (owner, admin). */
-export async function getQuizStats({ em }: Pick<ServiceDeps, 'em'>, user: AuthUser, quizId: string) {
+/** `GET /quizzes/:id/stats` (owner, admin); `launchId` must name a launch of this quiz. */
+export async function getQuizStats({ em }: Pick<ServiceDeps, 'em'>, user: AuthUser, quizId: string, query: StatsQuery = {}) {
   const { quiz } = await loadManagedQuiz(em, quizId, user);
-  return statsFor(em, quiz);
+  const launchId = query.launchId ?? null;
+  if (launchId !== null && (await launchQuizId(em, launchId)) !== quiz.id) throw notFound('Launch of this quiz');
+  return statsFor(em, quiz, { quizId: quiz.id, attempts: query.attempts ?? 'all', launchId });
 }
 
 /** Quiz statistics of every quiz of a course, for the dashboard snapshot. */
@@ -384,8 +408,12 @@ export async function courseQuizStats(em: EntityManager, courseId: string) {
   const quizzes = await em.find(Quiz, { lesson: { course: courseId } }, { orderBy: { createdAt: 'asc' } });
   const stats = [];
   for (const quiz of quizzes) {
-    const { questions, ...summary } = await statsFor(em, quiz);
-    stats.push({ ...summary, questionCount: questions.length, lessonId: quiz.lesson!.id });
+    const { quizId, title, gradedAttempts, averagePercentage, passRate, questions } = await statsFor(em, quiz, {
+      quizId: quiz.id,
+      attempts: 'all',
+      launchId: null,
+    });
+    stats.push({ quizId, title, gradedAttempts, averagePercentage, passRate, questionCount: questions.length, lessonId: quiz.lesson!.id });
   }
   return stats;
 }
