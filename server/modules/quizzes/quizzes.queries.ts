@@ -113,9 +113,15 @@ export async function launchQuizId(db: SqlRunner, launchId: string): Promise<str
   return row?.quiz_id ?? null;
 }
 
-/** Per question: the sums of `ItemSums` (server/domain/item-statistics.ts) and the existing counts. */
+/**
+ * Per question and per "how many of the current questions the attempt has a result for" (`k`):
+ * the sums of `ItemSums` (server/domain/item-statistics.ts) and the correct and unanswered
+ * counts. Grouping by `k` lets the caller tell complete rows (k = the number of questions
+ * somebody has) from the others without a second pass.
+ */
 export interface QuestionSumsRow {
   question_id: string;
+  k: number;
   n: number;
   sum_x: number;
   sum_x2: number;
@@ -124,8 +130,6 @@ export interface QuestionSumsRow {
   sum_t2: number;
   sum_fraction: number;
   n_fraction: number;
-  complete_sum_x: number;
-  complete_sum_x2: number;
   min_max_points: number | null;
   max_max_points: number | null;
   right_wrong: boolean;
@@ -133,104 +137,88 @@ export interface QuestionSumsRow {
   unanswered: number;
 }
 
-/** Answers counted per question: `text` answers (short answers, raw: normalised by the caller), or option ids and `true`/`false`. */
+/** How many results of a question carry one answer, as stored (option ids array, boolean, raw text): normalised by the caller. */
 export interface AnswerCountRow {
   question_id: string;
-  kind: 'text' | 'value';
-  answer: string;
+  answer: unknown;
   count: number;
 }
 
-export interface QuizSumsRow {
-  /** Attempts counted, and the sums of their percentages. */
+export interface PercentageSumsRow {
   n: number;
   sum_percentage: number;
   sum_percentage2: number;
   median_percentage: number | null;
   passed: number;
-  /** Attempts with a result for every question somebody has, and the sums of their totals. */
-  complete_n: number;
-  complete_sum_t: number;
-  complete_sum_t2: number;
+}
+
+export interface QuizSums {
+  percentages: PercentageSumsRow;
   questions: QuestionSumsRow[];
   answers: AnswerCountRow[];
 }
 
 /**
- * The graded attempts statistics count (SPEC §8): `first`/`last` by attempt number among each
- * student's (enrollment's) graded attempts, after the launch filter.
+ * The graded attempts statistics count (SPEC §8), with `columns`: `first`/`last` by attempt
+ * number among each student's (enrollment's) graded attempts, after the launch filter.
  */
-function countedAttempts(selection: StatsSelection): { sql: string; params: unknown[] } {
+function countedAttempts(selection: StatsSelection, columns: string): { sql: string; params: unknown[] } {
   const launch = selection.launchId === null ? '' : ' AND a.launch_id = ?';
   const params = selection.launchId === null ? [selection.quizId] : [selection.quizId, selection.launchId];
   const where = `a.quiz_id = ? AND a.status = 'graded'${launch}`;
-  if (selection.attempts === 'all') return { sql: `SELECT a.id, a.percentage, a.is_passed, a.results FROM quiz_attempts a WHERE ${where}`, params };
+  if (selection.attempts === 'all') return { sql: `SELECT ${columns} FROM quiz_attempts a WHERE ${where}`, params };
   const order = selection.attempts === 'first' ? 'ASC' : 'DESC';
   return {
-    sql: `SELECT DISTINCT ON (a.enrollment_id) a.id, a.percentage, a.is_passed, a.results FROM quiz_attempts a
-           WHERE ${where} ORDER BY a.enrollment_id, a.attempt_number ${order}`,
+    sql: `SELECT DISTINCT ON (a.enrollment_id) ${columns} FROM quiz_attempts a WHERE ${where} ORDER BY a.enrollment_id, a.attempt_number ${order}`,
     params,
   };
 }
 
 /**
- * Everything `GET /quizzes/:id/stats` needs, aggregated in one statement over the stored results
- * (SPEC §8): per question the sums item analysis is computed from, the correct and unanswered
- * counts and the answer counts; per quiz the percentages' sums and median and the complete rows'
- * totals. Only the current questions count; their cells come from `results.questions` (points,
- * maxPoints, correct, answer; the snapshots are never read out). `jsonb_to_recordset` reads those
- * four keys without building each element's jsonb. Numeric sums, so that they are exact.
+ * Everything `GET /quizzes/:id/stats` needs, aggregated by PostgreSQL over the stored results
+ * (SPEC §8), in two statements that run side by side. The percentages read columns only. The
+ * results are read once: per attempt, `jsonb_to_recordset` takes the four keys a cell needs
+ * (points, maxPoints, correct, answer; never the snapshots) of the current questions' results, a
+ * window over those few rows gives the attempt's total and count, and one pass with two grouping
+ * sets aggregates the sums per (question, k) and the answers per (question, answer as stored).
+ * float8 sums: points are small numbers, exact in binary or as close as the JSON they come from.
  */
-export async function quizStatsSums(db: SqlRunner, selection: StatsSelection): Promise<QuizSumsRow> {
-  const picked = countedAttempts(selection);
-  const [row] = await db.execute<QuizSumsRow[]>(
-    `WITH picked AS (${picked.sql}),
-     questions AS (SELECT id::text AS question_id FROM quiz_questions WHERE quiz_id = ?),
-     cells AS (
-       SELECT p.id AS attempt_id, r."questionId" AS question_id, r.points AS x, r."maxPoints" AS m, r.correct, r.answer
-         FROM picked p
-        CROSS JOIN LATERAL jsonb_to_recordset(coalesce(p.results->'questions', '[]'::jsonb))
-              AS r("questionId" text, points numeric, "maxPoints" numeric, correct boolean, answer jsonb)
-        WHERE r."questionId" IN (SELECT question_id FROM questions)
-     ),
-     totals AS (SELECT attempt_id, sum(x) AS t, count(*) AS k FROM cells GROUP BY attempt_id),
-     present AS (SELECT count(DISTINCT question_id) AS k FROM cells),
-     scored AS (
-       SELECT c.question_id, c.x, c.m, c.correct, c.answer, tt.t, tt.k = (SELECT k FROM present) AS complete
-         FROM cells c JOIN totals tt USING (attempt_id)
-     ),
-     question_sums AS (
-       SELECT question_id, count(*)::int AS n, sum(x) AS sum_x, sum(x * x) AS sum_x2, sum(x * t) AS sum_xt,
-              sum(t) AS sum_t, sum(t * t) AS sum_t2,
-              coalesce(sum(x / m) FILTER (WHERE m > 0), 0) AS sum_fraction, count(*) FILTER (WHERE m > 0)::int AS n_fraction,
-              coalesce(sum(x) FILTER (WHERE complete), 0) AS complete_sum_x,
-              coalesce(sum(x * x) FILTER (WHERE complete), 0) AS complete_sum_x2,
-              min(m) AS min_max_points, max(m) AS max_max_points, bool_and(x = 0 OR x = m) AS right_wrong,
-              count(*) FILTER (WHERE correct)::int AS correct,
-              count(*) FILTER (WHERE answer IS NULL OR jsonb_typeof(answer) = 'null')::int AS unanswered
-         FROM scored GROUP BY question_id
-     ),
-     answer_counts AS (
-       SELECT question_id, kind, answer, count(*)::int AS count FROM (
-         SELECT question_id, 'value' AS kind, jsonb_array_elements_text(answer) AS answer FROM cells WHERE jsonb_typeof(answer) = 'array'
-         UNION ALL
-         SELECT question_id, 'text', answer #>> '{}' FROM cells WHERE jsonb_typeof(answer) = 'string'
-         UNION ALL
-         SELECT question_id, 'value', answer::text FROM cells WHERE jsonb_typeof(answer) IN ('boolean', 'number', 'object')
-       ) a GROUP BY question_id, kind, answer
-     )
-     SELECT p.n, p.sum_percentage, p.sum_percentage2, p.median_percentage, p.passed,
-            c.complete_n, c.complete_sum_t, c.complete_sum_t2,
-            coalesce((SELECT json_agg(q) FROM question_sums q), '[]') AS questions,
-            coalesce((SELECT json_agg(a ORDER BY a.question_id, a.count DESC, a.answer) FROM answer_counts a), '[]') AS answers
-       FROM (SELECT count(*)::int AS n, coalesce(sum(percentage), 0)::float8 AS sum_percentage,
-                    coalesce(sum(percentage * percentage), 0)::float8 AS sum_percentage2,
-                    percentile_cont(0.5) WITHIN GROUP (ORDER BY percentage) AS median_percentage,
-                    count(*) FILTER (WHERE is_passed)::int AS passed
-               FROM picked) p,
-            (SELECT count(*)::int AS complete_n, coalesce(sum(t), 0)::float8 AS complete_sum_t, coalesce(sum(t * t), 0)::float8 AS complete_sum_t2
-               FROM totals WHERE k = (SELECT k FROM present)) c`,
-    [...picked.params, selection.quizId],
-  );
-  return row;
+export async function quizStatsSums(db: SqlRunner, selection: StatsSelection): Promise<QuizSums> {
+  const percentages = countedAttempts(selection, 'a.percentage, a.is_passed');
+  const results = countedAttempts(selection, 'a.results');
+  const [[percentageRow], rows] = await Promise.all([
+    db.execute<PercentageSumsRow[]>(
+      `SELECT count(*)::int AS n, coalesce(sum(percentage), 0)::float8 AS sum_percentage,
+              coalesce(sum(percentage * percentage), 0)::float8 AS sum_percentage2,
+              percentile_cont(0.5) WITHIN GROUP (ORDER BY percentage) AS median_percentage,
+              count(*) FILTER (WHERE is_passed)::int AS passed
+         FROM (${percentages.sql}) p`,
+      percentages.params,
+    ),
+    db.execute<Array<QuestionSumsRow & { answer: unknown; by_answer: boolean }>>(
+      `SELECT c.question_id, c.k::int AS k, c.answer, GROUPING(c.answer) = 0 AS by_answer, count(*)::int AS n,
+              sum(c.x) AS sum_x, sum(c.x * c.x) AS sum_x2, sum(c.x * c.t) AS sum_xt, sum(c.t) AS sum_t, sum(c.t * c.t) AS sum_t2,
+              coalesce(sum(c.x / c.m) FILTER (WHERE c.m > 0), 0) AS sum_fraction, count(*) FILTER (WHERE c.m > 0)::int AS n_fraction,
+              min(c.m) AS min_max_points, max(c.m) AS max_max_points, bool_and(c.x = 0 OR c.x = c.m) AS right_wrong,
+              count(*) FILTER (WHERE c.correct)::int AS correct,
+              count(*) FILTER (WHERE c.answer IS NULL OR jsonb_typeof(c.answer) = 'null')::int AS unanswered
+         FROM (${results.sql}) p
+        CROSS JOIN LATERAL (
+              SELECT r."questionId" AS question_id, r.points AS x, r."maxPoints" AS m, r.correct, r.answer,
+                     sum(r.points) OVER () AS t, count(*) OVER () AS k
+                FROM jsonb_to_recordset(coalesce(p.results->'questions', '[]'::jsonb))
+                     AS r("questionId" text, points float8, "maxPoints" float8, correct boolean, answer jsonb)
+               WHERE r."questionId" = ANY(ARRAY(SELECT id::text FROM quiz_questions WHERE quiz_id = ?))
+              ) c
+        GROUP BY GROUPING SETS ((c.question_id, c.k), (c.question_id, c.answer))`,
+      [...results.params, selection.quizId],
+    ),
+  ]);
+  const questions: QuestionSumsRow[] = [];
+  const answers: AnswerCountRow[] = [];
+  for (const { answer, by_answer: byAnswer, ...row } of rows) {
+    if (byAnswer) answers.push({ question_id: row.question_id, answer, count: row.n });
+    else questions.push(row);
+  }
+  return { percentages: percentageRow, questions, answers };
 }

@@ -17,7 +17,6 @@ import {
   questionReadRows,
   quizReadRow,
   quizStatsSums,
-  type AnswerCountRow,
   type AttemptSummaryRow,
   type QuestionSumsRow,
   type StatsAttempts,
@@ -321,23 +320,63 @@ export interface StatsQuery {
 /** Short answers are counted trimmed, with inner white space collapsed, lower-cased. */
 const normalizeShortAnswer = (answer: string) => normalizeText(answer).toLowerCase();
 
-function questionSums(questionId: string, row: QuestionSumsRow | undefined): ItemSums {
-  return {
-    questionId,
-    n: row?.n ?? 0,
-    sumX: row?.sum_x ?? 0,
-    sumX2: row?.sum_x2 ?? 0,
-    sumXT: row?.sum_xt ?? 0,
-    sumT: row?.sum_t ?? 0,
-    sumT2: row?.sum_t2 ?? 0,
-    sumFraction: row?.sum_fraction ?? 0,
-    nFraction: row?.n_fraction ?? 0,
-    completeSumX: row?.complete_sum_x ?? 0,
-    completeSumX2: row?.complete_sum_x2 ?? 0,
-    minMaxPoints: row?.min_max_points ?? null,
-    maxMaxPoints: row?.max_max_points ?? null,
-    rightWrong: row?.right_wrong ?? true,
-  };
+/** The keys an answer as stored counts under: option ids, `true`/`false`, or the normalised text. */
+function answerKeys(answer: unknown): string[] {
+  if (answer === null || answer === undefined) return [];
+  if (Array.isArray(answer)) return answer.map(String);
+  if (typeof answer === 'string') return [normalizeShortAnswer(answer)];
+  return [typeof answer === 'boolean' ? String(answer) : JSON.stringify(answer)];
+}
+
+const emptySums = (questionId: string): ItemSums => ({
+  questionId,
+  n: 0,
+  sumX: 0,
+  sumX2: 0,
+  sumXT: 0,
+  sumT: 0,
+  sumT2: 0,
+  sumFraction: 0,
+  nFraction: 0,
+  completeSumX: 0,
+  completeSumX2: 0,
+  minMaxPoints: null,
+  maxMaxPoints: null,
+  rightWrong: true,
+});
+
+/**
+ * The sums of `ItemSums` and `TestSums` from the per-(question, k) groups of `quizStatsSums`: a
+ * row is complete when its attempt has a result for every question somebody has (k = that count).
+ */
+function statisticsSums(questionIds: string[], groups: QuestionSumsRow[]) {
+  const items = new Map(questionIds.map((id) => [id, emptySums(id)]));
+  const present = new Set(groups.filter((group) => items.has(group.question_id)).map((group) => group.question_id));
+  const complete = { n: 0, sumT: 0, sumT2: 0 };
+  let totalsFrom: string | null = null;
+  for (const group of groups) {
+    const item = items.get(group.question_id);
+    if (!item) continue;
+    item.n += group.n;
+    item.sumX += group.sum_x;
+    item.sumX2 += group.sum_x2;
+    item.sumXT += group.sum_xt;
+    item.sumT += group.sum_t;
+    item.sumT2 += group.sum_t2;
+    item.sumFraction += group.sum_fraction;
+    item.nFraction += group.n_fraction;
+    item.minMaxPoints = item.minMaxPoints === null ? group.min_max_points : Math.min(item.minMaxPoints, group.min_max_points ?? Infinity);
+    item.maxMaxPoints = item.maxMaxPoints === null ? group.max_max_points : Math.max(item.maxMaxPoints, group.max_max_points ?? -Infinity);
+    item.rightWrong &&= group.right_wrong;
+    if (group.k === present.size) {
+      item.completeSumX += group.sum_x;
+      item.completeSumX2 += group.sum_x2;
+      // Every complete attempt has a cell of each present question: one question's group has their totals.
+      totalsFrom ??= group.question_id;
+      if (totalsFrom === group.question_id) Object.assign(complete, { n: group.n, sumT: group.sum_t, sumT2: group.sum_t2 });
+    }
+  }
+  return { items: questionIds.map((id) => items.get(id)!), complete };
 }
 
 /**
@@ -347,31 +386,43 @@ function questionSums(questionId: string, row: QuestionSumsRow | undefined): Ite
  */
 async function statsFor(em: EntityManager, quiz: Pick<IQuiz, 'id' | 'title'>, selection: StatsSelection) {
   const [questions, sums] = await Promise.all([questionReadRows(em, quiz.id), quizStatsSums(em, selection)]);
+  const { percentages } = sums;
   // Maps keyed by question id and answer text: user text never indexes a plain object.
-  const rows = new Map(sums.questions.map((row) => [row.question_id, row]));
-  const answers = new Map<string, AnswerCountRow[]>();
-  for (const row of sums.answers) answers.set(row.question_id, [...(answers.get(row.question_id) ?? []), row]);
+  const counts = new Map<string, { correct: number; unanswered: number }>();
+  for (const group of sums.questions) {
+    const count = counts.get(group.question_id) ?? { correct: 0, unanswered: 0 };
+    counts.set(group.question_id, { correct: count.correct + group.correct, unanswered: count.unanswered + group.unanswered });
+  }
+  const answers = new Map<string, Array<{ answer: string; count: number }>>();
+  for (const row of sums.answers) {
+    const list = answers.get(row.question_id) ?? [];
+    for (const answer of answerKeys(row.answer)) list.push({ answer, count: row.count });
+    answers.set(row.question_id, list);
+  }
+  const { items, complete } = statisticsSums(
+    questions.map((question) => question.id),
+    sums.questions,
+  );
   const figures = itemStatistics({
-    items: questions.map((question) => questionSums(question.id, rows.get(question.id))),
-    complete: { n: sums.complete_n, sumT: sums.complete_sum_t, sumT2: sums.complete_sum_t2 },
-    percentages: { n: sums.n, sum: sums.sum_percentage, sumSquares: sums.sum_percentage2, median: sums.median_percentage },
+    items,
+    complete,
+    percentages: { n: percentages.n, sum: percentages.sum_percentage, sumSquares: percentages.sum_percentage2, median: percentages.median_percentage },
   });
   const perQuestion = questions.map((question, index) => {
-    const row = rows.get(question.id);
-    const answered = row?.n ?? 0;
-    const correct = row?.correct ?? 0;
-    const counted = answers.get(question.id) ?? [];
-    const answerCounts = countAnswers(
-      emptyDistribution({ questionType: question.question_type, options: question.options }),
-      counted.map((entry) => ({ answer: entry.kind === 'text' ? normalizeShortAnswer(entry.answer) : entry.answer, count: entry.count })),
-    );
+    const answered = items[index].n;
+    const { correct, unanswered } = counts.get(question.id) ?? { correct: 0, unanswered: 0 };
+    const seed = emptyDistribution({ questionType: question.question_type, options: question.options });
+    const merged = countAnswers(seed, answers.get(question.id) ?? []);
+    // The options keep their order; other answers follow, most frequent first, ties by text.
+    const others = merged.slice(seed.size).sort((a, b) => b.count - a.count || (a.answer < b.answer ? -1 : a.answer > b.answer ? 1 : 0));
+    const answerCounts = [...merged.slice(0, seed.size), ...others];
     const item = figures.items[index];
     return {
       questionId: question.id,
       questionText: question.question_text,
       questionType: question.question_type,
       answers: answered,
-      unanswered: row?.unanswered ?? 0,
+      unanswered,
       correct,
       shareCorrect: answered ? Math.round((correct / answered) * 10000) / 10000 : 0,
       // Object.fromEntries defines every key as an own property, `__proto__` included.
@@ -386,9 +437,9 @@ async function statsFor(em: EntityManager, quiz: Pick<IQuiz, 'id' | 'title'>, se
     title: quiz.title,
     attempts: selection.attempts,
     launchId: selection.launchId,
-    gradedAttempts: sums.n,
-    averagePercentage: sums.n ? Math.round((sums.sum_percentage / sums.n) * 100) / 100 : 0,
-    passRate: sums.n ? Math.round((sums.passed / sums.n) * 10000) / 10000 : 0,
+    gradedAttempts: percentages.n,
+    averagePercentage: percentages.n ? Math.round((percentages.sum_percentage / percentages.n) * 100) / 100 : 0,
+    passRate: percentages.n ? Math.round((percentages.passed / percentages.n) * 10000) / 10000 : 0,
     percentages: figures.percentages,
     reliability: figures.reliability,
     questions: perQuestion,
