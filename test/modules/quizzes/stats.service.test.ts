@@ -80,7 +80,9 @@ async function matrixFigures(query: StatsQuery) {
     for (const row of query.attempts === 'first' ? [...picked].reverse() : picked) byStudent.set(row.enrollment_id, row);
     picked = [...byStudent.values()];
   }
-  const questionIds = [tf.id, mc.id, sa.id];
+  const questionIds = (await sql<{ id: string }>('SELECT id FROM quiz_questions WHERE quiz_id = ? ORDER BY order_index, created_at', [quiz.id])).map(
+    (row) => row.id,
+  );
   const matrix: ScoreMatrix = {
     questionIds,
     rows: picked.map((row) => ({
@@ -214,6 +216,26 @@ t.test('a question added after the attempts has no figures and stays out of the 
     { answer: 'false', count: 0 },
   ]);
   t.same(after.questions.slice(0, 3), before.questions, 'the other questions keep their figures');
+
+  // Some attempts get a result for it (as if graded after it was added): per-question figures over
+  // those, the reliability over the complete rows; the SQL path still equals the matrix path.
+  const some = firstIds.slice(0, 4);
+  await sql(
+    `UPDATE quiz_attempts SET results = jsonb_set(results, '{questions}', (results->'questions') || jsonb_build_array(jsonb_build_object(
+       'questionId', ?::text, 'points', CASE WHEN id = ANY(?::uuid[]) THEN 1 ELSE 0 END, 'maxPoints', 1, 'correct', id = ANY(?::uuid[]), 'answer', id = ANY(?::uuid[]))))
+      WHERE id = ANY(?::uuid[])`,
+    [added!.id, `{${some.slice(0, 2).join(',')}}`, `{${some.slice(0, 2).join(',')}}`, `{${some.slice(0, 2).join(',')}}`, `{${some.join(',')}}`],
+  );
+  const partial = await assertSamePaths(t, {}, 12);
+  t.match(partial.reliability, { items: 4, attempts: 4 });
+  t.match(partial.questions.at(-1), { answers: 4, correct: 2, facility: 0.5 });
+  t.same(partial.questions.at(-1)!.answerCounts, [
+    { answer: 'true', count: 2 },
+    { answer: 'false', count: 2 },
+  ]);
+  await sql(`UPDATE quiz_attempts SET results = jsonb_set(results, '{questions}', (results->'questions') - 3) WHERE id = ANY(?::uuid[])`, [
+    `{${some.join(',')}}`,
+  ]);
   await sql('DELETE FROM quiz_questions WHERE id = ?', [added!.id]);
 });
 
