@@ -12,6 +12,7 @@ import {
   QuestionJson,
   QuizJson,
   QuizStatsJson,
+  QuizStatsQuery,
   UpdateQuestionBody,
   UpdateQuizBody,
 } from './quizzes.schemas.js';
@@ -180,12 +181,13 @@ export default async function quizRoutes(fastify: FastifyInstance) {
       preHandler: app.authenticate,
       schema: {
         tags,
-        summary: 'Per-question answer distribution, share correct, average score (owner, admin)',
+        summary: 'Item analysis: answer counts, facility, discrimination, reliability, percentage summary (owner, admin)',
         security: bearer,
         params: IdParams,
+        querystring: QuizStatsQuery,
         response: { 200: QuizStatsJson, ...errors(400, 401, 403, 404) },
       },
     },
-    async (request) => getQuizStats(request.deps, currentUser(request), request.params.id),
+    async (request) => getQuizStats(request.deps, currentUser(request), request.params.id, request.query),
   );
 }
