@@ -34,3 +34,6 @@ export type QuestionType = (typeof QUESTION_TYPES)[number];
 
 export const STORAGE_PROVIDERS = ['local', 's3'] as const;
 export type StorageProvider = (typeof STORAGE_PROVIDERS)[number];
+
+export const LIVE_SESSION_STATUSES = ['live', 'ended'] as const;
+export type LiveSessionStatus = (typeof LIVE_SESSION_STATUSES)[number];

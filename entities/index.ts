@@ -6,7 +6,9 @@ import { ProgressClientKey } from './progress-client-key.entity.js';
 import { QuizOverride } from './quiz-override.entity.js';
 import { IdempotencyKey } from './idempotency-key.entity.js';
 import { Lesson } from './lesson.entity.js';
+import { LiveSession, LiveSessionAttendance } from './live-session.entity.js';
 import { QuizAttempt } from './quiz-attempt.entity.js';
+import { QuizLaunch } from './quiz-launch.entity.js';
 import { QuizQuestion } from './quiz-question.entity.js';
 import { Quiz } from './quiz.entity.js';
 import { RefreshToken } from './refresh-token.entity.js';
@@ -28,6 +30,8 @@ export * from './certificate.entity.js';
 export * from './progress-client-key.entity.js';
 export * from './quiz-override.entity.js';
 export * from './idempotency-key.entity.js';
+export * from './live-session.entity.js';
+export * from './quiz-launch.entity.js';
 
 /** Every entity, in dependency order; given to MikroORM explicitly (no folder discovery). */
 export const allEntities = [
@@ -45,4 +49,7 @@ export const allEntities = [
   ProgressClientKey,
   QuizOverride,
   IdempotencyKey,
+  LiveSession,
+  LiveSessionAttendance,
+  QuizLaunch,
 ];

@@ -2,6 +2,7 @@ import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { createdAt, enumColumn, optionalTimestamp, uuidPrimaryKey } from './columns.js';
 import { Enrollment } from './enrollment.entity.js';
 import { ATTEMPT_STATUSES, OVERDUE_HANDLINGS } from './enums.js';
+import { QuizLaunch } from './quiz-launch.entity.js';
 import { Quiz } from './quiz.entity.js';
 
 /** The attempt's own question order, fixed at start: per question, its option order. */
@@ -55,8 +56,15 @@ export const QuizAttempt = defineEntity({
       .onCreate(() => 0),
     /** The end of the submit window: deadline + grace under `graceperiod`, the deadline otherwise; null when untimed. */
     submitUntil: optionalTimestamp(),
+    /** The live-session launch this attempt belongs to; null for self-paced attempts. */
+    launch: () => p.manyToOne(QuizLaunch).ref().nullable().deleteRule('no action').foreignKeyName('quiz_attempts_launch_id_foreign'),
   },
   uniques: [
+    {
+      // One attempt per student per launch; leads with the launch, so it also indexes the key.
+      name: 'quiz_attempts_launch_id_enrollment_id_unique',
+      properties: ['launch', 'enrollment'],
+    },
     {
       name: 'quiz_attempts_enrollment_id_quiz_id_attempt_number_unique',
       properties: ['enrollment', 'quiz', 'attemptNumber'],

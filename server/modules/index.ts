@@ -11,6 +11,7 @@ import quizRoutes from './quizzes/quizzes.routes.js';
 import attemptRoutes from './attempts/attempts.routes.js';
 import overrideRoutes from './overrides/overrides.routes.js';
 import certificateRoutes from './certificates/certificates.routes.js';
+import liveSessionRoutes from './live-sessions/sessions.routes.js';
 import { createQuizHandlers } from './attempts/attempts.socket.js';
 import { createProgressHandlers } from './progress/progress.socket.js';
 
@@ -37,4 +38,5 @@ export default async function apiRoutes(app: FastifyInstance) {
   await app.register(attemptRoutes);
   await app.register(overrideRoutes);
   await app.register(certificateRoutes);
+  await app.register(liveSessionRoutes);
 }

@@ -129,6 +129,14 @@ export const QuizAnswerStatsPayload = Type.Object({
   }),
 });
 export const CertificateIssuedPayload = Type.Object({ ...stamped, certificateNumber: Type.String(), courseId: Uuid, pdfUrl: Type.String() });
+export const SessionStartedPayload = Type.Object({ ...stamped, sessionId: Uuid, courseId: Uuid });
+export const SessionLessonPayload = Type.Object({
+  ...stamped,
+  sessionId: Uuid,
+  courseId: Uuid,
+  lessonId: Type.Union([Uuid, Type.Null()], { description: 'The lesson to follow; null when the instructor cleared it' }),
+});
+export const SessionEndedPayload = Type.Object({ ...stamped, sessionId: Uuid, courseId: Uuid });
 
 /** Each server event and the schema of its payload. Who hears which: `server/realtime/publisher.ts`. */
 export const serverEvents = {
@@ -144,6 +152,12 @@ export const serverEvents = {
   'quiz:graded': QuizGradedPayload,
   'quiz:answer-stats': QuizAnswerStatsPayload,
   'certificate:issued': CertificateIssuedPayload,
+  /** A live session of the course started (§6): to `course:<id>`. */
+  'session:started': SessionStartedPayload,
+  /** "Follow me": the lesson everyone in the live session should look at. */
+  'session:lesson': SessionLessonPayload,
+  /** The live session ended (by an instructor, or by the sweep after it was idle). */
+  'session:ended': SessionEndedPayload,
 } as const satisfies Record<string, TSchema>;
 
 type ServerEvents = typeof serverEvents;
@@ -164,6 +178,9 @@ export type QuizAbandonedPayload = Static<typeof QuizAbandonedPayload>;
 export type QuizDeadlineChangedPayload = Static<typeof QuizDeadlineChangedPayload>;
 export type QuizAnswerStatsPayload = Static<typeof QuizAnswerStatsPayload>;
 export type CertificateIssuedPayload = Static<typeof CertificateIssuedPayload>;
+export type SessionStartedPayload = Static<typeof SessionStartedPayload>;
+export type SessionLessonPayload = Static<typeof SessionLessonPayload>;
+export type SessionEndedPayload = Static<typeof SessionEndedPayload>;
 
 /** Room names: a user's own connections, a course's members, a course's managers. */
 export const rooms = {

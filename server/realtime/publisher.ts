@@ -10,6 +10,8 @@ import type {
   DeadlineChanged,
   EnrollmentProgress,
   LessonProgressRecorded,
+  LiveSessionChanged,
+  LiveSessionLessonChanged,
   Publisher,
 } from '../modules/deps.js';
 import type { Logger } from '../platform/logger.js';
@@ -241,6 +243,22 @@ export class RealtimePublisher implements Publisher {
 
   courseAccessRevoked(revoked: CourseAccessRevoked): void {
     this.deps.revokeCourseAccess(revoked);
+  }
+
+  liveSessionStarted(started: LiveSessionChanged): void {
+    this.deps.emitter.emit(rooms.course(started.courseId), 'session:started', { sessionId: started.sessionId, courseId: started.courseId });
+  }
+
+  liveSessionLessonChanged(changed: LiveSessionLessonChanged): void {
+    this.deps.emitter.emit(rooms.course(changed.courseId), 'session:lesson', {
+      sessionId: changed.sessionId,
+      courseId: changed.courseId,
+      lessonId: changed.lessonId,
+    });
+  }
+
+  liveSessionEnded(ended: LiveSessionChanged): void {
+    this.deps.emitter.emit(rooms.course(ended.courseId), 'session:ended', { sessionId: ended.sessionId, courseId: ended.courseId });
   }
 
   close(): void {

@@ -13,6 +13,7 @@ import {
   LESSON_PROGRESS_STATUSES,
   LESSON_TYPES,
   OVERDUE_HANDLINGS,
+  LIVE_SESSION_STATUSES,
   QUESTION_TYPES,
   QUIZ_TYPES,
   Quiz,
@@ -28,8 +29,9 @@ const REFRESH_ROTATION = 'Migration20261205000001_refresh_token_rotation';
 const CERTIFICATE_NAMES = 'Migration20261205000002_certificate_names';
 const PROGRESS_CLIENT_KEYS = 'Migration20261205000002_progress_client_keys';
 const OVERDUE_POLICY = 'Migration20261206000001_overdue_policy';
+const LIVE_SESSIONS = 'Migration20261206000002_live_sessions';
 /** Every migration, in the order they apply. */
-const MIGRATIONS = [INITIAL, FILES_COURSE, REFRESH_ROTATION, CERTIFICATE_NAMES, PROGRESS_CLIENT_KEYS, OVERDUE_POLICY];
+const MIGRATIONS = [INITIAL, FILES_COURSE, REFRESH_ROTATION, CERTIFICATE_NAMES, PROGRESS_CLIENT_KEYS, OVERDUE_POLICY, LIVE_SESSIONS];
 
 const db = await createTestDatabase('schema');
 t.teardown(() => db.drop());
@@ -170,6 +172,7 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
     'overdue_handling',
     'grace_period_seconds',
     'submit_until',
+    'launch_id',
   ],
   uploaded_files: [
     'id',
@@ -205,6 +208,21 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
   progress_client_keys: ['enrollment_id', 'client_key', 'created_at'],
   quiz_overrides: ['quiz_id', 'student_id', 'extra_attempts', 'extra_time_seconds', 'created_at', 'updated_at'],
   idempotency_keys: ['scope', 'key', 'status_code', 'response', 'created_at'],
+  live_sessions: ['id', 'course_id', 'started_by', 'status', 'current_lesson_id', 'started_at', 'ended_at', 'last_activity_at'],
+  live_session_attendance: ['session_id', 'user_id', 'first_seen_at', 'last_seen_at'],
+  quiz_launches: [
+    'id',
+    'session_id',
+    'quiz_id',
+    'launched_by',
+    'opens_at',
+    'closes_at',
+    'closed_at',
+    'student_offsets',
+    'summary',
+    'summarized_at',
+    'created_at',
+  ],
 };
 
 const EXPECTED_INDEXES = [
@@ -243,6 +261,18 @@ const EXPECTED_INDEXES = [
   'quiz_overrides_student_id_index',
   'idempotency_keys_pkey',
   'idempotency_keys_created_at_index',
+  'quiz_attempts_launch_id_enrollment_id_unique',
+  'live_sessions_course_id_started_at_index',
+  'live_sessions_started_by_index',
+  'live_sessions_current_lesson_id_index',
+  'live_sessions_one_live_per_course_idx',
+  'live_sessions_last_activity_live_idx',
+  'live_session_attendance_pkey',
+  'live_session_attendance_user_id_index',
+  'quiz_launches_session_id_index',
+  'quiz_launches_quiz_id_index',
+  'quiz_launches_launched_by_index',
+  'quiz_launches_one_open_per_session_idx',
 ];
 
 const EXPECTED_UNIQUE_CONSTRAINTS = [
@@ -256,6 +286,7 @@ const EXPECTED_UNIQUE_CONSTRAINTS = [
   'quiz_attempts_enrollment_id_quiz_id_attempt_number_unique',
   'certificates_enrollment_id_unique',
   'certificates_certificate_number_unique',
+  'quiz_attempts_launch_id_enrollment_id_unique',
 ];
 
 /** FK name → ON DELETE rule (pg_constraint.confdeltype: c cascade, a no action, n set null). */
@@ -280,6 +311,15 @@ const EXPECTED_FOREIGN_KEYS: Record<string, 'c' | 'a' | 'n'> = {
   progress_client_keys_enrollment_id_foreign: 'c',
   quiz_overrides_quiz_id_foreign: 'c',
   quiz_overrides_student_id_foreign: 'c',
+  live_sessions_course_id_foreign: 'c',
+  live_sessions_started_by_foreign: 'n',
+  live_sessions_current_lesson_id_foreign: 'n',
+  live_session_attendance_session_id_foreign: 'c',
+  live_session_attendance_user_id_foreign: 'c',
+  quiz_launches_session_id_foreign: 'c',
+  quiz_launches_quiz_id_foreign: 'c',
+  quiz_launches_launched_by_foreign: 'n',
+  quiz_attempts_launch_id_foreign: 'a',
 };
 
 /** How PostgreSQL prints a `varchar in (...)` CHECK back. */
@@ -300,6 +340,7 @@ const ENUM_CHECKS: Record<string, string> = {
   quiz_attempts_overdue_handling_check: varcharInCheck('overdue_handling', OVERDUE_HANDLINGS),
   quiz_questions_question_type_check: varcharInCheck('question_type', QUESTION_TYPES),
   uploaded_files_storage_provider_check: varcharInCheck('storage_provider', STORAGE_PROVIDERS),
+  live_sessions_status_check: varcharInCheck('status', LIVE_SESSION_STATUSES),
 };
 
 const RANGE_CHECKS = [
@@ -318,6 +359,7 @@ const RANGE_CHECKS = [
   'quiz_attempts_grace_period_seconds_check',
   'quiz_overrides_extra_attempts_check',
   'quiz_overrides_extra_time_seconds_check',
+  'quiz_launches_window_check',
 ];
 
 await t.test('migrateUp applies every migration to a fresh database', async (t) => {
@@ -484,6 +526,15 @@ await t.test('constraints bite', async (t) => {
   await client.query(`insert into quiz_attempts (enrollment_id, quiz_id, attempt_number, started_at) values ($1, $2, 1, now())`, [enrollment, quiz]);
 
   await client.query(`insert into progress_client_keys (enrollment_id, client_key) values ($1, '4c1f4b38-1d6e-4f0a-9d57-0e0f1f2a3b4c')`, [enrollment]);
+  const session = await one(`insert into live_sessions (course_id, started_by) values ($1, $2) returning id`, [course, instructor]);
+  const launch = await one(`insert into quiz_launches (session_id, quiz_id, closes_at) values ($1, $2, now() + interval '1 minute') returning id`, [
+    session,
+    quiz,
+  ]);
+  await client.query(
+    `insert into quiz_attempts (enrollment_id, quiz_id, attempt_number, started_at, status, launch_id) values ($1, $2, 5, now(), 'graded', $3)`,
+    [enrollment, quiz, launch],
+  );
   const cases: Array<[string, string, unknown[], string]> = [
     [
       'a progress clientKey used twice',
@@ -524,6 +575,21 @@ await t.test('constraints bite', async (t) => {
       'quiz_overrides_extra_attempts_check',
     ],
     ['course with enrollments', `delete from courses where id = $1`, [course], 'enrollments_course_id_foreign'],
+    ['a second live session of a course', `insert into live_sessions (course_id) values ($1)`, [course], 'live_sessions_one_live_per_course_idx'],
+    ['an unknown session status', `update live_sessions set status = 'paused' where id = $1`, [session], 'live_sessions_status_check'],
+    [
+      'a second open launch in a session',
+      `insert into quiz_launches (session_id, quiz_id, closes_at) values ($1, $2, now() + interval '1 minute')`,
+      [session, quiz],
+      'quiz_launches_one_open_per_session_idx',
+    ],
+    ['a launch window closing before it opens', `update quiz_launches set closes_at = opens_at where id = $1`, [launch], 'quiz_launches_window_check'],
+    [
+      'a second attempt of one student in one launch',
+      `insert into quiz_attempts (enrollment_id, quiz_id, attempt_number, started_at, status, launch_id) values ($1, $2, 6, now(), 'graded', $3)`,
+      [enrollment, quiz, launch],
+      'quiz_attempts_launch_id_enrollment_id_unique',
+    ],
   ];
   for (const [label, sql, params, constraint] of cases) {
     const error = await client.query(sql, params).then(
@@ -538,6 +604,13 @@ await t.test('constraints bite', async (t) => {
   await t.resolves(
     client.query(`insert into quiz_attempts (enrollment_id, quiz_id, attempt_number, started_at) values ($1, $2, 2, now())`, [enrollment, quiz]),
     'a new attempt starts once the previous one is graded',
+  );
+  await client.query(`update live_sessions set status = 'ended', ended_at = now() where id = $1`, [session]);
+  await t.resolves(client.query(`insert into live_sessions (course_id) values ($1)`, [course]), 'a new session starts once the previous one ended');
+  await client.query(`update quiz_launches set closed_at = now() where id = $1`, [launch]);
+  await t.resolves(
+    client.query(`insert into quiz_launches (session_id, quiz_id, closes_at) values ($1, $2, now() + interval '1 minute')`, [session, quiz]),
+    'a new launch opens once the previous one closed',
   );
 });
 

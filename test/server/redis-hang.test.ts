@@ -51,7 +51,9 @@ t.test('a hung Redis costs requests at most about a second, and everything is no
 
   const loggedIn = await timed(login);
   t.equal(loggedIn.result.status, 200, 'login, the per-email limiter failing open');
-  t.ok(loggedIn.ms < usual.login + 1000, `login in ${loggedIn.ms} ms (${usual.login} ms with Redis)`);
+  // Three limiter commands time out one after the other (per IP, auth per IP, per email: 3 × 250 ms);
+  // marking the address known is not awaited. The rest is slack for a loaded CI machine.
+  t.ok(loggedIn.ms < usual.login + 1500, `login in ${loggedIn.ms} ms (${usual.login} ms with Redis)`);
 
   const start = await timed(() => call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student));
   t.equal(start.result.status, 201, 'a timed attempt starts (its deadline job waits for Redis; the sweep is the fallback)');

@@ -114,7 +114,9 @@ export default async function authRoutes(fastify: FastifyInstance) {
         // An address that signed in to this account before waits ahead of a flood of strangers.
         const base = deps(request);
         const issued = await auth.login(known ? { ...base, passwords: base.passwords.prioritized() } : base, request.body, clientInfo(request));
-        await loginGuard.succeeded(email, request.ip);
+        // Not awaited: the reply need not wait for Redis (a hung one would add its command timeout
+        // to every login). The command is queued on the connection now, so it precedes any later one.
+        void loginGuard.succeeded(email, request.ip);
         return sendSession(request, reply, issued, request.body.useCookie === true);
       } catch (error) {
         if (error instanceof AppError && error.code === 'UNAUTHORIZED') await loginGuard.failed(email);
