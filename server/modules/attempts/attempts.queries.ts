@@ -15,6 +15,10 @@ export interface StoredResults {
   percentage: number;
   isPassed: boolean;
   questions: QuestionResult[];
+  /** The quiz's `key_version` the questions had when this grade was computed (absent: graded before key versions, i.e. 1). */
+  keyVersion?: number;
+  /** The regrade that wrote this grade, if one did (a regrade skips the attempts it has written). */
+  regradeId?: string;
 }
 
 /** An attempt with what its rules need from its enrollment, course, quiz and lesson. */
@@ -33,6 +37,7 @@ export type AttemptRow = Omit<RowOf<IQuizAttempt, 'score' | 'maxScore' | 'percen
   passing_score: RowOf<IQuiz>['passing_score'];
   show_correct_answers: RowOf<IQuiz>['show_correct_answers'];
   max_attempts: number | null;
+  key_version: RowOf<IQuiz>['key_version'];
 };
 
 /** A question as grading and the attempt JSON read it. */
@@ -41,7 +46,7 @@ export type QuestionRow = Pick<RowOf<IQuizQuestion>, 'id' | 'question_text' | 'q
 };
 
 const ATTEMPT_COLUMNS = `a.*, e.student_id, e.course_id, e.status AS enrollment_status, c.instructor_id,
-         q.lesson_id, q.quiz_type, q.passing_score, q.show_correct_answers, q.max_attempts,
+         q.lesson_id, q.quiz_type, q.passing_score, q.show_correct_answers, q.max_attempts, q.key_version,
          l.title AS lesson_title, l.parent_lesson_id AS lesson_parent_id`;
 const ATTEMPT_FROM = `
     FROM quiz_attempts a
@@ -72,6 +77,15 @@ export async function attemptForGrading(
     [attemptId],
   );
   return row ?? null;
+}
+
+/**
+ * Takes a share lock on the quiz row and reads its key version: a key correction (which updates the
+ * row) waits until this transaction ends, so questions read after it are of that version.
+ */
+export async function lockQuizKey(tx: SqlRunner, quizId: string): Promise<number> {
+  const [row] = await tx.execute<Array<{ key_version: number }>>('SELECT key_version FROM quizzes WHERE id = ? FOR SHARE', [quizId]);
+  return row.key_version;
 }
 
 /** Questions by id, in no particular order. */
@@ -174,7 +188,9 @@ export type GradeColumns = Pick<
 
 /**
  * Writes a grade; with `version`, only if the row is still that version (`xmin`): undefined
- * when someone changed it in between.
+ * when someone changed it in between. Always only if the quiz's key is still the version the grade
+ * was computed with (`results.keyVersion`), so a key corrected in between is never overwritten by
+ * a grade under the old key (the regrade of that correction may already have passed the attempt).
  */
 export async function writeGrade(
   db: SqlRunner,
@@ -193,6 +209,7 @@ export async function writeGrade(
     `UPDATE quiz_attempts SET status = 'graded', answers = ?, results = ?, score = ?, max_score = ?, percentage = ?, is_passed = ?,
             submitted_at = ?, graded_at = ?, time_taken_seconds = ?, auto_submitted = ?
       WHERE id = ?${version === undefined ? '' : ' AND xmin::text = ?'}
+        AND (SELECT key_version FROM quizzes WHERE quizzes.id = quiz_attempts.quiz_id) = ?
       RETURNING status, score, max_score, percentage, is_passed, submitted_at, graded_at, time_taken_seconds, auto_submitted`,
     [
       JSON.stringify(grade.answers),
@@ -207,6 +224,7 @@ export async function writeGrade(
       grade.autoSubmitted,
       attemptId,
       ...(version === undefined ? [] : [version]),
+      grade.results.keyVersion ?? 1,
     ],
   );
   return updated;

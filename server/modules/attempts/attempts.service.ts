@@ -18,6 +18,7 @@ import {
   attemptRow,
   finishedAttemptCount,
   insertAttempt,
+  lockQuizKey,
   lockEnrollment,
   overdueAttempts,
   overrideOf,
@@ -33,6 +34,9 @@ import {
   type QuestionRow,
   type StoredResults,
 } from './attempts.queries.js';
+
+/** What `quiz_attempts.results` holds (a regrade writes it too). */
+export type { StoredResults };
 
 /** What grading needs: it reads the grace, reports the grade and cancels the deadline job. */
 export type GradingDeps = Pick<ServiceDeps, 'em' | 'config' | 'clock' | 'publisher' | 'jobs'>;
@@ -72,6 +76,14 @@ function inAttemptOrder(rows: QuestionRow[], order: QuestionOrder): AttemptQuest
       },
     ];
   });
+}
+
+/**
+ * Questions as grading takes them, in the attempt's order (a question deleted since is left out):
+ * what a first grading and a regrade both hand to `gradeAttempt`.
+ */
+export function gradableInOrder(rows: QuestionRow[], order: QuestionOrder): GradableQuestion[] {
+  return inAttemptOrder(rows, order).map((item) => item.question);
 }
 
 /** The answer key of a question, in the shape an answer has. */
@@ -437,8 +449,10 @@ async function gradeOptimistically(
 /** The same under a row lock, in a transaction: never conflicts. */
 async function gradeUnderLock(deps: Pick<ServiceDeps, 'em' | 'config' | 'clock'>, attemptId: string, options: GradeOptions): Promise<Graded | null> {
   return sqlTransaction(deps.em, async (tx) => {
-    const row = await attemptRow(tx, attemptId, true);
-    if (!row) return null;
+    const locked = await attemptRow(tx, attemptId, true);
+    if (!locked) return null;
+    // Its key cannot be corrected until this commits, so the grade's key version holds at the write.
+    const row = locked.status === 'in_progress' ? { ...locked, key_version: await lockQuizKey(tx, locked.quiz_id) } : locked;
     return (await gradeRow(tx, row, options, deps, () => attemptQuestions(tx, row.question_order ?? [])))!;
   });
 }
@@ -494,6 +508,7 @@ async function gradeRow(
     percentage: grade.percentage,
     isPassed: grade.isPassed,
     questions: grade.questions,
+    keyVersion: row.key_version,
   };
   // Never later than the end of the submit window (the server finishes it then, whenever it runs).
   const windowEnd = window.submitUntil ?? deadline;

@@ -24,7 +24,7 @@ export async function quizReadRow(db: SqlRunner, quizId: string, userId: string)
   const [row] = await db.execute<QuizReadRow[]>(
     `SELECT q.id, q.lesson_id, q.title, q.description, q.quiz_type, q.passing_score, q.time_limit_minutes,
             q.time_limit_seconds, q.max_attempts, q.shuffle_questions, q.shuffle_options, q.show_correct_answers,
-            q.is_published, q.metadata, q.created_at, q.updated_at, q.overdue_handling, q.grace_period_seconds,
+            q.is_published, q.metadata, q.created_at, q.updated_at, q.overdue_handling, q.grace_period_seconds, q.key_version,
             c.instructor_id, c.is_published AS course_published, e.status AS enrollment_status,
             (SELECT count(*)::int FROM quiz_questions qq WHERE qq.quiz_id = q.id) AS question_count
        FROM quizzes q
@@ -107,4 +107,13 @@ export interface GradedResultRow<R> {
 /** The results of the quiz's graded attempts. */
 export async function gradedResults<R>(db: SqlRunner, quizId: string): Promise<Array<GradedResultRow<R>>> {
   return db.execute<Array<GradedResultRow<R>>>(`SELECT results, percentage, is_passed FROM quiz_attempts WHERE quiz_id = ? AND status = 'graded'`, [quizId]);
+}
+
+/** The quiz's queued or running regrade (at most one: `quiz_regrades_one_active_per_quiz_idx`). */
+export async function activeRegradeOf(db: SqlRunner, quizId: string): Promise<{ id: string; status: string } | null> {
+  const [row] = await db.execute<Array<{ id: string; status: string }>>(
+    `SELECT id, status FROM quiz_regrades WHERE quiz_id = ? AND status IN ('queued', 'running')`,
+    [quizId],
+  );
+  return row ?? null;
 }
