@@ -79,15 +79,6 @@ export async function attemptForGrading(
   return row ?? null;
 }
 
-/**
- * Takes a share lock on the quiz row and reads its key version: a key correction (which updates the
- * row) waits until this transaction ends, so questions read after it are of that version.
- */
-export async function lockQuizKey(tx: SqlRunner, quizId: string): Promise<number> {
-  const [row] = await tx.execute<Array<{ key_version: number }>>('SELECT key_version FROM quizzes WHERE id = ? FOR SHARE', [quizId]);
-  return row.key_version;
-}
-
 /** Questions by id, in no particular order. */
 export async function questionRows(db: SqlRunner, questionIds: string[]): Promise<QuestionRow[]> {
   if (questionIds.length === 0) return [];
@@ -188,9 +179,9 @@ export type GradeColumns = Pick<
 
 /**
  * Writes a grade; with `version`, only if the row is still that version (`xmin`): undefined
- * when someone changed it in between. Always only if the quiz's key is still the version the grade
- * was computed with (`results.keyVersion`), so a key corrected in between is never overwritten by
- * a grade under the old key (the regrade of that correction may already have passed the attempt).
+ * when someone changed it in between. A key correction rewrites the quiz's running attempts in its
+ * transaction (`touchRunningAttempts`), so a grade computed under the old key fails here and is
+ * computed again; the locked path holds the row, so the correction waits for it instead.
  */
 export async function writeGrade(
   db: SqlRunner,
@@ -209,7 +200,6 @@ export async function writeGrade(
     `UPDATE quiz_attempts SET status = 'graded', answers = ?, results = ?, score = ?, max_score = ?, percentage = ?, is_passed = ?,
             submitted_at = ?, graded_at = ?, time_taken_seconds = ?, auto_submitted = ?
       WHERE id = ?${version === undefined ? '' : ' AND xmin::text = ?'}
-        AND (SELECT key_version FROM quizzes WHERE quizzes.id = quiz_attempts.quiz_id) = ?
       RETURNING status, score, max_score, percentage, is_passed, submitted_at, graded_at, time_taken_seconds, auto_submitted`,
     [
       JSON.stringify(grade.answers),
@@ -224,7 +214,6 @@ export async function writeGrade(
       grade.autoSubmitted,
       attemptId,
       ...(version === undefined ? [] : [version]),
-      grade.results.keyVersion ?? 1,
     ],
   );
   return updated;

@@ -18,7 +18,6 @@ import {
   attemptRow,
   finishedAttemptCount,
   insertAttempt,
-  lockQuizKey,
   lockEnrollment,
   overdueAttempts,
   overrideOf,
@@ -449,10 +448,9 @@ async function gradeOptimistically(
 /** The same under a row lock, in a transaction: never conflicts. */
 async function gradeUnderLock(deps: Pick<ServiceDeps, 'em' | 'config' | 'clock'>, attemptId: string, options: GradeOptions): Promise<Graded | null> {
   return sqlTransaction(deps.em, async (tx) => {
-    const locked = await attemptRow(tx, attemptId, true);
-    if (!locked) return null;
-    // Its key cannot be corrected until this commits, so the grade's key version holds at the write.
-    const row = locked.status === 'in_progress' ? { ...locked, key_version: await lockQuizKey(tx, locked.quiz_id) } : locked;
+    // A key correction rewrites running attempts, so it waits for this lock: the key read here holds.
+    const row = await attemptRow(tx, attemptId, true);
+    if (!row) return null;
     return (await gradeRow(tx, row, options, deps, () => attemptQuestions(tx, row.question_order ?? [])))!;
   });
 }

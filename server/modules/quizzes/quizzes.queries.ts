@@ -109,6 +109,15 @@ export async function gradedResults<R>(db: SqlRunner, quizId: string): Promise<A
   return db.execute<Array<GradedResultRow<R>>>(`SELECT results, percentage, is_passed FROM quiz_attempts WHERE quiz_id = ? AND status = 'graded'`, [quizId]);
 }
 
+/**
+ * Gives the quiz's running attempts a new row version (`xmin`) in a key correction's transaction:
+ * a grade computed under the old key, written conditionally on the version it read, then fails and
+ * is computed again; a grader holding an attempt's row lock makes the correction wait for it.
+ */
+export async function touchRunningAttempts(db: SqlRunner, quizId: string): Promise<void> {
+  await db.execute(`UPDATE quiz_attempts SET answers = answers WHERE quiz_id = ? AND status = 'in_progress'`, [quizId]);
+}
+
 /** The quiz's queued or running regrade (at most one: `quiz_regrades_one_active_per_quiz_idx`). */
 export async function activeRegradeOf(db: SqlRunner, quizId: string): Promise<{ id: string; status: string } | null> {
   const [row] = await db.execute<Array<{ id: string; status: string }>>(

@@ -13,6 +13,7 @@ import { accessOfColumns, accessTo, assertVisible, type CourseAccess } from '../
 import {
   activeRegradeOf,
   attemptCount,
+  touchRunningAttempts,
   attemptSummaryPage,
   gradedResults,
   nextQuestionIndex,
@@ -279,8 +280,9 @@ export async function updateQuestion({ em }: Pick<ServiceDeps, 'em'>, user: Auth
  * A correction of a question students have answered (409 `QUESTION_FROZEN` for a change of what
  * they answered, 400 for a malformed key). A changed key or points bumps the quiz's `key_version`
  * in the same transaction, under the quiz row's lock: a regrade being requested (which locks it
- * too) sees either both or neither, and grading under the old key cannot be written after it
- * (`writeGrade`). Refused while a regrade of the quiz is queued or running (409 `REGRADE_BLOCKED`):
+ * too) sees either both or neither. The same transaction gives running attempts a new row version,
+ * so a grade computed under the old key is not written after it (`writeGrade`): grades are either
+ * in before the correction (and the regrade fixes them) or computed under the new key. Refused while a regrade of the quiz is queued or running (409 `REGRADE_BLOCKED`):
  * the regrade grades with one key throughout.
  */
 async function correctAnsweredQuestion(em: EntityManager, question: IQuizQuestion, input: QuestionInput) {
@@ -311,6 +313,7 @@ async function correctAnsweredQuestion(em: EntityManager, question: IQuizQuestio
       current.correctAnswer = correction.correctAnswer as never;
       current.points = correction.points;
       quiz.keyVersion += 1;
+      await touchRunningAttempts(tx, quizId);
     }
     if (input.explanation !== undefined) current.explanation = input.explanation;
     await tx.flush();
