@@ -255,6 +255,17 @@ export async function newlyPassing(
   );
 }
 
+/** Of these enrollments, those that have not completed the lesson yet (the others have nothing to complete). */
+export async function lessonNotCompleted(db: SqlRunner, lessonId: string, enrollmentIds: string[]): Promise<Set<string>> {
+  if (enrollmentIds.length === 0) return new Set();
+  const done = await db.execute<Array<{ enrollment_id: string }>>(
+    `SELECT enrollment_id FROM lesson_progress WHERE lesson_id = ? AND status = 'completed' AND enrollment_id IN (${enrollmentIds.map(() => '?').join(', ')})`,
+    [lessonId, ...enrollmentIds],
+  );
+  const completed = new Set(done.map((row) => row.enrollment_id));
+  return new Set(enrollmentIds.filter((id) => !completed.has(id)));
+}
+
 export type HistoryRow = Pick<
   RowOf<IAttemptRegrade, 'oldScore' | 'newScore' | 'oldMaxScore' | 'newMaxScore' | 'oldPercentage' | 'newPercentage'>,
   | 'attempt_id'

@@ -16,6 +16,7 @@ import {
   hasOpenLaunch,
   insertHistory,
   insertOrFindRegrade,
+  lessonNotCompleted,
   lockRegradeCursor,
   newlyPassing,
   nextRegradeBatch,
@@ -166,7 +167,12 @@ export async function runRegrade(deps: RegradeDeps, regradeId: string): Promise<
   }
   const questions = await quizQuestions(deps.em, quiz.id);
   if (started.processed > 0) {
-    for (const row of await newlyPassing(deps.em, regradeId)) await completeLesson(deps, quiz, row.enrollment_id, row.enrollment_status);
+    const rows = await newlyPassing(deps.em, regradeId);
+    await completeLessons(
+      deps,
+      quiz,
+      rows.map((row) => ({ enrollmentId: row.enrollment_id, enrollmentStatus: row.enrollment_status })),
+    );
   }
   for (;;) {
     const batch = await sqlTransaction(deps.em, (tx) => regradeBatch(tx, started, quiz, questions, deps.config.regradeBatchSize));
@@ -180,8 +186,12 @@ export async function runRegrade(deps: RegradeDeps, regradeId: string): Promise<
         ...change.new,
         previous: { score: change.old.score, percentage: change.old.percentage, isPassed: change.old.isPassed },
       });
-      if (change.new.isPassed && !change.old.isPassed) await completeLesson(deps, quiz, change.enrollmentId, change.enrollmentStatus);
     }
+    await completeLessons(
+      deps,
+      quiz,
+      batch.changes.filter((change) => change.new.isPassed && !change.old.isPassed),
+    );
     deps.publisher.regradeProgressed({ regradeId, quizId: quiz.id, courseId: quiz.course_id, ...batch.counts });
   }
   const finished = await finishRegradeRow(deps.em, regradeId, 'done');
@@ -250,9 +260,18 @@ async function regradeBatch(tx: SqlRunner, regrade: RegradeRow, quiz: RegradeQui
   return { changes: changes.filter((change) => inserted.has(change.attemptId)), counts };
 }
 
-/** A newly passing attempt of a graded quiz completes its lesson (practice quizzes completed it at first grading). */
-async function completeLesson(deps: RegradeDeps, quiz: RegradeQuizRow, enrollmentId: string, enrollmentStatus: string): Promise<void> {
-  if (quiz.quiz_type !== 'graded' || !grantsAccess(enrollmentStatus)) return;
-  const recorded = await completeLessonByQuiz(deps, enrollmentId, quiz.lesson_id, { title: quiz.lesson_title, parentLessonId: quiz.lesson_parent_id });
-  deps.publisher.lessonProgressRecorded(recorded);
+/**
+ * Newly passing attempts of a graded quiz complete their lesson (practice quizzes completed it at
+ * first grading), through the path a passing submit takes (`completeLessonByQuiz`: the enrollment
+ * is recalculated, a completed course queues its certificate once). Enrollments whose lesson is
+ * already completed have nothing to gain and are skipped (one query for the batch).
+ */
+async function completeLessons(deps: RegradeDeps, quiz: RegradeQuizRow, passing: Array<{ enrollmentId: string; enrollmentStatus: string }>): Promise<void> {
+  if (quiz.quiz_type !== 'graded') return;
+  const eligible = passing.filter((row) => grantsAccess(row.enrollmentStatus)).map((row) => row.enrollmentId);
+  const pending = await lessonNotCompleted(deps.em, quiz.lesson_id, [...new Set(eligible)]);
+  for (const enrollmentId of pending) {
+    const recorded = await completeLessonByQuiz(deps, enrollmentId, quiz.lesson_id, { title: quiz.lesson_title, parentLessonId: quiz.lesson_parent_id });
+    deps.publisher.lessonProgressRecorded(recorded);
+  }
 }
