@@ -118,7 +118,7 @@ export type RegradeAttemptRow = Pick<RowOf<IQuizAttempt, 'score' | 'maxScore' | 
  */
 export async function nextRegradeBatch(tx: SqlRunner, quizId: string, afterId: string | null, limit: number): Promise<RegradeAttemptRow[]> {
   return tx.execute<RegradeAttemptRow[]>(
-    `SELECT a.id, a.score, a.max_score, a.percentage, a.is_passed, a.answers, a.question_order, a.results,
+    `SELECT a.id, a.score, a.max_score, a.percentage, a.is_passed, a.answers, a.question_order, NULL AS results,
             a.enrollment_id, e.student_id, e.status AS enrollment_status
        FROM quiz_attempts a JOIN enrollments e ON e.id = a.enrollment_id
       WHERE a.quiz_id = ? AND a.status = 'graded'${afterId ? ' AND a.id > ?' : ''}
