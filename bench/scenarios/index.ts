@@ -13,6 +13,7 @@ import { progressScenario } from './progress.js';
 import { memoryScenario } from './memory.js';
 import { recoveryScenario } from './recovery.js';
 import { statsScenario } from './stats.js';
+import { regradeScenario } from './regrade.js';
 
 export const SCENARIOS: Array<[key: string, name: string, scenario: Scenario<any> | null]> = [
   ['5', '5 HTTP', httpScenario],
@@ -25,4 +26,5 @@ export const SCENARIOS: Array<[key: string, name: string, scenario: Scenario<any
   ['8', '8 certificates', certificatesScenario],
   // 9 is the live launch scenario (branch h17-bench).
   ['10', '10 item statistics', statsScenario],
+  ['11', '11 regrade', regradeScenario],
 ];

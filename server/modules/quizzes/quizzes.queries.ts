@@ -24,7 +24,7 @@ export async function quizReadRow(db: SqlRunner, quizId: string, userId: string)
   const [row] = await db.execute<QuizReadRow[]>(
     `SELECT q.id, q.lesson_id, q.title, q.description, q.quiz_type, q.passing_score, q.time_limit_minutes,
             q.time_limit_seconds, q.max_attempts, q.shuffle_questions, q.shuffle_options, q.show_correct_answers,
-            q.is_published, q.metadata, q.created_at, q.updated_at, q.overdue_handling, q.grace_period_seconds,
+            q.is_published, q.metadata, q.created_at, q.updated_at, q.overdue_handling, q.grace_period_seconds, q.key_version,
             c.instructor_id, c.is_published AS course_published, e.status AS enrollment_status,
             (SELECT count(*)::int FROM quiz_questions qq WHERE qq.quiz_id = q.id) AS question_count
        FROM quizzes q
@@ -221,4 +221,22 @@ export async function quizStatsSums(db: SqlRunner, selection: StatsSelection): P
     else questions.push(row);
   }
   return { percentages: percentageRow, questions, answers };
+}
+
+/**
+ * Gives the quiz's running attempts a new row version (`xmin`) in a key correction's transaction:
+ * a grade computed under the old key, written conditionally on the version it read, then fails and
+ * is computed again; a grader holding an attempt's row lock makes the correction wait for it.
+ */
+export async function touchRunningAttempts(db: SqlRunner, quizId: string): Promise<void> {
+  await db.execute(`UPDATE quiz_attempts SET answers = answers WHERE quiz_id = ? AND status = 'in_progress'`, [quizId]);
+}
+
+/** The quiz's queued or running regrade (at most one: `quiz_regrades_one_active_per_quiz_idx`). */
+export async function activeRegradeOf(db: SqlRunner, quizId: string): Promise<{ id: string; status: string } | null> {
+  const [row] = await db.execute<Array<{ id: string; status: string }>>(
+    `SELECT id, status FROM quiz_regrades WHERE quiz_id = ? AND status IN ('queued', 'running')`,
+    [quizId],
+  );
+  return row ?? null;
 }

@@ -110,7 +110,7 @@ export default async function quizRoutes(fastify: FastifyInstance) {
       preHandler: app.authenticate,
       schema: {
         tags,
-        summary: 'Edit a question; 409 once its quiz has attempts (owner, admin)',
+        summary: 'Edit a question; once its quiz has attempts only the answer key, points and explanation (409 QUESTION_FROZEN otherwise) (owner, admin)',
         security: bearer,
         params: IdParams,
         body: UpdateQuestionBody,

@@ -89,6 +89,7 @@ export const QuizJson = Type.Object({
   metadata: Metadata,
   overdueHandling: OverdueHandling,
   gracePeriodSeconds: Type.Integer(),
+  keyVersion: Type.Integer({ description: 'Bumped by every answer-key or points correction after attempts exist; a regrade runs for one key version' }),
   questionCount: Type.Integer(),
   createdAt: Timestamp,
   updatedAt: Timestamp,

@@ -1,16 +1,19 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
+import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
 import { Lesson, Quiz, QuizQuestion, type IQuiz, type IQuizQuestion, type OverdueHandling, type QuestionType, type QuizType } from '../../../entities/index.js';
 import { overduePolicyError } from '../../domain/quiz-timing.js';
 import type { AuthUser } from '../auth/auth-user.js';
 import { normalizeQuestionContent, QuestionRuleError, type QuestionDraft } from '../../domain/question-rules.js';
 import { normalizeText, type ChoiceOption } from '../../domain/grading.js';
 import { emptyDistribution } from '../../domain/answer-distribution.js';
-import { conflict, forbidden, notFound, validationError } from '../../platform/errors.js';
+import { correctQuestion, CorrectionError, type Correction } from '../../domain/regrading.js';
+import { AppError, conflict, forbidden, notFound, validationError } from '../../platform/errors.js';
 import { decimal, iso, toIso } from '../../platform/schemas.js';
 import type { ServiceDeps } from '../deps.js';
 import { accessOfColumns, accessTo, assertVisible, type CourseAccess } from '../courses/courses.access.js';
 import {
+  activeRegradeOf,
   attemptCount,
+  touchRunningAttempts,
   attemptSummaryPage,
   launchQuizId,
   nextQuestionIndex,
@@ -111,6 +114,7 @@ async function quizJson(em: EntityManager, quiz: IQuiz, withQuestions: boolean) 
     metadata: quiz.metadata ?? {},
     overdueHandling: quiz.overdueHandling,
     gracePeriodSeconds: quiz.gracePeriodSeconds,
+    keyVersion: quiz.keyVersion,
     questionCount,
     createdAt: toIso(quiz.createdAt),
     updatedAt: toIso(quiz.updatedAt),
@@ -152,6 +156,7 @@ export async function getQuiz({ em }: Pick<ServiceDeps, 'em'>, user: AuthUser, q
     metadata: row.metadata ?? {},
     overdueHandling: row.overdue_handling,
     gracePeriodSeconds: row.grace_period_seconds,
+    keyVersion: row.key_version,
     questionCount: questions ? questions.length : row.question_count,
     createdAt: toIso(row.created_at),
     updatedAt: toIso(row.updated_at),
@@ -249,10 +254,13 @@ async function loadManagedQuestion(em: EntityManager, questionId: string, user: 
   return { question, quiz };
 }
 
-/** Editing a question is refused once its quiz has attempts: past grades must not move. */
+/**
+ * Edits a question. Once its quiz has attempts, only a key correction is taken (`correctQuestion`:
+ * the answer key, the points, the explanation); past grades move only when a regrade is run.
+ */
 export async function updateQuestion({ em }: Pick<ServiceDeps, 'em'>, user: AuthUser, questionId: string, input: QuestionInput) {
   const { question, quiz } = await loadManagedQuestion(em, questionId, user);
-  if ((await attemptCount(em, quiz.id)) > 0) throw conflict('Students have attempted this quiz; its questions can no longer be edited');
+  if ((await attemptCount(em, quiz.id)) > 0) return correctAnsweredQuestion(em, question, input);
   const questionType = input.questionType ?? question.questionType;
   const touchesContent = input.questionType !== undefined || input.options !== undefined || input.correctAnswer !== undefined;
   if (touchesContent) {
@@ -271,6 +279,51 @@ export async function updateQuestion({ em }: Pick<ServiceDeps, 'em'>, user: Auth
   if (input.explanation !== undefined) question.explanation = input.explanation;
   await em.flush();
   return questionJson(question);
+}
+
+/**
+ * A correction of a question students have answered (409 `QUESTION_FROZEN` for a change of what
+ * they answered, 400 for a malformed key). A changed key or points bumps the quiz's `key_version`
+ * in the same transaction, under the quiz row's lock: a regrade being requested (which locks it
+ * too) sees either both or neither. The same transaction gives running attempts a new row version,
+ * so a grade computed under the old key is not written after it (`writeGrade`): grades are either
+ * in before the correction (and the regrade fixes them) or computed under the new key. Refused while a regrade of the quiz is queued or running (409 `REGRADE_BLOCKED`):
+ * the regrade grades with one key throughout.
+ */
+async function correctAnsweredQuestion(em: EntityManager, question: IQuizQuestion, input: QuestionInput) {
+  let correction: Correction;
+  try {
+    correction = correctQuestion(
+      {
+        questionText: question.questionText,
+        questionType: question.questionType,
+        points: question.points,
+        options: (question.options as ChoiceOption[] | null) ?? null,
+        correctAnswer: question.correctAnswer ?? null,
+      },
+      input,
+    );
+  } catch (error) {
+    if (error instanceof CorrectionError) throw error.kind === 'frozen' ? new AppError('QUESTION_FROZEN', error.message) : validationError(error.message);
+    throw error;
+  }
+  const quizId = question.quiz.id;
+  return em.transactional(async (tx) => {
+    const quiz = await tx.findOneOrFail(Quiz, { id: quizId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    const current = await tx.findOneOrFail(QuizQuestion, { id: question.id }, { refresh: true });
+    if (correction.keyChanged) {
+      const active = await activeRegradeOf(tx, quizId);
+      if (active) throw new AppError('REGRADE_BLOCKED', `A regrade of this quiz is ${active.status} (${active.id}); correct the key once it has finished`);
+      current.options = correction.options;
+      current.correctAnswer = correction.correctAnswer as never;
+      current.points = correction.points;
+      quiz.keyVersion += 1;
+      await touchRunningAttempts(tx, quizId);
+    }
+    if (input.explanation !== undefined) current.explanation = input.explanation;
+    await tx.flush();
+    return questionJson(current);
+  });
 }
 
 export async function deleteQuestion({ em }: Pick<ServiceDeps, 'em'>, user: AuthUser, questionId: string): Promise<void> {
