@@ -37,3 +37,6 @@ export type StorageProvider = (typeof STORAGE_PROVIDERS)[number];
 
 export const LIVE_SESSION_STATUSES = ['live', 'ended'] as const;
 export type LiveSessionStatus = (typeof LIVE_SESSION_STATUSES)[number];
+
+export const REGRADE_STATUSES = ['queued', 'running', 'done', 'failed'] as const;
+export type RegradeStatus = (typeof REGRADE_STATUSES)[number];

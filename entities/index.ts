@@ -10,6 +10,7 @@ import { LiveSession, LiveSessionAttendance } from './live-session.entity.js';
 import { QuizAttempt } from './quiz-attempt.entity.js';
 import { QuizLaunch } from './quiz-launch.entity.js';
 import { QuizQuestion } from './quiz-question.entity.js';
+import { AttemptRegrade, QuizRegrade } from './quiz-regrade.entity.js';
 import { Quiz } from './quiz.entity.js';
 import { RefreshToken } from './refresh-token.entity.js';
 import { UploadedFile } from './uploaded-file.entity.js';
@@ -32,6 +33,7 @@ export * from './quiz-override.entity.js';
 export * from './idempotency-key.entity.js';
 export * from './live-session.entity.js';
 export * from './quiz-launch.entity.js';
+export * from './quiz-regrade.entity.js';
 
 /** Every entity, in dependency order; given to MikroORM explicitly (no folder discovery). */
 export const allEntities = [
@@ -52,4 +54,6 @@ export const allEntities = [
   LiveSession,
   LiveSessionAttendance,
   QuizLaunch,
+  QuizRegrade,
+  AttemptRegrade,
 ];

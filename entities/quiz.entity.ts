@@ -67,6 +67,11 @@ export const Quiz = defineEntity({
       .integer()
       .default(0)
       .onCreate(() => 0),
+    /** Bumped by every answer-key or points correction; a regrade runs for one key version. */
+    keyVersion: p
+      .integer()
+      .default(1)
+      .onCreate(() => 1),
   },
   checks: [
     { name: 'quizzes_passing_score_check', expression: '((passing_score >= 0) AND (passing_score <= 100))' },
@@ -74,6 +79,7 @@ export const Quiz = defineEntity({
     { name: 'quizzes_time_limit_seconds_check', expression: '(time_limit_seconds > 0)' },
     { name: 'quizzes_max_attempts_check', expression: '(max_attempts >= 1)' },
     { name: 'quizzes_grace_period_seconds_check', expression: '(grace_period_seconds >= 0)' },
+    { name: 'quizzes_key_version_check', expression: '(key_version >= 1)' },
   ],
 });
 

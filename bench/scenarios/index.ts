@@ -12,6 +12,8 @@ import { gradeScenario } from './grade.js';
 import { progressScenario } from './progress.js';
 import { memoryScenario } from './memory.js';
 import { recoveryScenario } from './recovery.js';
+import { statsScenario } from './stats.js';
+import { regradeScenario } from './regrade.js';
 
 export const SCENARIOS: Array<[key: string, name: string, scenario: Scenario<any> | null]> = [
   ['5', '5 HTTP', httpScenario],
@@ -22,4 +24,7 @@ export const SCENARIOS: Array<[key: string, name: string, scenario: Scenario<any
   ['6', '6 answer → grade → push', gradeScenario],
   ['7', '7 progress pipeline', progressScenario],
   ['8', '8 certificates', certificatesScenario],
+  // 9 is the live launch scenario (branch h17-bench).
+  ['10', '10 item statistics', statsScenario],
+  ['11', '11 regrade', regradeScenario],
 ];

@@ -160,6 +160,8 @@ export interface Config {
   progressConcurrency: number;
   /** Certificate jobs (row, PDF, event) one process runs at once (`CERTIFICATE_CONCURRENCY`). @defaultValue 2 */
   certificateConcurrency: number;
+  /** Attempts a regrade writes per transaction, with its progress counters (`REGRADE_BATCH_SIZE`). @defaultValue 200 */
+  regradeBatchSize: number;
   /**
    * BullMQ lock of a running job (`JOB_LOCK_MS`), renewed while its worker lives; a job whose
    * worker died is handed to another worker within about twice this. @defaultValue 30000
@@ -428,6 +430,7 @@ export function loadConfig(envText: EnvText = process.env): Config {
     argon2QueueTimeoutMs: env.ARGON2_QUEUE_TIMEOUT_MS,
     progressConcurrency: env.PROGRESS_CONCURRENCY,
     certificateConcurrency: env.CERTIFICATE_CONCURRENCY,
+    regradeBatchSize: env.REGRADE_BATCH_SIZE,
     jobLockMs: env.JOB_LOCK_MS,
     workerMetricsPort: env.WORKER_METRICS_PORT ?? null,
     metricsPort: env.METRICS_PORT ?? null,

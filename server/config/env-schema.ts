@@ -132,6 +132,7 @@ export const EnvSchema = Type.Object({
   ARGON2_QUEUE_TIMEOUT_MS: integer(10, 60_000, { default: 5000, description: 'Longest wait for a slot; then 503.' }),
   PROGRESS_CONCURRENCY: integer(1, 1000, { default: 10, description: 'Progress recalculations one process runs at once.' }),
   CERTIFICATE_CONCURRENCY: integer(1, 100, { default: 2, description: 'Certificate jobs one process runs at once.' }),
+  REGRADE_BATCH_SIZE: integer(1, 5000, { default: 200, description: 'Attempts a regrade writes per transaction (and per progress step).' }),
   JOB_LOCK_MS: integer(1000, 600_000, { default: 30_000, description: 'BullMQ lock of a running job.' }),
   WORKER_METRICS_PORT: port('Port of a worker process’s /metrics; 0 picks a free one; unset serves none.'),
   METRICS_PORT: port('Port of an API instance’s own /metrics listener; 0 picks a free one; unset: /metrics on PORT.'),

@@ -161,6 +161,36 @@ export interface LiveSessionLessonChanged extends LiveSessionChanged {
   lessonId: string | null;
 }
 
+/** A regrade changed an attempt's result (committed): its student hears the new result and the previous one. */
+export interface AttemptRegraded {
+  attemptId: string;
+  quizId: string;
+  courseId: string;
+  studentId: string;
+  score: number;
+  maxScore: number;
+  percentage: number;
+  isPassed: boolean;
+  previous: { score: number; percentage: number; isPassed: boolean };
+}
+
+/** A regrade committed a batch: its counters as they are now. */
+export interface RegradeProgress {
+  regradeId: string;
+  quizId: string;
+  courseId: string;
+  total: number;
+  processed: number;
+  changed: number;
+}
+
+/** A regrade ended: `done`, or `failed` (with why; asking again resumes it). */
+export interface RegradeFinished extends RegradeProgress {
+  keyVersion: number;
+  status: 'done' | 'failed';
+  error: string | null;
+}
+
 /** Who lost access to a course's rooms: students who dropped, or everyone but its managers. */
 export type CourseAccessRevoked = { courseId: string; userIds: string[] } | { courseId: string; nonManagers: true };
 
@@ -203,6 +233,12 @@ export interface Publisher {
   liveSessionLessonChanged(changed: LiveSessionLessonChanged): void;
   /** `session:ended` to the course's room. */
   liveSessionEnded(ended: LiveSessionChanged): void;
+  /** `quiz:regraded` to the student whose attempt's result a regrade changed. */
+  attemptRegraded(regraded: AttemptRegraded): void;
+  /** `quiz:regrade-progress` to the course's instructors, throttled per regrade (the last state is always sent). */
+  regradeProgressed(progress: RegradeProgress): void;
+  /** `quiz:regrade-summary` to the course's instructors, after the regrade's last progress. */
+  regradeFinished(finished: RegradeFinished): void;
 }
 
 export type { Jobs, Logger };

@@ -13,6 +13,7 @@ import overrideRoutes from './overrides/overrides.routes.js';
 import certificateRoutes from './certificates/certificates.routes.js';
 import launchRoutes from './live-sessions/launches.routes.js';
 import liveSessionRoutes from './live-sessions/sessions.routes.js';
+import regradeRoutes from './regrades/regrades.routes.js';
 import { createQuizHandlers } from './attempts/attempts.socket.js';
 import { createProgressHandlers } from './progress/progress.socket.js';
 
@@ -41,4 +42,5 @@ export default async function apiRoutes(app: FastifyInstance) {
   await app.register(certificateRoutes);
   await app.register(launchRoutes);
   await app.register(liveSessionRoutes);
+  await app.register(regradeRoutes);
 }

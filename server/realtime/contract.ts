@@ -154,6 +154,34 @@ export const SessionLessonPayload = Type.Object({
   lessonId: Type.Union([Uuid, Type.Null()], { description: 'The lesson to follow; null when the instructor cleared it' }),
 });
 export const SessionEndedPayload = Type.Object({ ...stamped, sessionId: Uuid, courseId: Uuid });
+const RegradeCounts = {
+  regradeId: Uuid,
+  quizId: Uuid,
+  courseId: Uuid,
+  total: Type.Integer({ description: 'Graded attempts the regrade goes through' }),
+  processed: Type.Integer(),
+  changed: Type.Integer({ description: 'Attempts whose score, maximum, percentage or pass changed' }),
+};
+export const QuizRegradeProgressPayload = Type.Object({ ...stamped, ...RegradeCounts });
+export const QuizRegradeSummaryPayload = Type.Object({
+  ...stamped,
+  ...RegradeCounts,
+  keyVersion: Type.Integer(),
+  status: Type.Union([Type.Literal('done'), Type.Literal('failed')]),
+  error: Type.Union([Type.String(), Type.Null()], { description: 'Why it failed; asking for the regrade again resumes it' }),
+});
+export const QuizRegradedPayload = Type.Object({
+  ...stamped,
+  attemptId: Uuid,
+  quizId: Uuid,
+  courseId: Uuid,
+  studentId: Uuid,
+  score: Type.Number(),
+  maxScore: Type.Number(),
+  percentage: Type.Number(),
+  isPassed: Type.Boolean(),
+  previous: Type.Object({ score: Type.Number(), percentage: Type.Number(), isPassed: Type.Boolean() }),
+});
 
 /** Each server event and the schema of its payload. Who hears which: `server/realtime/publisher.ts`. */
 export const serverEvents = {
@@ -183,6 +211,12 @@ export const serverEvents = {
   'session:lesson': SessionLessonPayload,
   /** The live session ended (by an instructor, or by the sweep after it was idle). */
   'session:ended': SessionEndedPayload,
+  /** A regrade's counters (§8), at most a few times a second per regrade: to the instructors. */
+  'quiz:regrade-progress': QuizRegradeProgressPayload,
+  /** A regrade ended (done or failed): to the instructors. */
+  'quiz:regrade-summary': QuizRegradeSummaryPayload,
+  /** A regrade changed this attempt's result: to its student. */
+  'quiz:regraded': QuizRegradedPayload,
 } as const satisfies Record<string, TSchema>;
 
 type ServerEvents = typeof serverEvents;
@@ -210,6 +244,9 @@ export type SessionLaunchSummaryPayload = Static<typeof SessionLaunchSummaryPayl
 export type SessionStartedPayload = Static<typeof SessionStartedPayload>;
 export type SessionLessonPayload = Static<typeof SessionLessonPayload>;
 export type SessionEndedPayload = Static<typeof SessionEndedPayload>;
+export type QuizRegradeProgressPayload = Static<typeof QuizRegradeProgressPayload>;
+export type QuizRegradeSummaryPayload = Static<typeof QuizRegradeSummaryPayload>;
+export type QuizRegradedPayload = Static<typeof QuizRegradedPayload>;
 
 /** Room names: a user's own connections, a course's members, a course's managers. */
 export const rooms = {

@@ -38,6 +38,16 @@ export class KeyedThrottle {
     }
   }
 
+  /** Drops what is pending for `key` (its trailing run will not happen); a run in progress finishes. */
+  forget(key: string): void {
+    const state = this.keys.get(key);
+    if (!state) return;
+    if (state.timer) clearTimeout(state.timer);
+    state.timer = null;
+    state.pending = false;
+    if (!state.running) this.keys.delete(key);
+  }
+
   /** Cancels what is scheduled; later requests are ignored. */
   close(): void {
     this.closed = true;

@@ -4,6 +4,7 @@ import type {
   AttemptAbandoned,
   AttemptGraded,
   AttemptOpen,
+  AttemptRegraded,
   AttemptStarted,
   CertificateIssued,
   CourseAccessRevoked,
@@ -16,6 +17,8 @@ import type {
   LiveSessionChanged,
   LiveSessionLessonChanged,
   Publisher,
+  RegradeFinished,
+  RegradeProgress,
 } from '../modules/deps.js';
 import type { SessionLaunchSummaryPayload } from './contract.js';
 import type { Logger } from '../platform/logger.js';
@@ -51,6 +54,8 @@ export interface RealtimePublisherDeps {
   answerStatsIntervalMs?: number;
   /** `session:launch-counts` at most once per this many ms per launch. @defaultValue 250 */
   launchCountsIntervalMs?: number;
+  /** `quiz:regrade-progress` at most once per this many ms per regrade. @defaultValue 250 */
+  regradeProgressIntervalMs?: number;
 }
 
 /** Users came online in a course or went offline (their first connection there, their last, or an instance's heartbeat). */
@@ -76,6 +81,9 @@ export class RealtimePublisher implements Publisher {
   private readonly launchCounts: KeyedThrottle;
   /** attemptId → its quiz, course and launch, which never change; bounded. */
   private readonly attemptCourses = new Map<string, { quizId: string; courseId: string; launchId: string | null }>();
+  private readonly regradeProgress: KeyedThrottle;
+  /** regradeId → its latest counters, sent by the throttle. */
+  private readonly regradeCounters = new Map<string, RegradeProgress>();
 
   constructor(private readonly deps: RealtimePublisherDeps) {
     this.answerStats = new KeyedThrottle(
@@ -87,6 +95,11 @@ export class RealtimePublisher implements Publisher {
       deps.launchCountsIntervalMs ?? 250,
       (key) => this.emitLaunchCounts(key),
       (error, key) => deps.log.error({ err: error, key }, 'session:launch-counts failed'),
+    );
+    this.regradeProgress = new KeyedThrottle(
+      deps.regradeProgressIntervalMs ?? 250,
+      async (regradeId) => this.emitRegradeProgress(regradeId),
+      (error, key) => deps.log.error({ err: error, key }, 'quiz:regrade-progress failed'),
     );
   }
 
@@ -337,9 +350,61 @@ export class RealtimePublisher implements Publisher {
     this.deps.emitter.emit(rooms.course(ended.courseId), 'session:ended', { sessionId: ended.sessionId, courseId: ended.courseId });
   }
 
+  /** A regrade changed an attempt's result: its student hears it (instructors follow the counters). */
+  attemptRegraded(event: AttemptRegraded): void {
+    this.deps.emitter.emit(rooms.user(event.studentId), 'quiz:regraded', {
+      attemptId: event.attemptId,
+      quizId: event.quizId,
+      courseId: event.courseId,
+      studentId: event.studentId,
+      score: event.score,
+      maxScore: event.maxScore,
+      percentage: event.percentage,
+      isPassed: event.isPassed,
+      previous: { score: event.previous.score, percentage: event.previous.percentage, isPassed: event.previous.isPassed },
+    });
+  }
+
+  /** A regrade's counters moved: the instructors hear the latest, a few times a second at most. */
+  regradeProgressed(progress: RegradeProgress): void {
+    this.regradeCounters.set(progress.regradeId, progress);
+    this.regradeProgress.request(progress.regradeId);
+  }
+
+  /** A regrade ended: its last counters (unless just sent), then the summary; nothing of it after. */
+  regradeFinished(finished: RegradeFinished): void {
+    const pending = this.regradeCounters.get(finished.regradeId);
+    this.regradeProgress.forget(finished.regradeId);
+    this.regradeCounters.delete(finished.regradeId);
+    const counts = { regradeId: finished.regradeId, quizId: finished.quizId, total: finished.total, processed: finished.processed, changed: finished.changed };
+    if (pending) this.deps.emitter.emit(rooms.instructors(finished.courseId), 'quiz:regrade-progress', { ...counts, courseId: finished.courseId });
+    this.deps.emitter.emit(rooms.instructors(finished.courseId), 'quiz:regrade-summary', {
+      ...counts,
+      courseId: finished.courseId,
+      keyVersion: finished.keyVersion,
+      status: finished.status,
+      error: finished.error,
+    });
+  }
+
+  private emitRegradeProgress(regradeId: string): void {
+    const progress = this.regradeCounters.get(regradeId);
+    if (!progress) return;
+    this.regradeCounters.delete(regradeId);
+    this.deps.emitter.emit(rooms.instructors(progress.courseId), 'quiz:regrade-progress', {
+      regradeId: progress.regradeId,
+      quizId: progress.quizId,
+      courseId: progress.courseId,
+      total: progress.total,
+      processed: progress.processed,
+      changed: progress.changed,
+    });
+  }
+
   close(): void {
     this.answerStats.close();
     this.launchCounts.close();
+    this.regradeProgress.close();
   }
 
   /**

@@ -17,6 +17,7 @@ import {
   QUESTION_TYPES,
   QUIZ_TYPES,
   Quiz,
+  REGRADE_STATUSES,
   STORAGE_PROVIDERS,
   USER_ROLES,
   User,
@@ -30,8 +31,9 @@ const CERTIFICATE_NAMES = 'Migration20261205000002_certificate_names';
 const PROGRESS_CLIENT_KEYS = 'Migration20261205000002_progress_client_keys';
 const OVERDUE_POLICY = 'Migration20261206000001_overdue_policy';
 const LIVE_SESSIONS = 'Migration20261206000002_live_sessions';
+const REGRADES = 'Migration20261206000004_regrades';
 /** Every migration, in the order they apply. */
-const MIGRATIONS = [INITIAL, FILES_COURSE, REFRESH_ROTATION, CERTIFICATE_NAMES, PROGRESS_CLIENT_KEYS, OVERDUE_POLICY, LIVE_SESSIONS];
+const MIGRATIONS = [INITIAL, FILES_COURSE, REFRESH_ROTATION, CERTIFICATE_NAMES, PROGRESS_CLIENT_KEYS, OVERDUE_POLICY, LIVE_SESSIONS, REGRADES];
 
 const db = await createTestDatabase('schema');
 t.teardown(() => db.drop());
@@ -135,6 +137,7 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
     'updated_at',
     'overdue_handling',
     'grace_period_seconds',
+    'key_version',
   ],
   quiz_questions: [
     'id',
@@ -223,6 +226,36 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
     'summarized_at',
     'created_at',
   ],
+  quiz_regrades: [
+    'id',
+    'quiz_id',
+    'key_version',
+    'status',
+    'requested_by',
+    'total',
+    'processed',
+    'changed',
+    'last_attempt_id',
+    'started_at',
+    'finished_at',
+    'error',
+    'created_at',
+  ],
+  attempt_regrades: [
+    'id',
+    'regrade_id',
+    'attempt_id',
+    'old_score',
+    'new_score',
+    'old_max_score',
+    'new_max_score',
+    'old_percentage',
+    'new_percentage',
+    'old_passed',
+    'new_passed',
+    'requested_by',
+    'created_at',
+  ],
 };
 
 const EXPECTED_INDEXES = [
@@ -273,6 +306,12 @@ const EXPECTED_INDEXES = [
   'quiz_launches_quiz_id_index',
   'quiz_launches_launched_by_index',
   'quiz_launches_one_open_per_session_idx',
+  'quiz_regrades_quiz_id_key_version_unique',
+  'quiz_regrades_requested_by_index',
+  'quiz_regrades_one_active_per_quiz_idx',
+  'attempt_regrades_regrade_id_attempt_id_unique',
+  'attempt_regrades_attempt_id_index',
+  'attempt_regrades_requested_by_index',
 ];
 
 const EXPECTED_UNIQUE_CONSTRAINTS = [
@@ -287,6 +326,8 @@ const EXPECTED_UNIQUE_CONSTRAINTS = [
   'certificates_enrollment_id_unique',
   'certificates_certificate_number_unique',
   'quiz_attempts_launch_id_enrollment_id_unique',
+  'quiz_regrades_quiz_id_key_version_unique',
+  'attempt_regrades_regrade_id_attempt_id_unique',
 ];
 
 /** FK name → ON DELETE rule (pg_constraint.confdeltype: c cascade, a no action, n set null). */
@@ -320,6 +361,11 @@ const EXPECTED_FOREIGN_KEYS: Record<string, 'c' | 'a' | 'n'> = {
   quiz_launches_quiz_id_foreign: 'c',
   quiz_launches_launched_by_foreign: 'n',
   quiz_attempts_launch_id_foreign: 'a',
+  quiz_regrades_quiz_id_foreign: 'c',
+  quiz_regrades_requested_by_foreign: 'n',
+  attempt_regrades_regrade_id_foreign: 'c',
+  attempt_regrades_attempt_id_foreign: 'c',
+  attempt_regrades_requested_by_foreign: 'n',
 };
 
 /** How PostgreSQL prints a `varchar in (...)` CHECK back. */
@@ -341,6 +387,7 @@ const ENUM_CHECKS: Record<string, string> = {
   quiz_questions_question_type_check: varcharInCheck('question_type', QUESTION_TYPES),
   uploaded_files_storage_provider_check: varcharInCheck('storage_provider', STORAGE_PROVIDERS),
   live_sessions_status_check: varcharInCheck('status', LIVE_SESSION_STATUSES),
+  quiz_regrades_status_check: varcharInCheck('status', REGRADE_STATUSES),
 };
 
 const RANGE_CHECKS = [
@@ -360,6 +407,8 @@ const RANGE_CHECKS = [
   'quiz_overrides_extra_attempts_check',
   'quiz_overrides_extra_time_seconds_check',
   'quiz_launches_window_check',
+  'quizzes_key_version_check',
+  'quiz_regrades_counts_check',
 ];
 
 await t.test('migrateUp applies every migration to a fresh database', async (t) => {
@@ -535,6 +584,12 @@ await t.test('constraints bite', async (t) => {
     `insert into quiz_attempts (enrollment_id, quiz_id, attempt_number, started_at, status, launch_id) values ($1, $2, 5, now(), 'graded', $3)`,
     [enrollment, quiz, launch],
   );
+  const regrade = await one(`insert into quiz_regrades (quiz_id, key_version, status) values ($1, 1, 'queued') returning id`, [quiz]);
+  await client.query(
+    `insert into attempt_regrades (regrade_id, attempt_id, old_score, new_score, old_max_score, new_max_score, old_percentage, new_percentage, old_passed, new_passed)
+     select $1, id, 0, 1, 1, 1, 0, 100, false, true from quiz_attempts where enrollment_id = $2 and attempt_number = 1`,
+    [regrade, enrollment],
+  );
   const cases: Array<[string, string, unknown[], string]> = [
     [
       'a progress clientKey used twice',
@@ -589,6 +644,28 @@ await t.test('constraints bite', async (t) => {
       `insert into quiz_attempts (enrollment_id, quiz_id, attempt_number, started_at, status, launch_id) values ($1, $2, 6, now(), 'graded', $3)`,
       [enrollment, quiz, launch],
       'quiz_attempts_launch_id_enrollment_id_unique',
+    ],
+    ['key version 0', `update quizzes set key_version = 0 where id = $1`, [quiz], 'quizzes_key_version_check'],
+    [
+      'a second regrade of one key version',
+      `insert into quiz_regrades (quiz_id, key_version, status) values ($1, 1, 'done')`,
+      [quiz],
+      'quiz_regrades_quiz_id_key_version_unique',
+    ],
+    [
+      'a second running regrade of a quiz',
+      `insert into quiz_regrades (quiz_id, key_version, status) values ($1, 2, 'running')`,
+      [quiz],
+      'quiz_regrades_one_active_per_quiz_idx',
+    ],
+    ['an unknown regrade status', `update quiz_regrades set status = 'paused' where id = $1`, [regrade], 'quiz_regrades_status_check'],
+    ['more changed than processed', `update quiz_regrades set changed = processed + 1 where id = $1`, [regrade], 'quiz_regrades_counts_check'],
+    [
+      'a second history row of one attempt in one regrade',
+      `insert into attempt_regrades (regrade_id, attempt_id, old_score, new_score, old_max_score, new_max_score, old_percentage, new_percentage, old_passed, new_passed)
+       select $1, attempt_id, 0, 1, 1, 1, 0, 100, false, true from attempt_regrades where regrade_id = $1`,
+      [regrade],
+      'attempt_regrades_regrade_id_attempt_id_unique',
     ],
   ];
   for (const [label, sql, params, constraint] of cases) {

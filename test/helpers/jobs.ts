@@ -8,6 +8,7 @@ export interface RecordingJobs extends Jobs {
   certificates: string[];
   courses: string[];
   requeued: string[];
+  regrades: string[];
 }
 
 /**
@@ -15,7 +16,9 @@ export interface RecordingJobs extends Jobs {
  * service-level tests. `courseQueued`: what `recalculateCourse` answers (false: the caller
  * recalculates itself); `requeue`: what `requeueCertificate` answers.
  */
-export function recordingJobs(options: { courseQueued?: boolean; requeue?: 'queued' | 'pending' | 'unreachable' } = {}): RecordingJobs {
+export function recordingJobs(
+  options: { courseQueued?: boolean; requeue?: 'queued' | 'pending' | 'unreachable'; regradeQueued?: boolean } = {},
+): RecordingJobs {
   const jobs: RecordingJobs = {
     scheduled: [],
     launches: [],
@@ -24,6 +27,7 @@ export function recordingJobs(options: { courseQueued?: boolean; requeue?: 'queu
     certificates: [],
     courses: [],
     requeued: [],
+    regrades: [],
     async scheduleDeadline(attemptId, runAt) {
       jobs.scheduled.push({ attemptId, runAt });
     },
@@ -45,6 +49,10 @@ export function recordingJobs(options: { courseQueued?: boolean; requeue?: 'queu
     async recalculateCourse(courseId) {
       jobs.courses.push(courseId);
       return options.courseQueued ?? true;
+    },
+    async runRegrade(regradeId) {
+      jobs.regrades.push(regradeId);
+      return options.regradeQueued ?? true;
     },
     async requeueCertificate(enrollmentId) {
       jobs.requeued.push(enrollmentId);

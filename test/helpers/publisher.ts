@@ -27,6 +27,9 @@ export function recordingPublisher(next?: Publisher): Publisher & { calls: Calls
     liveSessionStarted: [],
     liveSessionLessonChanged: [],
     liveSessionEnded: [],
+    attemptRegraded: [],
+    regradeProgressed: [],
+    regradeFinished: [],
   } as unknown as Calls;
   const record = <M extends keyof Publisher>(method: M) =>
     ((...args: Parameters<Publisher[M]>) => {
@@ -63,5 +66,8 @@ export function recordingPublisher(next?: Publisher): Publisher & { calls: Calls
     liveSessionStarted: record('liveSessionStarted'),
     liveSessionLessonChanged: record('liveSessionLessonChanged'),
     liveSessionEnded: record('liveSessionEnded'),
+    attemptRegraded: record('attemptRegraded'),
+    regradeProgressed: record('regradeProgressed'),
+    regradeFinished: record('regradeFinished'),
   };
 }

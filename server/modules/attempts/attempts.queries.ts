@@ -15,6 +15,10 @@ export interface StoredResults {
   percentage: number;
   isPassed: boolean;
   questions: QuestionResult[];
+  /** The quiz's `key_version` the questions had when this grade was computed (absent: graded before key versions, i.e. 1). */
+  keyVersion?: number;
+  /** The regrade that wrote this grade, if one did (a regrade skips the attempts it has written). */
+  regradeId?: string;
 }
 
 /** An attempt with what its rules need from its enrollment, course, quiz and lesson. */
@@ -35,6 +39,7 @@ export type AttemptRow = Omit<RowOf<IQuizAttempt, 'score' | 'maxScore' | 'percen
   max_attempts: number | null;
   /** A launched attempt whose launch has not closed yet (its answer key stays hidden). */
   launch_open: boolean;
+  key_version: RowOf<IQuiz>['key_version'];
 };
 
 /** A question as grading and the attempt JSON read it. */
@@ -43,7 +48,7 @@ export type QuestionRow = Pick<RowOf<IQuizQuestion>, 'id' | 'question_text' | 'q
 };
 
 const ATTEMPT_COLUMNS = `a.*, e.student_id, e.course_id, e.status AS enrollment_status, c.instructor_id,
-         q.lesson_id, q.quiz_type, q.passing_score, q.show_correct_answers, q.max_attempts,
+         q.lesson_id, q.quiz_type, q.passing_score, q.show_correct_answers, q.max_attempts, q.key_version,
          l.title AS lesson_title, l.parent_lesson_id AS lesson_parent_id,
          (a.launch_id IS NOT NULL AND EXISTS (SELECT 1 FROM quiz_launches ql WHERE ql.id = a.launch_id AND ql.closed_at IS NULL)) AS launch_open`;
 const ATTEMPT_FROM = `
@@ -193,7 +198,9 @@ export type GradeColumns = Pick<
 
 /**
  * Writes a grade; with `version`, only if the row is still that version (`xmin`): undefined
- * when someone changed it in between.
+ * when someone changed it in between. A key correction rewrites the quiz's running attempts in its
+ * transaction (`touchRunningAttempts`), so a grade computed under the old key fails here and is
+ * computed again; the locked path holds the row, so the correction waits for it instead.
  */
 export async function writeGrade(
   db: SqlRunner,

@@ -36,6 +36,9 @@ import {
   type StoredResults,
 } from './attempts.queries.js';
 
+/** What `quiz_attempts.results` holds (a regrade writes it too). */
+export type { StoredResults };
+
 /** What grading needs: it reads the grace, reports the grade and cancels the deadline job. */
 export type GradingDeps = Pick<ServiceDeps, 'em' | 'config' | 'clock' | 'publisher' | 'jobs'>;
 
@@ -74,6 +77,14 @@ function inAttemptOrder(rows: QuestionRow[], order: QuestionOrder): AttemptQuest
       },
     ];
   });
+}
+
+/**
+ * Questions as grading takes them, in the attempt's order (a question deleted since is left out):
+ * what a first grading and a regrade both hand to `gradeAttempt`.
+ */
+export function gradableInOrder(rows: QuestionRow[], order: QuestionOrder): GradableQuestion[] {
+  return inAttemptOrder(rows, order).map((item) => item.question);
 }
 
 /** The answer key of a question, in the shape an answer has. */
@@ -471,6 +482,7 @@ async function gradeOptimistically(
 /** The same under a row lock, in a transaction: never conflicts. */
 async function gradeUnderLock(deps: Pick<ServiceDeps, 'em' | 'config' | 'clock'>, attemptId: string, options: GradeOptions): Promise<Graded | null> {
   return sqlTransaction(deps.em, async (tx) => {
+    // A key correction rewrites running attempts, so it waits for this lock: the key read here holds.
     const row = await attemptRow(tx, attemptId, true);
     if (!row) return null;
     return (await gradeRow(tx, row, options, deps, () => attemptQuestions(tx, row.question_order ?? [])))!;
@@ -529,6 +541,7 @@ async function gradeRow(
     percentage: grade.percentage,
     isPassed: grade.isPassed,
     questions: grade.questions,
+    keyVersion: row.key_version,
   };
   // Never later than the end of the submit window (the server finishes it then, whenever it runs).
   const windowEnd = window.submitUntil ?? deadline;

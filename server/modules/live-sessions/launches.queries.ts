@@ -50,6 +50,20 @@ export async function launchTarget(db: SqlRunner, sessionId: string, quizId: str
   return row ?? null;
 }
 
+/**
+ * Whether a regrade of the quiz is queued or running, read under a share lock on the quiz row:
+ * a regrade request holds that row's update lock while it checks for open launches, so the two
+ * cannot both pass their checks.
+ */
+export async function quizRegrading(tx: SqlRunner, quizId: string): Promise<boolean> {
+  const [row] = await tx.execute<Array<{ regrading: boolean }>>(
+    `SELECT EXISTS (SELECT 1 FROM quiz_regrades r WHERE r.quiz_id = q.id AND r.status IN ('queued', 'running')) AS regrading
+       FROM quizzes q WHERE q.id = ? FOR SHARE OF q`,
+    [quizId],
+  );
+  return row?.regrading ?? false;
+}
+
 /** Opens the launch's window on the database clock; a unique violation when one is open in the session. */
 export async function insertLaunch(
   tx: SqlRunner,

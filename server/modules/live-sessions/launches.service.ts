@@ -23,6 +23,7 @@ import {
   closeLaunchWindow,
   dueLaunchAttempts,
   insertLaunch,
+  quizRegrading,
   insertLaunchAttempts,
   joinableLaunch,
   launchQuestions,
@@ -147,6 +148,7 @@ export async function launchQuiz(
   let created: { launch: Pick<LaunchRow, 'id' | 'closes_at'>; outcomes: LaunchAttemptOutcome[] };
   try {
     created = await sqlTransaction(deps.em, async (tx) => {
+      if (await quizRegrading(tx, quizId)) throw conflict('A regrade of this quiz is running; launch it once the regrade has finished');
       const launch = await insertLaunch(tx, { sessionId, quizId, launchedBy: user.id, durationSeconds });
       return { launch, outcomes: await insertLaunchAttempts(tx, launch.id, online, orders) };
     });

@@ -24,7 +24,7 @@ export async function quizReadRow(db: SqlRunner, quizId: string, userId: string)
   const [row] = await db.execute<QuizReadRow[]>(
     `SELECT q.id, q.lesson_id, q.title, q.description, q.quiz_type, q.passing_score, q.time_limit_minutes,
             q.time_limit_seconds, q.max_attempts, q.shuffle_questions, q.shuffle_options, q.show_correct_answers,
-            q.is_published, q.metadata, q.created_at, q.updated_at, q.overdue_handling, q.grace_period_seconds,
+            q.is_published, q.metadata, q.created_at, q.updated_at, q.overdue_handling, q.grace_period_seconds, q.key_version,
             c.instructor_id, c.is_published AS course_published, e.status AS enrollment_status,
             (SELECT count(*)::int FROM quiz_questions qq WHERE qq.quiz_id = q.id) AS question_count
        FROM quizzes q
@@ -97,14 +97,146 @@ export async function attemptSummaryPage(
   return { rows, total: count.total };
 }
 
-/** What statistics read of a graded attempt: its per-question results and its grade. */
-export interface GradedResultRow<R> {
-  results: { questions: R[] } | null;
-  percentage: string;
-  is_passed: boolean;
+/** Which graded attempts statistics count: all, or each student's first or last by attempt number. */
+export type StatsAttempts = 'all' | 'first' | 'last';
+
+export interface StatsSelection {
+  quizId: string;
+  attempts: StatsAttempts;
+  /** Only this launch's attempts; null for every attempt. */
+  launchId: string | null;
 }
 
-/** The results of the quiz's graded attempts. */
-export async function gradedResults<R>(db: SqlRunner, quizId: string): Promise<Array<GradedResultRow<R>>> {
-  return db.execute<Array<GradedResultRow<R>>>(`SELECT results, percentage, is_passed FROM quiz_attempts WHERE quiz_id = ? AND status = 'graded'`, [quizId]);
+/** The launch's quiz, or null when there is no such launch. */
+export async function launchQuizId(db: SqlRunner, launchId: string): Promise<string | null> {
+  const [row] = await db.execute<Array<{ quiz_id: string }>>('SELECT quiz_id FROM quiz_launches WHERE id = ?', [launchId]);
+  return row?.quiz_id ?? null;
+}
+
+/**
+ * Per question and per "how many of the current questions the attempt has a result for" (`k`):
+ * the sums of `ItemSums` (server/domain/item-statistics.ts) and the correct and unanswered
+ * counts. Grouping by `k` lets the caller tell complete rows (k = the number of questions
+ * somebody has) from the others without a second pass.
+ */
+export interface QuestionSumsRow {
+  question_id: string;
+  k: number;
+  n: number;
+  sum_x: number;
+  sum_x2: number;
+  sum_xt: number;
+  sum_t: number;
+  sum_t2: number;
+  sum_fraction: number;
+  n_fraction: number;
+  min_max_points: number | null;
+  max_max_points: number | null;
+  right_wrong: boolean;
+  correct: number;
+  unanswered: number;
+}
+
+/** How many results of a question carry one answer, as stored (option ids array, boolean, raw text): normalised by the caller. */
+export interface AnswerCountRow {
+  question_id: string;
+  answer: unknown;
+  count: number;
+}
+
+export interface PercentageSumsRow {
+  n: number;
+  sum_percentage: number;
+  sum_percentage2: number;
+  median_percentage: number | null;
+  passed: number;
+}
+
+export interface QuizSums {
+  percentages: PercentageSumsRow;
+  questions: QuestionSumsRow[];
+  answers: AnswerCountRow[];
+}
+
+/**
+ * The graded attempts statistics count (SPEC §8), with `columns`: `first`/`last` by attempt
+ * number among each student's (enrollment's) graded attempts, after the launch filter.
+ */
+function countedAttempts(selection: StatsSelection, columns: string): { sql: string; params: unknown[] } {
+  const launch = selection.launchId === null ? '' : ' AND a.launch_id = ?';
+  const params = selection.launchId === null ? [selection.quizId] : [selection.quizId, selection.launchId];
+  const where = `a.quiz_id = ? AND a.status = 'graded'${launch}`;
+  if (selection.attempts === 'all') return { sql: `SELECT ${columns} FROM quiz_attempts a WHERE ${where}`, params };
+  const order = selection.attempts === 'first' ? 'ASC' : 'DESC';
+  return {
+    sql: `SELECT DISTINCT ON (a.enrollment_id) ${columns} FROM quiz_attempts a WHERE ${where} ORDER BY a.enrollment_id, a.attempt_number ${order}`,
+    params,
+  };
+}
+
+/**
+ * Everything `GET /quizzes/:id/stats` needs, aggregated by PostgreSQL over the stored results
+ * (SPEC §8), in two statements that run side by side. The percentages read columns only. The
+ * results are read once: per attempt, `jsonb_to_recordset` takes the four keys a cell needs
+ * (points, maxPoints, correct, answer; never the snapshots) of the current questions' results, a
+ * window over those few rows gives the attempt's total and count, and one pass with two grouping
+ * sets aggregates the sums per (question, k) and the answers per (question, answer as stored).
+ * float8 sums: points are small numbers, exact in binary or as close as the JSON they come from.
+ */
+export async function quizStatsSums(db: SqlRunner, selection: StatsSelection): Promise<QuizSums> {
+  const percentages = countedAttempts(selection, 'a.percentage, a.is_passed');
+  const results = countedAttempts(selection, 'a.results');
+  const [[percentageRow], rows] = await Promise.all([
+    db.execute<PercentageSumsRow[]>(
+      `SELECT count(*)::int AS n, coalesce(sum(percentage), 0)::float8 AS sum_percentage,
+              coalesce(sum(percentage * percentage), 0)::float8 AS sum_percentage2,
+              percentile_cont(0.5) WITHIN GROUP (ORDER BY percentage) AS median_percentage,
+              count(*) FILTER (WHERE is_passed)::int AS passed
+         FROM (${percentages.sql}) p`,
+      percentages.params,
+    ),
+    db.execute<Array<QuestionSumsRow & { answer: unknown; by_answer: boolean }>>(
+      `SELECT c.question_id, c.k::int AS k, c.answer, GROUPING(c.answer) = 0 AS by_answer, count(*)::int AS n,
+              sum(c.x) AS sum_x, sum(c.x * c.x) AS sum_x2, sum(c.x * c.t) AS sum_xt, sum(c.t) AS sum_t, sum(c.t * c.t) AS sum_t2,
+              coalesce(sum(c.x / c.m) FILTER (WHERE c.m > 0), 0) AS sum_fraction, count(*) FILTER (WHERE c.m > 0)::int AS n_fraction,
+              min(c.m) AS min_max_points, max(c.m) AS max_max_points, bool_and(c.x = 0 OR c.x = c.m) AS right_wrong,
+              count(*) FILTER (WHERE c.correct)::int AS correct,
+              count(*) FILTER (WHERE c.answer IS NULL OR jsonb_typeof(c.answer) = 'null')::int AS unanswered
+         FROM (${results.sql}) p
+        CROSS JOIN LATERAL (
+              SELECT r."questionId" AS question_id, r.points AS x, r."maxPoints" AS m, r.correct, r.answer,
+                     sum(r.points) OVER () AS t, count(*) OVER () AS k
+                FROM jsonb_to_recordset(coalesce(p.results->'questions', '[]'::jsonb))
+                     AS r("questionId" text, points float8, "maxPoints" float8, correct boolean, answer jsonb)
+               WHERE r."questionId" = ANY(ARRAY(SELECT id::text FROM quiz_questions WHERE quiz_id = ?))
+              ) c
+        GROUP BY GROUPING SETS ((c.question_id, c.k), (c.question_id, c.answer))`,
+      [...results.params, selection.quizId],
+    ),
+  ]);
+  const questions: QuestionSumsRow[] = [];
+  const answers: AnswerCountRow[] = [];
+  for (const { answer, by_answer: byAnswer, ...row } of rows) {
+    if (byAnswer) answers.push({ question_id: row.question_id, answer, count: row.n });
+    else questions.push(row);
+  }
+  return { percentages: percentageRow, questions, answers };
+}
+
+/**
+ * Gives the quiz's running attempts a new row version (`xmin`) in a key correction's transaction:
+ * a grade computed under the old key, written conditionally on the version it read, then fails and
+ * is computed again; a grader holding an attempt's row lock makes the correction wait for it.
+ */
+export async function touchRunningAttempts(db: SqlRunner, quizId: string): Promise<void> {
+  await db.execute(`UPDATE quiz_attempts SET answers = answers WHERE quiz_id = ? AND status = 'in_progress'`, [quizId]);
+}
+
+/** The quiz's queued or running regrade (at most one: `quiz_regrades_one_active_per_quiz_idx`). */
+export async function activeRegradeOf(db: SqlRunner, quizId: string): Promise<{ id: string; status: string } | null> {
+  const [row] = await db.execute<Array<{ id: string; status: string }>>(
+    `SELECT id, status FROM quiz_regrades WHERE quiz_id = ? AND status IN ('queued', 'running')`,
+    [quizId],
+  );
+  return row ?? null;
 }

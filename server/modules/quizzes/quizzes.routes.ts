@@ -12,6 +12,7 @@ import {
   QuestionJson,
   QuizJson,
   QuizStatsJson,
+  QuizStatsQuery,
   UpdateQuestionBody,
   UpdateQuizBody,
 } from './quizzes.schemas.js';
@@ -109,7 +110,7 @@ export default async function quizRoutes(fastify: FastifyInstance) {
       preHandler: app.authenticate,
       schema: {
         tags,
-        summary: 'Edit a question; 409 once its quiz has attempts (owner, admin)',
+        summary: 'Edit a question; once its quiz has attempts only the answer key, points and explanation (409 QUESTION_FROZEN otherwise) (owner, admin)',
         security: bearer,
         params: IdParams,
         body: UpdateQuestionBody,
@@ -180,12 +181,13 @@ export default async function quizRoutes(fastify: FastifyInstance) {
       preHandler: app.authenticate,
       schema: {
         tags,
-        summary: 'Per-question answer distribution, share correct, average score (owner, admin)',
+        summary: 'Item analysis: answer counts, facility, discrimination, reliability, percentage summary (owner, admin)',
         security: bearer,
         params: IdParams,
+        querystring: QuizStatsQuery,
         response: { 200: QuizStatsJson, ...errors(400, 401, 403, 404) },
       },
     },
-    async (request) => getQuizStats(request.deps, currentUser(request), request.params.id),
+    async (request) => getQuizStats(request.deps, currentUser(request), request.params.id, request.query),
   );
 }

@@ -89,6 +89,7 @@ export const QuizJson = Type.Object({
   metadata: Metadata,
   overdueHandling: OverdueHandling,
   gracePeriodSeconds: Type.Integer(),
+  keyVersion: Type.Integer({ description: 'Bumped by every answer-key or points correction after attempts exist; a regrade runs for one key version' }),
   questionCount: Type.Integer(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
@@ -114,12 +115,43 @@ export const AttemptSummaryJson = Type.Object({
   autoSubmitted: Type.Boolean(),
 });
 
+/** A figure that is null where it is undefined (too few attempts, no variance, no results). */
+const Figure = (description: string) => Type.Union([Type.Number(), Type.Null()], { description });
+
+export const StatsAttemptsQuery = Type.Union([Type.Literal('all'), Type.Literal('first'), Type.Literal('last')], {
+  description: "Which graded attempts count: all, or each student's first or last by attempt number",
+});
+
+export const QuizStatsQuery = Type.Object(
+  {
+    attempts: Type.Optional(StatsAttemptsQuery),
+    launchId: Type.Optional(Type.String({ format: 'uuid', description: "Only this launch's attempts (a launch of this quiz)" })),
+  },
+  { additionalProperties: false },
+);
+
 export const QuizStatsJson = Type.Object({
   quizId: Uuid,
   title: Type.String(),
+  attempts: StatsAttemptsQuery,
+  launchId: Type.Union([Uuid, Type.Null()]),
   gradedAttempts: Type.Integer(),
   averagePercentage: Type.Number(),
   passRate: Type.Number({ description: 'Share of graded attempts that passed, 0–1' }),
+  percentages: Type.Object({
+    count: Type.Integer(),
+    mean: Figure('Mean percentage; null without attempts'),
+    median: Figure('Median percentage; null without attempts'),
+    standardDeviation: Figure('Sample (n − 1) standard deviation; null for fewer than 2 attempts or none'),
+  }),
+  reliability: Type.Object({
+    method: Type.Union([Type.Literal('kr20'), Type.Literal('alpha'), Type.Null()], {
+      description: 'kr20 when every question has the same points and is scored right/wrong, else Cronbach alpha; null without results',
+    }),
+    value: Figure('Null for fewer than 2 questions or 2 attempts, or when totals do not vary'),
+    items: Type.Integer({ description: 'Questions counted (somebody has a result for them)' }),
+    attempts: Type.Integer({ description: 'Attempts counted (with a result for every counted question)' }),
+  }),
   questions: Type.Array(
     Type.Object({
       questionId: Uuid,
@@ -130,6 +162,11 @@ export const QuizStatsJson = Type.Object({
       correct: Type.Integer(),
       shareCorrect: Type.Number({ description: '0–1' }),
       distribution: Type.Record(Type.String(), Type.Integer(), { description: 'Option id, true/false or normalised text → count' }),
+      facility: Figure('Mean fraction of points, 0–1'),
+      discrimination: Figure("Corrected item-total correlation: the question's points against the total without them"),
+      answerCounts: Type.Array(Type.Object({ answer: Type.String(), count: Type.Integer() }), {
+        description: 'Option id, true/false or normalised short answer (trimmed, inner white space collapsed, lower-cased) with its count',
+      }),
     }),
   ),
 });

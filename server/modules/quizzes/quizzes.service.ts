@@ -1,23 +1,31 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
+import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
 import { Lesson, Quiz, QuizQuestion, type IQuiz, type IQuizQuestion, type OverdueHandling, type QuestionType, type QuizType } from '../../../entities/index.js';
 import { overduePolicyError } from '../../domain/quiz-timing.js';
 import type { AuthUser } from '../auth/auth-user.js';
 import { normalizeQuestionContent, QuestionRuleError, type QuestionDraft } from '../../domain/question-rules.js';
 import { normalizeText, type ChoiceOption } from '../../domain/grading.js';
 import { emptyDistribution } from '../../domain/answer-distribution.js';
-import { conflict, forbidden, notFound, validationError } from '../../platform/errors.js';
+import { correctQuestion, CorrectionError, type Correction } from '../../domain/regrading.js';
+import { AppError, conflict, forbidden, notFound, validationError } from '../../platform/errors.js';
 import { decimal, iso, toIso } from '../../platform/schemas.js';
 import type { ServiceDeps } from '../deps.js';
 import { accessOfColumns, accessTo, assertVisible, type CourseAccess } from '../courses/courses.access.js';
 import {
+  activeRegradeOf,
   attemptCount,
+  touchRunningAttempts,
   attemptSummaryPage,
-  gradedResults,
+  launchQuizId,
   nextQuestionIndex,
   questionReadRows,
   quizReadRow,
+  quizStatsSums,
   type AttemptSummaryRow,
+  type QuestionSumsRow,
+  type StatsAttempts,
+  type StatsSelection,
 } from './quizzes.queries.js';
+import { countAnswers, itemStatistics, type ItemSums } from '../../domain/item-statistics.js';
 
 export interface QuizSettings {
   title?: string;
@@ -106,6 +114,7 @@ async function quizJson(em: EntityManager, quiz: IQuiz, withQuestions: boolean) 
     metadata: quiz.metadata ?? {},
     overdueHandling: quiz.overdueHandling,
     gracePeriodSeconds: quiz.gracePeriodSeconds,
+    keyVersion: quiz.keyVersion,
     questionCount,
     createdAt: toIso(quiz.createdAt),
     updatedAt: toIso(quiz.updatedAt),
@@ -147,6 +156,7 @@ export async function getQuiz({ em }: Pick<ServiceDeps, 'em'>, user: AuthUser, q
     metadata: row.metadata ?? {},
     overdueHandling: row.overdue_handling,
     gracePeriodSeconds: row.grace_period_seconds,
+    keyVersion: row.key_version,
     questionCount: questions ? questions.length : row.question_count,
     createdAt: toIso(row.created_at),
     updatedAt: toIso(row.updated_at),
@@ -244,10 +254,13 @@ async function loadManagedQuestion(em: EntityManager, questionId: string, user: 
   return { question, quiz };
 }
 
-/** Editing a question is refused once its quiz has attempts: past grades must not move. */
+/**
+ * Edits a question. Once its quiz has attempts, only a key correction is taken (`correctQuestion`:
+ * the answer key, the points, the explanation); past grades move only when a regrade is run.
+ */
 export async function updateQuestion({ em }: Pick<ServiceDeps, 'em'>, user: AuthUser, questionId: string, input: QuestionInput) {
   const { question, quiz } = await loadManagedQuestion(em, questionId, user);
-  if ((await attemptCount(em, quiz.id)) > 0) throw conflict('Students have attempted this quiz; its questions can no longer be edited');
+  if ((await attemptCount(em, quiz.id)) > 0) return correctAnsweredQuestion(em, question, input);
   const questionType = input.questionType ?? question.questionType;
   const touchesContent = input.questionType !== undefined || input.options !== undefined || input.correctAnswer !== undefined;
   if (touchesContent) {
@@ -266,6 +279,51 @@ export async function updateQuestion({ em }: Pick<ServiceDeps, 'em'>, user: Auth
   if (input.explanation !== undefined) question.explanation = input.explanation;
   await em.flush();
   return questionJson(question);
+}
+
+/**
+ * A correction of a question students have answered (409 `QUESTION_FROZEN` for a change of what
+ * they answered, 400 for a malformed key). A changed key or points bumps the quiz's `key_version`
+ * in the same transaction, under the quiz row's lock: a regrade being requested (which locks it
+ * too) sees either both or neither. The same transaction gives running attempts a new row version,
+ * so a grade computed under the old key is not written after it (`writeGrade`): grades are either
+ * in before the correction (and the regrade fixes them) or computed under the new key. Refused while a regrade of the quiz is queued or running (409 `REGRADE_BLOCKED`):
+ * the regrade grades with one key throughout.
+ */
+async function correctAnsweredQuestion(em: EntityManager, question: IQuizQuestion, input: QuestionInput) {
+  let correction: Correction;
+  try {
+    correction = correctQuestion(
+      {
+        questionText: question.questionText,
+        questionType: question.questionType,
+        points: question.points,
+        options: (question.options as ChoiceOption[] | null) ?? null,
+        correctAnswer: question.correctAnswer ?? null,
+      },
+      input,
+    );
+  } catch (error) {
+    if (error instanceof CorrectionError) throw error.kind === 'frozen' ? new AppError('QUESTION_FROZEN', error.message) : validationError(error.message);
+    throw error;
+  }
+  const quizId = question.quiz.id;
+  return em.transactional(async (tx) => {
+    const quiz = await tx.findOneOrFail(Quiz, { id: quizId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    const current = await tx.findOneOrFail(QuizQuestion, { id: question.id }, { refresh: true });
+    if (correction.keyChanged) {
+      const active = await activeRegradeOf(tx, quizId);
+      if (active) throw new AppError('REGRADE_BLOCKED', `A regrade of this quiz is ${active.status} (${active.id}); correct the key once it has finished`);
+      current.options = correction.options;
+      current.correctAnswer = correction.correctAnswer as never;
+      current.points = correction.points;
+      quiz.keyVersion += 1;
+      await touchRunningAttempts(tx, quizId);
+    }
+    if (input.explanation !== undefined) current.explanation = input.explanation;
+    await tx.flush();
+    return questionJson(current);
+  });
 }
 
 export async function deleteQuestion({ em }: Pick<ServiceDeps, 'em'>, user: AuthUser, questionId: string): Promise<void> {
@@ -307,76 +365,146 @@ export async function listAttempts({ em }: Pick<ServiceDeps, 'em'>, user: AuthUs
   return { items: rows.map(attemptSummaryJson), total, page: query.page, limit: query.limit };
 }
 
-interface StoredResult {
-  questionId: string;
-  points: number;
-  maxPoints: number;
-  correct: boolean;
-  answer: unknown;
+export interface StatsQuery {
+  attempts?: StatsAttempts;
+  launchId?: string;
+}
+
+/** Short answers are counted trimmed, with inner white space collapsed, lower-cased. */
+const normalizeShortAnswer = (answer: string) => normalizeText(answer).toLowerCase();
+
+/** The keys an answer as stored counts under: option ids, `true`/`false`, or the normalised text. */
+function answerKeys(answer: unknown): string[] {
+  if (answer === null || answer === undefined) return [];
+  if (Array.isArray(answer)) return answer.map(String);
+  if (typeof answer === 'string') return [normalizeShortAnswer(answer)];
+  return [typeof answer === 'boolean' ? String(answer) : JSON.stringify(answer)];
+}
+
+const emptySums = (questionId: string): ItemSums => ({
+  questionId,
+  n: 0,
+  sumX: 0,
+  sumX2: 0,
+  sumXT: 0,
+  sumT: 0,
+  sumT2: 0,
+  sumFraction: 0,
+  nFraction: 0,
+  completeSumX: 0,
+  completeSumX2: 0,
+  minMaxPoints: null,
+  maxMaxPoints: null,
+  rightWrong: true,
+});
+
+/**
+ * The sums of `ItemSums` and `TestSums` from the per-(question, k) groups of `quizStatsSums`: a
+ * row is complete when its attempt has a result for every question somebody has (k = that count).
+ */
+function statisticsSums(questionIds: string[], groups: QuestionSumsRow[]) {
+  const items = new Map(questionIds.map((id) => [id, emptySums(id)]));
+  const present = new Set(groups.filter((group) => items.has(group.question_id)).map((group) => group.question_id));
+  const complete = { n: 0, sumT: 0, sumT2: 0 };
+  let totalsFrom: string | null = null;
+  for (const group of groups) {
+    const item = items.get(group.question_id);
+    if (!item) continue;
+    item.n += group.n;
+    item.sumX += group.sum_x;
+    item.sumX2 += group.sum_x2;
+    item.sumXT += group.sum_xt;
+    item.sumT += group.sum_t;
+    item.sumT2 += group.sum_t2;
+    item.sumFraction += group.sum_fraction;
+    item.nFraction += group.n_fraction;
+    item.minMaxPoints = item.minMaxPoints === null ? group.min_max_points : Math.min(item.minMaxPoints, group.min_max_points ?? Infinity);
+    item.maxMaxPoints = item.maxMaxPoints === null ? group.max_max_points : Math.max(item.maxMaxPoints, group.max_max_points ?? -Infinity);
+    item.rightWrong &&= group.right_wrong;
+    if (group.k === present.size) {
+      item.completeSumX += group.sum_x;
+      item.completeSumX2 += group.sum_x2;
+      // Every complete attempt has a cell of each present question: one question's group has their totals.
+      totalsFrom ??= group.question_id;
+      if (totalsFrom === group.question_id) Object.assign(complete, { n: group.n, sumT: group.sum_t, sumT2: group.sum_t2 });
+    }
+  }
+  return { items: questionIds.map((id) => items.get(id)!), complete };
 }
 
 /**
- * Per-question statistics over graded attempts: how answers are distributed (option ids,
- * true/false, normalised short answers), the share answered correctly, and the average score.
+ * Statistics over the selected graded attempts (SPEC §8): the answer distribution, share correct
+ * and pass rate, and the item analysis of server/domain/item-statistics.ts, all from sums
+ * PostgreSQL aggregates over the stored results (`quizStatsSums`).
  */
-export function computeQuizStats(
-  questions: Array<{ id: string; questionText: string; questionType: QuestionType; options: ChoiceOption[] | null }>,
-  results: StoredResult[][],
-  percentages: number[],
-) {
-  const perQuestion = questions.map((question) => {
-    const answered = results.map((attempt) => attempt.find((result) => result.questionId === question.id)).filter((result): result is StoredResult => !!result);
-    const counts = emptyDistribution(question);
-    let unanswered = 0;
-    for (const result of answered) {
-      if (result.answer === null || result.answer === undefined) {
-        unanswered++;
-      } else if (Array.isArray(result.answer)) {
-        for (const id of result.answer as string[]) counts.set(id, (counts.get(id) ?? 0) + 1);
-      } else {
-        const key = typeof result.answer === 'string' ? normalizeText(result.answer).toLowerCase() : JSON.stringify(result.answer);
-        counts.set(key, (counts.get(key) ?? 0) + 1);
-      }
-    }
-    const correct = answered.filter((result) => result.correct).length;
+async function statsFor(em: EntityManager, quiz: Pick<IQuiz, 'id' | 'title'>, selection: StatsSelection) {
+  const [questions, sums] = await Promise.all([questionReadRows(em, quiz.id), quizStatsSums(em, selection)]);
+  const { percentages } = sums;
+  // Maps keyed by question id and answer text: user text never indexes a plain object.
+  const counts = new Map<string, { correct: number; unanswered: number }>();
+  for (const group of sums.questions) {
+    const count = counts.get(group.question_id) ?? { correct: 0, unanswered: 0 };
+    counts.set(group.question_id, { correct: count.correct + group.correct, unanswered: count.unanswered + group.unanswered });
+  }
+  const answers = new Map<string, Array<{ answer: string; count: number }>>();
+  for (const row of sums.answers) {
+    const list = answers.get(row.question_id) ?? [];
+    for (const answer of answerKeys(row.answer)) list.push({ answer, count: row.count });
+    answers.set(row.question_id, list);
+  }
+  const { items, complete } = statisticsSums(
+    questions.map((question) => question.id),
+    sums.questions,
+  );
+  const figures = itemStatistics({
+    items,
+    complete,
+    percentages: { n: percentages.n, sum: percentages.sum_percentage, sumSquares: percentages.sum_percentage2, median: percentages.median_percentage },
+  });
+  const perQuestion = questions.map((question, index) => {
+    const answered = items[index].n;
+    const { correct, unanswered } = counts.get(question.id) ?? { correct: 0, unanswered: 0 };
+    const seed = emptyDistribution({ questionType: question.question_type, options: question.options });
+    const merged = countAnswers(seed, answers.get(question.id) ?? []);
+    // The options keep their order; other answers follow, most frequent first, ties by text.
+    const others = merged.slice(seed.size).sort((a, b) => b.count - a.count || (a.answer < b.answer ? -1 : a.answer > b.answer ? 1 : 0));
+    const answerCounts = [...merged.slice(0, seed.size), ...others];
+    const item = figures.items[index];
     return {
       questionId: question.id,
-      questionText: question.questionText,
-      questionType: question.questionType,
-      answers: answered.length,
+      questionText: question.question_text,
+      questionType: question.question_type,
+      answers: answered,
       unanswered,
       correct,
-      shareCorrect: answered.length ? Math.round((correct / answered.length) * 10000) / 10000 : 0,
-      distribution: Object.fromEntries(counts),
+      shareCorrect: answered ? Math.round((correct / answered) * 10000) / 10000 : 0,
+      // Object.fromEntries defines every key as an own property, `__proto__` included.
+      distribution: Object.fromEntries(answerCounts.map((entry) => [entry.answer, entry.count])),
+      facility: item.facility,
+      discrimination: item.discrimination,
+      answerCounts,
     };
   });
-  const averagePercentage = percentages.length ? Math.round((percentages.reduce((sum, value) => sum + value, 0) / percentages.length) * 100) / 100 : 0;
-  return { gradedAttempts: percentages.length, averagePercentage, questions: perQuestion };
+  return {
+    quizId: quiz.id,
+    title: quiz.title,
+    attempts: selection.attempts,
+    launchId: selection.launchId,
+    gradedAttempts: percentages.n,
+    averagePercentage: percentages.n ? Math.round((percentages.sum_percentage / percentages.n) * 100) / 100 : 0,
+    passRate: percentages.n ? Math.round((percentages.passed / percentages.n) * 10000) / 10000 : 0,
+    percentages: figures.percentages,
+    reliability: figures.reliability,
+    questions: perQuestion,
+  };
 }
 
-async function statsFor(em: EntityManager, quiz: IQuiz) {
-  const [questions, attempts] = await Promise.all([
-    em.find(QuizQuestion, { quiz: quiz.id }, { orderBy: { orderIndex: 'asc', createdAt: 'asc' } }),
-    gradedResults<StoredResult>(em, quiz.id),
-  ]);
-  const stats = computeQuizStats(
-    questions.map((question) => ({
-      id: question.id,
-      questionText: question.questionText,
-      questionType: question.questionType,
-      options: question.options as ChoiceOption[] | null,
-    })),
-    attempts.map((attempt) => attempt.results?.questions ?? []),
-    attempts.map((attempt) => Number(attempt.percentage)),
-  );
-  const passed = attempts.filter((attempt) => attempt.is_passed).length;
-  return { quizId: quiz.id, title: quiz.title, passRate: attempts.length ? Math.round((passed / attempts.length) * 10000) / 10000 : 0, ...stats };
-}
-
-/** `GET /quizzes/:id/stats` (owner, admin). */
-export async function getQuizStats({ em }: Pick<ServiceDeps, 'em'>, user: AuthUser, quizId: string) {
+/** `GET /quizzes/:id/stats` (owner, admin); `launchId` must name a launch of this quiz. */
+export async function getQuizStats({ em }: Pick<ServiceDeps, 'em'>, user: AuthUser, quizId: string, query: StatsQuery = {}) {
   const { quiz } = await loadManagedQuiz(em, quizId, user);
-  return statsFor(em, quiz);
+  const launchId = query.launchId ?? null;
+  if (launchId !== null && (await launchQuizId(em, launchId)) !== quiz.id) throw notFound('Launch of this quiz');
+  return statsFor(em, quiz, { quizId: quiz.id, attempts: query.attempts ?? 'all', launchId });
 }
 
 /** Quiz statistics of every quiz of a course, for the dashboard snapshot. */
@@ -384,8 +512,12 @@ export async function courseQuizStats(em: EntityManager, courseId: string) {
   const quizzes = await em.find(Quiz, { lesson: { course: courseId } }, { orderBy: { createdAt: 'asc' } });
   const stats = [];
   for (const quiz of quizzes) {
-    const { questions, ...summary } = await statsFor(em, quiz);
-    stats.push({ ...summary, questionCount: questions.length, lessonId: quiz.lesson!.id });
+    const { quizId, title, gradedAttempts, averagePercentage, passRate, questions } = await statsFor(em, quiz, {
+      quizId: quiz.id,
+      attempts: 'all',
+      launchId: null,
+    });
+    stats.push({ quizId, title, gradedAttempts, averagePercentage, passRate, questionCount: questions.length, lessonId: quiz.lesson!.id });
   }
   return stats;
 }

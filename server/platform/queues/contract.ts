@@ -29,11 +29,17 @@ export interface CertificatePayload {
   enrollmentId: string;
 }
 
+/** The regrade (a `quiz_regrades` row) the job runs or resumes. */
+export interface RegradePayload {
+  regradeId: string;
+}
+
 export interface QueuePayloads {
   maintenance: MaintenancePayload;
   'quiz-deadlines': QuizDeadlinePayload;
   progress: ProgressPayload;
   certificates: CertificatePayload;
+  regrades: RegradePayload;
 }
 
 export type QueueKey = keyof QueuePayloads;
@@ -60,6 +66,10 @@ export function assertJobId(id: string): string {
 export const deadlineJobId = (attemptId: string) => assertJobId(`deadline-${attemptId}`);
 export const launchDeadlineJobId = (launchId: string) => assertJobId(`launch-deadline-${launchId}`);
 export const certificateJobId = (enrollmentId: string) => assertJobId(`certificate-${enrollmentId}`);
+export const regradeJobId = (regradeId: string) => assertJobId(`regrade-${regradeId}`);
+
+/** Tries of a regrade job; the last failure marks the regrade `failed` (asking again resumes it). */
+export const REGRADE_JOB_ATTEMPTS = 5;
 
 /**
  * Delay before retry `attemptsMade` of a deadline job: doubling from 0.5 s, capped at 10 s. With
@@ -122,5 +132,20 @@ export const queueContracts: { [K in QueueKey]: QueueContract<QueuePayloads[K]> 
       removeOnFail: { count: 5000 },
     },
     jobId: (payload) => certificateJobId(payload.enrollmentId),
+  },
+  /**
+   * One job per regrade: a duplicate request adds nothing while the job exists. The job resumes
+   * where the regrade's committed batches ended (its cursor), so a retry or a job taken over from
+   * a dead worker regrades no attempt twice.
+   */
+  regrades: {
+    name: 'regrades',
+    defaultJobOptions: {
+      attempts: REGRADE_JOB_ATTEMPTS,
+      backoff: { type: 'exponential', delay: 2000 },
+      removeOnComplete: { age: 3600, count: 1000 },
+      removeOnFail: { count: 1000 },
+    },
+    jobId: (payload) => regradeJobId(payload.regradeId),
   },
 };

@@ -1,7 +1,7 @@
 import { isUnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { QUEUE_CALL_TIMEOUT_MS, withTimeout } from '../redis.js';
-import { certificateJobId, deadlineJobId, launchDeadlineJobId } from './contract.js';
+import { certificateJobId, deadlineJobId, launchDeadlineJobId, regradeJobId } from './contract.js';
 import type { Queues } from './queues.js';
 
 /**
@@ -37,6 +37,11 @@ export interface Jobs {
    * `unreachable` when Redis cannot take it (the caller then issues it itself).
    */
   requeueCertificate(enrollmentId: string): Promise<'queued' | 'pending' | 'unreachable'>;
+  /**
+   * Runs (or resumes) a regrade in the background, even over a finished job of the same id; a
+   * waiting or running job of it is left alone. False when Redis could not take it.
+   */
+  runRegrade(regradeId: string): Promise<boolean>;
 }
 
 /**
@@ -127,6 +132,25 @@ export class QueueJobs implements Jobs {
       if (!isUnavailableError(error)) throw error;
       return 'unreachable';
     }
+  }
+
+  async runRegrade(regradeId: string): Promise<boolean> {
+    const enqueue = async () => {
+      const existing = await this.queues.get('regrades').getJob(regradeJobId(regradeId));
+      if (existing) {
+        const state = await existing.getState();
+        if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return;
+        await existing.remove().catch(() => undefined);
+      }
+      await this.queues.add('regrades', { regradeId });
+    };
+    return withTimeout(enqueue(), this.timeoutMs, 'enqueueing the regrade').then(
+      () => true,
+      (error: unknown) => {
+        this.log.warn({ err: error, regradeId }, 'regrade not queued');
+        return false;
+      },
+    );
   }
 
   async recalculateCourse(courseId: string): Promise<boolean> {

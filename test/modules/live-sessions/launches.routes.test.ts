@@ -279,6 +279,22 @@ t.test('two launches at once: one 201, one 409; an unpublished quiz is taken onl
 
 const bodyOfCreated = (reply: { status: number; body: unknown }) => bodyOf({ headers: {}, ...reply }, 201, LaunchCreatedJson);
 
+t.test('a quiz whose regrade is queued or running is not launched (409), and launches once it has finished', async (t) => {
+  const { course } = await courseWithLessons(app, owner, []);
+  const { quiz } = await publishedQuiz(app, owner, course.id, { timeLimitSeconds: 60 });
+  const sessionId = await liveSession(app, course.id, owner);
+  const db = app.orm.em.getConnection();
+  const [regrade] = await db.execute<Array<{ id: string }>>(
+    `INSERT INTO quiz_regrades (quiz_id, key_version, status, requested_by) VALUES (?, 1, 'running', ?) RETURNING id`,
+    [quiz.id, owner.id],
+  );
+  const before = await countRows(app, ['quiz_launches', 'quiz_attempts']);
+  errorOf(await launch(sessionId, owner, { quizId: quiz.id }), 409, 'CONFLICT');
+  t.same(await countRows(app, ['quiz_launches', 'quiz_attempts']), before, 'nothing written');
+  await db.execute(`UPDATE quiz_regrades SET status = 'done', finished_at = now() WHERE id = ?`, [regrade!.id]);
+  await ok(await launch(sessionId, owner, { quizId: quiz.id }), 201, LaunchCreatedJson);
+});
+
 t.test('a late starter under 15 s of window left: 409 QUIZ_TIME_EXPIRED', async (t) => {
   const pupil = await createUser(app, 'student');
   const { course } = await courseWithLessons(app, owner, [pupil]);

@@ -304,17 +304,18 @@ t.test('attempts: start, resume, order, autosave, submit, result, no secrets', a
   const third = await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student);
   t.equal(errorOf(third, 409).code, 'MAX_ATTEMPTS_REACHED');
 
-  // Questions with attempts are frozen; a past grade never moves.
+  // Questions with attempts are frozen but for their key; a past grade moves only by a regrade.
   t.equal(
-    (
+    errorOf(
       await call(app, 'PATCH', `/api/questions/${mc.id}`, owner, {
         options: [
           { id: 'order', text: 'ORDER BY', isCorrect: true },
           { id: 'where', text: 'WHERE', isCorrect: false },
         ],
-      })
-    ).status,
-    409,
+      }),
+      409,
+    ).code,
+    'QUESTION_FROZEN',
   );
   t.equal((await call(app, 'DELETE', `/api/questions/${mc.id}`, owner)).status, 409);
   t.equal((await call(app, 'DELETE', `/api/quizzes/${quiz.id}`, owner)).status, 409);
