@@ -201,6 +201,27 @@ await t.test('a launched quiz: countdown, extend for all and for one, answers, g
   await screenshot(teacher.page, 'instructor-launch-summary');
 });
 
+await t.test('regrade after a key correction: the dry-run preview, then the run', async (t) => {
+  const corrected = await app.inject({
+    method: 'PATCH',
+    url: `/api/questions/${quiz.mc.id}`,
+    headers: { authorization: `Bearer ${app.signAccessToken({ id: instructor.id, role: 'instructor' })}` },
+    payload: {
+      options: [
+        { id: 'where', text: 'WHERE', isCorrect: false },
+        { id: 'order', text: 'ORDER BY', isCorrect: true },
+      ],
+    },
+  });
+  t.equal(corrected.statusCode, 200, corrected.body);
+  await teacher.page.getByRole('button', { name: 'Preview regrade' }).click();
+  // The self-paced attempt (WHERE) drops to 1/2, the launched one (ORDER BY) rises to 2/2.
+  await teacher.page.getByTestId('regrade-preview').filter({ hasText: '2 of 2 graded attempts would change' }).waitFor(WAIT);
+  await screenshot(teacher.page, 'instructor-regrade-preview');
+  await teacher.page.getByRole('button', { name: 'Apply regrade' }).click();
+  await teacher.page.getByText('Regrade done: 2 of 2 results changed').waitFor({ timeout: 10_000 });
+});
+
 await t.test('a student opening the instructor page is told it is not theirs', async (t) => {
   const page = await student.context.newPage();
   await page.goto(`${base}/app/#/teach/${course.id}`);
@@ -222,7 +243,11 @@ await t.test('a reload or a second tab stays signed in; an expired session says 
   await second.route('**/api/**', (route) =>
     route.continue({ headers: { ...route.request().headers(), ...(route.request().headers().authorization ? { authorization: `Bearer ${expired}` } : {}) } }),
   );
-  await second.getByRole('link', { name: lessons[1]!.title }).first().click();
+  // In-app navigation (no reload): the next API call meets the refused token.
+  await second.evaluate(
+    (hash) => ((globalThis as unknown as { location: { hash: string } }).location.hash = hash),
+    `#/learn/${course.id}/lessons/${lessons[1]!.id}`,
+  );
   await second
     .getByText('Your session has expired. Please sign in again.')
     .waitFor(WAIT)

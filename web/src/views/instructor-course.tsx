@@ -6,6 +6,7 @@ import { useFrameBatchedRender, useStore } from '../store.js';
 import type { CourseDetail, CurrentSessionJson, Dashboard, Launch, LaunchCreated, OutlineLesson, Quiz } from '../types.js';
 import { DistributionChart } from './chart.js';
 import { Notice, ProgressBar, formatPercent } from './common.js';
+import { RegradePanel } from './regrade.js';
 
 interface RosterRow {
   studentId: string;
@@ -367,6 +368,7 @@ export function InstructorCourse({ courseId }: { courseId: string }) {
         )}
         {!launch && <Distributions quizzes={quizzes} stats={stats.current} />}
       </section>
+      <RegradePanel quizzes={Object.values(quizzes)} names={(id) => roster.current.get(id)?.fullName ?? 'A student'} />
     </div>
   );
 }

@@ -46,10 +46,13 @@ export function QuizRunner({ attempt: initial, onFinished }: { attempt: Attempt;
     const live = onServerEvent('quiz:deadline-changed', (event) => {
       if (event.attemptId === attemptId && event.deadline) setDeadline(event.deadline);
     });
+    const regraded = onServerEvent('quiz:regraded', (event) => {
+      if (event.attemptId === attemptId) void api.get<Attempt>(`/api/attempts/${attemptId}`).then(setAttempt);
+    });
     const abandoned = onServerEvent('quiz:abandoned', (event) => {
       if (event.attemptId === attemptId) void api.get<Attempt>(`/api/attempts/${attemptId}`).then(setAttempt);
     });
-    return () => [...offs, live, abandoned].forEach((off) => off());
+    return () => [...offs, live, regraded, abandoned].forEach((off) => off());
   }, [attemptId]);
 
   async function save(questionId: string, answer: unknown) {
