@@ -12,6 +12,7 @@ import { gradeScenario } from './grade.js';
 import { progressScenario } from './progress.js';
 import { memoryScenario } from './memory.js';
 import { recoveryScenario } from './recovery.js';
+import { launchScenario } from './launch.js';
 
 export const SCENARIOS: Array<[key: string, name: string, scenario: Scenario<any> | null]> = [
   ['5', '5 HTTP', httpScenario],
@@ -22,4 +23,5 @@ export const SCENARIOS: Array<[key: string, name: string, scenario: Scenario<any
   ['6', '6 answer → grade → push', gradeScenario],
   ['7', '7 progress pipeline', progressScenario],
   ['8', '8 certificates', certificatesScenario],
+  ['9', '9 live launch and close', launchScenario],
 ];
