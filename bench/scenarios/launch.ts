@@ -91,7 +91,7 @@ function tally(arrivals: Stamps): { students: number; duplicates: number; last: 
   };
 }
 
-async function post(side: Side, path: string, body: unknown): Promise<{ id: string }> {
+async function post<T>(side: Side, path: string, body: unknown): Promise<T> {
   const response = await fetch(`${side.url}${path}`, {
     method: 'POST',
     headers: { ...side.headers, 'content-type': 'application/json' },
@@ -99,7 +99,7 @@ async function post(side: Side, path: string, body: unknown): Promise<{ id: stri
   });
   const text = await response.text();
   if (!response.ok) throw new Error(`POST ${path}: ${response.status} ${text}`);
-  return JSON.parse(text) as { id: string };
+  return JSON.parse(text) as T;
 }
 
 async function cpuMs(server: Child): Promise<number> {
@@ -124,7 +124,7 @@ async function measure(bench: BenchEnv, side: Side, sizes: Sizes): Promise<Measu
   await side.students.next('listening');
   await cpuMs(side.server); // starts the server's CPU count
   const launchAt = process.hrtime.bigint();
-  const launch = await post(side, `/api/live-sessions/${side.sessionId}/launches`, {
+  const { launch } = await post<{ launch: { id: string } }>(side, `/api/live-sessions/${side.sessionId}/launches`, {
     quizId: side.seed.quiz!.id,
     durationSeconds: sizes.launchDurationSeconds,
   });
@@ -223,7 +223,7 @@ async function runLaunch(bench: BenchEnv, sizes: Sizes): Promise<Row[]> {
       sockets: [{ key: bareSeed.instructorId, auth: { rooms: [`course:${bareSeed.courseId}`, `course:${bareSeed.courseId}:instructors`] } }],
     });
     await Promise.all(clients.map((client) => client.next('connected', 180_000)));
-    ours.sessionId = (await post(ours, `/api/courses/${oursSeed.courseId}/live-sessions`, {})).id;
+    ours.sessionId = (await post<{ id: string }>(ours, `/api/courses/${oursSeed.courseId}/live-sessions`, {})).id;
 
     // One unmeasured measurement each warms the JIT, the pools and the adapter's stream.
     await measure(bench, ours, sizes);

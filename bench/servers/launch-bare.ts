@@ -164,7 +164,15 @@ await serve(async () => {
       courseId: session.course_id,
       serverNow: new Date().toISOString(),
     });
-    return { status: 201, data: { id: launchRow.id, closesAt: deadline, started: attempts.length } };
+    // The app's reply shape: the launch, and who started (nobody is skipped here).
+    return {
+      status: 201,
+      data: {
+        launch: { id: launchRow.id, sessionId, courseId: session.course_id, quizId, closesAt: deadline },
+        started: attempts.map((row) => ({ attemptId: row.id, studentId: row.student_id, deadline })),
+        skipped: [],
+      },
+    };
   }
 
   async function close(launchId: string): Promise<Reply> {
