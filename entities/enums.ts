@@ -21,8 +21,13 @@ export type LessonProgressStatus = (typeof LESSON_PROGRESS_STATUSES)[number];
 export const QUIZ_TYPES = ['practice', 'graded'] as const;
 export type QuizType = (typeof QUIZ_TYPES)[number];
 
-export const ATTEMPT_STATUSES = ['in_progress', 'submitted', 'graded'] as const;
+/** `abandoned`: finished by the server under the `graceperiod` or `autoabandon` policy, never graded. */
+export const ATTEMPT_STATUSES = ['in_progress', 'submitted', 'graded', 'abandoned'] as const;
 export type AttemptStatus = (typeof ATTEMPT_STATUSES)[number];
+
+/** What the server does with an attempt left running past its deadline (SPEC §7). */
+export const OVERDUE_HANDLINGS = ['autosubmit', 'graceperiod', 'autoabandon'] as const;
+export type OverdueHandling = (typeof OVERDUE_HANDLINGS)[number];
 
 export const QUESTION_TYPES = ['multiple_choice', 'true_false', 'short_answer'] as const;
 export type QuestionType = (typeof QUESTION_TYPES)[number];

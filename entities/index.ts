@@ -3,6 +3,8 @@ import { Course } from './course.entity.js';
 import { Enrollment } from './enrollment.entity.js';
 import { LessonProgress } from './lesson-progress.entity.js';
 import { ProgressClientKey } from './progress-client-key.entity.js';
+import { QuizOverride } from './quiz-override.entity.js';
+import { IdempotencyKey } from './idempotency-key.entity.js';
 import { Lesson } from './lesson.entity.js';
 import { LiveSession, LiveSessionAttendance } from './live-session.entity.js';
 import { QuizAttempt } from './quiz-attempt.entity.js';
@@ -28,6 +30,8 @@ export * from './certificate.entity.js';
 export * from './progress-client-key.entity.js';
 export * from './live-session.entity.js';
 export * from './quiz-launch.entity.js';
+export * from './quiz-override.entity.js';
+export * from './idempotency-key.entity.js';
 
 /** Every entity, in dependency order; given to MikroORM explicitly (no folder discovery). */
 export const allEntities = [
@@ -46,4 +50,6 @@ export const allEntities = [
   LiveSession,
   LiveSessionAttendance,
   QuizLaunch,
+  QuizOverride,
+  IdempotencyKey,
 ];

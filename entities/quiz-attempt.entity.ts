@@ -1,7 +1,7 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { createdAt, enumColumn, optionalTimestamp, uuidPrimaryKey } from './columns.js';
 import { Enrollment } from './enrollment.entity.js';
-import { ATTEMPT_STATUSES } from './enums.js';
+import { ATTEMPT_STATUSES, OVERDUE_HANDLINGS } from './enums.js';
 import { QuizLaunch } from './quiz-launch.entity.js';
 import { Quiz } from './quiz.entity.js';
 
@@ -46,6 +46,16 @@ export const QuizAttempt = defineEntity({
       .default(false)
       .onCreate(() => false),
     createdAt: createdAt(),
+    /** The quiz's overdue policy when the attempt started. */
+    overdueHandling: enumColumn(OVERDUE_HANDLINGS)
+      .default('autosubmit')
+      .onCreate(() => 'autosubmit' as const),
+    gracePeriodSeconds: p
+      .integer()
+      .default(0)
+      .onCreate(() => 0),
+    /** The end of the submit window: deadline + grace under `graceperiod`, the deadline otherwise; null when untimed. */
+    submitUntil: optionalTimestamp(),
     /** The live-session launch this attempt belongs to; null for self-paced attempts. */
     launch: () => p.manyToOne(QuizLaunch).ref().nullable().deleteRule('no action').foreignKeyName('quiz_attempts_launch_id_foreign'),
   },
@@ -74,6 +84,7 @@ export const QuizAttempt = defineEntity({
   ],
   checks: [
     { name: 'quiz_attempts_attempt_number_check', expression: '(attempt_number >= 1)' },
+    { name: 'quiz_attempts_grace_period_seconds_check', expression: '(grace_period_seconds >= 0)' },
     {
       name: 'quiz_attempts_percentage_check',
       expression: '((percentage >= (0)::numeric) AND (percentage <= (100)::numeric))',

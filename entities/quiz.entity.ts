@@ -1,6 +1,6 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { createdAt, enumColumn, metadataJson, updatedAt, uuidPrimaryKey } from './columns.js';
-import { QUIZ_TYPES } from './enums.js';
+import { OVERDUE_HANDLINGS, QUIZ_TYPES } from './enums.js';
 import { Lesson } from './lesson.entity.js';
 
 /** Only lends its type to `maxAttempts` below. */
@@ -58,12 +58,22 @@ export const Quiz = defineEntity({
     metadata: metadataJson(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
+    /** What the server does with an attempt left running past its deadline; copied onto each attempt at start. */
+    overdueHandling: enumColumn(OVERDUE_HANDLINGS)
+      .default('autosubmit')
+      .onCreate(() => 'autosubmit' as const),
+    /** Under `graceperiod`: how long after the deadline a submit is still taken. */
+    gracePeriodSeconds: p
+      .integer()
+      .default(0)
+      .onCreate(() => 0),
   },
   checks: [
     { name: 'quizzes_passing_score_check', expression: '((passing_score >= 0) AND (passing_score <= 100))' },
     { name: 'quizzes_time_limit_minutes_check', expression: '(time_limit_minutes > 0)' },
     { name: 'quizzes_time_limit_seconds_check', expression: '(time_limit_seconds > 0)' },
     { name: 'quizzes_max_attempts_check', expression: '(max_attempts >= 1)' },
+    { name: 'quizzes_grace_period_seconds_check', expression: '(grace_period_seconds >= 0)' },
   ],
 });
 

@@ -1,7 +1,9 @@
 import type { Job } from 'bullmq';
 import type { Processor, WorkerContext } from './processor.js';
 import { gradeOverdueAttempts as gradeOverdue } from '../server/modules/attempts/attempts.service.js';
+import { purgeIdempotencyKeys as purgeStoredReplies } from '../server/platform/db/idempotency.js';
 import { purgeExpiredRefreshTokens as purgeRefreshTokens } from '../server/modules/auth/auth.service.js';
+import { finishDueLaunches as finishLaunches } from '../server/modules/live-sessions/launches.service.js';
 import { issueMissingCertificates as issueMissing } from '../server/modules/certificates/certificates.service.js';
 import { purgeProgressClientKeys as purgeClientKeys, repairStaleEnrollments } from '../server/modules/progress/progress.service.js';
 import { withAdvisoryLock } from '../server/platform/db/sql.js';
@@ -31,10 +33,22 @@ export const purgeProgressClientKeys: SweepTask = {
   run: (ctx) => purgeClientKeys(ctx.deps()),
 };
 
-/** Grades timed attempts whose deadline (plus grace) passed without their job running. */
+/** Stored replies of `Idempotency-Key` requests are kept a day, then deleted. */
+export const purgeIdempotencyKeys: SweepTask = {
+  name: 'purgeIdempotencyKeys',
+  run: (ctx) => purgeStoredReplies(ctx.deps().em),
+};
+
+/** Finishes (by their overdue policy) timed attempts whose submit window (plus grace) passed without their job running. */
 export const gradeOverdueAttempts: SweepTask = {
   name: 'gradeOverdueAttempts',
   run: (ctx) => gradeOverdue(ctx.deps()),
+};
+
+/** Ends the launches whose window passed without their job running: their due attempts finished, the launch settled. */
+export const finishDueLaunches: SweepTask = {
+  name: 'finishDueLaunches',
+  run: (ctx) => finishLaunches(ctx.deps()),
 };
 
 /** Recalculates enrollments whose stored progress disagrees with their lessons and lesson progress. */
@@ -53,7 +67,9 @@ export const issueMissingCertificates: SweepTask = {
 export const sweepTasks: SweepTask[] = [
   purgeExpiredRefreshTokens,
   purgeProgressClientKeys,
+  purgeIdempotencyKeys,
   gradeOverdueAttempts,
+  finishDueLaunches,
   recalculateStaleEnrollments,
   issueMissingCertificates,
 ];

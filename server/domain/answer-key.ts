@@ -11,17 +11,20 @@ export interface AnswerKeyContext {
   attemptsAllowed: number | null;
   /** The student's finished attempts at the quiz (graded; a running one does not count). */
   attemptsUsed: number;
+  /** The attempt belongs to a live launch still open: classmates are still answering. */
+  launchOpen?: boolean;
 }
 
 /**
  * Whether the answer key is shown. A practice quiz counts for nothing, so its key comes with each
  * result. A graded quiz shows it only once the student cannot try again: every allowed attempt
  * used (so with unlimited attempts, never), since a key seen after attempt 1 would make attempt 2
- * a formality. Managers always see it.
+ * a formality. A launched attempt shows it only once its launch has closed, since the rest of the
+ * class may still be answering. Managers always see it.
  */
 export function keyRevealed(context: AnswerKeyContext): boolean {
   if (context.viewerIsManager) return true;
-  if (!context.showCorrectAnswers) return false;
+  if (!context.showCorrectAnswers || context.launchOpen) return false;
   if (context.quizType === 'practice') return true;
   return context.attemptsAllowed !== null && context.attemptsUsed >= context.attemptsAllowed;
 }

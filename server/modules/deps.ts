@@ -5,7 +5,10 @@ import type { PdfRenderer } from '../platform/pdf/pdf-renderer.js';
 import type { Logger } from '../platform/logger.js';
 import type { Jobs } from '../platform/queues/jobs.js';
 import type { Storage } from '../platform/storage/storage.js';
+import type { Static } from 'typebox';
 import type { LessonProgressJson } from './learning.schemas.js';
+import type { AttemptJson } from './attempts/attempts.schemas.js';
+import type { LaunchSummaryJson } from './live-sessions/launches.schemas.js';
 
 /**
  * What every service gets: one explicit dependencies object, built by the adapter that calls it
@@ -90,6 +93,53 @@ export interface AttemptGraded {
   isPassed: boolean;
   /** Graded at its deadline by the server (the student hears `quiz:expired` first). */
   expired: boolean;
+  /** The end of its submit window, as `quiz:expired` carries it. */
+  submitUntil: string | null;
+  /** The launch the attempt belongs to (its counts change). */
+  launchId?: string | null;
+}
+
+/** A quiz launched to a course's room (`session:quiz-launched`). */
+export interface LaunchOpened {
+  launchId: string;
+  quizId: string;
+  courseId: string;
+  closesAt: string;
+}
+
+/** Attempts a launch created (at launch, or a student joining it): each student gets its attempt object. */
+export interface LaunchedAttemptsStarted {
+  launchId: string;
+  courseId: string;
+  attempts: Array<Static<typeof AttemptJson>>;
+}
+
+/** A launch's shared window ended, or its summary was written once its last attempt finished. */
+export interface LaunchRef {
+  launchId: string;
+  courseId: string;
+}
+
+/** An attempt its overdue policy (`graceperiod`, `autoabandon`) finished without a grade. */
+export interface AttemptAbandoned {
+  attemptId: string;
+  quizId: string;
+  studentId: string;
+  courseId: string;
+  /** The end of its submit window, as `quiz:expired` carries it. */
+  submitUntil: string | null;
+  /** The launch the attempt belongs to (its counts change). */
+  launchId?: string | null;
+}
+
+/** A running attempt whose deadline (and submit window with it) moved. */
+export interface DeadlineChanged {
+  attemptId: string;
+  quizId: string;
+  studentId: string;
+  courseId: string;
+  deadline: string;
+  submitUntil: string;
 }
 
 export interface CertificateIssued {
@@ -116,6 +166,22 @@ export interface Publisher {
   answersSaved(attemptId: string, questionIds: string[]): void;
   /** Resolves once `quiz:expired` (when due) and `quiz:graded` are handed over, in that order. */
   attemptGraded(graded: AttemptGraded): Promise<void>;
+  launchOpened(launch: LaunchOpened): void;
+  /** `quiz:started` with the attempt to each student; they tick; the instructors get counts instead. */
+  launchedAttemptsStarted(started: LaunchedAttemptsStarted): void;
+  /** Something a launch's counts show changed (throttled per launch). */
+  launchCountsChanged(launch: LaunchRef): void;
+  /** `session:quiz-closed`, once per launch whoever notices first (close, the launch job, the sweep). */
+  launchWindowEnded(launch: LaunchRef): Promise<void>;
+  /** `session:launch-summary` to the instructors (written once, by the one process that summarised it). */
+  launchSummarized(launch: LaunchRef & { summary: Static<typeof LaunchSummaryJson> }): void;
+  /** Resolves once `quiz:expired` (unless sent before) and `quiz:abandoned` are handed over, in that order. */
+  attemptAbandoned(abandoned: AttemptAbandoned): Promise<void>;
+  /**
+   * Deadlines moved (committed): `quiz:deadline-changed` to each student and the course's
+   * instructors, and every instance ticking one of them follows the new deadline.
+   */
+  deadlinesChanged(changes: DeadlineChanged[]): void;
   certificateIssued(certificate: CertificateIssued): void;
   /** An account was deactivated or changed role: its live connections must authenticate again. */
   accountChanged(userId: string): void;

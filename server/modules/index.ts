@@ -9,7 +9,9 @@ import progressRoutes from './progress/progress.routes.js';
 import dashboardRoutes from './dashboard/dashboard.routes.js';
 import quizRoutes from './quizzes/quizzes.routes.js';
 import attemptRoutes from './attempts/attempts.routes.js';
+import overrideRoutes from './overrides/overrides.routes.js';
 import certificateRoutes from './certificates/certificates.routes.js';
+import launchRoutes from './live-sessions/launches.routes.js';
 import { createQuizHandlers } from './attempts/attempts.socket.js';
 import { createProgressHandlers } from './progress/progress.socket.js';
 
@@ -34,5 +36,7 @@ export default async function apiRoutes(app: FastifyInstance) {
   await app.register(dashboardRoutes);
   await app.register(quizRoutes);
   await app.register(attemptRoutes);
+  await app.register(overrideRoutes);
   await app.register(certificateRoutes);
+  await app.register(launchRoutes);
 }

@@ -15,6 +15,7 @@ import { Timestamp, NullableTimestamp, Uuid } from '../platform/schemas.js';
 import { EnrollmentStatus, LessonProgressStatus } from '../modules/learning.schemas.js';
 import { LessonProgressBody, LessonProgressResponse } from '../modules/progress/progress.schemas.js';
 import { AnswerValue, AttemptJson, SavedAnswerJson } from '../modules/attempts/attempts.schemas.js';
+import { LaunchCounts, LaunchSummaryJson } from '../modules/live-sessions/launches.schemas.js';
 
 const strict = { additionalProperties: false } as const;
 
@@ -93,9 +94,33 @@ export const LessonProgressPayload = Type.Object({
   completionPercentage: Type.Number(),
 });
 export const PresenceUpdatedPayload = Type.Object({ ...stamped, courseId: Uuid, joined: Type.Array(Uuid), left: Type.Array(Uuid) });
-export const QuizStartedPayload = Type.Object({ ...stamped, attemptId: Uuid, quizId: Uuid, studentId: Uuid, deadline: NullableTimestamp });
+export const QuizStartedPayload = Type.Object({
+  ...stamped,
+  attemptId: Uuid,
+  quizId: Uuid,
+  studentId: Uuid,
+  courseId: Uuid,
+  deadline: NullableTimestamp,
+  /** A launched attempt: its launch, and the whole attempt object (questions in the student's order). */
+  launchId: Type.Optional(Uuid),
+  attempt: Type.Optional(AttemptJson),
+});
 export const QuizTickPayload = Type.Object({ ...stamped, attemptId: Uuid, remainingMs: Type.Number() });
-export const QuizExpiredPayload = Type.Object({ ...stamped, attemptId: Uuid });
+export const QuizExpiredPayload = Type.Object({
+  ...stamped,
+  attemptId: Uuid,
+  submitUntil: Type.Union([Timestamp, Type.Null()], { description: 'The end of the submit window: later than the deadline only under `graceperiod`' }),
+});
+export const QuizAbandonedPayload = Type.Object({ ...stamped, attemptId: Uuid, quizId: Uuid, studentId: Uuid, courseId: Uuid });
+export const QuizDeadlineChangedPayload = Type.Object({
+  ...stamped,
+  attemptId: Uuid,
+  quizId: Uuid,
+  studentId: Uuid,
+  courseId: Uuid,
+  deadline: Timestamp,
+  submitUntil: Timestamp,
+});
 export const QuizGradedPayload = Type.Object({
   ...stamped,
   attemptId: Uuid,
@@ -109,11 +134,17 @@ export const QuizGradedPayload = Type.Object({
 export const QuizAnswerStatsPayload = Type.Object({
   ...stamped,
   quizId: Uuid,
+  /** Stats of a launched quiz count only that launch's answers. */
+  launchId: Type.Optional(Uuid),
   questionId: Uuid,
   distribution: Type.Record(Type.String(), Type.Integer(), {
     description: 'Option id, `true`/`false` or normalised text → how many running attempts chose it',
   }),
 });
+export const SessionQuizLaunchedPayload = Type.Object({ ...stamped, courseId: Uuid, launchId: Uuid, quizId: Uuid, closesAt: Timestamp });
+export const SessionQuizClosedPayload = Type.Object({ ...stamped, courseId: Uuid, launchId: Uuid });
+export const SessionLaunchCountsPayload = Type.Object({ ...stamped, courseId: Uuid, launchId: Uuid, counts: LaunchCounts });
+export const SessionLaunchSummaryPayload = Type.Object({ ...stamped, courseId: Uuid, launchId: Uuid, summary: LaunchSummaryJson });
 export const CertificateIssuedPayload = Type.Object({ ...stamped, certificateNumber: Type.String(), courseId: Uuid, pdfUrl: Type.String() });
 
 /** Each server event and the schema of its payload. Who hears which: `server/realtime/publisher.ts`. */
@@ -125,9 +156,19 @@ export const serverEvents = {
   /** Volatile: dropped rather than queued or replayed. */
   'quiz:tick': QuizTickPayload,
   'quiz:expired': QuizExpiredPayload,
+  'quiz:deadline-changed': QuizDeadlineChangedPayload,
+  'quiz:abandoned': QuizAbandonedPayload,
   'quiz:graded': QuizGradedPayload,
   'quiz:answer-stats': QuizAnswerStatsPayload,
   'certificate:issued': CertificateIssuedPayload,
+  /** To `course:<id>`: a quiz was launched to the room. */
+  'session:quiz-launched': SessionQuizLaunchedPayload,
+  /** To `course:<id>`: the launch's shared window ended (closed, or `closesAt` passed). */
+  'session:quiz-closed': SessionQuizClosedPayload,
+  /** To the instructors, at most 4 per second per launch. */
+  'session:launch-counts': SessionLaunchCountsPayload,
+  /** To the instructors, once, when the launch's last attempt is finished. */
+  'session:launch-summary': SessionLaunchSummaryPayload,
 } as const satisfies Record<string, TSchema>;
 
 type ServerEvents = typeof serverEvents;
@@ -144,8 +185,14 @@ export type QuizStartedPayload = Static<typeof QuizStartedPayload>;
 export type QuizTickPayload = Static<typeof QuizTickPayload>;
 export type QuizExpiredPayload = Static<typeof QuizExpiredPayload>;
 export type QuizGradedPayload = Static<typeof QuizGradedPayload>;
+export type QuizAbandonedPayload = Static<typeof QuizAbandonedPayload>;
+export type QuizDeadlineChangedPayload = Static<typeof QuizDeadlineChangedPayload>;
 export type QuizAnswerStatsPayload = Static<typeof QuizAnswerStatsPayload>;
 export type CertificateIssuedPayload = Static<typeof CertificateIssuedPayload>;
+export type SessionQuizLaunchedPayload = Static<typeof SessionQuizLaunchedPayload>;
+export type SessionQuizClosedPayload = Static<typeof SessionQuizClosedPayload>;
+export type SessionLaunchCountsPayload = Static<typeof SessionLaunchCountsPayload>;
+export type SessionLaunchSummaryPayload = Static<typeof SessionLaunchSummaryPayload>;
 
 /** Room names: a user's own connections, a course's members, a course's managers. */
 export const rooms = {

@@ -1,21 +1,29 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Redis } from 'ioredis';
 import type {
+  AttemptAbandoned,
   AttemptGraded,
   AttemptOpen,
   AttemptStarted,
   CertificateIssued,
   CourseAccessRevoked,
+  DeadlineChanged,
   EnrollmentProgress,
+  LaunchedAttemptsStarted,
+  LaunchOpened,
+  LaunchRef,
   LessonProgressRecorded,
   Publisher,
 } from '../modules/deps.js';
+import type { SessionLaunchSummaryPayload } from './contract.js';
 import type { Logger } from '../platform/logger.js';
 import { answerDistribution, attemptQuizAndCourse, attemptStatus, openTimedAttempts } from './realtime.queries.js';
+import { readLaunchCounts } from '../modules/live-sessions/launch-settlement.service.js';
 import { rooms } from './contract.js';
 import type { RealtimeEmitter } from './emitter.js';
 import { KeyedThrottle } from './keyed-throttle.js';
 import type { AttemptTick, TimedAttempt } from './quiz-ticks.js';
+import type { MovedAttemptDeadline } from './types.js';
 
 export interface RealtimePublisherDeps {
   emitter: RealtimeEmitter;
@@ -28,12 +36,19 @@ export interface RealtimePublisherDeps {
   disconnectUser(userId: string): void;
   /** Takes users out of a course's rooms and presence on every instance. */
   revokeCourseAccess(revoked: CourseAccessRevoked): void;
+  /**
+   * Tells every other process that attempts' deadlines moved (through the adapter); this
+   * instance's own ticks follow through `attemptDeadlinesMoved`.
+   */
+  broadcastDeadlinesMoved(moved: MovedAttemptDeadline[]): void;
   /** This instance's tick scheduler; absent in processes that serve no sockets (workers). */
-  ticks?: { track(attempt: TimedAttempt): void; untrack(attemptId: string): void };
+  ticks?: { track(attempt: TimedAttempt): void; untrack(attemptId: string): void; isTracking(attemptId: string): boolean };
   /** Whether a user has a socket on this instance (only those get ticks from here). */
   hasLocalSockets?(userId: string): boolean;
   /** `quiz:answer-stats` at most once per this many ms per question. @defaultValue 250 */
   answerStatsIntervalMs?: number;
+  /** `session:launch-counts` at most once per this many ms per launch. @defaultValue 250 */
+  launchCountsIntervalMs?: number;
 }
 
 /** Users came online in a course or went offline (their first connection there, their last, or an instance's heartbeat). */
@@ -46,6 +61,9 @@ export interface PresenceChange {
 /** How long the `quiz:expired` marker of an attempt is kept: far beyond any deadline job or sweep. */
 const EXPIRED_MARKER_TTL_MS = 24 * 3600_000;
 
+/** Where a throttled key's parts are joined (ids are UUIDs, so `/` never occurs in them). */
+const KEY_SEPARATOR = '/';
+
 /**
  * Turns what services did into the contract's events (contract.ts), each emitted once, by the process where the change
  * happened: HTTP routes and socket handlers of an API instance, the deadline job and the sweep of a
@@ -53,14 +71,20 @@ const EXPIRED_MARKER_TTL_MS = 24 * 3600_000;
  */
 export class RealtimePublisher implements Publisher {
   private readonly answerStats: KeyedThrottle;
-  /** attemptId → its quiz and course, which never change; bounded. */
-  private readonly attemptCourses = new Map<string, { quizId: string; courseId: string }>();
+  private readonly launchCounts: KeyedThrottle;
+  /** attemptId → its quiz, course and launch, which never change; bounded. */
+  private readonly attemptCourses = new Map<string, { quizId: string; courseId: string; launchId: string | null }>();
 
   constructor(private readonly deps: RealtimePublisherDeps) {
     this.answerStats = new KeyedThrottle(
       deps.answerStatsIntervalMs ?? 250,
       (key) => this.emitAnswerStats(key),
       (error, key) => deps.log.error({ err: error, key }, 'quiz:answer-stats failed'),
+    );
+    this.launchCounts = new KeyedThrottle(
+      deps.launchCountsIntervalMs ?? 250,
+      (key) => this.emitLaunchCounts(key),
+      (error, key) => deps.log.error({ err: error, key }, 'session:launch-counts failed'),
     );
   }
 
@@ -97,9 +121,64 @@ export class RealtimePublisher implements Publisher {
       attemptId: event.attemptId,
       quizId: event.quizId,
       studentId: event.studentId,
+      courseId: event.courseId,
       deadline: event.deadline,
     });
     this.attemptOpen(event);
+  }
+
+  /** A quiz was launched to the room: everyone in it hears of the window; the instructors get counts. */
+  launchOpened(launch: LaunchOpened): void {
+    this.deps.emitter.emit(rooms.course(launch.courseId), 'session:quiz-launched', {
+      courseId: launch.courseId,
+      launchId: launch.launchId,
+      quizId: launch.quizId,
+      closesAt: launch.closesAt,
+    });
+    this.launchCountsChanged(launch);
+  }
+
+  /**
+   * Each launched student hears `quiz:started` with its whole attempt (no request follows, so a class
+   * does not stampede the API) and its attempt ticks where it is connected; the instructors get the
+   * throttled counts instead of one event per student.
+   */
+  launchedAttemptsStarted(started: LaunchedAttemptsStarted): void {
+    for (const attempt of started.attempts) {
+      this.deps.emitter.emit(rooms.user(attempt.studentId), 'quiz:started', {
+        attemptId: attempt.id,
+        quizId: attempt.quizId,
+        studentId: attempt.studentId,
+        courseId: started.courseId,
+        deadline: attempt.deadline,
+        launchId: started.launchId,
+        attempt,
+      });
+      this.attemptOpen({ attemptId: attempt.id, studentId: attempt.studentId, deadline: attempt.deadline });
+    }
+    this.launchCountsChanged(started);
+  }
+
+  launchCountsChanged(launch: LaunchRef): void {
+    this.launchCounts.request([launch.courseId, launch.launchId].join(KEY_SEPARATOR));
+  }
+
+  /**
+   * `session:quiz-closed` exactly once per launch, whoever notices first (the close, the launch's
+   * deadline job, the sweep): a Redis `SET NX` marker decides, as for `quiz:expired`.
+   */
+  async launchWindowEnded(launch: LaunchRef): Promise<void> {
+    if (!(await this.firstTime(`${this.deps.redisPrefix}:realtime:launch-closed:${launch.launchId}`, { launchId: launch.launchId }))) return;
+    this.deps.emitter.emit(rooms.course(launch.courseId), 'session:quiz-closed', { courseId: launch.courseId, launchId: launch.launchId });
+  }
+
+  launchSummarized(launch: LaunchRef & { summary: SessionLaunchSummaryPayload['summary'] }): void {
+    this.launchCountsChanged(launch);
+    this.deps.emitter.emit(rooms.instructors(launch.courseId), 'session:launch-summary', {
+      courseId: launch.courseId,
+      launchId: launch.launchId,
+      summary: launch.summary,
+    });
   }
 
   /** A running timed attempt the student looked at (`quiz:sync`, a new socket): tick it here if it is connected here. */
@@ -122,7 +201,8 @@ export class RealtimePublisher implements Publisher {
    */
   async attemptGraded(event: AttemptGraded): Promise<void> {
     this.deps.ticks?.untrack(event.attemptId);
-    if (event.expired) await this.announceExpiry(event.attemptId, event.studentId);
+    if (event.launchId) this.launchCountsChanged({ launchId: event.launchId, courseId: event.courseId });
+    if (event.expired) await this.announceExpiry(event.attemptId, event.studentId, event.submitUntil);
     this.deps.emitter.emit([rooms.user(event.studentId), rooms.instructors(event.courseId)], 'quiz:graded', {
       attemptId: event.attemptId,
       quizId: event.quizId,
@@ -134,10 +214,62 @@ export class RealtimePublisher implements Publisher {
     });
   }
 
+  /**
+   * The overdue policy finished an attempt without a grade: the student hears `quiz:expired`
+   * (unless it did) then `quiz:abandoned`; the instructors hear `quiz:abandoned`.
+   */
+  async attemptAbandoned(event: AttemptAbandoned): Promise<void> {
+    this.deps.ticks?.untrack(event.attemptId);
+    if (event.launchId) this.launchCountsChanged({ launchId: event.launchId, courseId: event.courseId });
+    await this.announceExpiry(event.attemptId, event.studentId, event.submitUntil);
+    this.deps.emitter.emit([rooms.user(event.studentId), rooms.instructors(event.courseId)], 'quiz:abandoned', {
+      attemptId: event.attemptId,
+      quizId: event.quizId,
+      studentId: event.studentId,
+      courseId: event.courseId,
+    });
+  }
+
+  /**
+   * Deadlines moved: each student and its course's instructors hear `quiz:deadline-changed` at
+   * once; the instances ticking those attempts (this one and, through the adapter, the others)
+   * follow the new deadlines from their next tick. An attempt moved past a deadline already
+   * announced may expire again: its `quiz:expired` marker is cleared.
+   */
+  deadlinesChanged(changes: DeadlineChanged[]): void {
+    for (const change of changes) {
+      this.deps.emitter.emit([rooms.user(change.studentId), rooms.instructors(change.courseId)], 'quiz:deadline-changed', {
+        attemptId: change.attemptId,
+        quizId: change.quizId,
+        studentId: change.studentId,
+        courseId: change.courseId,
+        deadline: change.deadline,
+        submitUntil: change.submitUntil,
+      });
+    }
+    const moved = changes.map((change) => ({ attemptId: change.attemptId, studentId: change.studentId, deadline: change.deadline }));
+    this.attemptDeadlinesMoved(moved);
+    this.deps.broadcastDeadlinesMoved(moved);
+    this.deps.redis
+      .del(...changes.map((change) => this.expiredMarker(change.attemptId)))
+      .catch((error: unknown) => this.deps.log.warn({ err: error }, 'quiz:expired markers not cleared'));
+  }
+
+  /** Deadlines moved (here or in another process): attempts ticking here, or of students connected here, follow them. */
+  attemptDeadlinesMoved(moved: MovedAttemptDeadline[]): void {
+    const { ticks } = this.deps;
+    if (!ticks) return;
+    for (const attempt of moved) {
+      if (!ticks.isTracking(attempt.attemptId) && this.deps.hasLocalSockets && !this.deps.hasLocalSockets(attempt.studentId)) continue;
+      ticks.track({ attemptId: attempt.attemptId, studentId: attempt.studentId, deadline: new Date(attempt.deadline) });
+    }
+  }
+
   /** The tick scheduler saw a deadline pass: `quiz:expired`, if the attempt is still open. */
   async attemptReachedDeadline(attempt: TimedAttempt): Promise<void> {
-    if ((await attemptStatus(this.deps.orm.em.fork(), attempt.attemptId)) !== 'in_progress') return;
-    await this.announceExpiry(attempt.attemptId, attempt.studentId);
+    const current = await attemptStatus(this.deps.orm.em.fork(), attempt.attemptId);
+    if (current?.status !== 'in_progress') return;
+    await this.announceExpiry(attempt.attemptId, attempt.studentId, current.submitUntil);
   }
 
   /** A due tick of a timed attempt ticking on this instance: volatile, to the student's connections here. */
@@ -164,7 +296,10 @@ export class RealtimePublisher implements Publisher {
       if (this.attemptCourses.size >= 10_000) this.attemptCourses.clear();
       this.attemptCourses.set(attemptId, known);
     }
-    for (const questionId of questionIds) this.answerStats.request(`${known.courseId}/${known.quizId}/${questionId}`);
+    for (const questionId of questionIds) {
+      this.answerStats.request([known.courseId, known.quizId, questionId, known.launchId ?? ''].join(KEY_SEPARATOR));
+    }
+    if (known.launchId) this.launchCountsChanged({ launchId: known.launchId, courseId: known.courseId });
   }
 
   /** The certificate worker issued a certificate. */
@@ -186,6 +321,7 @@ export class RealtimePublisher implements Publisher {
 
   close(): void {
     this.answerStats.close();
+    this.launchCounts.close();
   }
 
   /**
@@ -193,21 +329,36 @@ export class RealtimePublisher implements Publisher {
    * deadline, the deadline job or the sweep when they grade): a Redis `SET NX` marker decides.
    * Without Redis it is sent anyway: a duplicate beats a missing notice.
    */
-  private async announceExpiry(attemptId: string, studentId: string): Promise<void> {
-    let first = true;
+  private async announceExpiry(attemptId: string, studentId: string, submitUntil: string | null): Promise<void> {
+    if (await this.firstTime(this.expiredMarker(attemptId), { attemptId }))
+      this.deps.emitter.emit(rooms.user(studentId), 'quiz:expired', { attemptId, submitUntil });
+  }
+
+  /** Whether this process is the first to claim `marker` (a Redis `SET NX`); true without Redis: a duplicate beats a missing notice. */
+  private async firstTime(key: string, context: Record<string, string>): Promise<boolean> {
     try {
-      const key = `${this.deps.redisPrefix}:realtime:quiz-expired:${attemptId}`;
-      first = (await this.deps.redis.set(key, '1', 'PX', EXPIRED_MARKER_TTL_MS, 'NX')) === 'OK';
+      return (await this.deps.redis.set(key, '1', 'PX', EXPIRED_MARKER_TTL_MS, 'NX')) === 'OK';
     } catch (error) {
-      this.deps.log.warn({ err: error, attemptId }, 'quiz:expired marker unavailable; sending anyway');
+      this.deps.log.warn({ err: error, ...context }, 'once-only marker unavailable; sending anyway');
+      return true;
     }
-    if (first) this.deps.emitter.emit(rooms.user(studentId), 'quiz:expired', { attemptId });
+  }
+
+  private expiredMarker(attemptId: string): string {
+    return `${this.deps.redisPrefix}:realtime:quiz-expired:${attemptId}`;
   }
 
   private async emitAnswerStats(key: string): Promise<void> {
-    const [courseId, quizId, questionId] = key.split('/') as [string, string, string];
-    const distribution = await answerDistribution(this.deps.orm.em.fork(), quizId, questionId);
+    const [courseId, quizId, questionId, launchId] = key.split(KEY_SEPARATOR) as [string, string, string, string];
+    const distribution = await answerDistribution(this.deps.orm.em.fork(), quizId, questionId, launchId || null);
     if (!distribution) return;
-    this.deps.emitter.emit(rooms.instructors(courseId), 'quiz:answer-stats', { quizId, questionId, distribution });
+    this.deps.emitter.emit(rooms.instructors(courseId), 'quiz:answer-stats', { quizId, questionId, ...(launchId ? { launchId } : {}), distribution });
+  }
+
+  private async emitLaunchCounts(key: string): Promise<void> {
+    const [courseId, launchId] = key.split(KEY_SEPARATOR) as [string, string];
+    const counts = await readLaunchCounts({ em: this.deps.orm.em.fork() }, launchId);
+    if (!counts) return;
+    this.deps.emitter.emit(rooms.instructors(courseId), 'session:launch-counts', { courseId, launchId, counts });
   }
 }

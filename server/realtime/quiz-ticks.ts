@@ -51,11 +51,18 @@ export class QuizTickScheduler {
     this.now = options.now ?? Date.now;
   }
 
-  /** Starts ticking an attempt (idempotent); the first tick goes out on the next run. */
+  /**
+   * Starts ticking an attempt (idempotent); the first tick goes out on the next run. A tracked
+   * attempt whose deadline moved ticks on the next run too, then on the new deadline's seconds.
+   */
   track(attempt: TimedAttempt): void {
     const existing = this.entries.get(attempt.attemptId);
     if (existing) {
-      existing.deadlineMs = attempt.deadline.getTime();
+      const deadlineMs = attempt.deadline.getTime();
+      if (existing.deadlineMs !== deadlineMs) {
+        existing.deadlineMs = deadlineMs;
+        existing.nextTickAt = 0;
+      }
       return;
     }
     this.entries.set(attempt.attemptId, {

@@ -22,7 +22,12 @@ export async function openTimedAttempts(em: EntityManager, studentId: string): P
  * `GET /quizzes/:id/stats` does) → count. Options and true/false start at 0 so the chart has
  * every bar. Null when the question is not in that quiz.
  */
-export async function answerDistribution(em: EntityManager, quizId: string, questionId: string): Promise<Record<string, number> | null> {
+export async function answerDistribution(
+  em: EntityManager,
+  quizId: string,
+  questionId: string,
+  launchId: string | null = null,
+): Promise<Record<string, number> | null> {
   const [row] = await em.execute<Array<{ question_type: string | null; options: Array<{ id: string }> | null; counts: Record<string, number> | null }>>(
     `WITH question AS (
        SELECT question_type, options FROM quiz_questions WHERE id = ? AND quiz_id = ?
@@ -31,6 +36,7 @@ export async function answerDistribution(em: EntityManager, quizId: string, ques
        SELECT a.answers -> ?::text AS value
          FROM quiz_attempts a
         WHERE a.quiz_id = ? AND a.status IN ('in_progress', 'graded') AND a.answers -> ?::text IS NOT NULL
+          AND (?::uuid IS NULL OR a.launch_id = ?::uuid)
      ),
      choice AS (
        SELECT option_id AS key FROM answer, jsonb_array_elements_text(answer.value) AS option_id
@@ -43,7 +49,7 @@ export async function answerDistribution(em: EntityManager, quizId: string, ques
      SELECT (SELECT question_type FROM question) AS question_type,
             (SELECT options FROM question) AS options,
             (SELECT jsonb_object_agg(key, n) FROM (SELECT key, count(*)::int AS n FROM choice GROUP BY key) counted) AS counts`,
-    [questionId, quizId, questionId, quizId, questionId],
+    [questionId, quizId, questionId, quizId, questionId, launchId, launchId],
   );
   if (!row?.question_type) return null;
   // Keys are students' text: merged through a Map, since assigning `__proto__` to an object drops it.
@@ -52,19 +58,25 @@ export async function answerDistribution(em: EntityManager, quizId: string, ques
   return Object.fromEntries(counts);
 }
 
-/** An attempt's status now (null when it does not exist). */
-export async function attemptStatus(em: EntityManager, attemptId: string): Promise<string | null> {
-  const [row] = await em.execute<Array<{ status: string }>>('SELECT status FROM quiz_attempts WHERE id = ?', [attemptId]);
-  return row?.status ?? null;
+/** An attempt's status and the end of its submit window now (null when it does not exist). */
+export async function attemptStatus(em: EntityManager, attemptId: string): Promise<{ status: string; submitUntil: string | null } | null> {
+  const [row] = await em.execute<Array<{ status: string; submit_until: string | Date | null }>>('SELECT status, submit_until FROM quiz_attempts WHERE id = ?', [
+    attemptId,
+  ]);
+  if (!row) return null;
+  return { status: row.status, submitUntil: row.submit_until === null ? null : new Date(row.submit_until).toISOString() };
 }
 
-/** The quiz and course of an attempt (null when it does not exist). */
-export async function attemptQuizAndCourse(em: EntityManager, attemptId: string): Promise<{ quizId: string; courseId: string } | null> {
-  const [row] = await em.execute<Array<{ quiz_id: string; course_id: string }>>(
-    'SELECT a.quiz_id, l.course_id FROM quiz_attempts a JOIN quizzes q ON q.id = a.quiz_id JOIN lessons l ON l.id = q.lesson_id WHERE a.id = ?',
+/** The quiz, course and launch of an attempt (null when it does not exist). */
+export async function attemptQuizAndCourse(
+  em: EntityManager,
+  attemptId: string,
+): Promise<{ quizId: string; courseId: string; launchId: string | null } | null> {
+  const [row] = await em.execute<Array<{ quiz_id: string; course_id: string; launch_id: string | null }>>(
+    'SELECT a.quiz_id, l.course_id, a.launch_id FROM quiz_attempts a JOIN quizzes q ON q.id = a.quiz_id JOIN lessons l ON l.id = q.lesson_id WHERE a.id = ?',
     [attemptId],
   );
-  return row ? { quizId: row.quiz_id, courseId: row.course_id } : null;
+  return row ? { quizId: row.quiz_id, courseId: row.course_id, launchId: row.launch_id } : null;
 }
 
 /** What deciding a user's course rooms needs, in one read: the user, the course, the enrollment. */

@@ -12,6 +12,15 @@ export type CourseAccessRevoked = { courseId: string; userIds: string[] } | { co
 export interface InterServerEvents {
   /** Users lost access to a course: every instance takes their connections out of its rooms and presence. */
   'course-access-revoked': (revoked: CourseAccessRevoked) => void;
+  /** Attempts' deadlines moved: every instance ticking one of them follows the new deadline. */
+  'attempt-deadlines-moved': (moved: MovedAttemptDeadline[]) => void;
+}
+
+/** A moved deadline, as the instances tell each other (ISO-8601 deadline). */
+export interface MovedAttemptDeadline {
+  attemptId: string;
+  studentId: string;
+  deadline: string;
 }
 
 /**

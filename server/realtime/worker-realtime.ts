@@ -45,6 +45,7 @@ export function createWorkerRealtime(deps: {
     // Through the adapter: the API instances holding the connections act on them.
     disconnectUser: (userId) => io.in(rooms.user(userId)).disconnectSockets(true),
     revokeCourseAccess: (revoked) => io.serverSideEmit('course-access-revoked', revoked),
+    broadcastDeadlinesMoved: (moved) => io.serverSideEmit('attempt-deadlines-moved', moved),
   });
   return {
     publisher,

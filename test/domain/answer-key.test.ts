@@ -22,3 +22,10 @@ t.test('showCorrectAnswers off hides it from students; managers always see it', 
   t.equal(keyRevealed({ ...student, viewerIsManager: true, showCorrectAnswers: false }), true);
   t.equal(keyRevealed({ ...student, viewerIsManager: true, attemptsAllowed: null }), true);
 });
+
+t.test('a launched attempt: the key only once its launch has closed', async (t) => {
+  t.equal(keyRevealed({ ...student, attemptsUsed: 2, launchOpen: true }), false, 'no attempt left, launch open');
+  t.equal(keyRevealed({ ...student, quizType: 'practice', launchOpen: true }), false, 'practice, launch open');
+  t.equal(keyRevealed({ ...student, attemptsUsed: 2, launchOpen: false }), true, 'launch closed');
+  t.equal(keyRevealed({ ...student, viewerIsManager: true, launchOpen: true }), true, 'managers always');
+});

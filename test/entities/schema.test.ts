@@ -13,6 +13,7 @@ import {
   LESSON_PROGRESS_STATUSES,
   LESSON_TYPES,
   LIVE_SESSION_STATUSES,
+  OVERDUE_HANDLINGS,
   QUESTION_TYPES,
   QUIZ_TYPES,
   Quiz,
@@ -27,9 +28,10 @@ const FILES_COURSE = 'Migration20261125010000_files_course';
 const REFRESH_ROTATION = 'Migration20261205000001_refresh_token_rotation';
 const CERTIFICATE_NAMES = 'Migration20261205000002_certificate_names';
 const PROGRESS_CLIENT_KEYS = 'Migration20261205000002_progress_client_keys';
+const OVERDUE_POLICY = 'Migration20261206000001_overdue_policy';
 const LIVE_SESSIONS = 'Migration20261206000002_live_sessions';
 /** Every migration, in the order they apply. */
-const MIGRATIONS = [INITIAL, FILES_COURSE, REFRESH_ROTATION, CERTIFICATE_NAMES, PROGRESS_CLIENT_KEYS, LIVE_SESSIONS];
+const MIGRATIONS = [INITIAL, FILES_COURSE, REFRESH_ROTATION, CERTIFICATE_NAMES, PROGRESS_CLIENT_KEYS, OVERDUE_POLICY, LIVE_SESSIONS];
 
 const db = await createTestDatabase('schema');
 t.teardown(() => db.drop());
@@ -131,6 +133,8 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
     'metadata',
     'created_at',
     'updated_at',
+    'overdue_handling',
+    'grace_period_seconds',
   ],
   quiz_questions: [
     'id',
@@ -165,6 +169,9 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
     'results',
     'auto_submitted',
     'created_at',
+    'overdue_handling',
+    'grace_period_seconds',
+    'submit_until',
     'launch_id',
   ],
   uploaded_files: [
@@ -214,6 +221,8 @@ const EXPECTED_COLUMNS: Record<string, string[]> = {
     'summarized_at',
     'created_at',
   ],
+  quiz_overrides: ['quiz_id', 'student_id', 'extra_attempts', 'extra_time_seconds', 'created_at', 'updated_at'],
+  idempotency_keys: ['scope', 'key', 'status_code', 'response', 'created_at'],
 };
 
 const EXPECTED_INDEXES = [
@@ -260,6 +269,10 @@ const EXPECTED_INDEXES = [
   'quiz_launches_quiz_id_index',
   'quiz_launches_launched_by_index',
   'quiz_launches_one_open_per_session_idx',
+  'quiz_overrides_pkey',
+  'quiz_overrides_student_id_index',
+  'idempotency_keys_pkey',
+  'idempotency_keys_created_at_index',
 ];
 
 const EXPECTED_UNIQUE_CONSTRAINTS = [
@@ -305,6 +318,8 @@ const EXPECTED_FOREIGN_KEYS: Record<string, 'c' | 'a' | 'n'> = {
   quiz_launches_quiz_id_foreign: 'c',
   quiz_launches_launched_by_foreign: 'n',
   quiz_attempts_launch_id_foreign: 'a',
+  quiz_overrides_quiz_id_foreign: 'c',
+  quiz_overrides_student_id_foreign: 'c',
 };
 
 /** How PostgreSQL prints a `varchar in (...)` CHECK back. */
@@ -321,6 +336,8 @@ const ENUM_CHECKS: Record<string, string> = {
   lesson_progress_status_check: varcharInCheck('status', LESSON_PROGRESS_STATUSES),
   quizzes_quiz_type_check: varcharInCheck('quiz_type', QUIZ_TYPES),
   quiz_attempts_status_check: varcharInCheck('status', ATTEMPT_STATUSES),
+  quizzes_overdue_handling_check: varcharInCheck('overdue_handling', OVERDUE_HANDLINGS),
+  quiz_attempts_overdue_handling_check: varcharInCheck('overdue_handling', OVERDUE_HANDLINGS),
   quiz_questions_question_type_check: varcharInCheck('question_type', QUESTION_TYPES),
   uploaded_files_storage_provider_check: varcharInCheck('storage_provider', STORAGE_PROVIDERS),
   live_sessions_status_check: varcharInCheck('status', LIVE_SESSION_STATUSES),
@@ -339,6 +356,10 @@ const RANGE_CHECKS = [
   'quiz_questions_points_check',
   'lessons_order_index_check',
   'quiz_launches_window_check',
+  'quizzes_grace_period_seconds_check',
+  'quiz_attempts_grace_period_seconds_check',
+  'quiz_overrides_extra_attempts_check',
+  'quiz_overrides_extra_time_seconds_check',
 ];
 
 await t.test('migrateUp applies every migration to a fresh database', async (t) => {
@@ -544,6 +565,15 @@ await t.test('constraints bite', async (t) => {
     ['invalid lesson type', `insert into lessons (course_id, title, slug, lesson_type) values ($1, 'L', 'l2', 'movie')`, [course], 'lessons_lesson_type_check'],
     ['passing score 101', `update quizzes set passing_score = 101 where id = $1`, [quiz], 'quizzes_passing_score_check'],
     ['zero attempts allowed', `update quizzes set max_attempts = 0 where id = $1`, [quiz], 'quizzes_max_attempts_check'],
+    ['unknown overdue handling', `update quizzes set overdue_handling = 'ignore' where id = $1`, [quiz], 'quizzes_overdue_handling_check'],
+    ['negative grace period', `update quizzes set grace_period_seconds = -1 where id = $1`, [quiz], 'quizzes_grace_period_seconds_check'],
+    ['unknown attempt status', `update quiz_attempts set status = 'lost' where enrollment_id = $1`, [enrollment], 'quiz_attempts_status_check'],
+    [
+      'negative extra attempts',
+      `insert into quiz_overrides (quiz_id, student_id, extra_attempts) values ($1, $2, -1)`,
+      [quiz, student],
+      'quiz_overrides_extra_attempts_check',
+    ],
     ['course with enrollments', `delete from courses where id = $1`, [course], 'enrollments_course_id_foreign'],
     ['a second live session of a course', `insert into live_sessions (course_id) values ($1)`, [course], 'live_sessions_one_live_per_course_idx'],
     ['an unknown session status', `update live_sessions set status = 'paused' where id = $1`, [session], 'live_sessions_status_check'],
@@ -693,6 +723,36 @@ await t.test('the certificate names migration copies the current names onto exis
     'NOT NULL',
   );
   await client.query(`delete from certificates where id = $1`, [certificate]);
+});
+
+await t.test('the overdue policy migration backfills running attempts with the defaults and reverts', async (t) => {
+  const reverted = await revertThrough(OVERDUE_POLICY);
+  const one = async (sql: string, params: unknown[] = []) => (await rows<{ id: string }>(sql, params))[0]!.id;
+  const instructor = await one(
+    `insert into users (email, password_hash, full_name, role) values ('overdue-t@example.com', 'x', 'T', 'instructor') returning id`,
+  );
+  const student = await one(`insert into users (email, password_hash, full_name) values ('overdue-s@example.com', 'x', 'S') returning id`);
+  const course = await one(`insert into courses (title, slug, instructor_id) values ('O', 'overdue-backfill', $1) returning id`, [instructor]);
+  const lesson = await one(`insert into lessons (course_id, title, slug) values ($1, 'L', 'l') returning id`, [course]);
+  const quiz = await one(`insert into quizzes (lesson_id, title) values ($1, 'Q') returning id`, [lesson]);
+  const enrollment = await one(`insert into enrollments (student_id, course_id) values ($1, $2) returning id`, [student, course]);
+  const attempt = await one(
+    `insert into quiz_attempts (enrollment_id, quiz_id, attempt_number, started_at, deadline) values ($1, $2, 1, now(), '2026-12-06T10:00:00Z') returning id`,
+    [enrollment, quiz],
+  );
+  t.same(await migrateUp(config), [...reverted].reverse());
+  const [row] = await rows(`select overdue_handling, grace_period_seconds, submit_until = deadline as window_is_deadline from quiz_attempts where id = $1`, [
+    attempt,
+  ]);
+  t.same(row, { overdue_handling: 'autosubmit', grace_period_seconds: 0, window_is_deadline: true });
+  await client.query(`update quiz_attempts set status = 'abandoned' where id = $1`, [attempt]);
+  t.same(await revertThrough(OVERDUE_POLICY), [OVERDUE_POLICY]);
+  const [back] = await rows(`select status from quiz_attempts where id = $1`, [attempt]);
+  t.same(back, { status: 'submitted' }, 'abandoned reads as submitted without the new status');
+  t.same(await migrateUp(config), [OVERDUE_POLICY]);
+  await client.query(`delete from quiz_attempts where id = $1`, [attempt]);
+  await client.query(`delete from enrollments where id = $1`, [enrollment]);
+  await client.query(`delete from courses where id = $1`, [course]);
 });
 
 await t.test('the refresh rotation migration reverts on its own', async (t) => {

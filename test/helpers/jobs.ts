@@ -2,6 +2,8 @@ import type { Jobs } from '../../server/modules/deps.js';
 
 export interface RecordingJobs extends Jobs {
   scheduled: Array<{ attemptId: string; runAt: Date }>;
+  launches: Array<{ launchId: string; runAt: Date }>;
+  rescheduled: Array<{ attemptId: string; runAt: Date }>;
   cancelled: string[];
   certificates: string[];
   courses: string[];
@@ -16,12 +18,23 @@ export interface RecordingJobs extends Jobs {
 export function recordingJobs(options: { courseQueued?: boolean; requeue?: 'queued' | 'pending' | 'unreachable' } = {}): RecordingJobs {
   const jobs: RecordingJobs = {
     scheduled: [],
+    launches: [],
+    rescheduled: [],
     cancelled: [],
     certificates: [],
     courses: [],
     requeued: [],
     async scheduleDeadline(attemptId, runAt) {
       jobs.scheduled.push({ attemptId, runAt });
+    },
+    async scheduleDeadlines(deadlines) {
+      jobs.scheduled.push(...deadlines);
+    },
+    async scheduleLaunchDeadline(launchId, runAt) {
+      jobs.launches.push({ launchId, runAt });
+    },
+    async rescheduleDeadline(attemptId, runAt) {
+      jobs.rescheduled.push({ attemptId, runAt });
     },
     async cancelDeadline(attemptId) {
       jobs.cancelled.push(attemptId);

@@ -14,6 +14,13 @@ export function recordingPublisher(next?: Publisher): Publisher & { calls: Calls
     attemptOpen: [],
     answersSaved: [],
     attemptGraded: [],
+    launchOpened: [],
+    launchedAttemptsStarted: [],
+    launchCountsChanged: [],
+    launchWindowEnded: [],
+    launchSummarized: [],
+    attemptAbandoned: [],
+    deadlinesChanged: [],
     certificateIssued: [],
     accountChanged: [],
     courseAccessRevoked: [],
@@ -34,6 +41,19 @@ export function recordingPublisher(next?: Publisher): Publisher & { calls: Calls
       calls.attemptGraded.push(graded);
       await next?.attemptGraded(graded);
     },
+    launchOpened: record('launchOpened'),
+    launchedAttemptsStarted: record('launchedAttemptsStarted'),
+    launchCountsChanged: record('launchCountsChanged'),
+    launchWindowEnded: async (launch) => {
+      calls.launchWindowEnded.push(launch);
+      await next?.launchWindowEnded(launch);
+    },
+    launchSummarized: record('launchSummarized'),
+    attemptAbandoned: async (abandoned) => {
+      calls.attemptAbandoned.push(abandoned);
+      await next?.attemptAbandoned(abandoned);
+    },
+    deadlinesChanged: record('deadlinesChanged'),
     certificateIssued: record('certificateIssued'),
     accountChanged: record('accountChanged'),
     courseAccessRevoked: record('courseAccessRevoked'),

@@ -87,6 +87,7 @@ t.test('tick scheduler: ticks aligned to whole seconds before the deadline, then
     log: { error: () => undefined, warn: () => undefined } as unknown as Logger,
     disconnectUser: () => undefined,
     revokeCourseAccess: () => undefined,
+    broadcastDeadlinesMoved: () => undefined,
   });
   t.teardown(() => publisher.close());
   const scheduler = new QuizTickScheduler({

@@ -2,6 +2,7 @@ import type { EnrollmentStatus, IQuiz, IQuizAttempt, IQuizQuestion, ILesson } fr
 import type { ChoiceOption, QuestionResult } from '../../domain/grading.js';
 import type { QuestionOrder } from '../../domain/shuffle.js';
 import type { SqlRunner } from '../../platform/db/sql.js';
+import type { OverdueHandling } from '../../domain/quiz-timing.js';
 import type { RowOf } from '../../platform/db/rows.js';
 
 // The attempts component's SQL (docs/data-access.md): every path here is hot or contended
@@ -32,6 +33,8 @@ export type AttemptRow = Omit<RowOf<IQuizAttempt, 'score' | 'maxScore' | 'percen
   passing_score: RowOf<IQuiz>['passing_score'];
   show_correct_answers: RowOf<IQuiz>['show_correct_answers'];
   max_attempts: number | null;
+  /** A launched attempt whose launch has not closed yet (its answer key stays hidden). */
+  launch_open: boolean;
 };
 
 /** A question as grading and the attempt JSON read it. */
@@ -41,7 +44,8 @@ export type QuestionRow = Pick<RowOf<IQuizQuestion>, 'id' | 'question_text' | 'q
 
 const ATTEMPT_COLUMNS = `a.*, e.student_id, e.course_id, e.status AS enrollment_status, c.instructor_id,
          q.lesson_id, q.quiz_type, q.passing_score, q.show_correct_answers, q.max_attempts,
-         l.title AS lesson_title, l.parent_lesson_id AS lesson_parent_id`;
+         l.title AS lesson_title, l.parent_lesson_id AS lesson_parent_id,
+         (a.launch_id IS NOT NULL AND EXISTS (SELECT 1 FROM quiz_launches ql WHERE ql.id = a.launch_id AND ql.closed_at IS NULL)) AS launch_open`;
 const ATTEMPT_FROM = `
     FROM quiz_attempts a
     JOIN enrollments e ON e.id = a.enrollment_id
@@ -55,6 +59,15 @@ const QUESTION_COLUMNS = 'id, question_text, question_type, points, options, cor
 export async function attemptRow(db: SqlRunner, attemptId: string, lock = false): Promise<AttemptRow | null> {
   const [row] = await db.execute<AttemptRow[]>(`${ATTEMPT_SELECT} WHERE a.id = ?${lock ? ' FOR UPDATE OF a' : ''}`, [attemptId]);
   return row ?? null;
+}
+
+/** Attempts with their joined columns, in no particular order. */
+export async function attemptRows(db: SqlRunner, attemptIds: string[]): Promise<AttemptRow[]> {
+  if (attemptIds.length === 0) return [];
+  // As one JSON parameter: the driver would spread an array into a list of parameters.
+  return db.execute<AttemptRow[]>(`${ATTEMPT_SELECT} WHERE a.id IN (SELECT value::uuid FROM jsonb_array_elements_text(?::jsonb))`, [
+    JSON.stringify(attemptIds),
+  ]);
 }
 
 /** The attempt, its questions and the row's version (`xmin`) in one statement (optimistic grading). */
@@ -79,10 +92,11 @@ export async function questionRows(db: SqlRunner, questionIds: string[]): Promis
   return db.execute<QuestionRow[]>(`SELECT ${QUESTION_COLUMNS} FROM quiz_questions WHERE id IN (${questionIds.map(() => '?').join(', ')})`, questionIds);
 }
 
-/** Attempts of this enrollment at this quiz that are finished (submitted or graded). */
+/** Attempts of this enrollment at this quiz that are finished and count (a launched one abandoned without answers does not). */
 export async function finishedAttemptCount(db: SqlRunner, enrollmentId: string, quizId: string): Promise<number> {
   const [{ used }] = await db.execute<Array<{ used: number }>>(
-    `SELECT count(*)::int AS used FROM quiz_attempts WHERE enrollment_id = ? AND quiz_id = ? AND status <> 'in_progress'`,
+    `SELECT count(*)::int AS used FROM quiz_attempts WHERE enrollment_id = ? AND quiz_id = ? AND status <> 'in_progress'
+        AND NOT (launch_id IS NOT NULL AND status = 'abandoned' AND coalesce(answers, '{}'::jsonb) = '{}'::jsonb)`,
     [enrollmentId, quizId],
   );
   return used;
@@ -101,10 +115,15 @@ export async function lockEnrollment(tx: SqlRunner, enrollmentId: string): Promi
   await tx.execute('SELECT id FROM enrollments WHERE id = ? FOR UPDATE', [enrollmentId]);
 }
 
-/** How many attempts this enrollment has at this quiz, and the last attempt number. */
+/**
+ * How many attempts this enrollment has at this quiz (a launched attempt abandoned without an
+ * answer does not count: the student may never have seen it), and the last attempt number.
+ */
 export async function attemptNumbers(tx: SqlRunner, enrollmentId: string, quizId: string): Promise<{ count: number; last: number }> {
   const [numbers] = await tx.execute<Array<{ count: number; last: number }>>(
-    'SELECT count(*)::int AS count, coalesce(max(attempt_number), 0)::int AS last FROM quiz_attempts WHERE enrollment_id = ? AND quiz_id = ?',
+    `SELECT (count(*) FILTER (WHERE NOT (launch_id IS NOT NULL AND status = 'abandoned' AND coalesce(answers, '{}'::jsonb) = '{}'::jsonb)))::int AS count,
+            coalesce(max(attempt_number), 0)::int AS last
+       FROM quiz_attempts WHERE enrollment_id = ? AND quiz_id = ?`,
     [enrollmentId, quizId],
   );
   return numbers;
@@ -120,12 +139,32 @@ export async function quizQuestionOptions(tx: SqlRunner, quizId: string): Promis
 
 export async function insertAttempt(
   tx: SqlRunner,
-  attempt: { enrollmentId: string; quizId: string; attemptNumber: number; startedAt: Date; deadline: Date | null; questionOrder: QuestionOrder },
+  attempt: {
+    enrollmentId: string;
+    quizId: string;
+    attemptNumber: number;
+    startedAt: Date;
+    deadline: Date | null;
+    submitUntil: Date | null;
+    overdueHandling: OverdueHandling;
+    gracePeriodSeconds: number;
+    questionOrder: QuestionOrder;
+  },
 ): Promise<string> {
   const [inserted] = await tx.execute<Array<{ id: string }>>(
-    `INSERT INTO quiz_attempts (enrollment_id, quiz_id, attempt_number, status, started_at, deadline, question_order, answers)
-     VALUES (?, ?, ?, 'in_progress', ?, ?, ?, '{}') RETURNING id`,
-    [attempt.enrollmentId, attempt.quizId, attempt.attemptNumber, attempt.startedAt, attempt.deadline, JSON.stringify(attempt.questionOrder)],
+    `INSERT INTO quiz_attempts (enrollment_id, quiz_id, attempt_number, status, started_at, deadline, submit_until, overdue_handling, grace_period_seconds, question_order, answers)
+     VALUES (?, ?, ?, 'in_progress', ?, ?, ?, ?, ?, ?, '{}') RETURNING id`,
+    [
+      attempt.enrollmentId,
+      attempt.quizId,
+      attempt.attemptNumber,
+      attempt.startedAt,
+      attempt.deadline,
+      attempt.submitUntil,
+      attempt.overdueHandling,
+      attempt.gracePeriodSeconds,
+      JSON.stringify(attempt.questionOrder),
+    ],
   );
   return inserted.id;
 }
@@ -191,21 +230,84 @@ export async function writeGrade(
   return updated;
 }
 
-/** The attempt's status and when it is due (deadline + grace; null when untimed). */
+/** The attempt's status and when the server finishes it (end of its submit window + grace; null when untimed). */
 export async function attemptDue(db: SqlRunner, attemptId: string, graceMs: number): Promise<{ status: string; due: string | null } | null> {
   const [row] = await db.execute<Array<{ status: string; due: string | null }>>(
-    `SELECT status, deadline + (? || ' milliseconds')::interval AS due FROM quiz_attempts WHERE id = ?`,
+    `SELECT status, coalesce(submit_until, deadline) + (? || ' milliseconds')::interval AS due FROM quiz_attempts WHERE id = ?`,
     [String(graceMs), attemptId],
   );
   return row ?? null;
 }
 
-/** Attempts whose deadline plus grace has passed while they are still open, oldest first. */
+/**
+ * Attempts whose submit window (deadline, or `submit_until` under `graceperiod`) plus grace has
+ * passed while they are still open, oldest first. The deadline bounds the scan through the partial
+ * index: `submit_until` is never before it.
+ */
 export async function overdueAttempts(db: SqlRunner, graceMs: number, limit: number): Promise<string[]> {
   const rows = await db.execute<Array<{ id: string }>>(
     `SELECT id FROM quiz_attempts WHERE status = 'in_progress' AND deadline IS NOT NULL
-        AND deadline + (? || ' milliseconds')::interval < now() ORDER BY deadline LIMIT ?`,
-    [String(graceMs), limit],
+        AND deadline + (? || ' milliseconds')::interval < now()
+        AND coalesce(submit_until, deadline) + (? || ' milliseconds')::interval < now() ORDER BY deadline LIMIT ?`,
+    [String(graceMs), String(graceMs), limit],
   );
   return rows.map((row) => row.id);
+}
+
+/** What `writeAbandon` returns of the row. */
+export type AbandonColumns = Pick<AttemptRow, 'status' | 'submitted_at' | 'graded_at' | 'auto_submitted'>;
+
+/**
+ * Marks a running attempt abandoned (its overdue policy finished it without grading); with
+ * `version`, only if the row is still that version: undefined when someone changed it in between.
+ */
+export async function writeAbandon(db: SqlRunner, attemptId: string, version?: string): Promise<AbandonColumns | undefined> {
+  const [updated] = await db.execute<AbandonColumns[]>(
+    `UPDATE quiz_attempts SET status = 'abandoned', auto_submitted = true
+      WHERE id = ? AND status = 'in_progress'${version === undefined ? '' : ' AND xmin::text = ?'}
+      RETURNING status, submitted_at, graded_at, auto_submitted`,
+    [attemptId, ...(version === undefined ? [] : [version])],
+  );
+  return updated;
+}
+
+/** A per-student override of a quiz (zeros when there is none). */
+export async function overrideOf(db: SqlRunner, quizId: string, studentId: string): Promise<{ extraAttempts: number; extraTimeSeconds: number }> {
+  const [row] = await db.execute<Array<{ extra_attempts: number; extra_time_seconds: number }>>(
+    'SELECT extra_attempts, extra_time_seconds FROM quiz_overrides WHERE quiz_id = ? AND student_id = ?',
+    [quizId, studentId],
+  );
+  return { extraAttempts: row?.extra_attempts ?? 0, extraTimeSeconds: row?.extra_time_seconds ?? 0 };
+}
+
+/** An attempt whose deadline moved, with whom to tell. */
+export interface MovedDeadlineRow {
+  id: string;
+  quiz_id: string;
+  student_id: string;
+  course_id: string;
+  deadline: string;
+  submit_until: string;
+}
+
+/**
+ * Moves the deadlines of running timed attempts by a number of seconds each, in one statement and
+ * by the database clock: the submit window moves with the deadline. An attempt is left alone when
+ * it is finished, untimed, or its new deadline would not be after `now()`; only the moved ones
+ * come back.
+ */
+export async function shiftDeadlines(db: SqlRunner, changes: Array<{ attemptId: string; seconds: number }>): Promise<MovedDeadlineRow[]> {
+  if (changes.length === 0) return [];
+  return db.execute<MovedDeadlineRow[]>(
+    `UPDATE quiz_attempts a
+        SET deadline = a.deadline + make_interval(secs => c.seconds),
+            submit_until = a.deadline + make_interval(secs => c.seconds
+                             + CASE WHEN a.overdue_handling = 'graceperiod' THEN a.grace_period_seconds ELSE 0 END)
+       FROM jsonb_to_recordset(?::jsonb) AS c(attempt_id uuid, seconds int), enrollments e
+      WHERE a.id = c.attempt_id AND e.id = a.enrollment_id
+        AND a.status = 'in_progress' AND a.deadline IS NOT NULL
+        AND a.deadline + make_interval(secs => c.seconds) > now()
+      RETURNING a.id, a.quiz_id, e.student_id, e.course_id, a.deadline, a.submit_until`,
+    [JSON.stringify(changes.map((change) => ({ attempt_id: change.attemptId, seconds: change.seconds })))],
+  );
 }

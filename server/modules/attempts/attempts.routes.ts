@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { currentUser } from '../../plugins/auth.js';
 import { bearer, errors, IdParams } from '../../platform/schemas.js';
-import { AnswerBody, AnswerParams, AttemptJson, SavedAnswerJson, SubmitBody } from './attempts.schemas.js';
-import { getAttempt, saveAnswer, submitAttempt } from './attempts.service.js';
+import { AnswerBody, AnswerParams, AttemptJson, ExtendBody, ExtendedAttemptJson, IdempotencyHeaders, SavedAnswerJson, SubmitBody } from './attempts.schemas.js';
+import { extendAttempt, getAttempt, saveAnswer, submitAttempt } from './attempts.service.js';
 
 export default async function attemptRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -46,7 +46,7 @@ export default async function attemptRoutes(fastify: FastifyInstance) {
       preHandler: app.authenticate,
       schema: {
         tags,
-        summary: 'Submit and grade at once (idempotent); past deadline + grace returns the auto-submitted result',
+        summary: 'Submit and grade at once (idempotent); past the submit window + grace returns the attempt as its overdue policy finished it',
         security: bearer,
         params: IdParams,
         body: SubmitBody,
@@ -54,5 +54,28 @@ export default async function attemptRoutes(fastify: FastifyInstance) {
       },
     },
     async (request) => submitAttempt(request.deps, currentUser(request), request.params.id, request.body?.answers),
+  );
+
+  app.post(
+    '/attempts/:id/extend',
+    {
+      preHandler: app.authenticate,
+      schema: {
+        tags,
+        summary: "Move a running timed attempt's deadline by `seconds` (course owner, admin); an Idempotency-Key makes a retry apply once",
+        description:
+          '409 CONFLICT when the attempt is finished or untimed; 409 DEADLINE_NOT_IN_FUTURE when the new deadline would not be after now. The student and the instructors hear quiz:deadline-changed.',
+        security: bearer,
+        params: IdParams,
+        headers: IdempotencyHeaders,
+        body: ExtendBody,
+        response: { 200: ExtendedAttemptJson, ...errors(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request, reply) => {
+      const result = await extendAttempt(request.deps, currentUser(request), request.params.id, request.body.seconds, request.headers['idempotency-key']);
+      if (result.replayed) reply.header('idempotent-replayed', 'true');
+      return reply.code(result.statusCode as 200).send(result.body);
+    },
   );
 }

@@ -2,7 +2,10 @@ import { Type } from 'typebox';
 import { NullableTimestamp, Timestamp, Uuid } from '../../platform/schemas.js';
 import { Nullable } from '../learning.schemas.js';
 import { ANSWER_JSON_LIMITS, jsonLimited } from '../../platform/json-limits.js';
-import { QuestionType } from '../quizzes/quizzes.schemas.js';
+import { OverdueHandling, QuestionType } from '../quizzes/quizzes.schemas.js';
+import { ATTEMPT_STATUSES } from '../../../entities/enums.js';
+import { MAX_DEADLINE_CHANGE_SECONDS } from '../../domain/quiz-timing.js';
+import { IDEMPOTENCY_KEY_MAX_LENGTH } from '../../platform/db/idempotency.js';
 
 /** The attempt object (docs/api.md): questions in the attempt's order, never with their answers. */
 export const AttemptJson = Type.Object({
@@ -11,9 +14,15 @@ export const AttemptJson = Type.Object({
   enrollmentId: Uuid,
   studentId: Uuid,
   attemptNumber: Type.Integer(),
-  status: Type.Enum(['in_progress', 'submitted', 'graded']),
+  /** The live-session launch this attempt belongs to; null when self-paced. */
+  launchId: Nullable(Uuid),
+  status: Type.Enum(ATTEMPT_STATUSES, { description: 'abandoned: finished by its overdue policy without a grade (it counts as an attempt)' }),
   startedAt: Timestamp,
   deadline: NullableTimestamp,
+  overdueHandling: OverdueHandling,
+  submitUntil: Type.Union([Timestamp, Type.Null()], {
+    description: 'The end of the submit window: deadline + gracePeriodSeconds under graceperiod, else the deadline',
+  }),
   serverNow: Timestamp,
   questions: Type.Array(
     Type.Object({
@@ -78,3 +87,27 @@ export const SubmitBody = Type.Object(
   { answers: Type.Optional(Type.Record(Type.String(), AnswerValue, { description: 'questionId → answer; saved answers are kept for the others' })) },
   { additionalProperties: false },
 );
+
+export const ExtendBody = Type.Object(
+  {
+    seconds: Type.Integer({
+      minimum: -MAX_DEADLINE_CHANGE_SECONDS,
+      maximum: MAX_DEADLINE_CHANGE_SECONDS,
+      not: Type.Literal(0),
+      description: 'How far to move the deadline (negative: earlier); not zero',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+/** The `Idempotency-Key` header: a retry with the same key replays the first reply. */
+export const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: IDEMPOTENCY_KEY_MAX_LENGTH, pattern: '^[\\x21-\\x7e]+$' })),
+});
+
+export const ExtendedAttemptJson = Type.Object({
+  attemptId: Uuid,
+  deadline: Timestamp,
+  submitUntil: Timestamp,
+  serverNow: Timestamp,
+});

@@ -1,24 +1,31 @@
 import type { AuthUser } from '../auth/auth-user.js';
 import { answerShapeError, gradeAttempt, type ChoiceOption, type GradableQuestion, type ShortAnswerKey } from '../../domain/grading.js';
-import { attemptDeadline, isExpired } from '../../domain/quiz-timing.js';
+import { answersAccepted, attemptDeadline, deadlineChangeError, finishingAction, isExpired, submitUntil, submitWindowOpen } from '../../domain/quiz-timing.js';
 import { keyRevealed } from '../../domain/answer-key.js';
 import { buildQuestionOrder, type QuestionOrder } from '../../domain/shuffle.js';
 import { OPTIMISTIC_TRIES, retryThenLock, sqlTransaction, type SqlRunner } from '../../platform/db/sql.js';
-import { AppError, forbidden, notFound, validationError } from '../../platform/errors.js';
+import { AppError, conflict, forbidden, notFound, validationError } from '../../platform/errors.js';
+import { withIdempotency, type IdempotentReply } from '../../platform/db/idempotency.js';
 import { decimal, iso, toIso } from '../../platform/schemas.js';
-import type { ServiceDeps } from '../deps.js';
+import type { DeadlineChanged, ServiceDeps } from '../deps.js';
 import { grantsAccess, isManagerOf } from '../courses/courses.access.js';
 import { loadQuiz } from '../quizzes/quizzes.service.js';
 import { completeLessonByQuiz, type LessonProgressResult } from '../progress/progress.service.js';
+import { settleLaunch } from '../live-sessions/launch-settlement.service.js';
 import {
   attemptDue,
   attemptForGrading,
   attemptNumbers,
   attemptRow,
+  attemptRows,
   finishedAttemptCount,
   insertAttempt,
   lockEnrollment,
   overdueAttempts,
+  overrideOf,
+  shiftDeadlines,
+  writeAbandon,
+  type MovedDeadlineRow,
   questionRows,
   quizQuestionOptions,
   runningAttempts,
@@ -89,10 +96,13 @@ async function revealsKey(db: SqlRunner, row: AttemptRow, viewer: { isManager: b
     quizType: row.quiz_type,
     attemptsAllowed: row.max_attempts,
     attemptsUsed: 0,
+    launchOpen: row.launch_open,
   };
-  // Counted only when the answer turns on it: a student's graded attempt of a graded quiz with a limit.
+  // Counted only when the answer turns on it: a student's graded attempt of a graded quiz with a limit
+  // (raised by the student's extra attempts: the key waits for the last of them).
   if (keyRevealed({ ...context, attemptsUsed: Number.MAX_SAFE_INTEGER }) && !keyRevealed(context)) {
     context.attemptsUsed = await finishedAttemptCount(db, row.enrollment_id, row.quiz_id);
+    if (context.attemptsAllowed !== null) context.attemptsAllowed += (await overrideOf(db, row.quiz_id, row.student_id)).extraAttempts;
   }
   return keyRevealed(context);
 }
@@ -112,9 +122,12 @@ async function attemptJson(deps: Pick<ServiceDeps, 'em' | 'clock'>, row: Attempt
     enrollmentId: row.enrollment_id,
     studentId: row.student_id,
     attemptNumber: row.attempt_number,
+    launchId: row.launch_id ?? null,
     status: row.status,
     startedAt: toIso(row.started_at),
     deadline: iso(row.deadline),
+    overdueHandling: row.overdue_handling,
+    submitUntil: iso(row.submit_until),
     serverNow: deps.clock.now().toISOString(),
     questions: questions.map(({ question, optionIds }) => {
       const options = question.options
@@ -158,6 +171,23 @@ async function attemptJson(deps: Pick<ServiceDeps, 'em' | 'clock'>, row: Attempt
 
 export type AttemptJson = Awaited<ReturnType<typeof attemptJson>>;
 
+/**
+ * Attempts as their students see them (`GET /attempts/:id`), many at once: the rows in one read
+ * and the questions of all of them in one more (a launch starts a whole class). In `attemptIds` order.
+ */
+export async function studentAttemptsJson(deps: Pick<ServiceDeps, 'em' | 'clock'>, attemptIds: string[]): Promise<AttemptJson[]> {
+  const rows = new Map((await attemptRows(deps.em, attemptIds)).map((row) => [row.id, row]));
+  const questionIds = new Set<string>();
+  for (const row of rows.values()) for (const item of row.question_order ?? []) questionIds.add(item.questionId);
+  const questions = await questionRows(deps.em, [...questionIds]);
+  const result: AttemptJson[] = [];
+  for (const id of attemptIds) {
+    const row = rows.get(id);
+    if (row) result.push(await attemptJson(deps, row, { isManager: false }, inAttemptOrder(questions, row.question_order ?? [])));
+  }
+  return result;
+}
+
 /** What the caller may do with an attempt: its student acts; managers read. */
 function viewerOf(user: AuthUser, row: AttemptRow) {
   const isStudent = row.student_id === user.id;
@@ -185,33 +215,43 @@ export async function startAttempt(deps: GradingDeps, user: AuthUser, quizId: st
   if (!quiz.isPublished) throw notFound('Quiz');
   const enrollmentId = access.enrollment!.id;
 
-  for (const attempt of await runningAttempts(em, enrollmentId, quiz.id)) {
-    if (isExpired(attempt.deadline ? new Date(attempt.deadline) : null, deps.clock.now(), deps.config.quizGraceMs)) {
-      await gradeAttemptNow(deps, attempt.id, { auto: true });
-    }
-  }
+  // A running attempt past its submit window is finished by its policy first (not due: left alone).
+  for (const attempt of await runningAttempts(em, enrollmentId, quiz.id)) await finishOverdueAttempt(deps, attempt.id);
 
   const outcome = await em.transactional(async (tx) => {
     await lockEnrollment(tx, enrollmentId);
     const [running] = await runningAttempts(tx, enrollmentId, quiz.id);
     if (running) return { created: false, attemptId: running.id };
     const { count, last } = await attemptNumbers(tx, enrollmentId, quiz.id);
-    if (quiz.maxAttempts !== null && quiz.maxAttempts !== undefined && count >= quiz.maxAttempts) {
-      throw new AppError('MAX_ATTEMPTS_REACHED', `This quiz allows ${quiz.maxAttempts} attempt(s)`);
+    const override = await overrideOf(tx, quiz.id, user.id);
+    if (quiz.maxAttempts !== null && quiz.maxAttempts !== undefined && count >= quiz.maxAttempts + override.extraAttempts) {
+      throw new AppError('MAX_ATTEMPTS_REACHED', `This quiz allows ${quiz.maxAttempts + override.extraAttempts} attempt(s)`);
     }
     const questions = await quizQuestionOptions(tx, quiz.id);
     if (questions.length === 0) throw new AppError('CONFLICT', 'This quiz has no questions yet');
     const startedAt = deps.clock.now();
-    const deadline = attemptDeadline(startedAt, quiz);
+    const limited = attemptDeadline(startedAt, quiz);
+    // Extra time lengthens timed attempts only: an untimed quiz has no deadline to move.
+    const deadline = limited && new Date(limited.getTime() + override.extraTimeSeconds * 1000);
+    const policy = { overdueHandling: quiz.overdueHandling, gracePeriodSeconds: quiz.gracePeriodSeconds };
     const order = buildQuestionOrder(questions, { shuffleQuestions: quiz.shuffleQuestions, shuffleOptions: quiz.shuffleOptions });
-    const attemptId = await insertAttempt(tx, { enrollmentId, quizId: quiz.id, attemptNumber: last + 1, startedAt, deadline, questionOrder: order });
+    const attemptId = await insertAttempt(tx, {
+      enrollmentId,
+      quizId: quiz.id,
+      attemptNumber: last + 1,
+      startedAt,
+      deadline,
+      submitUntil: submitUntil(deadline, policy),
+      ...policy,
+      questionOrder: order,
+    });
     return { created: true, attemptId, deadline };
   });
 
-  if (outcome.created && outcome.deadline) {
-    await deps.jobs.scheduleDeadline(outcome.attemptId, new Date(outcome.deadline.getTime() + deps.config.quizGraceMs));
-  }
   const row = (await attemptRow(em, outcome.attemptId))!;
+  if (outcome.created && row.submit_until) {
+    await deps.jobs.scheduleDeadline(outcome.attemptId, new Date(new Date(row.submit_until).getTime() + deps.config.quizGraceMs));
+  }
   const attempt = await attemptJson(deps, row, { isManager: false });
   const started = { attemptId: row.id, quizId: row.quiz_id, studentId: row.student_id, courseId: row.course_id, deadline: iso(row.deadline) };
   if (outcome.created) deps.publisher.attemptStarted(started);
@@ -242,7 +282,8 @@ export async function syncAttempt(deps: Pick<ServiceDeps, 'em' | 'clock' | 'publ
  * Why a finished attempt takes no more answers: the server finished it at its deadline (time is
  * up: answers past deadline + grace are `QUIZ_TIME_EXPIRED`), or the student submitted it (a conflict).
  */
-function finishedAttemptError(row: Pick<AttemptRow, 'auto_submitted'>): AppError {
+function finishedAttemptError(row: Pick<AttemptRow, 'auto_submitted' | 'status'>): AppError {
+  if (row.status === 'abandoned') return new AppError('QUIZ_TIME_EXPIRED', 'Time is up for this attempt; it was abandoned unsubmitted');
   return row.auto_submitted
     ? new AppError('QUIZ_TIME_EXPIRED', 'Time is up for this attempt; it has been submitted with its saved answers')
     : new AppError('CONFLICT', 'This attempt has already been submitted');
@@ -287,13 +328,25 @@ export async function saveAnswer(
 }
 
 export interface GradedAttempt {
-  /** True when this call graded it; false when it was already graded (idempotent replay). */
+  /** True when this call graded it; false when it was already finished (idempotent replay) or abandoned now. */
   graded: boolean;
+  /** True when this call finished it as `abandoned` (its overdue policy), without a grade. */
+  abandoned: boolean;
   row: AttemptRow;
   /** The lesson completed by this grade, if any. */
   lessonProgress: LessonProgressResult | null;
   /** The grade, as `quiz:graded` carries it. */
-  event: { attemptId: string; quizId: string; studentId: string; courseId: string; score: number; maxScore: number; percentage: number; isPassed: boolean };
+  event: {
+    attemptId: string;
+    quizId: string;
+    studentId: string;
+    courseId: string;
+    score: number;
+    maxScore: number;
+    percentage: number;
+    isPassed: boolean;
+    launchId: string | null;
+  };
   /** The attempt reached its deadline unsubmitted (for `quiz:expired`). */
   expired: boolean;
 }
@@ -312,21 +365,70 @@ export async function gradeAttemptNow(
   return (await gradeOnce(deps, attemptId, options))?.outcome ?? null;
 }
 
-/** What the deadline job found: the attempt graded now or before (`status`), or not due yet (`dueAt`, ms). */
+/** What the deadline job found: the attempt finished now (`graded`: by this call) or before (`status`), or not due yet (`dueAt`, ms). */
 export type DeadlineOutcome = { graded: boolean; status: string } | { dueAt: number };
 
 /**
- * The deadline job of an attempt: grades it with its saved answers once deadline + grace has
- * passed. Early (clock skew between processes), it says when the attempt is due instead.
+ * What `finishOverdueAttempt` did: `graded` (autosubmit) or `abandoned` (graceperiod,
+ * autoabandon) by this call; `not-due` while its submit window (plus grace) is open, with when it
+ * is due (epoch ms by `deps.clock`; null for an untimed attempt, never due); `already-finished` when someone finished it before (a
+ * submit, another job, the sweep); `missing` when there is no such attempt.
+ */
+export type FinishOutcome =
+  | { outcome: 'graded'; attempt: GradedAttempt }
+  | { outcome: 'abandoned'; attempt: GradedAttempt }
+  | { outcome: 'not-due'; dueAt: number | null }
+  | { outcome: 'already-finished'; status: string }
+  | { outcome: 'missing' };
+
+/**
+ * Finishes a running attempt by its stored overdue policy once its submit window (deadline, or
+ * `submit_until` under `graceperiod`) plus the network grace has passed: `autosubmit` grades its
+ * saved answers, the others mark it `abandoned`. The one way the server finishes an attempt: the
+ * deadline job, the sweep, a start finding an overdue attempt, and a launch's close (after moving
+ * the deadline to now) all call it. Exactly once under races: the write is conditional on the row
+ * version (then on a row lock), and the window is checked on the row as written, so a deadline
+ * moved in between makes it `not-due`.
+ */
+export async function finishOverdueAttempt(deps: GradingDeps, attemptId: string): Promise<FinishOutcome> {
+  const row = await attemptDue(deps.em, attemptId, deps.config.quizGraceMs);
+  if (!row) return { outcome: 'missing' };
+  if (row.status !== 'in_progress') return { outcome: 'already-finished', status: row.status };
+  const due = row.due ? new Date(row.due).getTime() : null;
+  // Untimed attempts are never overdue.
+  if (due === null) return { outcome: 'not-due', dueAt: null };
+  if (due > deps.clock.now().getTime()) return { outcome: 'not-due', dueAt: due };
+  const finished = await gradeOnce(deps, attemptId, { auto: true });
+  if (!finished) return { outcome: 'missing' };
+  const { outcome } = finished;
+  if (outcome.graded) return { outcome: 'graded', attempt: outcome };
+  if (outcome.abandoned) return { outcome: 'abandoned', attempt: outcome };
+  if (outcome.row.status === 'in_progress') {
+    // Its deadline moved while this call was finishing it.
+    const moved = await attemptDue(deps.em, attemptId, deps.config.quizGraceMs);
+    if (moved?.due && moved.status === 'in_progress') return { outcome: 'not-due', dueAt: new Date(moved.due).getTime() };
+  }
+  return { outcome: 'already-finished', status: outcome.row.status };
+}
+
+/**
+ * The deadline job of an attempt: `finishOverdueAttempt`, in the job's terms. Early (clock skew
+ * between processes, or a deadline moved later since the job was queued), it says when the
+ * attempt is due instead, and the job re-delays itself.
  */
 export async function gradeAtDeadline(deps: GradingDeps, attemptId: string): Promise<DeadlineOutcome> {
-  const row = await attemptDue(deps.em, attemptId, deps.config.quizGraceMs);
-  if (!row) return { graded: false, status: 'missing' };
-  if (row.status !== 'in_progress') return { graded: false, status: row.status };
-  const due = row.due ? new Date(row.due).getTime() : null;
-  if (due !== null && due > deps.clock.now().getTime()) return { dueAt: due };
-  const outcome = await gradeAttemptNow(deps, attemptId, { auto: true });
-  return { graded: !!outcome?.graded, status: outcome?.row.status ?? 'missing' };
+  const finished = await finishOverdueAttempt(deps, attemptId);
+  switch (finished.outcome) {
+    case 'graded':
+    case 'abandoned':
+      return { graded: true, status: finished.attempt.row.status };
+    case 'not-due':
+      return finished.dueAt === null ? { graded: false, status: 'in_progress' } : { dueAt: finished.dueAt };
+    case 'already-finished':
+      return { graded: false, status: finished.status };
+    case 'missing':
+      return { graded: false, status: 'missing' };
+  }
 }
 
 interface GradeOptions {
@@ -340,6 +442,7 @@ interface GradeOptions {
 /** The attempt as graded now (or found graded), with the questions grading read. */
 interface Graded {
   graded: boolean;
+  abandoned: boolean;
   row: AttemptRow;
   expired: boolean;
   questions: AttemptQuestion[] | null;
@@ -387,12 +490,26 @@ async function gradeRow(
   if (options.answers !== undefined && (typeof options.answers !== 'object' || options.answers === null || Array.isArray(options.answers))) {
     throw validationError('answers must be an object of questionId → answer');
   }
-  if (row.status !== 'in_progress') return { graded: false, row, expired: false, questions: null };
+  const unchanged = { graded: false, abandoned: false, row, expired: false, questions: null };
+  if (row.status !== 'in_progress') return unchanged;
   const now = deps.clock.now();
   const deadline = row.deadline ? new Date(row.deadline) : null;
-  const expired = isExpired(deadline, now, deps.config.quizGraceMs);
+  const window = { deadline, submitUntil: row.submit_until ? new Date(row.submit_until) : null };
+  const windowOpen = submitWindowOpen(window, now, deps.config.quizGraceMs);
+  // The server finishes only what is due (the deadline may have moved since it was looked at).
+  if (options.auto && windowOpen) return unchanged;
+  // Past the window, the server finishes it by its policy, whoever asks (a late submit included).
+  const byServer = options.auto || !windowOpen;
+  const launched = { launched: row.launch_id !== null, answered: Object.keys(row.answers ?? {}).length > 0 };
+  if (byServer && finishingAction(row.overdue_handling, launched) === 'abandon') {
+    const abandoned = await writeAbandon(db, row.id, version);
+    if (!abandoned) return undefined;
+    return { graded: false, abandoned: true, row: { ...row, ...abandoned }, expired: true, questions: null };
+  }
+  const expired = byServer || isExpired(deadline, now, deps.config.quizGraceMs);
   const answers = { ...(row.answers ?? {}) };
-  if (options.answers && !expired) {
+  // Answers a submit carries count until deadline + network grace (never in a grace period's extra time).
+  if (options.answers && !byServer && answersAccepted(deadline, now, deps.config.quizGraceMs)) {
     // Only this attempt's questions; a wrong shape is kept and graded as wrong.
     const inAttempt = new Set((row.question_order ?? []).map((item) => item.questionId));
     for (const [questionId, answer] of Object.entries(options.answers)) if (inAttempt.has(questionId)) answers[questionId] = answer;
@@ -410,18 +527,15 @@ async function gradeRow(
     isPassed: grade.isPassed,
     questions: grade.questions,
   };
-  const submittedAt = deadline && now > deadline ? deadline : now;
+  // Never later than the end of the submit window (the server finishes it then, whenever it runs).
+  const windowEnd = window.submitUntil ?? deadline;
+  const submittedAt = windowEnd && now > windowEnd ? windowEnd : now;
   const timeTaken = Math.max(0, Math.round((submittedAt.getTime() - new Date(row.started_at).getTime()) / 1000));
-  const updated = await writeGrade(
-    db,
-    row.id,
-    { answers, results, submittedAt, gradedAt: now, timeTakenSeconds: timeTaken, autoSubmitted: options.auto || expired },
-    version,
-  );
+  const updated = await writeGrade(db, row.id, { answers, results, submittedAt, gradedAt: now, timeTakenSeconds: timeTaken, autoSubmitted: byServer }, version);
   if (!updated) return undefined;
   // The graded row: what the update wrote (answers and results as written, the other columns as
   // PostgreSQL returns them) over the row read, whose joined columns this update does not change.
-  return { graded: true, row: { ...row, ...updated, answers, results }, expired: expired || options.auto, questions };
+  return { graded: true, abandoned: false, row: { ...row, ...updated, answers, results }, expired, questions };
 }
 
 /**
@@ -450,6 +564,7 @@ async function gradeOnce(
   const { row } = result;
   const graded: Omit<GradedAttempt, 'lessonProgress'> = {
     graded: result.graded,
+    abandoned: result.abandoned,
     row,
     expired: result.expired,
     event: {
@@ -461,12 +576,27 @@ async function gradeOnce(
       maxScore: decimal(row.max_score) ?? 0,
       percentage: decimal(row.percentage) ?? 0,
       isPassed: !!row.is_passed,
+      launchId: row.launch_id ?? null,
     },
   };
   let lessonProgress: LessonProgressResult | null = null;
-  if (result.graded) {
-    await deps.publisher.attemptGraded({ ...graded.event, expired: graded.expired });
+  if (result.abandoned) {
+    await deps.publisher.attemptAbandoned({
+      attemptId: row.id,
+      quizId: row.quiz_id,
+      studentId: row.student_id,
+      courseId: row.course_id,
+      submitUntil: iso(row.submit_until),
+      launchId: row.launch_id ?? null,
+    });
     await deps.jobs.cancelDeadline(attemptId);
+    if (row.launch_id) await settleLaunch(deps, row.launch_id);
+  }
+  if (result.graded) {
+    await deps.publisher.attemptGraded({ ...graded.event, expired: graded.expired, submitUntil: iso(row.submit_until) });
+    await deps.jobs.cancelDeadline(attemptId);
+    // The last attempt of a launch to finish summarises (and closes) it.
+    if (row.launch_id) await settleLaunch(deps, row.launch_id);
     const completes = row.quiz_type === 'practice' || !!row.is_passed;
     if (completes && grantsAccess(row.enrollment_status)) {
       const lesson = row.lesson_title === null ? undefined : { title: row.lesson_title, parentLessonId: row.lesson_parent_id };
@@ -502,14 +632,99 @@ export async function overdueAttemptIds(deps: Pick<ServiceDeps, 'em' | 'config'>
 }
 
 /**
- * The sweep's part: grades the timed attempts whose deadline (plus grace) passed without their
- * job running (Redis lost it, or was down when it was due). Each attempt in an EntityManager of
- * its own. Returns how many this call graded.
+ * The sweep's part: finishes (by their overdue policy, `finishOverdueAttempt`) the timed attempts
+ * whose submit window (plus grace) passed without their job running (Redis lost it, or was down
+ * when it was due). Each attempt in an EntityManager of its own. Returns how many this call
+ * finished (graded or abandoned).
  */
 export async function gradeOverdueAttempts(deps: GradingDeps, limit = 500): Promise<number> {
-  let graded = 0;
+  let finished = 0;
   for (const attemptId of await overdueAttemptIds(deps, limit)) {
-    if ((await gradeAttemptNow({ ...deps, em: deps.em.fork() }, attemptId, { auto: true }))?.graded) graded++;
+    const outcome = await finishOverdueAttempt({ ...deps, em: deps.em.fork() }, attemptId);
+    if (outcome.outcome === 'graded' || outcome.outcome === 'abandoned') finished++;
   }
-  return graded;
+  return finished;
+}
+
+// --- Moving deadlines (SPEC §7) -------------------------------------------------------------
+
+/** One attempt's deadline change, in seconds (negative: earlier). */
+export interface DeadlineChange {
+  attemptId: string;
+  seconds: number;
+}
+
+function movedDeadline(row: MovedDeadlineRow): DeadlineChanged {
+  return {
+    attemptId: row.id,
+    quizId: row.quiz_id,
+    studentId: row.student_id,
+    courseId: row.course_id,
+    deadline: iso(row.deadline)!,
+    submitUntil: iso(row.submit_until)!,
+  };
+}
+
+/**
+ * What follows deadlines moved in the database, once that is committed: each attempt's deadline
+ * job is moved to its new due time (end of the submit window + grace), then the student and the
+ * instructors hear `quiz:deadline-changed` and every instance ticking the attempt follows the new
+ * deadline. For callers that move deadlines in their own transaction (a launch's extend or close).
+ */
+export async function deadlinesMoved(deps: Pick<ServiceDeps, 'config' | 'publisher' | 'jobs'>, moved: DeadlineChanged[]): Promise<void> {
+  await Promise.all(
+    moved.map((attempt) => deps.jobs.rescheduleDeadline(attempt.attemptId, new Date(Date.parse(attempt.submitUntil) + deps.config.quizGraceMs))),
+  );
+  if (moved.length > 0) deps.publisher.deadlinesChanged(moved);
+}
+
+/**
+ * Moves the deadlines of running timed attempts (one statement, by the database clock; the submit
+ * window moves with each), then `deadlinesMoved`. Attempts finished, untimed, or whose new
+ * deadline would not be in the future are left alone; returns the moved ones.
+ */
+export async function moveDeadlines(deps: Pick<ServiceDeps, 'em' | 'config' | 'publisher' | 'jobs'>, changes: DeadlineChange[]): Promise<DeadlineChanged[]> {
+  const moved = (await shiftDeadlines(deps.em, changes)).map(movedDeadline);
+  await deadlinesMoved(deps, moved);
+  return moved;
+}
+
+/** The reply of `POST /attempts/:id/extend`. */
+export interface ExtendedAttempt {
+  attemptId: string;
+  deadline: string;
+  submitUntil: string;
+  serverNow: string;
+}
+
+/**
+ * `POST /attempts/:id/extend {seconds}` (the course owner or an admin): moves a running timed
+ * attempt's deadline by `seconds` (negative allowed). 409 `CONFLICT` when the attempt is finished
+ * or untimed, 409 `DEADLINE_NOT_IN_FUTURE` when the new deadline would not be after now. With an
+ * idempotency key, a retry replays the first reply instead of moving the deadline again.
+ */
+export async function extendAttempt(
+  deps: Pick<ServiceDeps, 'em' | 'config' | 'clock' | 'publisher' | 'jobs'>,
+  user: AuthUser,
+  attemptId: string,
+  seconds: number,
+  idempotencyKey?: string,
+): Promise<IdempotentReply<ExtendedAttempt>> {
+  const rangeError = deadlineChangeError(seconds);
+  if (rangeError) throw validationError(rangeError);
+  const row = await attemptRow(deps.em, attemptId);
+  if (!row) throw notFound('Attempt');
+  if (!isManagerOf(user, row.instructor_id)) throw forbidden('Only the course owner or an admin extends an attempt');
+  const extend = async (): Promise<{ statusCode: number; body: ExtendedAttempt }> => {
+    const [moved] = await moveDeadlines(deps, [{ attemptId, seconds }]);
+    if (!moved) {
+      const current = (await attemptRow(deps.em, attemptId))!;
+      if (current.status !== 'in_progress') throw conflict('This attempt is finished; its deadline can no longer move');
+      if (!current.deadline) throw conflict('This attempt has no time limit');
+      throw new AppError('DEADLINE_NOT_IN_FUTURE', 'The new deadline would not be in the future');
+    }
+    return { statusCode: 200, body: { attemptId, deadline: moved.deadline, submitUntil: moved.submitUntil, serverNow: deps.clock.now().toISOString() } };
+  };
+  if (idempotencyKey === undefined) return { ...(await extend()), replayed: false };
+  return withIdempotency<ExtendedAttempt>(deps.em, { scope: `POST /attempts/:id/extend ${user.id}`, key: idempotencyKey }, extend);
 }

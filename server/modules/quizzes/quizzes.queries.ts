@@ -24,7 +24,7 @@ export async function quizReadRow(db: SqlRunner, quizId: string, userId: string)
   const [row] = await db.execute<QuizReadRow[]>(
     `SELECT q.id, q.lesson_id, q.title, q.description, q.quiz_type, q.passing_score, q.time_limit_minutes,
             q.time_limit_seconds, q.max_attempts, q.shuffle_questions, q.shuffle_options, q.show_correct_answers,
-            q.is_published, q.metadata, q.created_at, q.updated_at,
+            q.is_published, q.metadata, q.created_at, q.updated_at, q.overdue_handling, q.grace_period_seconds,
             c.instructor_id, c.is_published AS course_published, e.status AS enrollment_status,
             (SELECT count(*)::int FROM quiz_questions qq WHERE qq.quiz_id = q.id) AS question_count
        FROM quizzes q

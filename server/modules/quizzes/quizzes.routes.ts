@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { currentUser } from '../../plugins/auth.js';
 import { bearer, errors, IdParams, NoContent, Page } from '../../platform/schemas.js';
 import { AttemptJson } from '../attempts/attempts.schemas.js';
-import { startAttempt } from '../attempts/attempts.service.js';
+import { startOrJoinAttempt } from '../live-sessions/launches.service.js';
 import {
   AttemptListQuery,
   AttemptSummaryJson,
@@ -144,14 +144,16 @@ export default async function quizRoutes(fastify: FastifyInstance) {
       schema: {
         tags: ['attempts'],
         summary: 'Start an attempt (201) or resume the one in progress (200) (active enrollees)',
-        description: 'The deadline is fixed at start; 409 MAX_ATTEMPTS_REACHED past maxAttempts.',
+        description:
+          'The deadline is fixed at start; 409 MAX_ATTEMPTS_REACHED past maxAttempts. While the quiz has an open launch in a live session, ' +
+          'the student joins it with the window left (409 QUIZ_TIME_EXPIRED under 15 s); an unpublished quiz is taken only that way.',
         security: bearer,
         params: IdParams,
         response: { 200: AttemptJson, 201: AttemptJson, ...errors(400, 401, 403, 404, 409) },
       },
     },
     async (request, reply) => {
-      const started = await startAttempt(request.deps, currentUser(request), request.params.id);
+      const started = await startOrJoinAttempt(request.deps, currentUser(request), request.params.id);
       return reply.status(started.created ? 201 : 200).send(started.attempt);
     },
   );

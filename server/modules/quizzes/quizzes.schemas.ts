@@ -1,11 +1,16 @@
 import { Type } from 'typebox';
-import { QUESTION_TYPES, QUIZ_TYPES } from '../../../entities/enums.js';
+import { OVERDUE_HANDLINGS, QUESTION_TYPES, QUIZ_TYPES } from '../../../entities/enums.js';
+import { MAX_GRACE_PERIOD_SECONDS } from '../../domain/quiz-timing.js';
 import { NullableTimestamp, PaginationQuery, Timestamp, Uuid } from '../../platform/schemas.js';
 import { Metadata, Nullable } from '../learning.schemas.js';
 import { FREE_JSON_LIMITS, jsonLimited } from '../../platform/json-limits.js';
 
 export const QuizType = Type.Enum(QUIZ_TYPES);
 export const QuestionType = Type.Enum(QUESTION_TYPES);
+export const OverdueHandling = Type.Enum(OVERDUE_HANDLINGS, {
+  description:
+    'What happens to an attempt left running past its deadline: autosubmit grades its saved answers; graceperiod takes a submit for gracePeriodSeconds more, then abandons it; autoabandon abandons it',
+});
 
 const settings = {
   title: Type.String({ minLength: 1, maxLength: 500 }),
@@ -20,6 +25,8 @@ const settings = {
   showCorrectAnswers: Type.Boolean(),
   isPublished: Type.Boolean(),
   metadata: Metadata,
+  overdueHandling: OverdueHandling,
+  gracePeriodSeconds: Type.Integer({ minimum: 0, maximum: MAX_GRACE_PERIOD_SECONDS, description: 'Required (> 0) with graceperiod' }),
 };
 
 export const CreateQuizBody = Type.Object({ ...Type.Partial(Type.Object(settings)).properties, title: settings.title }, { additionalProperties: false });
@@ -80,6 +87,8 @@ export const QuizJson = Type.Object({
   showCorrectAnswers: Type.Boolean(),
   isPublished: Type.Boolean(),
   metadata: Metadata,
+  overdueHandling: OverdueHandling,
+  gracePeriodSeconds: Type.Integer(),
   questionCount: Type.Integer(),
   createdAt: Timestamp,
   updatedAt: Timestamp,

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { Lesson, Quiz, QuizQuestion, type IQuiz, type IQuizQuestion, type QuestionType, type QuizType } from '../../../entities/index.js';
+import { Lesson, Quiz, QuizQuestion, type IQuiz, type IQuizQuestion, type OverdueHandling, type QuestionType, type QuizType } from '../../../entities/index.js';
+import { overduePolicyError } from '../../domain/quiz-timing.js';
 import type { AuthUser } from '../auth/auth-user.js';
 import { normalizeQuestionContent, QuestionRuleError, type QuestionDraft } from '../../domain/question-rules.js';
 import { normalizeText, type ChoiceOption } from '../../domain/grading.js';
@@ -31,6 +32,17 @@ export interface QuizSettings {
   showCorrectAnswers?: boolean;
   isPublished?: boolean;
   metadata?: Record<string, unknown>;
+  overdueHandling?: OverdueHandling;
+  gracePeriodSeconds?: number;
+}
+
+/** The overdue policy the quiz would have with `input` applied: refused when inconsistent. */
+function assertOverduePolicy(current: { overdueHandling: OverdueHandling; gracePeriodSeconds: number }, input: QuizSettings): void {
+  const error = overduePolicyError({
+    overdueHandling: input.overdueHandling ?? current.overdueHandling,
+    gracePeriodSeconds: input.gracePeriodSeconds ?? current.gracePeriodSeconds,
+  });
+  if (error) throw validationError(error);
 }
 
 export interface QuestionInput {
@@ -92,6 +104,8 @@ async function quizJson(em: EntityManager, quiz: IQuiz, withQuestions: boolean) 
     showCorrectAnswers: quiz.showCorrectAnswers,
     isPublished: quiz.isPublished,
     metadata: quiz.metadata ?? {},
+    overdueHandling: quiz.overdueHandling,
+    gracePeriodSeconds: quiz.gracePeriodSeconds,
     questionCount,
     createdAt: toIso(quiz.createdAt),
     updatedAt: toIso(quiz.updatedAt),
@@ -131,6 +145,8 @@ export async function getQuiz({ em }: Pick<ServiceDeps, 'em'>, user: AuthUser, q
     showCorrectAnswers: row.show_correct_answers,
     isPublished: row.is_published,
     metadata: row.metadata ?? {},
+    overdueHandling: row.overdue_handling,
+    gracePeriodSeconds: row.grace_period_seconds,
     questionCount: questions ? questions.length : row.question_count,
     createdAt: toIso(row.created_at),
     updatedAt: toIso(row.updated_at),
@@ -164,6 +180,7 @@ export async function createQuiz({ em }: Pick<ServiceDeps, 'em'>, user: AuthUser
   const access = await accessTo(em, lesson.course.$, user);
   if (!access.isManager) throw forbidden('Only the course owner or an admin may add quizzes');
   if (input.isPublished) throw conflict('A quiz without questions cannot be published; add questions first');
+  assertOverduePolicy({ overdueHandling: 'autosubmit', gracePeriodSeconds: 0 }, input);
   const existing = await em.count(Quiz, { lesson: lessonId });
   if (existing > 0) throw conflict('This lesson already has a quiz');
   const quiz = em.create(Quiz, { ...input, lesson });
@@ -176,7 +193,8 @@ export async function updateQuiz({ em }: Pick<ServiceDeps, 'em'>, user: AuthUser
   if (input.isPublished && !quiz.isPublished && (await questionCount(em, quiz.id)) === 0) {
     throw conflict('A quiz without questions cannot be published; add questions first');
   }
-  // Running attempts keep the deadline fixed at their start; settings apply to new attempts.
+  assertOverduePolicy(quiz, input);
+  // Running attempts keep the deadline and overdue policy fixed at their start; settings apply to new attempts.
   em.assign(quiz, input);
   await em.flush();
   return quizJson(em, quiz, true);

@@ -15,10 +15,11 @@ export interface MaintenancePayload {
   reason: 'schedule' | 'startup' | 'manual';
 }
 
-/** The timed attempt whose deadline (plus grace) the job enforces. */
-export interface QuizDeadlinePayload {
-  attemptId: string;
-}
+/**
+ * The timed attempt whose deadline (plus grace) the job enforces, or the launch whose shared
+ * window (`closes_at` plus grace) it ends: one job per launch rather than one per student.
+ */
+export type QuizDeadlinePayload = { attemptId: string } | { launchId: string };
 
 /** One enrollment to recalculate, or a course whose enrollments all need it (lessons changed). */
 export type ProgressPayload = { enrollmentId: string } | { courseId: string };
@@ -57,6 +58,7 @@ export function assertJobId(id: string): string {
 }
 
 export const deadlineJobId = (attemptId: string) => assertJobId(`deadline-${attemptId}`);
+export const launchDeadlineJobId = (launchId: string) => assertJobId(`launch-deadline-${launchId}`);
 export const certificateJobId = (enrollmentId: string) => assertJobId(`certificate-${enrollmentId}`);
 
 /**
@@ -89,7 +91,7 @@ export const queueContracts: { [K in QueueKey]: QueueContract<QueuePayloads[K]> 
   'quiz-deadlines': {
     name: 'quiz-deadlines',
     defaultJobOptions: { attempts: DEADLINE_JOB_ATTEMPTS, backoff: { type: 'deadline' }, removeOnComplete: { count: 1000 }, removeOnFail: { count: 1000 } },
-    jobId: (payload) => deadlineJobId(payload.attemptId),
+    jobId: (payload) => ('launchId' in payload ? launchDeadlineJobId(payload.launchId) : deadlineJobId(payload.attemptId)),
     backoffStrategy: deadlineRetryDelayMs,
   },
   /**

@@ -1,7 +1,7 @@
 import { isUnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { QUEUE_CALL_TIMEOUT_MS, withTimeout } from '../redis.js';
-import { certificateJobId, deadlineJobId } from './contract.js';
+import { certificateJobId, deadlineJobId, launchDeadlineJobId } from './contract.js';
 import type { Queues } from './queues.js';
 
 /**
@@ -12,8 +12,21 @@ import type { Queues } from './queues.js';
 export interface Jobs {
   /** The deadline job of a timed attempt, due at `runAt`. */
   scheduleDeadline(attemptId: string, runAt: Date): Promise<void>;
+  /**
+   * Moves the deadline job of an attempt whose deadline moved to `runAt` (adds it when it is gone).
+   * Best effort: a job already running re-reads the attempt and re-delays itself when early; the
+   * sweep covers a job Redis lost.
+   */
+  rescheduleDeadline(attemptId: string, runAt: Date): Promise<void>;
   /** Removes a deadline job no longer needed (best effort: the job finds the attempt finished). */
   cancelDeadline(attemptId: string): Promise<void>;
+  /** The deadline jobs of many attempts (a launch's personal deadlines), in one round trip. */
+  scheduleDeadlines(deadlines: Array<{ attemptId: string; runAt: Date }>): Promise<void>;
+  /**
+   * The job that ends a launch's shared window at `runAt` (its `closes_at` + grace), replacing a
+   * delayed one (the window moved). Best effort: the sweep closes what it misses.
+   */
+  scheduleLaunchDeadline(launchId: string, runAt: Date): Promise<void>;
   /** An enrollment just completed: issue its certificate. */
   issueCertificate(enrollmentId: string): Promise<void>;
   /** The course's lessons changed: recalculate its enrollments in the background; false when that could not be queued. */
@@ -48,9 +61,57 @@ export class QueueJobs implements Jobs {
     );
   }
 
+  async rescheduleDeadline(attemptId: string, runAt: Date): Promise<void> {
+    const move = async () => {
+      const delay = Math.max(0, runAt.getTime() - Date.now());
+      const job = await this.queues.get('quiz-deadlines').getJob(deadlineJobId(attemptId));
+      if (job) {
+        const state = await job.getState();
+        if (state === 'delayed') {
+          // A job can leave the delayed state between the two calls; then it is replaced below.
+          const changed = await job.changeDelay(delay).then(
+            () => true,
+            () => false,
+          );
+          if (changed) return;
+        }
+        // Running now: it re-reads the attempt, and re-delays itself to the new due time when early.
+        if (state === 'active') return;
+        await job.remove().catch(() => undefined);
+      }
+      await this.queues.add('quiz-deadlines', { attemptId }, { delay });
+    };
+    await withTimeout(move(), this.timeoutMs, 'moving the deadline job').catch((error: unknown) =>
+      this.log.warn({ err: error, attemptId }, 'deadline job not moved; the job re-delays itself if early and the sweep finishes the attempt'),
+    );
+  }
+
   async cancelDeadline(attemptId: string): Promise<void> {
     // A job that is running right now cannot be removed; it will find the attempt finished.
     await withTimeout(this.queues.get('quiz-deadlines').remove(deadlineJobId(attemptId)), this.timeoutMs, 'removing the deadline job').catch(() => undefined);
+  }
+
+  async scheduleDeadlines(deadlines: Array<{ attemptId: string; runAt: Date }>): Promise<void> {
+    if (deadlines.length === 0) return;
+    const now = Date.now();
+    const jobs = deadlines.map(({ attemptId, runAt }) => ({ payload: { attemptId }, options: { delay: Math.max(0, runAt.getTime() - now) } }));
+    await withTimeout(this.queues.addBulk('quiz-deadlines', jobs), this.timeoutMs, 'the deadline jobs').catch((error: unknown) =>
+      this.log.warn({ err: error, count: deadlines.length }, 'deadline jobs not queued; the sweep will finish the attempts'),
+    );
+  }
+
+  async scheduleLaunchDeadline(launchId: string, runAt: Date): Promise<void> {
+    const replace = async () => {
+      const queue = this.queues.get('quiz-deadlines');
+      const existing = await queue.getJob(launchDeadlineJobId(launchId));
+      // A running job re-reads the launch and re-delays itself when the window moved later.
+      if (existing && (await existing.getState()) === 'active') return;
+      await existing?.remove().catch(() => undefined);
+      await this.queues.add('quiz-deadlines', { launchId }, { delay: Math.max(0, runAt.getTime() - Date.now()) });
+    };
+    await withTimeout(replace(), this.timeoutMs, 'the launch deadline job').catch((error: unknown) =>
+      this.log.warn({ err: error, launchId }, 'launch deadline job not queued; the sweep will close the launch'),
+    );
   }
 
   async issueCertificate(enrollmentId: string): Promise<void> {

@@ -4,7 +4,7 @@ import { Server } from 'socket.io';
 import { closeRedis } from '../../platform/redis.js';
 import { createAdapterRedis, useStreamsAdapter } from '../adapter.js';
 import { createSocketEmitter, type RealtimeEmitter } from '../emitter.js';
-import type { CourseAccessRevoked, RealtimeServer } from '../types.js';
+import type { CourseAccessRevoked, MovedAttemptDeadline, RealtimeServer } from '../types.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -14,6 +14,8 @@ declare module 'fastify' {
     realtime: RealtimeEmitter;
     /** Course access revocations reaching this instance, from here or from another process. */
     courseRevocations: CourseRevocations;
+    /** Deadlines moved in another process (an API instance, a worker), as this instance hears of them. */
+    deadlineMoves: DeadlineMoves;
   }
 }
 
@@ -38,6 +40,22 @@ export class CourseRevocations extends EventEmitter<{ revoked: [CourseAccessRevo
 }
 
 /**
+ * Attempts' deadlines moved, between processes: `broadcast()` tells the other processes through
+ * the adapter (the publisher of the process that moved them acts on its own ticks itself); what
+ * the others moved arrives through the adapter to the listeners (`on('moved')`: the publisher).
+ */
+export class DeadlineMoves extends EventEmitter<{ moved: [MovedAttemptDeadline[]] }> {
+  constructor(private readonly io: RealtimeServer) {
+    super();
+    io.on('attempt-deadlines-moved', (moved) => this.emit('moved', moved));
+  }
+
+  broadcast(moved: MovedAttemptDeadline[]): void {
+    this.io.serverSideEmit('attempt-deadlines-moved', moved);
+  }
+}
+
+/**
  * The Socket.IO server on the API's port, on the Redis streams adapter (every API instance and
  * worker process of a deployment reaches every client once), with connection state recovery.
  */
@@ -55,6 +73,7 @@ export default fp(
     app.decorate('io', io);
     app.decorate('realtime', createSocketEmitter(io));
     app.decorate('courseRevocations', new CourseRevocations(io));
+    app.decorate('deadlineMoves', new DeadlineMoves(io));
     app.addHook('onClose', async () => {
       // Closes the adapter; the HTTP server is Fastify's and is already closed by now.
       await io.close();

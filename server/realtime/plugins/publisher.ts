@@ -37,7 +37,9 @@ export default fp(
       hasLocalSockets: (userId) => connections.local.has(userId),
       disconnectUser: (userId) => io.in(rooms.user(userId)).disconnectSockets(true),
       revokeCourseAccess: (revoked) => app.courseRevocations.revoke(revoked),
+      broadcastDeadlinesMoved: (moved) => app.deadlineMoves.broadcast(moved),
     });
+    app.deadlineMoves.on('moved', (moved) => publisher.attemptDeadlinesMoved(moved));
     app.decorate('publisher', publisher);
     app.decorate('quizTicks', ticks);
   },
