@@ -5,6 +5,7 @@ import { purgeIdempotencyKeys as purgeStoredReplies } from '../server/platform/d
 import { purgeExpiredRefreshTokens as purgeRefreshTokens } from '../server/modules/auth/auth.service.js';
 import { finishDueLaunches as finishLaunches } from '../server/modules/live-sessions/launches.service.js';
 import { issueMissingCertificates as issueMissing } from '../server/modules/certificates/certificates.service.js';
+import { endIdleLiveSessions as endIdleSessions } from '../server/modules/live-sessions/sessions.service.js';
 import { purgeProgressClientKeys as purgeClientKeys, repairStaleEnrollments } from '../server/modules/progress/progress.service.js';
 import { withAdvisoryLock } from '../server/platform/db/sql.js';
 import type { MaintenancePayload } from '../server/platform/queues/contract.js';
@@ -63,6 +64,12 @@ export const issueMissingCertificates: SweepTask = {
   run: (ctx) => issueMissing(ctx.deps()),
 };
 
+/** Ends live sessions without activity for `LIVE_SESSION_IDLE_MS` (12 h by default), announcing `session:ended`. */
+export const endIdleLiveSessions: SweepTask = {
+  name: 'endIdleLiveSessions',
+  run: (ctx) => endIdleSessions(ctx.deps()),
+};
+
 /** In this order: recalculations may complete enrollments whose certificates the last task issues. */
 export const sweepTasks: SweepTask[] = [
   purgeExpiredRefreshTokens,
@@ -72,6 +79,7 @@ export const sweepTasks: SweepTask[] = [
   finishDueLaunches,
   recalculateStaleEnrollments,
   issueMissingCertificates,
+  endIdleLiveSessions,
 ];
 
 /** Id of the BullMQ job scheduler that older versions ran the sweep with; removed at start. */

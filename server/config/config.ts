@@ -84,6 +84,8 @@ export interface Config {
   socketTokenGraceMs: number;
   /** Period of the maintenance sweep (overdue attempts, missing certificates). */
   sweepIntervalMs: number;
+  /** A live session without activity (start, "follow me", launches) this long is ended by the sweep. @defaultValue 12 h */
+  liveSessionIdleMs: number;
   /**
    * Which proxies' `X-Forwarded-*` headers to believe (Fastify's `trustProxy`): `false`, a number
    * of hops (the last N addresses of `X-Forwarded-For`), or the proxies' addresses and CIDRs.
@@ -398,6 +400,7 @@ export function loadConfig(envText: EnvText = process.env): Config {
     quizGraceMs: env.QUIZ_GRACE_MS,
     socketTokenGraceMs: env.SOCKET_TOKEN_GRACE_MS,
     sweepIntervalMs: env.SWEEP_INTERVAL_MS,
+    liveSessionIdleMs: env.LIVE_SESSION_IDLE_MS,
     trustProxy: trust,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     shutdownDrainMs: env.SHUTDOWN_DRAIN_MS,

@@ -98,6 +98,7 @@ export const EnvSchema = Type.Object({
   QUIZ_GRACE_MS: integer(0, 60_000, { default: 2000, description: 'Network grace after a quiz deadline.' }),
   SOCKET_TOKEN_GRACE_MS: integer(0, HOUR_MS, { default: 60_000, description: 'How long a socket with an expired token waits for auth:refresh.' }),
   SWEEP_INTERVAL_MS: integer(100, HOUR_MS, { default: 30_000, description: 'Period of the maintenance sweep.' }),
+  LIVE_SESSION_IDLE_MS: integer(1000, 30 * 24 * HOUR_MS, { default: 12 * HOUR_MS, description: 'The sweep ends a live session idle this long.' }),
   TRUST_PROXY: Type.Optional(
     Type.String({
       description: 'Whose X-Forwarded-* to believe: off (default); on (one hop); a hop count up to 20; or proxy addresses and CIDRs, comma-separated.',

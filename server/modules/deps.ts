@@ -150,6 +150,17 @@ export interface CertificateIssued {
   pdfUrl: string;
 }
 
+/** A live session changed (started, ended): everyone in the course's room hears it. */
+export interface LiveSessionChanged {
+  sessionId: string;
+  courseId: string;
+}
+
+/** "Follow me": the lesson a live session points everyone to (null: none). */
+export interface LiveSessionLessonChanged extends LiveSessionChanged {
+  lessonId: string | null;
+}
+
 /** Who lost access to a course's rooms: students who dropped, or everyone but its managers. */
 export type CourseAccessRevoked = { courseId: string; userIds: string[] } | { courseId: string; nonManagers: true };
 
@@ -186,6 +197,12 @@ export interface Publisher {
   /** An account was deactivated or changed role: its live connections must authenticate again. */
   accountChanged(userId: string): void;
   courseAccessRevoked(revoked: CourseAccessRevoked): void;
+  /** `session:started` to the course's room. */
+  liveSessionStarted(started: LiveSessionChanged): void;
+  /** `session:lesson` to the course's room. */
+  liveSessionLessonChanged(changed: LiveSessionLessonChanged): void;
+  /** `session:ended` to the course's room. */
+  liveSessionEnded(ended: LiveSessionChanged): void;
 }
 
 export type { Jobs, Logger };

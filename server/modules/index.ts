@@ -12,6 +12,7 @@ import attemptRoutes from './attempts/attempts.routes.js';
 import overrideRoutes from './overrides/overrides.routes.js';
 import certificateRoutes from './certificates/certificates.routes.js';
 import launchRoutes from './live-sessions/launches.routes.js';
+import liveSessionRoutes from './live-sessions/sessions.routes.js';
 import { createQuizHandlers } from './attempts/attempts.socket.js';
 import { createProgressHandlers } from './progress/progress.socket.js';
 
@@ -39,4 +40,5 @@ export default async function apiRoutes(app: FastifyInstance) {
   await app.register(overrideRoutes);
   await app.register(certificateRoutes);
   await app.register(launchRoutes);
+  await app.register(liveSessionRoutes);
 }

@@ -146,6 +146,14 @@ export const SessionQuizClosedPayload = Type.Object({ ...stamped, courseId: Uuid
 export const SessionLaunchCountsPayload = Type.Object({ ...stamped, courseId: Uuid, launchId: Uuid, counts: LaunchCounts });
 export const SessionLaunchSummaryPayload = Type.Object({ ...stamped, courseId: Uuid, launchId: Uuid, summary: LaunchSummaryJson });
 export const CertificateIssuedPayload = Type.Object({ ...stamped, certificateNumber: Type.String(), courseId: Uuid, pdfUrl: Type.String() });
+export const SessionStartedPayload = Type.Object({ ...stamped, sessionId: Uuid, courseId: Uuid });
+export const SessionLessonPayload = Type.Object({
+  ...stamped,
+  sessionId: Uuid,
+  courseId: Uuid,
+  lessonId: Type.Union([Uuid, Type.Null()], { description: 'The lesson to follow; null when the instructor cleared it' }),
+});
+export const SessionEndedPayload = Type.Object({ ...stamped, sessionId: Uuid, courseId: Uuid });
 
 /** Each server event and the schema of its payload. Who hears which: `server/realtime/publisher.ts`. */
 export const serverEvents = {
@@ -169,6 +177,12 @@ export const serverEvents = {
   'session:launch-counts': SessionLaunchCountsPayload,
   /** To the instructors, once, when the launch's last attempt is finished. */
   'session:launch-summary': SessionLaunchSummaryPayload,
+  /** A live session of the course started (§6): to `course:<id>`. */
+  'session:started': SessionStartedPayload,
+  /** "Follow me": the lesson everyone in the live session should look at. */
+  'session:lesson': SessionLessonPayload,
+  /** The live session ended (by an instructor, or by the sweep after it was idle). */
+  'session:ended': SessionEndedPayload,
 } as const satisfies Record<string, TSchema>;
 
 type ServerEvents = typeof serverEvents;
@@ -193,6 +207,9 @@ export type SessionQuizLaunchedPayload = Static<typeof SessionQuizLaunchedPayloa
 export type SessionQuizClosedPayload = Static<typeof SessionQuizClosedPayload>;
 export type SessionLaunchCountsPayload = Static<typeof SessionLaunchCountsPayload>;
 export type SessionLaunchSummaryPayload = Static<typeof SessionLaunchSummaryPayload>;
+export type SessionStartedPayload = Static<typeof SessionStartedPayload>;
+export type SessionLessonPayload = Static<typeof SessionLessonPayload>;
+export type SessionEndedPayload = Static<typeof SessionEndedPayload>;
 
 /** Room names: a user's own connections, a course's members, a course's managers. */
 export const rooms = {

@@ -13,6 +13,8 @@ import type {
   LaunchOpened,
   LaunchRef,
   LessonProgressRecorded,
+  LiveSessionChanged,
+  LiveSessionLessonChanged,
   Publisher,
 } from '../modules/deps.js';
 import type { SessionLaunchSummaryPayload } from './contract.js';
@@ -317,6 +319,22 @@ export class RealtimePublisher implements Publisher {
 
   courseAccessRevoked(revoked: CourseAccessRevoked): void {
     this.deps.revokeCourseAccess(revoked);
+  }
+
+  liveSessionStarted(started: LiveSessionChanged): void {
+    this.deps.emitter.emit(rooms.course(started.courseId), 'session:started', { sessionId: started.sessionId, courseId: started.courseId });
+  }
+
+  liveSessionLessonChanged(changed: LiveSessionLessonChanged): void {
+    this.deps.emitter.emit(rooms.course(changed.courseId), 'session:lesson', {
+      sessionId: changed.sessionId,
+      courseId: changed.courseId,
+      lessonId: changed.lessonId,
+    });
+  }
+
+  liveSessionEnded(ended: LiveSessionChanged): void {
+    this.deps.emitter.emit(rooms.course(ended.courseId), 'session:ended', { sessionId: ended.sessionId, courseId: ended.courseId });
   }
 
   close(): void {

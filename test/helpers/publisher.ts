@@ -24,6 +24,9 @@ export function recordingPublisher(next?: Publisher): Publisher & { calls: Calls
     certificateIssued: [],
     accountChanged: [],
     courseAccessRevoked: [],
+    liveSessionStarted: [],
+    liveSessionLessonChanged: [],
+    liveSessionEnded: [],
   } as unknown as Calls;
   const record = <M extends keyof Publisher>(method: M) =>
     ((...args: Parameters<Publisher[M]>) => {
@@ -57,5 +60,8 @@ export function recordingPublisher(next?: Publisher): Publisher & { calls: Calls
     certificateIssued: record('certificateIssued'),
     accountChanged: record('accountChanged'),
     courseAccessRevoked: record('courseAccessRevoked'),
+    liveSessionStarted: record('liveSessionStarted'),
+    liveSessionLessonChanged: record('liveSessionLessonChanged'),
+    liveSessionEnded: record('liveSessionEnded'),
   };
 }

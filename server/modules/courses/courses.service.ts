@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { Enrollment, type DifficultyLevel, type IEnrollment } from '../../../entities/index.js';
+import { LockMode } from '@mikro-orm/core';
+import { Course, Enrollment, type DifficultyLevel, type IEnrollment } from '../../../entities/index.js';
 import type { AuthUser } from '../auth/auth-user.js';
 import type { ServiceDeps } from '../deps.js';
 import { buildTree } from '../../domain/lesson-tree.js';
@@ -9,6 +10,7 @@ import { conflict, forbidden, notFound, unauthorized } from '../../platform/erro
 import { decimal, iso, toIso } from '../../platform/schemas.js';
 import type { CourseJson } from '../learning.schemas.js';
 import { assertVisible, grantsAccess, isManagerOf, requireCourseManager } from './courses.access.js';
+import { hasLiveSession } from '../live-sessions/sessions.service.js';
 import {
   countCourseEnrollments,
   courseRow,
@@ -179,14 +181,24 @@ export async function updateCourse(deps: Pick<ServiceDeps, 'em' | 'publisher'>, 
   const { course } = await requireCourseManager(em, courseId, user);
   if (input.slug !== undefined) assertUsableSlug(input.slug);
   const wasPublished = course.isPublished;
-  em.assign(course, input);
   try {
-    await em.flush();
+    if (wasPublished && input.isPublished === false) {
+      // The course row is locked before looking for a live session: a start that read it first
+      // (FOR SHARE) is waited for and then seen; a start after this waits and finds it a draft.
+      await em.transactional(async (tx) => {
+        const locked = await tx.findOneOrFail(Course, { id: courseId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+        if (await hasLiveSession(tx, courseId)) throw conflict('The course has a live session; end it before unpublishing');
+        tx.assign(locked, input);
+      });
+    } else {
+      em.assign(course, input);
+      await em.flush();
+    }
   } catch (error) {
     if (isSlugViolation(error)) throw conflict(`The slug "${input.slug}" is already taken`);
     throw error;
   }
-  if (wasPublished && !course.isPublished) deps.publisher.courseAccessRevoked({ courseId: course.id, nonManagers: true });
+  if (wasPublished && input.isPublished === false) deps.publisher.courseAccessRevoked({ courseId: course.id, nonManagers: true });
   return courseJsonById(em, course.id);
 }
 

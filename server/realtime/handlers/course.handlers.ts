@@ -1,3 +1,4 @@
+import { recordAttendance } from '../../modules/live-sessions/sessions.service.js';
 import { AppError } from '../../platform/errors.js';
 import type { ClientEventHandlers } from '../ack.js';
 import { authorizeCourseRooms } from '../course-rooms.js';
@@ -7,15 +8,20 @@ import { rooms } from '../contract.js';
 /** `course:join` and `course:leave`: room membership, authorised against the database every time. */
 export function createCourseHandlers(deps: { membership: CourseMembership }): ClientEventHandlers<'course:join' | 'course:leave'> {
   return {
-    async 'course:join'({ socket, em }, { courseId }) {
+    async 'course:join'({ socket, em, deps: serviceDeps }, { courseId }) {
       const allowed = await authorizeCourseRooms(em, socket.data.userId, courseId);
       if (!socket.connected) throw new AppError('CONFLICT', 'The socket disconnected');
       const wasIn = socket.rooms.has(rooms.course(courseId));
       socket.join(allowed.rooms);
       // A former manager rejoining as a student loses the instructors' room.
       if (!allowed.isManager) socket.leave(rooms.instructors(courseId));
+      // A student in the room during a live session attended it; written beside the presence
+      // bookkeeping, and never failing the join (recordAttendance logs and returns).
+      const attendance = allowed.isManager ? Promise.resolve() : recordAttendance(serviceDeps, courseId, socket.data.userId);
       if (!wasIn) await deps.membership.entered(socket, courseId);
-      return { courseId, online: await deps.membership.online(courseId) };
+      const online = await deps.membership.online(courseId);
+      await attendance;
+      return { courseId, online };
     },
 
     async 'course:leave'({ socket }, { courseId }) {
