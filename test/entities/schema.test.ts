@@ -746,10 +746,11 @@ await t.test('the overdue policy migration backfills running attempts with the d
   ]);
   t.same(row, { overdue_handling: 'autosubmit', grace_period_seconds: 0, window_is_deadline: true });
   await client.query(`update quiz_attempts set status = 'abandoned' where id = $1`, [attempt]);
-  t.same(await revertThrough(OVERDUE_POLICY), [OVERDUE_POLICY]);
+  // The live-sessions migration sorts after it, so it reverts (and re-applies) with it.
+  t.same(await revertThrough(OVERDUE_POLICY), [LIVE_SESSIONS, OVERDUE_POLICY]);
   const [back] = await rows(`select status from quiz_attempts where id = $1`, [attempt]);
   t.same(back, { status: 'submitted' }, 'abandoned reads as submitted without the new status');
-  t.same(await migrateUp(config), [OVERDUE_POLICY]);
+  t.same(await migrateUp(config), [OVERDUE_POLICY, LIVE_SESSIONS]);
   await client.query(`delete from quiz_attempts where id = $1`, [attempt]);
   await client.query(`delete from enrollments where id = $1`, [enrollment]);
   await client.query(`delete from courses where id = $1`, [course]);

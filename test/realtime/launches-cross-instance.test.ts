@@ -1,5 +1,6 @@
 import t from 'tap';
 import { buildApp } from '../../server/app.js';
+import { startInProcessWorkers } from '../../workers/in-process.js';
 import { LaunchCreatedJson } from '../../server/modules/live-sessions/launches.schemas.js';
 import { createTestEnv } from '../helpers/app.js';
 import { call } from '../helpers/http.js';
@@ -8,12 +9,14 @@ import { liveSession } from '../modules/live-sessions/launch-fixtures.js';
 import { courseWithLessons, ok, publishedQuiz } from './fixtures.js';
 import { client, connect, listen, nextEvent, record, request, socketPool } from './socket-helpers.js';
 
-// Two API instances on one database and one Redis prefix; no workers.
+// Two API instances on one database and one Redis prefix; A runs the workers (the launch's job).
 const env = await createTestEnv(t, 'launches-cross', { QUIZ_GRACE_MS: '200', SWEEP_INTERVAL_MS: '3600000' });
 const a = await buildApp(env.config);
 const b = await buildApp(env.config);
 env.defer(() => a.close());
 env.defer(() => b.close());
+const workers = await startInProcessWorkers(a);
+env.defer(() => workers.close());
 await listen(a);
 const urlB = await listen(b);
 const sockets = socketPool();
@@ -58,5 +61,5 @@ t.test('a launch made on instance A reaches a student connected to instance B on
   const summary = nextEvent(teacher, 'session:launch-summary');
   await call(a, 'POST', `/api/launches/${created.launch.id}/close`, owner);
   t.match(await closed, { launchId: created.launch.id });
-  t.match(await summary, { summary: { started: 1, graded: 1 } });
+  t.match(await summary, { summary: { started: 1, abandoned: 1 } }, 'finished by the job on A, heard on B');
 });

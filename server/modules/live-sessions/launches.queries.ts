@@ -219,14 +219,15 @@ export async function closeLaunchWindow(tx: SqlRunner, launchId: string): Promis
 
 /**
  * Moves the launch's shared close by `seconds`, and with it every running attempt of the launch
- * whose deadline is at or after the old close (those a close cut short stay). Nothing moves, and
- * null comes back, when the new close would not be in the future or the launch is closed.
+ * whose deadline is at or after the old close. Nothing moves, and null comes back, when the window
+ * has already ended (a close is never undone), the launch is closed, or the new close would not be
+ * in the future.
  */
 export async function shiftLaunchClose(tx: SqlRunner, launchId: string, seconds: number): Promise<{ closes_at: string; moved: MovedAttemptRow[] } | null> {
   const [launch] = await tx.execute<Array<{ closes_at: string; old_closes_at: string }>>(
     `UPDATE quiz_launches l SET closes_at = l.closes_at + make_interval(secs => ?)
        FROM (SELECT id, closes_at AS old_closes_at FROM quiz_launches WHERE id = ? FOR UPDATE) old
-      WHERE l.id = old.id AND l.closed_at IS NULL AND l.closes_at + make_interval(secs => ?) > greatest(now(), l.opens_at)
+      WHERE l.id = old.id AND l.closed_at IS NULL AND l.closes_at > now() AND l.closes_at + make_interval(secs => ?) > greatest(now(), l.opens_at)
       RETURNING l.closes_at, old.old_closes_at`,
     [seconds, launchId, seconds],
   );
@@ -244,8 +245,8 @@ export async function shiftLaunchClose(tx: SqlRunner, launchId: string, seconds:
 
 /**
  * Moves one student's offset in the launch by `seconds`, and its running attempt's deadline with
- * it. Null, with nothing changed, when the student's new deadline would not be in the future or
- * the launch is closed; `moved` is empty when the student has no running attempt (the offset
+ * it. Null, with nothing changed, when the student's deadline has already passed, its new one would
+ * not be in the future, or the launch is closed; `moved` is empty when the student has no running attempt (the offset
  * applies if it joins).
  */
 export async function shiftStudentOffset(
@@ -257,13 +258,13 @@ export async function shiftStudentOffset(
   const [launch] = await tx.execute<Array<{ student_offset: number }>>(
     `UPDATE quiz_launches l
         SET student_offsets = l.student_offsets || jsonb_build_object(?::text, coalesce((l.student_offsets ->> ?::text)::int, 0) + ?)
-      WHERE l.id = ? AND l.closed_at IS NULL
-        AND coalesce((SELECT a.deadline FROM quiz_attempts a JOIN enrollments e ON e.id = a.enrollment_id
-                       WHERE a.launch_id = l.id AND e.student_id = ? AND a.status = 'in_progress'),
-                     l.closes_at + make_interval(secs => coalesce((l.student_offsets ->> ?::text)::int, 0)))
-            + make_interval(secs => ?) > now()
+       FROM (SELECT coalesce((SELECT a.deadline FROM quiz_attempts a JOIN enrollments e ON e.id = a.enrollment_id
+                               WHERE a.launch_id = ql.id AND e.student_id = ? AND a.status = 'in_progress'),
+                             ql.closes_at + make_interval(secs => coalesce((ql.student_offsets ->> ?::text)::int, 0))) AS deadline
+               FROM quiz_launches ql WHERE ql.id = ? FOR UPDATE) current
+      WHERE l.id = ? AND l.closed_at IS NULL AND current.deadline > now() AND current.deadline + make_interval(secs => ?) > now()
       RETURNING (l.student_offsets ->> ?::text)::int AS student_offset`,
-    [studentId, studentId, seconds, launchId, studentId, studentId, seconds, studentId],
+    [studentId, studentId, seconds, studentId, studentId, launchId, launchId, seconds, studentId],
   );
   if (!launch) return null;
   const moved = await tx.execute<MovedAttemptRow[]>(

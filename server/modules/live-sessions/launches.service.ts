@@ -346,9 +346,11 @@ export async function extendLaunch(
       studentId === undefined ? await shiftLaunchClose(tx, launchId, input.seconds) : await shiftStudentOffset(tx, launchId, studentId, input.seconds),
     );
     if (!result) {
+      // Refused in the statement; say why. A negative move that lands in the past is the only `DEADLINE_NOT_IN_FUTURE`.
       const current = (await launchRow(deps.em, launchId))!;
       if (current.closed_at) throw conflict('This launch is closed');
-      throw new AppError('DEADLINE_NOT_IN_FUTURE', 'The new deadline would not be in the future');
+      if (input.seconds < 0) throw new AppError('DEADLINE_NOT_IN_FUTURE', 'The new deadline would not be in the future');
+      throw conflict(studentId === undefined ? "This launch's window has ended" : "This student's deadline has passed");
     }
     const moved = result.moved.map(deadlineChanged);
     if ('closes_at' in result) {
