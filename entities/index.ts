@@ -28,10 +28,10 @@ export * from './quiz-attempt.entity.js';
 export * from './uploaded-file.entity.js';
 export * from './certificate.entity.js';
 export * from './progress-client-key.entity.js';
-export * from './live-session.entity.js';
-export * from './quiz-launch.entity.js';
 export * from './quiz-override.entity.js';
 export * from './idempotency-key.entity.js';
+export * from './live-session.entity.js';
+export * from './quiz-launch.entity.js';
 
 /** Every entity, in dependency order; given to MikroORM explicitly (no folder discovery). */
 export const allEntities = [
@@ -47,9 +47,9 @@ export const allEntities = [
   UploadedFile,
   Certificate,
   ProgressClientKey,
+  QuizOverride,
+  IdempotencyKey,
   LiveSession,
   LiveSessionAttendance,
   QuizLaunch,
-  QuizOverride,
-  IdempotencyKey,
 ];

@@ -69,16 +69,23 @@ export function answersAccepted(deadline: Date | null, now: Date, graceMs: numbe
 
 /**
  * What finishing an attempt left open means: `autosubmit` grades its saved answers; the others
- * abandon it (never graded). A launched attempt without a single saved answer is abandoned
- * whatever the policy: the student may never have seen it, so it is neither graded as zero nor
- * counted against `maxAttempts`.
+ * abandon it (never graded). A launched attempt without a saved answer is abandoned whatever the
+ * policy (`launchedWithoutAnswers`): the student may never have seen it.
  */
 export function finishingAction(
   handling: OverdueHandling,
   attempt: { launched: boolean; answered: boolean } = { launched: false, answered: true },
 ): 'grade' | 'abandon' {
-  if (attempt.launched && !attempt.answered) return 'abandon';
+  if (launchedWithoutAnswers(attempt)) return 'abandon';
   return handling === 'autosubmit' ? 'grade' : 'abandon';
+}
+
+/**
+ * A launched attempt that ends with no saved answer (SPEC §6): abandoned when finished, and not
+ * counted against `maxAttempts` (SQL twin: `COUNTED_ATTEMPT` in attempts.queries.ts).
+ */
+export function launchedWithoutAnswers(attempt: { launched: boolean; answered: boolean }): boolean {
+  return attempt.launched && !attempt.answered;
 }
 
 /** The bounds of one deadline change (`POST /attempts/:id/extend`): a week either way. */

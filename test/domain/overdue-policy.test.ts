@@ -3,6 +3,7 @@ import {
   answersAccepted,
   deadlineChangeError,
   finishingAction,
+  launchedWithoutAnswers,
   MAX_DEADLINE_CHANGE_SECONDS,
   MAX_GRACE_PERIOD_SECONDS,
   overduePolicyError,
@@ -68,4 +69,12 @@ t.test('a deadline change is a non-zero integer within a week either way', async
   t.equal(deadlineChangeError(MAX_DEADLINE_CHANGE_SECONDS), null);
   for (const bad of [0, 1.5, MAX_DEADLINE_CHANGE_SECONDS + 1, -MAX_DEADLINE_CHANGE_SECONDS - 1, Number.NaN])
     t.type(deadlineChangeError(bad), 'string', String(bad));
+});
+
+t.test('a launched attempt without a saved answer is abandoned whatever the policy', async (t) => {
+  t.equal(finishingAction('autosubmit', { launched: true, answered: false }), 'abandon');
+  t.equal(finishingAction('autosubmit', { launched: true, answered: true }), 'grade');
+  t.equal(finishingAction('autosubmit', { launched: false, answered: false }), 'grade', 'self-paced: the policy decides');
+  t.ok(launchedWithoutAnswers({ launched: true, answered: false }));
+  t.notOk(launchedWithoutAnswers({ launched: false, answered: false }));
 });

@@ -1,7 +1,7 @@
 import { UserResponse } from '../../server/modules/users/users.schemas.js';
 import { Page } from '../../server/platform/schemas.js';
 import { CourseJson, EnrollmentJson } from '../../server/modules/learning.schemas.js';
-import { AttemptJson } from '../../server/modules/attempts/attempts.schemas.js';
+import { AttemptJson, ExtendedAttemptJson } from '../../server/modules/attempts/attempts.schemas.js';
 import t from 'tap';
 import { buildApp } from '../../server/app.js';
 import { rooms } from '../../server/realtime/contract.js';
@@ -75,6 +75,25 @@ t.test('a student whose socket is on B gets ticks from B and a timely quiz:expir
   const ticks = seen.filter((e) => e.event === 'quiz:tick');
   t.ok(ticks.length >= 2, `${ticks.length} ticks`);
   t.equal(seen.filter((e) => e.event === 'quiz:expired').length, 1, 'once');
+});
+
+t.test('an extend made through A moves the ticks and the expiry of a student connected to B', async (t) => {
+  const student = await createUser(a, 'student');
+  const { course } = await courseWithLessons(a, owner, [student]);
+  const { quiz } = await publishedQuiz(a, owner, course.id, { timeLimitSeconds: 2 });
+  const pupil = await socketOn(urlB, student);
+  const firstTick = nextEvent(pupil, 'quiz:tick', undefined, 3000);
+  const attempt = await ok(await call(a, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201, AttemptJson);
+  await firstTick;
+  const changed = nextEvent(pupil, 'quiz:deadline-changed');
+  const extended = await ok(await call(a, 'POST', `/api/attempts/${attempt.id}/extend`, owner, { seconds: 3 }), 200, ExtendedAttemptJson);
+  const extendedAt = Date.now();
+  t.match(await changed, { attemptId: attempt.id, deadline: extended.deadline });
+  const tick = await nextEvent(pupil, 'quiz:tick', () => Date.now() > extendedAt, 3000);
+  t.ok(tick.remainingMs > 2000, `B ticks towards the new deadline (${tick.remainingMs} ms left)`);
+  await nextEvent(pupil, 'quiz:expired', undefined, 7000);
+  const late = Date.now() - Date.parse(extended.deadline);
+  t.ok(late >= -50 && late < 500, `quiz:expired from B at the new deadline (${late} ms after it)`);
 });
 
 t.test('a dropped student leaves the course room and presence on every instance at once', async (t) => {

@@ -55,6 +55,12 @@ const ATTEMPT_FROM = `
 const ATTEMPT_SELECT = `SELECT ${ATTEMPT_COLUMNS} ${ATTEMPT_FROM}`;
 const QUESTION_COLUMNS = 'id, question_text, question_type, points, options, correct_answer, explanation';
 
+/**
+ * Attempts that count against `maxAttempts`: all but launched attempts abandoned without a saved
+ * answer (SPEC §6; the rule's JS twin is `launchedWithoutAnswers` in server/domain/quiz-timing.ts).
+ */
+const COUNTED_ATTEMPT = `NOT (launch_id IS NOT NULL AND status = 'abandoned' AND coalesce(answers, '{}'::jsonb) = '{}'::jsonb)`;
+
 /** The attempt with its joined columns; `lock` takes its row lock (inside a transaction). */
 export async function attemptRow(db: SqlRunner, attemptId: string, lock = false): Promise<AttemptRow | null> {
   const [row] = await db.execute<AttemptRow[]>(`${ATTEMPT_SELECT} WHERE a.id = ?${lock ? ' FOR UPDATE OF a' : ''}`, [attemptId]);
@@ -92,11 +98,10 @@ export async function questionRows(db: SqlRunner, questionIds: string[]): Promis
   return db.execute<QuestionRow[]>(`SELECT ${QUESTION_COLUMNS} FROM quiz_questions WHERE id IN (${questionIds.map(() => '?').join(', ')})`, questionIds);
 }
 
-/** Attempts of this enrollment at this quiz that are finished and count (a launched one abandoned without answers does not). */
+/** Attempts of this enrollment at this quiz that are finished and count (see `COUNTED_ATTEMPT`). */
 export async function finishedAttemptCount(db: SqlRunner, enrollmentId: string, quizId: string): Promise<number> {
   const [{ used }] = await db.execute<Array<{ used: number }>>(
-    `SELECT count(*)::int AS used FROM quiz_attempts WHERE enrollment_id = ? AND quiz_id = ? AND status <> 'in_progress'
-        AND NOT (launch_id IS NOT NULL AND status = 'abandoned' AND coalesce(answers, '{}'::jsonb) = '{}'::jsonb)`,
+    `SELECT count(*)::int AS used FROM quiz_attempts WHERE enrollment_id = ? AND quiz_id = ? AND status <> 'in_progress' AND ${COUNTED_ATTEMPT}`,
     [enrollmentId, quizId],
   );
   return used;
@@ -115,14 +120,10 @@ export async function lockEnrollment(tx: SqlRunner, enrollmentId: string): Promi
   await tx.execute('SELECT id FROM enrollments WHERE id = ? FOR UPDATE', [enrollmentId]);
 }
 
-/**
- * How many attempts this enrollment has at this quiz (a launched attempt abandoned without an
- * answer does not count: the student may never have seen it), and the last attempt number.
- */
+/** How many attempts this enrollment has at this quiz that count against `maxAttempts`, and the last attempt number. */
 export async function attemptNumbers(tx: SqlRunner, enrollmentId: string, quizId: string): Promise<{ count: number; last: number }> {
   const [numbers] = await tx.execute<Array<{ count: number; last: number }>>(
-    `SELECT (count(*) FILTER (WHERE NOT (launch_id IS NOT NULL AND status = 'abandoned' AND coalesce(answers, '{}'::jsonb) = '{}'::jsonb)))::int AS count,
-            coalesce(max(attempt_number), 0)::int AS last
+    `SELECT count(*) FILTER (WHERE ${COUNTED_ATTEMPT})::int AS count, coalesce(max(attempt_number), 0)::int AS last
        FROM quiz_attempts WHERE enrollment_id = ? AND quiz_id = ?`,
     [enrollmentId, quizId],
   );

@@ -500,8 +500,8 @@ async function gradeRow(
   if (options.auto && windowOpen) return unchanged;
   // Past the window, the server finishes it by its policy, whoever asks (a late submit included).
   const byServer = options.auto || !windowOpen;
-  const launched = { launched: row.launch_id !== null, answered: Object.keys(row.answers ?? {}).length > 0 };
-  if (byServer && finishingAction(row.overdue_handling, launched) === 'abandon') {
+  const attemptShape = { launched: row.launch_id !== null, answered: Object.keys(row.answers ?? {}).length > 0 };
+  if (byServer && finishingAction(row.overdue_handling, attemptShape) === 'abandon') {
     const abandoned = await writeAbandon(db, row.id, version);
     if (!abandoned) return undefined;
     return { graded: false, abandoned: true, row: { ...row, ...abandoned }, expired: true, questions: null };
@@ -701,7 +701,8 @@ export interface ExtendedAttempt {
  * `POST /attempts/:id/extend {seconds}` (the course owner or an admin): moves a running timed
  * attempt's deadline by `seconds` (negative allowed). 409 `CONFLICT` when the attempt is finished
  * or untimed, 409 `DEADLINE_NOT_IN_FUTURE` when the new deadline would not be after now. With an
- * idempotency key, a retry replays the first reply instead of moving the deadline again.
+ * idempotency key, a retry replays the first reply instead of moving the deadline again; the key's
+ * scope is the route with its attempt and the caller, so one key reused on another attempt applies there.
  */
 export async function extendAttempt(
   deps: Pick<ServiceDeps, 'em' | 'config' | 'clock' | 'publisher' | 'jobs'>,
@@ -726,5 +727,5 @@ export async function extendAttempt(
     return { statusCode: 200, body: { attemptId, deadline: moved.deadline, submitUntil: moved.submitUntil, serverNow: deps.clock.now().toISOString() } };
   };
   if (idempotencyKey === undefined) return { ...(await extend()), replayed: false };
-  return withIdempotency<ExtendedAttempt>(deps.em, { scope: `POST /attempts/:id/extend ${user.id}`, key: idempotencyKey }, extend);
+  return withIdempotency<ExtendedAttempt>(deps.em, { scope: `POST /attempts/${attemptId}/extend ${user.id}`, key: idempotencyKey }, extend);
 }

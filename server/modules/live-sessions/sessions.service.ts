@@ -2,6 +2,8 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AuthUser } from '../auth/auth-user.js';
 import { loadCourseAccess, requireCourseManager } from '../courses/courses.access.js';
 import type { ServiceDeps } from '../deps.js';
+import type { GradingDeps } from '../attempts/attempts.service.js';
+import { closeOpenLaunchOfSession } from './launches.service.js';
 import { conflict, forbidden, notFound } from '../../platform/errors.js';
 import { decimal, iso, toIso } from '../../platform/schemas.js';
 import type { SqlRunner } from '../../platform/db/sql.js';
@@ -181,9 +183,13 @@ export async function setCurrentLesson(
  * session ends, for `POST /live-sessions/:id/end` and the sweep alike: closing the session's open
  * launch belongs here, before the session's row is ended.
  */
-export async function finishLiveSession(deps: Pick<ServiceDeps, 'em' | 'publisher'>, sessionId: string, options: { idleMs?: number } = {}): Promise<boolean> {
+export async function finishLiveSession(deps: GradingDeps, sessionId: string, options: { idleMs?: number } = {}): Promise<boolean> {
+  // Ended by an instructor: the open launch closes first (its window ends, its attempts finish by
+  // their policy). Ended as idle: only once the conditional end found it still idle.
+  if (options.idleMs === undefined) await closeOpenLaunchOfSession(deps, sessionId);
   const ended = await endSessionRow(deps.em, sessionId, options.idleMs);
   if (!ended) return false;
+  if (options.idleMs !== undefined) await closeOpenLaunchOfSession(deps, sessionId);
   deps.publisher.liveSessionEnded({ sessionId: ended.id, courseId: ended.course_id });
   return true;
 }
@@ -192,7 +198,7 @@ export async function finishLiveSession(deps: Pick<ServiceDeps, 'em' | 'publishe
  * `POST /live-sessions/:id/end` (the owner, or any admin): ends the session. Ending one that has
  * already ended is 409 `CONFLICT` (nothing changes, nothing is announced again).
  */
-export async function endLiveSession(deps: Pick<ServiceDeps, 'em' | 'publisher'>, user: AuthUser, sessionId: string): Promise<LiveSessionJson> {
+export async function endLiveSession(deps: GradingDeps, user: AuthUser, sessionId: string): Promise<LiveSessionJson> {
   const { em } = deps;
   await requireSessionManager(em, sessionId, user);
   if (!(await finishLiveSession(deps, sessionId))) throw conflict('The live session has already ended');
@@ -205,7 +211,7 @@ export async function endLiveSession(deps: Pick<ServiceDeps, 'em' | 'publisher'>
 const IDLE_BATCH = 500;
 
 /** The sweep: ends live sessions idle for `config.liveSessionIdleMs` (12 h by default); how many it ended. */
-export async function endIdleLiveSessions(deps: Pick<ServiceDeps, 'em' | 'publisher' | 'config'>): Promise<number> {
+export async function endIdleLiveSessions(deps: GradingDeps): Promise<number> {
   const idleMs = deps.config.liveSessionIdleMs;
   let ended = 0;
   for (const sessionId of await idleSessionIds(deps.em, idleMs, IDLE_BATCH)) {

@@ -10,26 +10,24 @@ export type OverrideRow = RowOf<IQuizOverride>;
 /** The override with its student's name (for the list). */
 export type OverrideListRow = OverrideRow & { student_name: string };
 
-/**
- * Sets a student's override and returns it with the extra time it had before (0 when new), in one
- * statement: the previous row is locked by the CTE while the upsert replaces it.
- */
+/** The student's override, locked until the end of the transaction (null when there is none). */
+export async function lockOverride(tx: SqlRunner, quizId: string, studentId: string): Promise<OverrideRow | null> {
+  const [row] = await tx.execute<OverrideRow[]>('SELECT * FROM quiz_overrides WHERE quiz_id = ? AND student_id = ? FOR UPDATE', [quizId, studentId]);
+  return row ?? null;
+}
+
+/** Sets a student's override (one upsert: the primary key settles two first PUTs racing). */
 export async function upsertOverride(
-  db: SqlRunner,
+  tx: SqlRunner,
   override: { quizId: string; studentId: string; extraAttempts: number; extraTimeSeconds: number },
-): Promise<OverrideRow & { previous_extra_attempts: number; previous_extra_time_seconds: number }> {
-  const [row] = await db.execute<Array<OverrideRow & { previous_extra_attempts: number; previous_extra_time_seconds: number }>>(
-    `WITH previous AS (
-       SELECT extra_attempts, extra_time_seconds FROM quiz_overrides WHERE quiz_id = ? AND student_id = ? FOR UPDATE
-     )
-     INSERT INTO quiz_overrides (quiz_id, student_id, extra_attempts, extra_time_seconds)
+): Promise<OverrideRow> {
+  const [row] = await tx.execute<OverrideRow[]>(
+    `INSERT INTO quiz_overrides (quiz_id, student_id, extra_attempts, extra_time_seconds)
      VALUES (?, ?, ?, ?)
      ON CONFLICT (quiz_id, student_id) DO UPDATE
         SET extra_attempts = excluded.extra_attempts, extra_time_seconds = excluded.extra_time_seconds, updated_at = now()
-     RETURNING quiz_overrides.*,
-               coalesce((SELECT extra_attempts FROM previous), 0) AS previous_extra_attempts,
-               coalesce((SELECT extra_time_seconds FROM previous), 0) AS previous_extra_time_seconds`,
-    [override.quizId, override.studentId, override.quizId, override.studentId, override.extraAttempts, override.extraTimeSeconds],
+     RETURNING *`,
+    [override.quizId, override.studentId, override.extraAttempts, override.extraTimeSeconds],
   );
   return row;
 }

@@ -7,7 +7,8 @@ import { grantsAccess } from '../courses/courses.access.js';
 import { loadQuiz } from '../quizzes/quizzes.service.js';
 import { moveDeadlines } from '../attempts/attempts.service.js';
 import type { IQuiz } from '../../../entities/index.js';
-import { attemptsUsed, deleteOverrideRow, enrollmentStatusOf, overrideRows, runningAttemptId, upsertOverride } from './overrides.queries.js';
+import { sqlTransaction } from '../../platform/db/sql.js';
+import { attemptsUsed, deleteOverrideRow, enrollmentStatusOf, lockOverride, overrideRows, runningAttemptId, upsertOverride } from './overrides.queries.js';
 
 /** The quiz, if the caller manages its course (403 otherwise; drafts are 404 to others). */
 async function managedQuiz(deps: Pick<ServiceDeps, 'em'>, user: AuthUser, quizId: string): Promise<{ quiz: IQuiz; courseId: string }> {
@@ -50,12 +51,17 @@ export async function putOverride(
 ) {
   const { quiz, courseId } = await managedQuiz(deps, user, quizId);
   if (!grantsAccess(await enrollmentStatusOf(deps.em, courseId, studentId))) throw notFound('Student enrolled in this course');
-  const row = await upsertOverride(deps.em, { quizId: quiz.id, studentId, extraAttempts: input.extraAttempts, extraTimeSeconds: input.extraTimeSeconds });
+  // The previous values under the row lock: two PUTs in a row each move the running attempt by their own change.
+  const { row, previous } = await sqlTransaction(deps.em, async (tx) => {
+    const before = await lockOverride(tx, quiz.id, studentId);
+    const after = await upsertOverride(tx, { quizId: quiz.id, studentId, extraAttempts: input.extraAttempts, extraTimeSeconds: input.extraTimeSeconds });
+    return { row: after, previous: { extraAttempts: before?.extra_attempts ?? 0, extraTimeSeconds: before?.extra_time_seconds ?? 0 } };
+  });
   const used = (await attemptsUsed(deps.em, quiz.id, [studentId])).get(studentId);
   let runningAttempt: { attemptId: string; deadline: string; submitUntil: string } | null | undefined;
   if (input.applyToRunning) {
     runningAttempt = null;
-    const delta = row.extra_time_seconds - row.previous_extra_time_seconds;
+    const delta = row.extra_time_seconds - previous.extraTimeSeconds;
     const attemptId = delta === 0 ? null : await runningAttemptId(deps.em, quiz.id, studentId);
     if (attemptId) {
       const [moved] = await moveDeadlines(deps, [{ attemptId, seconds: delta }]);
@@ -67,7 +73,7 @@ export async function putOverride(
     studentId: row.student_id,
     extraAttempts: row.extra_attempts,
     extraTimeSeconds: row.extra_time_seconds,
-    keyRevealed: hasSeenKey(quiz, row.previous_extra_attempts, used),
+    keyRevealed: hasSeenKey(quiz, previous.extraAttempts, used),
     createdAt: toIso(row.created_at),
     updatedAt: toIso(row.updated_at),
     ...(runningAttempt === undefined ? {} : { runningAttempt }),

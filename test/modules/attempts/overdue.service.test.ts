@@ -200,3 +200,36 @@ t.test('a moved deadline: the job queued for the old one does nothing and says w
 
   t.same(await moveDeadlines(serviceDeps(app).deps, [{ attemptId: attempt.id, seconds: -3600 }]), [], 'not into the past');
 });
+
+t.test('a launched attempt finished without a saved answer is abandoned whatever the policy, and does not count against maxAttempts', async (t) => {
+  const student = await createUser(app, 'student');
+  const { quiz, course, tf } = await publishedQuiz(app, owner, [student], { timeLimitMinutes: 10, maxAttempts: 1, overdueHandling: 'autosubmit' });
+  const [session] = await db().execute<Array<{ id: string }>>(`INSERT INTO live_sessions (course_id, started_by) VALUES (?, ?) RETURNING id`, [
+    course.id,
+    owner.id,
+  ]);
+  // One open launch per session: each earlier one is closed first, as the launches flow does.
+  const launch = async () => {
+    await db().execute('UPDATE quiz_launches SET closed_at = now() WHERE session_id = ? AND closed_at IS NULL', [session!.id]);
+    const [row] = await db().execute<Array<{ id: string }>>(
+      `INSERT INTO quiz_launches (session_id, quiz_id, closes_at) VALUES (?, ?, now() + interval '10 minutes') RETURNING id`,
+      [session!.id, quiz.id],
+    );
+    return row!.id;
+  };
+
+  const silent = await startAttempt(serviceDeps(app).deps, asAuth(student), quiz.id);
+  await db().execute('UPDATE quiz_attempts SET launch_id = ? WHERE id = ?', [await launch(), silent.attempt.id]);
+  await placeDeadline(silent.attempt.id, -(GRACE_MS + 300));
+  const job = serviceDeps(app);
+  t.same(await gradeAtDeadline(job.deps, silent.attempt.id), { graded: true, status: 'abandoned' }, 'abandoned although the quiz autosubmits');
+  t.same(job.publisher.log, ['attemptAbandoned']);
+
+  const next = await startAttempt(serviceDeps(app).deps, asAuth(student), quiz.id);
+  t.equal(next.created, true, 'the unanswered launched attempt did not use up the only attempt');
+  await db().execute('UPDATE quiz_attempts SET launch_id = ? WHERE id = ?', [await launch(), next.attempt.id]);
+  await saveAnswer(serviceDeps(app).deps, asAuth(student), next.attempt.id, tf.id, true);
+  await placeDeadline(next.attempt.id, -(GRACE_MS + 300));
+  t.same(await gradeAtDeadline(serviceDeps(app).deps, next.attempt.id), { graded: true, status: 'graded' }, 'with a saved answer the policy applies');
+  await t.rejects(startAttempt(serviceDeps(app).deps, asAuth(student), quiz.id), { code: 'MAX_ATTEMPTS_REACHED' }, 'an answered launched attempt counts');
+});

@@ -345,3 +345,27 @@ t.test('close vs a submit vs the deadline job: each attempt finished once', asyn
   const statuses = await launchAttemptStatuses(app, created.launch.id);
   t.equal((statuses.graded ?? 0) + (statuses.abandoned ?? 0), 6, `every attempt finished (${JSON.stringify(statuses)})`);
 });
+
+t.test('ending the session closes its open launch first', async (t) => {
+  const pupil = await createUser(app, 'student');
+  const { course } = await courseWithLessons(app, owner, [pupil]);
+  const { quiz, tf } = await publishedQuiz(app, owner, course.id, { timeLimitSeconds: 600 });
+  const [teacher] = await online(course.id, [owner]);
+  const started = await ok(await call(app, 'POST', `/api/courses/${course.id}/live-sessions`, owner), 201);
+  const sessionId = (started as { id: string }).id;
+  const [socket] = await online(course.id, [pupil]);
+  const seen = record(socket!);
+  const created = await ok(await launch(sessionId, owner, { quizId: quiz.id }), 201, LaunchCreatedJson);
+  const attemptId = created.started[0]!.attemptId;
+  t.equal((await request(socket!, 'quiz:answer', { attemptId, questionId: tf.id, answer: true })).ok, true);
+  const summary = nextEvent(teacher!, 'session:launch-summary', undefined, 8000);
+  const ended = nextEvent(socket!, 'session:ended');
+  await ok(await call(app, 'POST', `/api/live-sessions/${sessionId}/end`, owner), 200);
+  await ended;
+  const order = seen.map((e) => e.event).filter((name) => name === 'session:quiz-closed' || name === 'session:ended');
+  t.same(order, ['session:quiz-closed', 'session:ended'], 'the window ends before the session');
+  t.match(await summary, { launchId: created.launch.id, summary: { started: 1, graded: 1 } });
+  const state = await ok(await call(app, 'GET', `/api/launches/${created.launch.id}`, owner), 200, LaunchJson);
+  t.ok(state.closedAt, 'the launch closed');
+  errorOf(await launch(sessionId, owner, { quizId: quiz.id }), 409, 'CONFLICT');
+});
