@@ -398,7 +398,7 @@ export async function finishOverdueAttempt(deps: GradingDeps, attemptId: string)
   // Untimed attempts are never overdue.
   if (due === null) return { outcome: 'not-due', dueAt: null };
   if (due > deps.clock.now().getTime()) return { outcome: 'not-due', dueAt: due };
-  const finished = await gradeOnce(deps, attemptId, { auto: true });
+  const finished = await gradeOnce(deps, attemptId, { auto: true, onlyWhenDue: true });
   if (!finished) return { outcome: 'missing' };
   const { outcome } = finished;
   if (outcome.graded) return { outcome: 'graded', attempt: outcome };
@@ -432,7 +432,10 @@ export async function gradeAtDeadline(deps: GradingDeps, attemptId: string): Pro
 }
 
 interface GradeOptions {
+  /** Finished by the server (its overdue policy applies), not submitted by the student. */
   auto: boolean;
+  /** Only when the submit window (plus grace) has closed, checked on the row as written (`finishOverdueAttempt`). */
+  onlyWhenDue?: boolean;
   answers?: Record<string, unknown>;
   /** Tries without a lock before locking the row (default `OPTIMISTIC_TRIES`; 0 locks at once). */
   optimisticTries?: number;
@@ -496,8 +499,8 @@ async function gradeRow(
   const deadline = row.deadline ? new Date(row.deadline) : null;
   const window = { deadline, submitUntil: row.submit_until ? new Date(row.submit_until) : null };
   const windowOpen = submitWindowOpen(window, now, deps.config.quizGraceMs);
-  // The server finishes only what is due (the deadline may have moved since it was looked at).
-  if (options.auto && windowOpen) return unchanged;
+  // Finishing by the deadline finishes only what is due (the deadline may have moved since it was looked at).
+  if (options.onlyWhenDue && windowOpen) return unchanged;
   // Past the window, the server finishes it by its policy, whoever asks (a late submit included).
   const byServer = options.auto || !windowOpen;
   const attemptShape = { launched: row.launch_id !== null, answered: Object.keys(row.answers ?? {}).length > 0 };
