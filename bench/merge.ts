@@ -23,7 +23,7 @@ if (!out || dirs.length === 0) {
 const runs = await Promise.all(dirs.map(async (dir) => JSON.parse(await readFile(join(dir, 'latest.json'), 'utf8')) as Run));
 const byScenario = new Map<string, Run>();
 for (const run of runs) for (const key of run.scenarios) byScenario.set(key, run);
-const order = ['5', '2', '1', '3', '4', '6', '7', '8'];
+const order = ['5', '2', '1', '3', '4', '6', '7', '8', '9'];
 const rows: Row[] = [];
 const sources: Array<{ scenario: string; date: string; mode: string }> = [];
 for (const key of order) {

@@ -1,11 +1,13 @@
 /**
- * Socket.IO load client of scenarios 6–7 (real `socket.io-client`, websocket transport): sockets
+ * Socket.IO load client of scenarios 6, 7 and 9 (real `socket.io-client`, websocket transport): sockets
  * that send client events on a shared schedule and record the server events they receive. IPC in:
  * - `{type:'connect', url, sockets: [{key, auth, join?}]}` → `{type:'connected'}` (bounded batches;
  *   `join` is a course id for `course:join`, whose ack must be ok);
- * - `{type:'listen', event, field, expect, timeoutMs}` → `{type:'listening'}`, then, once `expect`
- *   events arrived or at the timeout, `{type:'arrivals', arrivals: [key, hrtime][], extra}`: an
- *   event's key is `<payload[field]>#<n>`, its n-th occurrence for that value in this process;
+ * - `{type:'listen', event, field, expect, timeoutMs, arrayAt?}` → `{type:'listening'}`, then, once
+ *   `expect` events arrived or at the timeout, `{type:'arrivals', arrivals: [key, hrtime][],
+ *   incomplete}`: an event's key is `<payload[field]>#<n>`, its n-th occurrence for that value in
+ *   this process; with `arrayAt: {path, length}`, `incomplete` counts the events whose payload
+ *   does not hold an array of `length` items at `path` (e.g. an attempt without its questions);
  * - `{type:'send', startAt, items: [{socket, event, data, key, atMs}], timeoutMs}` → `{type:'sent',
  *   sent: [key, hrtime][], failures, failed, maxLagMs}` once every ack came back or timed out; each
  *   stamp is taken just before its `emit`.
@@ -42,14 +44,21 @@ async function open(url: string, specs: SocketSpec[]) {
   });
 }
 
-function listen(event: string, field: string, expect: number, timeoutMs: number) {
+/** The array `length` items long at `path` of `payload`, if there is one. */
+function holdsArray(payload: unknown, { path, length }: { path: string[]; length: number }): boolean {
+  const value = path.reduce<unknown>((at, key) => (at && typeof at === 'object' ? (at as Record<string, unknown>)[key] : undefined), payload);
+  return Array.isArray(value) && value.length === length;
+}
+
+function listen(event: string, field: string, expect: number, timeoutMs: number, arrayAt?: { path: string[]; length: number }) {
   return new Promise<Record<string, unknown>>((resolve) => {
     const arrivals: Array<[string, string]> = [];
     const seen = new Map<string, number>();
+    let incomplete = 0;
     const finish = () => {
       clearTimeout(timer);
       for (const socket of sockets.values()) socket.off(event, onEvent);
-      resolve({ type: 'arrivals', arrivals });
+      resolve({ type: 'arrivals', arrivals, incomplete });
     };
     const timer = setTimeout(finish, timeoutMs);
     function onEvent(payload: Record<string, unknown>) {
@@ -58,6 +67,7 @@ function listen(event: string, field: string, expect: number, timeoutMs: number)
       const n = seen.get(value) ?? 0;
       seen.set(value, n + 1);
       arrivals.push([`${value}#${n}`, at]);
+      if (arrayAt && !holdsArray(payload, arrayAt)) incomplete++;
       if (arrivals.length >= expect) finish();
     }
     for (const socket of sockets.values()) socket.on(event, onEvent);
@@ -109,10 +119,12 @@ process.on(
     timeoutMs: number;
     startAt: string;
     items: Item[];
+    arrayAt?: { path: string[]; length: number };
   }) => {
     const fail = (error: Error) => process.send!({ type: 'error', message: error.stack ?? String(error) });
     if (message.type === 'connect') open(message.url, message.sockets).then(() => process.send!({ type: 'connected' }), fail);
-    if (message.type === 'listen') listen(message.event, message.field, message.expect, message.timeoutMs).then((result) => process.send!(result), fail);
+    if (message.type === 'listen')
+      listen(message.event, message.field, message.expect, message.timeoutMs, message.arrayAt).then((result) => process.send!(result), fail);
     if (message.type === 'send') send(BigInt(message.startAt), message.items, message.timeoutMs).then((result) => process.send!(result), fail);
   },
 );

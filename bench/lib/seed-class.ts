@@ -1,7 +1,8 @@
 /**
- * Data of scenarios 6 and 7, written with SQL: a class (an instructor, a published course with
+ * Data of scenarios 6, 7 and 9, written with SQL: a class (an instructor, a published course with
  * plain lessons and, optionally, a lesson with a graded timed quiz of unlimited attempts) with
- * enrolled students; and, for scenario 6, fresh `in_progress` attempts with every answer saved.
+ * enrolled students; for scenario 6, fresh `in_progress` attempts with every answer saved; for
+ * scenario 9, a live session and the answers of a launch's attempts.
  * Each call makes its own course (random slug), so scenarios sharing a run never meet.
  */
 import { randomBytes, randomInt } from 'node:crypto';
@@ -92,6 +93,11 @@ export async function seedClass(databaseUrl: string, options: { students: number
   }
 }
 
+/** Every question answered, each right with probability 0.7, as JSON. */
+function classAnswers(quiz: QuizSeed): string {
+  return JSON.stringify(Object.fromEntries(quiz.questions.map((q) => [q.id, [randomInt(10) < 7 ? q.correct : q.optionIds.find((id) => id !== q.correct)!]])));
+}
+
 /**
  * One fresh `in_progress` attempt per enrollment, numbered `attemptNumber` (unique per
  * enrollment and quiz: the caller counts measurements), started now with the quiz's deadline,
@@ -103,9 +109,7 @@ export async function seedClass(databaseUrl: string, options: { students: number
  */
 export async function seedAttempts(databaseUrl: string, quiz: QuizSeed, enrollmentIds: string[], attemptNumber: number): Promise<string[]> {
   const order = JSON.stringify(quiz.questions.map((q) => ({ questionId: q.id, optionIds: q.optionIds })));
-  const answers = enrollmentIds.map(() =>
-    JSON.stringify(Object.fromEntries(quiz.questions.map((q) => [q.id, [randomInt(10) < 7 ? q.correct : q.optionIds.find((id) => id !== q.correct)!]]))),
-  );
+  const answers = enrollmentIds.map(() => classAnswers(quiz));
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
@@ -119,6 +123,43 @@ export async function seedAttempts(databaseUrl: string, quiz: QuizSeed, enrollme
     );
     const byEnrollment = new Map(rows.map((row) => [row.enrollment_id, row.id]));
     return enrollmentIds.map((id) => byEnrollment.get(id)!);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A `live` session of the course started by its instructor, written with SQL (scenario 9's baseline has no sessions route). */
+export async function seedLiveSession(databaseUrl: string, seed: ClassSeed): Promise<string> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const {
+      rows: [session],
+    } = await client.query<{ id: string }>(`INSERT INTO live_sessions (course_id, started_by) VALUES ($1, $2) RETURNING id`, [
+      seed.courseId,
+      seed.instructorId,
+    ]);
+    return session!.id;
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Scenario 9, between a launch and its close: every running attempt of the launch gets every
+ * question answered (as `seedAttempts` answers them, about 60% pass), in one statement, as
+ * students would have saved them during the window. Returns how many attempts were answered.
+ */
+export async function answerLaunch(databaseUrl: string, quiz: QuizSeed, launchId: string): Promise<number> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ id: string }>(`SELECT id FROM quiz_attempts WHERE launch_id = $1 AND status = 'in_progress'`, [launchId]);
+    const { rowCount } = await client.query(
+      `UPDATE quiz_attempts a SET answers = t.answers::jsonb FROM unnest($1::uuid[], $2::text[]) AS t(id, answers) WHERE a.id = t.id AND a.status = 'in_progress'`,
+      [rows.map((row) => row.id), rows.map(() => classAnswers(quiz))],
+    );
+    return rowCount ?? 0;
   } finally {
     await client.end();
   }

@@ -12,6 +12,7 @@ import { gradeScenario } from './grade.js';
 import { progressScenario } from './progress.js';
 import { memoryScenario } from './memory.js';
 import { recoveryScenario } from './recovery.js';
+import { launchScenario } from './launch.js';
 import { statsScenario } from './stats.js';
 import { regradeScenario } from './regrade.js';
 
@@ -24,7 +25,7 @@ export const SCENARIOS: Array<[key: string, name: string, scenario: Scenario<any
   ['6', '6 answer → grade → push', gradeScenario],
   ['7', '7 progress pipeline', progressScenario],
   ['8', '8 certificates', certificatesScenario],
-  // 9 is the live launch scenario (branch h17-bench).
+  ['9', '9 live launch and close', launchScenario],
   ['10', '10 item statistics', statsScenario],
   ['11', '11 regrade', regradeScenario],
 ];

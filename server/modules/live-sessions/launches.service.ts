@@ -7,6 +7,7 @@ import { withIdempotency, type IdempotentReply } from '../../platform/db/idempot
 import { sqlTransaction } from '../../platform/db/sql.js';
 import { AppError, conflict, forbidden, notFound, validationError } from '../../platform/errors.js';
 import { iso, decimal, toIso } from '../../platform/schemas.js';
+import { forEachLimited } from '../../platform/concurrency.js';
 import { toCsv } from '../../platform/csv.js';
 import type { DeadlineChanged, ServiceDeps } from '../deps.js';
 import { isManagerOf } from '../courses/courses.access.js';
@@ -271,10 +272,12 @@ export async function finishLaunchWindow(deps: GradingDeps, launchId: string): P
   let finished = 0;
   for (;;) {
     const due = await dueLaunchAttempts(deps.em, launchId, deps.config.quizGraceMs, FINISH_BATCH);
-    for (const attemptId of due) {
+    // Several at once: each finish is a few round trips to PostgreSQL and Redis, and one after
+    // another they made a close of 2,000 attempts take a minute. Half the pool leaves room for requests.
+    await forEachLimited(due, Math.max(1, Math.floor(deps.config.dbPoolMax / 2)), async (attemptId) => {
       const outcome = await finishOverdueAttempt({ ...deps, em: deps.em.fork() }, attemptId);
       if (outcome.outcome === 'graded' || outcome.outcome === 'abandoned') finished++;
-    }
+    });
     if (due.length < FINISH_BATCH) break;
   }
   const settled = await settleLaunch(deps, launchId);
