@@ -184,6 +184,24 @@ export function median(values: number[]): number | null {
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
+/** The sums of a question before any attempt is added (the SQL path and the matrix path start here). */
+export const emptyItemSums = (questionId: string): ItemSums => ({
+  questionId,
+  n: 0,
+  sumX: 0,
+  sumX2: 0,
+  sumXT: 0,
+  sumT: 0,
+  sumT2: 0,
+  sumFraction: 0,
+  nFraction: 0,
+  completeSumX: 0,
+  completeSumX2: 0,
+  minMaxPoints: null,
+  maxMaxPoints: null,
+  rightWrong: true,
+});
+
 /** The sums of a score matrix, as the SQL path aggregates them. */
 export function matrixSums(matrix: ScoreMatrix): StatisticsSums {
   const { questionIds, rows } = matrix;
@@ -191,22 +209,7 @@ export function matrixSums(matrix: ScoreMatrix): StatisticsSums {
   const present = questionIds.map((_, column) => rows.some((row) => row.cells[column] != null));
   const complete = rows.map((row) => row.cells.every((cell, column) => cell != null || !present[column]));
   const items = questionIds.map((questionId, column): ItemSums => {
-    const item: ItemSums = {
-      questionId,
-      n: 0,
-      sumX: 0,
-      sumX2: 0,
-      sumXT: 0,
-      sumT: 0,
-      sumT2: 0,
-      sumFraction: 0,
-      nFraction: 0,
-      completeSumX: 0,
-      completeSumX2: 0,
-      minMaxPoints: null,
-      maxMaxPoints: null,
-      rightWrong: true,
-    };
+    const item = emptyItemSums(questionId);
     rows.forEach((row, index) => {
       const cell = row.cells[column];
       if (!cell) return;

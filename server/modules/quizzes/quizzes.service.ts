@@ -25,7 +25,7 @@ import {
   type StatsAttempts,
   type StatsSelection,
 } from './quizzes.queries.js';
-import { countAnswers, itemStatistics, type ItemSums } from '../../domain/item-statistics.js';
+import { countAnswers, emptyItemSums, itemStatistics } from '../../domain/item-statistics.js';
 
 export interface QuizSettings {
   title?: string;
@@ -381,29 +381,12 @@ function answerKeys(answer: unknown): string[] {
   return [typeof answer === 'boolean' ? String(answer) : JSON.stringify(answer)];
 }
 
-const emptySums = (questionId: string): ItemSums => ({
-  questionId,
-  n: 0,
-  sumX: 0,
-  sumX2: 0,
-  sumXT: 0,
-  sumT: 0,
-  sumT2: 0,
-  sumFraction: 0,
-  nFraction: 0,
-  completeSumX: 0,
-  completeSumX2: 0,
-  minMaxPoints: null,
-  maxMaxPoints: null,
-  rightWrong: true,
-});
-
 /**
  * The sums of `ItemSums` and `TestSums` from the per-(question, k) groups of `quizStatsSums`: a
  * row is complete when its attempt has a result for every question somebody has (k = that count).
  */
 function statisticsSums(questionIds: string[], groups: QuestionSumsRow[]) {
-  const items = new Map(questionIds.map((id) => [id, emptySums(id)]));
+  const items = new Map(questionIds.map((id) => [id, emptyItemSums(id)]));
   const present = new Set(groups.filter((group) => items.has(group.question_id)).map((group) => group.question_id));
   const complete = { n: 0, sumT: 0, sumT2: 0 };
   let totalsFrom: string | null = null;
