@@ -102,7 +102,8 @@ export function InstructorCourse({ courseId }: { courseId: string }) {
           progressPercentage: student.progressPercentage,
           completed: student.completedLessonsCount,
           total: student.totalLessonsCount,
-          lastLesson: previous?.lastLesson ?? null,
+          // The live `lesson:progress` event when newer than the snapshot, else the snapshot's.
+          lastLesson: previous?.lastLesson ?? student.lastLesson?.title ?? null,
           attempt: previous?.attempt ?? null,
         });
       }
