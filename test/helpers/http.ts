@@ -1,4 +1,4 @@
-import type { InjectOptions } from 'fastify';
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Static, TSchema } from 'typebox';
 import { Value } from 'typebox/value';
@@ -26,9 +26,18 @@ export async function call<Body = unknown>(
   payload?: unknown,
 ): Promise<Reply<Body>> {
   const res = await app.inject({ method, url, headers: as?.headers ?? {}, ...(payload === undefined ? {} : { payload: payload as InjectOptions['payload'] }) });
+  return replyOf<Body>(res);
+}
+
+/**
+ * The `Reply` of a raw `app.inject` response, for tests that need options `call` does not take
+ * (cookies, other headers, a raw payload) or the raw response as well: read its body through
+ * `bodyOf(replyOf(res), status, Schema)` or `errorOf(replyOf(res), status, code)`.
+ */
+export function replyOf<Body = unknown>(res: LightMyRequestResponse): Reply<Body> {
   let body: unknown;
   try {
-    body = res.body ? res.json() : null;
+    body = res.body ? res.json<unknown>() : null;
   } catch {
     body = res.body;
   }
