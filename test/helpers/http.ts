@@ -35,13 +35,22 @@ export async function call<Body = unknown>(
  * `bodyOf(replyOf(res), status, Schema)` or `errorOf(replyOf(res), status, code)`.
  */
 export function replyOf<Body = unknown>(res: LightMyRequestResponse): Reply<Body> {
-  let body: unknown;
+  return { status: res.statusCode, body: parseBody(res.body) as Body, headers: res.headers };
+}
+
+/** The `Reply` of a `fetch` response, for tests against a server listening on a port. */
+export async function replyOfFetch(res: Response): Promise<Reply> {
+  return { status: res.status, body: parseBody(await res.text()), headers: Object.fromEntries(res.headers) };
+}
+
+/** JSON when it parses, the text when it does not, null when empty. */
+function parseBody(text: string): unknown {
+  if (!text) return null;
   try {
-    body = res.body ? res.json<unknown>() : null;
+    return JSON.parse(text) as unknown;
   } catch {
-    body = res.body;
+    return text;
   }
-  return { status: res.statusCode, body: body as Body, headers: res.headers };
 }
 
 function describe(reply: Reply): string {

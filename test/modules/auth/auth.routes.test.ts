@@ -2,13 +2,11 @@ import t from 'tap';
 import { createHmac } from 'node:crypto';
 import type { InjectOptions } from 'fastify';
 import argon2 from 'argon2';
-import { Type, type Static } from 'typebox';
 import { buildTestApp } from '../../helpers/app.js';
 import { bodyOf, call, errorOf, replyOf } from '../../helpers/http.js';
 import { OpenApiDocument } from '../../helpers/openapi.js';
-import { createUser, TEST_PASSWORD } from '../../helpers/users.js';
+import { BodySession, createUser, TEST_PASSWORD } from '../../helpers/users.js';
 import { refreshTokenDigest } from '../../../server/modules/auth/auth.queries.js';
-import { Session } from '../../../server/modules/auth/auth.schemas.js';
 import { UserResponse } from '../../../server/modules/users/users.schemas.js';
 import { ErrorResponse } from '../../../server/platform/schemas.js';
 import { requireRole } from '../../../server/plugins/auth.js';
@@ -31,10 +29,6 @@ const db = (sql: string, params: unknown[] = []) => app.orm.em.fork().getConnect
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 let seq = 0;
 const uniqueEmail = (name = 'user') => `${name}-${++seq}-${Date.now()}@example.com`;
-
-/** A session as answered without `useCookie`: the refresh token is in the body. */
-const BodySession = Type.Required(Session);
-type BodySession = Static<typeof BodySession>;
 
 async function register(target: App, email = uniqueEmail(), password = 'password-123'): Promise<BodySession> {
   return bodyOf(await call(target, 'POST', '/api/auth/register', null, { email, password, fullName: 'Test Person' }), 201, BodySession);

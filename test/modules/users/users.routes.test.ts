@@ -1,7 +1,6 @@
 import t from 'tap';
-import { Type, type Static } from 'typebox';
 import { buildTestApp } from '../../helpers/app.js';
-import { createUser, TEST_PASSWORD, type TestUser } from '../../helpers/users.js';
+import { BodySession, createUser, TEST_PASSWORD, type TestUser } from '../../helpers/users.js';
 import { buildApp } from '../../../server/app.js';
 import { createTestEnv } from '../../helpers/app.js';
 import { bodyOf, call, errorOf, replyOf } from '../../helpers/http.js';
@@ -10,10 +9,6 @@ import { Session } from '../../../server/modules/auth/auth.schemas.js';
 
 const { app } = await buildTestApp(t, 'users');
 const db = (sql: string, params: unknown[] = []) => app.orm.em.fork().getConnection().execute(sql, params);
-
-/** A session as answered without `useCookie`: the refresh token is in the body. */
-const BodySession = Type.Required(Session);
-type BodySession = Static<typeof BodySession>;
 
 async function login(email: string, password = TEST_PASSWORD): Promise<BodySession> {
   return bodyOf(await call(app, 'POST', '/api/auth/login', null, { email, password }), 200, BodySession);
