@@ -219,6 +219,12 @@ export interface Publisher {
   /** Resolves once `quiz:expired` (unless sent before) and `quiz:abandoned` are handed over, in that order. */
   attemptAbandoned(abandoned: AttemptAbandoned): Promise<void>;
   /**
+   * A batch of attempts the server finished together (a launch's close): each as
+   * `attemptGraded` (expired) or `attemptAbandoned` would announce it, with the once-only
+   * `quiz:expired` markers claimed in one round trip and the launch's counts asked once.
+   */
+  attemptsFinished(finished: { graded: AttemptGraded[]; abandoned: AttemptAbandoned[] }): Promise<void>;
+  /**
    * Deadlines moved (committed): `quiz:deadline-changed` to each student and the course's
    * instructors, and every instance ticking one of them follows the new deadline.
    */

@@ -246,6 +246,48 @@ export class RealtimePublisher implements Publisher {
   }
 
   /**
+   * A batch the server finished (a launch's close): the once-only `quiz:expired` markers of the
+   * whole batch in one Redis round trip (a `SET NX` each, pipelined) instead of one per attempt,
+   * then per attempt what `attemptGraded` / `attemptAbandoned` emit, in the same order; the
+   * launch's counts are asked once per launch.
+   */
+  async attemptsFinished(finished: { graded: AttemptGraded[]; abandoned: AttemptAbandoned[] }): Promise<void> {
+    const all = [...finished.graded.filter((event) => event.expired), ...finished.abandoned];
+    const first = await this.firstTimes(all.map((event) => event.attemptId));
+    const launches = new Map<string, LaunchRef>();
+    for (const event of [...finished.graded, ...finished.abandoned]) {
+      this.deps.ticks?.untrack(event.attemptId);
+      if (event.launchId) launches.set(event.launchId, { launchId: event.launchId, courseId: event.courseId });
+    }
+    for (const launch of launches.values()) this.launchCountsChanged(launch);
+    const expire = (event: { attemptId: string; studentId: string; submitUntil: string | null }) => {
+      if (first.has(event.attemptId))
+        this.deps.emitter.emit(rooms.user(event.studentId), 'quiz:expired', { attemptId: event.attemptId, submitUntil: event.submitUntil });
+    };
+    for (const event of finished.graded) {
+      if (event.expired) expire(event);
+      this.deps.emitter.emit([rooms.user(event.studentId), rooms.instructors(event.courseId)], 'quiz:graded', {
+        attemptId: event.attemptId,
+        quizId: event.quizId,
+        studentId: event.studentId,
+        score: event.score,
+        maxScore: event.maxScore,
+        percentage: event.percentage,
+        isPassed: event.isPassed,
+      });
+    }
+    for (const event of finished.abandoned) {
+      expire(event);
+      this.deps.emitter.emit([rooms.user(event.studentId), rooms.instructors(event.courseId)], 'quiz:abandoned', {
+        attemptId: event.attemptId,
+        quizId: event.quizId,
+        studentId: event.studentId,
+        courseId: event.courseId,
+      });
+    }
+  }
+
+  /**
    * Deadlines moved: each student and its course's instructors hear `quiz:deadline-changed` at
    * once; the instances ticking those attempts (this one and, through the adapter, the others)
    * follow the new deadlines from their next tick. An attempt moved past a deadline already
@@ -424,6 +466,25 @@ export class RealtimePublisher implements Publisher {
     } catch (error) {
       this.deps.log.warn({ err: error, ...context }, 'once-only marker unavailable; sending anyway');
       return true;
+    }
+  }
+
+  /** `firstTime` of many attempts' `quiz:expired` markers in one pipelined round trip: the ids this process claimed (all of them without Redis). */
+  private async firstTimes(attemptIds: string[]): Promise<Set<string>> {
+    if (attemptIds.length === 0) return new Set();
+    try {
+      const pipeline = this.deps.redis.pipeline();
+      for (const attemptId of attemptIds) pipeline.set(this.expiredMarker(attemptId), '1', 'PX', EXPIRED_MARKER_TTL_MS, 'NX');
+      const replies = (await pipeline.exec()) ?? [];
+      return new Set(
+        attemptIds.filter((_, i) => {
+          const [error, reply] = replies[i] ?? [null, 'OK'];
+          return error !== null || reply === 'OK';
+        }),
+      );
+    } catch (error) {
+      this.deps.log.warn({ err: error, count: attemptIds.length }, 'once-only markers unavailable; sending anyway');
+      return new Set(attemptIds);
     }
   }
 
