@@ -79,6 +79,8 @@ export interface AttemptOpen {
   attemptId: string;
   studentId: string;
   deadline: string | null;
+  /** Its launch: it ticks with the launch's other attempts of the same deadline (`quiz:tick {launchId}`). */
+  launchId?: string;
 }
 
 /** An attempt graded now (never a replay of an earlier grade). */

@@ -27,7 +27,7 @@ import { readLaunchCounts } from '../modules/live-sessions/launch-settlement.ser
 import { rooms } from './contract.js';
 import type { RealtimeEmitter } from './emitter.js';
 import { KeyedThrottle } from './keyed-throttle.js';
-import type { AttemptTick, TimedAttempt } from './quiz-ticks.js';
+import type { AttemptTick, LaunchTick, TimedAttempt } from './quiz-ticks.js';
 import type { MovedAttemptDeadline } from './types.js';
 
 export interface RealtimePublisherDeps {
@@ -169,7 +169,8 @@ export class RealtimePublisher implements Publisher {
         launchId: started.launchId,
         attempt,
       });
-      this.attemptOpen({ attemptId: attempt.id, studentId: attempt.studentId, deadline: attempt.deadline });
+      // Ticks with the launch: one tick for everyone on the same deadline (the shared close; a personal one apart).
+      this.attemptOpen({ attemptId: attempt.id, studentId: attempt.studentId, deadline: attempt.deadline, launchId: started.launchId });
     }
     this.launchCountsChanged(started);
   }
@@ -200,7 +201,12 @@ export class RealtimePublisher implements Publisher {
   attemptOpen(attempt: AttemptOpen): void {
     if (!attempt.deadline || !this.deps.ticks) return;
     if (this.deps.hasLocalSockets && !this.deps.hasLocalSockets(attempt.studentId)) return;
-    this.deps.ticks.track({ attemptId: attempt.attemptId, studentId: attempt.studentId, deadline: new Date(attempt.deadline) });
+    this.deps.ticks.track({
+      attemptId: attempt.attemptId,
+      studentId: attempt.studentId,
+      deadline: new Date(attempt.deadline),
+      ...(attempt.launchId ? { launchId: attempt.launchId } : {}),
+    });
   }
 
   /** A student opened a connection on this instance: its running timed attempts tick here (never throws). */
@@ -332,6 +338,15 @@ export class RealtimePublisher implements Publisher {
   /** A due tick of a timed attempt ticking on this instance: volatile, to the student's connections here. */
   attemptTicked(tick: AttemptTick): void {
     this.deps.emitter.emit(rooms.user(tick.studentId), 'quiz:tick', { attemptId: tick.attemptId, remainingMs: tick.remainingMs }, { volatile: true });
+  }
+
+  /**
+   * A due tick of a launch's deadline on this instance: ONE volatile `quiz:tick {launchId,
+   * remainingMs}` to the rooms of the students here whose attempt of the launch has that deadline
+   * (encoded once for all of them; Socket.IO sends each socket once), instead of one per attempt.
+   */
+  launchTicked(tick: LaunchTick): void {
+    this.deps.emitter.emit(tick.studentIds.map(rooms.user), 'quiz:tick', { launchId: tick.launchId, remainingMs: tick.remainingMs }, { volatile: true });
   }
 
   /** Who is online in a course changed: its instructors hear the delta. */
