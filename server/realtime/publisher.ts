@@ -22,7 +22,7 @@ import type {
 } from '../modules/deps.js';
 import type { SessionLaunchSummaryPayload } from './contract.js';
 import type { Logger } from '../platform/logger.js';
-import { answerDistribution, attemptQuizAndCourse, attemptStatus, openTimedAttempts } from './realtime.queries.js';
+import { answerDistribution, attemptQuizAndCourse, attemptStatuses, openTimedAttempts } from './realtime.queries.js';
 import { readLaunchCounts } from '../modules/live-sessions/launch-settlement.service.js';
 import { rooms } from './contract.js';
 import type { RealtimeEmitter } from './emitter.js';
@@ -82,6 +82,8 @@ export class RealtimePublisher implements Publisher {
   /** attemptId → its quiz, course and launch, which never change; bounded. */
   private readonly attemptCourses = new Map<string, { quizId: string; courseId: string; launchId: string | null }>();
   private readonly regradeProgress: KeyedThrottle;
+  /** Deadlines the tick scheduler reached in this pass, announced together (`attemptReachedDeadline`). */
+  private reachedDeadlines: { attempts: TimedAttempt[]; done: Promise<void> } | null = null;
   /** regradeId → its latest counters, sent by the throttle. */
   private readonly regradeCounters = new Map<string, RegradeProgress>();
 
@@ -328,11 +330,39 @@ export class RealtimePublisher implements Publisher {
     }
   }
 
-  /** The tick scheduler saw a deadline pass: `quiz:expired`, if the attempt is still open. */
-  async attemptReachedDeadline(attempt: TimedAttempt): Promise<void> {
-    const current = await attemptStatus(this.deps.orm.em.fork(), attempt.attemptId);
-    if (current?.status !== 'in_progress') return;
-    await this.announceExpiry(attempt.attemptId, attempt.studentId, current.submitUntil);
+  /**
+   * The tick scheduler saw a deadline pass: `quiz:expired`, if the attempt is still open. The
+   * deadlines reached in one pass are looked up together (a launch's close moves every deadline
+   * to now: one read and one round trip of markers for all of them, not a query each, which
+   * emptied the pool under the close's own request). Resolves once the batch is announced.
+   */
+  attemptReachedDeadline(attempt: TimedAttempt): Promise<void> {
+    if (!this.reachedDeadlines) {
+      const batch = { attempts: [] as TimedAttempt[], done: Promise.resolve() };
+      batch.done = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        this.reachedDeadlines = null;
+        return this.announceReachedDeadlines(batch.attempts);
+      });
+      this.reachedDeadlines = batch;
+    }
+    this.reachedDeadlines.attempts.push(attempt);
+    return this.reachedDeadlines.done;
+  }
+
+  private async announceReachedDeadlines(attempts: TimedAttempt[]): Promise<void> {
+    const current = await attemptStatuses(
+      this.deps.orm.em.fork(),
+      attempts.map((attempt) => attempt.attemptId),
+    );
+    const open = attempts.filter((attempt) => current.get(attempt.attemptId)?.status === 'in_progress');
+    const first = await this.firstTimes(open.map((attempt) => attempt.attemptId));
+    for (const attempt of open) {
+      if (first.has(attempt.attemptId))
+        this.deps.emitter.emit(rooms.user(attempt.studentId), 'quiz:expired', {
+          attemptId: attempt.attemptId,
+          submitUntil: current.get(attempt.attemptId)!.submitUntil,
+        });
+    }
   }
 
   /** A due tick of a timed attempt ticking on this instance: volatile, to the student's connections here. */
