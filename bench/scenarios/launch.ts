@@ -269,7 +269,8 @@ async function runLaunch(bench: BenchEnv, sizes: Sizes, scenario: string, goals:
       url: base.url,
       sockets: [{ key: bareSeed.instructorId, auth: { rooms: [`course:${bareSeed.courseId}`, `course:${bareSeed.courseId}:instructors`] } }],
     });
-    await Promise.all(clients.map((client) => client.next('connected', 180_000)));
+    // Two sides of 10,000 sockets take minutes to connect on a busy machine: the wait grows with the size.
+    await Promise.all(clients.map((client) => client.next('connected', Math.max(180_000, sizes.launchStudents * 60))));
     ours.sessionId = (await post<{ id: string }>(ours, `/api/courses/${oursSeed.courseId}/live-sessions`, {})).id;
 
     // One unmeasured measurement each warms the JIT, the pools and the adapter's stream.
