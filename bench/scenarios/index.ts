@@ -12,7 +12,7 @@ import { gradeScenario } from './grade.js';
 import { progressScenario } from './progress.js';
 import { memoryScenario } from './memory.js';
 import { recoveryScenario } from './recovery.js';
-import { launchScenario } from './launch.js';
+import { launchScenario, lectureLaunchScenario } from './launch.js';
 import { statsScenario } from './stats.js';
 import { regradeScenario } from './regrade.js';
 import { webScenario } from './web.js';
@@ -29,5 +29,6 @@ export const SCENARIOS: Array<[key: string, name: string, scenario: Scenario<any
   ['9', '9 live launch and close', launchScenario],
   ['10', '10 item statistics', statsScenario],
   ['11', '11 regrade', regradeScenario],
+  ['12', '12 live launch and close, 10,000', lectureLaunchScenario],
   ['web', 'web dashboard budgets', webScenario],
 ];

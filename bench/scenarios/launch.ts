@@ -50,13 +50,29 @@ interface Sizes {
   launchSettleMs: number;
 }
 
-export const launchScenario: Scenario<Omit<Sizes, 'pairs'>> = {
-  full: { launchStudents: 2000, launchQuestions: 10, launchDurationSeconds: 600, launchTimeoutMs: 300_000, launchSettleMs: 1000 },
-  smoke: { launchStudents: 20, launchQuestions: 10, launchDurationSeconds: 600, launchTimeoutMs: 30_000, launchSettleMs: 100 },
-  run: runLaunch,
-};
+/** The goals on our absolute figures at one size (the ratio goals are the same at every size). */
+interface Goals {
+  launchMs: number;
+  closeMs: number;
+}
 
-const SCENARIO = '9 live launch and close';
+/**
+ * Scenario 9 at `students` (its full size; smoke is tiny whatever the full size), under `name`:
+ * '9' is the 2,000-student classroom, '12' the 10,000-student lecture (issue 20), with its own goals.
+ * `BENCH_LAUNCH_STUDENTS` overrides the full size (a profile at an intermediate size).
+ */
+export function launchScenarioOf(name: string, students: number, goals: Goals): Scenario<Omit<Sizes, 'pairs'>> {
+  const full = Number(process.env.BENCH_LAUNCH_STUDENTS) || students;
+  return {
+    full: { launchStudents: full, launchQuestions: 10, launchDurationSeconds: 600, launchTimeoutMs: 300_000, launchSettleMs: 1000 },
+    smoke: { launchStudents: 6, launchQuestions: 10, launchDurationSeconds: 600, launchTimeoutMs: 30_000, launchSettleMs: 50 },
+    run: (bench, sizes) => runLaunch(bench, sizes, name, goals),
+  };
+}
+
+export const launchScenario = launchScenarioOf('9 live launch and close', 2000, { launchMs: 1000, closeMs: 3000 });
+/** Issue 20: the lecture of 10,000 (the last student has its questions within 3 s; the close grades all within 10 s). */
+export const lectureLaunchScenario = launchScenarioOf('12 live launch and close, 10,000', 10_000, { launchMs: 3000, closeMs: 10_000 });
 
 type Stamps = Array<[string, string]>;
 
@@ -191,7 +207,7 @@ async function measureOnce(bench: BenchEnv, side: Side, sizes: Sizes): Promise<M
   };
 }
 
-async function runLaunch(bench: BenchEnv, sizes: Sizes): Promise<Row[]> {
+async function runLaunch(bench: BenchEnv, sizes: Sizes, scenario: string, goals: Goals): Promise<Row[]> {
   const options = { students: sizes.launchStudents, lessons: 4, quizQuestions: sizes.launchQuestions };
   const [oursSeed, bareSeed] = [await seedClass(bench.config.databaseUrl, options), await seedClass(bench.config.databaseUrl, options)];
   const app = startChild('servers/class-app.ts', 0, bench.env);
@@ -253,7 +269,8 @@ async function runLaunch(bench: BenchEnv, sizes: Sizes): Promise<Row[]> {
       url: base.url,
       sockets: [{ key: bareSeed.instructorId, auth: { rooms: [`course:${bareSeed.courseId}`, `course:${bareSeed.courseId}:instructors`] } }],
     });
-    await Promise.all(clients.map((client) => client.next('connected', 180_000)));
+    // Two sides of 10,000 sockets take minutes to connect on a busy machine: the wait grows with the size.
+    await Promise.all(clients.map((client) => client.next('connected', Math.max(180_000, sizes.launchStudents * 60))));
     ours.sessionId = (await post<{ id: string }>(ours, `/api/courses/${oursSeed.courseId}/live-sessions`, {})).id;
 
     // One unmeasured measurement each warms the JIT, the pools and the adapter's stream.
@@ -269,7 +286,7 @@ async function runLaunch(bench: BenchEnv, sizes: Sizes): Promise<Row[]> {
     const closeOf = `(${sizes.launchStudents} open attempts)`;
     const row = (metric: string, pick: (m: Measured) => number, goal: number | null = null, absoluteGoal?: number, note?: string) =>
       ratioRow(pairs, {
-        scenario: SCENARIO,
+        scenario,
         metric,
         pick,
         better: 'lower',
@@ -281,12 +298,12 @@ async function runLaunch(bench: BenchEnv, sizes: Sizes): Promise<Row[]> {
     const lost = (m: Measured) => m.lostStarted + m.lostGradedStudent + m.lostGradedInstructor;
     const sum = (pick: (m: Measured) => number, side: 'ours' | 'baseline') => pairs.reduce((total, p) => total + pick(p[side]), 0);
     return [
-      row(`launch → last student's quiz:started ${launchOf}`, (m) => m.launchMs, 2, 1000),
+      row(`launch → last student's quiz:started ${launchOf}`, (m) => m.launchMs, 2, goals.launchMs),
       row(
         `close → last quiz:graded, students and instructor ${closeOf}`,
         (m) => m.closeMs,
         2,
-        3000,
+        goals.closeMs,
         `ours includes the network grace before the launch's deadline job runs (QUIZ_GRACE_MS = ${bench.config.quizGraceMs} ms); the baseline grades at once`,
       ),
       row(`close → first student's quiz:graded ${closeOf}`, (m) => m.closeFirstMs),
@@ -296,7 +313,7 @@ async function runLaunch(bench: BenchEnv, sizes: Sizes): Promise<Row[]> {
       row(`server CPU per close ${closeOf}`, (m) => m.closeCpuMs),
       // Judged on the total over the measurements, not their median: one loss is one too many.
       {
-        ...valueRow({ scenario: SCENARIO, metric: '', values: pairs.map((p) => lost(p.ours)), better: 'lower', unit: 'events' }),
+        ...valueRow({ scenario, metric: '', values: pairs.map((p) => lost(p.ours)), better: 'lower', unit: 'events' }),
         metric: `lost quiz:started + quiz:graded (student, instructor), all ${sizes.pairs} measurements (${sizes.launchStudents} students)`,
         ours: sum(lost, 'ours'),
         absoluteGoal: 0,

@@ -79,6 +79,8 @@ export interface AttemptOpen {
   attemptId: string;
   studentId: string;
   deadline: string | null;
+  /** Its launch: it ticks with the launch's other attempts of the same deadline (`quiz:tick {launchId}`). */
+  launchId?: string;
 }
 
 /** An attempt graded now (never a replay of an earlier grade). */
@@ -218,6 +220,12 @@ export interface Publisher {
   launchSummarized(launch: LaunchRef & { summary: Static<typeof LaunchSummaryJson> }): void;
   /** Resolves once `quiz:expired` (unless sent before) and `quiz:abandoned` are handed over, in that order. */
   attemptAbandoned(abandoned: AttemptAbandoned): Promise<void>;
+  /**
+   * A batch of attempts the server finished together (a launch's close): each as
+   * `attemptGraded` (expired) or `attemptAbandoned` would announce it, with the once-only
+   * `quiz:expired` markers claimed in one round trip and the launch's counts asked once.
+   */
+  attemptsFinished(finished: { graded: AttemptGraded[]; abandoned: AttemptAbandoned[] }): Promise<void>;
   /**
    * Deadlines moved (committed): `quiz:deadline-changed` to each student and the course's
    * instructors, and every instance ticking one of them follows the new deadline.

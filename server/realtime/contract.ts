@@ -125,7 +125,13 @@ export const QuizStartedPayload = Type.Object({
   launchId: Type.Optional(Uuid),
   attempt: Type.Optional(AttemptJson),
 });
-export const QuizTickPayload = Type.Object({ ...stamped, attemptId: Uuid, remainingMs: Type.Number() });
+/** Exactly one of `attemptId` (a personal deadline: this attempt) and `launchId` (a launch's shared close: the student's attempt in that launch). */
+export const QuizTickPayload = Type.Object({
+  ...stamped,
+  attemptId: Type.Optional(Uuid),
+  launchId: Type.Optional(Uuid),
+  remainingMs: Type.Number(),
+});
 export const QuizExpiredPayload = Type.Object({
   ...stamped,
   attemptId: Uuid,

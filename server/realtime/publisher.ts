@@ -22,12 +22,12 @@ import type {
 } from '../modules/deps.js';
 import type { SessionLaunchSummaryPayload } from './contract.js';
 import type { Logger } from '../platform/logger.js';
-import { answerDistribution, attemptQuizAndCourse, attemptStatus, openTimedAttempts } from './realtime.queries.js';
+import { answerDistribution, attemptQuizAndCourse, attemptStatuses, openTimedAttempts } from './realtime.queries.js';
 import { readLaunchCounts } from '../modules/live-sessions/launch-settlement.service.js';
 import { rooms } from './contract.js';
 import type { RealtimeEmitter } from './emitter.js';
 import { KeyedThrottle } from './keyed-throttle.js';
-import type { AttemptTick, TimedAttempt } from './quiz-ticks.js';
+import type { AttemptTick, LaunchTick, TimedAttempt } from './quiz-ticks.js';
 import type { MovedAttemptDeadline } from './types.js';
 import type { PresenceBatch } from './presence.js';
 
@@ -82,6 +82,8 @@ export class RealtimePublisher implements Publisher {
   /** attemptId → its quiz, course and launch, which never change; bounded. */
   private readonly attemptCourses = new Map<string, { quizId: string; courseId: string; launchId: string | null }>();
   private readonly regradeProgress: KeyedThrottle;
+  /** Deadlines the tick scheduler reached in this pass, announced together (`attemptReachedDeadline`). */
+  private reachedDeadlines: { attempts: TimedAttempt[]; done: Promise<void> } | null = null;
   /** regradeId → its latest counters, sent by the throttle. */
   private readonly regradeCounters = new Map<string, RegradeProgress>();
 
@@ -169,7 +171,8 @@ export class RealtimePublisher implements Publisher {
         launchId: started.launchId,
         attempt,
       });
-      this.attemptOpen({ attemptId: attempt.id, studentId: attempt.studentId, deadline: attempt.deadline });
+      // Ticks with the launch: one tick for everyone on the same deadline (the shared close; a personal one apart).
+      this.attemptOpen({ attemptId: attempt.id, studentId: attempt.studentId, deadline: attempt.deadline, launchId: started.launchId });
     }
     this.launchCountsChanged(started);
   }
@@ -200,7 +203,12 @@ export class RealtimePublisher implements Publisher {
   attemptOpen(attempt: AttemptOpen): void {
     if (!attempt.deadline || !this.deps.ticks) return;
     if (this.deps.hasLocalSockets && !this.deps.hasLocalSockets(attempt.studentId)) return;
-    this.deps.ticks.track({ attemptId: attempt.attemptId, studentId: attempt.studentId, deadline: new Date(attempt.deadline) });
+    this.deps.ticks.track({
+      attemptId: attempt.attemptId,
+      studentId: attempt.studentId,
+      deadline: new Date(attempt.deadline),
+      ...(attempt.launchId ? { launchId: attempt.launchId } : {}),
+    });
   }
 
   /** A student opened a connection on this instance: its running timed attempts tick here (never throws). */
@@ -246,6 +254,48 @@ export class RealtimePublisher implements Publisher {
   }
 
   /**
+   * A batch the server finished (a launch's close): the once-only `quiz:expired` markers of the
+   * whole batch in one Redis round trip (a `SET NX` each, pipelined) instead of one per attempt,
+   * then per attempt what `attemptGraded` / `attemptAbandoned` emit, in the same order; the
+   * launch's counts are asked once per launch.
+   */
+  async attemptsFinished(finished: { graded: AttemptGraded[]; abandoned: AttemptAbandoned[] }): Promise<void> {
+    const all = [...finished.graded.filter((event) => event.expired), ...finished.abandoned];
+    const first = await this.firstTimes(all.map((event) => event.attemptId));
+    const launches = new Map<string, LaunchRef>();
+    for (const event of [...finished.graded, ...finished.abandoned]) {
+      this.deps.ticks?.untrack(event.attemptId);
+      if (event.launchId) launches.set(event.launchId, { launchId: event.launchId, courseId: event.courseId });
+    }
+    for (const launch of launches.values()) this.launchCountsChanged(launch);
+    const expire = (event: { attemptId: string; studentId: string; submitUntil: string | null }) => {
+      if (first.has(event.attemptId))
+        this.deps.emitter.emit(rooms.user(event.studentId), 'quiz:expired', { attemptId: event.attemptId, submitUntil: event.submitUntil });
+    };
+    for (const event of finished.graded) {
+      if (event.expired) expire(event);
+      this.deps.emitter.emit([rooms.user(event.studentId), rooms.instructors(event.courseId)], 'quiz:graded', {
+        attemptId: event.attemptId,
+        quizId: event.quizId,
+        studentId: event.studentId,
+        score: event.score,
+        maxScore: event.maxScore,
+        percentage: event.percentage,
+        isPassed: event.isPassed,
+      });
+    }
+    for (const event of finished.abandoned) {
+      expire(event);
+      this.deps.emitter.emit([rooms.user(event.studentId), rooms.instructors(event.courseId)], 'quiz:abandoned', {
+        attemptId: event.attemptId,
+        quizId: event.quizId,
+        studentId: event.studentId,
+        courseId: event.courseId,
+      });
+    }
+  }
+
+  /**
    * Deadlines moved: each student and its course's instructors hear `quiz:deadline-changed` at
    * once; the instances ticking those attempts (this one and, through the adapter, the others)
    * follow the new deadlines from their next tick. An attempt moved past a deadline already
@@ -280,16 +330,53 @@ export class RealtimePublisher implements Publisher {
     }
   }
 
-  /** The tick scheduler saw a deadline pass: `quiz:expired`, if the attempt is still open. */
-  async attemptReachedDeadline(attempt: TimedAttempt): Promise<void> {
-    const current = await attemptStatus(this.deps.orm.em.fork(), attempt.attemptId);
-    if (current?.status !== 'in_progress') return;
-    await this.announceExpiry(attempt.attemptId, attempt.studentId, current.submitUntil);
+  /**
+   * The tick scheduler saw a deadline pass: `quiz:expired`, if the attempt is still open. The
+   * deadlines reached in one pass are looked up together (a launch's close moves every deadline
+   * to now: one read and one round trip of markers for all of them, not a query each, which
+   * emptied the pool under the close's own request). Resolves once the batch is announced.
+   */
+  attemptReachedDeadline(attempt: TimedAttempt): Promise<void> {
+    if (!this.reachedDeadlines) {
+      const batch = { attempts: [] as TimedAttempt[], done: Promise.resolve() };
+      batch.done = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        this.reachedDeadlines = null;
+        return this.announceReachedDeadlines(batch.attempts);
+      });
+      this.reachedDeadlines = batch;
+    }
+    this.reachedDeadlines.attempts.push(attempt);
+    return this.reachedDeadlines.done;
+  }
+
+  private async announceReachedDeadlines(attempts: TimedAttempt[]): Promise<void> {
+    const current = await attemptStatuses(
+      this.deps.orm.em.fork(),
+      attempts.map((attempt) => attempt.attemptId),
+    );
+    const open = attempts.filter((attempt) => current.get(attempt.attemptId)?.status === 'in_progress');
+    const first = await this.firstTimes(open.map((attempt) => attempt.attemptId));
+    for (const attempt of open) {
+      if (first.has(attempt.attemptId))
+        this.deps.emitter.emit(rooms.user(attempt.studentId), 'quiz:expired', {
+          attemptId: attempt.attemptId,
+          submitUntil: current.get(attempt.attemptId)!.submitUntil,
+        });
+    }
   }
 
   /** A due tick of a timed attempt ticking on this instance: volatile, to the student's connections here. */
   attemptTicked(tick: AttemptTick): void {
     this.deps.emitter.emit(rooms.user(tick.studentId), 'quiz:tick', { attemptId: tick.attemptId, remainingMs: tick.remainingMs }, { volatile: true });
+  }
+
+  /**
+   * A due tick of a launch's deadline on this instance: ONE volatile `quiz:tick {launchId,
+   * remainingMs}` to the rooms of the students here whose attempt of the launch has that deadline
+   * (encoded once for all of them; Socket.IO sends each socket once), instead of one per attempt.
+   */
+  launchTicked(tick: LaunchTick): void {
+    this.deps.emitter.emit(tick.studentIds.map(rooms.user), 'quiz:tick', { launchId: tick.launchId, remainingMs: tick.remainingMs }, { volatile: true });
   }
 
   /** Who is online in a course changed: its instructors hear the batch (the presence paces them). */
@@ -425,6 +512,25 @@ export class RealtimePublisher implements Publisher {
     } catch (error) {
       this.deps.log.warn({ err: error, ...context }, 'once-only marker unavailable; sending anyway');
       return true;
+    }
+  }
+
+  /** `firstTime` of many attempts' `quiz:expired` markers in one pipelined round trip: the ids this process claimed (all of them without Redis). */
+  private async firstTimes(attemptIds: string[]): Promise<Set<string>> {
+    if (attemptIds.length === 0) return new Set();
+    try {
+      const pipeline = this.deps.redis.pipeline();
+      for (const attemptId of attemptIds) pipeline.set(this.expiredMarker(attemptId), '1', 'PX', EXPIRED_MARKER_TTL_MS, 'NX');
+      const replies = (await pipeline.exec()) ?? [];
+      return new Set(
+        attemptIds.filter((_, i) => {
+          const [error, reply] = replies[i] ?? [null, 'OK'];
+          return error !== null || reply === 'OK';
+        }),
+      );
+    } catch (error) {
+      this.deps.log.warn({ err: error, count: attemptIds.length }, 'once-only markers unavailable; sending anyway');
+      return new Set(attemptIds);
     }
   }
 

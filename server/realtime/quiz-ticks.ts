@@ -2,6 +2,11 @@ export interface TimedAttempt {
   attemptId: string;
   studentId: string;
   deadline: Date;
+  /**
+   * Its launch: the attempts of a launch with the same deadline (its shared close; a personal
+   * deadline makes a group of its own) tick together, one `quiz:tick {launchId}` per pass.
+   */
+  launchId?: string;
 }
 
 interface Entry {
@@ -9,6 +14,15 @@ interface Entry {
   studentId: string;
   deadlineMs: number;
   nextTickAt: number;
+  /** Ticks with the attempts of this launch that have the same deadline. */
+  launchId: string | null;
+}
+
+/** One tick of a launch's deadline: the students here whose attempt of the launch has it hear one `quiz:tick {launchId}`. */
+export interface LaunchTick {
+  launchId: string;
+  studentIds: string[];
+  remainingMs: number;
 }
 
 /** One tick of an attempt: the publisher turns it into a volatile `quiz:tick` to the student. */
@@ -21,6 +35,11 @@ export interface AttemptTick {
 export interface QuizTickSchedulerOptions {
   /** Called for each tick that is due (the publisher's `attemptTicked`). */
   onTick(tick: AttemptTick): void;
+  /**
+   * Called once per pass for each launch and deadline that ticks (the publisher's
+   * `launchTicked`), instead of `onTick` for each of its attempts. Without it they tick one by one.
+   */
+  onLaunchTick?(tick: LaunchTick): void;
   /**
    * Whether the student still has a connection on this instance; an attempt of a student who
    * has none is untracked at the next pass, before it ticks or reaches its deadline.
@@ -70,6 +89,7 @@ export class QuizTickScheduler {
       studentId: attempt.studentId,
       deadlineMs: attempt.deadline.getTime(),
       nextTickAt: 0,
+      launchId: attempt.launchId ?? null,
     });
     this.start();
   }
@@ -97,6 +117,8 @@ export class QuizTickScheduler {
   /** One pass: ticks what is due, hands expired attempts to `onDeadline`. */
   run(): void {
     const now = this.now();
+    // launchId + deadline → the students of that launch ticking in this pass.
+    let launches: Map<string, LaunchTick> | null = null;
     // Deleting the entry being visited is safe while iterating a Map; no copy per pass.
     for (const entry of this.entries.values()) {
       const remaining = entry.deadlineMs - now;
@@ -111,10 +133,19 @@ export class QuizTickScheduler {
         this.options.onDeadline({ attemptId: entry.attemptId, studentId: entry.studentId, deadline: new Date(entry.deadlineMs) });
         continue;
       }
-      this.options.onTick({ attemptId: entry.attemptId, studentId: entry.studentId, remainingMs: remaining });
+      if (entry.launchId !== null && this.options.onLaunchTick) {
+        launches ??= new Map();
+        const key = `${entry.launchId}@${entry.deadlineMs}`;
+        const tick = launches.get(key);
+        if (tick) tick.studentIds.push(entry.studentId);
+        else launches.set(key, { launchId: entry.launchId, studentIds: [entry.studentId], remainingMs: remaining });
+      } else {
+        this.options.onTick({ attemptId: entry.attemptId, studentId: entry.studentId, remainingMs: remaining });
+      }
       // Next tick when the remaining time crosses the next whole second (the last one is the deadline).
       entry.nextTickAt = entry.deadlineMs - 1000 * (Math.ceil(remaining / 1000) - 1);
     }
+    if (launches) for (const tick of launches.values()) this.options.onLaunchTick!(tick);
     if (this.entries.size === 0) this.stop();
   }
 

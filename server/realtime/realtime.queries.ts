@@ -7,12 +7,12 @@ import type { AttemptOpen } from '../modules/deps.js';
 
 /** The student's running timed attempts: they tick on the instance it just connected to. */
 export async function openTimedAttempts(em: EntityManager, studentId: string): Promise<AttemptOpen[]> {
-  const rows = await em.execute<Array<{ id: string; deadline: string }>>(
-    `SELECT a.id, a.deadline FROM quiz_attempts a JOIN enrollments e ON e.id = a.enrollment_id
+  const rows = await em.execute<Array<{ id: string; deadline: string; launch_id: string | null }>>(
+    `SELECT a.id, a.deadline, a.launch_id FROM quiz_attempts a JOIN enrollments e ON e.id = a.enrollment_id
       WHERE e.student_id = ? AND a.status = 'in_progress' AND a.deadline IS NOT NULL`,
     [studentId],
   );
-  return rows.map((row) => ({ attemptId: row.id, studentId, deadline: row.deadline }));
+  return rows.map((row) => ({ attemptId: row.id, studentId, deadline: row.deadline, ...(row.launch_id ? { launchId: row.launch_id } : {}) }));
 }
 
 /**
@@ -58,13 +58,14 @@ export async function answerDistribution(
   return Object.fromEntries(counts);
 }
 
-/** An attempt's status and the end of its submit window now (null when it does not exist). */
-export async function attemptStatus(em: EntityManager, attemptId: string): Promise<{ status: string; submitUntil: string | null } | null> {
-  const [row] = await em.execute<Array<{ status: string; submit_until: string | Date | null }>>('SELECT status, submit_until FROM quiz_attempts WHERE id = ?', [
-    attemptId,
-  ]);
-  if (!row) return null;
-  return { status: row.status, submitUntil: row.submit_until === null ? null : new Date(row.submit_until).toISOString() };
+/** `attemptStatus` of many attempts in one read, by id (missing ones left out). */
+export async function attemptStatuses(em: EntityManager, attemptIds: string[]): Promise<Map<string, { status: string; submitUntil: string | null }>> {
+  if (attemptIds.length === 0) return new Map();
+  const rows = await em.execute<Array<{ id: string; status: string; submit_until: string | Date | null }>>(
+    'SELECT id, status, submit_until FROM quiz_attempts WHERE id IN (SELECT value::uuid FROM jsonb_array_elements_text(?::jsonb))',
+    [JSON.stringify(attemptIds)],
+  );
+  return new Map(rows.map((row) => [row.id, { status: row.status, submitUntil: row.submit_until === null ? null : new Date(row.submit_until).toISOString() }]));
 }
 
 /** The quiz, course and launch of an attempt (null when it does not exist). */

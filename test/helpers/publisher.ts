@@ -20,6 +20,7 @@ export function recordingPublisher(next?: Publisher): Publisher & { calls: Calls
     launchWindowEnded: [],
     launchSummarized: [],
     attemptAbandoned: [],
+    attemptsFinished: [],
     deadlinesChanged: [],
     certificateIssued: [],
     accountChanged: [],
@@ -58,6 +59,10 @@ export function recordingPublisher(next?: Publisher): Publisher & { calls: Calls
     attemptAbandoned: async (abandoned) => {
       calls.attemptAbandoned.push(abandoned);
       await next?.attemptAbandoned(abandoned);
+    },
+    attemptsFinished: async (finished) => {
+      calls.attemptsFinished.push(finished);
+      await next?.attemptsFinished(finished);
     },
     deadlinesChanged: record('deadlinesChanged'),
     certificateIssued: record('certificateIssued'),

@@ -120,6 +120,84 @@ t.test('tick scheduler: ticks aligned to whole seconds before the deadline, then
   t.equal(emitted.length, before, 'an untracked student gets no ticks');
 });
 
+t.test('tick scheduler: a launch ticks once per pass per deadline for all its students; a personal deadline apart', async (t) => {
+  let now = 10_000;
+  const emitted: Array<{ to: string | string[]; event: string; data: any; volatile?: boolean }> = [];
+  const emitter: RealtimeEmitter = { emit: (to, event, data, options) => void emitted.push({ to, event, data, volatile: options?.volatile }) };
+  const publisher = new RealtimePublisher({
+    emitter,
+    orm: {} as MikroORM,
+    redis: {} as Redis,
+    redisPrefix: 'test',
+    log: { error: () => undefined, warn: () => undefined } as unknown as Logger,
+    disconnectUser: () => undefined,
+    revokeCourseAccess: () => undefined,
+    broadcastDeadlinesMoved: () => undefined,
+  });
+  const scheduler = new QuizTickScheduler({
+    onTick: (tick) => publisher.attemptTicked(tick),
+    onLaunchTick: (tick) => publisher.launchTicked(tick),
+    onDeadline: () => undefined,
+    now: () => now,
+    resolutionMs: 1_000_000,
+  });
+  t.teardown(() => {
+    scheduler.close();
+    publisher.close();
+  });
+  // Launch ticks go out after the pass's personal ones: compared in no particular order.
+  const sent = () => emitted.map((e) => JSON.stringify([e.to, e.data])).sort();
+  const expect = (ticks: Array<[string | string[], Record<string, unknown>]>) => ticks.map((tick) => JSON.stringify(tick)).sort();
+  const close = new Date(13_000);
+  for (const i of [1, 2, 3]) scheduler.track({ attemptId: `a${i}`, studentId: `s${i}`, deadline: close, launchId: 'L' });
+  // Extra time: same launch, a personal deadline; and a self-paced attempt.
+  scheduler.track({ attemptId: 'a4', studentId: 's4', deadline: new Date(15_000), launchId: 'L' });
+  scheduler.track({ attemptId: 'a5', studentId: 's5', deadline: new Date(16_000) });
+  scheduler.run();
+  t.same(
+    sent(),
+    expect([
+      [['user:s1', 'user:s2', 'user:s3'], { launchId: 'L', remainingMs: 3000 }],
+      [['user:s4'], { launchId: 'L', remainingMs: 5000 }],
+      ['user:s5', { attemptId: 'a5', remainingMs: 6000 }],
+    ]),
+    'one quiz:tick {launchId} to every student of the shared close, one apart for the personal deadline, {attemptId} for a self-paced attempt',
+  );
+  t.ok(
+    emitted.every((e) => e.event === 'quiz:tick' && e.volatile === true),
+    'volatile ticks',
+  );
+
+  // One student's deadline moves alone (an offset): it ticks on its own from then on.
+  scheduler.track({ attemptId: 'a2', studentId: 's2', deadline: new Date(14_000), launchId: 'L' });
+  emitted.length = 0;
+  now = 10_100;
+  scheduler.run();
+  t.same(sent(), expect([[['user:s2'], { launchId: 'L', remainingMs: 3900 }]]), 'the moved attempt ticks at once, apart');
+  emitted.length = 0;
+  now = 11_000;
+  scheduler.run();
+  t.same(
+    sent(),
+    expect([
+      [['user:s1', 'user:s3'], { launchId: 'L', remainingMs: 2000 }],
+      [['user:s4'], { launchId: 'L', remainingMs: 4000 }],
+      [['user:s2'], { launchId: 'L', remainingMs: 3000 }],
+      ['user:s5', { attemptId: 'a5', remainingMs: 5000 }],
+    ]),
+    'each deadline of the launch ticks to its own students',
+  );
+  scheduler.untrackStudent('s1');
+  scheduler.untrackStudent('s3');
+  emitted.length = 0;
+  now = 12_000;
+  scheduler.run();
+  t.notOk(
+    emitted.some((e) => JSON.stringify(e.to).includes('user:s1') || JSON.stringify(e.to).includes('user:s3')),
+    'students gone from here get no tick',
+  );
+});
+
 t.test('local connections: a cap per user, one budget per user, dropped with the last connection', async (t) => {
   const now = 0;
   const gone: string[] = [];

@@ -319,3 +319,81 @@ export async function shiftDeadlines(db: SqlRunner, changes: Array<{ attemptId: 
     [JSON.stringify(changes.map((change) => ({ attempt_id: change.attemptId, seconds: change.seconds })))],
   );
 }
+
+/**
+ * Locks up to `limit` running attempts of a launch whose submit window (deadline, or
+ * `submit_until`) plus grace has passed, with their joined columns, in id order (inside a
+ * transaction: a launch's close finishes them in batches). Rows another transaction holds (a
+ * submit, a save, a concurrent finisher) are skipped: their holder finishes them, or the launch's
+ * job finds them on its next run.
+ */
+export async function lockDueLaunchAttempts(tx: SqlRunner, launchId: string, graceMs: number, limit: number): Promise<AttemptRow[]> {
+  return tx.execute<AttemptRow[]>(
+    `${ATTEMPT_SELECT}
+      WHERE a.launch_id = ? AND a.status = 'in_progress' AND coalesce(a.submit_until, a.deadline) + (? || ' milliseconds')::interval <= now()
+      ORDER BY a.id LIMIT ? FOR UPDATE OF a SKIP LOCKED`,
+    [launchId, String(graceMs), limit],
+  );
+}
+
+/** The questions of a quiz (a batch of its attempts is graded against them). */
+export async function quizQuestionRows(db: SqlRunner, quizId: string): Promise<QuestionRow[]> {
+  return db.execute<QuestionRow[]>(`SELECT ${QUESTION_COLUMNS} FROM quiz_questions WHERE quiz_id = ?`, [quizId]);
+}
+
+/** How the server finished one attempt of a batch: abandoned, or graded (with the grade's columns). */
+export type BatchFinish =
+  | { id: string; status: 'abandoned' }
+  | {
+      id: string;
+      status: 'graded';
+      answers: Record<string, unknown>;
+      results: StoredResults;
+      submittedAt: Date;
+      gradedAt: Date;
+      timeTakenSeconds: number;
+    };
+
+/**
+ * Writes a batch of server finishes in ONE statement (an `UPDATE … FROM` over the batch as a
+ * record set, passed as one JSON parameter: the driver would spread an array into a list of
+ * parameters). Only rows still running are written; the written ones come back.
+ */
+export async function writeFinishes(tx: SqlRunner, finishes: BatchFinish[]): Promise<Array<GradeColumns & { id: string }>> {
+  if (finishes.length === 0) return [];
+  const records = finishes.map((finish) =>
+    finish.status === 'abandoned'
+      ? { id: finish.id, status: 'abandoned' }
+      : {
+          id: finish.id,
+          status: 'graded',
+          answers: finish.answers,
+          results: finish.results,
+          score: finish.results.score,
+          max_score: finish.results.maxScore,
+          percentage: finish.results.percentage,
+          is_passed: finish.results.isPassed,
+          submitted_at: finish.submittedAt.toISOString(),
+          graded_at: finish.gradedAt.toISOString(),
+          time_taken_seconds: finish.timeTakenSeconds,
+        },
+  );
+  return tx.execute<Array<GradeColumns & { id: string }>>(
+    `UPDATE quiz_attempts a
+        SET status = f.status, auto_submitted = true,
+            answers = CASE WHEN f.status = 'graded' THEN f.answers ELSE a.answers END,
+            results = CASE WHEN f.status = 'graded' THEN f.results ELSE a.results END,
+            score = CASE WHEN f.status = 'graded' THEN f.score ELSE a.score END,
+            max_score = CASE WHEN f.status = 'graded' THEN f.max_score ELSE a.max_score END,
+            percentage = CASE WHEN f.status = 'graded' THEN f.percentage ELSE a.percentage END,
+            is_passed = CASE WHEN f.status = 'graded' THEN f.is_passed ELSE a.is_passed END,
+            submitted_at = CASE WHEN f.status = 'graded' THEN f.submitted_at ELSE a.submitted_at END,
+            graded_at = CASE WHEN f.status = 'graded' THEN f.graded_at ELSE a.graded_at END,
+            time_taken_seconds = CASE WHEN f.status = 'graded' THEN f.time_taken_seconds ELSE a.time_taken_seconds END
+       FROM jsonb_to_recordset(?::jsonb) AS f(id uuid, status text, answers jsonb, results jsonb, score numeric, max_score numeric, percentage numeric,
+                                              is_passed boolean, submitted_at timestamptz, graded_at timestamptz, time_taken_seconds int)
+      WHERE a.id = f.id AND a.status = 'in_progress'
+      RETURNING a.id, a.status, a.score, a.max_score, a.percentage, a.is_passed, a.submitted_at, a.graded_at, a.time_taken_seconds, a.auto_submitted`,
+    [JSON.stringify(records)],
+  );
+}

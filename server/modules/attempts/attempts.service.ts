@@ -10,7 +10,7 @@ import { decimal, iso, toIso } from '../../platform/schemas.js';
 import type { DeadlineChanged, ServiceDeps } from '../deps.js';
 import { grantsAccess, isManagerOf } from '../courses/courses.access.js';
 import { loadQuiz } from '../quizzes/quizzes.service.js';
-import { completeLessonByQuiz, type LessonProgressResult } from '../progress/progress.service.js';
+import { completeLessonByQuiz, completeLessonForMany, type LessonProgressResult } from '../progress/progress.service.js';
 import { settleLaunch } from '../live-sessions/launch-settlement.service.js';
 import {
   attemptDue,
@@ -20,7 +20,11 @@ import {
   attemptRows,
   finishedAttemptCount,
   insertAttempt,
+  lockDueLaunchAttempts,
   lockEnrollment,
+  quizQuestionRows,
+  writeFinishes,
+  type BatchFinish,
   overdueAttempts,
   overrideOf,
   shiftDeadlines,
@@ -423,6 +427,73 @@ export async function finishOverdueAttempt(deps: GradingDeps, attemptId: string)
 }
 
 /**
+ * One batch of a launch's overdue attempts finished set-based, in ONE transaction: a locking read
+ * of up to `limit` due attempts with what grading needs (rows another transaction holds are
+ * skipped), the quiz's questions, the overdue policy and pure grading of each in a loop
+ * (`serverFinish`), one `UPDATE … FROM` of the whole batch, and the quiz's lesson completed for
+ * those whose grade completes it with their enrollments recalculated (`completeLessonForMany`).
+ * A failure anywhere rolls the whole batch back: no attempt is left graded without its progress.
+ * After the commit, one `attemptsFinished` for the batch, the certificates of enrollments it
+ * completed, and each lesson's progress. Personal deadline jobs of these attempts are left to
+ * find them finished (removing them one by one would be a round trip per attempt). The launch
+ * settles after its last batch (`finishLaunchWindow`). `locked` 0: nothing due was free.
+ */
+export async function finishDueLaunchBatch(deps: GradingDeps, launchId: string, limit: number): Promise<{ locked: number; graded: number; abandoned: number }> {
+  const done = await sqlTransaction(deps.em, async (tx) => {
+    const rows = await lockDueLaunchAttempts(tx, launchId, deps.config.quizGraceMs, limit);
+    if (rows.length === 0) return null;
+    // Read after the rows are locked: a key correction rewrites running attempts, so it waits for these locks.
+    const questions = await quizQuestionRows(tx, rows[0].quiz_id);
+    const now = deps.clock.now();
+    const finishes: BatchFinish[] = rows.map((row) => {
+      const finish = serverFinish(row, questions, now);
+      return finish.action === 'abandon' ? { id: row.id, status: 'abandoned' } : { id: row.id, status: 'graded', gradedAt: now, ...finish };
+    });
+    const written = new Map((await writeFinishes(tx, finishes)).map((columns) => [columns.id, columns]));
+    const finished = rows.flatMap((row) => {
+      const columns = written.get(row.id);
+      return columns ? [{ ...row, ...columns }] : [];
+    });
+    const completing = finished.filter(
+      (row) => row.status === 'graded' && (row.quiz_type === 'practice' || !!row.is_passed) && grantsAccess(row.enrollment_status) && row.lesson_title !== null,
+    );
+    const lesson = completing[0] ? { id: completing[0].lesson_id, title: completing[0].lesson_title!, parentLessonId: completing[0].lesson_parent_id } : null;
+    const progress = lesson
+      ? await completeLessonForMany(
+          tx,
+          lesson,
+          completing.map((row) => row.enrollment_id),
+        )
+      : [];
+    return { locked: rows.length, finished, progress };
+  });
+  if (!done) return { locked: 0, graded: 0, abandoned: 0 };
+  const event = (row: AttemptRow) => ({
+    attemptId: row.id,
+    quizId: row.quiz_id,
+    studentId: row.student_id,
+    courseId: row.course_id,
+    submitUntil: iso(row.submit_until),
+    launchId: row.launch_id ?? null,
+  });
+  const graded = done.finished
+    .filter((row) => row.status === 'graded')
+    .map((row) => ({
+      ...event(row),
+      score: decimal(row.score) ?? 0,
+      maxScore: decimal(row.max_score) ?? 0,
+      percentage: decimal(row.percentage) ?? 0,
+      isPassed: !!row.is_passed,
+      expired: true,
+    }));
+  const abandoned = done.finished.filter((row) => row.status === 'abandoned').map(event);
+  await deps.publisher.attemptsFinished({ graded, abandoned });
+  await Promise.all(done.progress.filter((result) => result.justCompleted).map((result) => deps.jobs.issueCertificate(result.enrollment.enrollmentId)));
+  for (const result of done.progress) deps.publisher.lessonProgressRecorded(result);
+  return { locked: done.locked, graded: graded.length, abandoned: abandoned.length };
+}
+
+/**
  * The deadline job of an attempt: `finishOverdueAttempt`, in the job's terms. Early (clock skew
  * between processes, or a deadline moved later since the job was queued), it says when the
  * attempt is due instead, and the job re-delays itself.
@@ -490,6 +561,48 @@ async function gradeUnderLock(deps: Pick<ServiceDeps, 'em' | 'config' | 'clock'>
 }
 
 /**
+ * The grade of `answers` to `questions` (in the attempt's order) at `now`: the stored results and
+ * when it counts as submitted, never later than the end of the submit window (the server finishes
+ * it then, whenever it runs).
+ */
+function gradeOf(
+  row: Pick<AttemptRow, 'passing_score' | 'key_version' | 'deadline' | 'submit_until' | 'started_at'>,
+  questions: GradableQuestion[],
+  answers: Record<string, unknown>,
+  now: Date,
+): { results: StoredResults; submittedAt: Date; timeTakenSeconds: number } {
+  const grade = gradeAttempt(questions, answers, row.passing_score);
+  const results: StoredResults = {
+    score: grade.score,
+    maxScore: grade.maxScore,
+    percentage: grade.percentage,
+    isPassed: grade.isPassed,
+    questions: grade.questions,
+    keyVersion: row.key_version,
+  };
+  const windowEnd = row.submit_until ? new Date(row.submit_until) : row.deadline ? new Date(row.deadline) : null;
+  const submittedAt = windowEnd && now > windowEnd ? windowEnd : now;
+  const timeTakenSeconds = Math.max(0, Math.round((submittedAt.getTime() - new Date(row.started_at).getTime()) / 1000));
+  return { results, submittedAt, timeTakenSeconds };
+}
+
+/**
+ * How the server finishes an overdue attempt by its stored policy (`finishOverdueAttempt`, and a
+ * launch's close in batches): abandoned, or its saved answers graded at `now`. Pure: the caller
+ * has read the row (locked) and the quiz's questions, and writes the outcome.
+ */
+export function serverFinish(
+  row: AttemptRow,
+  questionRows: QuestionRow[],
+  now: Date,
+): { action: 'abandon' } | { action: 'grade'; answers: Record<string, unknown>; results: StoredResults; submittedAt: Date; timeTakenSeconds: number } {
+  const attemptShape = { launched: row.launch_id !== null, answered: Object.keys(row.answers ?? {}).length > 0 };
+  if (finishingAction(row.overdue_handling, attemptShape) === 'abandon') return { action: 'abandon' };
+  const answers = { ...(row.answers ?? {}) };
+  return { action: 'grade', answers, ...gradeOf(row, gradableInOrder(questionRows, row.question_order ?? []), answers, now) };
+}
+
+/**
  * Checks a submit against the attempt row, grades what it holds and writes the grade (only at
  * `version`, when given: undefined if the row is no longer that version).
  */
@@ -530,28 +643,17 @@ async function gradeRow(
     for (const [questionId, answer] of Object.entries(options.answers)) if (inAttempt.has(questionId)) answers[questionId] = answer;
   }
   const questions = await loadQuestions();
-  const grade = gradeAttempt(
+  const grade = gradeOf(
+    row,
     questions.map((item) => item.question),
     answers,
-    row.passing_score,
+    now,
   );
-  const results: StoredResults = {
-    score: grade.score,
-    maxScore: grade.maxScore,
-    percentage: grade.percentage,
-    isPassed: grade.isPassed,
-    questions: grade.questions,
-    keyVersion: row.key_version,
-  };
-  // Never later than the end of the submit window (the server finishes it then, whenever it runs).
-  const windowEnd = window.submitUntil ?? deadline;
-  const submittedAt = windowEnd && now > windowEnd ? windowEnd : now;
-  const timeTaken = Math.max(0, Math.round((submittedAt.getTime() - new Date(row.started_at).getTime()) / 1000));
-  const updated = await writeGrade(db, row.id, { answers, results, submittedAt, gradedAt: now, timeTakenSeconds: timeTaken, autoSubmitted: byServer }, version);
+  const updated = await writeGrade(db, row.id, { ...grade, answers, gradedAt: now, autoSubmitted: byServer }, version);
   if (!updated) return undefined;
   // The graded row: what the update wrote (answers and results as written, the other columns as
   // PostgreSQL returns them) over the row read, whose joined columns this update does not change.
-  return { graded: true, abandoned: false, row: { ...row, ...updated, answers, results }, expired, questions };
+  return { graded: true, abandoned: false, row: { ...row, ...updated, answers, results: grade.results }, expired, questions };
 }
 
 /**

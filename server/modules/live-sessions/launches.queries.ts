@@ -318,16 +318,6 @@ export async function launchWindow(
   return row ?? null;
 }
 
-/** Running attempts of the launch whose submit window (deadline, or `submit_until`) plus grace has passed. */
-export async function dueLaunchAttempts(db: SqlRunner, launchId: string, graceMs: number, limit: number): Promise<string[]> {
-  const rows = await db.execute<Array<{ id: string }>>(
-    `SELECT id FROM quiz_attempts WHERE launch_id = ? AND status = 'in_progress'
-        AND coalesce(submit_until, deadline) + (? || ' milliseconds')::interval <= now() ORDER BY deadline LIMIT ?`,
-    [launchId, String(graceMs), limit],
-  );
-  return rows.map((row) => row.id);
-}
-
 /** When the launch's next running attempt is due (end of its submit window + grace), or null when none runs. */
 export async function nextLaunchAttemptDue(db: SqlRunner, launchId: string, graceMs: number): Promise<string | null> {
   const [row] = await db.execute<Array<{ due: string | null }>>(

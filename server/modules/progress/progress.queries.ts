@@ -42,17 +42,16 @@ export async function lockEnrollment(db: SqlRunner, enrollmentId: string): Promi
   await db.execute('SELECT 1 FROM enrollments WHERE id = ? FOR UPDATE', [enrollmentId]);
 }
 
-/** The enrollment, its version and its counts (lessons of the course, completed ones, time), in one read. */
-export async function readEnrollmentCounts(db: SqlRunner, enrollmentId: string): Promise<EnrollmentCountsRow | null> {
-  const [row] = await db.execute<EnrollmentCountsRow[]>(
-    `SELECT ${ENROLLMENT_COLUMNS_OF_E}, e.xmin::text AS version,
+const ENROLLMENT_COUNTS_SELECT = `SELECT ${ENROLLMENT_COLUMNS_OF_E}, e.xmin::text AS version,
             (SELECT count(*)::int FROM lessons WHERE course_id = e.course_id) AS total,
             (SELECT count(*)::int FROM lesson_progress lp JOIN lessons l ON l.id = lp.lesson_id
               WHERE lp.enrollment_id = e.id AND l.course_id = e.course_id AND lp.status = 'completed') AS completed,
             (SELECT coalesce(sum(time_spent_seconds), 0)::int FROM lesson_progress WHERE enrollment_id = e.id) AS time
-       FROM enrollments e WHERE e.id = ?`,
-    [enrollmentId],
-  );
+       FROM enrollments e`;
+
+/** The enrollment, its version and its counts (lessons of the course, completed ones, time), in one read. */
+export async function readEnrollmentCounts(db: SqlRunner, enrollmentId: string): Promise<EnrollmentCountsRow | null> {
+  const [row] = await db.execute<EnrollmentCountsRow[]>(`${ENROLLMENT_COUNTS_SELECT} WHERE e.id = ?`, [enrollmentId]);
   return row ?? null;
 }
 
@@ -101,6 +100,84 @@ export async function courseEnrollmentIdsAfter(em: EntityManager, courseId: stri
   return rows.map((row) => row.id);
 }
 
+/** How a write merges into a lesson's progress: `completed` is sticky, completion never decreases, time only adds. */
+const MERGE_PROGRESS = `ON CONFLICT (enrollment_id, lesson_id) DO UPDATE SET
+       status = CASE
+         WHEN lesson_progress.status = 'completed' OR excluded.status = 'completed' THEN 'completed'
+         WHEN lesson_progress.status = 'in_progress' OR excluded.status = 'in_progress' THEN 'in_progress'
+         ELSE 'not_started' END,
+       started_at = coalesce(lesson_progress.started_at, excluded.started_at),
+       completed_at = coalesce(lesson_progress.completed_at, excluded.completed_at),
+       time_spent_seconds = lesson_progress.time_spent_seconds + excluded.time_spent_seconds,
+       completion_percentage = greatest(lesson_progress.completion_percentage, excluded.completion_percentage),
+       updated_at = now()`;
+
+/**
+ * Completes one lesson for many enrollments in ONE statement (a launch's close completes the
+ * quiz's lesson for every student who passed), merged as `upsertLessonProgress` merges a
+ * `completed` write. The rows as written, with their enrollment.
+ */
+export async function completeLessonForEnrollments(
+  db: SqlRunner,
+  lessonId: string,
+  enrollmentIds: string[],
+): Promise<Array<LessonProgressRow & { enrollment_id: string }>> {
+  if (enrollmentIds.length === 0) return [];
+  return db.execute<Array<LessonProgressRow & { enrollment_id: string }>>(
+    `INSERT INTO lesson_progress (enrollment_id, lesson_id, status, started_at, completed_at, time_spent_seconds, completion_percentage)
+     SELECT value::uuid, ?::uuid, 'completed', now(), now(), 0, 100 FROM jsonb_array_elements_text(?::jsonb)
+     ${MERGE_PROGRESS}
+     RETURNING enrollment_id, ${PROGRESS_COLUMNS}`,
+    [lessonId, JSON.stringify(enrollmentIds)],
+  );
+}
+
+/** Inside a transaction: locks many enrollments' rows, in id order (two batches never wait on each other in a cycle). */
+export async function lockEnrollments(db: SqlRunner, enrollmentIds: string[]): Promise<void> {
+  if (enrollmentIds.length === 0) return;
+  await db.execute('SELECT 1 FROM enrollments WHERE id IN (SELECT value::uuid FROM jsonb_array_elements_text(?::jsonb)) ORDER BY id FOR UPDATE', [
+    JSON.stringify(enrollmentIds),
+  ]);
+}
+
+/** `readEnrollmentCounts` of many enrollments in one read (no particular order). */
+export async function readEnrollmentsCounts(db: SqlRunner, enrollmentIds: string[]): Promise<EnrollmentCountsRow[]> {
+  if (enrollmentIds.length === 0) return [];
+  return db.execute<EnrollmentCountsRow[]>(`${ENROLLMENT_COUNTS_SELECT} WHERE e.id IN (SELECT value::uuid FROM jsonb_array_elements_text(?::jsonb))`, [
+    JSON.stringify(enrollmentIds),
+  ]);
+}
+
+/** Writes many enrollments' progress in one statement (their rows are locked: no version check). */
+export async function writeEnrollmentsProgress(
+  db: SqlRunner,
+  writes: Array<{ enrollmentId: string } & EnrollmentProgressWrite>,
+): Promise<EnrollmentProgressRow[]> {
+  if (writes.length === 0) return [];
+  return db.execute<EnrollmentProgressRow[]>(
+    `UPDATE enrollments e
+        SET progress_percentage = w.progress_percentage, completed_lessons_count = w.completed_lessons_count,
+            total_lessons_count = w.total_lessons_count, total_time_spent_seconds = w.total_time_spent_seconds,
+            status = w.status, completed_at = w.completed_at, updated_at = now()
+       FROM jsonb_to_recordset(?::jsonb) AS w(id uuid, progress_percentage numeric, completed_lessons_count int, total_lessons_count int,
+                                              total_time_spent_seconds int, status text, completed_at timestamptz)
+      WHERE e.id = w.id RETURNING ${ENROLLMENT_COLUMNS_OF_E}`,
+    [
+      JSON.stringify(
+        writes.map((write) => ({
+          id: write.enrollmentId,
+          progress_percentage: write.progressPercentage,
+          completed_lessons_count: write.completedLessonsCount,
+          total_lessons_count: write.totalLessonsCount,
+          total_time_spent_seconds: write.totalTimeSpentSeconds,
+          status: write.status,
+          completed_at: write.completedAt?.toISOString() ?? null,
+        })),
+      ),
+    ],
+  );
+}
+
 /**
  * Merges one write into the lesson's progress in a single statement: `completed` is sticky,
  * completion never decreases, time only adds. Concurrent writes each add their own time.
@@ -131,16 +208,7 @@ export async function upsertLessonProgress(
             CASE WHEN ?::text <> 'not_started' THEN now() END,
             CASE WHEN ?::text = 'completed' THEN now() END,
             ?::int, ?::numeric${clientKey === undefined ? '' : '\n      WHERE EXISTS (SELECT 1 FROM claimed)'}
-     ON CONFLICT (enrollment_id, lesson_id) DO UPDATE SET
-       status = CASE
-         WHEN lesson_progress.status = 'completed' OR excluded.status = 'completed' THEN 'completed'
-         WHEN lesson_progress.status = 'in_progress' OR excluded.status = 'in_progress' THEN 'in_progress'
-         ELSE 'not_started' END,
-       started_at = coalesce(lesson_progress.started_at, excluded.started_at),
-       completed_at = coalesce(lesson_progress.completed_at, excluded.completed_at),
-       time_spent_seconds = lesson_progress.time_spent_seconds + excluded.time_spent_seconds,
-       completion_percentage = greatest(lesson_progress.completion_percentage, excluded.completion_percentage),
-       updated_at = now()
+     ${MERGE_PROGRESS}
      RETURNING ${PROGRESS_COLUMNS}`,
     [
       ...(clientKey === undefined ? [] : [enrollmentId, clientKey]),

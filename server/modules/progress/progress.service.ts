@@ -21,7 +21,11 @@ import {
   lessonHeader,
   lessonsWithProgress,
   lockEnrollment,
+  lockEnrollments,
   readEnrollmentCounts,
+  readEnrollmentsCounts,
+  writeEnrollmentsProgress,
+  completeLessonForEnrollments,
   upsertLessonProgress,
   writeEnrollmentProgress,
   type EnrollmentProgressRow,
@@ -153,6 +157,61 @@ export async function purgeProgressClientKeys(deps: Pick<ServiceDeps, 'em'>, bat
   return purged;
 }
 
+/** Whether the progress rule's result is what is stored already (nothing to write). */
+function unchanged(stored: EnrollmentProgressJson, next: ReturnType<typeof calculateEnrollmentProgress>): boolean {
+  return (
+    !next.justCompleted &&
+    stored.status === next.status &&
+    stored.progressPercentage === next.progressPercentage &&
+    stored.completedLessonsCount === next.completedLessonsCount &&
+    stored.totalLessonsCount === next.totalLessonsCount &&
+    stored.totalTimeSpentSeconds === next.totalTimeSpentSeconds &&
+    stored.completedAt === (next.completedAt?.toISOString() ?? null)
+  );
+}
+
+/**
+ * A quiz's lesson completed for many enrollments at once (a launch's close, for every student who
+ * passed), inside the caller's transaction (`tx`), so the grades and the progress they make commit
+ * together: one upsert of the lesson's progress, the enrollments locked in id order, their counts
+ * in one read, the progress rule, one write of those that changed. The caller, after its commit,
+ * queues the certificate of each `justCompleted` (a certificate not queued is issued by the sweep)
+ * and tells the publisher.
+ */
+export async function completeLessonForMany(
+  tx: SqlRunner,
+  lesson: { id: string; title: string; parentLessonId: string | null },
+  enrollmentIds: string[],
+): Promise<LessonProgressResult[]> {
+  if (enrollmentIds.length === 0) return [];
+  const rows = new Map((await completeLessonForEnrollments(tx, lesson.id, enrollmentIds)).map((row) => [row.enrollment_id, row]));
+  await lockEnrollments(tx, enrollmentIds);
+  const now = new Date();
+  const results = new Map<string, EnrollmentRecalculation>();
+  const writes: Array<Parameters<typeof writeEnrollmentsProgress>[1][number] & { justCompleted: boolean }> = [];
+  for (const current of await readEnrollmentsCounts(tx, enrollmentIds)) {
+    const next = calculateEnrollmentProgress(
+      { status: current.status, completedAt: current.completed_at ? new Date(current.completed_at) : null },
+      { totalLessons: current.total, completedLessons: current.completed, totalTimeSpentSeconds: current.time },
+      now,
+    );
+    const stored = progressJson(current);
+    if (unchanged(stored, next)) results.set(current.id, { progress: stored, justCompleted: false });
+    else writes.push({ enrollmentId: current.id, ...next });
+  }
+  const justCompleted = new Set(writes.filter((write) => write.justCompleted).map((write) => write.enrollmentId));
+  for (const updated of await writeEnrollmentsProgress(tx, writes)) {
+    results.set(updated.id, { progress: progressJson(updated), justCompleted: justCompleted.has(updated.id) });
+  }
+  return enrollmentIds.flatMap((id) => {
+    const recalculation = results.get(id);
+    if (!recalculation) return [];
+    return [
+      { lessonProgress: lessonProgressJson(lesson, rows.get(id) ?? null), enrollment: recalculation.progress, justCompleted: recalculation.justCompleted },
+    ];
+  });
+}
+
 /**
  * One read (the enrollment, its version and the counts), the progress rule, one conditional
  * write. Undefined when the row changed in between. `locked`: inside a transaction, lock the row
@@ -168,17 +227,7 @@ async function recalculate(db: SqlRunner, enrollmentId: string, locked = false):
     new Date(),
   );
   const stored = progressJson(current);
-  if (
-    !next.justCompleted &&
-    stored.status === next.status &&
-    stored.progressPercentage === next.progressPercentage &&
-    stored.completedLessonsCount === next.completedLessonsCount &&
-    stored.totalLessonsCount === next.totalLessonsCount &&
-    stored.totalTimeSpentSeconds === next.totalTimeSpentSeconds &&
-    stored.completedAt === (next.completedAt?.toISOString() ?? null)
-  ) {
-    return { progress: stored, justCompleted: false };
-  }
+  if (unchanged(stored, next)) return { progress: stored, justCompleted: false };
   const updated = await writeEnrollmentProgress(db, enrollmentId, current.version, next);
   if (!updated) return undefined;
   return { progress: progressJson(updated), justCompleted: next.justCompleted };

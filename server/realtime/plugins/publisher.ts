@@ -22,6 +22,7 @@ export default fp(
     const { io, realtimeConnections: connections } = app;
     const ticks = new QuizTickScheduler({
       onTick: (tick) => publisher.attemptTicked(tick),
+      onLaunchTick: (tick) => publisher.launchTicked(tick),
       onDeadline: (attempt) => {
         publisher.attemptReachedDeadline(attempt).catch((error) => log.error({ err: error, attemptId: attempt.attemptId }, 'quiz:expired failed'));
       },

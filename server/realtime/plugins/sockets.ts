@@ -27,8 +27,13 @@ export default fp(
       delivered(packet) {
         try {
           if (packet.event === 'quiz:started') {
-            const started = packet.payload as { attemptId: string; studentId: string; deadline: string | null };
-            publisher.attemptOpen({ attemptId: started.attemptId, studentId: started.studentId, deadline: started.deadline });
+            const started = packet.payload as { attemptId: string; studentId: string; deadline: string | null; launchId?: string };
+            publisher.attemptOpen({
+              attemptId: started.attemptId,
+              studentId: started.studentId,
+              deadline: started.deadline,
+              ...(started.launchId ? { launchId: started.launchId } : {}),
+            });
           }
           if (packet.event === 'quiz:graded') ticks.untrack((packet.payload as { attemptId: string }).attemptId);
           ws.deliver(packet);
