@@ -16,6 +16,7 @@ import { launchScenario } from './launch.js';
 import { statsScenario } from './stats.js';
 import { regradeScenario } from './regrade.js';
 import { joinStormScenario } from './join-storm.js';
+import { twoInstancesScenario } from './two-instances.js';
 
 export const SCENARIOS: Array<[key: string, name: string, scenario: Scenario<any> | null]> = [
   ['5', '5 HTTP', httpScenario],
@@ -30,4 +31,5 @@ export const SCENARIOS: Array<[key: string, name: string, scenario: Scenario<any
   ['10', '10 item statistics', statsScenario],
   ['11', '11 regrade', regradeScenario],
   ['12', '12 join storm', joinStormScenario],
+  ['14', '14 two instances + worker', twoInstancesScenario],
 ];

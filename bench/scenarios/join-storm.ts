@@ -175,8 +175,24 @@ async function runJoinStorm(bench: BenchEnv, sizes: Sizes): Promise<Row[]> {
     children.app.send({ type: 'sign', users: [{ id: instructorId, role: 'instructor' }, ...studentIds.map((id) => ({ id, role: 'student' }))] });
     const [instructorToken, ...studentTokens] = (await children.app.next<{ tokens: string[] }>('tokens')).tokens as [string, ...string[]];
     const sides: Record<'app' | 'bare', Side> = {
-      app: { name: 'app', server: children.app, port: app.port, students: children.appStudents, instructor: children.appInstructor, studentTokens, instructorToken },
-      bare: { name: 'bare', server: children.bare, port: bare.port, students: children.bareStudents, instructor: children.bareInstructor, studentTokens, instructorToken },
+      app: {
+        name: 'app',
+        server: children.app,
+        port: app.port,
+        students: children.appStudents,
+        instructor: children.appInstructor,
+        studentTokens,
+        instructorToken,
+      },
+      bare: {
+        name: 'bare',
+        server: children.bare,
+        port: bare.port,
+        students: children.bareStudents,
+        instructor: children.bareInstructor,
+        studentTokens,
+        instructorToken,
+      },
     };
     // Unmeasured warm-up of each side with a tenth of the class (JIT, pools, scripts).
     const warm = Math.max(10, Math.floor(sizes.joinStudents / 10));
