@@ -228,7 +228,7 @@ export class RedisPresence implements Presence {
     const states = [...this.flushes.values()];
     this.flushes.clear();
     for (const state of states) if (state.timer) clearTimeout(state.timer);
-    await Promise.all(states.map((state) => state.running));
+    await Promise.all(states.flatMap((state) => (state.running ? [state.running] : [])));
     await Promise.all([...courses].map((courseId) => this.flushUntilSent(courseId)));
   }
 
@@ -393,7 +393,7 @@ export class RedisPresence implements Presence {
     const pending = reply[3]!;
     const joined: string[] = [];
     const left: string[] = [];
-    for (let i = 0; i + 1 < pending.length; i += 2) (pending[i + 1] === '1' ? joined : left).push(pending[i]!);
+    for (let i = 0; i + 1 < pending.length; i += 2) (pending[i + 1] === '1' ? joined : left).push(pending[i]);
     this.options.onBatch({ courseId, joined, left, onlineCount: reply[2]!, seq: reply[1]! });
     return 0;
   }

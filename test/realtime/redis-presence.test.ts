@@ -92,13 +92,25 @@ t.test('joins and leaves while Redis does not answer are kept, then written back
   t.same([...(await presence.online('course-3'))].sort(), ['goes', 'stays'], 'other instances see what Redis held');
 
   await own.connect();
-  await waitFor('the write-back', () => {
-    const after = batchesOf('course-3').slice(before);
-    return after.some((batch) => batch.joined.includes('arrives')) && after.some((batch) => batch.left.includes('goes'));
-  }, 5000);
+  await waitFor(
+    'the write-back',
+    () => {
+      const after = batchesOf('course-3').slice(before);
+      return after.some((batch) => batch.joined.includes('arrives')) && after.some((batch) => batch.left.includes('goes'));
+    },
+    5000,
+  );
   const after = batchesOf('course-3').slice(before);
-  t.same(after.flatMap((batch) => batch.joined), ['arrives'], 'presence:updated joined for the user Redis missed');
-  t.same(after.flatMap((batch) => batch.left), ['goes'], 'and left for the one whose leave it missed');
+  t.same(
+    after.flatMap((batch) => batch.joined),
+    ['arrives'],
+    'presence:updated joined for the user Redis missed',
+  );
+  t.same(
+    after.flatMap((batch) => batch.left),
+    ['goes'],
+    'and left for the one whose leave it missed',
+  );
   t.equal(after.at(-1)!.onlineCount, 2);
   t.same([...(await presence.online('course-3'))].sort(), ['arrives', 'stays'], 'every instance sees it now');
 });
