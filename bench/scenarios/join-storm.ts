@@ -67,8 +67,10 @@ interface Side {
   port: number;
   students: Child;
   instructor: Child;
-  studentTokens: string[];
-  instructorToken: string;
+  /** The app, which signs the tokens (the baseline verifies them with the same secret). */
+  signer: Child;
+  studentIds: string[];
+  instructorId: string;
 }
 
 /** The most events in one second, counting seconds from `start` (hrtime ns). */
@@ -83,8 +85,11 @@ function peakPerSecond(stamps: bigint[], start: bigint): number {
 
 async function measure(side: Side, courseId: string, sizes: Sizes): Promise<Measured> {
   const url = `http://127.0.0.1:${side.port}`;
-  const n = side.studentTokens.length;
-  side.instructor.send({ type: 'instructor', url, token: side.instructorToken, courseId });
+  const n = side.studentIds.length;
+  // Fresh tokens each time: a whole run outlasts an access token on a loaded machine.
+  side.signer.send({ type: 'sign', users: [{ id: side.instructorId, role: 'instructor' }, ...side.studentIds.map((id) => ({ id, role: 'student' }))] });
+  const [instructorToken, ...studentTokens] = (await side.signer.next<{ tokens: string[] }>('tokens')).tokens as [string, ...string[]];
+  side.instructor.send({ type: 'instructor', url, token: instructorToken, courseId });
   const { ackBytes: instructorAckBytes } = await side.instructor.next<{ ackBytes: number }>('instructor-joined', 30_000);
   side.server.send({ type: 'cpu' }); // starts the server's CPU count
   await side.server.next('cpu');
@@ -92,7 +97,7 @@ async function measure(side: Side, courseId: string, sizes: Sizes): Promise<Meas
   side.students.send({
     type: 'storm',
     url,
-    sockets: side.studentTokens.map((token) => ({ token, courseId })),
+    sockets: studentTokens.map((token) => ({ token, courseId })),
     perSecond: sizes.joinPerSecond,
     maxInFlight: sizes.joinInFlight,
     timeoutMs: sizes.joinTimeoutMs,
@@ -116,7 +121,8 @@ async function measure(side: Side, courseId: string, sizes: Sizes): Promise<Meas
   await side.students.next('closed');
   if (side.name === 'app') {
     side.instructor.send({ type: 'await-presence', left: n, timeoutMs: sizes.joinTimeoutMs });
-    await side.instructor.next('presence', sizes.joinTimeoutMs + 10_000);
+    const gone = await side.instructor.next<{ complete: boolean; left: number; onlineCount: number | null }>('presence', sizes.joinTimeoutMs + 10_000);
+    if (!gone.complete) console.error(`bench: 12 app: the instructor heard ${gone.left} of ${n} departures (onlineCount ${gone.onlineCount})`);
   }
   side.instructor.send({ type: 'close' });
   await side.instructor.next('closed');
@@ -126,6 +132,10 @@ async function measure(side: Side, courseId: string, sizes: Sizes): Promise<Meas
   }
 
   const during = presence.events.filter(([at]) => BigInt(at) >= start);
+  // Progress on stderr: a full measurement takes a while.
+  console.error(
+    `bench: 12 ${side.name}: ${n} joined in ${(Number(BigInt(storm.endedAt) - start) / 1e6).toFixed(0)} ms (${storm.failed} failed), ${during.length} presence events${presence.complete ? '' : ' (incomplete)'}`,
+  );
   return {
     allJoinedMs: Number(BigInt(storm.endedAt) - start) / 1e6,
     failed: storm.failed,
@@ -171,32 +181,14 @@ async function runJoinStorm(bench: BenchEnv, sizes: Sizes): Promise<Row[]> {
       children.bare.next<{ port: number }>('ready'),
       ...[children.appStudents, children.bareStudents, children.appInstructor, children.bareInstructor].map((child) => child.next('ready')),
     ]);
-    // The app signs every token; the baseline verifies them with the same secret.
-    children.app.send({ type: 'sign', users: [{ id: instructorId, role: 'instructor' }, ...studentIds.map((id) => ({ id, role: 'student' }))] });
-    const [instructorToken, ...studentTokens] = (await children.app.next<{ tokens: string[] }>('tokens')).tokens as [string, ...string[]];
+    const common = { signer: children.app, studentIds, instructorId };
     const sides: Record<'app' | 'bare', Side> = {
-      app: {
-        name: 'app',
-        server: children.app,
-        port: app.port,
-        students: children.appStudents,
-        instructor: children.appInstructor,
-        studentTokens,
-        instructorToken,
-      },
-      bare: {
-        name: 'bare',
-        server: children.bare,
-        port: bare.port,
-        students: children.bareStudents,
-        instructor: children.bareInstructor,
-        studentTokens,
-        instructorToken,
-      },
+      app: { name: 'app', server: children.app, port: app.port, students: children.appStudents, instructor: children.appInstructor, ...common },
+      bare: { name: 'bare', server: children.bare, port: bare.port, students: children.bareStudents, instructor: children.bareInstructor, ...common },
     };
     // Unmeasured warm-up of each side with a tenth of the class (JIT, pools, scripts).
     const warm = Math.max(10, Math.floor(sizes.joinStudents / 10));
-    for (const side of Object.values(sides)) await measure({ ...side, studentTokens: studentTokens.slice(0, warm) }, courseId, sizes);
+    for (const side of Object.values(sides)) await measure({ ...side, studentIds: studentIds.slice(0, warm) }, courseId, sizes);
 
     const pairs = await alternate(
       sizes.pairs,
