@@ -17,6 +17,7 @@ import { statsScenario } from './stats.js';
 import { regradeScenario } from './regrade.js';
 import { joinStormScenario } from './join-storm.js';
 import { twoInstancesScenario } from './two-instances.js';
+import { webScenario } from './web.js';
 
 export const SCENARIOS: Array<[key: string, name: string, scenario: Scenario<any> | null]> = [
   ['5', '5 HTTP', httpScenario],
@@ -32,4 +33,5 @@ export const SCENARIOS: Array<[key: string, name: string, scenario: Scenario<any
   ['11', '11 regrade', regradeScenario],
   ['12', '12 join storm', joinStormScenario],
   ['14', '14 two instances + worker', twoInstancesScenario],
+  ['web', 'web dashboard budgets', webScenario],
 ];
