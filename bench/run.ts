@@ -1,9 +1,11 @@
 /**
- * `npm run bench [-- --smoke] [--only=5,2] [--out=DIR]`: runs each scenario against its baseline in the
+ * `npm run bench [-- --smoke] [--only=5,2] [--out=DIR] [--set=NAME=NUMBER…]`: runs each scenario against its baseline in the
  * same run (alternated pairs, median of the pairwise ratios), prints a table and writes
  * `latest.json` and `latest.md` into DIR: by default `bench/results/` for a full run (the committed
  * figures) and a new temporary folder for `--smoke`, whose tiny sizes must never replace them. Servers run on core 0 and load clients on core 1
  * (`taskset`, where available). Everything listens on 127.0.0.1; every loop is bounded.
+ * `--set=joinStudents=2000` overrides one of a scenario's sizes (an unknown name is an error):
+ * for a run at another size than the full or smoke one, reported as such.
  *
  * Latency stamps are `process.hrtime.bigint()`: on Linux that is CLOCK_MONOTONIC, one clock for
  * every process of the machine, so a stamp taken in the server can be subtracted from one taken
@@ -24,6 +26,15 @@ const only = process.argv
   .find((arg) => arg.startsWith('--only='))
   ?.slice('--only='.length)
   .split(',');
+const overrides = Object.fromEntries(
+  process.argv
+    .filter((arg) => arg.startsWith('--set='))
+    .map((arg) => {
+      const [name, value] = arg.slice('--set='.length).split('=');
+      if (!name || !value || !Number.isFinite(Number(value))) throw new Error(`bench: --set wants NAME=NUMBER, got ${arg}`);
+      return [name, Number(value)];
+    }),
+);
 // A smoke run never writes into bench/results/ (the committed latest.md) unless told to.
 const out =
   process.argv.find((arg) => arg.startsWith('--out='))?.slice('--out='.length) ?? (smoke ? await mkdtemp(join(tmpdir(), 'classroom-bench-smoke-')) : undefined);
@@ -51,7 +62,11 @@ try {
     }
     console.error(`bench: scenario ${name}…`);
     try {
-      rows.push(...(await scenario.run(bench, { ...(smoke ? scenario.smoke : scenario.full), pairs: PAIRS })));
+      const sizes = smoke ? scenario.smoke : scenario.full;
+      const unknown = Object.keys(overrides).filter((size) => !(size in sizes));
+      if (unknown.length && only?.length === 1) throw new Error(`no size named ${unknown.join(', ')} (sizes: ${Object.keys(sizes).join(', ')})`);
+      const own = Object.fromEntries(Object.entries(overrides).filter(([size]) => size in sizes));
+      rows.push(...(await scenario.run(bench, { ...sizes, ...own, pairs: PAIRS })));
       ran.push(key);
     } catch (error) {
       failed = true;
@@ -62,7 +77,18 @@ try {
   await bench.cleanup();
 }
 
-const info = { mode: smoke ? 'smoke' : 'full', machine: machine(), date: new Date().toISOString(), missing };
+const info = {
+  mode: `${smoke ? 'smoke' : 'full'}${
+    Object.keys(overrides).length
+      ? `, ${Object.entries(overrides)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')}`
+      : ''
+  }`,
+  machine: machine(),
+  date: new Date().toISOString(),
+  missing,
+};
 const md = markdown(rows, info);
 console.log(md);
 const dir = await writeResults({ ...info, scenarios: ran, rows: rows.map((row) => ({ ...row, met: met(row) })) }, md, out);

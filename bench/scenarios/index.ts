@@ -15,6 +15,8 @@ import { recoveryScenario } from './recovery.js';
 import { launchScenario, lectureLaunchScenario } from './launch.js';
 import { statsScenario } from './stats.js';
 import { regradeScenario } from './regrade.js';
+import { joinStormScenario } from './join-storm.js';
+import { twoInstancesScenario } from './two-instances.js';
 import { webScenario } from './web.js';
 
 export const SCENARIOS: Array<[key: string, name: string, scenario: Scenario<any> | null]> = [
@@ -30,5 +32,7 @@ export const SCENARIOS: Array<[key: string, name: string, scenario: Scenario<any
   ['10', '10 item statistics', statsScenario],
   ['11', '11 regrade', regradeScenario],
   ['12', '12 live launch and close, 10,000', lectureLaunchScenario],
+  ['13', '13 join storm', joinStormScenario],
+  ['14', '14 two instances + worker', twoInstancesScenario],
   ['web', 'web dashboard budgets', webScenario],
 ];

@@ -1,0 +1,6 @@
+import t from 'tap';
+import { benchSmoke } from '../helpers/bench-smoke.js';
+
+t.test('npm run bench -- --smoke --only=13', { timeout: 170_000 }, async (t) => {
+  await benchSmoke(t, ['13']);
+});
