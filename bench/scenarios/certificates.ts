@@ -112,7 +112,7 @@ async function issuedCount(bench: BenchEnv, enrollmentIds: string[]): Promise<nu
 }
 
 async function runCertificates(bench: BenchEnv, sizes: Sizes): Promise<Row[]> {
-  const connection = createQueueRedis(bench.config.redisUrl);
+  const connection = createQueueRedis(bench.config);
   const queues = new Queues(bench.config, connection);
   try {
     const throughput = await runThroughput(bench, sizes, queues);

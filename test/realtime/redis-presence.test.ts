@@ -7,6 +7,7 @@ import { RedisPresence } from '../../server/realtime/redis-presence.js';
 import { testRedisPrefix } from '../helpers/database.js';
 
 const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const redisConfig = { redisUrl, redisSentinel: null };
 const redisPrefix = testRedisPrefix('redis-presence');
 const redis = new Redis(redisUrl);
 const presence = new RedisPresence({
@@ -22,7 +23,7 @@ await presence.start();
 t.teardown(async () => {
   await presence.stop();
   redis.disconnect();
-  await clearRedisPrefix(redisUrl, redisPrefix);
+  await clearRedisPrefix(redisConfig, redisPrefix);
 });
 
 /** Counts the scripts sent to Redis while `work` runs. */
@@ -61,7 +62,7 @@ t.test('a read never answers with a snapshot taken before the call', async (t) =
 });
 
 t.test('joins and leaves while Redis does not answer are kept, then written back and announced once it does', async (t) => {
-  const own = createRedis(redisUrl);
+  const own = createRedis(redisConfig);
   t.teardown(() => own.disconnect());
   await waitForRedis(own, 5000);
   const returned: Array<[string, string[]]> = [];

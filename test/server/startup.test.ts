@@ -65,16 +65,21 @@ t.test('without Redis, `npm start` and `npm run worker` print one line saying wh
 });
 
 t.test('the start-up check names each missing service once, and nothing when both answer', async (t) => {
-  t.same(await checkDependencies({ databaseUrl: env.DATABASE_URL!, redisUrl: env.REDIS_URL! }), []);
+  t.same(await checkDependencies({ databaseUrl: env.DATABASE_URL!, redisUrl: env.REDIS_URL!, redisSentinel: null }), []);
   const [pgPort, redisPort] = [await freePort(), await freePort()];
   const problems = await checkDependencies({
     databaseUrl: `postgresql://app:secret@127.0.0.1:${pgPort}/classroom`,
     redisUrl: `redis://127.0.0.1:${redisPort}`,
+    redisSentinel: null,
   });
   t.equal(problems.length, 2);
   t.match(problems[0], `PostgreSQL at 127.0.0.1:${pgPort} (DATABASE_URL)`);
   t.match(problems[1], `Redis at 127.0.0.1:${redisPort} (REDIS_URL)`);
-  const socket = await checkDependencies({ databaseUrl: 'postgresql://app@localhost/classroom?host=/nonexistent-socket-dir', redisUrl: env.REDIS_URL! });
+  const socket = await checkDependencies({
+    databaseUrl: 'postgresql://app@localhost/classroom?host=/nonexistent-socket-dir',
+    redisUrl: env.REDIS_URL!,
+    redisSentinel: null,
+  });
   t.match(socket[0], 'PostgreSQL at /nonexistent-socket-dir (DATABASE_URL)', 'a Unix socket folder is named as such');
 });
 
