@@ -47,10 +47,12 @@ export function redisConnectionOptions(config: RedisConfig): RedisOptions {
     name: sentinel.name,
     role: 'master',
     ...(sentinel.password !== null ? { sentinelPassword: sentinel.password } : {}),
-    // Subscribes to the Sentinels' `+switch-master` and reconnects when it comes, also when the
-    // old primary is still up (a manual failover, a partition) and would otherwise keep this
-    // connection on a server about to become a replica.
-    failoverDetector: true,
+    // Not ioredis's `failoverDetector` (a subscription to `+switch-master` on every Sentinel, per
+    // connection): QUIT leaves its connections open (BullMQ closes its own with QUIT), and they
+    // reconnect forever and print unhandled errors outside our logs when a Sentinel goes away. A
+    // dead primary closes our connections anyway, and a demoted one answers READONLY/UNBLOCKED,
+    // on which `reconnectOnDemotion` reconnects.
+    failoverDetector: false,
     // TLS to the primary; the Sentinels themselves are spoken to in plain text.
     ...(tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
   };

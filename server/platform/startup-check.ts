@@ -64,7 +64,6 @@ async function checkRedis(config: RedisConfig): Promise<string | null> {
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
     sentinelRetryStrategy: () => null,
-    failoverDetector: false,
   });
   // ioredis rejects `connect()` with "Connection is closed"; the cause (refused, timed out) comes as an event.
   let cause: unknown;

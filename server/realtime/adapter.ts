@@ -17,7 +17,14 @@ export function createAdapterRedis(config: RedisConfig & Pick<Config, 'redisPref
     retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
   });
   const duplicate = redis.duplicate.bind(redis);
-  redis.duplicate = (override) => settleSubscriptions(duplicate(override), redis);
+  redis.duplicate = (override) => {
+    const child = settleSubscriptions(duplicate(override), redis);
+    // The adapter ends its blocking reader only once its XREAD returns: up to 5 s after the
+    // adapter closed, and never while no Sentinel answers (ioredis then holds the command while it
+    // keeps asking them). It ends with the connection it was made from instead.
+    redis.once('end', () => child.disconnect());
+    return child;
+  };
   return redis;
 }
 

@@ -25,7 +25,7 @@ t.test('REDIS_URL alone: its host, port, database, user and password', async (t)
 t.test('with Sentinels: the primary they name, REDIS_URL for the database and the password only', async (t) => {
   const options = redisConnectionOptions({ redisUrl: 'redis://:secret@ignored:1234/2', redisSentinel: sentinel });
   t.same(options.sentinels, sentinel.sentinels);
-  t.match(options, { name: 'classroom-main', role: 'master', sentinelPassword: 'sentinel secret', password: 'secret', db: 2, failoverDetector: true });
+  t.match(options, { name: 'classroom-main', role: 'master', sentinelPassword: 'sentinel secret', password: 'secret', db: 2, failoverDetector: false });
   t.notOk('host' in options || 'port' in options, 'REDIS_URL’s address is not used');
   t.equal(options.reconnectOnError, reconnectOnDemotion);
   const noPassword = redisConnectionOptions({ redisUrl: 'rediss://redis', redisSentinel: { ...sentinel, password: null } });
@@ -45,7 +45,7 @@ t.test('every client starts from the factory and adds what its role needs', asyn
     ['queue', queue],
     ['adapter', adapter],
   ] as const) {
-    t.match(client.options, { sentinels: sentinel.sentinels, name: 'classroom-main', role: 'master', db: 2, password: 'secret', failoverDetector: true }, name);
+    t.match(client.options, { sentinels: sentinel.sentinels, name: 'classroom-main', role: 'master', db: 2, password: 'secret' }, name);
     t.equal(client.options.reconnectOnError, reconnectOnDemotion, `${name} reconnects after a demotion`);
   }
   t.match(command.options, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 250 }, 'commands fail fast');
