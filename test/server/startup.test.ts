@@ -81,6 +81,12 @@ t.test('the start-up check names each missing service once, and nothing when bot
     redisSentinel: null,
   });
   t.match(socket[0], 'PostgreSQL at /nonexistent-socket-dir (DATABASE_URL)', 'a Unix socket folder is named as such');
+  const sentinelPort = await freePort();
+  const sentinel = { sentinels: [{ host: '127.0.0.1', port: sentinelPort }], name: 'classroom', password: null };
+  const viaSentinels = await checkDependencies({ databaseUrl: env.DATABASE_URL!, redisUrl: env.REDIS_URL!, redisSentinel: sentinel });
+  t.equal(viaSentinels.length, 1, 'with Sentinels, REDIS_URL’s address is not tried');
+  t.match(viaSentinels[0], `the Redis primary "classroom" through the Sentinels at 127.0.0.1:${sentinelPort} (REDIS_SENTINELS, REDIS_SENTINEL_NAME)`);
+  t.match(viaSentinels[0], 'set REDIS_SENTINELS and REDIS_SENTINEL_NAME to a running server');
 });
 
 t.test('two instances starting at once on an empty database both serve, and each migration is applied once', async (t) => {
