@@ -5,16 +5,28 @@ import { isUnavailableError } from './errors.js';
 /** What a Redis connection is made from: `REDIS_URL`, and the Sentinels when there are some. */
 export type RedisConfig = Pick<Config, 'redisUrl' | 'redisSentinel'>;
 
+// What a server that is no longer the primary answers: writes are refused, blocking reads
+// (BullMQ's, the streams adapter's) are unblocked.
+const DEMOTED = /^(READONLY|UNBLOCKED) /;
+
 /**
- * Errors of a connection to a Redis that is no longer the primary: after a failover the old
- * primary, back as a replica, refuses writes (`READONLY`) and unblocks blocking reads
- * (`UNBLOCKED`, BullMQ's and the streams adapter's). Reconnecting asks the Sentinels again and
- * lands on the new primary; the command was refused, not run, so it is resent there (`2`): BullMQ
- * and the adapter queue it meanwhile, and the command connection (no offline queue) fails it at
- * once, which the request path treats as Redis unavailable.
+ * With Sentinels: after a failover the old primary, back as a replica, refuses writes and
+ * unblocks blocking reads. Reconnecting asks the Sentinels again and lands on the new primary
+ * (checked to be one); the command was refused, not run, so it is resent there (`2`): BullMQ and
+ * the adapter queue it meanwhile, and the command connection (no offline queue) fails it at once,
+ * which the request path treats as Redis unavailable.
  */
 export function reconnectOnDemotion(error: Error): 2 | false {
-  return /^(READONLY|UNBLOCKED) /.test(error.message) ? 2 : false;
+  return DEMOTED.test(error.message) ? 2 : false;
+}
+
+/**
+ * Without Sentinels: reconnect (a name whose address moves to the new primary, as managed Redis
+ * services do, then resolves anew) but fail the command (`1`), so that a `REDIS_URL` pointing at
+ * a replica makes errors instead of resending the same command to it forever.
+ */
+export function reconnectOnReadonly(error: Error): 1 | false {
+  return DEMOTED.test(error.message) ? 1 : false;
 }
 
 /**
@@ -28,7 +40,7 @@ export function reconnectOnDemotion(error: Error): 2 | false {
 export function redisConnectionOptions(config: RedisConfig): RedisOptions {
   const url = new URL(config.redisUrl);
   const tls = url.protocol === 'rediss:';
-  const options: RedisOptions = { reconnectOnError: reconnectOnDemotion };
+  const options: RedisOptions = { reconnectOnError: config.redisSentinel ? reconnectOnDemotion : reconnectOnReadonly };
   if (url.username) options.username = decodeURIComponent(url.username);
   if (url.password) options.password = decodeURIComponent(url.password);
   if (url.pathname.length > 1) options.db = Number(url.pathname.slice(1));

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { isUnavailableError } from '../../server/platform/errors.js';
-import { createQueueRedis, createRedis, reconnectOnDemotion, redisConnectionOptions } from '../../server/platform/redis.js';
+import { createQueueRedis, createRedis, reconnectOnDemotion, reconnectOnReadonly, redisConnectionOptions } from '../../server/platform/redis.js';
 import { createAdapterRedis } from '../../server/realtime/adapter.js';
 
 const sentinel = {
@@ -17,6 +17,7 @@ t.test('REDIS_URL alone: its host, port, database, user and password', async (t)
   const options = redisConnectionOptions({ redisUrl: 'redis://app:p%40ss@redis.internal:6380/3', redisSentinel: null });
   t.match(options, { host: 'redis.internal', port: 6380, db: 3, username: 'app', password: 'p@ss' });
   t.notOk('sentinels' in options || 'tls' in options);
+  t.equal(options.reconnectOnError, reconnectOnReadonly, 'READONLY reconnects (an address that moved) but fails the command');
   t.match(redisConnectionOptions({ redisUrl: 'redis://:secret@[::1]', redisSentinel: null }), { host: '::1', port: 6379, password: 'secret' });
   t.notOk('username' in redisConnectionOptions({ redisUrl: 'redis://:secret@[::1]', redisSentinel: null }), 'AUTH with the password alone');
   t.same(redisConnectionOptions({ redisUrl: 'rediss://redis.internal', redisSentinel: null }).tls, {}, 'rediss: is TLS');
@@ -59,8 +60,11 @@ t.test('every client starts from the factory and adds what its role needs', asyn
 t.test('a demoted primary’s errors reconnect and resend; other errors do not; both count as Redis unavailable', async (t) => {
   const readonly = new Error("READONLY You can't write against a read only replica.");
   const unblocked = new Error('UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)');
-  t.equal(reconnectOnDemotion(readonly), 2);
+  t.equal(reconnectOnDemotion(readonly), 2, 'with Sentinels: reconnect to the primary they name and resend');
   t.equal(reconnectOnDemotion(unblocked), 2);
+  t.equal(reconnectOnReadonly(readonly), 1, 'without: reconnect and fail the command, never resend to a replica forever');
+  t.equal(reconnectOnReadonly(unblocked), 1);
+  t.equal(reconnectOnReadonly(new Error('WRONGTYPE Operation against a key holding the wrong kind of value')), false);
   t.equal(reconnectOnDemotion(new Error('WRONGTYPE Operation against a key holding the wrong kind of value')), false);
   t.equal(reconnectOnDemotion(new Error('ERR READONLY in a message')), false);
   t.ok(isUnavailableError(readonly));
