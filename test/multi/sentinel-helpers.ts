@@ -100,6 +100,11 @@ export function sentinelGroup(options: { name?: string; downAfterMs?: number; fa
       '',
       '--appendonly',
       'no',
+      // A replica writes the snapshot it syncs from: into the group's folder, not the working directory.
+      '--dir',
+      folder!,
+      '--dbfilename',
+      `dump-${port}.rdb`,
       '--repl-diskless-sync',
       'yes',
       '--repl-diskless-sync-delay',
