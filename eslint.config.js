@@ -13,6 +13,22 @@ const rawSqlOutsideQueries = {
   message: 'Raw SQL (`.execute(`) belongs in a `*.queries.ts` module or server/platform/db/ (docs/data-access.md).',
 };
 
+/**
+ * Tests read JSON replies through a schema or a named type (test/helpers/http.ts: `bodyOf`,
+ * `errorOf`, `replyOf`), never through a bare `.json()`, which types the body `any`.
+ */
+const untypedJson = [
+  {
+    selector:
+      "CallExpression[callee.property.name='json'][arguments.length=0]:not([typeArguments]):not(TSAsExpression[typeAnnotation.type='TSUnknownKeyword'] > CallExpression)",
+    message: "A bare `.json()` is `any`: read the reply with bodyOf/errorOf (test/helpers/http.ts) and the route's response schema.",
+  },
+  {
+    selector: "CallExpression[callee.property.name='json'][typeArguments.params.0.type='TSAnyKeyword']",
+    message: "`.json<any>()` is a bare `.json()`: read the reply with bodyOf/errorOf (test/helpers/http.ts) and the route's response schema.",
+  },
+];
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'coverage/', '.tap/', 'storage/', 'web/dist/'] },
   js.configs.recommended,
@@ -55,5 +71,9 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
+  },
+  {
+    files: ['test/**'],
+    rules: { 'no-restricted-syntax': ['error', ...untypedJson] },
   },
 );

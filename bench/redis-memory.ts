@@ -66,8 +66,7 @@ try {
         redisPrefix: config.redisPrefix,
         heartbeatMs: 60_000,
         ttlMs: 180_000,
-        onDeparted: () => undefined,
-        onReturned: () => undefined,
+        onBatch: () => undefined,
         onError: (error) => console.error(error),
       }),
   );

@@ -19,6 +19,9 @@ export interface CertificateResult {
 export const certificatesProcessor: Processor<'certificates', CertificateResult> = {
   queue: 'certificates',
   concurrency: (config) => config.certificateConcurrency,
+  // A launch's close or a regrade can complete hundreds of courses at once: a cap spreads their
+  // certificates out over time (CERTIFICATE_RATE_PER_SECOND; none by default).
+  limiter: (config) => (config.certificateRatePerSecond > 0 ? { max: config.certificateRatePerSecond, duration: 1000 } : null),
   // Starting the render thread takes most of a second: pay it at start-up, not on the first certificate.
   start: (ctx) => ctx.pdf.warmUp(),
   async process(job: Job<CertificatePayload, CertificateResult>, ctx: WorkerContext) {

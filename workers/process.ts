@@ -50,8 +50,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, options
     redisPrefix: config.redisPrefix,
     heartbeatMs: config.presenceHeartbeatMs,
     ttlMs: config.presenceTtlMs,
-    onDeparted: () => undefined,
-    onReturned: () => undefined,
+    onBatch: () => undefined,
     onError: () => undefined,
   });
   const deps = (): ServiceDeps => ({ em: orm.em.fork(), config, clock: systemClock, log: logger, publisher: realtime.publisher, jobs, storage, pdf, presence });

@@ -35,6 +35,8 @@ export interface WorkerContext {
 export interface Processor<K extends QueueKey = QueueKey, Result = unknown> {
   queue: K;
   concurrency(config: Config): number;
+  /** BullMQ's rate limiter of the queue (shared by every worker of the deployment), or none. */
+  limiter?(config: Config): { max: number; duration: number } | null;
   /** Called once when a worker of this queue starts in a process (to warm up what its jobs use). */
   start?(ctx: WorkerContext): void;
   /** `token` is the worker's lock token, for `job.moveToDelayed`. */

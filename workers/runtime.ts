@@ -43,10 +43,12 @@ export async function startWorkers(ctx: WorkerContext, options: StartWorkersOpti
       definition.process(job, jobCtx, token).catch((error: unknown) => {
         throw withoutQueryValues(error);
       });
+    const limiter = definition.limiter?.(ctx.config) ?? null;
     const worker = new Worker(contract.name, processor, {
       connection,
       prefix: ctx.config.queuePrefix,
       concurrency: definition.concurrency(ctx.config),
+      ...(limiter ? { limiter } : {}),
       // A dead worker's jobs go back to the queue once its lock lapses and a stalled check runs.
       lockDuration: ctx.config.jobLockMs,
       stalledInterval: ctx.config.jobLockMs,

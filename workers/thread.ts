@@ -5,6 +5,7 @@ import { serveMetrics } from '../server/platform/metrics-server.js';
 import { registerQueueMetrics } from '../server/platform/queues/metrics.js';
 import { errSerializer } from '../server/platform/db/query-errors.js';
 import type { WorkerThreadData, WorkerThreadMessage } from '../server/platform/worker-thread.js';
+import { lowerThreadPriority } from '../server/platform/thread-priority.js';
 import { startWorkerProcess } from './process.js';
 
 /**
@@ -14,6 +15,8 @@ import { startWorkerProcess } from './process.js';
 const { config } = workerData as WorkerThreadData;
 const logger = pino({ level: config.logLevel, base: { component: 'workers', thread: 'workers', pid: process.pid }, serializers: { err: errSerializer } });
 const port = parentPort!;
+// Before anything starts a thread of its own (the render thread inherits the value).
+if (lowerThreadPriority(config.workerThreadNice)) logger.info({ nice: config.workerThreadNice }, 'worker thread runs at a lower OS priority than the API');
 
 const registry = new Registry();
 const worker = await startWorkerProcess(config, logger, { metrics: (queues) => registerQueueMetrics(registry, queues) });

@@ -15,6 +15,7 @@ import { recoveryScenario } from './recovery.js';
 import { launchScenario } from './launch.js';
 import { statsScenario } from './stats.js';
 import { regradeScenario } from './regrade.js';
+import { webScenario } from './web.js';
 
 export const SCENARIOS: Array<[key: string, name: string, scenario: Scenario<any> | null]> = [
   ['5', '5 HTTP', httpScenario],
@@ -28,4 +29,5 @@ export const SCENARIOS: Array<[key: string, name: string, scenario: Scenario<any
   ['9', '9 live launch and close', launchScenario],
   ['10', '10 item statistics', statsScenario],
   ['11', '11 regrade', regradeScenario],
+  ['web', 'web dashboard budgets', webScenario],
 ];

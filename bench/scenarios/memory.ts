@@ -45,7 +45,7 @@ export const memoryScenario: Scenario<Omit<Sizes, 'pairs'>> = {
   full: {
     memorySmall: 5000,
     memoryLarge: 10_000,
-    memoryRoomSize: 500,
+    memoryRoomSize: 10_000,
     memoryWarmup: 100,
     memorySettleMs: 600,
     memoryClients: 2,
@@ -55,7 +55,7 @@ export const memoryScenario: Scenario<Omit<Sizes, 'pairs'>> = {
   smoke: {
     memorySmall: 200,
     memoryLarge: 400,
-    memoryRoomSize: 50,
+    memoryRoomSize: 400,
     memoryWarmup: 10,
     memorySettleMs: 60,
     memoryClients: 1,
@@ -86,9 +86,10 @@ interface Seeded {
 /**
  * The students of `seedStudents` (all enrolled in the bench course), in rooms of `roomSize`:
  * the first room is the bench course, each further one a copy of it with its share enrolled.
- * Not one room of 10,000: every `course:join` is answered with the room's presence snapshot
- * (docs/realtime.md), so a room filling up costs O(N²) in acks (here 5,000 students joining one course
- * took 25–40 s on their own), while a socket's memory does not depend on the size of its room.
+ * One room in both modes (10,000 in full): since acks carry the count and instructors get paced
+ * batches (docs/realtime.md, "Presence"), a room fills up in O(N). Before, every join was acked
+ * with the room's list (O(N²): 5,000 students joining one course took 25–40 s on their own), and
+ * this scenario used rooms of 500.
  */
 async function seedRooms(databaseUrl: string, count: number, roomSize: number): Promise<Seeded> {
   const { courseId, studentIds } = await seedStudents(databaseUrl, count);

@@ -169,6 +169,18 @@ export interface Config {
   progressConcurrency: number;
   /** Certificate jobs (row, PDF, event) one process runs at once (`CERTIFICATE_CONCURRENCY`). @defaultValue 2 */
   certificateConcurrency: number;
+  /**
+   * Certificate jobs started per second by all workers of the deployment together
+   * (`CERTIFICATE_RATE_PER_SECOND`, BullMQ's queue-wide rate limiter); 0 for no limit.
+   */
+  certificateRatePerSecond: number;
+  /**
+   * OS nice value of the worker thread of `npm start` and the threads it starts (the PDF render
+   * thread) (`WORKER_THREAD_NICE`): with the cores busy, the kernel runs the API's event loop
+   * first, so a burst of jobs delays the jobs rather than broadcasts and requests. 0 keeps them
+   * equal. `npm run worker` processes are prioritised by the OS as usual (`nice`). @defaultValue 10
+   */
+  workerThreadNice: number;
   /** Attempts a regrade writes per transaction, with its progress counters (`REGRADE_BATCH_SIZE`). @defaultValue 200 */
   regradeBatchSize: number;
   /**
@@ -472,6 +484,8 @@ export function loadConfig(envText: EnvText = process.env): Config {
     argon2QueueTimeoutMs: env.ARGON2_QUEUE_TIMEOUT_MS,
     progressConcurrency: env.PROGRESS_CONCURRENCY,
     certificateConcurrency: env.CERTIFICATE_CONCURRENCY,
+    certificateRatePerSecond: env.CERTIFICATE_RATE_PER_SECOND,
+    workerThreadNice: env.WORKER_THREAD_NICE,
     regradeBatchSize: env.REGRADE_BATCH_SIZE,
     jobLockMs: env.JOB_LOCK_MS,
     workerMetricsPort: env.WORKER_METRICS_PORT ?? null,

@@ -151,6 +151,15 @@ export const EnvSchema = Type.Object({
   ARGON2_QUEUE_TIMEOUT_MS: integer(10, 60_000, { default: 5000, description: 'Longest wait for a slot; then 503.' }),
   PROGRESS_CONCURRENCY: integer(1, 1000, { default: 10, description: 'Progress recalculations one process runs at once.' }),
   CERTIFICATE_CONCURRENCY: integer(1, 100, { default: 2, description: 'Certificate jobs one process runs at once.' }),
+  CERTIFICATE_RATE_PER_SECOND: integer(0, 100_000, {
+    default: 0,
+    description: 'Certificate jobs started per second across the deployment (BullMQ rate limiter); 0 for no limit.',
+  }),
+  WORKER_THREAD_NICE: integer(0, 19, {
+    default: 10,
+    description:
+      'OS nice value of the worker thread of npm start (and its render thread): the API’s event loop runs first when cores are busy; 0 for equal priority.',
+  }),
   REGRADE_BATCH_SIZE: integer(1, 5000, { default: 200, description: 'Attempts a regrade writes per transaction (and per progress step).' }),
   JOB_LOCK_MS: integer(1000, 600_000, { default: 30_000, description: 'BullMQ lock of a running job.' }),
   WORKER_METRICS_PORT: port('Port of a worker process’s /metrics; 0 picks a free one; unset serves none.'),

@@ -16,7 +16,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 }
 
 const Check = Type.Object({ ok: Type.Boolean(), latencyMs: Type.Number(), error: Type.Optional(Type.String()) });
-const ReadyResponse = Type.Object({
+export const HealthResponse = Type.Object({ status: Type.Literal('ok'), uptimeSeconds: Type.Number() });
+export const ReadyResponse = Type.Object({
   status: Type.Union([Type.Literal('ready'), Type.Literal('unavailable'), Type.Literal('draining')]),
   checks: Type.Object({ postgres: Check, redis: Check }),
 });
@@ -100,7 +101,7 @@ export default fp(
         schema: {
           tags: ['operations'],
           summary: 'Liveness: the process is up',
-          response: { 200: Type.Object({ status: Type.Literal('ok'), uptimeSeconds: Type.Number() }) },
+          response: { 200: HealthResponse },
         },
       },
       async () => ({ status: 'ok' as const, uptimeSeconds: Math.round(process.uptime()) }),

@@ -46,8 +46,20 @@ const AttemptRef = Type.Object({ attemptId: Uuid }, strict);
  * HTTP routes) and the schema of its ack's `data`.
  */
 export const clientEvents = {
-  /** Joins `course:<id>` (and `course:<id>:instructors` for its managers); answers who is online. */
-  'course:join': { payload: CourseRef, ack: Type.Object({ courseId: Uuid, online: Type.Array(Uuid) }) },
+  /**
+   * Joins `course:<id>` (and `course:<id>:instructors` for its managers); answers how many are
+   * online, the presence sequence the `presence:updated` batches continue from, and, to the
+   * owner and admins only, who is online.
+   */
+  'course:join': {
+    payload: CourseRef,
+    ack: Type.Object({
+      courseId: Uuid,
+      onlineCount: Type.Integer({ minimum: 0 }),
+      seq: Type.Integer({ minimum: 0, description: 'Apply the `presence:updated` batches with a greater `seq`' }),
+      online: Type.Optional(Type.Array(Uuid, { description: 'Who is online: for the owner and admins only' })),
+    }),
+  },
   'course:leave': { payload: CourseRef, ack: Type.Object({ courseId: Uuid }) },
   /** `POST /lessons/:id/progress`: the HTTP body plus the lesson id, and at least one field besides it. */
   'lesson:progress': {
@@ -93,7 +105,15 @@ export const LessonProgressPayload = Type.Object({
   status: LessonProgressStatus,
   completionPercentage: Type.Number(),
 });
-export const PresenceUpdatedPayload = Type.Object({ ...stamped, courseId: Uuid, joined: Type.Array(Uuid), left: Type.Array(Uuid) });
+/** A batch of net changes (each user's latest state since the previous batch), numbered by `seq`. */
+export const PresenceUpdatedPayload = Type.Object({
+  ...stamped,
+  courseId: Uuid,
+  joined: Type.Array(Uuid),
+  left: Type.Array(Uuid),
+  onlineCount: Type.Integer({ minimum: 0 }),
+  seq: Type.Integer({ minimum: 1 }),
+});
 export const QuizStartedPayload = Type.Object({
   ...stamped,
   attemptId: Uuid,

@@ -29,6 +29,7 @@ import type { RealtimeEmitter } from './emitter.js';
 import { KeyedThrottle } from './keyed-throttle.js';
 import type { AttemptTick, TimedAttempt } from './quiz-ticks.js';
 import type { MovedAttemptDeadline } from './types.js';
+import type { PresenceBatch } from './presence.js';
 
 export interface RealtimePublisherDeps {
   emitter: RealtimeEmitter;
@@ -58,12 +59,11 @@ export interface RealtimePublisherDeps {
   regradeProgressIntervalMs?: number;
 }
 
-/** Users came online in a course or went offline (their first connection there, their last, or an instance's heartbeat). */
-export interface PresenceChange {
-  courseId: string;
-  joined: string[];
-  left: string[];
-}
+/**
+ * A batch of a course's presence changes (users' first connection there, their last, or an
+ * instance's heartbeat running out): net changes since the previous batch, numbered.
+ */
+export type PresenceChange = PresenceBatch;
 
 /** How long the `quiz:expired` marker of an attempt is kept: far beyond any deadline job or sweep. */
 const EXPIRED_MARKER_TTL_MS = 24 * 3600_000;
@@ -292,9 +292,10 @@ export class RealtimePublisher implements Publisher {
     this.deps.emitter.emit(rooms.user(tick.studentId), 'quiz:tick', { attemptId: tick.attemptId, remainingMs: tick.remainingMs }, { volatile: true });
   }
 
-  /** Who is online in a course changed: its instructors hear the delta. */
+  /** Who is online in a course changed: its instructors hear the batch (the presence paces them). */
   presenceChanged(change: PresenceChange): void {
-    this.deps.emitter.emit(rooms.instructors(change.courseId), 'presence:updated', { courseId: change.courseId, joined: change.joined, left: change.left });
+    const { courseId, joined, left, onlineCount, seq } = change;
+    this.deps.emitter.emit(rooms.instructors(courseId), 'presence:updated', { courseId, joined, left, onlineCount, seq });
   }
 
   /** Answers were saved to an attempt: refresh the answer statistics of those questions (never throws). */

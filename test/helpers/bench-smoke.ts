@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
+import { endWithThisProcess } from './processes.js';
 
 const runner = fileURLToPath(new URL('../../bench/run.ts', import.meta.url));
 const committedResults = fileURLToPath(new URL('../../bench/results/', import.meta.url));
@@ -38,6 +39,7 @@ export async function benchSmoke(t: Test, keys: string[], timeoutMs = 150_000): 
     // in-process coverage of the same file, so the benchmark's processes report none.
     env: { ...process.env, _TAPJS_PROCESSINFO_COV_EXCLUDE_: '/./' },
   });
+  endWithThisProcess(child);
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
   child.stderr.on('data', (chunk) => (output += chunk));

@@ -1,4 +1,4 @@
-import type { InjectOptions } from 'fastify';
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Static, TSchema } from 'typebox';
 import { Value } from 'typebox/value';
@@ -26,13 +26,31 @@ export async function call<Body = unknown>(
   payload?: unknown,
 ): Promise<Reply<Body>> {
   const res = await app.inject({ method, url, headers: as?.headers ?? {}, ...(payload === undefined ? {} : { payload: payload as InjectOptions['payload'] }) });
-  let body: unknown;
+  return replyOf<Body>(res);
+}
+
+/**
+ * The `Reply` of a raw `app.inject` response, for tests that need options `call` does not take
+ * (cookies, other headers, a raw payload) or the raw response as well: read its body through
+ * `bodyOf(replyOf(res), status, Schema)` or `errorOf(replyOf(res), status, code)`.
+ */
+export function replyOf<Body = unknown>(res: LightMyRequestResponse): Reply<Body> {
+  return { status: res.statusCode, body: parseBody(res.body) as Body, headers: res.headers };
+}
+
+/** The `Reply` of a `fetch` response, for tests against a server listening on a port. */
+export async function replyOfFetch(res: Response): Promise<Reply> {
+  return { status: res.status, body: parseBody(await res.text()), headers: Object.fromEntries(res.headers) };
+}
+
+/** JSON when it parses, the text when it does not, null when empty. */
+function parseBody(text: string): unknown {
+  if (!text) return null;
   try {
-    body = res.body ? res.json() : null;
+    return JSON.parse(text) as unknown;
   } catch {
-    body = res.body;
+    return text;
   }
-  return { status: res.statusCode, body: body as Body, headers: res.headers };
 }
 
 function describe(reply: Reply): string {

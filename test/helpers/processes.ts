@@ -12,6 +12,27 @@ export interface Spawned {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/** Children of this test process still running: ended with it, however it ends. */
+const running = new Set<ChildProcess>();
+
+/**
+ * Kills `child` when this process exits before it does: a test file that fails at the top level
+ * never reaches its teardown, and a spawned API or worker would otherwise live on, holding its
+ * port and its database. (A signal that kills this process outright runs no handler at all.)
+ */
+export function endWithThisProcess(child: ChildProcess): void {
+  if (running.size === 0) process.once('exit', killRunning);
+  running.add(child);
+  child.once('exit', () => {
+    running.delete(child);
+    if (running.size === 0) process.off('exit', killRunning);
+  });
+}
+
+function killRunning(): void {
+  for (const child of running) child.kill('SIGKILL');
+}
+
 /**
  * Runs an entry file of this project the way its npm script does (`node --import tsx <file>`),
  * without npm in between, so that signals reach the process itself.
@@ -24,6 +45,7 @@ export function spawnEntry(file: string, env: Record<string, string>): Spawned {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', _TAPJS_PROCESSINFO_COV_EXCLUDE_: '/./', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  endWithThisProcess(child);
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
@@ -57,6 +79,7 @@ export async function startRedisServer(port: number): Promise<PrivateRedis> {
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  endWithThisProcess(child);
   let output = '';
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (chunk) => {

@@ -1,9 +1,15 @@
 import { randomUUID } from 'node:crypto';
+import { Type, type Static } from 'typebox';
 import type { App } from '../../server/app.js';
 import { hashPassword } from '../../server/modules/auth/passwords.js';
+import { Session } from '../../server/modules/auth/auth.schemas.js';
 import { User, type IUser, type UserRole } from '../../entities/index.js';
 
 export const TEST_PASSWORD = 'correct horse battery staple';
+
+/** A session as answered without `useCookie`: the refresh token is in the body (`bodyOf(reply, 200, BodySession)`). */
+export const BodySession = Type.Required(Session);
+export type BodySession = Static<typeof BodySession>;
 let passwordHash: Promise<string> | undefined;
 
 export interface TestUser {

@@ -8,8 +8,9 @@ import { spawnEntry } from '../helpers/processes.js';
 import { call } from '../helpers/http.js';
 import { createUser } from '../helpers/users.js';
 import { waitFor } from '../helpers/wait.js';
-import { courseWithLessons, ok, publishedQuiz } from '../realtime/fixtures.js';
+import { courseWithLessons, enrolledCrowd, ok, publishedQuiz } from '../realtime/fixtures.js';
 import { client, connect, nextEvent, record, request, socketPool, type ClientSocket } from '../realtime/socket-helpers.js';
+import type { PresenceUpdatedPayload } from '../../server/realtime/contract.js';
 import { countByName, duplicates, http, kill, startInstance, wsClient, type WsClient } from './cluster-helpers.js';
 
 // Two API instances (A, B) and one worker process on one database and Redis prefix. Heartbeats
@@ -70,7 +71,11 @@ t.test('student on A, instructor on B (Socket.IO and /ws): every event once, the
   t.equal((await request(teacher, 'course:join', { courseId: course.id })).ok, true, 'instructor joins on B');
   const teacherWs = await wsOn(b.url, owner.token);
   const subscribed = await teacherWs.send('subscribe', { courseId: course.id });
-  t.match(subscribed, { type: 'ack', ok: true, data: { courseId: course.id, online: [owner.id] } }, '/ws subscribe acks with the snapshot');
+  t.match(
+    subscribed,
+    { type: 'ack', ok: true, data: { courseId: course.id, onlineCount: 1, seq: Number, online: [owner.id] } },
+    '/ws subscribe acks with the snapshot',
+  );
   const teacherSaw = record(teacher);
 
   const pupil = await socketOn(a.url, student);
@@ -78,8 +83,8 @@ t.test('student on A, instructor on B (Socket.IO and /ws): every event once, the
   const joinedForWs = teacherWs.next('presence:updated', (p) => p.joined.includes(student.id));
   const joined = nextEvent(teacher, 'presence:updated', (p) => p.joined.includes(student.id));
   const joinAck = await request(pupil, 'course:join', { courseId: course.id });
-  t.same(joinAck.data.online.sort(), [owner.id, student.id].sort(), 'the snapshot on A includes the instructor on B');
-  t.match(await joined, { courseId: course.id, joined: [student.id], left: [] }, 'presence crosses instances');
+  t.same(joinAck.data, { courseId: course.id, onlineCount: 2, seq: joinAck.data.seq }, 'the count on A includes the instructor on B (no list for a student)');
+  t.match(await joined, { courseId: course.id, joined: [student.id], left: [], onlineCount: 2 }, 'presence crosses instances');
   await joinedForWs;
 
   // Lesson progress: over HTTP to A, then over the socket on A.
@@ -120,6 +125,47 @@ t.test('student on A, instructor on B (Socket.IO and /ws): every event once, the
   t.same(duplicates(teacherWs.events), []);
   const wsGraded = teacherWs.events.find((e) => e.type === 'quiz:graded')!;
   t.match(wsGraded.data, { ...grade, serverNow: String }, 'same payloads');
+});
+
+t.test('a class joining over both instances: one course’s batches at most 4 per second across A and B, numbered in order', async (t) => {
+  const { course } = await courseWithLessons(setup, owner, []);
+  const crowd = await enrolledCrowd(setup, course.id, 200);
+  const teacher = await socketOn(b.url, owner);
+  const batches: PresenceUpdatedPayload[] = [];
+  teacher.on('presence:updated', (batch) => void batches.push(batch));
+  const start = (await request(teacher, 'course:join', { courseId: course.id })).data as { seq: number; online: string[] };
+  // Half on each instance, in waves over about a second and a half, so both flush while the other does.
+  for (let from = 0; from < crowd.length; from += 20) {
+    await Promise.all(
+      crowd.slice(from, from + 20).map(async (student, i) => {
+        const socket = await socketOn(i % 2 === 0 ? a.url : b.url, student);
+        await request(socket, 'course:join', { courseId: course.id });
+      }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+  const sent = () => batches.filter((batch) => batch.seq > start.seq);
+  const online = () => {
+    const seen = new Set(start.online);
+    for (const batch of sent()) {
+      batch.joined.forEach((id) => seen.add(id));
+      batch.left.forEach((id) => seen.delete(id));
+    }
+    return seen;
+  };
+  await waitFor('every student in a batch', () => online().size === crowd.length + 1, 10_000);
+  t.same(online(), new Set([owner.id, ...crowd.map((student) => student.id)]), 'the snapshot plus the batches is everyone');
+  const received = sent();
+  t.equal(received.at(-1)!.onlineCount, crowd.length + 1, 'the last batch counts everyone');
+  t.ok(
+    received.every((batch, i) => i === 0 || batch.seq > received[i - 1]!.seq),
+    'seq increases strictly from batch to batch',
+  );
+  // Both instances flush this course; Redis spaces their flushes 250 ms apart, stamps in Node may jitter.
+  const stamps = received.map((batch) => Date.parse(batch.serverNow));
+  const gaps = stamps.slice(1).map((at, i) => at - stamps[i]!);
+  t.ok(Math.min(...gaps) >= 150, `batches at least ${Math.min(...gaps)} ms apart (server stamps of A and B)`);
+  t.ok(received.length <= Math.floor((stamps.at(-1)! - stamps[0]!) / 250) + 1, `${received.length} batches over ${stamps.at(-1)! - stamps[0]!} ms`);
 });
 
 t.test('/ws: auth frame, refusals and bad frames', async (t) => {
@@ -209,7 +255,7 @@ t.test('SIGKILL of A: the student goes offline for the instructor on B, then tic
   const left = nextEvent(teacher, 'presence:updated', (p) => p.left.includes(student.id), 5000);
   const killedAt = Date.now();
   await kill(a);
-  t.match(await left, { courseId: course.id, joined: [], left: [student.id] }, 'presence:updated left, from B');
+  t.match(await left, { courseId: course.id, joined: [], left: [student.id], onlineCount: 1 }, 'presence:updated left, from B');
   const took = Date.now() - killedAt;
   t.ok(took <= TTL_MS + 2 * HEARTBEAT_MS + 500, `within the heartbeat window (${took} ms)`);
   const snapshot = await request(teacher, 'course:join', { courseId: course.id });

@@ -36,7 +36,11 @@ t.test('course:join is authorised against the database; outsiders get FORBIDDEN 
   const strangerSaw = record(stranger);
   const colleagueSaw = record(colleague);
 
-  t.match(await request(teacher, 'course:join', { courseId: course.id }), { ok: true, data: { courseId: course.id, online: [owner.id] } }, 'owner joins');
+  t.match(
+    await request(teacher, 'course:join', { courseId: course.id }),
+    { ok: true, data: { courseId: course.id, onlineCount: 1, seq: Number, online: [owner.id] } },
+    'owner joins',
+  );
   t.match(await request(boss, 'course:join', { courseId: course.id }), { ok: true }, 'an admin joins');
   t.match(await request(pupil, 'course:join', { courseId: course.id }), { ok: true }, 'an enrollee joins');
   t.match(
@@ -189,13 +193,18 @@ t.test('presence: the join snapshot, deltas on first join, last leave and discon
   const { course } = await courseWithLessons(app, owner, [student, classmate]);
   const teacher = await socketOf(owner);
   const deltas = record(teacher);
-  t.same((await request(teacher, 'course:join', { courseId: course.id })).data, { courseId: course.id, online: [owner.id] });
+  const ownSnapshot = (await request(teacher, 'course:join', { courseId: course.id })).data;
+  t.same(ownSnapshot, { courseId: course.id, onlineCount: 1, seq: ownSnapshot.seq, online: [owner.id] }, "the instructor's ack lists who is online");
 
   const pupil = await socketOf(student);
   const studentJoined = nextEvent(teacher, 'presence:updated', (p) => p.joined.includes(student.id));
   const snapshot = await request(pupil, 'course:join', { courseId: course.id });
-  t.same(new Set(snapshot.data.online), new Set([owner.id, student.id]), 'the snapshot lists everyone online');
-  t.match(await studentJoined, { courseId: course.id, joined: [student.id], left: [], serverNow: String });
+  t.same(snapshot.data, { courseId: course.id, onlineCount: 2, seq: snapshot.data.seq }, "a student's ack counts, without the list");
+  t.match(await studentJoined, { courseId: course.id, joined: [student.id], left: [], onlineCount: 2, seq: Number, serverNow: String });
+  const adminJoined = nextEvent(teacher, 'presence:updated', (p) => p.joined.includes(admin.id));
+  const adminSnapshot = (await request(await socketOf(admin), 'course:join', { courseId: course.id })).data;
+  t.same(new Set(adminSnapshot.online), new Set([owner.id, student.id, admin.id]), "an admin's ack lists everyone online");
+  await adminJoined;
 
   // A second tab of the same student: no delta; joining twice: no delta.
   const pupilTab = await socketOf(student);
@@ -219,20 +228,26 @@ t.test('presence: the join snapshot, deltas on first join, last leave and discon
   t.same((await request(mate, 'course:leave', { courseId: course.id })).data, { courseId: course.id });
   await mateLeft;
 
+  const batches = deltas.filter((seen) => seen.event === 'presence:updated').map((seen) => seen.payload);
   t.same(
-    deltas.filter((seen) => seen.event === 'presence:updated').map((seen) => [seen.payload.joined, seen.payload.left]),
+    batches.map((batch) => [batch.joined, batch.left, batch.onlineCount]),
     [
-      [[owner.id], []],
-      [[student.id], []],
-      [[classmate.id], []],
-      [[], [student.id]],
-      [[], [classmate.id]],
+      [[owner.id], [], 1],
+      [[student.id], [], 2],
+      [[admin.id], [], 3],
+      [[classmate.id], [], 4],
+      [[], [student.id], 3],
+      [[], [classmate.id], 2],
     ],
-    'exactly one delta per first join and last leave',
+    'exactly one change per first join and last leave',
   );
-  t.same(await app.presence.online(course.id), [owner.id]);
+  t.ok(
+    batches.every((batch, i) => i === 0 || batch.seq > batches[i - 1]!.seq),
+    'numbered in order',
+  );
+  t.same((await app.presence.online(course.id)).sort(), [owner.id, admin.id].sort());
   const after = await dashboardOf(app, course.id, owner);
-  t.same(after.online, [owner.id]);
+  t.same(after.online.sort(), [owner.id, admin.id].sort());
 });
 
 t.test('a socket recovered after a dropped connection gets the events it missed', async (t) => {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Static, TSchema } from 'typebox';
 import type { App } from '../../server/app.js';
 import { CourseJson, LessonJson, EnrollmentJson } from '../../server/modules/learning.schemas.js';
@@ -79,4 +80,22 @@ export async function publishedQuiz(app: App, owner: TestUser, courseId: string,
   );
   await ok(await call(app, 'PATCH', `/api/quizzes/${quiz.id}`, owner, { isPublished: true }), 200, QuizJson);
   return { lesson, quiz, tf, mc };
+}
+
+/**
+ * `count` students enrolled in `courseId`, written with two statements (a crowd made through the
+ * API would take minutes), each with an access token.
+ */
+export async function enrolledCrowd(app: App, courseId: string, count: number): Promise<Array<{ id: string; token: string }>> {
+  const db = app.orm.em.fork().getConnection();
+  const tag = randomUUID().slice(0, 8);
+  const rows: Array<{ id: string }> = await db.execute(
+    `WITH crowd AS (
+       INSERT INTO users (email, password_hash, full_name, role)
+       SELECT 'crowd-' || ? || '-' || n || '@example.com', 'x', 'Crowd student ' || n, 'student' FROM generate_series(1, ?::int) AS n RETURNING id
+     ), enrolled AS (INSERT INTO enrollments (student_id, course_id) SELECT id, ? FROM crowd)
+     SELECT id FROM crowd`,
+    [tag, count, courseId],
+  );
+  return rows.map(({ id }) => ({ id, token: app.signAccessToken({ id, role: 'student' }) }));
 }

@@ -2,7 +2,10 @@ import t from 'tap';
 import type { InjectOptions } from 'fastify';
 import { Type } from 'typebox';
 import { buildTestApp } from '../helpers/app.js';
-import { AppError } from '../../server/platform/errors.js';
+import { bodyOf, call, errorOf, replyOf } from '../helpers/http.js';
+import { OpenApiDocument } from '../helpers/openapi.js';
+import { AppError, type ErrorCode } from '../../server/platform/errors.js';
+import { HealthResponse, ReadyResponse } from '../../server/plugins/health.js';
 
 const { app } = await buildTestApp(
   t,
@@ -34,22 +37,16 @@ const { app } = await buildTestApp(
 const id = '0b6f8a4e-1c4e-4a57-9d1e-2f1b8f0c9a11';
 
 t.test('/health and /ready answer 200', async (t) => {
-  const health = await app.inject({ method: 'GET', url: '/health' });
-  t.equal(health.statusCode, 200);
-  t.equal(health.json().status, 'ok');
-  const ready = await app.inject({ method: 'GET', url: '/ready' });
-  t.equal(ready.statusCode, 200);
-  t.match(ready.json(), { status: 'ready', checks: { postgres: { ok: true }, redis: { ok: true } } });
+  t.equal(bodyOf(await call(app, 'GET', '/health'), 200, HealthResponse).status, 'ok');
+  t.match(bodyOf(await call(app, 'GET', '/ready'), 200, ReadyResponse), { status: 'ready', checks: { postgres: { ok: true }, redis: { ok: true } } });
 });
 
 t.test('/docs/json serves the OpenAPI document and /docs the browser', async (t) => {
-  const doc = await app.inject({ method: 'GET', url: '/docs/json' });
-  t.equal(doc.statusCode, 200);
-  const body = doc.json();
+  const body = bodyOf(await call(app, 'GET', '/docs/json'), 200, OpenApiDocument);
   t.equal(body.openapi, '3.1.0');
   t.ok(body.paths['/health']);
   t.ok(body.paths['/ready']);
-  t.ok(body.components.securitySchemes.bearerAuth);
+  t.ok(body.components.securitySchemes?.bearerAuth);
   const ui = await app.inject({ method: 'GET', url: '/docs' });
   t.ok([200, 302].includes(ui.statusCode), `docs ui answered ${ui.statusCode}`);
 });
@@ -66,11 +63,11 @@ t.test('/metrics exposes Prometheus text', async (t) => {
 t.test('a valid request passes and carries a request id', async (t) => {
   const res = await app.inject({ method: 'POST', url: `/probe/${id}`, payload: { name: 'ok', flag: true }, headers: { 'x-request-id': 'abc-123' } });
   t.equal(res.statusCode, 200);
-  t.same(res.json(), { id, name: 'ok', flag: true });
+  t.same(replyOf(res).body, { id, name: 'ok', flag: true });
   t.equal(res.headers['x-request-id'], 'abc-123');
 });
 
-const malformed: Array<{ name: string; status: number; code: string; request: InjectOptions }> = [
+const malformed: Array<{ name: string; status: number; code: ErrorCode; request: InjectOptions }> = [
   {
     name: 'bad JSON',
     status: 400,
@@ -127,9 +124,9 @@ const malformed: Array<{ name: string; status: number; code: string; request: In
 
 for (const { name, status, code, request } of malformed) {
   t.test(`${name} → ${status} ${code}`, async (t) => {
-    const res = await app.inject(request);
-    t.equal(res.statusCode, status);
-    const body = res.json();
+    const res = replyOf(await app.inject(request));
+    t.equal(res.status, status);
+    const body = errorOf(res, status);
     t.equal(body.code, code);
     t.equal(body.statusCode, status);
     t.type(body.error, 'string');
@@ -139,8 +136,7 @@ for (const { name, status, code, request } of malformed) {
 
 t.test('an unexpected error is masked as 500 with the request id', async (t) => {
   const res = await app.inject({ method: 'GET', url: '/probe/boom' });
-  t.equal(res.statusCode, 500);
-  const body = res.json();
+  const body = errorOf(replyOf(res), 500);
   t.equal(body.code, 'INTERNAL_ERROR');
   t.notMatch(body.message, /secret internal detail/);
   t.match(body.message, res.headers['x-request-id'] as string);

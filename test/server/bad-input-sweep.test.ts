@@ -7,7 +7,8 @@ import t from 'tap';
 import { randomUUID } from 'node:crypto';
 import { buildTestApp } from '../helpers/app.js';
 import { createUser, type TestUser } from '../helpers/users.js';
-import { bodyOf, call, type Reply } from '../helpers/http.js';
+import { bodyOf, call, errorOf, replyOf, type Reply } from '../helpers/http.js';
+import { OpenApiDocument } from '../helpers/openapi.js';
 
 /**
  * Every operation of the OpenAPI document, sent the shapes that used to answer 500: a page (or
@@ -138,10 +139,10 @@ function deepBodies(schema: any): string[] {
 
 const OVERFLOW_QUERIES = ['page=1e21', 'page=999999999999999999', 'limit=1e21&page=2'];
 
-const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json();
+const doc = bodyOf(await call(app, 'GET', '/docs/json'), 200, OpenApiDocument);
 const operations: Array<{ method: string; path: string; body: any }> = [];
-for (const [path, item] of Object.entries<any>(doc.paths)) {
-  for (const [method, operation] of Object.entries<any>(item)) {
+for (const [path, item] of Object.entries(doc.paths)) {
+  for (const [method, operation] of Object.entries(item)) {
     if (!['get', 'post', 'put', 'patch', 'delete'].includes(method)) continue;
     const body = operation.requestBody?.content?.['application/json']?.schema;
     operations.push({ method, path, body });
@@ -165,7 +166,7 @@ t.test('deep answers and metadata on real resources are refused and change nothi
     payload: `{"answer":${deepArray}}`,
   });
   t.equal(deepAnswer.statusCode, 400, 'a deep answer to the running attempt');
-  t.equal(deepAnswer.json().code, 'VALIDATION_ERROR');
+  t.equal(errorOf(replyOf(deepAnswer), 400).code, 'VALIDATION_ERROR');
   const deepSubmit = await app.inject({
     method: 'POST',
     url: `/api/attempts/${attempt.id}/submit`,

@@ -1,7 +1,9 @@
 import t from 'tap';
 import WebSocket from 'ws';
 import { createTestEnv } from '../helpers/app.js';
+import { bodyOf, replyOfFetch } from '../helpers/http.js';
 import { spawnEntry } from '../helpers/processes.js';
+import { BodySession } from '../helpers/users.js';
 
 // The real process, logging at debug: no password, access token or refresh token in any line.
 // No rotation grace: replaying a rotated token at once is a reuse, which is logged.
@@ -32,13 +34,11 @@ t.test('requests carrying secrets leave none in the log', async (t) => {
 
   const password = 'Sekr3t-Passw0rd-in-body';
   const registered = await post('/api/auth/register', { email: 'logs@example.com', password, fullName: 'Log Reader' });
-  t.equal(registered.status, 201);
-  const session = (await registered.json()) as { accessToken: string; refreshToken: string };
-  const loggedIn = (await (await post('/api/auth/login', { email: 'logs@example.com', password })).json()) as { accessToken: string; refreshToken: string };
+  const session = bodyOf(await replyOfFetch(registered), 201, BodySession);
+  const loggedIn = bodyOf(await replyOfFetch(await post('/api/auth/login', { email: 'logs@example.com', password })), 200, BodySession);
   t.equal((await post('/api/auth/login', { email: 'logs@example.com', password: `${password}-wrong` })).status, 401);
   const refreshed = await post('/api/auth/refresh', { refreshToken: session.refreshToken });
-  t.equal(refreshed.status, 200);
-  const next = (await refreshed.json()) as { accessToken: string; refreshToken: string };
+  const next = bodyOf(await replyOfFetch(refreshed), 200, BodySession);
   t.equal((await post('/api/auth/refresh', { refreshToken: session.refreshToken })).status, 401, 'a reuse (logged as a warning)');
   t.equal((await fetch(`${base}/api/me`, { headers: { authorization: `Bearer ${loggedIn.accessToken}` } })).status, 200);
   await fetch(`${base}/api/me?token=${loggedIn.accessToken}`);

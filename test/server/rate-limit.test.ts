@@ -1,6 +1,7 @@
 import t from 'tap';
 import { buildApp, type App } from '../../server/app.js';
 import { createTestEnv } from '../helpers/app.js';
+import { errorOf, replyOf } from '../helpers/http.js';
 import { createUser } from '../helpers/users.js';
 
 // Two instances over one database and one Redis prefix: the per-IP limit is shared.
@@ -23,15 +24,15 @@ t.test('the per-IP limit is shared by every instance and answers 429 RATE_LIMITE
   }
   t.same(statuses, [200, 200, 200, 200]);
   const limited = await two!.inject({ method: 'GET', url: '/api/me', headers: user.headers, ...fromIp });
-  t.equal(limited.statusCode, 429);
-  t.same(Object.keys(limited.json()).sort(), ['code', 'error', 'message', 'statusCode']);
-  t.equal(limited.json().code, 'RATE_LIMITED');
+  const body = errorOf(replyOf(limited), 429);
+  t.same(Object.keys(body).sort(), ['code', 'error', 'message', 'statusCode']);
+  t.equal(body.code, 'RATE_LIMITED');
   t.ok(Number(limited.headers['retry-after']) > 0 && Number(limited.headers['retry-after']) <= 60);
   // Anonymous routes count too; health checks never do.
   t.equal((await one!.inject({ method: 'POST', url: '/api/auth/login', payload: { email: 'a@example.com', password: 'x' }, ...fromIp })).statusCode, 429);
   const probing = await two!.inject({ method: 'GET', url: '/api/no-such-route', ...fromIp });
   t.equal(probing.statusCode, 429, 'unknown routes count too, so probing for routes is limited');
-  t.equal(probing.json().code, 'RATE_LIMITED');
+  t.equal(errorOf(replyOf(probing), 429).code, 'RATE_LIMITED');
   for (const url of ['/health', '/ready', '/metrics']) {
     t.equal((await one!.inject({ method: 'GET', url, ...fromIp })).statusCode, 200, url);
   }
@@ -45,8 +46,7 @@ t.test('the per-IP limit is shared by every instance and answers 429 RATE_LIMITE
 t.test('an unknown route answers 404 NOT_FOUND and counts against the per-IP limit', async (t) => {
   const fromIp = { remoteAddress: '192.0.2.99' };
   const missing = await one!.inject({ method: 'GET', url: '/api/nope?x=1', ...fromIp });
-  t.equal(missing.statusCode, 404);
-  t.same(missing.json(), { statusCode: 404, code: 'NOT_FOUND', error: 'Not Found', message: 'Route GET /api/nope not found' });
+  t.same(errorOf(replyOf(missing), 404), { statusCode: 404, code: 'NOT_FOUND', error: 'Not Found', message: 'Route GET /api/nope not found' });
   t.equal(missing.headers['x-ratelimit-remaining'], '3', 'the 404 took one of the four requests');
 });
 
@@ -54,8 +54,7 @@ t.test('a route with its own limit counts apart from the per-IP limit', async (t
   const fromIp = { remoteAddress: '192.0.2.44' };
   t.equal((await one!.inject({ method: 'GET', url: '/probe/strict', ...fromIp })).statusCode, 200);
   const limited = await two!.inject({ method: 'GET', url: '/probe/strict', ...fromIp });
-  t.equal(limited.statusCode, 429);
-  t.equal(limited.json().code, 'RATE_LIMITED');
+  t.equal(errorOf(replyOf(limited), 429).code, 'RATE_LIMITED');
   t.equal((await one!.inject({ method: 'GET', url: '/health', ...fromIp })).statusCode, 200);
   const user = await createUser(one!, 'student');
   t.equal((await one!.inject({ method: 'GET', url: '/api/me', headers: user.headers, ...fromIp })).statusCode, 200);

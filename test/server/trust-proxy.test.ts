@@ -1,6 +1,8 @@
 import t from 'tap';
+import { Type } from 'typebox';
 import { buildApp, type App } from '../../server/app.js';
 import { createTestEnv } from '../helpers/app.js';
+import { bodyOf, replyOf } from '../helpers/http.js';
 
 // Behind one load balancer that appends the address it saw to X-Forwarded-For, a client can
 // still send a header of its own: "spoofed, real". Only the last hop may be believed.
@@ -17,8 +19,14 @@ async function appWith(trustProxy: string): Promise<App> {
   return app;
 }
 
+/** What the probe answers. */
+const Seen = Type.Object({ ip: Type.String(), protocol: Type.String() });
 const seen = async (app: App, forwardedFor: string, remoteAddress = '10.0.0.1') =>
-  (await app.inject({ method: 'GET', url: '/probe/ip', headers: { 'x-forwarded-for': forwardedFor, 'x-forwarded-proto': 'https' }, remoteAddress })).json();
+  bodyOf(
+    replyOf(await app.inject({ method: 'GET', url: '/probe/ip', headers: { 'x-forwarded-for': forwardedFor, 'x-forwarded-proto': 'https' }, remoteAddress })),
+    200,
+    Seen,
+  );
 
 t.test('TRUST_PROXY=on trusts one hop: the address the load balancer appended', async (t) => {
   const app = await appWith('on');

@@ -101,6 +101,8 @@ await t.test('a wrong password shows a clear message', async (t) => {
 await t.test('the instructor sees the roster with who is online; a completed lesson shows within a second', async (t) => {
   await aliceRow.waitFor(WAIT);
   await aliceRow.locator('.presence.on').waitFor(WAIT);
+  // The join's count (students only get the count; the instructor's page also gets the list).
+  await teacher.page.getByTestId('room-count').filter({ hasText: '2 in the room' }).waitFor(WAIT);
   t.match(await roster.innerText(), /Bob Student/);
   await connectionOf(teacher.page).filter({ hasText: 'Live' }).waitFor(WAIT);
 

@@ -101,8 +101,7 @@ export async function setPdfPath(db: SqlRunner, certificateId: string, pdfKey: s
 export async function listStudentCertificates(
   db: SqlRunner,
   studentId: string,
-  limit: number,
-  offset: number,
+  { limit, offset }: { limit: number; offset: number },
 ): Promise<{ rows: CertificateRow[]; total: number }> {
   const [rows, [count]] = await Promise.all([
     db.execute<CertificateRow[]>(`${CERTIFICATE_SELECT} WHERE c.student_id = ? ORDER BY c.issued_at DESC, c.id LIMIT ? OFFSET ?`, [studentId, limit, offset]),

@@ -22,6 +22,7 @@ import {
   type CertificateRow,
 } from './certificates.queries.js';
 import type { CertificateJson, CertificateListQuery, CertificateVerification } from './certificates.schemas.js';
+import { pageOf, pageWindow } from '../../platform/paging.js';
 
 export type { CertificateRow } from './certificates.queries.js';
 
@@ -203,8 +204,12 @@ async function byNumber(deps: Pick<ServiceDeps, 'em'>, raw: string): Promise<Cer
 
 /** `GET /certificates`: the caller's own, newest first. */
 export async function listMyCertificates(deps: Pick<ServiceDeps, 'em' | 'config' | 'clock'>, user: AuthUser, query: CertificateListQuery) {
-  const { rows, total } = await listStudentCertificates(deps.em, user.id, query.limit, (query.page - 1) * query.limit);
-  return { items: rows.map((row) => certificateJson(deps, row)), total, page: query.page, limit: query.limit };
+  const { rows, total } = await listStudentCertificates(deps.em, user.id, pageWindow(query));
+  return pageOf(
+    rows.map((row) => certificateJson(deps, row)),
+    total,
+    query,
+  );
 }
 
 /** Who asks for a PDF: a signed-in user, or whoever holds a signed link (`certificatePdfUrl`). */

@@ -21,6 +21,7 @@ import {
   outlineRows,
   type CourseRow,
 } from './courses.queries.js';
+import { pageOf, pageWindow } from '../../platform/paging.js';
 
 export function courseRowToJson(row: CourseRow): CourseJson {
   return {
@@ -69,12 +70,8 @@ export async function listCourses(deps: Pick<ServiceDeps, 'em'>, user: AuthUser 
     if (user.role === 'student') throw forbidden('mine=true is for instructors and admins');
     instructorId = user.id;
   }
-  const { rows, total } = await courseRows(
-    em,
-    { instructorId, category: query.category, difficulty: query.difficulty, q: query.q },
-    { limit: query.limit, offset: (query.page - 1) * query.limit },
-  );
-  return { items: rows.map(courseRowToJson), total, page: query.page, limit: query.limit };
+  const { rows, total } = await courseRows(em, { instructorId, category: query.category, difficulty: query.difficulty, q: query.q }, pageWindow(query));
+  return pageOf(rows.map(courseRowToJson), total, query);
 }
 
 function enrollmentSummary(enrollment: IEnrollment) {

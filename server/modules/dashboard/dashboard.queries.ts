@@ -7,8 +7,14 @@ type EnrollmentColumns = Pick<
   'student_id' | 'status' | 'progress_percentage' | 'completed_lessons_count' | 'total_lessons_count' | 'total_time_spent_seconds' | 'completed_at'
 >;
 
-/** A student of the course with its enrollment's progress and when it last did something. */
-export type StudentRow = EnrollmentColumns & Pick<RowOf<IUser>, 'full_name' | 'email'> & { enrollment_id: string; last_activity_at: string | null };
+/** A student of the course with its enrollment's progress, when it last did something and on which lesson. */
+export type StudentRow = EnrollmentColumns &
+  Pick<RowOf<IUser>, 'full_name' | 'email'> & {
+    enrollment_id: string;
+    last_activity_at: string | null;
+    last_lesson_id: string | null;
+    last_lesson_title: string | null;
+  };
 
 /** A graded attempt, as `quiz:graded` carried it (grading sets `is_passed` and `graded_at`). */
 export type GradeRow = Pick<
@@ -28,8 +34,12 @@ export async function studentRows(em: EntityManager, courseId: string): Promise<
   return em.execute<StudentRow[]>(
     `SELECT e.id AS enrollment_id, e.student_id, u.full_name, u.email, e.status, e.progress_percentage,
             e.completed_lessons_count, e.total_lessons_count, e.total_time_spent_seconds, e.completed_at,
-            greatest(e.created_at, (SELECT max(lp.updated_at) FROM lesson_progress lp WHERE lp.enrollment_id = e.id)) AS last_activity_at
+            greatest(e.created_at, last.updated_at) AS last_activity_at, l.id AS last_lesson_id, l.title AS last_lesson_title
        FROM enrollments e JOIN users u ON u.id = e.student_id
+       LEFT JOIN LATERAL (
+         SELECT lp.lesson_id, lp.updated_at FROM lesson_progress lp WHERE lp.enrollment_id = e.id ORDER BY lp.updated_at DESC, lp.lesson_id LIMIT 1
+       ) last ON true
+       LEFT JOIN lessons l ON l.id = last.lesson_id
       WHERE e.course_id = ?
       ORDER BY u.full_name, e.id`,
     [courseId],

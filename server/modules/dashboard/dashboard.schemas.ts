@@ -24,6 +24,9 @@ export const DashboardJson = Type.Object({
       totalTimeSpentSeconds: Type.Integer(),
       completedAt: NullableTimestamp,
       lastActivityAt: NullableTimestamp,
+      lastLesson: Type.Union([Type.Object({ id: Uuid, title: Type.String() }), Type.Null()], {
+        description: 'The lesson whose progress the student wrote last (what `lesson:progress` reports live)',
+      }),
       online: Type.Boolean(),
     }),
   ),

@@ -40,6 +40,7 @@ export async function getDashboard(deps: Pick<ServiceDeps, 'em' | 'presence' | '
     totalTimeSpentSeconds: row.total_time_spent_seconds,
     completedAt: iso(row.completed_at),
     lastActivityAt: iso(row.last_activity_at),
+    lastLesson: row.last_lesson_id ? { id: row.last_lesson_id, title: row.last_lesson_title! } : null,
     online: onlineSet.has(row.student_id),
   }));
   const counted = students.filter((student) => student.status !== 'dropped');

@@ -8,6 +8,7 @@ import { assertVisible, grantsAccess, requireCourseManager } from '../courses/co
 import type { ServiceDeps } from '../deps.js';
 import { recalculateEnrollment, type RecalculationDeps } from '../progress/progress.service.js';
 import { enrollmentRow, enrollmentRows, insertOrReactivateEnrollment, updateEnrollmentRow, type EnrollmentRow } from './enrollments.queries.js';
+import { pageOf, pageWindow } from '../../platform/paging.js';
 
 export function enrollmentJson(row: EnrollmentRow, embed: { course?: boolean; student?: boolean } = {}): EnrollmentJson {
   return {
@@ -60,8 +61,12 @@ async function page(
   query: EnrollmentListQuery,
   embed: { course?: boolean; student?: boolean },
 ) {
-  const { rows, total } = await enrollmentRows(em, { ...owner, status: query.status }, { limit: query.limit, offset: (query.page - 1) * query.limit });
-  return { items: rows.map((row) => enrollmentJson(row, embed)), total, page: query.page, limit: query.limit };
+  const { rows, total } = await enrollmentRows(em, { ...owner, status: query.status }, pageWindow(query));
+  return pageOf(
+    rows.map((row) => enrollmentJson(row, embed)),
+    total,
+    query,
+  );
 }
 
 /** `GET /enrollments`: the caller's own, each with `course {id, slug, title}`. */

@@ -25,11 +25,7 @@ import {
   touchAttendance,
   type SessionRow,
 } from './sessions.queries.js';
-
-export interface PageQuery {
-  page: number;
-  limit: number;
-}
+import { pageOf, pageWindow, type PageQuery } from '../../platform/paging.js';
 
 function sessionJson(row: SessionRow): LiveSessionJson {
   return {
@@ -93,10 +89,7 @@ export async function getCurrentLiveSession(
     serverNow: deps.clock.now().toISOString(),
   };
   if (access.isManager) {
-    const [{ rows, total }, online] = await Promise.all([
-      rosterPage(em, courseId, launch?.id ?? null, { limit: page.limit, offset: (page.page - 1) * page.limit }),
-      deps.presence.online(courseId),
-    ]);
+    const [{ rows, total }, online] = await Promise.all([rosterPage(em, courseId, launch?.id ?? null, pageWindow(page)), deps.presence.online(courseId)]);
     const onlineSet = new Set(online);
     result.roster = {
       items: rows.map((row) => ({
@@ -124,7 +117,7 @@ export async function getCurrentLiveSession(
 export async function listLiveSessions(deps: Pick<ServiceDeps, 'em'>, user: AuthUser, courseId: string, page: PageQuery) {
   const { em } = deps;
   await requireCourseManager(em, courseId, user);
-  const { rows, total } = await courseSessions(em, courseId, { limit: page.limit, offset: (page.page - 1) * page.limit });
+  const { rows, total } = await courseSessions(em, courseId, pageWindow(page));
   const ids = rows.map((row) => row.id);
   const [attendance, launches] = await Promise.all([attendanceOf(em, ids), launchesOf(em, ids)]);
   const items: SessionHistoryJson[] = rows.map((row) => {
@@ -146,7 +139,7 @@ export async function listLiveSessions(deps: Pick<ServiceDeps, 'em'>, user: Auth
         })),
     };
   });
-  return { items, total, page: page.page, limit: page.limit };
+  return pageOf(items, total, page);
 }
 
 /** The session and the insistence on a manager of its course (404 for an unknown session). */

@@ -27,6 +27,7 @@ import {
   type EnrollmentProgressRow,
   type LessonProgressRow,
 } from './progress.queries.js';
+import { pageOf, pageWindow } from '../../platform/paging.js';
 
 /**
  * What recalculating progress needs: the EntityManager, and the jobs port for the certificate of
@@ -336,7 +337,7 @@ export async function getEnrollmentProgress(deps: Pick<ServiceDeps, 'em'>, user:
   if (enrollment.student_id !== user.id && !isManagerOf(user, enrollment.instructor_id)) {
     throw forbidden('Only the student, the course owner and admins see this progress');
   }
-  const { rows, total } = await lessonsWithProgress(em, enrollmentId, enrollment.course_id, { limit: query.limit, offset: (query.page - 1) * query.limit });
+  const { rows, total } = await lessonsWithProgress(em, enrollmentId, enrollment.course_id, pageWindow(query));
   const items = rows.map((row) => lessonProgressJson({ id: row.id, title: row.title, parentLessonId: row.parent_lesson_id }, row.has_row ? row : null));
-  return { items, total, page: query.page, limit: query.limit };
+  return pageOf(items, total, query);
 }

@@ -26,6 +26,7 @@ import {
   type StatsSelection,
 } from './quizzes.queries.js';
 import { countAnswers, emptyItemSums, itemStatistics } from '../../domain/item-statistics.js';
+import { pageOf, pageWindow, type PageQuery } from '../../platform/paging.js';
 
 export interface QuizSettings {
   title?: string;
@@ -355,14 +356,11 @@ export function attemptSummaryJson(row: AttemptSummaryRow) {
 }
 
 /** `GET /quizzes/:id/attempts`: an enrollee's own attempts; every attempt for managers. */
-export async function listAttempts({ em }: Pick<ServiceDeps, 'em'>, user: AuthUser, quizId: string, query: { page: number; limit: number }) {
+export async function listAttempts({ em }: Pick<ServiceDeps, 'em'>, user: AuthUser, quizId: string, query: PageQuery) {
   const { quiz, access } = await loadQuiz(em, quizId, user);
   if (!access.isManager && !access.enrollment) throw forbidden('Enroll in the course to see your attempts');
-  const { rows, total } = await attemptSummaryPage(em, quiz.id, access.isManager ? null : access.enrollment!.id, {
-    limit: query.limit,
-    offset: (query.page - 1) * query.limit,
-  });
-  return { items: rows.map(attemptSummaryJson), total, page: query.page, limit: query.limit };
+  const { rows, total } = await attemptSummaryPage(em, quiz.id, access.isManager ? null : access.enrollment!.id, pageWindow(query));
+  return pageOf(rows.map(attemptSummaryJson), total, query);
 }
 
 export interface StatsQuery {

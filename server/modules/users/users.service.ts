@@ -6,6 +6,7 @@ import { endSessions } from '../auth/auth.service.js';
 import type { ServiceDeps } from '../deps.js';
 import { lockActiveAdmins, standingOf } from './users.queries.js';
 import type { ChangePasswordBody, ListUsersQuery, UpdateMeBody, UpdateUserBody } from './users.schemas.js';
+import { pageWindow } from '../../platform/paging.js';
 
 export async function getUser(deps: Pick<ServiceDeps, 'em'>, id: string): Promise<IUser> {
   const user = await deps.em.findOne(User, id);
@@ -56,8 +57,7 @@ export async function listUsers(deps: Pick<ServiceDeps, 'em'>, query: ListUsersQ
   }
   const [items, total] = await deps.em.findAndCount(User, where, {
     orderBy: { createdAt: 'asc', id: 'asc' },
-    limit: query.limit,
-    offset: (query.page - 1) * query.limit,
+    ...pageWindow(query),
   });
   return { items, total };
 }

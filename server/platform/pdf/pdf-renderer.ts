@@ -63,7 +63,10 @@ export class PdfRenderer {
 
   #thread(): Worker {
     if (this.#worker) return this.#worker;
-    const { url, execArgv } = threadEntry(new URL(import.meta.url.endsWith('.ts') ? './pdf-render.thread.ts' : './pdf-render.thread.js', import.meta.url));
+    // The path, not the whole URL: loaded through tsx's `tsImport` (the worker thread of `npm start`),
+    // this module's URL ends in `?tsx-namespace=…`.
+    const source = new URL(import.meta.url).pathname.endsWith('.ts');
+    const { url, execArgv } = threadEntry(new URL(source ? './pdf-render.thread.ts' : './pdf-render.thread.js', import.meta.url));
     const worker = new Worker(url, execArgv ? { execArgv } : {});
     let loaded!: () => void;
     let failed!: (error: Error) => void;

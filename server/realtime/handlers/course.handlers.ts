@@ -19,9 +19,10 @@ export function createCourseHandlers(deps: { membership: CourseMembership }): Cl
       // bookkeeping, and never failing the join (recordAttendance logs and returns).
       const attendance = allowed.isManager ? Promise.resolve() : recordAttendance(serviceDeps, courseId, socket.data.userId);
       if (!wasIn) await deps.membership.entered(socket, courseId);
-      const online = await deps.membership.online(courseId);
+      // Students get the count: the list is O(N) per join, O(N²) for a class filling up.
+      const { onlineCount, seq, online } = await deps.membership.snapshot(courseId, allowed.isManager);
       await attendance;
-      return { courseId, online };
+      return allowed.isManager ? { courseId, onlineCount, seq, online: online ?? [] } : { courseId, onlineCount, seq };
     },
 
     async 'course:leave'({ socket }, { courseId }) {

@@ -13,9 +13,10 @@ declare module 'fastify' {
 }
 
 /**
- * Presence in Redis with per-instance heartbeats (a dead instance takes its users offline); every
- * change reaches the course's instructors through the publisher as `presence:updated`. Stopped by
- * the lifecycle part, once the connections are closed.
+ * Presence in Redis with per-instance heartbeats (a dead instance takes its users offline); the
+ * changes reach the course's instructors in batches through the publisher as `presence:updated`
+ * (at most 4 per second per course, across instances). Stopped by the lifecycle part, once the
+ * connections are closed.
  */
 export default fp(
   async (app) => {
@@ -27,13 +28,12 @@ export default fp(
       redisPrefix: config.redisPrefix,
       heartbeatMs: config.presenceHeartbeatMs,
       ttlMs: config.presenceTtlMs,
-      onDeparted: (courseId, userIds) => publisher.presenceChanged({ courseId, joined: [], left: userIds }),
-      onReturned: (courseId, userIds) => publisher.presenceChanged({ courseId, joined: userIds, left: [] }),
+      onBatch: (batch) => publisher.presenceChanged(batch),
       onError: (error) => presenceWarning.noticed(error, log),
     });
     await presence.start().catch((error) => log.warn({ err: error }, 'presence heartbeat not written yet'));
     app.decorate('presence', presence);
-    app.decorate('courseMembership', new CourseMembership({ presence, publisher }));
+    app.decorate('courseMembership', new CourseMembership({ presence }));
   },
   { name: 'realtime-presence', dependencies: ['config', 'redis', 'realtime-publisher'] },
 );

@@ -3,8 +3,12 @@ import { createHmac } from 'node:crypto';
 import type { InjectOptions } from 'fastify';
 import argon2 from 'argon2';
 import { buildTestApp } from '../../helpers/app.js';
-import { createUser, TEST_PASSWORD } from '../../helpers/users.js';
+import { bodyOf, call, errorOf, replyOf } from '../../helpers/http.js';
+import { OpenApiDocument } from '../../helpers/openapi.js';
+import { BodySession, createUser, TEST_PASSWORD } from '../../helpers/users.js';
 import { refreshTokenDigest } from '../../../server/modules/auth/auth.queries.js';
+import { UserResponse } from '../../../server/modules/users/users.schemas.js';
+import { ErrorResponse } from '../../../server/platform/schemas.js';
 import { requireRole } from '../../../server/plugins/auth.js';
 import type { App } from '../../../server/app.js';
 
@@ -26,22 +30,13 @@ const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 let seq = 0;
 const uniqueEmail = (name = 'user') => `${name}-${++seq}-${Date.now()}@example.com`;
 
-interface Session {
-  user: { id: string; email: string; role: string; lastLoginAt: string | null };
-  accessToken: string;
-  refreshToken: string;
+async function register(target: App, email = uniqueEmail(), password = 'password-123'): Promise<BodySession> {
+  return bodyOf(await call(target, 'POST', '/api/auth/register', null, { email, password, fullName: 'Test Person' }), 201, BodySession);
 }
 
-async function register(target: App, email = uniqueEmail(), password = 'password-123'): Promise<Session> {
-  const res = await target.inject({ method: 'POST', url: '/api/auth/register', payload: { email, password, fullName: 'Test Person' } });
-  if (res.statusCode !== 201) throw new Error(`register answered ${res.statusCode}: ${res.body}`);
-  return res.json();
-}
-
-const login = (email: string, password: string, extra: Partial<InjectOptions> = {}) =>
-  app.inject({ method: 'POST', url: '/api/auth/login', payload: { email, password }, ...extra });
-const refresh = (refreshToken: string) => app.inject({ method: 'POST', url: '/api/auth/refresh', payload: { refreshToken } });
-const me = (token: string) => app.inject({ method: 'GET', url: '/api/me', headers: bearer(token) });
+const login = (email: string, password: string) => call(app, 'POST', '/api/auth/login', null, { email, password });
+const refresh = (refreshToken: string) => call(app, 'POST', '/api/auth/refresh', null, { refreshToken });
+const me = (token: string) => call(app, 'GET', '/api/me', { headers: bearer(token) });
 
 async function counts() {
   const [users] = await db('SELECT count(*)::int AS n FROM users');
@@ -76,8 +71,7 @@ t.test('register creates a student, signs it in and stores only an argon2id hash
     headers: { 'user-agent': 'U'.repeat(400) },
     payload: { email: '  Grace.Hopper@Example.COM ', password: 'cobol-forever', fullName: 'Grace Hopper' },
   });
-  t.equal(res.statusCode, 201);
-  const body = res.json();
+  const body = bodyOf(replyOf(res), 201, BodySession);
   t.same(Object.keys(body).sort(), ['accessToken', 'refreshToken', 'user']);
   t.same(Object.keys(body.user).sort(), ['createdAt', 'email', 'fullName', 'id', 'isActive', 'lastLoginAt', 'metadata', 'role', 'updatedAt']);
   t.match(body.user, { email: 'grace.hopper@example.com', fullName: 'Grace Hopper', role: 'student', isActive: true, metadata: {} });
@@ -106,21 +100,13 @@ t.test('register creates a student, signs it in and stores only an argon2id hash
     'expires after REFRESH_TOKEN_TTL_SECONDS',
   );
 
-  const who = await me(body.accessToken);
-  t.equal(who.statusCode, 200);
-  t.equal(who.json().id, body.user.id);
+  t.equal(bodyOf(await me(body.accessToken), 200, UserResponse).id, body.user.id);
 });
 
 t.test('a taken email is 409 CONFLICT, whatever its case, even when two registrations race', async (t) => {
   const email = uniqueEmail('taken');
   await register(app, email);
-  const again = await app.inject({
-    method: 'POST',
-    url: '/api/auth/register',
-    payload: { email: email.toUpperCase(), password: 'password-123', fullName: 'X' },
-  });
-  t.equal(again.statusCode, 409);
-  t.equal(again.json().code, 'CONFLICT');
+  errorOf(await call(app, 'POST', '/api/auth/register', null, { email: email.toUpperCase(), password: 'password-123', fullName: 'X' }), 409, 'CONFLICT');
 
   const raced = uniqueEmail('race');
   const results = await Promise.all(
@@ -163,9 +149,7 @@ const invalid: Array<[string, InjectOptions]> = [
 for (const [name, request] of invalid) {
   t.test(`${name} → 400 VALIDATION_ERROR, nothing written`, async (t) => {
     const before = await counts();
-    const res = await app.inject(request);
-    t.equal(res.statusCode, 400, res.body);
-    t.equal(res.json().code, 'VALIDATION_ERROR');
+    errorOf(replyOf(await app.inject(request)), 400, 'VALIDATION_ERROR');
     t.same(await counts(), before);
   });
 }
@@ -174,16 +158,14 @@ t.test('login answers 200 with a new session and sets lastLoginAt', async (t) =>
   const email = uniqueEmail('login');
   const registered = await register(app, email, 'my-password-1');
   t.equal(registered.user.lastLoginAt, null);
-  const res = await login(` ${email.toUpperCase()}`, 'my-password-1');
-  t.equal(res.statusCode, 200);
-  const body = res.json();
+  const body = bodyOf(await login(` ${email.toUpperCase()}`, 'my-password-1'), 200, BodySession);
   t.equal(body.user.id, registered.user.id);
-  t.ok(Date.now() - Date.parse(body.user.lastLoginAt) < 10_000);
+  t.ok(Date.now() - Date.parse(body.user.lastLoginAt!) < 10_000);
   t.not(body.refreshToken, registered.refreshToken);
-  t.equal((await me(body.accessToken)).statusCode, 200);
+  t.equal((await me(body.accessToken)).status, 200);
   // Both sessions live side by side.
-  t.equal((await refresh(registered.refreshToken)).statusCode, 200);
-  t.equal((await refresh(body.refreshToken)).statusCode, 200);
+  t.equal((await refresh(registered.refreshToken)).status, 200);
+  t.equal((await refresh(body.refreshToken)).status, 200);
 });
 
 t.test('unknown email, wrong password and inactive account get one and the same 401', async (t) => {
@@ -192,8 +174,7 @@ t.test('unknown email, wrong password and inactive account get one and the same 
   const before = await counts();
   const answers = await Promise.all([login(uniqueEmail('nobody'), TEST_PASSWORD), login(active.email, 'wrong-password'), login(inactive.email, TEST_PASSWORD)]);
   for (const res of answers) {
-    t.equal(res.statusCode, 401);
-    t.same(res.json(), { statusCode: 401, error: 'Unauthorized', code: 'UNAUTHORIZED', message: 'Invalid email or password' });
+    t.same(bodyOf(res, 401, ErrorResponse), { statusCode: 401, error: 'Unauthorized', code: 'UNAUTHORIZED', message: 'Invalid email or password' });
   }
   t.same(await counts(), before, 'no session was created');
   const [row] = await db('SELECT last_login_at FROM users WHERE id = ?', [inactive.id]);
@@ -204,21 +185,19 @@ t.test('a hash with weaker parameters is upgraded at login', async (t) => {
   const user = await createUser(app, 'student');
   const weak = await argon2.hash(TEST_PASSWORD, { type: argon2.argon2id, memoryCost: 4096, timeCost: 1, parallelism: 1 });
   await db('UPDATE users SET password_hash = ? WHERE id = ?', [weak, user.id]);
-  t.equal((await login(user.email, TEST_PASSWORD)).statusCode, 200);
+  t.equal((await login(user.email, TEST_PASSWORD)).status, 200);
   const [row] = await db('SELECT password_hash FROM users WHERE id = ?', [user.id]);
   t.same(parseArgon2(row.password_hash).params, { m: 19456, t: 2, p: 1 });
-  t.equal((await login(user.email, TEST_PASSWORD)).statusCode, 200);
+  t.equal((await login(user.email, TEST_PASSWORD)).status, 200);
 });
 
 t.test('refresh rotates: a new pair, the old token revoked, the expiry of the chain kept', async (t) => {
   const session = await register(app);
   const [first] = await db('SELECT expires_at FROM refresh_tokens WHERE token_jti = ?', [refreshTokenDigest(session.refreshToken)]);
-  const res = await refresh(session.refreshToken);
-  t.equal(res.statusCode, 200);
-  const next = res.json();
+  const next = bodyOf(await refresh(session.refreshToken), 200, BodySession);
   t.not(next.refreshToken, session.refreshToken);
   t.equal(next.user.id, session.user.id);
-  t.equal((await me(next.accessToken)).statusCode, 200);
+  t.equal((await me(next.accessToken)).status, 200);
   const [old] = await db('SELECT revoked_at FROM refresh_tokens WHERE token_jti = ?', [refreshTokenDigest(session.refreshToken)]);
   t.ok(old.revoked_at, 'old token revoked');
   const [fresh] = await db('SELECT expires_at, revoked_at FROM refresh_tokens WHERE token_jti = ?', [refreshTokenDigest(next.refreshToken)]);
@@ -229,54 +208,50 @@ t.test('refresh rotates: a new pair, the old token revoked, the expiry of the ch
 t.test('reuse chain: rotate A→B, present A again after the grace → TOKEN_REUSED, and B (and every other session) is dead', async (t) => {
   const email = uniqueEmail('reuse');
   const a = await register(app, email);
-  const other = (await login(email, 'password-123')).json() as Session;
-  const b = (await refresh(a.refreshToken)).json() as Session;
+  const other = bodyOf(await login(email, 'password-123'), 200, BodySession);
+  const b = bodyOf(await refresh(a.refreshToken), 200, BodySession);
   // Within the grace a replay is TOKEN_ROTATED (refresh-rotation.test.ts); move past it.
   await db(`UPDATE refresh_tokens SET rotated_at = rotated_at - interval '1 hour' WHERE token_jti = ?`, [refreshTokenDigest(a.refreshToken)]);
 
-  const reuse = await refresh(a.refreshToken);
-  t.equal(reuse.statusCode, 401);
-  t.equal(reuse.json().code, 'TOKEN_REUSED');
-
-  const afterB = await refresh(b.refreshToken);
-  t.equal(afterB.statusCode, 401);
-  t.equal(afterB.json().code, 'TOKEN_REUSED');
-  t.equal((await refresh(other.refreshToken)).statusCode, 401, 'a parallel session is ended too');
+  errorOf(await refresh(a.refreshToken), 401, 'TOKEN_REUSED');
+  errorOf(await refresh(b.refreshToken), 401, 'TOKEN_REUSED');
+  t.equal((await refresh(other.refreshToken)).status, 401, 'a parallel session is ended too');
   const [live] = await db('SELECT count(*)::int AS n FROM refresh_tokens WHERE user_id = ? AND revoked_at IS NULL', [a.user.id]);
   t.equal(live.n, 0);
   // Signing in again works.
-  t.equal((await login(email, 'password-123')).statusCode, 200);
+  t.equal((await login(email, 'password-123')).status, 200);
 });
 
 for (const parallel of [2, 10]) {
   t.test(`${parallel} concurrent refreshes of one token → exactly one 200, the others TOKEN_ROTATED`, async (t) => {
     const session = await register(app);
     const results = await Promise.all(Array.from({ length: parallel }, () => refresh(session.refreshToken)));
-    const statuses = results.map((r) => r.statusCode);
+    const statuses = results.map((r) => r.status);
     t.equal(statuses.filter((s) => s === 200).length, 1, `statuses ${statuses.join(',')}`);
     t.equal(statuses.filter((s) => s === 409).length, parallel - 1);
-    for (const r of results.filter((r) => r.statusCode === 409)) t.equal(r.json().code, 'TOKEN_ROTATED');
+    for (const r of results.filter((r) => r.status === 409)) errorOf(r, 409, 'TOKEN_ROTATED');
     const [issued] = await db('SELECT count(*)::int AS n FROM refresh_tokens WHERE user_id = ?', [session.user.id]);
     t.equal(issued.n, 2, 'one rotation happened');
-    t.equal((await refresh(results.find((r) => r.statusCode === 200)!.json().refreshToken)).statusCode, 200, "the winner's token lives");
+    const winner = bodyOf(
+      results.find((r) => r.status === 200)!,
+      200,
+      BodySession,
+    );
+    t.equal((await refresh(winner.refreshToken)).status, 200, "the winner's token lives");
   });
 }
 
 t.test('an expired or unknown refresh token → 401 UNAUTHORIZED', async (t) => {
   const session = await register(app);
   await db(`UPDATE refresh_tokens SET expires_at = now() - interval '1 second' WHERE token_jti = ?`, [refreshTokenDigest(session.refreshToken)]);
-  const expired = await refresh(session.refreshToken);
-  t.equal(expired.statusCode, 401);
-  t.equal(expired.json().code, 'UNAUTHORIZED');
-  const unknown = await refresh('no-such-token');
-  t.equal(unknown.statusCode, 401);
-  t.equal(unknown.json().code, 'UNAUTHORIZED');
+  t.equal(errorOf(await refresh(session.refreshToken), 401).code, 'UNAUTHORIZED', 'expired');
+  t.equal(errorOf(await refresh('no-such-token'), 401).code, 'UNAUTHORIZED', 'unknown');
 });
 
 t.test("logout revokes the token; reusing it is TOKEN_REUSED; someone else's token is 404", async (t) => {
   const email = uniqueEmail('logout');
   const session = await register(app, email);
-  const second = (await login(email, 'password-123')).json() as Session;
+  const second = bodyOf(await login(email, 'password-123'), 200, BodySession);
   const stranger = await register(app);
 
   const anonymous = await app.inject({ method: 'POST', url: '/api/auth/logout', payload: { refreshToken: session.refreshToken } });
@@ -288,8 +263,7 @@ t.test("logout revokes the token; reusing it is TOKEN_REUSED; someone else's tok
     headers: bearer(stranger.accessToken),
     payload: { refreshToken: session.refreshToken },
   });
-  t.equal(foreign.statusCode, 404);
-  t.equal(foreign.json().code, 'NOT_FOUND');
+  errorOf(replyOf(foreign), 404, 'NOT_FOUND');
 
   const out = await app.inject({
     method: 'POST',
@@ -307,11 +281,9 @@ t.test("logout revokes the token; reusing it is TOKEN_REUSED; someone else's tok
   });
   t.equal(again.statusCode, 204, 'idempotent');
 
-  const reuse = await refresh(session.refreshToken);
-  t.equal(reuse.statusCode, 401);
-  t.equal(reuse.json().code, 'TOKEN_REUSED');
-  t.equal((await refresh(second.refreshToken)).statusCode, 401, 'a replayed logged-out token ends the other sessions');
-  t.equal((await refresh(stranger.refreshToken)).statusCode, 200, 'other users are untouched');
+  errorOf(await refresh(session.refreshToken), 401, 'TOKEN_REUSED');
+  t.equal((await refresh(second.refreshToken)).status, 401, 'a replayed logged-out token ends the other sessions');
+  t.equal((await refresh(stranger.refreshToken)).status, 200, 'other users are untouched');
 });
 
 t.test('access tokens: expired, forged, alg none, wrong type, unknown user → 401', async (t) => {
@@ -337,11 +309,11 @@ t.test('access tokens: expired, forged, alg none, wrong type, unknown user → 4
     ['garbage', 'not.a.jwt'],
   ];
   const valid = handMadeJwt({ alg: 'HS256', typ: 'JWT' }, { ...claims, exp: now + 600 }, secret);
-  t.equal((await me(valid)).statusCode, 200, 'the hand-made token is valid when nothing is wrong with it');
+  t.equal((await me(valid)).status, 200, 'the hand-made token is valid when nothing is wrong with it');
   for (const [name, token] of cases) {
-    const res = await me(token);
-    t.equal(res.statusCode, 401, name);
-    t.equal(res.json().code, 'UNAUTHORIZED', name);
+    const reply = await me(token);
+    t.equal(reply.status, 401, name);
+    t.equal(errorOf(reply, 401).code, 'UNAUTHORIZED', name);
   }
   const noScheme = await app.inject({ method: 'GET', url: '/api/me', headers: { authorization: valid } });
   t.equal(noScheme.statusCode, 401);
@@ -352,7 +324,7 @@ t.test('a deactivated user is locked out at once: access token, login and refres
   const admin = await createUser(app, 'admin');
   const email = uniqueEmail('deactivated');
   const session = await register(app, email);
-  t.equal((await me(session.accessToken)).statusCode, 200);
+  t.equal((await me(session.accessToken)).status, 200);
   const events: unknown[] = [];
   const accountChanged = app.publisher.accountChanged;
   app.publisher.accountChanged = function (userId) {
@@ -361,31 +333,25 @@ t.test('a deactivated user is locked out at once: access token, login and refres
   };
   t.teardown(() => void (app.publisher.accountChanged = accountChanged));
 
-  const patch = await app.inject({ method: 'PATCH', url: `/api/users/${session.user.id}`, headers: admin.headers, payload: { isActive: false } });
-  t.equal(patch.statusCode, 200);
-  t.equal(patch.json().isActive, false);
+  const patch = await call(app, 'PATCH', `/api/users/${session.user.id}`, admin, { isActive: false });
+  t.equal(bodyOf(patch, 200, UserResponse).isActive, false);
   t.same(events, [{ userId: session.user.id }]);
 
-  t.equal((await me(session.accessToken)).statusCode, 401, 'access token refused on the next request');
-  const relogin = await login(email, 'password-123');
-  t.equal(relogin.statusCode, 401);
-  t.equal(relogin.json().message, 'Invalid email or password');
-  t.equal((await refresh(session.refreshToken)).statusCode, 401, 'refresh refused');
+  t.equal((await me(session.accessToken)).status, 401, 'access token refused on the next request');
+  t.equal(errorOf(await login(email, 'password-123'), 401).message, 'Invalid email or password');
+  t.equal((await refresh(session.refreshToken)).status, 401, 'refresh refused');
 
   // Reactivated, the user signs in again; the old refresh token stays dead.
   await app.inject({ method: 'PATCH', url: `/api/users/${session.user.id}`, headers: admin.headers, payload: { isActive: true } });
-  const back = await login(email, 'password-123');
-  t.equal(back.statusCode, 200);
-  t.equal((await refresh(session.refreshToken)).statusCode, 401);
-  t.equal((await refresh(back.json().refreshToken)).statusCode, 200, 'the stale token did not end the new session');
+  const back = bodyOf(await login(email, 'password-123'), 200, BodySession);
+  t.equal((await refresh(session.refreshToken)).status, 401);
+  t.equal((await refresh(back.refreshToken)).status, 200, 'the stale token did not end the new session');
 });
 
 t.test('a live refresh token of a deactivated user is refused', async (t) => {
   const session = await register(app);
   await db('UPDATE users SET is_active = false WHERE id = ?', [session.user.id]);
-  const res = await refresh(session.refreshToken);
-  t.equal(res.statusCode, 401);
-  t.equal(res.json().code, 'UNAUTHORIZED');
+  t.equal(errorOf(await refresh(session.refreshToken), 401).code, 'UNAUTHORIZED');
 });
 
 t.test('a demoted instructor loses instructor routes at once', async (t) => {
@@ -394,17 +360,14 @@ t.test('a demoted instructor loses instructor routes at once', async (t) => {
   const probe = (token: string) => app.inject({ method: 'GET', url: '/probe/instructor', headers: bearer(token) });
   t.equal((await probe(instructor.token)).statusCode, 200);
 
-  const patch = await app.inject({ method: 'PATCH', url: `/api/users/${instructor.id}`, headers: admin.headers, payload: { role: 'student' } });
-  t.equal(patch.statusCode, 200);
-  t.equal(patch.json().role, 'student');
+  const patch = await call(app, 'PATCH', `/api/users/${instructor.id}`, admin, { role: 'student' });
+  t.equal(bodyOf(patch, 200, UserResponse).role, 'student');
 
   const stale = await probe(instructor.token);
   t.equal(stale.statusCode, 401, 'the token claiming instructor is refused');
-  const fresh = (await login(instructor.email, TEST_PASSWORD)).json() as Session;
+  const fresh = bodyOf(await login(instructor.email, TEST_PASSWORD), 200, BodySession);
   t.equal(fresh.user.role, 'student');
-  const denied = await probe(fresh.accessToken);
-  t.equal(denied.statusCode, 403);
-  t.equal(denied.json().code, 'FORBIDDEN');
+  errorOf(replyOf(await probe(fresh.accessToken)), 403, 'FORBIDDEN');
 });
 
 t.test('login is limited per email and address (429 RATE_LIMITED with retry-after); other accounts still sign in', async (t) => {
@@ -412,17 +375,15 @@ t.test('login is limited per email and address (429 RATE_LIMITED with retry-afte
   const bystander = await createUser(app, 'student');
   for (let i = 0; i < LOGIN_LIMIT; i++) {
     const res = await login(i % 2 ? target.email.toUpperCase() : target.email, 'wrong-password');
-    t.equal(res.statusCode, 401, `attempt ${i + 1}`);
+    t.equal(res.status, 401, `attempt ${i + 1}`);
   }
   const limited = await login(target.email, TEST_PASSWORD);
-  t.equal(limited.statusCode, 429);
-  t.equal(limited.json().code, 'RATE_LIMITED');
-  t.same(Object.keys(limited.json()).sort(), ['code', 'error', 'message', 'statusCode']);
+  t.same(Object.keys(errorOf(limited, 429, 'RATE_LIMITED')).sort(), ['code', 'error', 'message', 'statusCode']);
   const retryAfter = Number(limited.headers['retry-after']);
   t.ok(retryAfter > 0 && retryAfter <= app.config.loginRateLimitWindowMs / 1000, `retry-after ${retryAfter}`);
-  t.equal((await login(` ${target.email.toUpperCase()} `, TEST_PASSWORD)).statusCode, 429, 'the key is the normalized email');
+  t.equal((await login(` ${target.email.toUpperCase()} `, TEST_PASSWORD)).status, 429, 'the key is the normalized email');
 
-  t.equal((await login(bystander.email, TEST_PASSWORD)).statusCode, 200, 'another account still signs in');
+  t.equal((await login(bystander.email, TEST_PASSWORD)).status, 200, 'another account still signs in');
   // The counters live in Redis under our prefix, and hold no plain email.
   const keys = await app.redis.keys(`${app.config.redisPrefix}:rl:login:*`);
   t.ok(keys.length >= 2);
@@ -430,7 +391,7 @@ t.test('login is limited per email and address (429 RATE_LIMITED with retry-afte
 });
 
 t.test('the auth routes are in the OpenAPI document', async (t) => {
-  const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json();
+  const doc = bodyOf(await call(app, 'GET', '/docs/json'), 200, OpenApiDocument);
   for (const [path, method] of [
     ['/api/auth/register', 'post'],
     ['/api/auth/login', 'post'],
@@ -446,7 +407,7 @@ t.test('the auth routes are in the OpenAPI document', async (t) => {
     t.ok(operation, `${method.toUpperCase()} ${path}`);
     t.ok(operation?.summary && operation.tags?.length, `${path} has a summary and tags`);
   }
-  t.same(doc.paths['/api/auth/logout'].post.security, [{ bearerAuth: [] }]);
-  t.notOk(doc.paths['/api/auth/login'].post.security);
+  t.same(doc.paths['/api/auth/logout']!.post!.security, [{ bearerAuth: [] }]);
+  t.notOk(doc.paths['/api/auth/login']!.post!.security);
   t.notMatch(JSON.stringify(doc.components?.schemas ?? {}) + JSON.stringify(doc.paths['/api/me']), /passwordHash/);
 });

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { buildTestApp } from '../../helpers/app.js';
+import { errorOf, replyOf } from '../../helpers/http.js';
 import { createUser, TEST_PASSWORD } from '../../helpers/users.js';
 
 // Defaults for the per-(email, IP) limit (10 per 15 min); a low email-wide ceiling to reach quickly.
@@ -35,7 +36,7 @@ t.test('the (email, IP) limit bites whatever the password, and only that pair', 
   for (let i = 0; i < 10; i++) t.equal((await login(user.email, 'wrong-password', ip(1))).statusCode, 401);
   const limited = await login(` ${user.email.toUpperCase()} `, TEST_PASSWORD, ip(1));
   t.equal(limited.statusCode, 429, 'the right password from the same address is refused too');
-  t.equal(limited.json().code, 'RATE_LIMITED');
+  t.equal(errorOf(replyOf(limited), 429).code, 'RATE_LIMITED');
   const retryAfter = Number(limited.headers['retry-after']);
   t.ok(retryAfter > 0 && retryAfter <= 15 * 60, `retry-after ${retryAfter}`);
   t.equal((await login(other.email, TEST_PASSWORD, ip(1))).statusCode, 200, 'another account from that address');
@@ -65,7 +66,7 @@ t.test('the email-wide ceiling counts failures from every address and spares kno
 
   const stranger = await login(user.email, TEST_PASSWORD, ip(150));
   t.equal(stranger.statusCode, 429, 'past the ceiling an unknown address is refused, even with the right password');
-  t.equal(stranger.json().code, 'RATE_LIMITED');
+  t.equal(errorOf(replyOf(stranger), 429).code, 'RATE_LIMITED');
   t.ok(Number(stranger.headers['retry-after']) > 0);
   t.equal((await login(user.email, 'botnet-guess', ip(151))).statusCode, 429, 'and guesses stop being checked');
 

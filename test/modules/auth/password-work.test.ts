@@ -2,8 +2,9 @@ import t from 'tap';
 import { buildApp } from '../../../server/app.js';
 import { loadConfig } from '../../../server/config/config.js';
 import { createTestEnv } from '../../helpers/app.js';
-import { countRows } from '../../helpers/http.js';
+import { countRows, errorOf, replyOf } from '../../helpers/http.js';
 import { createUser, TEST_PASSWORD } from '../../helpers/users.js';
+import { waitFor } from '../../helpers/wait.js';
 
 // Every unknown-email login and every registration costs an argon2 hash (19 MiB, tens of ms of
 // CPU). At most ARGON2_MAX_CONCURRENCY run at once, ARGON2_MAX_QUEUE wait; beyond, and past
@@ -12,21 +13,23 @@ const env = await createTestEnv(t, 'password-work', { ARGON2_MAX_CONCURRENCY: '1
 const { app } = { app: await buildApp(env.config) };
 env.defer(() => app.close());
 
-const login = (email: string, password = 'wrong-password-1', ip = '203.0.113.5') =>
-  app.inject({ method: 'POST', url: '/api/auth/login', payload: { email, password }, remoteAddress: ip });
+// Raw injects: the tests need `remoteAddress`, which `call` does not take.
+const login = async (email: string, password = 'wrong-password-1', ip = '203.0.113.5') =>
+  replyOf(await app.inject({ method: 'POST', url: '/api/auth/login', payload: { email, password }, remoteAddress: ip }));
 
 t.test('a burst of unknown-email logins: one hash runs, one waits, the rest get 503 UNAVAILABLE with Retry-After', async (t) => {
   const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => login(`nobody-${i}@example.com`, 'wrong-password-1', `203.0.113.${10 + i}`)));
-  const statuses = answers.map((res) => res.statusCode);
+  const statuses = answers.map((res) => res.status);
   t.ok(statuses.filter((status) => status === 503).length >= 1, `some refused: ${statuses.join(',')}`);
   t.ok(statuses.filter((status) => status === 401).length >= 2, 'the running and the waiting one were answered');
   t.ok(
     statuses.every((status) => status === 401 || status === 503),
     statuses.join(','),
   );
-  for (const refused of answers.filter((res) => res.statusCode === 503)) {
-    t.same(Object.keys(refused.json()).sort(), ['code', 'error', 'message', 'statusCode']);
-    t.equal(refused.json().code, 'UNAVAILABLE');
+  for (const refused of answers.filter((res) => res.status === 503)) {
+    const body = errorOf(refused, 503);
+    t.same(Object.keys(body).sort(), ['code', 'error', 'message', 'statusCode']);
+    t.equal(body.code, 'UNAVAILABLE');
     t.ok(Number(refused.headers['retry-after']) >= 1, `retry-after ${refused.headers['retry-after']}`);
   }
 });
@@ -36,13 +39,13 @@ t.test('with the one slot taken and the queue full, a third hash is refused at o
   const held = app.passwordWork.run(() => new Promise<void>((resolve) => (release = resolve)));
   const user = await createUser(app, 'student');
   const waiting = login(user.email, TEST_PASSWORD, '203.0.113.30');
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  // The request reaches the queue after parsing and the per-IP limit: wait for it, not for a time.
+  await waitFor('the login to queue', () => app.passwordWork.queued === 1);
   t.equal(app.passwordWork.queued, 1, 'the login waits for the slot');
 
   const before = await countRows(app, ['users', 'refresh_tokens']);
   const refusedLogin = await login('someone@example.com', 'wrong-password-1', '203.0.113.31');
-  t.equal(refusedLogin.statusCode, 503);
-  t.equal(refusedLogin.json().code, 'UNAVAILABLE');
+  t.equal(errorOf(refusedLogin, 503).code, 'UNAVAILABLE');
   t.ok(Number(refusedLogin.headers['retry-after']) >= 1);
   const refusedRegister = await app.inject({
     method: 'POST',
@@ -62,7 +65,7 @@ t.test('with the one slot taken and the queue full, a third hash is refused at o
 
   release();
   await held;
-  t.equal((await waiting).statusCode, 200, 'the waiting login went through once the slot was free');
+  t.equal((await waiting).status, 200, 'the waiting login went through once the slot was free');
   t.equal(app.passwordWork.queued, 0);
   t.equal(app.passwordWork.active, 0);
 });
@@ -70,19 +73,19 @@ t.test('with the one slot taken and the queue full, a third hash is refused at o
 t.test('an address that signed in to the account before goes ahead of a flood of strangers', async (t) => {
   const user = await createUser(app, 'student');
   const home = '203.0.113.50';
-  t.equal((await login(user.email, TEST_PASSWORD, home)).statusCode, 200, 'the address becomes known');
+  t.equal((await login(user.email, TEST_PASSWORD, home)).status, 200, 'the address becomes known');
   let release!: () => void;
   const held = app.passwordWork.run(() => new Promise<void>((resolve) => (release = resolve)));
   const stranger = login('stranger@example.com', 'wrong-password-1', '203.0.113.51');
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await waitFor("the stranger's login to queue", () => app.passwordWork.queued === 1);
   t.equal(app.passwordWork.queued, 1, 'the queue is full');
   const owner = login(user.email, TEST_PASSWORD, home);
   const displaced = await stranger;
-  t.equal(displaced.statusCode, 503, 'the stranger gives up its place');
-  t.equal(displaced.json().code, 'UNAVAILABLE');
+  t.equal(displaced.status, 503, 'the stranger gives up its place');
+  t.equal(errorOf(displaced, 503).code, 'UNAVAILABLE');
   release();
   await held;
-  t.equal((await owner).statusCode, 200, 'the known address signs in');
+  t.equal((await owner).status, 200, 'the known address signs in');
 });
 
 t.test('a login that waited longer than ARGON2_QUEUE_TIMEOUT_MS is refused', async (t) => {
@@ -97,8 +100,7 @@ t.test('a login that waited longer than ARGON2_QUEUE_TIMEOUT_MS is refused', asy
     payload: { email: 'late@example.com', password: 'x' },
     remoteAddress: '203.0.113.40',
   });
-  t.equal(res.statusCode, 503);
-  t.equal(res.json().code, 'UNAVAILABLE');
+  t.equal(errorOf(replyOf(res), 503).code, 'UNAVAILABLE');
   t.ok(performance.now() - started >= 95, 'after waiting its time');
   t.equal(strict.passwordWork.queued, 0, 'it left the queue');
   release();
@@ -123,7 +125,7 @@ t.test('register and login have their own per-IP limit (AUTH_RATE_LIMIT_MAX per 
     remoteAddress: ip,
   });
   t.same([...statuses, register.statusCode], [401, 401, 401, 429], 'register and login share the budget');
-  t.equal(register.json().code, 'RATE_LIMITED');
+  t.equal(errorOf(replyOf(register), 429).code, 'RATE_LIMITED');
   t.ok(Number(register.headers['retry-after']) > 0);
   t.equal((await limited.inject({ method: 'GET', url: '/api/courses', remoteAddress: ip })).statusCode, 200, 'other routes are not affected');
   t.equal(

@@ -1,31 +1,26 @@
 import t from 'tap';
-import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import type { InjectOptions } from 'fastify';
 import { buildApp } from '../../../server/app.js';
 import { buildTestApp } from '../../helpers/app.js';
+import { bodyOf, call, errorOf, replyOf, type Reply } from '../../helpers/http.js';
 import { createUser, TEST_PASSWORD, type TestUser } from '../../helpers/users.js';
 import { refreshTokenDigest } from '../../../server/modules/auth/auth.queries.js';
+import { Session } from '../../../server/modules/auth/auth.schemas.js';
 
 const { app, config } = await buildTestApp(t, 'refresh-rotation', { TRUST_PROXY: 'on' });
 const db = (sql: string, params: unknown[] = []) => app.orm.em.fork().getConnection().execute(sql, params);
 
 const COOKIE = 'refresh_token';
 
-interface Session {
-  user: { id: string };
-  accessToken: string;
-  refreshToken?: string;
-}
-
-const post = (url: string, payload: unknown, extra: Partial<InjectOptions> = {}) =>
-  app.inject({ method: 'POST', url, payload: payload as InjectOptions['payload'], ...extra });
+/** A POST with inject's own options (cookies, headers) where a test needs them. */
+const post = async (url: string, payload: unknown, extra: Partial<InjectOptions> = {}) =>
+  replyOf(await app.inject({ method: 'POST', url, payload: payload as InjectOptions['payload'], ...extra }));
 const login = (user: TestUser, extra: Record<string, unknown> = {}, options: Partial<InjectOptions> = {}) =>
   post('/api/auth/login', { email: user.email, password: TEST_PASSWORD, ...extra }, options);
 const refresh = (refreshToken: string) => post('/api/auth/refresh', { refreshToken });
 
 async function session(user: TestUser): Promise<Session> {
-  const res = await login(user);
-  if (res.statusCode !== 200) throw new Error(`login: ${res.body}`);
-  return res.json();
+  return bodyOf(await login(user), 200, Session);
 }
 
 async function liveTokens(userId: string): Promise<number> {
@@ -42,7 +37,7 @@ async function ageRotation(token: string, seconds: number) {
 }
 
 /** The refresh cookie set by a response, with its attributes (lower-cased names). */
-function setCookie(res: LightMyRequestResponse): { value: string; attributes: Record<string, string | true> } | null {
+function setCookie(res: Reply): { value: string; attributes: Record<string, string | true> } | null {
   const headers = res.headers['set-cookie'];
   const all = headers === undefined ? [] : Array.isArray(headers) ? headers : [headers];
   const line = all.find((header) => header.startsWith(`${COOKIE}=`));
@@ -60,48 +55,43 @@ t.test('a token presented again within the grace of its rotation answers 409 TOK
   const user = await createUser(app, 'student');
   const other = await session(user);
   const first = await session(user);
-  const rotated = await refresh(first.refreshToken!);
-  t.equal(rotated.statusCode, 200);
-  const next = rotated.json() as Session;
+  const next = bodyOf(await refresh(first.refreshToken!), 200, Session);
   const liveBefore = await liveTokens(user.id);
 
   const retried = await refresh(first.refreshToken!);
-  t.equal(retried.statusCode, 409, 'a retry after a lost reply, or a second tab');
-  t.same(Object.keys(retried.json()).sort(), ['code', 'error', 'message', 'statusCode']);
-  t.equal(retried.json().code, 'TOKEN_ROTATED');
+  t.equal(retried.status, 409, 'a retry after a lost reply, or a second tab');
+  t.same(Object.keys(errorOf(retried, 409, 'TOKEN_ROTATED')).sort(), ['code', 'error', 'message', 'statusCode']);
   t.equal(await liveTokens(user.id), liveBefore, 'nothing was revoked');
-  t.equal((await refresh(first.refreshToken!)).statusCode, 409, 'every time within the grace');
+  t.equal((await refresh(first.refreshToken!)).status, 409, 'every time within the grace');
 
-  t.equal((await refresh(next.refreshToken!)).statusCode, 200, 'the token that replaced it still works');
-  t.equal((await refresh(other.refreshToken!)).statusCode, 200, 'and so does every other session');
+  t.equal((await refresh(next.refreshToken!)).status, 200, 'the token that replaced it still works');
+  t.equal((await refresh(other.refreshToken!)).status, 200, 'and so does every other session');
 });
 
 t.test('after the grace, presenting a rotated token is reuse: 401 TOKEN_REUSED and every session ends', async (t) => {
   const user = await createUser(app, 'student');
   const other = await session(user);
   const first = await session(user);
-  const next = (await refresh(first.refreshToken!)).json() as Session;
+  const next = bodyOf(await refresh(first.refreshToken!), 200, Session);
   await ageRotation(first.refreshToken!, config.refreshReuseGraceSeconds + 1);
 
-  const reuse = await refresh(first.refreshToken!);
-  t.equal(reuse.statusCode, 401);
-  t.equal(reuse.json().code, 'TOKEN_REUSED');
+  t.equal(errorOf(await refresh(first.refreshToken!), 401).code, 'TOKEN_REUSED');
   t.equal(await liveTokens(user.id), 0, 'every live token was revoked');
-  t.equal((await refresh(next.refreshToken!)).json().code, 'TOKEN_REUSED', 'the replacement too');
-  t.equal((await refresh(other.refreshToken!)).statusCode, 401, 'and the other session');
+  t.equal(errorOf(await refresh(next.refreshToken!), 401).code, 'TOKEN_REUSED', 'the replacement too');
+  t.equal((await refresh(other.refreshToken!)).status, 401, 'and the other session');
 });
 
 t.test('tokens revoked by logout or in bulk keep answering TOKEN_REUSED at once', async (t) => {
   const user = await createUser(app, 'student');
   const loggedOut = await session(user);
   const out = await post('/api/auth/logout', { refreshToken: loggedOut.refreshToken }, { headers: { authorization: `Bearer ${loggedOut.accessToken}` } });
-  t.equal(out.statusCode, 204);
+  t.equal(out.status, 204);
   const kept = await session(user);
   const replay = await refresh(loggedOut.refreshToken!);
-  t.equal(replay.statusCode, 401, 'a logged-out token is no rotation: no grace');
-  t.equal(replay.json().code, 'TOKEN_REUSED');
+  t.equal(replay.status, 401, 'a logged-out token is no rotation: no grace');
+  t.equal(errorOf(replay, 401).code, 'TOKEN_REUSED');
   t.equal(await liveTokens(user.id), 0, 'its replay still ends every session');
-  t.equal((await refresh(kept.refreshToken!)).statusCode, 401);
+  t.equal((await refresh(kept.refreshToken!)).status, 401);
 
   const survivor = await session(user);
   const stale = await session(user);
@@ -110,40 +100,41 @@ t.test('tokens revoked by logout or in bulk keep answering TOKEN_REUSED at once'
     { currentPassword: TEST_PASSWORD, newPassword: 'a-new-password-1', refreshToken: survivor.refreshToken },
     { headers: { authorization: `Bearer ${survivor.accessToken}` } },
   );
-  t.equal(change.statusCode, 204);
+  t.equal(change.status, 204);
   const ended = await refresh(stale.refreshToken!);
-  t.equal(ended.statusCode, 401, 'a token ended by a password change');
-  t.equal(ended.json().code, 'TOKEN_REUSED');
-  t.equal((await refresh(survivor.refreshToken!)).statusCode, 200, 'ends nothing more');
+  t.equal(ended.status, 401, 'a token ended by a password change');
+  t.equal(errorOf(ended, 401).code, 'TOKEN_REUSED');
+  t.equal((await refresh(survivor.refreshToken!)).status, 200, 'ends nothing more');
 });
 
 t.test('of concurrent refreshes of one token one succeeds; the others get TOKEN_ROTATED and revoke nothing', async (t) => {
   const user = await createUser(app, 'student');
   const first = await session(user);
   const results = await Promise.all(Array.from({ length: 6 }, () => refresh(first.refreshToken!)));
-  const statuses = results.map((res) => res.statusCode).sort();
+  const statuses = results.map((res) => res.status).sort();
   t.same(statuses, [200, 409, 409, 409, 409, 409]);
-  for (const res of results.filter((res) => res.statusCode === 409)) t.equal(res.json().code, 'TOKEN_ROTATED');
-  const winner = results.find((res) => res.statusCode === 200)!.json() as Session;
-  t.equal((await refresh(winner.refreshToken!)).statusCode, 200);
+  for (const res of results.filter((res) => res.status === 409)) t.equal(errorOf(res, 409).code, 'TOKEN_ROTATED');
+  const winner = bodyOf(
+    results.find((res) => res.status === 200)!,
+    200,
+    Session,
+  );
+  t.equal((await refresh(winner.refreshToken!)).status, 200);
 });
 
 t.test('REFRESH_REUSE_GRACE_SECONDS=0 turns the grace off', async (t) => {
   const strict = await buildApp({ ...config, refreshReuseGraceSeconds: 0 });
   t.teardown(() => strict.close());
   const user = await createUser(strict, 'student');
-  const first = (await strict.inject({ method: 'POST', url: '/api/auth/login', payload: { email: user.email, password: TEST_PASSWORD } })).json() as Session;
-  t.equal((await strict.inject({ method: 'POST', url: '/api/auth/refresh', payload: { refreshToken: first.refreshToken } })).statusCode, 200);
-  const replay = await strict.inject({ method: 'POST', url: '/api/auth/refresh', payload: { refreshToken: first.refreshToken } });
-  t.equal(replay.statusCode, 401);
-  t.equal(replay.json().code, 'TOKEN_REUSED');
+  const first = bodyOf(await call(strict, 'POST', '/api/auth/login', null, { email: user.email, password: TEST_PASSWORD }), 200, Session);
+  t.equal((await call(strict, 'POST', '/api/auth/refresh', null, { refreshToken: first.refreshToken })).status, 200);
+  t.equal(errorOf(await call(strict, 'POST', '/api/auth/refresh', null, { refreshToken: first.refreshToken }), 401).code, 'TOKEN_REUSED');
 });
 
 t.test('cookie mode: login sets an httpOnly SameSite=Strict cookie on /api/auth and leaves the token out of the body', async (t) => {
   const user = await createUser(app, 'student');
   const res = await login(user, { useCookie: true });
-  t.equal(res.statusCode, 200);
-  const body = res.json();
+  const body = bodyOf(res, 200, Session);
   t.notOk('refreshToken' in body, 'no refresh token in the body');
   t.ok(body.accessToken);
   const cookie = setCookie(res);
@@ -162,7 +153,7 @@ t.test('cookie mode: login sets an httpOnly SameSite=Strict cookie on /api/auth 
   );
 
   const json = await login(user);
-  t.ok(json.json().refreshToken, 'without useCookie the token stays in the body');
+  t.ok(bodyOf(json, 200, Session).refreshToken, 'without useCookie the token stays in the body');
   t.equal(setCookie(json), null, 'and no cookie is set');
 });
 
@@ -172,8 +163,7 @@ t.test('cookie mode over HTTPS (behind the proxy) adds Secure; register takes us
     { email: `cookie-${Date.now()}@example.com`, password: 'password-123', fullName: 'Cookie Person', useCookie: true },
     { headers: { 'x-forwarded-proto': 'https' } },
   );
-  t.equal(res.statusCode, 201);
-  t.notOk('refreshToken' in res.json());
+  t.notOk('refreshToken' in bodyOf(res, 201, Session));
   const cookie = setCookie(res);
   t.equal(cookie?.attributes.secure, true, 'Secure');
   t.equal(cookie?.attributes.samesite, 'Strict');
@@ -186,24 +176,25 @@ t.test('cookie mode end to end: refresh from the cookie alone, replay, logout cl
   const first = setCookie(started)!.value;
 
   const refreshed = await post('/api/auth/refresh', {}, { cookies: { [COOKIE]: first } });
-  t.equal(refreshed.statusCode, 200, 'the token comes from the cookie');
-  t.notOk('refreshToken' in refreshed.json(), 'a cookie refresh answers in cookie mode');
+  t.equal(refreshed.status, 200, 'the token comes from the cookie');
+  const refreshedBody = bodyOf(refreshed, 200, Session);
+  t.notOk('refreshToken' in refreshedBody, 'a cookie refresh answers in cookie mode');
   const second = setCookie(refreshed)!.value;
   t.not(second, first, 'the cookie rotates');
   t.equal((await db('SELECT 1 FROM refresh_tokens WHERE token_jti = ? AND revoked_at IS NULL', [refreshTokenDigest(second)])).length, 1);
 
   const stale = await post('/api/auth/refresh', {}, { cookies: { [COOKIE]: first } });
-  t.equal(stale.statusCode, 409, 'a second tab with the old cookie');
-  t.equal(stale.json().code, 'TOKEN_ROTATED');
+  t.equal(stale.status, 409, 'a second tab with the old cookie');
+  t.equal(errorOf(stale, 409).code, 'TOKEN_ROTATED');
   t.equal(setCookie(stale), null, 'the cookie is left alone: the browser already holds the new one');
 
   const missing = await post('/api/auth/refresh', {});
-  t.equal(missing.statusCode, 400, 'neither body nor cookie');
-  t.equal(missing.json().code, 'VALIDATION_ERROR');
+  t.equal(missing.status, 400, 'neither body nor cookie');
+  t.equal(errorOf(missing, 400).code, 'VALIDATION_ERROR');
 
-  const accessToken = refreshed.json().accessToken as string;
+  const accessToken = refreshedBody.accessToken;
   const out = await post('/api/auth/logout', {}, { headers: { authorization: `Bearer ${accessToken}` }, cookies: { [COOKIE]: second } });
-  t.equal(out.statusCode, 204);
+  t.equal(out.status, 204);
   const cleared = setCookie(out);
   t.ok(cleared, 'logout answers with the cookie');
   t.equal(cleared!.value, '', 'emptied');
@@ -211,8 +202,8 @@ t.test('cookie mode end to end: refresh from the cookie alone, replay, logout cl
   t.equal(cleared!.attributes.path, '/api/auth', 'on the same path, so the browser drops it');
 
   const afterLogout = await post('/api/auth/refresh', {}, { cookies: { [COOKIE]: second } });
-  t.equal(afterLogout.statusCode, 401, 'the logged-out token is dead');
-  t.equal(afterLogout.json().code, 'TOKEN_REUSED');
+  t.equal(afterLogout.status, 401, 'the logged-out token is dead');
+  t.equal(errorOf(afterLogout, 401).code, 'TOKEN_REUSED');
   const dropped = setCookie(afterLogout);
   t.equal(dropped?.value, '', 'a dead cookie is cleared');
 });
@@ -221,24 +212,22 @@ t.test('the body wins over the cookie; a body refresh can switch to cookie mode'
   const user = await createUser(app, 'student');
   const plain = await session(user);
   const res = await post('/api/auth/refresh', { refreshToken: plain.refreshToken, useCookie: true }, { cookies: { [COOKIE]: 'some-other-value' } });
-  t.equal(res.statusCode, 200);
-  t.notOk('refreshToken' in res.json());
+  t.notOk('refreshToken' in bodyOf(res, 200, Session));
   t.ok(setCookie(res)?.value);
   const back = await post('/api/auth/refresh', { useCookie: false }, { cookies: { [COOKIE]: setCookie(res)!.value } });
-  t.equal(back.statusCode, 200);
-  t.ok(back.json().refreshToken, 'useCookie:false answers in the body');
+  t.ok(bodyOf(back, 200, Session).refreshToken, 'useCookie:false answers in the body');
   t.equal(setCookie(back)?.value, '', 'and clears the cookie');
 });
 
 t.test('bad input on the cookie routes', async (t) => {
   for (const payload of [{ useCookie: 'yes' }, { refreshToken: 5 }, { refreshToken: '' }, { refreshToken: 'x', extra: 1 }]) {
     const res = await post('/api/auth/refresh', payload);
-    t.equal(res.statusCode, 400, JSON.stringify(payload));
-    t.equal(res.json().code, 'VALIDATION_ERROR');
+    t.equal(res.status, 400, JSON.stringify(payload));
+    t.equal(errorOf(res, 400).code, 'VALIDATION_ERROR');
   }
   const user = await createUser(app, 'student');
-  t.equal((await login(user, { useCookie: 1 })).statusCode, 400);
+  t.equal((await login(user, { useCookie: 1 })).status, 400);
   const out = await post('/api/auth/logout', {}, { headers: user.headers });
-  t.equal(out.statusCode, 400, 'logout without a token in body or cookie');
-  t.equal(out.json().code, 'VALIDATION_ERROR');
+  t.equal(out.status, 400, 'logout without a token in body or cookie');
+  t.equal(errorOf(out, 400).code, 'VALIDATION_ERROR');
 });

@@ -1,12 +1,13 @@
 import t from 'tap';
 import { buildTestApp } from '../../helpers/app.js';
 import { bodyOf, call, errorOf } from '../../helpers/http.js';
-import { createUser, TEST_PASSWORD, type TestUser } from '../../helpers/users.js';
+import { BodySession, createUser, TEST_PASSWORD, type TestUser } from '../../helpers/users.js';
 import { multipartBody } from '../../helpers/multipart.js';
 import { client, connect, listen, request, socketPool } from '../../realtime/socket-helpers.js';
 import { rooms } from '../../../server/realtime/contract.js';
 import { CourseJson, EnrollmentJson, LessonJson } from '../../../server/modules/learning.schemas.js';
 import { UserResponse } from '../../../server/modules/users/users.schemas.js';
+import { FileJson } from '../../../server/modules/files/files.schemas.js';
 import { issueCertificate } from '../../../server/modules/certificates/certificates.service.js';
 
 // Ownership counts only while the owner is an instructor (or an admin). Courses stay where they
@@ -32,15 +33,12 @@ const certificateNumber = issued.certificate.certificate_number;
 
 // A private file of the course that the owner did not upload: only the course clause lets the owner read it.
 const form = multipartBody({ courseId: published.id, isPublic: 'false' }, [{ filename: 'notes.txt', data: 'course notes' }]);
-const uploaded = await app.inject({ method: 'POST', url: '/api/files', headers: { ...form.headers, ...admin.headers }, payload: form.payload });
-if (uploaded.statusCode !== 201) throw new Error(`upload: ${uploaded.body}`);
-const fileId = uploaded.json().id as string;
+const uploaded = await call(app, 'POST', '/api/files', { headers: { ...form.headers, ...admin.headers } }, form.payload);
+const fileId = bodyOf(uploaded, 201, FileJson).id;
 
 /** Signs in again after the role change: the token claiming the old role is refused (401) anyway. */
 async function freshSession(user: TestUser): Promise<TestUser> {
-  const res = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: user.email, password: TEST_PASSWORD } });
-  if (res.statusCode !== 200) throw new Error(`login: ${res.body}`);
-  const token = res.json().accessToken as string;
+  const token = bodyOf(await call(app, 'POST', '/api/auth/login', null, { email: user.email, password: TEST_PASSWORD }), 200, BodySession).accessToken;
   return { ...user, token, headers: { authorization: `Bearer ${token}` } };
 }
 

@@ -569,6 +569,8 @@ t.test('dashboard snapshot', async (t) => {
   const sam = dashboard.students.find((s) => s.studentId === student.id);
   t.match(sam, { fullName: 'Sam Student', progressPercentage: 50, completedLessonsCount: 1, totalTimeSpentSeconds: 60, online: false });
   t.ok(sam?.lastActivityAt);
+  t.same(sam?.lastLesson, { id: lesson.id, title: 'L1' }, 'the lesson it wrote progress on');
+  t.equal(dashboard.students.find((s) => s.studentId === outsider.id)?.lastLesson, null, 'a student who wrote no progress has none');
 });
 
 t.test('the learning routes are documented', async (t) => {

@@ -4,8 +4,11 @@ import { deflateSync } from 'node:zlib';
 import t from 'tap';
 import { Course, Enrollment, type EnrollmentStatus } from '../../../entities/index.js';
 import { deriveFileUrlKey, signFileUrl } from '../../../server/platform/signed-url.js';
+import { FileJson, SignedUrl } from '../../../server/modules/files/files.schemas.js';
 import { buildTestApp } from '../../helpers/app.js';
+import { bodyOf, call, errorOf, replyOf } from '../../helpers/http.js';
 import { multipartBody, type FilePart } from '../../helpers/multipart.js';
+import { OpenApiDocument } from '../../helpers/openapi.js';
 import { createUser, type TestUser } from '../../helpers/users.js';
 
 const MAX_BYTES = 4096;
@@ -77,30 +80,11 @@ async function onDisk(): Promise<string[]> {
 
 async function upload(user: TestUser | null, file: FilePart | null, fields: Record<string, string> | Array<[string, string]> = {}) {
   const body = multipartBody(fields, file ? [file] : []);
-  return app.inject({
-    method: 'POST',
-    url: '/api/files',
-    headers: { ...body.headers, ...(user?.headers ?? {}) },
-    payload: body.payload,
-  });
+  return call(app, 'POST', '/api/files', { headers: { ...body.headers, ...(user?.headers ?? {}) } }, body.payload);
 }
 
-async function uploadOk(user: TestUser, file: FilePart, fields: Record<string, string> = {}) {
-  const response = await upload(user, file, fields);
-  if (response.statusCode !== 201) throw new Error(`upload failed: ${response.statusCode} ${response.body}`);
-  return response.json() as {
-    id: string;
-    filename: string;
-    originalFilename: string;
-    url: string;
-    mimeType: string;
-    fileSize: number;
-    folder: string | null;
-    isPublic: boolean;
-    courseId: string | null;
-    uploaderId: string;
-    createdAt: string;
-  };
+async function uploadOk(user: TestUser, file: FilePart, fields: Record<string, string> = {}): Promise<FileJson> {
+  return bodyOf(await upload(user, file, fields), 201, FileJson);
 }
 
 async function storagePathOf(id: string): Promise<string> {
@@ -176,8 +160,8 @@ await t.test('HTML and SVG sent as image/png are refused, leaving nothing on dis
     ['Latin-1 text', Buffer.from('caf\xe9 cr\xe8me', 'latin1')],
   ] as const) {
     const response = await upload(instructor, { filename: 'image.png', contentType: 'image/png', data });
-    t.equal(response.statusCode, 415, label);
-    t.match(response.json(), { statusCode: 415, error: 'Unsupported Media Type', code: 'UNSUPPORTED_MEDIA_TYPE' }, label);
+    t.equal(response.status, 415, label);
+    t.match(errorOf(response, 415), { statusCode: 415, error: 'Unsupported Media Type', code: 'UNSUPPORTED_MEDIA_TYPE' }, label);
   }
   t.same(await onDisk(), before, 'nothing was added, not even in .tmp');
 });
@@ -189,10 +173,9 @@ await t.test('one byte over UPLOAD_MAX_BYTES is 413 and leaves nothing on disk',
 
   const before = await onDisk();
   const response = await upload(instructor, { filename: 'big.txt', data: Buffer.concat([exact, Buffer.from('x')]) });
-  t.equal(response.statusCode, 413);
-  t.match(response.json(), { statusCode: 413, code: 'PAYLOAD_TOO_LARGE' });
+  t.match(errorOf(response, 413), { statusCode: 413, code: 'PAYLOAD_TOO_LARGE' });
   const binary = await upload(instructor, { filename: 'big.mp4', data: Buffer.concat([MP4, Buffer.alloc(MAX_BYTES)]) });
-  t.equal(binary.statusCode, 413);
+  t.equal(binary.status, 413);
   t.same(await onDisk(), before);
 });
 
@@ -205,8 +188,8 @@ await t.test('neither the file name nor the folder can escape STORAGE_DIR', asyn
   const before = await onDisk();
   for (const folder of ['../', '..', '../../etc', 'a/../../b', 'a//b', '/..', 'Week1', 'a b', '.tmp', 'x'.repeat(256)]) {
     const response = await upload(instructor, { filename: 'x.png', data: PNG }, { folder });
-    t.equal(response.statusCode, 400, folder);
-    t.equal(response.json().code, 'VALIDATION_ERROR', folder);
+    t.equal(response.status, 400, folder);
+    t.equal(errorOf(response, 400).code, 'VALIDATION_ERROR', folder);
   }
   t.same(await onDisk(), before);
 
@@ -219,21 +202,19 @@ await t.test('neither the file name nor the folder can escape STORAGE_DIR', asyn
 });
 
 await t.test('only instructors and admins upload; malformed forms are 4xx, never 500', async (t) => {
-  t.equal((await upload(null, { filename: 'x.png', data: PNG })).statusCode, 401);
-  t.equal((await upload(student, { filename: 'x.png', data: PNG })).statusCode, 403);
+  t.equal((await upload(null, { filename: 'x.png', data: PNG })).status, 401);
+  t.equal((await upload(student, { filename: 'x.png', data: PNG })).status, 403);
 
   const before = await onDisk();
-  const json = await app.inject({ method: 'POST', url: '/api/files', headers: instructor.headers, payload: { file: 'x' } });
-  t.equal(json.statusCode, 415);
-  t.equal(json.json().code, 'UNSUPPORTED_MEDIA_TYPE');
+  const json = await call(app, 'POST', '/api/files', instructor, { file: 'x' });
+  t.equal(errorOf(json, 415).code, 'UNSUPPORTED_MEDIA_TYPE');
   const octets = await app.inject({
     method: 'POST',
     url: '/api/files',
     headers: { ...instructor.headers, 'content-type': 'application/octet-stream' },
     payload: PNG,
   });
-  t.equal(octets.statusCode, 415);
-  t.equal(octets.json().code, 'UNSUPPORTED_MEDIA_TYPE');
+  t.equal(errorOf(replyOf(octets), 415).code, 'UNSUPPORTED_MEDIA_TYPE');
 
   const noBoundary = await app.inject({
     method: 'POST',
@@ -241,8 +222,7 @@ await t.test('only instructors and admins upload; malformed forms are 4xx, never
     headers: { ...instructor.headers, 'content-type': 'multipart/form-data' },
     payload: 'garbage',
   });
-  t.equal(noBoundary.statusCode, 400);
-  t.equal(noBoundary.json().code, 'VALIDATION_ERROR');
+  t.equal(errorOf(replyOf(noBoundary), 400).code, 'VALIDATION_ERROR');
 
   const truncated = multipartBody({}, [{ filename: 'x.png', data: PNG }]);
   const cut = await app.inject({
@@ -282,15 +262,15 @@ await t.test('only instructors and admins upload; malformed forms are 4xx, never
   ];
   for (const [label, file, fields, status] of cases) {
     const response = await upload(instructor, file, fields);
-    t.equal(response.statusCode, status, label);
-    t.match(response.json(), { statusCode: status, code: /^[A-Z_]+$/, message: String }, label);
+    t.equal(response.status, status, label);
+    t.match(errorOf(response, status), { statusCode: status, code: /^[A-Z_]+$/, message: String }, label);
   }
   // Names of Object.prototype members: @fastify/multipart refuses them before our form reader
   // (which looks fields up as own properties all the same).
   for (const name of ['toString', 'constructor', 'hasOwnProperty']) {
     const response = await upload(instructor, { filename: 'x.png', data: PNG }, [[name, 'x']]);
-    t.equal(response.statusCode, 400, `${name} field`);
-    t.match(response.json(), { code: 'VALIDATION_ERROR', message: /form field/ }, `${name} field`);
+    t.equal(response.status, 400, `${name} field`);
+    t.match(errorOf(response, 400), { code: 'VALIDATION_ERROR', message: /form field/ }, `${name} field`);
   }
   t.same(await onDisk(), before, 'nothing left on disk by any of them');
 });
@@ -300,8 +280,7 @@ await t.test('courseId: own courses for instructors, any course for admins', asy
   const own = await uploadOk(instructor, { filename: 'x.png', data: PNG }, { courseId: course.toUpperCase() });
   t.equal(own.courseId, course);
   const response = await upload(otherInstructor, { filename: 'x.png', data: PNG }, { courseId: course });
-  t.equal(response.statusCode, 403);
-  t.equal(response.json().code, 'FORBIDDEN');
+  t.equal(errorOf(response, 403).code, 'FORBIDDEN');
   const byAdmin = await uploadOk(admin, { filename: 'x.png', data: PNG }, { courseId: course, isPublic: 'false' });
   t.equal(byAdmin.courseId, course);
 });
@@ -321,8 +300,7 @@ await t.test('a failed insert removes the stored bytes', async (t) => {
   });
   const before = await onDisk();
   const response = await upload(instructor, { filename: 'refuse-me.png', data: PNG });
-  t.equal(response.statusCode, 500);
-  t.equal(response.json().code, 'INTERNAL_ERROR');
+  t.equal(errorOf(response, 500).code, 'INTERNAL_ERROR');
   t.same(await onDisk(), before);
 });
 
@@ -372,15 +350,14 @@ await t.test('who may read: public, private and course files', async (t) => {
       t.equal(content.statusCode, expected, `${who} → ${kind} content`);
       const url = await app.inject({ method: 'GET', url: `/api/files/${id}/url`, headers });
       t.equal(url.statusCode, expected, `${who} → ${kind} signed URL`);
-      if (!allowed[index]) t.same(meta.json(), content.json(), 'the same 404 either way');
+      if (!allowed[index]) t.same(errorOf(replyOf(meta), 404), errorOf(replyOf(content), 404), 'the same 404 either way');
     }
   }
 
-  const missing = await app.inject({ method: 'GET', url: '/api/files/00000000-0000-4000-8000-000000000000', headers: admin.headers });
-  t.equal(missing.statusCode, 404);
-  t.same(missing.json(), { statusCode: 404, error: 'Not Found', code: 'NOT_FOUND', message: 'File not found' });
-  const privateMiss = await app.inject({ method: 'GET', url: `/api/files/${privateFile.id}`, headers: student.headers });
-  t.same(privateMiss.json(), missing.json(), 'a private file looks exactly like a missing one');
+  const missing = errorOf(await call(app, 'GET', '/api/files/00000000-0000-4000-8000-000000000000', admin), 404);
+  t.same(missing, { statusCode: 404, error: 'Not Found', code: 'NOT_FOUND', message: 'File not found' });
+  const privateMiss = errorOf(await call(app, 'GET', `/api/files/${privateFile.id}`, student), 404);
+  t.same(privateMiss, missing, 'a private file looks exactly like a missing one');
   t.equal((await app.inject({ method: 'GET', url: '/api/files/not-a-uuid' })).statusCode, 400);
   t.equal((await app.inject({ method: 'GET', url: `/api/files/${publicFile.id}`, headers: { authorization: 'Bearer nope' } })).statusCode, 401);
 });
@@ -438,7 +415,12 @@ await t.test('range requests get 206 with the right bytes; past the end is 416',
   const past = await get(`bytes=${MP4.length}-`);
   t.equal(past.statusCode, 416);
   t.equal(past.headers['content-range'], `bytes */${MP4.length}`);
-  t.same(past.json(), { statusCode: 416, error: 'Range Not Satisfiable', code: 'VALIDATION_ERROR', message: `The file has ${MP4.length} bytes` });
+  t.same(errorOf(replyOf(past), 416), {
+    statusCode: 416,
+    error: 'Range Not Satisfiable',
+    code: 'VALIDATION_ERROR',
+    message: `The file has ${MP4.length} bytes`,
+  });
 
   const several = await get('bytes=0-1,4-5');
   t.equal(several.statusCode, 200, 'several ranges: the whole file');
@@ -454,9 +436,7 @@ await t.test('a signed URL works without a Bearer header until it expires', asyn
   const video = await uploadOk(instructor, { filename: 'lecture.mp4', data: MP4 }, { courseId: course });
 
   const before = Date.now();
-  const response = await app.inject({ method: 'GET', url: `/api/files/${video.id}/url`, headers: enrolled.headers });
-  t.equal(response.statusCode, 200);
-  const { url, expiresAt } = response.json() as { url: string; expiresAt: string };
+  const { url, expiresAt } = bodyOf(await call(app, 'GET', `/api/files/${video.id}/url`, enrolled), 200, SignedUrl);
   t.ok(url.startsWith(`${config.publicUrl}/api/files/${video.id}/content?expires=`));
   const expiresIn = Date.parse(expiresAt) - before;
   t.ok(expiresIn > 290_000 && expiresIn <= 301_000, 'about FILE_URL_TTL_SECONDS');
@@ -487,12 +467,12 @@ await t.test('a signed URL works without a Bearer header until it expires', asyn
     ['expired', `/api/files/${video.id}/content?expires=${expired}&signature=${signFileUrl(key, video.id, expired)}`],
   ];
   for (const [label, target] of forbiddenCases) {
-    const refused = await app.inject({ method: 'GET', url: target });
-    t.equal(refused.statusCode, 403, label);
-    t.equal(refused.json().code, 'FORBIDDEN', label);
+    const refused = await call(app, 'GET', target);
+    t.equal(refused.status, 403, label);
+    t.equal(errorOf(refused, 403).code, 'FORBIDDEN', label);
   }
-  const expiredBody = await app.inject({ method: 'GET', url: forbiddenCases[4]![1] });
-  t.equal(expiredBody.json().message, 'This link has expired');
+  const expiredBody = errorOf(await call(app, 'GET', forbiddenCases[4]![1]), 403);
+  t.equal(expiredBody.message, 'This link has expired');
 
   t.equal((await app.inject({ method: 'GET', url: `/api/files/${video.id}/content?signature=${signature}` })).statusCode, 400);
   t.equal((await app.inject({ method: 'GET', url: `/api/files/${video.id}/content?expires=${expires}` })).statusCode, 400);
@@ -514,7 +494,7 @@ await t.test('DELETE: uploader and admin; removes the bytes too', async (t) => {
   t.equal((await del(otherInstructor)).statusCode, 404, 'cannot see it: 404');
   const reader = await del(enrolled);
   t.equal(reader.statusCode, 403, 'can see it, cannot delete it: 403');
-  t.equal(reader.json().code, 'FORBIDDEN');
+  t.equal(errorOf(replyOf(reader), 403).code, 'FORBIDDEN');
 
   const deleted = await del(instructor);
   t.equal(deleted.statusCode, 204);
@@ -534,14 +514,11 @@ await t.test('missing bytes are a 404, not a 500', async (t) => {
   const file = await uploadOk(instructor, { filename: 'lost.png', data: PNG });
   await rm(join(root, await storagePathOf(file.id)));
   const response = await app.inject({ method: 'GET', url: `/api/files/${file.id}/content`, headers: instructor.headers });
-  t.equal(response.statusCode, 404);
-  t.equal(response.json().message, 'File content not found');
+  t.equal(errorOf(replyOf(response), 404).message, 'File content not found');
 });
 
 await t.test('the file routes are documented in /docs/json', async (t) => {
-  const spec = (await app.inject({ method: 'GET', url: '/docs/json' })).json() as {
-    paths: Record<string, Record<string, { tags?: string[]; requestBody?: { content: Record<string, { schema: { properties: Record<string, unknown> } }> } }>>;
-  };
+  const spec = bodyOf(await call(app, 'GET', '/docs/json'), 200, OpenApiDocument);
   const expected: Array<[string, string]> = [
     ['/api/files', 'post'],
     ['/api/files/{id}', 'get'],
@@ -552,5 +529,5 @@ await t.test('the file routes are documented in /docs/json', async (t) => {
   for (const [path, method] of expected) t.same(spec.paths[path]?.[method]?.tags, ['files'], `${method} ${path}`);
   const form = spec.paths['/api/files']!.post!.requestBody!.content['multipart/form-data'];
   t.ok(form, 'the upload is documented as multipart/form-data');
-  t.same(Object.keys(form!.schema.properties).sort(), ['courseId', 'file', 'folder', 'isPublic']);
+  t.same(Object.keys(form!.schema!.properties!).sort(), ['courseId', 'file', 'folder', 'isPublic']);
 });

@@ -1,53 +1,43 @@
 import t from 'tap';
 import { buildTestApp } from '../../helpers/app.js';
-import { createUser, TEST_PASSWORD, type TestUser } from '../../helpers/users.js';
+import { BodySession, createUser, TEST_PASSWORD, type TestUser } from '../../helpers/users.js';
 import { buildApp } from '../../../server/app.js';
 import { createTestEnv } from '../../helpers/app.js';
-import { bodyOf, call, errorOf } from '../../helpers/http.js';
-import { UserPage } from '../../../server/modules/users/users.schemas.js';
+import { bodyOf, call, errorOf, replyOf } from '../../helpers/http.js';
+import { UserPage, UserResponse } from '../../../server/modules/users/users.schemas.js';
+import { Session } from '../../../server/modules/auth/auth.schemas.js';
 
 const { app } = await buildTestApp(t, 'users');
 const db = (sql: string, params: unknown[] = []) => app.orm.em.fork().getConnection().execute(sql, params);
 
-interface Session {
-  user: { id: string; email: string; role: string };
-  accessToken: string;
-  refreshToken: string;
+async function login(email: string, password = TEST_PASSWORD): Promise<BodySession> {
+  return bodyOf(await call(app, 'POST', '/api/auth/login', null, { email, password }), 200, BodySession);
 }
-
-async function login(email: string, password = TEST_PASSWORD): Promise<Session> {
-  const res = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { email, password } });
-  if (res.statusCode !== 200) throw new Error(`login answered ${res.statusCode}: ${res.body}`);
-  return res.json();
-}
-const refresh = (refreshToken: string) => app.inject({ method: 'POST', url: '/api/auth/refresh', payload: { refreshToken } });
-const patchUser = (by: TestUser, id: string, payload: object) => app.inject({ method: 'PATCH', url: `/api/users/${id}`, headers: by.headers, payload });
+const refresh = (refreshToken: string) => call(app, 'POST', '/api/auth/refresh', null, { refreshToken });
+const patchUser = (by: TestUser, id: string, payload: object) => call(app, 'PATCH', `/api/users/${id}`, by, payload);
 
 t.test('GET and PATCH /me', async (t) => {
   const user = await createUser(app, 'student', { fullName: 'Old Name' });
-  const got = await app.inject({ method: 'GET', url: '/api/me', headers: user.headers });
-  t.equal(got.statusCode, 200);
-  t.match(got.json(), { id: user.id, email: user.email, fullName: 'Old Name', role: 'student', isActive: true, metadata: {}, lastLoginAt: null });
-  t.notOk('passwordHash' in got.json());
+  const got = bodyOf(await call(app, 'GET', '/api/me', user), 200, UserResponse);
+  t.match(got, { id: user.id, email: user.email, fullName: 'Old Name', role: 'student', isActive: true, metadata: {}, lastLoginAt: null });
+  t.notOk('passwordHash' in got);
 
-  const patched = await app.inject({
-    method: 'PATCH',
-    url: '/api/me',
-    headers: user.headers,
-    payload: { fullName: 'New Name', metadata: { locale: 'fr', tz: 'Europe/Paris' } },
-  });
-  t.equal(patched.statusCode, 200);
-  t.match(patched.json(), { fullName: 'New Name', metadata: { locale: 'fr', tz: 'Europe/Paris' } });
-  t.ok(Date.parse(patched.json().updatedAt) >= Date.parse(got.json().updatedAt));
+  const patched = bodyOf(
+    await call(app, 'PATCH', '/api/me', user, { fullName: 'New Name', metadata: { locale: 'fr', tz: 'Europe/Paris' } }),
+    200,
+    UserResponse,
+  );
+  t.match(patched, { fullName: 'New Name', metadata: { locale: 'fr', tz: 'Europe/Paris' } });
+  t.ok(Date.parse(patched.updatedAt) >= Date.parse(got.updatedAt));
 
-  const replaced = await app.inject({ method: 'PATCH', url: '/api/me', headers: user.headers, payload: { metadata: { theme: 'dark' } } });
-  t.same(replaced.json().metadata, { theme: 'dark' }, 'metadata is replaced as a whole');
-  t.equal(replaced.json().fullName, 'New Name');
+  const replaced = bodyOf(await call(app, 'PATCH', '/api/me', user, { metadata: { theme: 'dark' } }), 200, UserResponse);
+  t.same(replaced.metadata, { theme: 'dark' }, 'metadata is replaced as a whole');
+  t.equal(replaced.fullName, 'New Name');
 
   for (const payload of [{ role: 'admin' }, { email: 'x@example.com' }, { fullName: '' }, { metadata: 'text' }, { metadata: [1] }, { isActive: false }]) {
-    const res = await app.inject({ method: 'PATCH', url: '/api/me', headers: user.headers, payload });
-    t.equal(res.statusCode, 400, JSON.stringify(payload));
-    t.equal(res.json().code, 'VALIDATION_ERROR');
+    const res = await call(app, 'PATCH', '/api/me', user, payload);
+    t.equal(res.status, 400, JSON.stringify(payload));
+    t.equal(errorOf(res, 400).code, 'VALIDATION_ERROR');
   }
   // Free-form JSON is bounded: 32 levels and 64 Ki characters; deeper or larger is a 400, never a 500.
   const nested = (depth: number) => '{"a":'.repeat(depth - 1) + '{}' + '}'.repeat(depth - 1);
@@ -63,7 +53,7 @@ t.test('GET and PATCH /me', async (t) => {
       payload: `{"metadata":${metadata}}`,
     });
     t.equal(res.statusCode, 400, `metadata of ${label}`);
-    t.match(res.json(), { code: 'VALIDATION_ERROR', message }, label);
+    t.match(errorOf(replyOf(res), 400), { code: 'VALIDATION_ERROR', message }, label);
   }
   const [row] = await db('SELECT role, full_name, email, metadata FROM users WHERE id = ?', [user.id]);
   t.same(row, { role: 'student', full_name: 'New Name', email: user.email, metadata: { theme: 'dark' } }, 'refused patches wrote nothing');
@@ -82,15 +72,9 @@ t.test('POST /me/password', async (t) => {
   const current = await login(user.email);
   const other = await login(user.email);
 
-  const wrong = await app.inject({
-    method: 'POST',
-    url: '/api/me/password',
-    headers: user.headers,
-    payload: { currentPassword: 'not-it-at-all', newPassword: 'brand-new-password' },
-  });
-  t.equal(wrong.statusCode, 400);
-  t.equal(wrong.json().code, 'VALIDATION_ERROR');
-  t.match(wrong.json().message, /currentPassword/);
+  const wrong = errorOf(await call(app, 'POST', '/api/me/password', user, { currentPassword: 'not-it-at-all', newPassword: 'brand-new-password' }), 400);
+  t.equal(wrong.code, 'VALIDATION_ERROR');
+  t.match(wrong.message, /currentPassword/);
 
   const short = await app.inject({
     method: 'POST',
@@ -110,9 +94,9 @@ t.test('POST /me/password', async (t) => {
 
   const oldLogin = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: user.email, password: TEST_PASSWORD } });
   t.equal(oldLogin.statusCode, 401, 'the old password is gone');
-  t.equal((await refresh(other.refreshToken)).statusCode, 401, 'other sessions are ended');
+  t.equal((await refresh(other.refreshToken)).status, 401, 'other sessions are ended');
   const kept = await refresh(current.refreshToken);
-  t.equal(kept.statusCode, 200, 'this session survives, even after the stale one knocked');
+  t.equal(kept.status, 200, 'this session survives, even after the stale one knocked');
   const fresh = await login(user.email, 'brand-new-password');
 
   // Without a refresh token in the body, every session ends.
@@ -123,8 +107,8 @@ t.test('POST /me/password', async (t) => {
     payload: { currentPassword: 'brand-new-password', newPassword: 'third-password!' },
   });
   t.equal(again.statusCode, 204);
-  t.equal((await refresh(kept.json().refreshToken)).statusCode, 401);
-  t.equal((await refresh(fresh.refreshToken)).statusCode, 401);
+  t.equal((await refresh(bodyOf(kept, 200, BodySession).refreshToken)).status, 401);
+  t.equal((await refresh(fresh.refreshToken)).status, 401);
   const [live] = await db('SELECT count(*)::int AS n FROM refresh_tokens WHERE user_id = ? AND revoked_at IS NULL', [user.id]);
   t.equal(live.n, 0);
 });
@@ -144,7 +128,7 @@ t.test('role matrix on /users', async (t) => {
     t.equal(list.statusCode, status, `GET /users as ${who}`);
     const patch = await app.inject({ method: 'PATCH', url: `/api/users/${student.id}`, headers, payload: { fullName: `Renamed by ${who}` } });
     t.equal(patch.statusCode, status, `PATCH /users/:id as ${who}`);
-    if (status !== 200) t.equal(list.json().code, status === 401 ? 'UNAUTHORIZED' : 'FORBIDDEN');
+    if (status !== 200) t.equal(errorOf(replyOf(list), status).code, status === 401 ? 'UNAUTHORIZED' : 'FORBIDDEN');
   }
   const [row] = await db('SELECT full_name FROM users WHERE id = ?', [student.id]);
   t.equal(row.full_name, 'Renamed by admin');
@@ -215,16 +199,14 @@ t.test('PATCH /users/:id changes role, status, name and metadata', async (t) => 
   t.teardown(() => void (app.publisher.accountChanged = accountChanged));
 
   const res = await patchUser(admin, user.id, { role: 'instructor', fullName: 'Promoted', metadata: { note: 'welcome' } });
-  t.equal(res.statusCode, 200);
-  t.match(res.json(), { id: user.id, role: 'instructor', fullName: 'Promoted', metadata: { note: 'welcome' }, isActive: true });
+  t.match(bodyOf(res, 200, UserResponse), { id: user.id, role: 'instructor', fullName: 'Promoted', metadata: { note: 'welcome' }, isActive: true });
   t.same(events, [{ userId: user.id }], 'its live connections must authenticate again');
 
-  t.equal((await patchUser(admin, user.id, { fullName: 'Same role' })).statusCode, 200);
+  t.equal((await patchUser(admin, user.id, { fullName: 'Same role' })).status, 200);
   t.equal(events.length, 1, 'no event without a role change');
 
   const missing = await patchUser(admin, '0b6f8a4e-1c4e-4a57-9d1e-2f1b8f0c9a11', { fullName: 'x' });
-  t.equal(missing.statusCode, 404);
-  t.equal(missing.json().code, 'NOT_FOUND');
+  t.equal(errorOf(missing, 404).code, 'NOT_FOUND');
   for (const [id, payload] of [
     ['not-a-uuid', { fullName: 'x' }],
     [user.id, { role: 'superuser' }],
@@ -233,8 +215,8 @@ t.test('PATCH /users/:id changes role, status, name and metadata', async (t) => 
     [user.id, { passwordHash: 'x' }],
   ] as const) {
     const bad = await patchUser(admin, id, payload);
-    t.equal(bad.statusCode, 400, JSON.stringify(payload));
-    t.equal(bad.json().code, 'VALIDATION_ERROR');
+    t.equal(bad.status, 400, JSON.stringify(payload));
+    t.equal(errorOf(bad, 400).code, 'VALIDATION_ERROR');
   }
 });
 
@@ -243,33 +225,33 @@ t.test('deactivation revokes every refresh token of the user', async (t) => {
   const user = await createUser(app, 'student');
   const a = await login(user.email);
   const b = await login(user.email);
-  t.equal((await patchUser(admin, user.id, { isActive: false })).statusCode, 200);
+  t.equal((await patchUser(admin, user.id, { isActive: false })).status, 200);
   const [live] = await db('SELECT count(*)::int AS n FROM refresh_tokens WHERE user_id = ? AND revoked_at IS NULL', [user.id]);
   t.equal(live.n, 0);
-  t.equal((await refresh(a.refreshToken)).statusCode, 401);
-  t.equal((await refresh(b.refreshToken)).statusCode, 401);
+  t.equal((await refresh(a.refreshToken)).status, 401);
+  t.equal((await refresh(b.refreshToken)).status, 401);
 });
 
 t.test('the last active admin cannot be demoted or deactivated', async (t) => {
   const { app } = await buildTestApp(t, 'users-admins');
-  const patch = (by: TestUser, id: string, payload: object) => app.inject({ method: 'PATCH', url: `/api/users/${id}`, headers: by.headers, payload });
+  const patch = (by: TestUser, id: string, payload: object) => call(app, 'PATCH', `/api/users/${id}`, by, payload);
   const first = await createUser(app, 'admin');
 
   for (const payload of [{ role: 'instructor' }, { isActive: false }, { role: 'student', isActive: false }]) {
     const res = await patch(first, first.id, payload);
-    t.equal(res.statusCode, 409, JSON.stringify(payload));
-    t.equal(res.json().code, 'CONFLICT');
+    t.equal(res.status, 409, JSON.stringify(payload));
+    t.equal(errorOf(res, 409).code, 'CONFLICT');
   }
-  t.equal((await patch(first, first.id, { role: 'admin', fullName: 'Still here' })).statusCode, 200, 'harmless self-edits pass');
+  t.equal((await patch(first, first.id, { role: 'admin', fullName: 'Still here' })).status, 200, 'harmless self-edits pass');
 
   // An inactive admin does not count.
   const dormant = await createUser(app, 'admin', { isActive: false });
-  t.equal((await patch(first, first.id, { role: 'instructor' })).statusCode, 409);
-  t.equal((await patch(first, dormant.id, { isActive: true })).statusCode, 200);
+  t.equal((await patch(first, first.id, { role: 'instructor' })).status, 409);
+  t.equal((await patch(first, dormant.id, { isActive: true })).status, 200);
 
   // Two admins demoting each other at the same moment: exactly one succeeds.
   const results = await Promise.all([patch(first, dormant.id, { role: 'student' }), patch(dormant, first.id, { role: 'student' })]);
-  const statuses = results.map((r) => r.statusCode).sort();
+  const statuses = results.map((r) => r.status).sort();
   // The loser gets 409, or 401 when its own demotion committed before its token was checked.
   t.equal(statuses[0], 200, `statuses ${statuses.join(',')}`);
   t.ok([401, 409].includes(statuses[1]!), `statuses ${statuses.join(',')}`);
@@ -286,9 +268,8 @@ t.test('the first admin comes from ADMIN_EMAIL/ADMIN_PASSWORD, created once', as
   const rows = await instance!.orm.em.fork().getConnection().execute(`SELECT role, is_active, full_name FROM users WHERE email = 'root@example.com'`);
   t.same(rows, [{ role: 'admin', is_active: true, full_name: 'Administrator' }]);
 
-  const res = await instance!.inject({ method: 'POST', url: '/api/auth/login', payload: { email: 'root@example.com', password: 'bootstrap-password' } });
-  t.equal(res.statusCode, 200);
-  t.equal(res.json().user.role, 'admin');
+  const res = await call(instance!, 'POST', '/api/auth/login', null, { email: 'root@example.com', password: 'bootstrap-password' });
+  t.equal(bodyOf(res, 200, Session).user.role, 'admin');
 
   // A restart with another password leaves the account alone.
   const restarted = await buildApp({ ...env.config, adminPassword: 'another-password' });

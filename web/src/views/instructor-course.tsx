@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, describeError } from '../api.js';
 import { formatRemaining, useRemainingMs } from '../clock.js';
 import { emit, onServerEvent, resyncs } from '../live.js';
+import { CoursePresence } from '../presence.js';
 import { useFrameBatchedRender, useStore } from '../store.js';
 import type { CourseDetail, CurrentSessionJson, Dashboard, Launch, LaunchCreated, OutlineLesson, Quiz } from '../types.js';
 import { DistributionChart } from './chart.js';
@@ -51,6 +52,7 @@ export function InstructorCourse({ courseId }: { courseId: string }) {
   const lessonTitles = useRef(new Map<string, string>());
   const grades = useRef<Grade[]>([]);
   const stats = useRef(new Map<string, Record<string, number>>());
+  const presence = useRef(new CoursePresence());
   const render = useFrameBatchedRender();
   const resync = useStore(resyncs);
 
@@ -61,7 +63,8 @@ export function InstructorCourse({ courseId }: { courseId: string }) {
       for (const entry of current.roster?.items ?? []) {
         const row = roster.current.get(entry.studentId);
         if (!row) continue;
-        row.online = entry.online;
+        // The join's snapshot and the batches after it are newer than any list read here.
+        if (!presence.current.known) row.online = entry.online;
         if (entry.attemptStatus && !row.attempt?.startsWith('graded')) row.attempt = entry.attemptStatus.replace('_', ' ');
       }
       render();
@@ -98,11 +101,12 @@ export function InstructorCourse({ courseId }: { courseId: string }) {
         next.set(student.studentId, {
           studentId: student.studentId,
           fullName: student.fullName,
-          online: online.has(student.studentId) || student.online,
+          online: presence.current.known ? presence.current.online.has(student.studentId) : online.has(student.studentId) || student.online,
           progressPercentage: student.progressPercentage,
           completed: student.completedLessonsCount,
           total: student.totalLessonsCount,
-          lastLesson: previous?.lastLesson ?? null,
+          // The live `lesson:progress` event when newer than the snapshot, else the snapshot's.
+          lastLesson: previous?.lastLesson ?? student.lastLesson?.title ?? null,
           attempt: previous?.attempt ?? null,
         });
       }
@@ -124,15 +128,18 @@ export function InstructorCourse({ courseId }: { courseId: string }) {
     }
   }
 
-  // Every (re)connection: join the room again (it answers who is online) and reload the snapshot.
+  // Every (re)connection: join the room again (it answers who is online, and the presence seq the
+  // batches continue from) and reload the snapshot.
   useEffect(() => {
     let cancelled = false;
+    presence.current.reset();
     void (async () => {
       try {
         const joined = await emit('course:join', { courseId });
         if (cancelled) return;
-        const online = new Set(joined.online);
-        for (const row of roster.current.values()) row.online = online.has(row.studentId);
+        presence.current.snapshot(joined);
+        for (const row of roster.current.values()) row.online = presence.current.online.has(row.studentId);
+        render();
       } catch {
         // The snapshot below says who is online too; a refused join shows its own error there.
       }
@@ -161,13 +168,9 @@ export function InstructorCourse({ courseId }: { courseId: string }) {
       }),
       onServerEvent('presence:updated', (event) => {
         if (event.courseId !== courseId) return;
-        for (const id of event.joined) {
+        for (const id of presence.current.apply(event)) {
           const row = roster.current.get(id);
-          if (row) row.online = true;
-        }
-        for (const id of event.left) {
-          const row = roster.current.get(id);
-          if (row) row.online = false;
+          if (row) row.online = presence.current.online.has(id);
         }
         render();
       }),
@@ -234,7 +237,8 @@ export function InstructorCourse({ courseId }: { courseId: string }) {
           <h2 id="roster-title">
             Students{' '}
             <small>
-              ({onlineCount} online of {rows.length})
+              ({onlineCount} online of {rows.length}
+              {presence.current.known && <span data-testid="room-count">; {presence.current.count} in the room, instructors included</span>})
             </small>
           </h2>
           <table class="roster" data-testid="roster">
