@@ -34,11 +34,11 @@ export async function startWorkerProcess(config: Config, logger: Logger, options
   const orm = await MikroORM.init(ormOptions(config, {}, logger.child({ component: 'db' })));
   const redisConnections = new RedisConnectionLog(logger.child({ component: 'redis' }));
   const redis = redisConnections.watch(
-    createRedis(config.redisUrl, { connectionName: `${config.redisPrefix}-worker`, commandTimeout: config.redisCommandTimeoutMs }),
+    createRedis(config, { connectionName: `${config.redisPrefix}-worker`, commandTimeout: config.redisCommandTimeoutMs }),
     'worker',
   );
   await waitForRedis(redis, 3000);
-  const queueConnection = redisConnections.watch(createQueueRedis(config.redisUrl), 'queues');
+  const queueConnection = redisConnections.watch(createQueueRedis(config), 'queues');
   const queues = new Queues(config, queueConnection, (queue, error) => redisConnections.reportError(`queue:${queue}`, error));
   const jobs = new QueueJobs(queues, logger);
   const storage = await LocalStorage.open(config.storageDir);

@@ -31,7 +31,7 @@ export interface StartWorkersOptions {
 export async function startWorkers(ctx: WorkerContext, options: StartWorkersOptions = {}): Promise<WorkerRuntime> {
   const keys = options.only ?? (Object.keys(processors) as QueueKey[]);
   const { queues } = ctx;
-  const connection = createQueueRedis(ctx.config.redisUrl);
+  const connection = createQueueRedis(ctx.config);
   const connections = ctx.redisConnections;
   connections.watch(connection, 'workers');
   const jobCtx = ctx;

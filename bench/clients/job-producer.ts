@@ -16,7 +16,7 @@ import { quantile } from '../lib/proc.js';
 import { pace } from './pace.js';
 
 const config = loadConfig(process.env);
-const connection = createQueueRedis(config.redisUrl);
+const connection = createQueueRedis(config);
 const queues = new Queues(config, connection);
 
 interface Run {

@@ -50,7 +50,7 @@ export async function createBenchEnv(): Promise<BenchEnv> {
     env,
     async cleanup() {
       await dropDatabase(config.databaseUrl);
-      await clearRedisPrefix(config.redisUrl, config.redisPrefix);
+      await clearRedisPrefix(config, config.redisPrefix);
       await rm(storageDir, { recursive: true, force: true });
     },
   };

@@ -105,7 +105,7 @@ async function completeAndEnqueue(bench: BenchEnv, queues: Queues, enrollmentIds
 }
 
 async function runCertificates(bench: BenchEnv, sizes: Sizes): Promise<Row[]> {
-  const connection = createQueueRedis(bench.config.redisUrl);
+  const connection = createQueueRedis(bench.config);
   const queues = new Queues(bench.config, connection);
   try {
     const throughput = await runThroughput(bench, sizes, queues);

@@ -16,7 +16,7 @@ await serve(async () => {
   const config = loadConfig(process.env);
   const key = `${config.redisPrefix}-bare-rtt`;
   // The connection kind BullMQ's workers use (no retry limit per request, no offline queue games).
-  const redis = createQueueRedis(config.redisUrl);
+  const redis = createQueueRedis(config);
   let latenciesMs: number[] = [];
   let closing = false;
   const loop = (async () => {

@@ -44,7 +44,16 @@ export interface Config {
   dbStatementTimeoutMs: number;
   /** Longest wait for a pooled connection, connecting included (`DB_ACQUIRE_TIMEOUT_MS`). @defaultValue 5000 */
   dbAcquireTimeoutMs: number;
+  /**
+   * The Redis server (`REDIS_URL`). With `redisSentinel` only its database number, user,
+   * password and scheme (`rediss:` for TLS) are used: the Sentinels say where the primary is.
+   */
   redisUrl: string;
+  /**
+   * Sentinels that say which Redis is the primary (`REDIS_SENTINELS`, `REDIS_SENTINEL_NAME`,
+   * `REDIS_SENTINEL_PASSWORD`); null: `redisUrl`'s host and port, one server.
+   */
+  redisSentinel: RedisSentinelConfig | null;
   /** Namespace of every Redis key this server writes (rate limits, presence, BullMQ, Socket.IO streams). */
   redisPrefix: string;
   /** BullMQ `prefix`, derived from `redisPrefix`. */
@@ -209,6 +218,15 @@ export interface Config {
   certificateUrlTtlSeconds: number;
 }
 
+/** Where the Sentinels of a Sentinel-managed Redis are, and the name they know its primary by. */
+export interface RedisSentinelConfig {
+  sentinels: ReadonlyArray<{ host: string; port: number }>;
+  /** The master name of `sentinel monitor <name> …`. */
+  name: string;
+  /** The Sentinels' own password (their `requirepass`), when they have one; the primary's is in `redisUrl`. */
+  password: string | null;
+}
+
 /** The process environment, or any map of variable names to text (tests). */
 type EnvText = Record<string, string | undefined>;
 
@@ -357,11 +375,34 @@ function checkRules(env: Env): void {
   if (env.METRICS_PORT !== undefined && env.METRICS_PORT !== 0 && env.METRICS_PORT === env.PORT) {
     throw new ConfigError('METRICS_PORT', `must differ from PORT (${env.PORT}): it moves /metrics off the API port`);
   }
+  if (!/^\/?(\d+)?$/.test(new URL(env.REDIS_URL).pathname)) {
+    throw new ConfigError('REDIS_URL', `must have a database number or nothing as its path, got "${new URL(env.REDIS_URL).pathname}"`);
+  }
+  if ((env.REDIS_SENTINELS.length === 0) !== (env.REDIS_SENTINEL_NAME === undefined)) {
+    throw new ConfigError(env.REDIS_SENTINEL_NAME === undefined ? 'REDIS_SENTINEL_NAME' : 'REDIS_SENTINELS', 'must be set together with its pair');
+  }
+  if (env.REDIS_SENTINEL_PASSWORD !== undefined && env.REDIS_SENTINELS.length === 0) {
+    throw new ConfigError('REDIS_SENTINEL_PASSWORD', 'is only used with REDIS_SENTINELS and REDIS_SENTINEL_NAME');
+  }
+  for (const address of env.REDIS_SENTINELS) {
+    const port = Number(address.slice(address.lastIndexOf(':') + 1));
+    if (port < 1 || port > 65_535) throw new ConfigError('REDIS_SENTINELS', `must have ports between 1 and 65535, got "${address}"`);
+  }
   for (const type of env.UPLOAD_ALLOWED_TYPES) {
     if (/html|svg|xml|javascript|ecmascript/.test(type)) {
       throw new ConfigError('UPLOAD_ALLOWED_TYPES', `must not allow content a browser could run, got "${type}"`);
     }
   }
+}
+
+/** `REDIS_SENTINEL*` as addresses (IPv6 without its brackets, as sockets want it), or null when unset. */
+function redisSentinel(env: Env): RedisSentinelConfig | null {
+  if (env.REDIS_SENTINEL_NAME === undefined) return null;
+  const sentinels = env.REDIS_SENTINELS.map((address) => {
+    const colon = address.lastIndexOf(':');
+    return { host: address.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(address.slice(colon + 1)) };
+  });
+  return Object.freeze({ sentinels: Object.freeze(sentinels), name: env.REDIS_SENTINEL_NAME, password: env.REDIS_SENTINEL_PASSWORD ?? null });
 }
 
 /**
@@ -395,6 +436,7 @@ export function loadConfig(envText: EnvText = process.env): Config {
     dbStatementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
     dbAcquireTimeoutMs: env.DB_ACQUIRE_TIMEOUT_MS,
     redisUrl: env.REDIS_URL,
+    redisSentinel: redisSentinel(env),
     redisPrefix: env.REDIS_PREFIX,
     queuePrefix: `${env.REDIS_PREFIX}-bull`,
     redisCommandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS,

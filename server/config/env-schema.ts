@@ -63,6 +63,25 @@ export const EnvSchema = Type.Object({
     description: 'Namespace of every Redis key; BullMQ uses <prefix>-bull.',
   }),
   REDIS_COMMAND_TIMEOUT_MS: integer(10, 60_000, { default: 250, description: 'Longest Redis command on the request path.' }),
+  REDIS_SENTINELS: Type.Array(
+    Type.String({
+      pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_.-]+):[0-9]{1,5}$',
+      problem: 'must be a comma-separated list of Sentinel addresses like 10.0.0.5:26379, got "{got}"',
+    }),
+    {
+      default: [],
+      description:
+        'Comma-separated host:port of Redis Sentinels; with REDIS_SENTINEL_NAME, they say where the primary is (REDIS_URL then gives only db and password).',
+    },
+  ),
+  REDIS_SENTINEL_NAME: Type.Optional(
+    Type.String({
+      pattern: '^[A-Za-z0-9_.-]+$',
+      problem: 'may only contain letters, digits, ".", "-" and "_", got "{got}"',
+      description: 'Name of the primary the Sentinels monitor (`sentinel monitor <name> …`).',
+    }),
+  ),
+  REDIS_SENTINEL_PASSWORD: Type.Optional(Type.String({ description: 'Password of the Sentinels themselves (their requirepass), if they have one.' })),
   JWT_SECRET: Type.Optional(
     Type.String({
       minLength: SECRET_MIN_LENGTH,

@@ -92,6 +92,11 @@ const UNAVAILABLE_MESSAGES = [
   /Connection is closed/,
   /Command timed out/,
   /Reached the max retries per request limit/,
+  // ioredis with Sentinels: none answers; or, during a failover, the old primary (now a replica)
+  // refuses a write or unblocks a blocking read before the client reconnects to the new one.
+  /All sentinels are unreachable/,
+  /^READONLY /,
+  /^UNBLOCKED /,
 ];
 
 /**

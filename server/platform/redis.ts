@@ -1,5 +1,74 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import type { Config } from '../config/config.js';
 import { isUnavailableError } from './errors.js';
+
+/** What a Redis connection is made from: `REDIS_URL`, and the Sentinels when there are some. */
+export type RedisConfig = Pick<Config, 'redisUrl' | 'redisSentinel'>;
+
+// What a server that is no longer the primary answers: writes are refused, blocking reads
+// (BullMQ's, the streams adapter's) are unblocked.
+const DEMOTED = /^(READONLY|UNBLOCKED) /;
+
+/**
+ * With Sentinels: after a failover the old primary, back as a replica, refuses writes and
+ * unblocks blocking reads. Reconnecting asks the Sentinels again and lands on the new primary
+ * (checked to be one); the command was refused, not run, so it is resent there (`2`): BullMQ and
+ * the adapter queue it meanwhile, and the command connection (no offline queue) fails it at once,
+ * which the request path treats as Redis unavailable.
+ */
+export function reconnectOnDemotion(error: Error): 2 | false {
+  return DEMOTED.test(error.message) ? 2 : false;
+}
+
+/**
+ * Without Sentinels: reconnect (a name whose address moves to the new primary, as managed Redis
+ * services do, then resolves anew) but fail the command (`1`), so that a `REDIS_URL` pointing at
+ * a replica makes errors instead of resending the same command to it forever.
+ */
+export function reconnectOnReadonly(error: Error): 1 | false {
+  return DEMOTED.test(error.message) ? 1 : false;
+}
+
+/**
+ * The ioredis options every connection of this server starts from, built from the configuration
+ * once here so that no client dials an address of its own: `REDIS_URL`'s host and port, or with
+ * `REDIS_SENTINELS`/`REDIS_SENTINEL_NAME` the primary the Sentinels name (asked again at every
+ * reconnect, and checked with `INFO` to be a primary, so a client never settles on a replica).
+ * `REDIS_URL` always gives the user, password and database number, and TLS with `rediss:`.
+ * Callers add what their role needs (timeouts, offline queue, retries) on top.
+ */
+export function redisConnectionOptions(config: RedisConfig): RedisOptions {
+  const url = new URL(config.redisUrl);
+  const tls = url.protocol === 'rediss:';
+  const options: RedisOptions = { reconnectOnError: config.redisSentinel ? reconnectOnDemotion : reconnectOnReadonly };
+  if (url.username) options.username = decodeURIComponent(url.username);
+  if (url.password) options.password = decodeURIComponent(url.password);
+  if (url.pathname.length > 1) options.db = Number(url.pathname.slice(1));
+  const sentinel = config.redisSentinel;
+  if (!sentinel) {
+    return {
+      ...options,
+      host: url.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1',
+      port: url.port ? Number(url.port) : 6379,
+      ...(tls ? { tls: {} } : {}),
+    };
+  }
+  return {
+    ...options,
+    sentinels: sentinel.sentinels.map(({ host, port }) => ({ host, port })),
+    name: sentinel.name,
+    role: 'master',
+    ...(sentinel.password !== null ? { sentinelPassword: sentinel.password } : {}),
+    // Not ioredis's `failoverDetector` (a subscription to `+switch-master` on every Sentinel, per
+    // connection): QUIT leaves its connections open (BullMQ closes its own with QUIT), and they
+    // reconnect forever and print unhandled errors outside our logs when a Sentinel goes away. A
+    // dead primary closes our connections anyway, and a demoted one answers READONLY/UNBLOCKED,
+    // on which `reconnectOnDemotion` reconnects.
+    failoverDetector: false,
+    // TLS to the primary; the Sentinels themselves are spoken to in plain text.
+    ...(tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
+  };
+}
 
 /**
  * A Redis connection for ordinary commands. It fails fast while Redis is unreachable
@@ -7,8 +76,9 @@ import { isUnavailableError } from './errors.js';
  * path pass `commandTimeout` (`REDIS_COMMAND_TIMEOUT_MS`) too, so that a Redis that hangs with its
  * connections open fails commands as quickly as one that is down.
  */
-export function createRedis(url: string, options: RedisOptions = {}): Redis {
-  return new Redis(url, {
+export function createRedis(config: RedisConfig, options: RedisOptions = {}): Redis {
+  return new Redis({
+    ...redisConnectionOptions(config),
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
@@ -18,9 +88,12 @@ export function createRedis(url: string, options: RedisOptions = {}): Redis {
   });
 }
 
-/** A connection for BullMQ: it must wait for Redis rather than fail a blocking command. */
-export function createQueueRedis(url: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, enableOfflineQueue: true });
+/**
+ * A connection for BullMQ: it must wait for Redis rather than fail a blocking command
+ * (`maxRetriesPerRequest: null`, which BullMQ's workers require), through a failover too.
+ */
+export function createQueueRedis(config: RedisConfig, options: RedisOptions = {}): Redis {
+  return new Redis({ ...redisConnectionOptions(config), maxRetriesPerRequest: null, enableOfflineQueue: true, ...options });
 }
 
 /**
@@ -173,9 +246,12 @@ export async function closeRedis(redis: Redis): Promise<void> {
   redis.disconnect();
 }
 
-/** Deletes every key under `prefix` (our keys, BullMQ's and Socket.IO's), e.g. after a test or a benchmark. */
-export async function clearRedisPrefix(redisUrl: string, prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl);
+/**
+ * Deletes every key under `prefix` (our keys, BullMQ's and Socket.IO's), e.g. after a test or a
+ * benchmark. Gives up (rejects) when Redis cannot be reached for about ten seconds.
+ */
+export async function clearRedisPrefix(config: RedisConfig, prefix: string): Promise<void> {
+  const redis = new Redis({ ...redisConnectionOptions(config), retryStrategy: (attempt) => (attempt > 20 ? null : 500) });
   try {
     let cursor = '0';
     do {

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import type { Config } from '../config/config.js';
+import { redisConnectionOptions, type RedisConfig } from './redis.js';
 
 /** sysexits' EX_UNAVAILABLE: a service the program needs is not there. */
 export const EX_UNAVAILABLE = 69;
@@ -44,14 +45,25 @@ async function checkPostgres(databaseUrl: string): Promise<string | null> {
   }
 }
 
-async function checkRedis(redisUrl: string): Promise<string | null> {
-  const redis = new Redis(redisUrl, {
+/** Where Redis was looked for, for people: the address of `REDIS_URL`, or the Sentinels and the primary's name. */
+function redisTarget(config: RedisConfig): string {
+  const sentinel = config.redisSentinel;
+  if (!sentinel) return `Redis at ${address(config.redisUrl, 6379)} (REDIS_URL)`;
+  const sentinels = sentinel.sentinels.map(({ host, port }) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`)).join(', ');
+  return `the Redis primary "${sentinel.name}" through the Sentinels at ${sentinels} (REDIS_SENTINELS, REDIS_SENTINEL_NAME)`;
+}
+
+async function checkRedis(config: RedisConfig): Promise<string | null> {
+  // The same options as every client of the server (Sentinels included), but one try of each address.
+  const redis = new Redis({
+    ...redisConnectionOptions(config),
     lazyConnect: true,
     connectTimeout: CHECK_TIMEOUT_MS,
     commandTimeout: CHECK_TIMEOUT_MS,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
+    sentinelRetryStrategy: () => null,
   });
   // ioredis rejects `connect()` with "Connection is closed"; the cause (refused, timed out) comes as an event.
   let cause: unknown;
@@ -61,9 +73,10 @@ async function checkRedis(redisUrl: string): Promise<string | null> {
     await redis.ping();
     return null;
   } catch (error) {
+    const variables = config.redisSentinel ? 'REDIS_SENTINELS and REDIS_SENTINEL_NAME' : 'REDIS_URL';
     return (
-      `Cannot reach Redis at ${address(redisUrl, 6379)} (REDIS_URL): ${reason(cause ?? error)}. ` +
-      `Start Redis: ${HOW_TO_START} (Debian/Ubuntu package \`redis-server\`), or set REDIS_URL to a running server.`
+      `Cannot reach ${redisTarget(config)}: ${reason(cause ?? error)}. ` +
+      `Start Redis: ${HOW_TO_START} (Debian/Ubuntu package \`redis-server\`), or set ${variables} to a running server.`
     );
   } finally {
     redis.disconnect();
@@ -76,13 +89,13 @@ async function checkRedis(redisUrl: string): Promise<string | null> {
  * instead of a driver's stack trace or a minute of reconnect warnings. Later outages are the
  * running server's business (503 `UNAVAILABLE`, reconnects).
  */
-export async function checkDependencies(config: Pick<Config, 'databaseUrl' | 'redisUrl'>): Promise<string[]> {
-  const problems = await Promise.all([checkPostgres(config.databaseUrl), checkRedis(config.redisUrl)]);
+export async function checkDependencies(config: Pick<Config, 'databaseUrl'> & RedisConfig): Promise<string[]> {
+  const problems = await Promise.all([checkPostgres(config.databaseUrl), checkRedis(config)]);
   return problems.filter((problem): problem is string => problem !== null);
 }
 
 /** For the entry points: prints the problems and exits with EX_UNAVAILABLE, or returns when all answer. */
-export async function exitUnlessDependenciesAnswer(config: Pick<Config, 'databaseUrl' | 'redisUrl'>): Promise<void> {
+export async function exitUnlessDependenciesAnswer(config: Pick<Config, 'databaseUrl'> & RedisConfig): Promise<void> {
   const problems = await checkDependencies(config);
   if (problems.length === 0) return;
   for (const problem of problems) console.error(problem);

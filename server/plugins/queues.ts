@@ -17,7 +17,7 @@ declare module 'fastify' {
 
 export default fp(
   async (app) => {
-    const connection = app.redisConnections.watch(createQueueRedis(app.config.redisUrl), 'queues');
+    const connection = app.redisConnections.watch(createQueueRedis(app.config), 'queues');
     const queues = new Queues(app.config, connection, (queue, error) => app.redisConnections.reportError(`queue:${queue}`, error));
     app.decorate('queues', queues);
     app.decorate('jobs', new QueueJobs(queues, app.log) as Jobs);

@@ -17,7 +17,7 @@ declare module 'fastify' {
 export default fp(
   async (app) => {
     const connections = new RedisConnectionLog(app.log.child({ component: 'redis' }));
-    const redis = createRedis(app.config.redisUrl, {
+    const redis = createRedis(app.config, {
       connectionName: `${app.config.redisPrefix}-api`,
       commandTimeout: app.config.redisCommandTimeoutMs,
     });

@@ -1,6 +1,7 @@
 import { createAdapter } from '@socket.io/redis-streams-adapter';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Config } from '../config/config.js';
+import { createQueueRedis, type RedisConfig } from '../platform/redis.js';
 import type { RealtimeServer } from './types.js';
 import { settleSubscriptions } from './socketio-internals.js';
 
@@ -9,15 +10,21 @@ import { settleSubscriptions } from './socketio-internals.js';
  * `XREAD` loop, and publishing must wait out a short Redis outage (offline queue) rather than
  * drop an event that the stream would otherwise replay to every instance.
  */
-export function createAdapterRedis(config: Pick<Config, 'redisUrl' | 'redisPrefix'>, role: string): Redis {
-  const redis = new Redis(config.redisUrl, {
+export function createAdapterRedis(config: RedisConfig & Pick<Config, 'redisPrefix'>, role: string): Redis {
+  const redis = createQueueRedis(config, {
     connectionName: `${config.redisPrefix}-sio-${role}`,
-    enableOfflineQueue: true,
     maxRetriesPerRequest: 3,
     retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
   });
   const duplicate = redis.duplicate.bind(redis);
-  redis.duplicate = (override) => settleSubscriptions(duplicate(override), redis);
+  redis.duplicate = (override) => {
+    const child = settleSubscriptions(duplicate(override), redis);
+    // The adapter ends its blocking reader only once its XREAD returns: up to 5 s after the
+    // adapter closed, and never while no Sentinel answers (ioredis then holds the command while it
+    // keeps asking them). It ends with the connection it was made from instead.
+    redis.once('end', () => child.disconnect());
+    return child;
+  };
   return redis;
 }
 

@@ -23,7 +23,7 @@ export interface WorkerRealtime {
  * instance delivers it to its clients (Socket.IO and `/ws`) once, and keeps it for recovery.
  */
 export function createWorkerRealtime(deps: {
-  config: Pick<Config, 'redisUrl' | 'redisPrefix' | 'socketStreamMaxLen'>;
+  config: Pick<Config, 'redisUrl' | 'redisSentinel' | 'redisPrefix' | 'socketStreamMaxLen'>;
   orm: MikroORM;
   redis: Redis;
   /** Where the adapter's connection reports lost and restored; without it, errors are logged as warnings. */

@@ -206,6 +206,50 @@ t.test('timeouts that bound waiting on PostgreSQL and Redis', async (t) => {
   }
 });
 
+t.test('Redis Sentinel: the Sentinels and the primary’s name together, or neither', async (t) => {
+  t.equal(loadConfig({}).redisSentinel, null, 'none by default: REDIS_URL’s host and port');
+  const config = loadConfig({
+    REDIS_URL: 'redis://:secret@ignored-host:1234/2',
+    REDIS_SENTINELS: ' 10.0.0.5:26379, sentinel-b.internal:26380 ,[::1]:26381',
+    REDIS_SENTINEL_NAME: 'classroom-main',
+    REDIS_SENTINEL_PASSWORD: 'sentinel secret',
+  });
+  t.same(config.redisSentinel, {
+    sentinels: [
+      { host: '10.0.0.5', port: 26379 },
+      { host: 'sentinel-b.internal', port: 26380 },
+      { host: '::1', port: 26381 },
+    ],
+    name: 'classroom-main',
+    password: 'sentinel secret',
+  });
+  t.ok(Object.isFrozen(config.redisSentinel));
+  t.equal(config.redisUrl, 'redis://:secret@ignored-host:1234/2', 'REDIS_URL is kept for its database and password');
+  t.equal(loadConfig({ REDIS_SENTINELS: 'a:1', REDIS_SENTINEL_NAME: 'm' }).redisSentinel?.password, null, 'the Sentinels’ password is optional');
+  t.equal(loadConfig({ REDIS_SENTINELS: ' ', REDIS_SENTINEL_NAME: '' }).redisSentinel, null, 'blank counts as unset');
+
+  const bad: Array<[string, Record<string, string>, RegExp]> = [
+    ['REDIS_SENTINEL_NAME', { REDIS_SENTINELS: '10.0.0.5:26379' }, /REDIS_SENTINEL_NAME must be set together with its pair/],
+    ['REDIS_SENTINELS', { REDIS_SENTINEL_NAME: 'm' }, /REDIS_SENTINELS must be set together with its pair/],
+    [
+      'REDIS_SENTINELS',
+      { REDIS_SENTINELS: '10.0.0.5', REDIS_SENTINEL_NAME: 'm' },
+      /REDIS_SENTINELS must be a comma-separated list of Sentinel addresses like 10.0.0.5:26379, got "10.0.0.5"/,
+    ],
+    ['REDIS_SENTINELS', { REDIS_SENTINELS: 'a:26379,b:port', REDIS_SENTINEL_NAME: 'm' }, /got "b:port"/],
+    ['REDIS_SENTINELS', { REDIS_SENTINELS: '::1:26379', REDIS_SENTINEL_NAME: 'm' }, /got "::1:26379"/],
+    ['REDIS_SENTINELS', { REDIS_SENTINELS: 'a:26379,b:70000', REDIS_SENTINEL_NAME: 'm' }, /REDIS_SENTINELS must have ports between 1 and 65535, got "b:70000"/],
+    ['REDIS_SENTINEL_NAME', { REDIS_SENTINELS: 'a:1', REDIS_SENTINEL_NAME: 'my master' }, /REDIS_SENTINEL_NAME may only contain letters, digits/],
+    ['REDIS_SENTINEL_PASSWORD', { REDIS_SENTINEL_PASSWORD: 'secret' }, /REDIS_SENTINEL_PASSWORD is only used with REDIS_SENTINELS/],
+    ['REDIS_URL', { REDIS_URL: 'redis://127.0.0.1:6379/cache' }, /REDIS_URL must have a database number or nothing as its path, got "\/cache"/],
+  ];
+  for (const [variable, env, message] of bad) {
+    const error = t.throws(() => loadConfig(env), variable) as ConfigError;
+    t.equal(error.variable, variable);
+    t.match(error.message, message);
+  }
+});
+
 t.test('JWT_SECRET unset: a random secret is generated once under STORAGE_DIR, private, and reused', async (t) => {
   const storage = freshStorage();
   const first = loadConfigFrom({ STORAGE_DIR: storage });

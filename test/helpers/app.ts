@@ -49,7 +49,7 @@ export async function createTestEnv(t: Teardown, label: string, env: Record<stri
   const deferred: Array<() => unknown> = [];
   t.teardown(async () => {
     for (const fn of deferred.reverse()) await fn();
-    await clearRedisPrefix(config.redisUrl, config.redisPrefix);
+    await clearRedisPrefix(config, config.redisPrefix);
     await db.drop();
     await rm(storageDir, { recursive: true, force: true });
   });

@@ -8,6 +8,7 @@ import type { PresenceBatch } from '../../server/realtime/presence.js';
 import { testRedisPrefix } from '../helpers/database.js';
 
 const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const redisConfig = { redisUrl, redisSentinel: null };
 const redisPrefix = testRedisPrefix('redis-presence');
 const redis = new Redis(redisUrl);
 /** Every batch any presence of this file handed on, with when. */
@@ -30,7 +31,7 @@ await presence.start();
 t.teardown(async () => {
   await presence.stop();
   redis.disconnect();
-  await clearRedisPrefix(redisUrl, redisPrefix);
+  await clearRedisPrefix(redisConfig, redisPrefix);
 });
 
 /** Counts the scripts sent to Redis while `work` runs. */
@@ -69,7 +70,7 @@ t.test('a read never answers with a snapshot taken before the call', async (t) =
 });
 
 t.test('joins and leaves while Redis does not answer are kept, then written back and announced once it does', async (t) => {
-  const own = createRedis(redisUrl);
+  const own = createRedis(redisConfig);
   t.teardown(() => own.disconnect());
   await waitForRedis(own, 5000);
   const errors: unknown[] = [];

@@ -48,7 +48,7 @@ t.test('the private members it uses exist', async (t) => {
   t.match(utilSource, /redisClient\.duplicate\(\)/, 'the streams adapter duplicates our connection');
 
   const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-  const config = { redisUrl, redisPrefix: `test-internals-${process.pid}`, socketStreamMaxLen: 1000 };
+  const config = { redisUrl, redisSentinel: null, redisPrefix: `test-internals-${process.pid}`, socketStreamMaxLen: 1000 };
   const io: RealtimeServer = new Server();
   const redis = createAdapterRedis(config, 'test');
   redis.on('error', () => undefined);
@@ -56,7 +56,7 @@ t.test('the private members it uses exist', async (t) => {
   t.teardown(async () => {
     await io.of('/').adapter.close();
     await closeRedis(redis);
-    await clearRedisPrefix(redisUrl, config.redisPrefix);
+    await clearRedisPrefix(config, config.redisPrefix);
   });
   const adapter = io.of('/').adapter as unknown as Record<string, unknown>;
   t.type(adapter.uid, 'string', 'adapter.uid');

@@ -77,7 +77,7 @@ t.test('the Socket.IO adapter leaves no rejection unhandled while Redis is unrea
   t.teardown(() => void process.off('unhandledRejection', record));
 
   const closedPort = await freePort();
-  const adapterRedis = createAdapterRedis({ redisUrl: `redis://127.0.0.1:${closedPort}`, redisPrefix: 'test-ready-adapter' }, 'test');
+  const adapterRedis = createAdapterRedis({ redisUrl: `redis://127.0.0.1:${closedPort}`, redisSentinel: null, redisPrefix: 'test-ready-adapter' }, 'test');
   const errors: Error[] = [];
   adapterRedis.on('error', (error) => errors.push(error));
   const io = new Server() as RealtimeServer;

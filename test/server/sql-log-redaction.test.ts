@@ -96,7 +96,7 @@ t.test('socket acks and failed jobs log query errors without values', async (t) 
   // update the enrollment.
   await db.query(`UPDATE enrollments SET total_lessons_count = 99 WHERE id = $1`, [enrollment.body.id]);
   await db.query(`CREATE TRIGGER enrollments_fail BEFORE UPDATE ON enrollments FOR EACH ROW EXECUTE FUNCTION fail_for_test()`);
-  const connection = createQueueRedis(env.config.redisUrl);
+  const connection = createQueueRedis(env.config);
   const queues = new Queues(env.config, connection);
   t.teardown(async () => {
     await queues.close();

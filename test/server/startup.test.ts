@@ -65,17 +65,28 @@ t.test('without Redis, `npm start` and `npm run worker` print one line saying wh
 });
 
 t.test('the start-up check names each missing service once, and nothing when both answer', async (t) => {
-  t.same(await checkDependencies({ databaseUrl: env.DATABASE_URL!, redisUrl: env.REDIS_URL! }), []);
+  t.same(await checkDependencies({ databaseUrl: env.DATABASE_URL!, redisUrl: env.REDIS_URL!, redisSentinel: null }), []);
   const [pgPort, redisPort] = [await freePort(), await freePort()];
   const problems = await checkDependencies({
     databaseUrl: `postgresql://app:secret@127.0.0.1:${pgPort}/classroom`,
     redisUrl: `redis://127.0.0.1:${redisPort}`,
+    redisSentinel: null,
   });
   t.equal(problems.length, 2);
   t.match(problems[0], `PostgreSQL at 127.0.0.1:${pgPort} (DATABASE_URL)`);
   t.match(problems[1], `Redis at 127.0.0.1:${redisPort} (REDIS_URL)`);
-  const socket = await checkDependencies({ databaseUrl: 'postgresql://app@localhost/classroom?host=/nonexistent-socket-dir', redisUrl: env.REDIS_URL! });
+  const socket = await checkDependencies({
+    databaseUrl: 'postgresql://app@localhost/classroom?host=/nonexistent-socket-dir',
+    redisUrl: env.REDIS_URL!,
+    redisSentinel: null,
+  });
   t.match(socket[0], 'PostgreSQL at /nonexistent-socket-dir (DATABASE_URL)', 'a Unix socket folder is named as such');
+  const sentinelPort = await freePort();
+  const sentinel = { sentinels: [{ host: '127.0.0.1', port: sentinelPort }], name: 'classroom', password: null };
+  const viaSentinels = await checkDependencies({ databaseUrl: env.DATABASE_URL!, redisUrl: env.REDIS_URL!, redisSentinel: sentinel });
+  t.equal(viaSentinels.length, 1, 'with Sentinels, REDIS_URL’s address is not tried');
+  t.match(viaSentinels[0], `the Redis primary "classroom" through the Sentinels at 127.0.0.1:${sentinelPort} (REDIS_SENTINELS, REDIS_SENTINEL_NAME)`);
+  t.match(viaSentinels[0], 'set REDIS_SENTINELS and REDIS_SENTINEL_NAME to a running server');
 });
 
 t.test('two instances starting at once on an empty database both serve, and each migration is applied once', async (t) => {

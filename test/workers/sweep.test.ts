@@ -114,7 +114,7 @@ t.test('completed enrollments without a certificate get one: queued, or issued h
   await app.queues.get('certificates').obliterate({ force: true });
 
   // With Redis unreachable, the queue would wait for it forever: the sweep issues them itself.
-  const deadRedis = createQueueRedis(`redis://127.0.0.1:${await freePort()}`);
+  const deadRedis = createQueueRedis({ redisUrl: `redis://127.0.0.1:${await freePort()}`, redisSentinel: null });
   deadRedis.on('error', () => undefined);
   const unreachable = new Queues(config, deadRedis, () => undefined);
   defer(() => deadRedis.disconnect());
