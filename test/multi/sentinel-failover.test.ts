@@ -6,7 +6,8 @@ import { AttemptJson } from '../../server/modules/attempts/attempts.schemas.js';
 import { LessonJson } from '../../server/modules/learning.schemas.js';
 import { QuestionJson, QuizJson } from '../../server/modules/quizzes/quizzes.schemas.js';
 import { createTestEnv } from '../helpers/app.js';
-import { call } from '../helpers/http.js';
+import { bodyOf, call, replyOfFetch } from '../helpers/http.js';
+import { ReadyResponse } from '../../server/plugins/health.js';
 import { freePort, spawnEntry } from '../helpers/processes.js';
 import { createUser, type TestUser } from '../helpers/users.js';
 import { waitFor } from '../helpers/wait.js';
@@ -200,9 +201,8 @@ t.test('the Redis primary dies mid-quiz: answers, submits, deadline jobs and eve
   );
 
   // The API answers, and writes where the Sentinels say the primary is (database 1 of REDIS_URL).
-  const ready = await fetch(`${api.url}/ready`);
-  t.equal(ready.status, 200, '/ready');
-  t.match(await ready.json(), { checks: { redis: { ok: true } } });
+  const ready = bodyOf(await replyOfFetch(await fetch(`${api.url}/ready`)), 200, ReadyResponse);
+  t.match(ready, { checks: { redis: { ok: true } } }, '/ready');
   t.equal(await redis.primaryPort(), redis.replica.port);
   const keys = await ask(redis.replica.port, async (r) => {
     await r.select(1);
