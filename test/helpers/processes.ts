@@ -37,8 +37,8 @@ function killRunning(): void {
  * Runs an entry file of this project the way its npm script does (`node --import tsx <file>`),
  * without npm in between, so that signals reach the process itself.
  */
-export function spawnEntry(file: string, env: Record<string, string>): Spawned {
-  const child = spawn(process.execPath, ['--import', 'tsx', file], {
+export function spawnEntry(file: string, env: Record<string, string>, args: string[] = []): Spawned {
+  const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
     cwd: projectRoot,
     // tap's processinfo follows child processes; their coverage of a file would replace the
     // in-process coverage of the same file, so children report none.

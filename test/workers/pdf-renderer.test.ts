@@ -3,9 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { once } from 'node:events';
-import { Worker } from 'node:worker_threads';
-import { threadEntry } from '../../server/platform/thread-entry.js';
+import { spawnEntry } from '../helpers/processes.js';
 import { PdfRenderer } from '../../server/platform/pdf/pdf-renderer.js';
 import { writeCertificatePdf, type CertificatePdfData } from '../../server/platform/pdf/certificate-pdf.js';
 import { CERTIFICATE_NUMBER, newCertificateNumber, normaliseCertificateNumber } from '../../server/domain/certificate-number.js';
@@ -87,11 +85,12 @@ t.test('renders from inside the worker thread of npm start', async (t) => {
   // workers/thread.ts is started through threadEntry: imported by tsx's `tsImport` (module URLs
   // get a `?tsx-namespace=…` query) in a thread without the process's loader flags. The render
   // thread's entry must still be found from there (it once was not: no certificate was issued).
+  // In a child process: tsx's modules would spoil the test process's coverage.
   const path = join(dir, 'nested.pdf');
-  const { url, execArgv } = threadEntry(new URL('../helpers/render-in-thread.ts', import.meta.url));
-  const worker = new Worker(url, { workerData: { data, path }, ...(execArgv ? { execArgv } : {}) });
-  const [result] = (await once(worker, 'message')) as [{ ok: boolean; message?: string }];
-  await worker.terminate();
+  const child = spawnEntry('test/workers/fixtures/render-nested.ts', {}, [JSON.stringify(data), path]);
+  const { code } = await child.exited;
+  t.equal(code, 0, child.output());
+  const result = JSON.parse(child.output().trim().split('\n').at(-1)!) as unknown;
   t.same(result, { ok: true });
   t.equal((await readFile(path)).subarray(0, 5).toString('latin1'), '%PDF-');
 });

@@ -1,47 +1,41 @@
 import t from 'tap';
-import { readdir, readFile } from 'node:fs/promises';
-import { pino } from 'pino';
 import { createTestEnv } from '../helpers/app.js';
-import { WorkerThread } from '../../server/platform/worker-thread.js';
+import { spawnEntry } from '../helpers/processes.js';
+import type { Test } from 'tap';
 
-/** Nice value of each thread of this process, by thread id (Linux `/proc/self/task/<tid>/stat`, field 19). */
-async function niceByThread(): Promise<Map<number, number>> {
-  const result = new Map<number, number>();
-  for (const tid of await readdir('/proc/self/task')) {
-    const stat = await readFile(`/proc/self/task/${tid}/stat`, 'utf8').catch(() => null);
-    if (!stat) continue; // a thread that ended meanwhile
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    result.set(Number(tid), Number(fields[16]));
-  }
-  return result;
+interface Threads {
+  pid: number;
+  before: Array<[tid: number, nice: number]>;
+  after: Array<[tid: number, nice: number]>;
+}
+
+/** Starts the worker thread of `npm start` in a child process (test/workers/fixtures/thread-nice.ts) and reads its threads' priorities. */
+async function threadsWith(t: Test, name: string, nice: string): Promise<Threads & { started: Array<[number, number]> }> {
+  const env = await createTestEnv(t, name, { WORKER_THREAD_NICE: nice, SWEEP_INTERVAL_MS: '600000' });
+  const child = spawnEntry('test/workers/fixtures/thread-nice.ts', env.env);
+  const { code } = await child.exited;
+  if (code !== 0) throw new Error(`thread-nice.ts exited with ${code}:\n${child.output()}`);
+  const threads = JSON.parse(child.output().trim().split('\n').at(-1)!) as Threads;
+  const known = new Set(threads.before.map(([tid]) => tid));
+  return { ...threads, started: threads.after.filter(([tid]) => !known.has(tid)) };
 }
 
 t.test(
   'the worker thread of npm start and its render thread run at WORKER_THREAD_NICE; the API thread does not',
   { skip: process.platform !== 'linux' && 'Linux only' },
   async (t) => {
-    const { config } = await createTestEnv(t, 'thread-nice', { WORKER_THREAD_NICE: '7', SWEEP_INTERVAL_MS: '600000' });
-    const before = await niceByThread();
-    const workers = new WorkerThread(new URL('../../workers/thread.ts', import.meta.url), config, pino({ level: 'silent' }));
-    t.teardown(() => workers.close(10_000));
-    await workers.ready();
-    const after = await niceByThread();
-    const started = [...after].filter(([tid]) => !before.has(tid));
+    const { pid, before, after, started } = await threadsWith(t, 'thread-nice', '7');
     const lowered = started.filter(([, nice]) => nice === 7);
     // The workers' thread, and the render thread it starts at once (certificates warm it up).
     t.ok(lowered.length >= 2, `${lowered.length} new threads at nice 7 (new threads: ${started.map(([, nice]) => nice).join(', ')})`);
-    t.equal(after.get(process.pid), before.get(process.pid), 'the main thread keeps its priority');
-    t.equal(before.get(process.pid), 0);
+    const main = (list: Array<[number, number]>) => list.find(([tid]) => tid === pid)?.[1];
+    t.equal(main(after), main(before), 'the main thread keeps its priority');
+    t.equal(main(before), 0);
   },
 );
 
 t.test('WORKER_THREAD_NICE=0 leaves the worker thread alone', { skip: process.platform !== 'linux' && 'Linux only' }, async (t) => {
-  const { config } = await createTestEnv(t, 'thread-nice-0', { WORKER_THREAD_NICE: '0', SWEEP_INTERVAL_MS: '600000' });
-  const before = await niceByThread();
-  const workers = new WorkerThread(new URL('../../workers/thread.ts', import.meta.url), config, pino({ level: 'silent' }));
-  t.teardown(() => workers.close(10_000));
-  await workers.ready();
-  const started = [...(await niceByThread())].filter(([tid]) => !before.has(tid));
+  const { started } = await threadsWith(t, 'thread-nice-0', '0');
   t.ok(started.length >= 2);
   t.ok(
     started.every(([, nice]) => nice === 0),
