@@ -226,15 +226,7 @@ export class RealtimePublisher implements Publisher {
     this.deps.ticks?.untrack(event.attemptId);
     if (event.launchId) this.launchCountsChanged({ launchId: event.launchId, courseId: event.courseId });
     if (event.expired) await this.announceExpiry(event.attemptId, event.studentId, event.submitUntil);
-    this.deps.emitter.emit([rooms.user(event.studentId), rooms.instructors(event.courseId)], 'quiz:graded', {
-      attemptId: event.attemptId,
-      quizId: event.quizId,
-      studentId: event.studentId,
-      score: event.score,
-      maxScore: event.maxScore,
-      percentage: event.percentage,
-      isPassed: event.isPassed,
-    });
+    this.emitGraded(event);
   }
 
   /**
@@ -274,15 +266,7 @@ export class RealtimePublisher implements Publisher {
     };
     for (const event of finished.graded) {
       if (event.expired) expire(event);
-      this.deps.emitter.emit([rooms.user(event.studentId), rooms.instructors(event.courseId)], 'quiz:graded', {
-        attemptId: event.attemptId,
-        quizId: event.quizId,
-        studentId: event.studentId,
-        score: event.score,
-        maxScore: event.maxScore,
-        percentage: event.percentage,
-        isPassed: event.isPassed,
-      });
+      this.emitGraded(event);
     }
     for (const event of finished.abandoned) {
       expire(event);
@@ -377,6 +361,19 @@ export class RealtimePublisher implements Publisher {
    */
   launchTicked(tick: LaunchTick): void {
     this.deps.emitter.emit(tick.studentIds.map(rooms.user), 'quiz:tick', { launchId: tick.launchId, remainingMs: tick.remainingMs }, { volatile: true });
+  }
+
+  /** `quiz:graded` to the student and the course's instructors: one payload for single grades and batches. */
+  private emitGraded(event: AttemptGraded): void {
+    this.deps.emitter.emit([rooms.user(event.studentId), rooms.instructors(event.courseId)], 'quiz:graded', {
+      attemptId: event.attemptId,
+      quizId: event.quizId,
+      studentId: event.studentId,
+      score: event.score,
+      maxScore: event.maxScore,
+      percentage: event.percentage,
+      isPassed: event.isPassed,
+    });
   }
 
   /** Who is online in a course changed: its instructors hear the batch (the presence paces them). */
