@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Options } from '@mikro-orm/postgresql';
+import { BoundPostgreSqlDriver } from './bound-driver.js';
 import { Migrator } from '@mikro-orm/migrations';
 import { allEntities } from '../../../entities/index.js';
 import type { Config } from '../../config/config.js';
@@ -64,6 +65,7 @@ export function ormOptions(
   const socket = socketDirectory(config.databaseUrl);
   return defineConfig({
     clientUrl: config.databaseUrl,
+    driver: BoundPostgreSqlDriver,
     ...(socket ? { host: socket } : {}),
     // Merged by MikroORM into the knex configuration (`connection` goes to each `pg.Client`).
     driverOptions: { ...driverTimeouts(config), ...(log ? { log: knexLog(log) } : {}) },
