@@ -1,7 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
+// A smoke run (`BENCH_PIN=off`, set by run.ts) measures nothing: pinning would only make its
+// processes start one after another on the one core they share.
 const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+const pinning = () => hasTaskset && process.env.BENCH_PIN !== 'off';
 
 /**
  * Core 0 for servers, core 1 for load clients (when the machine and `taskset` allow); `'all'`
@@ -25,7 +28,7 @@ export interface Child {
 export function startChild(script: string, core: Core, env: Record<string, string> = {}, args: string[] = []): Child {
   const file = fileURLToPath(new URL(`../${script}`, import.meta.url));
   const nodeArgs = ['--import', 'tsx', file, ...args];
-  const [command, argv] = hasTaskset && core !== 'all' ? ['taskset', ['-c', String(core), process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
+  const [command, argv] = pinning() && core !== 'all' ? ['taskset', ['-c', String(core), process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
   const proc = spawn(command, argv as string[], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...env } });
   const queue: Array<Record<string, unknown>> = [];
   const waiters: Array<{ type: string; resolve: (m: never) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }> = [];

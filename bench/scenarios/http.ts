@@ -19,7 +19,7 @@ interface Sizes {
 
 export const httpScenario: Scenario<Omit<Sizes, 'pairs'>> = {
   full: { httpConnections: 20, httpDurationMs: 5000, httpWarmupMs: 1000, httpMaxRequests: 1_000_000 },
-  smoke: { httpConnections: 4, httpDurationMs: 300, httpWarmupMs: 100, httpMaxRequests: 2000 },
+  smoke: { httpConnections: 4, httpDurationMs: 300, httpWarmupMs: 0, httpMaxRequests: 2000 },
   run: runHttp,
 };
 
