@@ -56,12 +56,21 @@ export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
  * instances starting at once migrate exactly once; the others wait, then find nothing to do.
  * Returns the names of the migrations this call applied.
  */
+/**
+ * An ORM that can migrate. The migrator (umzug and its command-line dependencies) is loaded only
+ * here: it is a fifth of what importing the app costs, and only migrating needs it.
+ */
+async function migratingOrm(config: Pick<Config, 'databaseUrl'>): Promise<MikroORM> {
+  const { Migrator } = await import('@mikro-orm/migrations');
+  return MikroORM.init(ormOptions({ databaseUrl: config.databaseUrl, dbPoolMax: 2 }, { extensions: [Migrator] }));
+}
+
 export async function migrateUp(config: Pick<Config, 'databaseUrl' | 'dbPoolMax'>): Promise<string[]> {
   await ensureDatabase(config.databaseUrl);
   const lock = new pg.Client({ connectionString: config.databaseUrl });
   await lock.connect();
   // Without the request path's statement timeout: a migration may rewrite a large table.
-  const orm = await MikroORM.init(ormOptions({ databaseUrl: config.databaseUrl, dbPoolMax: 2 }));
+  const orm = await migratingOrm(config);
   try {
     await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     const applied = await orm.getMigrator().up();
@@ -75,7 +84,7 @@ export async function migrateUp(config: Pick<Config, 'databaseUrl' | 'dbPoolMax'
 
 /** Reverts migrations: the last one, or all of them with `{ to: 0 }`. */
 export async function migrateDown(config: Pick<Config, 'databaseUrl' | 'dbPoolMax'>, options: { to?: 0 } = {}): Promise<string[]> {
-  const orm = await MikroORM.init(ormOptions({ databaseUrl: config.databaseUrl, dbPoolMax: 2 }));
+  const orm = await migratingOrm(config);
   try {
     const reverted = await orm.getMigrator().down(options.to === 0 ? { to: 0 } : undefined);
     return reverted.map((migration) => migration.name);

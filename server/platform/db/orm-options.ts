@@ -1,7 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Options } from '@mikro-orm/postgresql';
 import { BoundPostgreSqlDriver } from './bound-driver.js';
-import { Migrator } from '@mikro-orm/migrations';
 import { allEntities } from '../../../entities/index.js';
 import type { Config } from '../../config/config.js';
 
@@ -70,7 +69,6 @@ export function ormOptions(
     // Merged by MikroORM into the knex configuration (`connection` goes to each `pg.Client`).
     driverOptions: { ...driverTimeouts(config), ...(log ? { log: knexLog(log) } : {}) },
     entities: allEntities,
-    extensions: [Migrator],
     // We only ever run under tsx: read the TypeScript migrations, never look for compiled ones.
     preferTs: true,
     forceUtcTimezone: true,
