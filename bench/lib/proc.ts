@@ -1,9 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
+const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 // A smoke run (`BENCH_PIN=off`, set by run.ts) measures nothing: pinning would only make its
 // processes start one after another on the one core they share.
-const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 const pinning = () => hasTaskset && process.env.BENCH_PIN !== 'off';
 
 /**

@@ -12,6 +12,16 @@ import type { Knex } from '@mikro-orm/postgresql';
 import { AbstractSqlDriver, PostgreSqlConnection, PostgreSqlPlatform } from '@mikro-orm/postgresql';
 
 /**
+ * A parameter as MikroORM's formatting would have meant it: `undefined` is NULL, and a plain
+ * object or a JSON property's value (an array MikroORM marks with `JsonProperty`) is JSON text.
+ */
+function bindValue(value: unknown): unknown {
+  if (value === undefined) return null;
+  if (Utils.isPlainObject(value) || (typeof value === 'object' && value !== null && JsonProperty in value)) return JSON.stringify(value);
+  return value;
+}
+
+/**
  * `em.execute(sql, params)` with the parameters sent to PostgreSQL as bind values (`$1`, `$2`…)
  * instead of written into the SQL text.
  *
@@ -25,20 +35,10 @@ import { AbstractSqlDriver, PostgreSqlConnection, PostgreSqlPlatform } from '@mi
  * What differs from MikroORM's formatting, for code writing raw SQL (docs/data-access.md): an
  * array is one value (a PostgreSQL array, `= ANY(?::uuid[])`), never a list to splice into
  * `IN (…)`; `undefined` is NULL, as before; a parameter PostgreSQL cannot type from its context
- * (`? IS NULL`) needs a cast (`?::text IS NULL`). Statements without parameters and the ORM's own
- * query builder's
- * statements, and those whose values include raw SQL fragments, go through MikroORM unchanged.
+ * (`? IS NULL`) needs a cast (`?::text IS NULL`). Statements without parameters, the ORM's own
+ * query builder's statements and those whose values include raw SQL fragments go through MikroORM
+ * unchanged.
  */
-/**
- * A parameter as MikroORM's formatting would have meant it: `undefined` is NULL, and a plain
- * object or a JSON property's value (an array MikroORM marks with `JsonProperty`) is JSON text.
- */
-function bindValue(value: unknown): unknown {
-  if (value === undefined) return null;
-  if (Utils.isPlainObject(value) || (typeof value === 'object' && value !== null && JsonProperty in value)) return JSON.stringify(value);
-  return value;
-}
-
 export class BoundPostgreSqlConnection extends PostgreSqlConnection {
   override async execute<T extends QueryResult | EntityData<AnyEntity> | Array<EntityData<AnyEntity>> = Array<EntityData<AnyEntity>>>(
     query: string | Knex.QueryBuilder | Knex.Raw,

@@ -52,24 +52,24 @@ export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
 }
 
 /**
+ * An ORM that can migrate. The migrator (umzug and its command-line dependencies) is loaded only
+ * here: it was a tenth of what importing the app costs (2.34 s → 2.08 s), and only migrating needs it.
+ */
+async function migratingOrm(config: Pick<Config, 'databaseUrl'>): Promise<MikroORM> {
+  const { Migrator } = await import('@mikro-orm/migrations');
+  // Without the request path's statement timeout: a migration may rewrite a large table.
+  return MikroORM.init(ormOptions({ databaseUrl: config.databaseUrl, dbPoolMax: 2 }, { extensions: [Migrator] }));
+}
+
+/**
  * Applies pending migrations while holding a PostgreSQL advisory lock, so that several
  * instances starting at once migrate exactly once; the others wait, then find nothing to do.
  * Returns the names of the migrations this call applied.
  */
-/**
- * An ORM that can migrate. The migrator (umzug and its command-line dependencies) is loaded only
- * here: it is a fifth of what importing the app costs, and only migrating needs it.
- */
-async function migratingOrm(config: Pick<Config, 'databaseUrl'>): Promise<MikroORM> {
-  const { Migrator } = await import('@mikro-orm/migrations');
-  return MikroORM.init(ormOptions({ databaseUrl: config.databaseUrl, dbPoolMax: 2 }, { extensions: [Migrator] }));
-}
-
 export async function migrateUp(config: Pick<Config, 'databaseUrl' | 'dbPoolMax'>): Promise<string[]> {
   await ensureDatabase(config.databaseUrl);
   const lock = new pg.Client({ connectionString: config.databaseUrl });
   await lock.connect();
-  // Without the request path's statement timeout: a migration may rewrite a large table.
   const orm = await migratingOrm(config);
   try {
     await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
