@@ -6,7 +6,7 @@ import { decimal, iso, toIso } from '../../platform/schemas.js';
 import type { ServiceDeps } from '../deps.js';
 import { grantsAccess } from '../courses/courses.access.js';
 import { gradableInOrder, type StoredResults } from '../attempts/attempts.service.js';
-import { completeLessonByQuiz } from '../progress/progress.service.js';
+import { completeLessonForMany, type LessonProgressResult } from '../progress/progress.service.js';
 import { loadQuiz } from '../quizzes/quizzes.service.js';
 import {
   activeRegrade,
@@ -151,10 +151,12 @@ export type RegradeOutcome = { status: 'missing' | 'not-running' } | { status: '
  * time, each batch in one transaction that locks the regrade row (two runners of one regrade take
  * turns and each continues from the committed cursor), reads the attempts after the cursor (locked),
  * regrades them with the grading code, and writes their grades, the history rows of those whose
- * result changed and the counters and cursor. After each commit: `quiz:regraded` to each affected
- * student, the lesson a newly passing attempt completes, progress to the instructors. A resumed run
- * first completes again the lessons of attempts it made pass before (idempotent: a crash between a
- * commit and those completions loses none). Nothing is ever taken away.
+ * result changed, the counters and cursor, and the lesson each newly passing attempt completes (set-
+ * based, `completeLessonForMany`: a grade never commits without the completion it earns). After
+ * each commit: `quiz:regraded` to each affected student, the certificates of courses completed,
+ * each lesson's progress, progress to the instructors. A resumed run first completes the lessons
+ * of attempts it made pass before, in case a batch committed by an older version left them (a
+ * no-op otherwise). Nothing is ever taken away.
  */
 export async function runRegrade(deps: RegradeDeps, regradeId: string): Promise<RegradeOutcome> {
   const before = await regradeRow(deps.em, regradeId);
@@ -168,11 +170,14 @@ export async function runRegrade(deps: RegradeDeps, regradeId: string): Promise<
   const questions = await quizQuestions(deps.em, quiz.id);
   if (started.processed > 0) {
     const rows = await newlyPassing(deps.em, regradeId);
-    await completeLessons(
-      deps,
-      quiz,
-      rows.map((row) => ({ enrollmentId: row.enrollment_id, enrollmentStatus: row.enrollment_status })),
+    const progress = await sqlTransaction(deps.em, (tx) =>
+      completeLessons(
+        tx,
+        quiz,
+        rows.map((row) => ({ enrollmentId: row.enrollment_id, enrollmentStatus: row.enrollment_status })),
+      ),
     );
+    await lessonsCompleted(deps, progress);
   }
   for (;;) {
     const batch = await sqlTransaction(deps.em, (tx) => regradeBatch(tx, started, quiz, questions, deps.config.regradeBatchSize));
@@ -187,11 +192,7 @@ export async function runRegrade(deps: RegradeDeps, regradeId: string): Promise<
         previous: { score: change.old.score, percentage: change.old.percentage, isPassed: change.old.isPassed },
       });
     }
-    await completeLessons(
-      deps,
-      quiz,
-      batch.changes.filter((change) => change.new.isPassed && !change.old.isPassed),
-    );
+    await lessonsCompleted(deps, batch.progress);
     deps.publisher.regradeProgressed({ regradeId, quizId: quiz.id, courseId: quiz.course_id, ...batch.counts });
   }
   const finished = await finishRegradeRow(deps.em, regradeId, 'done');
@@ -257,21 +258,36 @@ async function regradeBatch(tx: SqlRunner, regrade: RegradeRow, quiz: RegradeQui
   await writeRegrades(tx, writes);
   const inserted = new Set(await insertHistory(tx, regrade.id, regrade.requested_by, changes));
   const counts = await advanceRegrade(tx, regrade.id, { processed: rows.length, changed: inserted.size, lastAttemptId: rows.at(-1)!.id });
-  return { changes: changes.filter((change) => inserted.has(change.attemptId)), counts };
+  const regraded = changes.filter((change) => inserted.has(change.attemptId));
+  const progress = await completeLessons(
+    tx,
+    quiz,
+    regraded.filter((change) => change.new.isPassed && !change.old.isPassed),
+  );
+  return { changes: regraded, counts, progress };
 }
 
 /**
  * Newly passing attempts of a graded quiz complete their lesson (practice quizzes completed it at
- * first grading), through the path a passing submit takes (`completeLessonByQuiz`: the enrollment
- * is recalculated, a completed course queues its certificate once). Enrollments whose lesson is
- * already completed have nothing to gain and are skipped (one query for the batch).
+ * first grading), inside the caller's transaction, set-based (`completeLessonForMany`, as a
+ * launch's close does): one read of who has the lesson completed already (they have nothing to
+ * gain), then one upsert, the enrollments locked in id order, their counts and one write. A
+ * regrade that makes thousands pass costs a few statements per batch, not a few per student.
  */
-async function completeLessons(deps: RegradeDeps, quiz: RegradeQuizRow, passing: Array<{ enrollmentId: string; enrollmentStatus: string }>): Promise<void> {
-  if (quiz.quiz_type !== 'graded') return;
+async function completeLessons(
+  tx: SqlRunner,
+  quiz: RegradeQuizRow,
+  passing: Array<{ enrollmentId: string; enrollmentStatus: string }>,
+): Promise<LessonProgressResult[]> {
+  if (quiz.quiz_type !== 'graded') return [];
   const eligible = passing.filter((row) => grantsAccess(row.enrollmentStatus)).map((row) => row.enrollmentId);
-  const pending = await lessonNotCompleted(deps.em, quiz.lesson_id, [...new Set(eligible)]);
-  for (const enrollmentId of pending) {
-    const recorded = await completeLessonByQuiz(deps, enrollmentId, quiz.lesson_id, { title: quiz.lesson_title, parentLessonId: quiz.lesson_parent_id });
-    deps.publisher.lessonProgressRecorded(recorded);
-  }
+  const pending = await lessonNotCompleted(tx, quiz.lesson_id, [...new Set(eligible)]);
+  const lesson = { id: quiz.lesson_id, title: quiz.lesson_title, parentLessonId: quiz.lesson_parent_id };
+  return completeLessonForMany(tx, lesson, [...pending].sort());
+}
+
+/** After the commit: the certificate of each course completed (one not queued is issued by the sweep), and each lesson's progress. */
+async function lessonsCompleted(deps: RegradeDeps, progress: LessonProgressResult[]): Promise<void> {
+  await Promise.all(progress.filter((result) => result.justCompleted).map((result) => deps.jobs.issueCertificate(result.enrollment.enrollmentId)));
+  for (const result of progress) deps.publisher.lessonProgressRecorded(result);
 }

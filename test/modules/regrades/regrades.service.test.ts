@@ -242,3 +242,38 @@ t.test('a grade computed under the old key is not written once the key changed: 
   const [row] = await db().execute<Array<{ results: { keyVersion: number } }>>('SELECT results FROM quiz_attempts WHERE id = ?', [attempt.id]);
   t.equal(row!.results.keyVersion, 2);
 });
+
+t.test('a regrade batch commits its grades with the lessons they complete, or neither', async (t) => {
+  const students = [await createUser(app, 'student'), await createUser(app, 'student'), await createUser(app, 'student')];
+  const fixture = await wrongKeyQuiz(app, owner, students);
+  const ids = { quizId: fixture.quiz.id, tf: fixture.tf.id, mc: fixture.mc.id, sa: fixture.sa.id };
+  for (const student of students) await submitPattern(app, student, ids, 'newlyPassing');
+  const scores = () => db().execute<Array<{ score: string }>>('SELECT score FROM quiz_attempts WHERE quiz_id = ? ORDER BY id', [ids.quizId]);
+  const before = await scores();
+  await updateQuestion(app.forkDeps(), asAuth(owner), fixture.tf.id, { correctAnswer: false });
+  const requested = await requestRegrade({ em: app.orm.em.fork(), jobs: recordingJobs() }, asAuth(owner), ids.quizId);
+
+  // PostgreSQL refuses the completions of this lesson (a real failure inside the batch, not a fake).
+  await db().execute(
+    `CREATE FUNCTION refuse_completion() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'completion refused'; END $$;
+     CREATE TRIGGER refuse_completion BEFORE INSERT OR UPDATE ON lesson_progress
+       FOR EACH ROW WHEN (NEW.lesson_id = '${fixture.lesson.id}') EXECUTE FUNCTION refuse_completion()`,
+  );
+  const failed = recordingPublisher();
+  await t.rejects(runRegrade({ ...app.forkDeps(), publisher: failed }, requested.regradeId), /completion refused/);
+  t.same(await scores(), before, 'no grade committed without its completion');
+  t.equal((await one<{ n: number }>('SELECT count(*)::int AS n FROM attempt_regrades WHERE regrade_id = ?', [requested.regradeId])).n, 0, 'nor a history row');
+  t.match(await getRegrade(app.forkDeps(), asAuth(owner), requested.regradeId), { status: 'running', processed: 0 }, 'the cursor did not move');
+  t.equal(failed.calls.attemptRegraded.length, 0, 'nothing was announced');
+
+  await db().execute('DROP TRIGGER refuse_completion ON lesson_progress; DROP FUNCTION refuse_completion()');
+  const publisher = recordingPublisher();
+  t.match(
+    await runRegrade({ ...app.forkDeps(), publisher }, requested.regradeId),
+    { status: 'done', regrade: { processed: 3, changed: 3 } },
+    'run again: done',
+  );
+  t.equal(publisher.calls.lessonProgressRecorded.length, 3, 'each newly passing student completed the lesson');
+  const lessons = await one<{ n: number }>(`SELECT count(*)::int AS n FROM lesson_progress WHERE lesson_id = ? AND status = 'completed'`, [fixture.lesson.id]);
+  t.equal(lessons.n, 3);
+});
