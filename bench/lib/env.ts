@@ -31,7 +31,7 @@ export async function createBenchEnv(): Promise<BenchEnv> {
     REDIS_PREFIX: `bench-${id}`,
     STORAGE_DIR: storageDir,
     WORKERS: 'off',
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'silent',
     JWT_SECRET: randomBytes(32).toString('hex'),
     DB_POOL_MAX: '10',
     SHUTDOWN_TIMEOUT_MS: '3000',

@@ -115,7 +115,9 @@ export async function insertLaunchAttempts(
                    WHEN launch.max_attempts IS NOT NULL AND stats.counted >= launch.max_attempts + coalesce(o.extra_attempts, 0) THEN 'MAX_ATTEMPTS_REACHED'
               END AS reason
          FROM launch
-         JOIN enrollments e ON e.course_id = launch.course_id AND e.status IN ('active', 'completed') AND e.student_id IN (SELECT value::uuid FROM jsonb_array_elements_text(?::jsonb))
+         -- The ids drive the join (see insertLiveSession): never "e.student_id IN (…)".
+         JOIN (SELECT DISTINCT value::uuid AS user_id FROM jsonb_array_elements_text(?::jsonb)) online ON true
+         JOIN enrollments e ON e.student_id = online.user_id AND e.course_id = launch.course_id AND e.status IN ('active', 'completed')
          LEFT JOIN quiz_overrides o ON o.quiz_id = launch.quiz_id AND o.student_id = e.student_id
          CROSS JOIN LATERAL (
            SELECT (count(*) FILTER (WHERE NOT (a.launch_id IS NOT NULL AND a.status = 'abandoned'
@@ -123,7 +125,10 @@ export async function insertLaunchAttempts(
                   coalesce(max(a.attempt_number), 0)::int AS last,
                   coalesce(bool_or(a.status = 'in_progress'), false) AS running,
                   coalesce(bool_or(a.launch_id = launch.id), false) AS in_launch
-             FROM quiz_attempts a WHERE a.enrollment_id = e.id AND a.quiz_id = launch.quiz_id
+             -- Looked up by the student's enrollment. \`IS NOT DISTINCT FROM\` (quiz_id is never null, so it
+             -- means =) keeps PostgreSQL off the quiz's index: without statistics it chose that one, which
+             -- this statement fills as it goes, and walked it once per student (quadratic at 10,000).
+             FROM quiz_attempts a WHERE a.enrollment_id = e.id AND a.quiz_id IS NOT DISTINCT FROM launch.quiz_id
          ) stats
         WHERE NOT stats.in_launch
      ),
@@ -138,13 +143,16 @@ export async function insertLaunchAttempts(
        ON CONFLICT DO NOTHING
        RETURNING id, enrollment_id, deadline
      )
-     SELECT 'started' AS kind, d.student_id, i.id AS attempt_id, i.deadline, NULL AS reason
-       FROM inserted i JOIN decided d ON d.enrollment_id = i.enrollment_id
+     -- No join of the two CTEs: PostgreSQL has no statistics for them and, estimating one row each,
+     -- joined them in a nested loop (10,000 × 10,000 comparisons for a lecture). The student of an
+     -- inserted attempt comes from its enrollment (an index lookup), the raced from a hashed NOT IN.
+     SELECT 'started' AS kind, e.student_id, i.id AS attempt_id, i.deadline, NULL AS reason
+       FROM inserted i JOIN enrollments e ON e.id = i.enrollment_id
      UNION ALL
      SELECT 'skipped', d.student_id, NULL, NULL, d.reason FROM decided d WHERE d.reason IS NOT NULL
      UNION ALL
      SELECT 'raced', d.student_id, NULL, NULL, NULL FROM decided d
-      WHERE d.reason IS NULL AND NOT EXISTS (SELECT 1 FROM inserted i WHERE i.enrollment_id = d.enrollment_id)`,
+      WHERE d.reason IS NULL AND d.enrollment_id NOT IN (SELECT enrollment_id FROM inserted)`,
     [launchId, JSON.stringify(studentIds), JSON.stringify(orders)],
   );
 }

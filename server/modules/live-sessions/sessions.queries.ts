@@ -22,6 +22,11 @@ const SESSION_SELECT = `SELECT s.id, s.course_id, s.started_by, s.status, s.curr
  * `live_sessions_one_live_per_course_idx`, so of two racing starts one wins) or is not published.
  * The course row is read `FOR SHARE`, so an unpublish that locks it waits for this start and then
  * sees the session (and an unpublish that locked first makes this insert nothing).
+ *
+ * The online ids are the join's driving side, never `e.student_id IN (…)`:
+ * with no statistics on enrollments yet (a course filled minutes ago) PostgreSQL planned that as a
+ * nested semi-join that re-read the whole list per enrollment, 10,000 × 10,000 comparisons, and
+ * a lecture's start hit the statement timeout.
  */
 export async function insertLiveSession(em: EntityManager, courseId: string, startedBy: string, onlineUserIds: string[]): Promise<SessionRow | null> {
   const rows = await em.execute<SessionRow[]>(
@@ -37,8 +42,9 @@ export async function insertLiveSession(em: EntityManager, courseId: string, sta
      attendance AS (
        INSERT INTO live_session_attendance (session_id, user_id)
        SELECT s.id, e.student_id
-         FROM s JOIN enrollments e ON e.course_id = s.course_id AND e.status IN ('active', 'completed')
-        WHERE e.student_id IN (SELECT value::uuid FROM jsonb_array_elements_text(?::jsonb))
+         FROM s
+         JOIN (SELECT DISTINCT value::uuid AS user_id FROM jsonb_array_elements_text(?::jsonb)) online ON true
+         JOIN enrollments e ON e.student_id = online.user_id AND e.course_id = s.course_id AND e.status IN ('active', 'completed')
      )
      SELECT s.*, NULL::text AS current_lesson_title FROM s`,
     [courseId, startedBy, JSON.stringify(onlineUserIds)],
