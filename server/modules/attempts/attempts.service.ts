@@ -10,7 +10,7 @@ import { decimal, iso, toIso } from '../../platform/schemas.js';
 import type { DeadlineChanged, ServiceDeps } from '../deps.js';
 import { grantsAccess, isManagerOf } from '../courses/courses.access.js';
 import { loadQuiz } from '../quizzes/quizzes.service.js';
-import { completeLessonByQuiz, completeLessonForMany, type LessonProgressResult } from '../progress/progress.service.js';
+import { completeLessonByQuiz, completeLessonForMany, lessonsCompletedForMany, type LessonProgressResult } from '../progress/progress.service.js';
 import { settleLaunch } from '../live-sessions/launch-settlement.service.js';
 import {
   attemptDue,
@@ -488,8 +488,7 @@ export async function finishDueLaunchBatch(deps: GradingDeps, launchId: string, 
     }));
   const abandoned = done.finished.filter((row) => row.status === 'abandoned').map(event);
   await deps.publisher.attemptsFinished({ graded, abandoned });
-  await Promise.all(done.progress.filter((result) => result.justCompleted).map((result) => deps.jobs.issueCertificate(result.enrollment.enrollmentId)));
-  for (const result of done.progress) deps.publisher.lessonProgressRecorded(result);
+  await lessonsCompletedForMany(deps, done.progress);
   return { locked: done.locked, graded: graded.length, abandoned: abandoned.length };
 }
 

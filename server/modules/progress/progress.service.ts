@@ -175,8 +175,7 @@ function unchanged(stored: EnrollmentProgressJson, next: ReturnType<typeof calcu
  * passed), inside the caller's transaction (`tx`), so the grades and the progress they make commit
  * together: one upsert of the lesson's progress, the enrollments locked in id order, their counts
  * in one read, the progress rule, one write of those that changed. The caller, after its commit,
- * queues the certificate of each `justCompleted` (a certificate not queued is issued by the sweep)
- * and tells the publisher.
+ * hands the results to `lessonsCompletedForMany`.
  */
 export async function completeLessonForMany(
   tx: SqlRunner,
@@ -210,6 +209,16 @@ export async function completeLessonForMany(
       { lessonProgress: lessonProgressJson(lesson, rows.get(id) ?? null), enrollment: recalculation.progress, justCompleted: recalculation.justCompleted },
     ];
   });
+}
+
+/**
+ * After the commit of `completeLessonForMany`: queues the certificate of each enrollment it
+ * completed (a certificate not queued is issued by the sweep), then tells the publisher each
+ * lesson's progress.
+ */
+export async function lessonsCompletedForMany(deps: RecalculationDeps & Pick<ServiceDeps, 'publisher'>, results: LessonProgressResult[]): Promise<void> {
+  await Promise.all(results.filter((result) => result.justCompleted).map((result) => deps.jobs.issueCertificate(result.enrollment.enrollmentId)));
+  for (const result of results) deps.publisher.lessonProgressRecorded(result);
 }
 
 /**

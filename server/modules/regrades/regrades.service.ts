@@ -6,7 +6,7 @@ import { decimal, iso, toIso } from '../../platform/schemas.js';
 import type { ServiceDeps } from '../deps.js';
 import { grantsAccess } from '../courses/courses.access.js';
 import { gradableInOrder, type StoredResults } from '../attempts/attempts.service.js';
-import { completeLessonForMany, type LessonProgressResult } from '../progress/progress.service.js';
+import { completeLessonForMany, lessonsCompletedForMany, type LessonProgressResult } from '../progress/progress.service.js';
 import { loadQuiz } from '../quizzes/quizzes.service.js';
 import {
   activeRegrade,
@@ -177,7 +177,7 @@ export async function runRegrade(deps: RegradeDeps, regradeId: string): Promise<
         rows.map((row) => ({ enrollmentId: row.enrollment_id, enrollmentStatus: row.enrollment_status })),
       ),
     );
-    await lessonsCompleted(deps, progress);
+    await lessonsCompletedForMany(deps, progress);
   }
   for (;;) {
     const batch = await sqlTransaction(deps.em, (tx) => regradeBatch(tx, started, quiz, questions, deps.config.regradeBatchSize));
@@ -192,7 +192,7 @@ export async function runRegrade(deps: RegradeDeps, regradeId: string): Promise<
         previous: { score: change.old.score, percentage: change.old.percentage, isPassed: change.old.isPassed },
       });
     }
-    await lessonsCompleted(deps, batch.progress);
+    await lessonsCompletedForMany(deps, batch.progress);
     deps.publisher.regradeProgressed({ regradeId, quizId: quiz.id, courseId: quiz.course_id, ...batch.counts });
   }
   const finished = await finishRegradeRow(deps.em, regradeId, 'done');
@@ -283,11 +283,5 @@ async function completeLessons(
   const eligible = passing.filter((row) => grantsAccess(row.enrollmentStatus)).map((row) => row.enrollmentId);
   const pending = await lessonNotCompleted(tx, quiz.lesson_id, [...new Set(eligible)]);
   const lesson = { id: quiz.lesson_id, title: quiz.lesson_title, parentLessonId: quiz.lesson_parent_id };
-  return completeLessonForMany(tx, lesson, [...pending].sort());
-}
-
-/** After the commit: the certificate of each course completed (one not queued is issued by the sweep), and each lesson's progress. */
-async function lessonsCompleted(deps: RegradeDeps, progress: LessonProgressResult[]): Promise<void> {
-  await Promise.all(progress.filter((result) => result.justCompleted).map((result) => deps.jobs.issueCertificate(result.enrollment.enrollmentId)));
-  for (const result of progress) deps.publisher.lessonProgressRecorded(result);
+  return completeLessonForMany(tx, lesson, [...pending]);
 }
