@@ -36,6 +36,7 @@ import {
   saveAnswerRow,
   writeGrade,
   type AttemptRow,
+  type FreshLaunchAttempt,
   type QuestionRow,
   type StoredResults,
 } from './attempts.queries.js';
@@ -122,15 +123,37 @@ async function revealsKey(db: SqlRunner, row: AttemptRow, viewer: { isManager: b
   return keyRevealed(context);
 }
 
+/** The columns of an attempt its JSON shows. */
+type AttemptViewRow = Pick<
+  AttemptRow,
+  | 'id'
+  | 'quiz_id'
+  | 'enrollment_id'
+  | 'student_id'
+  | 'attempt_number'
+  | 'launch_id'
+  | 'status'
+  | 'started_at'
+  | 'deadline'
+  | 'overdue_handling'
+  | 'submit_until'
+  | 'answers'
+  | 'results'
+  | 'score'
+  | 'max_score'
+  | 'percentage'
+  | 'is_passed'
+  | 'auto_submitted'
+  | 'submitted_at'
+  | 'graded_at'
+  | 'time_taken_seconds'
+>;
+
 /**
- * The attempt object (docs/api.md). Questions come in the attempt's order without secrets; the result
- * reveals correct answers and explanations only as `keyRevealed` decides (managers always see them).
- * `loaded`: the attempt's questions when the caller has just read them (grading does).
+ * The attempt object (docs/api.md), from its row and its questions in the attempt's order. Questions
+ * come without secrets; the result reveals correct answers and explanations when `revealAnswers`.
  */
-async function attemptJson(deps: Pick<ServiceDeps, 'em' | 'clock'>, row: AttemptRow, viewer: { isManager: boolean }, loaded?: AttemptQuestion[]) {
-  const { em } = deps;
-  const questions = loaded ?? (await attemptQuestions(em, row.question_order ?? []));
-  const revealAnswers = row.status === 'graded' && row.results ? await revealsKey(em, row, viewer) : false;
+function attemptView(row: AttemptViewRow, questions: AttemptQuestion[], revealAnswers: boolean, now: Date) {
   return {
     id: row.id,
     quizId: row.quiz_id,
@@ -143,7 +166,7 @@ async function attemptJson(deps: Pick<ServiceDeps, 'em' | 'clock'>, row: Attempt
     deadline: iso(row.deadline),
     overdueHandling: row.overdue_handling,
     submitUntil: iso(row.submit_until),
-    serverNow: deps.clock.now().toISOString(),
+    serverNow: now.toISOString(),
     questions: questions.map(({ question, optionIds }) => {
       const options = question.options
         ? (optionIds ?? question.options.map((option) => option.id))
@@ -184,7 +207,18 @@ async function attemptJson(deps: Pick<ServiceDeps, 'em' | 'clock'>, row: Attempt
   };
 }
 
-export type AttemptJson = Awaited<ReturnType<typeof attemptJson>>;
+/**
+ * The attempt object as `viewer` sees it: the result reveals correct answers and explanations
+ * only as `keyRevealed` decides (managers always see them). `loaded`: the attempt's questions
+ * when the caller has just read them (grading does).
+ */
+async function attemptJson(deps: Pick<ServiceDeps, 'em' | 'clock'>, row: AttemptRow, viewer: { isManager: boolean }, loaded?: AttemptQuestion[]) {
+  const questions = loaded ?? (await attemptQuestions(deps.em, row.question_order ?? []));
+  const revealAnswers = row.status === 'graded' && row.results ? await revealsKey(deps.em, row, viewer) : false;
+  return attemptView(row, questions, revealAnswers, deps.clock.now());
+}
+
+export type AttemptJson = ReturnType<typeof attemptView>;
 
 /**
  * Attempts as their students see them (`GET /attempts/:id`), many at once: the rows in one read
@@ -201,6 +235,55 @@ export async function studentAttemptsJson(deps: Pick<ServiceDeps, 'em' | 'clock'
     if (row) result.push(await attemptJson(deps, row, { isManager: false }, inAttemptOrder(questions, row.question_order ?? [])));
   }
   return result;
+}
+
+/**
+ * The attempts a launch has just created, as their students see them (what `studentAttemptsJson`
+ * would read back): running, without answers, each in its question order. Built from what the
+ * insert returned and the quiz's questions read once, not by reading 10,000 attempts back.
+ */
+export async function launchedAttemptsJson(
+  deps: Pick<ServiceDeps, 'em' | 'clock'>,
+  launch: { quizId: string; launchId: string },
+  started: FreshLaunchAttempt[],
+  orderOf: (studentId: string) => QuestionOrder,
+): Promise<AttemptJson[]> {
+  if (started.length === 0) return [];
+  const questions = await questionRows(
+    deps.em,
+    orderOf(started[0].student_id).map((item) => item.questionId),
+  );
+  const now = deps.clock.now();
+  return started.map((fresh) =>
+    attemptView(
+      {
+        id: fresh.attempt_id,
+        quiz_id: launch.quizId,
+        enrollment_id: fresh.enrollment_id,
+        student_id: fresh.student_id,
+        attempt_number: fresh.attempt_number,
+        launch_id: launch.launchId,
+        status: 'in_progress',
+        started_at: fresh.started_at,
+        deadline: fresh.deadline,
+        overdue_handling: fresh.overdue_handling,
+        submit_until: fresh.submit_until,
+        answers: {},
+        results: null,
+        score: null,
+        max_score: null,
+        percentage: null,
+        is_passed: null,
+        auto_submitted: false,
+        submitted_at: null,
+        graded_at: null,
+        time_taken_seconds: null,
+      },
+      inAttemptOrder(questions, orderOf(fresh.student_id)),
+      false,
+      now,
+    ),
+  );
 }
 
 /** What the caller may do with an attempt: its student acts; managers read. */

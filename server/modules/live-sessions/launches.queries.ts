@@ -3,6 +3,7 @@ import type { SqlRunner } from '../../platform/db/sql.js';
 import type { RowOf } from '../../platform/db/rows.js';
 import type { LaunchAttemptResult, LaunchSummary } from '../../domain/launch-summary.js';
 import type { QuestionOrder } from '../../domain/shuffle.js';
+import type { FreshLaunchAttempt } from '../attempts/attempts.queries.js';
 import type { LaunchCounts } from './launches.schemas.js';
 
 // The launches' SQL (docs/data-access.md): creating a launch's attempts is one set-based
@@ -79,27 +80,26 @@ export async function insertLaunch(
 
 /** What creating a launch's attempts did for one student. */
 export type LaunchAttemptOutcome =
-  | { kind: 'started'; student_id: string; attempt_id: string; deadline: string; reason: null }
+  /** With what the attempt's JSON needs besides its questions (`launchedAttemptsJson`). */
+  | ({ kind: 'started'; reason: null } & FreshLaunchAttempt)
   | { kind: 'skipped'; student_id: string; attempt_id: null; deadline: null; reason: 'MAX_ATTEMPTS_REACHED' | 'ATTEMPT_IN_PROGRESS' }
   /** Eligible, but a concurrent start (or join) took the slot first. */
   | { kind: 'raced'; student_id: string; attempt_id: null; deadline: null; reason: null };
 
+/** The attempts' question orders: one for every student (nothing shuffled), or each student's own. */
+export type LaunchOrders = { shared: QuestionOrder } | { byStudent: Record<string, QuestionOrder> };
+
 /**
  * Creates the launch's attempts of `studentIds` who are students of the course (active or
  * completed) without an attempt in this launch, in ONE statement: each gets the next attempt
- * number, its question order from `orders` (student id → order), the deadline `closes_at` + its
+ * number, its question order from `orders` (one for all, or per student id), the deadline `closes_at` + its
  * extra time (`quiz_overrides`) + its offset, by the database clock, and the quiz's overdue
  * policy with its submit window. Skipped with a reason, from the same statement: a running
  * attempt of the quiz (`ATTEMPT_IN_PROGRESS`), or no attempt left (`MAX_ATTEMPTS_REACHED`, extra
  * attempts counted; an abandoned launched attempt without answers does not count). The unique indexes stay the last
  * word against a concurrent start: a row they refuse comes back `raced`.
  */
-export async function insertLaunchAttempts(
-  tx: SqlRunner,
-  launchId: string,
-  studentIds: string[],
-  orders: Record<string, QuestionOrder>,
-): Promise<LaunchAttemptOutcome[]> {
+export async function insertLaunchAttempts(tx: SqlRunner, launchId: string, studentIds: string[], orders: LaunchOrders): Promise<LaunchAttemptOutcome[]> {
   if (studentIds.length === 0) return [];
   return tx.execute<LaunchAttemptOutcome[]>(
     `WITH launch AS (
@@ -115,9 +115,8 @@ export async function insertLaunchAttempts(
                    WHEN launch.max_attempts IS NOT NULL AND stats.counted >= launch.max_attempts + coalesce(o.extra_attempts, 0) THEN 'MAX_ATTEMPTS_REACHED'
               END AS reason
          FROM launch
-         -- The ids drive the join (see insertLiveSession): never "e.student_id IN (…)".
-         JOIN (SELECT DISTINCT value::uuid AS user_id FROM jsonb_array_elements_text(?::jsonb)) online ON true
-         JOIN enrollments e ON e.student_id = online.user_id AND e.course_id = launch.course_id AND e.status IN ('active', 'completed')
+         -- The ids are one array, never rows to join (see insertLiveSession).
+         JOIN enrollments e ON e.course_id = launch.course_id AND e.status IN ('active', 'completed') AND e.student_id = ANY(?::uuid[])
          LEFT JOIN quiz_overrides o ON o.quiz_id = launch.quiz_id AND o.student_id = e.student_id
          CROSS JOIN LATERAL (
            SELECT (count(*) FILTER (WHERE NOT (a.launch_id IS NOT NULL AND a.status = 'abandoned'
@@ -137,23 +136,24 @@ export async function insertLaunchAttempts(
                                   overdue_handling, grace_period_seconds, question_order, answers)
        SELECT d.enrollment_id, launch.quiz_id, launch.id, d.last + 1, 'in_progress', now(), d.deadline,
               d.deadline + make_interval(secs => CASE WHEN launch.overdue_handling = 'graceperiod' THEN launch.grace_period_seconds ELSE 0 END),
-              launch.overdue_handling, launch.grace_period_seconds, ?::jsonb -> d.student_id::text, '{}'::jsonb
+              launch.overdue_handling, launch.grace_period_seconds, coalesce(?::jsonb, ?::jsonb -> d.student_id::text), '{}'::jsonb
          FROM decided d CROSS JOIN launch
         WHERE d.reason IS NULL
        ON CONFLICT DO NOTHING
-       RETURNING id, enrollment_id, deadline
+       RETURNING id, enrollment_id, deadline, attempt_number, started_at, submit_until, overdue_handling
      )
      -- No join of the two CTEs: PostgreSQL has no statistics for them and, estimating one row each,
      -- joined them in a nested loop (10,000 × 10,000 comparisons for a lecture). The student of an
      -- inserted attempt comes from its enrollment (an index lookup), the raced from a hashed NOT IN.
-     SELECT 'started' AS kind, e.student_id, i.id AS attempt_id, i.deadline, NULL AS reason
+     SELECT 'started' AS kind, e.student_id, i.id AS attempt_id, i.deadline, NULL AS reason,
+            i.enrollment_id, i.attempt_number, i.started_at, i.submit_until, i.overdue_handling
        FROM inserted i JOIN enrollments e ON e.id = i.enrollment_id
      UNION ALL
-     SELECT 'skipped', d.student_id, NULL, NULL, d.reason FROM decided d WHERE d.reason IS NOT NULL
+     SELECT 'skipped', d.student_id, NULL, NULL, d.reason, NULL, NULL, NULL, NULL, NULL FROM decided d WHERE d.reason IS NOT NULL
      UNION ALL
-     SELECT 'raced', d.student_id, NULL, NULL, NULL FROM decided d
+     SELECT 'raced', d.student_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM decided d
       WHERE d.reason IS NULL AND d.enrollment_id NOT IN (SELECT enrollment_id FROM inserted)`,
-    [launchId, JSON.stringify(studentIds), JSON.stringify(orders)],
+    [launchId, studentIds, 'shared' in orders ? JSON.stringify(orders.shared) : null, 'byStudent' in orders ? JSON.stringify(orders.byStudent) : null],
   );
 }
 

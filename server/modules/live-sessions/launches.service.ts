@@ -1,7 +1,7 @@
 import type { Static } from 'typebox';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { AuthUser } from '../auth/auth-user.js';
-import { buildQuestionOrder, type QuestionOrder } from '../../domain/shuffle.js';
+import { buildQuestionOrder } from '../../domain/shuffle.js';
 import { deadlineChangeError, timeLimitMs } from '../../domain/quiz-timing.js';
 import { withIdempotency, type IdempotentReply } from '../../platform/db/idempotency.js';
 import { sqlTransaction } from '../../platform/db/sql.js';
@@ -13,6 +13,8 @@ import { isManagerOf } from '../courses/courses.access.js';
 import {
   deadlinesMoved,
   finishDueLaunchBatch,
+  launchedAttemptsJson,
+  type AttemptJson,
   startAttempt,
   studentAttemptsJson,
   type GradingDeps,
@@ -38,6 +40,7 @@ import {
   type MovedAttemptRow,
   unsettledLaunches,
   type LaunchAttemptOutcome,
+  type LaunchOrders,
   type LaunchRow,
 } from './launches.queries.js';
 import type { LaunchCreatedJson, LaunchExtendedJson, LaunchJson } from './launches.schemas.js';
@@ -87,13 +90,18 @@ async function managedLaunch(deps: Pick<ServiceDeps, 'em'>, user: AuthUser, laun
   return row;
 }
 
-/** Each student's own question (and option) order, fixed now as a self-paced start fixes it. */
+/**
+ * Each student's question (and option) order, fixed now as a self-paced start fixes it: one
+ * order for everyone when the quiz shuffles nothing (a lecture's statement then carries one
+ * order, not 10,000 copies of it: about 20 MB of JSON for 10 questions), else one per student.
+ */
 function ordersFor(
   studentIds: string[],
   questions: Array<{ id: string; options: Array<{ id: string }> | null }>,
   settings: { shuffleQuestions: boolean; shuffleOptions: boolean },
-): Record<string, QuestionOrder> {
-  return Object.fromEntries(studentIds.map((id) => [id, buildQuestionOrder(questions, settings)]));
+): LaunchOrders {
+  if (!settings.shuffleQuestions && !settings.shuffleOptions) return { shared: buildQuestionOrder(questions, settings) };
+  return { byStudent: Object.fromEntries(studentIds.map((id) => [id, buildQuestionOrder(questions, settings)])) };
 }
 
 /**
@@ -103,21 +111,21 @@ function ordersFor(
  */
 async function announceStarted(
   deps: Pick<ServiceDeps, 'em' | 'clock' | 'config' | 'jobs' | 'publisher'>,
-  launch: { launchId: string; courseId: string; closesAt: string },
+  launch: { launchId: string; quizId: string; courseId: string; closesAt: string },
   started: Array<Extract<LaunchAttemptOutcome, { kind: 'started' }>>,
-) {
-  if (started.length === 0) return;
+  orders: LaunchOrders,
+): Promise<AttemptJson[]> {
+  if (started.length === 0) return [];
   const closesAt = new Date(launch.closesAt).getTime();
   await deps.jobs.scheduleDeadlines(
     started
       .filter((row) => new Date(row.deadline).getTime() > closesAt)
       .map((row) => ({ attemptId: row.attempt_id, runAt: new Date(new Date(row.deadline).getTime() + deps.config.quizGraceMs) })),
   );
-  const attempts = await studentAttemptsJson(
-    deps,
-    started.map((row) => row.attempt_id),
-  );
+  const orderOf = 'shared' in orders ? () => orders.shared : (studentId: string) => orders.byStudent[studentId] ?? [];
+  const attempts = await launchedAttemptsJson(deps, launch, started, orderOf);
   deps.publisher.launchedAttemptsStarted({ launchId: launch.launchId, courseId: launch.courseId, attempts });
+  return attempts;
 }
 
 /**
@@ -162,12 +170,14 @@ export async function launchQuiz(
   const launchId = created.launch.id;
   const closesAt = toIso(created.launch.closes_at);
   await deps.jobs.scheduleLaunchDeadline(launchId, new Date(new Date(closesAt).getTime() + deps.config.quizGraceMs));
+  // The reply's launch, read before the class's events take the event loop.
+  const launch = await launchJson(deps, (await launchRow(deps.em, launchId))!);
   deps.publisher.launchOpened({ launchId, quizId, courseId: target.course_id, closesAt });
   const started = created.outcomes.filter((row): row is Extract<LaunchAttemptOutcome, { kind: 'started' }> => row.kind === 'started');
-  await announceStarted(deps, { launchId, courseId: target.course_id, closesAt }, started);
+  await announceStarted(deps, { launchId, quizId, courseId: target.course_id, closesAt }, started, orders);
 
   return {
-    launch: await launchJson(deps, (await launchRow(deps.em, launchId))!),
+    launch,
     started: started.map((row) => ({ attemptId: row.attempt_id, studentId: row.student_id, deadline: toIso(row.deadline) })),
     skipped: created.outcomes
       .filter((row) => row.kind !== 'started')
@@ -198,8 +208,13 @@ export async function startOrJoinAttempt(deps: GradingDeps & Pick<ServiceDeps, '
   if (outcome.kind === 'skipped' && outcome.reason === 'MAX_ATTEMPTS_REACHED') throw new AppError('MAX_ATTEMPTS_REACHED', 'No attempt of this quiz is left');
   // A running attempt (self-paced, or this launch's from a concurrent join) is returned as a start would.
   if (outcome.kind !== 'started') return startOrJoinRunning(deps, user, quizId, launch.launch_id);
-  await announceStarted(deps, { launchId: launch.launch_id, courseId: launch.course_id, closesAt: launch.closes_at }, [outcome]);
-  return { created: true, attempt: (await studentAttemptsJson(deps, [outcome.attempt_id]))[0] };
+  const [attempt] = await announceStarted(
+    deps,
+    { launchId: launch.launch_id, quizId, courseId: launch.course_id, closesAt: launch.closes_at },
+    [outcome],
+    orders,
+  );
+  return { created: true, attempt: attempt };
 }
 
 async function startOrJoinRunning(deps: GradingDeps, user: AuthUser, quizId: string, launchId: string): Promise<StartedAttempt> {

@@ -23,10 +23,11 @@ const SESSION_SELECT = `SELECT s.id, s.course_id, s.started_by, s.status, s.curr
  * The course row is read `FOR SHARE`, so an unpublish that locks it waits for this start and then
  * sees the session (and an unpublish that locked first makes this insert nothing).
  *
- * The online ids are the join's driving side, never `e.student_id IN (…)`:
- * with no statistics on enrollments yet (a course filled minutes ago) PostgreSQL planned that as a
- * nested semi-join that re-read the whole list per enrollment, 10,000 × 10,000 comparisons, and
- * a lecture's start hit the statement timeout.
+ * The online ids are one array parameter, `e.student_id = ANY(?::uuid[])`: a filter PostgreSQL
+ * evaluates with a hash of the array, or index lookups, whatever it estimates. Joined as rows
+ * (`IN (SELECT … jsonb_array_elements_text(…))`, or a join to their DISTINCT), the plan depended on
+ * the statistics of a course filled minutes ago, and twice re-read the whole list per enrollment:
+ * 10,000 × 10,000 comparisons at a lecture's start (docs/data-access.md).
  */
 export async function insertLiveSession(em: EntityManager, courseId: string, startedBy: string, onlineUserIds: string[]): Promise<SessionRow | null> {
   const rows = await em.execute<SessionRow[]>(
@@ -42,12 +43,10 @@ export async function insertLiveSession(em: EntityManager, courseId: string, sta
      attendance AS (
        INSERT INTO live_session_attendance (session_id, user_id)
        SELECT s.id, e.student_id
-         FROM s
-         JOIN (SELECT DISTINCT value::uuid AS user_id FROM jsonb_array_elements_text(?::jsonb)) online ON true
-         JOIN enrollments e ON e.student_id = online.user_id AND e.course_id = s.course_id AND e.status IN ('active', 'completed')
+         FROM s JOIN enrollments e ON e.course_id = s.course_id AND e.status IN ('active', 'completed') AND e.student_id = ANY(?::uuid[])
      )
      SELECT s.*, NULL::text AS current_lesson_title FROM s`,
-    [courseId, startedBy, JSON.stringify(onlineUserIds)],
+    [courseId, startedBy, onlineUserIds],
   );
   return rows[0] ?? null;
 }

@@ -295,6 +295,45 @@ t.test('a quiz whose regrade is queued or running is not launched (409), and lau
   await ok(await launch(sessionId, owner, { quizId: quiz.id }), 201, LaunchCreatedJson);
 });
 
+t.test("question orders: the quiz's own for everyone when it shuffles nothing, each student's own when it shuffles", async (t) => {
+  const pupils = await students(16);
+  /** Each started attempt's order, from its quiz:started: question ids and, per question, option ids. */
+  async function ordersOfLaunch(settings: Record<string, unknown>) {
+    const { course } = await courseWithLessons(app, owner, pupils);
+    const sessionId = await liveSession(app, course.id, owner);
+    const sockets = await online(course.id, pupils);
+    const { quiz, tf, mc } = await publishedQuiz(app, owner, course.id, { timeLimitSeconds: 60, ...settings });
+    const heard = sockets.map((socket) => nextEvent(socket, 'quiz:started', (p) => p.quizId === quiz.id));
+    const created = await ok(await launch(sessionId, owner, { quizId: quiz.id }), 201, LaunchCreatedJson);
+    t.equal(created.started.length, pupils.length);
+    const orders = (await Promise.all(heard)).map((payload) =>
+      JSON.stringify(payload.attempt!.questions.map((q: { id: string; options?: Array<{ id: string }> | null }) => [q.id, (q.options ?? []).map((o) => o.id)])),
+    );
+    await ok(await call(app, 'POST', `/api/launches/${created.launch.id}/close`, owner), 200, LaunchJson);
+    return {
+      orders,
+      quizOrder: JSON.stringify([
+        [tf.id, []],
+        [mc.id, ['where', 'order']],
+      ]),
+      tf,
+      mc,
+    };
+  }
+
+  const plain = await ordersOfLaunch({});
+  t.same(new Set(plain.orders), new Set([plain.quizOrder]), "nothing shuffled: every student has the quiz's order");
+
+  const shuffled = await ordersOfLaunch({ shuffleQuestions: true, shuffleOptions: true });
+  for (const order of shuffled.orders) {
+    const questions: Array<[string, string[]]> = JSON.parse(order);
+    t.same(questions.map(([id]) => id).sort(), [shuffled.tf.id, shuffled.mc.id].sort(), 'each order holds every question once');
+    t.same(questions.find(([id]) => id === shuffled.mc.id)![1].sort(), ['order', 'where'], 'and every option once');
+  }
+  // 2 questions of which one has 2 options: 4 orders; 16 students on one of them by chance: 4 × 4^-16.
+  t.ok(new Set(shuffled.orders).size > 1, 'students have orders of their own');
+});
+
 t.test('a late starter under 15 s of window left: 409 QUIZ_TIME_EXPIRED', async (t) => {
   const pupil = await createUser(app, 'student');
   const { course } = await courseWithLessons(app, owner, [pupil]);
