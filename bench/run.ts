@@ -22,9 +22,10 @@ const smoke = process.argv.includes('--smoke');
 /**
  * Alternated pairs per scenario: a full run measures at least 3 (the figures are their medians).
  * A smoke run only checks that every scenario still runs, which one pair does in a third of the
- * time (the suite runs the smoke runs).
+ * time (the suite runs the smoke runs). `BENCH_PAIRS` overrides it for a profile (one pair is
+ * no figure to report).
  */
-const PAIRS = smoke ? 1 : 3;
+const PAIRS = Number(process.env.BENCH_PAIRS) || (smoke ? 1 : 3);
 if (smoke) process.env.BENCH_PIN = 'off';
 const only = process.argv
   .find((arg) => arg.startsWith('--only='))
