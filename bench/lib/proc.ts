@@ -21,13 +21,19 @@ export interface Child {
 }
 
 /**
- * Starts `node --import tsx bench/<script>` with an IPC channel, pinned to `core` through
+ * The V8 flags `npm start` and `npm run worker` run with (package.json), given to every benchmark
+ * process, ours and the baselines alike, so both sides run on the same runtime settings.
+ */
+export const NODE_FLAGS = ['--max-semi-space-size=32'];
+
+/**
+ * Starts `node --import tsx bench/<script>` (with `NODE_FLAGS`) with an IPC channel, pinned to `core` through
  * `taskset` where it exists (the IPC fd survives taskset's exec), silently unpinned otherwise
  * (and with `'all'`).
  */
 export function startChild(script: string, core: Core, env: Record<string, string> = {}, args: string[] = []): Child {
   const file = fileURLToPath(new URL(`../${script}`, import.meta.url));
-  const nodeArgs = ['--import', 'tsx', file, ...args];
+  const nodeArgs = [...NODE_FLAGS, '--import', 'tsx', file, ...args];
   const [command, argv] = pinning() && core !== 'all' ? ['taskset', ['-c', String(core), process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
   const proc = spawn(command, argv as string[], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...env } });
   const queue: Array<Record<string, unknown>> = [];
