@@ -42,18 +42,6 @@ export type AttemptRow = Omit<RowOf<IQuizAttempt, 'score' | 'maxScore' | 'percen
   key_version: RowOf<IQuiz>['key_version'];
 };
 
-/** An attempt a launch has just created, as its insert returned it. */
-export interface FreshLaunchAttempt {
-  attempt_id: string;
-  enrollment_id: string;
-  student_id: string;
-  attempt_number: number;
-  started_at: string;
-  deadline: string;
-  submit_until: string | null;
-  overdue_handling: AttemptRow['overdue_handling'];
-}
-
 /** A question as grading and the attempt JSON read it. */
 export type QuestionRow = Pick<RowOf<IQuizQuestion>, 'id' | 'question_text' | 'question_type' | 'points' | 'correct_answer' | 'explanation'> & {
   options: ChoiceOption[] | null;

@@ -36,7 +36,6 @@ import {
   saveAnswerRow,
   writeGrade,
   type AttemptRow,
-  type FreshLaunchAttempt,
   type QuestionRow,
   type StoredResults,
 } from './attempts.queries.js';
@@ -235,6 +234,18 @@ export async function studentAttemptsJson(deps: Pick<ServiceDeps, 'em' | 'clock'
     if (row) result.push(await attemptJson(deps, row, { isManager: false }, inAttemptOrder(questions, row.question_order ?? [])));
   }
   return result;
+}
+
+/** An attempt a launch has just created, as its insert returned it. */
+export interface FreshLaunchAttempt {
+  attempt_id: string;
+  enrollment_id: string;
+  student_id: string;
+  attempt_number: number;
+  started_at: string;
+  deadline: string;
+  submit_until: string | null;
+  overdue_handling: AttemptRow['overdue_handling'];
 }
 
 /**

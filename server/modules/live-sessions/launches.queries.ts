@@ -1,9 +1,8 @@
-import type { IQuiz, IQuizLaunch } from '../../../entities/index.js';
+import type { IQuiz, IQuizAttempt, IQuizLaunch } from '../../../entities/index.js';
 import type { SqlRunner } from '../../platform/db/sql.js';
 import type { RowOf } from '../../platform/db/rows.js';
 import type { LaunchAttemptResult, LaunchSummary } from '../../domain/launch-summary.js';
 import type { QuestionOrder } from '../../domain/shuffle.js';
-import type { FreshLaunchAttempt } from '../attempts/attempts.queries.js';
 import type { LaunchCounts } from './launches.schemas.js';
 
 // The launches' SQL (docs/data-access.md): creating a launch's attempts is one set-based
@@ -80,8 +79,19 @@ export async function insertLaunch(
 
 /** What creating a launch's attempts did for one student. */
 export type LaunchAttemptOutcome =
-  /** With what the attempt's JSON needs besides its questions (`launchedAttemptsJson`). */
-  | ({ kind: 'started'; reason: null } & FreshLaunchAttempt)
+  /** With what the attempt's JSON needs besides its questions (the attempts service's `launchedAttemptsJson`). */
+  | {
+      kind: 'started';
+      reason: null;
+      student_id: string;
+      attempt_id: string;
+      deadline: string;
+      enrollment_id: string;
+      attempt_number: number;
+      started_at: string;
+      submit_until: string | null;
+      overdue_handling: RowOf<IQuizAttempt>['overdue_handling'];
+    }
   | { kind: 'skipped'; student_id: string; attempt_id: null; deadline: null; reason: 'MAX_ATTEMPTS_REACHED' | 'ATTEMPT_IN_PROGRESS' }
   /** Eligible, but a concurrent start (or join) took the slot first. */
   | { kind: 'raced'; student_id: string; attempt_id: null; deadline: null; reason: null };
