@@ -231,22 +231,24 @@ const SUBMIT_UNTIL = (deadline: string) =>
 
 /**
  * Ends the launch's window now (database clock): `closes_at` and every running attempt's
- * deadline (with its submit window) become now, never later than they were. Returns the attempts
- * whose deadline moved.
+ * deadline (with its submit window) become now, never later than they were. Returns the new
+ * close (null when the window had already ended) and the attempts whose deadline moved.
  */
-export async function closeLaunchWindow(tx: SqlRunner, launchId: string): Promise<MovedAttemptRow[]> {
-  await tx.execute(
+export async function closeLaunchWindow(tx: SqlRunner, launchId: string): Promise<{ closes_at: string | null; moved: MovedAttemptRow[] }> {
+  const [closed] = await tx.execute<Array<{ closes_at: string }>>(
     `UPDATE quiz_launches SET closes_at = greatest(now(), opens_at + interval '1 millisecond')
-      WHERE id = ? AND closed_at IS NULL AND closes_at > now()`,
+      WHERE id = ? AND closed_at IS NULL AND closes_at > now()
+      RETURNING closes_at`,
     [launchId],
   );
-  return tx.execute<MovedAttemptRow[]>(
+  const moved = await tx.execute<MovedAttemptRow[]>(
     `UPDATE quiz_attempts a SET deadline = now(), submit_until = ${SUBMIT_UNTIL('now()')}
        FROM enrollments e
       WHERE a.launch_id = ? AND a.status = 'in_progress' AND a.deadline > now() AND e.id = a.enrollment_id
       ${MOVED_RETURNING}`,
     [launchId],
   );
+  return { closes_at: closed?.closes_at ?? null, moved };
 }
 
 /**

@@ -237,13 +237,16 @@ function deadlineChanged(row: MovedAttemptRow): DeadlineChanged {
 /**
  * Ends a launch's window now: `closesAt` and every running attempt's deadline become now
  * (database clock), the room hears `session:quiz-closed` and each student
- * `quiz:deadline-changed`. The launch's job, moved to now + grace, then finishes every attempt by
- * its overdue policy (answers in flight within the network grace still count, and a
+ * `quiz:deadline-changed`. The launch's job, moved to the new close + grace, then finishes every
+ * attempt by its overdue policy (answers in flight within the network grace still count, and a
  * `graceperiod` quiz still takes submits for its grace), and the last finish settles the launch.
+ * The grace counts from the close the database wrote, as the job's own check does, not from when
+ * the write committed: at 10,000 attempts the write takes most of a second.
  */
 async function endLaunchWindow(deps: GradingDeps, launchId: string, courseId: string): Promise<void> {
-  const moved = await sqlTransaction(deps.em, (tx) => closeLaunchWindow(tx, launchId));
-  await deps.jobs.scheduleLaunchDeadline(launchId, new Date(deps.clock.now().getTime() + deps.config.quizGraceMs));
+  const { closes_at: closedAt, moved } = await sqlTransaction(deps.em, (tx) => closeLaunchWindow(tx, launchId));
+  const closedAtMs = closedAt ? new Date(closedAt).getTime() : deps.clock.now().getTime();
+  await deps.jobs.scheduleLaunchDeadline(launchId, new Date(closedAtMs + deps.config.quizGraceMs));
   await deps.publisher.launchWindowEnded({ launchId, courseId });
   if (moved.length > 0) deps.publisher.deadlinesChanged(moved.map(deadlineChanged));
   // Nothing was running: the launch settles at once.

@@ -3,7 +3,7 @@ import { buildTestApp } from '../../helpers/app.js';
 import { createUser, type TestUser } from '../../helpers/users.js';
 import { asAuth, publishedQuiz, serviceDeps } from '../../helpers/quizzes.js';
 import { finishDueLaunchBatch } from '../../../server/modules/attempts/attempts.service.js';
-import { finishLaunchWindow, launchQuiz } from '../../../server/modules/live-sessions/launches.service.js';
+import { closeLaunch, finishLaunchWindow, launchQuiz } from '../../../server/modules/live-sessions/launches.service.js';
 import { liveSession, launchAttemptStatuses } from './launch-fixtures.js';
 
 // A launch's close finishes its attempts in set-based batches (`finishDueLaunchBatch`): each
@@ -171,4 +171,27 @@ t.test('a failure in the middle of a batch leaves nothing of it done; the next r
   t.equal(await completedLessonsOf(lesson.id), 6);
   t.equal(jobs.certificates.length, 6);
   t.equal(publisher.calls.attemptsFinished.flatMap((batch) => batch.graded).length, 6, 'announced once, by the run that committed');
+});
+
+t.test("a close's job is due at the close the database wrote plus the grace, whatever the app's clock", async (t) => {
+  const pupils = await students(3);
+  const { course, quiz } = await publishedQuiz(app, owner, pupils);
+  const sessionId = await liveSession(app, course.id, owner);
+  // The app's clock a minute ahead of the database's: the grace must count from the close itself.
+  const { deps, jobs } = serviceDeps(app, 60_000);
+  const online = { online: () => Promise.resolve(pupils.map((p) => p.id)) };
+  const created = await launchQuiz({ ...deps, presence: online }, asAuth(owner), sessionId, { quizId: quiz.id, durationSeconds: 600 });
+  jobs.launches.length = 0;
+  const closed = await closeLaunch(deps, asAuth(owner), created.launch.id);
+  const [row] = await db.execute<Array<{ closes_at: string; at_close: boolean }>>(
+    `SELECT l.closes_at, bool_and(a.deadline = l.closes_at) AS at_close FROM quiz_launches l JOIN quiz_attempts a ON a.launch_id = l.id WHERE l.id = ? GROUP BY l.closes_at`,
+    [created.launch.id],
+  );
+  t.equal(row!.at_close, true, "every attempt's deadline is the close");
+  const closesAtMs = new Date(row!.closes_at).getTime();
+  t.equal(Date.parse(closed.closesAt), closesAtMs);
+  t.same(
+    jobs.launches.map((job) => ({ launchId: job.launchId, runAt: job.runAt.getTime() })),
+    [{ launchId: created.launch.id, runAt: closesAtMs + deps.config.quizGraceMs }],
+  );
 });
