@@ -260,10 +260,7 @@ export async function launchedAttemptsJson(
   orderOf: (studentId: string) => QuestionOrder,
 ): Promise<AttemptJson[]> {
   if (started.length === 0) return [];
-  const questions = await questionRows(
-    deps.em,
-    orderOf(started[0].student_id).map((item) => item.questionId),
-  );
+  const questions = await quizQuestionRows(deps.em, launch.quizId);
   const now = deps.clock.now();
   return started.map((fresh) =>
     attemptView(

@@ -214,7 +214,7 @@ export async function startOrJoinAttempt(deps: GradingDeps & Pick<ServiceDeps, '
     [outcome],
     orders,
   );
-  return { created: true, attempt: attempt };
+  return { created: true, attempt };
 }
 
 async function startOrJoinRunning(deps: GradingDeps, user: AuthUser, quizId: string, launchId: string): Promise<StartedAttempt> {
