@@ -23,9 +23,25 @@ export function createAdapterRedis(config: RedisConfig & Pick<Config, 'redisPref
     // adapter closed, and never while no Sentinel answers (ioredis then holds the command while it
     // keeps asking them). It ends with the connection it was made from instead.
     redis.once('end', () => child.disconnect());
-    return child;
+    return disconnectOnce(child);
   };
   return redis;
+}
+
+/**
+ * Makes `disconnect()` of an ended connection a no-op. ioredis's `disconnect()` always arms a
+ * timer (`disconnectTimeout`, 2 s) that destroys the socket unless it closes first; on a
+ * connection already closed it never closes again, so the timer runs out and holds the process
+ * 2 s after everything else is closed. The adapter's reader gets two disconnects at shutdown:
+ * ours (above) and the adapter's own when its XREAD then fails.
+ */
+export function disconnectOnce(client: Redis): Redis {
+  const disconnect = client.disconnect.bind(client);
+  client.disconnect = (reconnect?: boolean) => {
+    if (!reconnect && client.status === 'end') return;
+    disconnect(reconnect);
+  };
+  return client;
 }
 
 /**

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import type { Redis } from 'ioredis';
 import { Server, Socket } from 'socket.io';
 import { MessageType } from 'socket.io-adapter';
 import { PacketType } from 'socket.io-parser';
@@ -61,4 +62,33 @@ t.test('the private members it uses exist', async (t) => {
   const adapter = io.of('/').adapter as unknown as Record<string, unknown>;
   t.type(adapter.uid, 'string', 'adapter.uid');
   for (const member of ['broadcast', 'disconnectSockets', 'onMessage', 'restoreSession']) t.type(adapter[member], 'function', `adapter.${member}`);
+});
+
+t.test('closing the adapter and its connection leaves no timer behind: the process can exit at once', async (t) => {
+  const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const config = { redisUrl, redisSentinel: null, redisPrefix: `test-internals-close-${process.pid}`, socketStreamMaxLen: 1000 };
+  t.teardown(() => clearRedisPrefix(config, config.redisPrefix));
+  const io: RealtimeServer = new Server();
+  const redis = createAdapterRedis(config, 'test');
+  redis.on('error', () => undefined);
+  // The adapter's blocking reader, duplicated from our connection.
+  const duplicate = redis.duplicate.bind(redis);
+  let reader: Redis | undefined;
+  redis.duplicate = (override) => (reader = duplicate(override));
+  useStreamsAdapter(io, redis, config);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.ok(reader, 'the adapter reads through a duplicate');
+  const timers = () => process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length;
+  const before = timers();
+
+  const readerEnded = new Promise((resolve) => reader!.once('end', resolve));
+  await io.of('/').adapter.close();
+  await closeRedis(redis);
+  await readerEnded;
+  // The adapter's loop sees its XREAD fail and disconnects the reader a second time.
+  await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  t.equal(reader!.status, 'end');
+  // ioredis arms a 2 s timer on every disconnect(); on a socket already closed nothing clears it.
+  t.ok(timers() <= before, `no timer is left armed (${timers()} now, ${before} before closing)`);
 });
