@@ -229,6 +229,64 @@ export async function upsertLessonProgress(
   return { row: current ?? null, replayed: true };
 }
 
+/**
+ * `upsertLessonProgress` without a client key, and `readEnrollmentCounts` of the enrollment as
+ * that write leaves it, in ONE statement (one round trip instead of two on the path of every
+ * progress write and every quiz that completes its lesson). The statement's snapshot does not see
+ * its own write, so the counts take every other lesson from the snapshot and this lesson from the
+ * row the write returned. Like any read of the counts, they are only as fresh as the snapshot: the
+ * enrollment's version (`xmin`) read here is what the conditional write checks. Null when the
+ * enrollment is gone (the insert then fails on its foreign key first).
+ */
+export async function upsertLessonProgressCounted(
+  db: SqlRunner,
+  enrollmentId: string,
+  lessonId: string,
+  write: LessonProgressWrite,
+): Promise<{ row: LessonProgressRow; counts: EnrollmentCountsRow } | null> {
+  const [result] = await db.execute<Array<EnrollmentCountsRow & ProgressColumnsAs>>(
+    `WITH up AS (
+       INSERT INTO lesson_progress (enrollment_id, lesson_id, status, started_at, completed_at, time_spent_seconds, completion_percentage)
+       SELECT ?::uuid, ?::uuid, ?::text,
+              CASE WHEN ?::text <> 'not_started' THEN now() END,
+              CASE WHEN ?::text = 'completed' THEN now() END,
+              ?::int, ?::numeric
+       ${MERGE_PROGRESS}
+       RETURNING ${PROGRESS_COLUMNS}
+     )
+     SELECT ${ENROLLMENT_COLUMNS_OF_E}, e.xmin::text AS version,
+            up.lesson_id AS lp_lesson_id, up.status AS lp_status, up.completion_percentage AS lp_completion_percentage,
+            up.time_spent_seconds AS lp_time_spent_seconds, up.started_at AS lp_started_at, up.completed_at AS lp_completed_at,
+            up.updated_at AS lp_updated_at,
+            (SELECT count(*)::int FROM lessons WHERE course_id = e.course_id) AS total,
+            (SELECT count(*)::int FROM lesson_progress lp JOIN lessons l ON l.id = lp.lesson_id
+              WHERE lp.enrollment_id = e.id AND l.course_id = e.course_id AND lp.status = 'completed' AND lp.lesson_id <> up.lesson_id)
+            + (CASE WHEN up.status = 'completed' AND EXISTS (SELECT 1 FROM lessons l WHERE l.id = up.lesson_id AND l.course_id = e.course_id)
+                    THEN 1 ELSE 0 END) AS completed,
+            (SELECT coalesce(sum(time_spent_seconds), 0)::int FROM lesson_progress WHERE enrollment_id = e.id AND lesson_id <> up.lesson_id)
+            + up.time_spent_seconds AS time
+       FROM up JOIN enrollments e ON e.id = ?`,
+    [enrollmentId, lessonId, write.status, write.status, write.status, write.timeSpentSecondsDelta, write.completionPercentage, enrollmentId],
+  );
+  if (!result) return null;
+  const { lp_lesson_id, lp_status, lp_completion_percentage, lp_time_spent_seconds, lp_started_at, lp_completed_at, lp_updated_at, ...counts } = result;
+  return {
+    row: {
+      lesson_id: lp_lesson_id,
+      status: lp_status,
+      completion_percentage: lp_completion_percentage,
+      time_spent_seconds: lp_time_spent_seconds,
+      started_at: lp_started_at,
+      completed_at: lp_completed_at,
+      updated_at: lp_updated_at,
+    },
+    counts,
+  };
+}
+
+/** `LessonProgressRow`'s columns as `upsertLessonProgressCounted` names them beside the enrollment's. */
+type ProgressColumnsAs = { [K in keyof LessonProgressRow as `lp_${K & string}`]: LessonProgressRow[K] };
+
 /** A lesson with what recording progress on it needs: its course's state and the caller's enrollment. */
 export type LessonContextRow = {
   lesson_id: string;

@@ -27,7 +27,9 @@ import {
   writeEnrollmentsProgress,
   completeLessonForEnrollments,
   upsertLessonProgress,
+  upsertLessonProgressCounted,
   writeEnrollmentProgress,
+  type EnrollmentCountsRow,
   type EnrollmentProgressRow,
   type LessonProgressRow,
 } from './progress.queries.js';
@@ -78,11 +80,18 @@ export async function recalculateEnrollment(
   deps: RecalculationDeps,
   enrollmentId: string,
   optimisticTries = OPTIMISTIC_TRIES,
+  firstRead?: EnrollmentCountsRow,
 ): Promise<EnrollmentRecalculation | null> {
   const { em } = deps;
+  // `firstRead`: the counts a caller has read already (with its write): the first try uses them.
+  let read = firstRead;
   const result = await retryThenLock(
     optimisticTries,
-    () => recalculate(em, enrollmentId),
+    () => {
+      const counts = read;
+      read = undefined;
+      return recalculate(em, enrollmentId, false, counts);
+    },
     // Under the lock the row cannot change in between, so the write lands: never undefined.
     () => sqlTransaction(em, (tx) => recalculate(tx, enrollmentId, true)) as Promise<EnrollmentRecalculation | null>,
   );
@@ -226,9 +235,14 @@ export async function lessonsCompletedForMany(deps: RecalculationDeps & Pick<Ser
  * write. Undefined when the row changed in between. `locked`: inside a transaction, lock the row
  * first and count after (a statement that waited for the lock would count from its older snapshot).
  */
-async function recalculate(db: SqlRunner, enrollmentId: string, locked = false): Promise<EnrollmentRecalculation | null | undefined> {
+async function recalculate(
+  db: SqlRunner,
+  enrollmentId: string,
+  locked = false,
+  counts?: EnrollmentCountsRow,
+): Promise<EnrollmentRecalculation | null | undefined> {
   if (locked) await lockEnrollment(db, enrollmentId);
-  const current = await readEnrollmentCounts(db, enrollmentId);
+  const current = counts ?? (await readEnrollmentCounts(db, enrollmentId));
   if (!current) return null;
   const next = calculateEnrollmentProgress(
     { status: current.status, completedAt: current.completed_at ? new Date(current.completed_at) : null },
@@ -360,8 +374,18 @@ async function applyProgress(
   write: LessonProgressWrite,
   clientKey?: string,
 ): Promise<LessonProgressResult> {
-  const { row } = await upsertLessonProgress(deps.em, enrollmentId, lesson.id, write, clientKey);
-  const recalculation = await recalculateEnrollment(deps, enrollmentId);
+  let recalculation: EnrollmentRecalculation | null;
+  let row: LessonProgressRow | null;
+  if (clientKey === undefined) {
+    // The write and the enrollment's counts in one statement; the recalculation starts from them.
+    const counted = await upsertLessonProgressCounted(deps.em, enrollmentId, lesson.id, write);
+    if (!counted) throw notFound('Enrollment');
+    row = counted.row;
+    recalculation = await recalculateEnrollment(deps, enrollmentId, OPTIMISTIC_TRIES, counted.counts);
+  } else {
+    row = (await upsertLessonProgress(deps.em, enrollmentId, lesson.id, write, clientKey)).row;
+    recalculation = await recalculateEnrollment(deps, enrollmentId);
+  }
   if (!recalculation) throw notFound('Enrollment');
   return {
     lessonProgress: lessonProgressJson(lesson, row),

@@ -62,6 +62,53 @@ t.test('completion never decreases, completed is sticky, time only adds; each wr
   t.same(publisher.calls.lessonProgressRecorded[3], after, 'with what the caller got back');
 });
 
+t.test('a write returns the counts with itself in them: first write, rewrite, other lessons, a lesson of another course', async (t) => {
+  const { courseId, lessonIds } = await courseWithLessons(3);
+  const other = await courseWithLessons(1);
+  const { student, enrollmentId } = await enrolled(courseId);
+  const { deps } = depsWith();
+  const em = app.orm.em.fork();
+  const stored = async () =>
+    (
+      await em.execute<Array<{ completed_lessons_count: number; total_time_spent_seconds: number }>>(
+        'SELECT completed_lessons_count, total_time_spent_seconds FROM enrollments WHERE id = ?',
+        [enrollmentId],
+      )
+    )[0];
+  const a = await recordLessonProgress(deps, auth(student), lessonIds[0]!, { status: 'completed', timeSpentSecondsDelta: 10 });
+  t.match(a.enrollment, { completedLessonsCount: 1, totalLessonsCount: 3, totalTimeSpentSeconds: 10 }, 'the first write of a lesson counts');
+  const again = await recordLessonProgress(deps, auth(student), lessonIds[0]!, { status: 'completed', timeSpentSecondsDelta: 5 });
+  t.match(again.enrollment, { completedLessonsCount: 1, totalTimeSpentSeconds: 15 }, 'a rewrite of a completed lesson counts it once, its time once');
+  const b = await recordLessonProgress(deps, auth(student), lessonIds[1]!, { completionPercentage: 50, timeSpentSecondsDelta: 7 });
+  t.match(b.enrollment, { completedLessonsCount: 1, totalTimeSpentSeconds: 22 }, 'an unfinished lesson adds its time, not a completion');
+  t.match(await stored(), { completed_lessons_count: 1, total_time_spent_seconds: 22 }, 'as stored');
+  // A quiz path could name a lesson of another course (it never should): it is not counted.
+  await em.execute(`INSERT INTO enrollments (course_id, student_id, status) VALUES (?, ?, 'active') ON CONFLICT DO NOTHING`, [other.courseId, student.id]);
+  const foreign = await completeLessonByQuiz(deps, enrollmentId, other.lessonIds[0]!);
+  t.match(foreign.enrollment, { completedLessonsCount: 1, totalLessonsCount: 3 }, "another course's lesson is not one of this course's");
+});
+
+t.test('lessons completed at once by one student: every completion counted, the course completed once', async (t) => {
+  for (let round = 0; round < 3; round++) {
+    const { courseId, lessonIds } = await courseWithLessons(8);
+    const { student, enrollmentId } = await enrolled(courseId);
+    const jobs = fakeJobs();
+    const results = await Promise.all(
+      lessonIds.map((lessonId) => recordLessonProgress(depsWith(jobs).deps, auth(student), lessonId, { status: 'completed', timeSpentSecondsDelta: 3 })),
+    );
+    t.equal(results.filter((result) => result.justCompleted).length, 1, `round ${round}: one write completed the course`);
+    const [row] = await app.orm.em
+      .fork()
+      .execute<Array<{ completed_lessons_count: number; total_time_spent_seconds: number; status: string; progress_percentage: string }>>(
+        'SELECT completed_lessons_count, total_time_spent_seconds, status, progress_percentage FROM enrollments WHERE id = ?',
+        [enrollmentId],
+      );
+    t.match(row, { completed_lessons_count: 8, total_time_spent_seconds: 24, status: 'completed' }, `round ${round}: the stored counts`);
+    t.equal(Number(row!.progress_percentage), 100);
+    t.same(jobs.calls.issueCertificate, [enrollmentId], `round ${round}: one certificate job`);
+  }
+});
+
 t.test('a clientKey applied twice adds its time once', async (t) => {
   const { courseId, lessonIds } = await courseWithLessons(1);
   const { student } = await enrolled(courseId);
