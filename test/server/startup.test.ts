@@ -27,16 +27,23 @@ async function runToExit(spawned: Spawned): Promise<{ code: number | null; lines
 
 t.test('without PostgreSQL, `npm start` and `npm run worker` print one line saying what to do, and exit 69', async (t) => {
   const port = await freePort();
-  for (const entry of ['server/main.ts', 'workers/main.ts']) {
-    const { code, lines } = await runToExit(
-      spawnEntry(entry, {
-        ...env,
-        DATABASE_URL: `postgresql://postgres:secret@127.0.0.1:${port}/classroom`,
-        LOG_LEVEL: 'info',
-        HOST: '127.0.0.1',
-        PORT: String(await freePort()),
-      }),
-    );
+  const entries = ['server/main.ts', 'workers/main.ts'];
+  // Both at once: each spends most of its time loading.
+  const runs = await Promise.all(
+    entries.map(async (entry) =>
+      runToExit(
+        spawnEntry(entry, {
+          ...env,
+          DATABASE_URL: `postgresql://postgres:secret@127.0.0.1:${port}/classroom`,
+          LOG_LEVEL: 'info',
+          HOST: '127.0.0.1',
+          PORT: String(await freePort()),
+        }),
+      ),
+    ),
+  );
+  for (const [i, entry] of entries.entries()) {
+    const { code, lines } = runs[i]!;
     t.equal(code, 69, `${entry}: EX_UNAVAILABLE`);
     t.equal(lines.length, 1, `${entry}: one line\n${lines.join('\n')}`);
     t.match(lines[0], /PostgreSQL/);
@@ -50,10 +57,14 @@ t.test('without PostgreSQL, `npm start` and `npm run worker` print one line sayi
 
 t.test('without Redis, `npm start` and `npm run worker` print one line saying what to do, and exit 69', async (t) => {
   const port = await freePort();
-  for (const entry of ['server/main.ts', 'workers/main.ts']) {
-    const { code, lines } = await runToExit(
-      spawnEntry(entry, { ...env, REDIS_URL: `redis://127.0.0.1:${port}`, LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: String(await freePort()) }),
-    );
+  const entries = ['server/main.ts', 'workers/main.ts'];
+  const runs = await Promise.all(
+    entries.map(async (entry) =>
+      runToExit(spawnEntry(entry, { ...env, REDIS_URL: `redis://127.0.0.1:${port}`, LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: String(await freePort()) })),
+    ),
+  );
+  for (const [i, entry] of entries.entries()) {
+    const { code, lines } = runs[i]!;
     t.equal(code, 69, `${entry}: EX_UNAVAILABLE`);
     t.equal(lines.length, 1, `${entry}: one line\n${lines.join('\n')}`);
     t.match(lines[0], /Redis/);
