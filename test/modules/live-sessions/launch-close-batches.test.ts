@@ -136,6 +136,42 @@ t.test('two finishers at once: every attempt finished and announced exactly once
   t.same(await launchAttemptStatuses(app, launchId), { graded: 10 });
 });
 
+t.test("a close runs two batches at once: one batch's events go out while the next is written", async (t) => {
+  const pupils = await students(12);
+  const { launchId, deps, publisher } = await dueLaunch(
+    pupils,
+    pupils.map(() => 'pass' as const),
+  );
+  // The first batch to announce waits (up to 5 s) for another batch to announce meanwhile.
+  let release: (() => void) | null = null;
+  let overlapped = false;
+  const announce = publisher.attemptsFinished.bind(publisher);
+  publisher.attemptsFinished = async (finished) => {
+    await announce(finished);
+    if (release) {
+      overlapped = true;
+      release();
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      release = resolve;
+      setTimeout(resolve, 5000);
+    });
+    release = null;
+  };
+  const outcome = await finishLaunchWindow(deps, launchId, 3);
+  t.ok(overlapped, 'a second batch was finished while the first was being announced');
+  t.match(outcome, { finished: 12, settled: true });
+  const announced = publisher.calls.attemptsFinished.flatMap((batch) => batch.graded.map((event) => event.attemptId));
+  t.equal(announced.length, 12);
+  t.equal(new Set(announced).size, 12, 'each attempt once');
+  t.ok(
+    publisher.calls.attemptsFinished.every((batch) => batch.graded.length <= 3),
+    'in batches of 3',
+  );
+  t.same(await launchAttemptStatuses(app, launchId), { graded: 12 });
+});
+
 t.test('a failure in the middle of a batch leaves nothing of it done; the next run finishes it', async (t) => {
   const pupils = await students(6);
   const { course, lesson, launchId, deps, publisher, jobs } = await dueLaunch(
