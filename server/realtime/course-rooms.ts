@@ -10,6 +10,8 @@ export interface CourseRooms {
   isManager: boolean;
   /** `course:<id>`, plus `course:<id>:instructors` for the owner and admins. */
   rooms: string[];
+  /** The course's live session as read with the access, if one runs. */
+  liveSessionId: string | null;
 }
 
 /**
@@ -28,8 +30,9 @@ export async function authorizeCourseRooms(em: EntityManager, userId: string, co
     { instructorId: row.instructor_id!, isPublished: !!row.is_published },
     row.enrollment_status ?? null,
   );
-  if (isManager) return { courseId, isManager, rooms: [rooms.course(courseId), rooms.instructors(courseId)] };
-  if (isEnrollee) return { courseId, isManager, rooms: [rooms.course(courseId)] };
+  const liveSessionId = row.live_session_id;
+  if (isManager) return { courseId, isManager, rooms: [rooms.course(courseId), rooms.instructors(courseId)], liveSessionId };
+  if (isEnrollee) return { courseId, isManager, rooms: [rooms.course(courseId)], liveSessionId };
   throw forbidden('Only enrolled students, the course owner and admins join this course');
 }
 

@@ -88,11 +88,14 @@ export interface CourseRoomAccessRow {
   instructor_id: string | null;
   is_published: boolean | null;
   enrollment_status: EnrollmentStatus | null;
+  /** The course's live session, if one runs (a join during it is attendance). */
+  live_session_id: string | null;
 }
 
 export async function courseRoomAccess(em: EntityManager, userId: string, courseId: string): Promise<CourseRoomAccessRow | null> {
   const [row] = await em.execute<CourseRoomAccessRow[]>(
-    `SELECT u.is_active, u.role, c.id AS course_id, c.instructor_id, c.is_published, e.status AS enrollment_status
+    `SELECT u.is_active, u.role, c.id AS course_id, c.instructor_id, c.is_published, e.status AS enrollment_status,
+            (SELECT ls.id FROM live_sessions ls WHERE ls.course_id = c.id AND ls.status = 'live') AS live_session_id
        FROM users u
        LEFT JOIN courses c ON c.id = ?
        LEFT JOIN enrollments e ON e.course_id = c.id AND e.student_id = u.id

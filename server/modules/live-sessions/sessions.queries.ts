@@ -200,14 +200,14 @@ export async function idleSessionIds(em: EntityManager, idleMs: number, limit: n
 }
 
 /**
- * Records that a user is in the course's room during its live session, if it has one: one
- * statement, which finds no row (and writes nothing) when the course has no live session.
+ * Records that a user is in the course's room during its live session `sessionId`: one
+ * statement, which finds no row (and writes nothing) once the session has ended.
  */
-export async function touchAttendance(em: EntityManager, courseId: string, userId: string): Promise<void> {
+export async function touchAttendance(em: EntityManager, sessionId: string, userId: string): Promise<void> {
   await em.execute(
     `INSERT INTO live_session_attendance (session_id, user_id)
-     SELECT id, ? FROM live_sessions WHERE course_id = ? AND status = 'live'
+     SELECT id, ? FROM live_sessions WHERE id = ? AND status = 'live'
      ON CONFLICT (session_id, user_id) DO UPDATE SET last_seen_at = now()`,
-    [userId, courseId],
+    [userId, sessionId],
   );
 }

@@ -214,14 +214,14 @@ export async function endIdleLiveSessions(deps: GradingDeps): Promise<number> {
 }
 
 /**
- * A student entered the course's room: attending its live session, if one is on (one statement,
- * which writes nothing without a live session). Never throws: a failure is logged, and the join
- * it accompanies goes on.
+ * A student entered the room of a course whose live session `sessionId` the join's access read
+ * found running: it attends the session (one statement, which writes nothing if the session has
+ * ended since). Never throws: a failure is logged, and the join it accompanies goes on.
  */
-export async function recordAttendance(deps: Pick<ServiceDeps, 'em' | 'log'>, courseId: string, userId: string): Promise<void> {
+export async function recordAttendance(deps: Pick<ServiceDeps, 'em' | 'log'>, sessionId: string, userId: string): Promise<void> {
   try {
-    await touchAttendance(deps.em, courseId, userId);
+    await touchAttendance(deps.em, sessionId, userId);
   } catch (error) {
-    deps.log.warn({ err: error, courseId, userId }, 'recording live session attendance failed');
+    deps.log.warn({ err: error, sessionId, userId }, 'recording live session attendance failed');
   }
 }

@@ -16,8 +16,10 @@ export function createCourseHandlers(deps: { membership: CourseMembership }): Cl
       // A former manager rejoining as a student loses the instructors' room.
       if (!allowed.isManager) socket.leave(rooms.instructors(courseId));
       // A student in the room during a live session attended it; written beside the presence
-      // bookkeeping, and never failing the join (recordAttendance logs and returns).
-      const attendance = allowed.isManager ? Promise.resolve() : recordAttendance(serviceDeps, courseId, socket.data.userId);
+      // bookkeeping, and never failing the join (recordAttendance logs and returns). Without a
+      // live session (the access read says) there is no statement to run.
+      const attendance =
+        allowed.isManager || !allowed.liveSessionId ? Promise.resolve() : recordAttendance(serviceDeps, allowed.liveSessionId, socket.data.userId);
       if (!wasIn) await deps.membership.entered(socket, courseId);
       // Students get the count: the list is O(N) per join, O(N²) for a class filling up.
       const { onlineCount, seq, online } = await deps.membership.snapshot(courseId, allowed.isManager);
