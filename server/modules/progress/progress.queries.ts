@@ -33,6 +33,10 @@ const ENROLLMENT_COLUMNS_OF_E = ENROLLMENT_COLUMNS.split(', ')
   .map((column) => `e.${column}`)
   .join(', ');
 const PROGRESS_COLUMNS = 'lesson_id, status, completion_percentage, time_spent_seconds, started_at, completed_at, updated_at';
+/** `PROGRESS_COLUMNS` of the CTE `up`, prefixed `lp_` (beside an enrollment's columns of the same names). */
+const PROGRESS_COLUMNS_OF_UP_AS_LP = PROGRESS_COLUMNS.split(', ')
+  .map((column) => `up.${column} AS lp_${column}`)
+  .join(', ');
 
 /** An enrollment with its row version (`xmin`) and the counts its progress derives from. */
 export type EnrollmentCountsRow = EnrollmentProgressRow & { version: string; total: number; completed: number; time: number };
@@ -111,6 +115,20 @@ const MERGE_PROGRESS = `ON CONFLICT (enrollment_id, lesson_id) DO UPDATE SET
        time_spent_seconds = lesson_progress.time_spent_seconds + excluded.time_spent_seconds,
        completion_percentage = greatest(lesson_progress.completion_percentage, excluded.completion_percentage),
        updated_at = now()`;
+
+/**
+ * One write's row for `lesson_progress`, before its merge (`MERGE_PROGRESS`); its parameters are
+ * `writeParams`. A claim may follow it with a `WHERE`.
+ */
+const INSERT_WRITE = `INSERT INTO lesson_progress (enrollment_id, lesson_id, status, started_at, completed_at, time_spent_seconds, completion_percentage)
+     SELECT ?::uuid, ?::uuid, ?::text,
+            CASE WHEN ?::text <> 'not_started' THEN now() END,
+            CASE WHEN ?::text = 'completed' THEN now() END,
+            ?::int, ?::numeric`;
+
+function writeParams(enrollmentId: string, lessonId: string, write: LessonProgressWrite): unknown[] {
+  return [enrollmentId, lessonId, write.status, write.status, write.status, write.timeSpentSecondsDelta, write.completionPercentage];
+}
 
 /**
  * Completes one lesson for many enrollments in ONE statement (a launch's close completes the
@@ -203,23 +221,10 @@ export async function upsertLessonProgress(
      )
      `;
   const [row] = await em.execute<LessonProgressRow[]>(
-    `${claim}INSERT INTO lesson_progress (enrollment_id, lesson_id, status, started_at, completed_at, time_spent_seconds, completion_percentage)
-     SELECT ?::uuid, ?::uuid, ?::text,
-            CASE WHEN ?::text <> 'not_started' THEN now() END,
-            CASE WHEN ?::text = 'completed' THEN now() END,
-            ?::int, ?::numeric${clientKey === undefined ? '' : '\n      WHERE EXISTS (SELECT 1 FROM claimed)'}
+    `${claim}${INSERT_WRITE}${clientKey === undefined ? '' : '\n      WHERE EXISTS (SELECT 1 FROM claimed)'}
      ${MERGE_PROGRESS}
      RETURNING ${PROGRESS_COLUMNS}`,
-    [
-      ...(clientKey === undefined ? [] : [enrollmentId, clientKey]),
-      enrollmentId,
-      lessonId,
-      write.status,
-      write.status,
-      write.status,
-      write.timeSpentSecondsDelta,
-      write.completionPercentage,
-    ],
+    [...(clientKey === undefined ? [] : [enrollmentId, clientKey]), ...writeParams(enrollmentId, lessonId, write)],
   );
   if (row) return { row, replayed: false };
   const [current] = await em.execute<LessonProgressRow[]>(`SELECT ${PROGRESS_COLUMNS} FROM lesson_progress WHERE enrollment_id = ? AND lesson_id = ?`, [
@@ -246,18 +251,11 @@ export async function upsertLessonProgressCounted(
 ): Promise<{ row: LessonProgressRow; counts: EnrollmentCountsRow } | null> {
   const [result] = await db.execute<Array<EnrollmentCountsRow & ProgressColumnsAs>>(
     `WITH up AS (
-       INSERT INTO lesson_progress (enrollment_id, lesson_id, status, started_at, completed_at, time_spent_seconds, completion_percentage)
-       SELECT ?::uuid, ?::uuid, ?::text,
-              CASE WHEN ?::text <> 'not_started' THEN now() END,
-              CASE WHEN ?::text = 'completed' THEN now() END,
-              ?::int, ?::numeric
+       ${INSERT_WRITE}
        ${MERGE_PROGRESS}
        RETURNING ${PROGRESS_COLUMNS}
      )
-     SELECT ${ENROLLMENT_COLUMNS_OF_E}, e.xmin::text AS version,
-            up.lesson_id AS lp_lesson_id, up.status AS lp_status, up.completion_percentage AS lp_completion_percentage,
-            up.time_spent_seconds AS lp_time_spent_seconds, up.started_at AS lp_started_at, up.completed_at AS lp_completed_at,
-            up.updated_at AS lp_updated_at,
+     SELECT ${ENROLLMENT_COLUMNS_OF_E}, e.xmin::text AS version, ${PROGRESS_COLUMNS_OF_UP_AS_LP},
             (SELECT count(*)::int FROM lessons WHERE course_id = e.course_id) AS total,
             (SELECT count(*)::int FROM lesson_progress lp JOIN lessons l ON l.id = lp.lesson_id
               WHERE lp.enrollment_id = e.id AND l.course_id = e.course_id AND lp.status = 'completed' AND lp.lesson_id <> up.lesson_id)
@@ -266,7 +264,7 @@ export async function upsertLessonProgressCounted(
             (SELECT coalesce(sum(time_spent_seconds), 0)::int FROM lesson_progress WHERE enrollment_id = e.id AND lesson_id <> up.lesson_id)
             + up.time_spent_seconds AS time
        FROM up JOIN enrollments e ON e.id = ?`,
-    [enrollmentId, lessonId, write.status, write.status, write.status, write.timeSpentSecondsDelta, write.completionPercentage, enrollmentId],
+    [...writeParams(enrollmentId, lessonId, write), enrollmentId],
   );
   if (!result) return null;
   const { lp_lesson_id, lp_status, lp_completion_percentage, lp_time_spent_seconds, lp_started_at, lp_completed_at, lp_updated_at, ...counts } = result;
