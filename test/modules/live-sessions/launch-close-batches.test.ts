@@ -154,8 +154,11 @@ t.test("a close runs two batches at once: one batch's events go out while the ne
       return;
     }
     await new Promise<void>((resolve) => {
-      release = resolve;
-      setTimeout(resolve, 5000);
+      const timer = setTimeout(resolve, 5000);
+      release = () => {
+        clearTimeout(timer);
+        resolve();
+      };
     });
     release = null;
   };
