@@ -3,8 +3,8 @@
  * `statsAttemptsEach` graded attempts of a `statsQuestions`-question quiz (lib/seed-stats.ts),
  * requested one at a time by the quiz's owner; the p50 of `statsRequests` requests per
  * measurement. Ours is the app from `buildApp` (servers/http-app.ts: auth, the quiz read, the
- * one aggregate statement of quizzes.queries.ts `quizStatsSums`, the figures in Node, the JSON
- * reply). The baseline is a bare raw-SQL computation of the same numbers from this process over
+ * aggregate statements of quizzes.queries.ts `quizPercentageSums` and `quizItemSums`, the figures
+ * in Node, the JSON reply). The baseline is a bare raw-SQL computation of the same numbers from this process over
  * `pg`, with PostgreSQL's own aggregates (`avg`, `percentile_cont`, `stddev_samp`, `var_samp`,
  * `corr`) instead of our sums, plus the answer counts: no HTTP, no auth, no JSON schema. Before
  * measuring, the two must agree on every figure (to 4 decimals).

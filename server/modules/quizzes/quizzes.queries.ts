@@ -150,22 +150,41 @@ export interface PercentageSumsRow {
   sum_percentage2: number;
   median_percentage: number | null;
   passed: number;
+  /** PostgreSQL's `max_parallel_workers_per_gather` for this session: how far `quizItemSums` may split. */
+  parallel_workers: number;
 }
 
-export interface QuizSums {
-  percentages: PercentageSumsRow;
+export interface ItemSums {
   questions: QuestionSumsRow[];
   answers: AnswerCountRow[];
 }
 
+/** A range of enrollment ids, by their first 32 bits (null: open end). */
+interface EnrollmentRange {
+  from: string | null;
+  to: string | null;
+}
+
 /**
  * The graded attempts statistics count (SPEC §8), with `columns`: `first`/`last` by attempt
- * number among each student's (enrollment's) graded attempts, after the launch filter.
+ * number among each student's (enrollment's) graded attempts, after the launch filter; only the
+ * enrollments of `range` when one is given.
  */
-function countedAttempts(selection: StatsSelection, columns: string): { sql: string; params: unknown[] } {
-  const launch = selection.launchId === null ? '' : ' AND a.launch_id = ?';
-  const params = selection.launchId === null ? [selection.quizId] : [selection.quizId, selection.launchId];
-  const where = `a.quiz_id = ? AND a.status = 'graded'${launch}`;
+function countedAttempts(selection: StatsSelection, columns: string, range?: EnrollmentRange): { sql: string; params: unknown[] } {
+  let where = `a.quiz_id = ? AND a.status = 'graded'`;
+  const params: unknown[] = [selection.quizId];
+  if (selection.launchId !== null) {
+    where += ' AND a.launch_id = ?';
+    params.push(selection.launchId);
+  }
+  if (range?.from) {
+    where += ' AND a.enrollment_id >= ?';
+    params.push(range.from);
+  }
+  if (range?.to) {
+    where += ' AND a.enrollment_id < ?';
+    params.push(range.to);
+  }
   if (selection.attempts === 'all') return { sql: `SELECT ${columns} FROM quiz_attempts a WHERE ${where}`, params };
   const order = selection.attempts === 'first' ? 'ASC' : 'DESC';
   return {
@@ -175,53 +194,130 @@ function countedAttempts(selection: StatsSelection, columns: string): { sql: str
 }
 
 /**
- * Everything `GET /quizzes/:id/stats` needs, aggregated by PostgreSQL over the stored results
- * (SPEC §8), in two statements that run side by side. The percentages read columns only. The
- * results are read once: per attempt, `jsonb_to_recordset` takes the four keys a cell needs
- * (points, maxPoints, correct, answer; never the snapshots) of the current questions' results, a
- * window over those few rows gives the attempt's total and count, and one pass with two grouping
- * sets aggregates the sums per (question, k) and the answers per (question, answer as stored).
- * float8 sums: points are small numbers, exact in binary or as close as the JSON they come from.
+ * The percentages' sums and median over the counted attempts (columns only, no results), and the
+ * session's `max_parallel_workers_per_gather` for `quizItemSums`.
  */
-export async function quizStatsSums(db: SqlRunner, selection: StatsSelection): Promise<QuizSums> {
+export async function quizPercentageSums(db: SqlRunner, selection: StatsSelection): Promise<PercentageSumsRow> {
   const percentages = countedAttempts(selection, 'a.percentage, a.is_passed');
-  const results = countedAttempts(selection, 'a.results');
-  const [[percentageRow], rows] = await Promise.all([
-    db.execute<PercentageSumsRow[]>(
-      `SELECT count(*)::int AS n, coalesce(sum(percentage), 0)::float8 AS sum_percentage,
-              coalesce(sum(percentage * percentage), 0)::float8 AS sum_percentage2,
-              percentile_cont(0.5) WITHIN GROUP (ORDER BY percentage) AS median_percentage,
-              count(*) FILTER (WHERE is_passed)::int AS passed
-         FROM (${percentages.sql}) p`,
-      percentages.params,
-    ),
-    db.execute<Array<QuestionSumsRow & { answer: unknown; by_answer: boolean }>>(
-      `SELECT c.question_id, c.k::int AS k, c.answer, GROUPING(c.answer) = 0 AS by_answer, count(*)::int AS n,
-              sum(c.x) AS sum_x, sum(c.x * c.x) AS sum_x2, sum(c.x * c.t) AS sum_xt, sum(c.t) AS sum_t, sum(c.t * c.t) AS sum_t2,
-              coalesce(sum(c.x / c.m) FILTER (WHERE c.m > 0), 0) AS sum_fraction, count(*) FILTER (WHERE c.m > 0)::int AS n_fraction,
-              min(c.m) AS min_max_points, max(c.m) AS max_max_points, bool_and(c.x = 0 OR c.x = c.m) AS right_wrong,
-              count(*) FILTER (WHERE c.correct)::int AS correct,
-              count(*) FILTER (WHERE c.answer IS NULL OR jsonb_typeof(c.answer) = 'null')::int AS unanswered
-         FROM (${results.sql}) p
-        CROSS JOIN LATERAL (
-              SELECT r."questionId" AS question_id, r.points AS x, r."maxPoints" AS m, r.correct, r.answer,
-                     sum(r.points) OVER () AS t, count(*) OVER () AS k
-                FROM jsonb_to_recordset(coalesce(p.results->'questions', '[]'::jsonb))
-                     AS r("questionId" text, points float8, "maxPoints" float8, correct boolean, answer jsonb)
-               WHERE r."questionId" = ANY(ARRAY(SELECT id::text FROM quiz_questions WHERE quiz_id = ?))
-              ) c
-        GROUP BY GROUPING SETS ((c.question_id, c.k), (c.question_id, c.answer))`,
-      [...results.params, selection.quizId],
-    ),
-  ]);
-  const questions: QuestionSumsRow[] = [];
-  const answers: AnswerCountRow[] = [];
-  for (const { answer, by_answer: byAnswer, ...row } of rows) {
-    if (byAnswer) answers.push({ question_id: row.question_id, answer, count: row.n });
-    else questions.push(row);
-  }
-  return { percentages: percentageRow, questions, answers };
+  const [row] = await db.execute<PercentageSumsRow[]>(
+    `SELECT count(*)::int AS n, coalesce(sum(percentage), 0)::float8 AS sum_percentage,
+            coalesce(sum(percentage * percentage), 0)::float8 AS sum_percentage2,
+            percentile_cont(0.5) WITHIN GROUP (ORDER BY percentage) AS median_percentage,
+            count(*) FILTER (WHERE is_passed)::int AS passed,
+            current_setting('max_parallel_workers_per_gather')::int AS parallel_workers
+       FROM (${percentages.sql}) p`,
+    percentages.params,
+  );
+  return row;
 }
+
+/** Below this many attempts the item sums are one statement: it takes tens of milliseconds. */
+export const SPLIT_MIN_ATTEMPTS = 1000;
+
+/**
+ * Into how many statements `quizItemSums` splits `attempts` attempts: as many as one parallel
+ * query of PostgreSQL may use (the leader and `max_parallel_workers_per_gather` workers), when
+ * there are enough attempts for it to pay.
+ */
+export function itemSumsParts(attempts: number, parallelWorkers: number): number {
+  return attempts < SPLIT_MIN_ATTEMPTS ? 1 : 1 + Math.max(0, parallelWorkers);
+}
+
+/** `parts` ranges covering every uuid, cut evenly by the first 32 bits (random ids fall evenly). */
+export function uuidRanges(parts: number): EnrollmentRange[] {
+  const bound = (i: number) =>
+    `${Math.floor((i * 2 ** 32) / parts)
+      .toString(16)
+      .padStart(8, '0')}-0000-0000-0000-000000000000`;
+  return Array.from({ length: parts }, (_, i) => ({ from: i === 0 ? null : bound(i), to: i === parts - 1 ? null : bound(i + 1) }));
+}
+
+/**
+ * Per question, the sums of the item analysis and the answer counts (SPEC §8), aggregated by
+ * PostgreSQL over the stored results of the counted attempts. Per attempt, `jsonb_to_recordset`
+ * takes the four keys a cell needs (points, maxPoints, correct, answer; never the snapshots) of
+ * the results of `questionIds` (the quiz's current questions), a window over those few rows gives
+ * the attempt's total and count, and one pass with two grouping sets aggregates the sums per
+ * (question, k) and the answers per (question, answer as stored). float8 sums: points are small
+ * numbers, exact in binary or as close as the JSON they come from.
+ *
+ * Split into `parts` statements over ranges of enrollments, run side by side on as many pooled
+ * connections, and their sums added up (`mergeItemSums`): PostgreSQL does not run this statement in
+ * parallel itself (the window in the lateral subquery and the grouping sets keep it to one
+ * process), and the heap it would measure for a parallel scan is small, the results being in
+ * TOAST. Each student's attempts fall in one part, so `first`/`last` hold and every attempt counts
+ * whole or not at all; the parts are separate snapshots, like the percentages' statement beside
+ * them (docs/data-access.md). The question ids are one array parameter, which PostgreSQL checks
+ * against a hash; `= ANY(ARRAY(SELECT …))` was a linear search per cell (a fifth of the statement).
+ */
+export async function quizItemSums(db: SqlRunner, selection: StatsSelection, questionIds: string[], parts = 1): Promise<ItemSums> {
+  const results = await Promise.all(
+    uuidRanges(parts).map((range) => {
+      const attempts = countedAttempts(selection, 'a.results', range);
+      return db.execute<Array<QuestionSumsRow & { answer: unknown; by_answer: boolean }>>(
+        `SELECT c.question_id, c.k::int AS k, c.answer, GROUPING(c.answer) = 0 AS by_answer, count(*)::int AS n,
+                sum(c.x) AS sum_x, sum(c.x * c.x) AS sum_x2, sum(c.x * c.t) AS sum_xt, sum(c.t) AS sum_t, sum(c.t * c.t) AS sum_t2,
+                coalesce(sum(c.x / c.m) FILTER (WHERE c.m > 0), 0) AS sum_fraction, count(*) FILTER (WHERE c.m > 0)::int AS n_fraction,
+                min(c.m) AS min_max_points, max(c.m) AS max_max_points, bool_and(c.x = 0 OR c.x = c.m) AS right_wrong,
+                count(*) FILTER (WHERE c.correct)::int AS correct,
+                count(*) FILTER (WHERE c.answer IS NULL OR jsonb_typeof(c.answer) = 'null')::int AS unanswered
+           FROM (${attempts.sql}) p
+          CROSS JOIN LATERAL (
+                SELECT r."questionId" AS question_id, r.points AS x, r."maxPoints" AS m, r.correct, r.answer,
+                       sum(r.points) OVER () AS t, count(*) OVER () AS k
+                  FROM jsonb_to_recordset(coalesce(p.results->'questions', '[]'::jsonb))
+                       AS r("questionId" text, points float8, "maxPoints" float8, correct boolean, answer jsonb)
+                 WHERE r."questionId" = ANY(?::text[])
+                ) c
+          GROUP BY GROUPING SETS ((c.question_id, c.k), (c.question_id, c.answer))`,
+        [...attempts.params, questionIds],
+      );
+    }),
+  );
+  return mergeItemSums(results.flat());
+}
+
+/**
+ * The rows of one or more parts of `quizItemSums` as one part's: a (question, k) group or a
+ * (question, answer) count once, its sums added up.
+ */
+export function mergeItemSums(rows: Array<QuestionSumsRow & { answer: unknown; by_answer: boolean }>): ItemSums {
+  const questions = new Map<string, QuestionSumsRow>();
+  const answers = new Map<string, AnswerCountRow>();
+  for (const { answer, by_answer: byAnswer, ...row } of rows) {
+    if (byAnswer) {
+      // jsonb keeps one text per value (its object keys sorted), so equal answers stringify alike.
+      const key = `${row.question_id} ${JSON.stringify(answer)}`;
+      const counted = answers.get(key);
+      if (counted) counted.count += row.n;
+      else answers.set(key, { question_id: row.question_id, answer, count: row.n });
+      continue;
+    }
+    const key = `${row.question_id} ${row.k}`;
+    const group = questions.get(key);
+    if (!group) {
+      questions.set(key, row);
+      continue;
+    }
+    group.n += row.n;
+    group.sum_x += row.sum_x;
+    group.sum_x2 += row.sum_x2;
+    group.sum_xt += row.sum_xt;
+    group.sum_t += row.sum_t;
+    group.sum_t2 += row.sum_t2;
+    group.sum_fraction += row.sum_fraction;
+    group.n_fraction += row.n_fraction;
+    group.min_max_points = minOf(group.min_max_points, row.min_max_points);
+    group.max_max_points = maxOf(group.max_max_points, row.max_max_points);
+    group.right_wrong &&= row.right_wrong;
+    group.correct += row.correct;
+    group.unanswered += row.unanswered;
+  }
+  return { questions: [...questions.values()], answers: [...answers.values()] };
+}
+
+const minOf = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.min(a, b));
+const maxOf = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));
 
 /**
  * Gives the quiz's running attempts a new row version (`xmin`) in a key correction's transaction:

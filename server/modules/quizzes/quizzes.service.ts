@@ -19,7 +19,9 @@ import {
   nextQuestionIndex,
   questionReadRows,
   quizReadRow,
-  quizStatsSums,
+  quizItemSums,
+  quizPercentageSums,
+  itemSumsParts,
   type AttemptSummaryRow,
   type QuestionSumsRow,
   type StatsAttempts,
@@ -380,7 +382,7 @@ function answerKeys(answer: unknown): string[] {
 }
 
 /**
- * The sums of `ItemSums` and `TestSums` from the per-(question, k) groups of `quizStatsSums`: a
+ * The sums of `ItemSums` and `TestSums` from the per-(question, k) groups of `quizItemSums`: a
  * row is complete when its attempt has a result for every question somebody has (k = that count).
  */
 function statisticsSums(questionIds: string[], groups: QuestionSumsRow[]) {
@@ -416,11 +418,16 @@ function statisticsSums(questionIds: string[], groups: QuestionSumsRow[]) {
 /**
  * Statistics over the selected graded attempts (SPEC §8): the answer distribution, share correct
  * and pass rate, and the item analysis of server/domain/item-statistics.ts, all from sums
- * PostgreSQL aggregates over the stored results (`quizStatsSums`).
+ * PostgreSQL aggregates over the stored results (`quizPercentageSums`, `quizItemSums`).
  */
 async function statsFor(em: EntityManager, quiz: Pick<IQuiz, 'id' | 'title'>, selection: StatsSelection) {
-  const [questions, sums] = await Promise.all([questionReadRows(em, quiz.id), quizStatsSums(em, selection)]);
-  const { percentages } = sums;
+  const [questions, percentages] = await Promise.all([questionReadRows(em, quiz.id), quizPercentageSums(em, selection)]);
+  const sums = await quizItemSums(
+    em,
+    selection,
+    questions.map((question) => question.id),
+    itemSumsParts(percentages.n, percentages.parallel_workers),
+  );
   // Maps keyed by question id and answer text: user text never indexes a plain object.
   const counts = new Map<string, { correct: number; unanswered: number }>();
   for (const group of sums.questions) {

@@ -6,6 +6,7 @@ import { startAttempt, submitAttempt } from '../../../server/modules/attempts/at
 import { createQuestion, getQuizStats, type StatsQuery } from '../../../server/modules/quizzes/quizzes.service.js';
 import { matrixStatistics, type ScoreMatrix } from '../../../server/domain/item-statistics.js';
 import type { StoredResults } from '../../../server/modules/attempts/attempts.queries.js';
+import { SPLIT_MIN_ATTEMPTS, itemSumsParts, quizItemSums, quizPercentageSums, uuidRanges } from '../../../server/modules/quizzes/quizzes.queries.js';
 
 // GET /quizzes/:id/stats through the service: the figures PostgreSQL aggregates over the stored
 // results equal the pure matrix path over the same attempts read back into Node.
@@ -243,4 +244,60 @@ t.test('roles: owners and admins; other instructors and students are FORBIDDEN',
   t.equal((await getQuizStats(app.forkDeps(), asAuth(admin), quiz.id)).gradedAttempts, 12);
   await t.rejects(getQuizStats(app.forkDeps(), asAuth(otherInstructor), quiz.id), { code: 'FORBIDDEN' });
   await t.rejects(getQuizStats(app.forkDeps(), asAuth(students[0]!), quiz.id), { code: 'FORBIDDEN' });
+});
+
+t.test('the item sums split over ranges of enrollments add up to the sums of one statement', async (t) => {
+  const split = await publishedQuiz(app, owner, [], { maxAttempts: null });
+  // Enrollment ids chosen so that 2, 3 and 4 parts each cut between students (first hex digits 1, 5, 9, d).
+  const ids = ['1', '5', '9', 'd'].map((digit) => `${digit.repeat(8)}-0000-4000-8000-000000000000`);
+  const learners: TestUser[] = [];
+  for (const id of ids) {
+    const learner = await createUser(app, 'student');
+    await sql('INSERT INTO enrollments (id, student_id, course_id) VALUES (?, ?, ?)', [id, learner.id, split.course.id]);
+    learners.push(learner);
+  }
+  for (const [index, learner] of learners.entries()) {
+    for (const round of [0, 1]) {
+      const { attempt } = await startAttempt(serviceDeps(app).deps, asAuth(learner), split.quiz.id);
+      await submitAttempt(serviceDeps(app).deps, asAuth(learner), attempt.id, {
+        [split.tf.id]: (index + round) % 2 === 0,
+        ...(index === 2 && round === 0 ? {} : { [split.mc.id]: (index + round) % 3 === 0 ? ['a'] : ['b'] }),
+      });
+    }
+  }
+  const questionIds = [split.tf.id, split.mc.id];
+  const byKey = (sums: Awaited<ReturnType<typeof quizItemSums>>) => ({
+    questions: [...sums.questions].sort((a, b) => `${a.question_id} ${a.k}`.localeCompare(`${b.question_id} ${b.k}`)),
+    answers: [...sums.answers].sort((a, b) => `${a.question_id} ${JSON.stringify(a.answer)}`.localeCompare(`${b.question_id} ${JSON.stringify(b.answer)}`)),
+  });
+  for (const attempts of ['all', 'first', 'last'] as const) {
+    const selection = { quizId: split.quiz.id, attempts, launchId: null };
+    const whole = byKey(await quizItemSums(app.orm.em.fork(), selection, questionIds, 1));
+    t.equal(
+      whole.questions.reduce((n, group) => n + group.n, 0),
+      attempts === 'all' ? 16 : 8,
+      `${attempts}: a result per question and attempt`,
+    );
+    t.equal(
+      whole.questions.reduce((n, group) => n + group.unanswered, 0),
+      attempts === 'last' ? 0 : 1,
+      `${attempts}: the question left out is unanswered`,
+    );
+    for (const parts of [2, 3, 4]) t.same(byKey(await quizItemSums(app.orm.em.fork(), selection, questionIds, parts)), whole, `${attempts} in ${parts} parts`);
+  }
+});
+
+t.test('how many parts: one below SPLIT_MIN_ATTEMPTS, else the leader and PostgreSQL’s parallel workers', async (t) => {
+  t.equal(itemSumsParts(SPLIT_MIN_ATTEMPTS - 1, 2), 1);
+  t.equal(itemSumsParts(SPLIT_MIN_ATTEMPTS, 2), 3);
+  t.equal(itemSumsParts(50_000, 0), 1, 'max_parallel_workers_per_gather = 0: no split');
+  t.same(uuidRanges(1), [{ from: null, to: null }]);
+  t.same(uuidRanges(3), [
+    { from: null, to: '55555555-0000-0000-0000-000000000000' },
+    { from: '55555555-0000-0000-0000-000000000000', to: 'aaaaaaaa-0000-0000-0000-000000000000' },
+    { from: 'aaaaaaaa-0000-0000-0000-000000000000', to: null },
+  ]);
+  const [row] = await sql<{ workers: number }>(`SELECT current_setting('max_parallel_workers_per_gather')::int AS workers`);
+  const percentages = await quizPercentageSums(app.orm.em.fork(), { quizId: quiz.id, attempts: 'all', launchId: null });
+  t.equal(percentages.parallel_workers, row!.workers, 'the percentages statement reads the setting');
 });
