@@ -12,6 +12,12 @@ import { limitedPasswords, type Passwords } from '../modules/auth/passwords.js';
 /** Who is calling, as every route and socket handler sees it. */
 export type { AuthUser };
 
+/** What a token's user must still be: active, with the role the token claims. */
+export interface AccountStanding {
+  is_active: boolean;
+  role: UserRole;
+}
+
 /** Claims of an access token. `typ` keeps other tokens signed with the same secret out. */
 export interface AccessClaims {
   sub: string;
@@ -38,8 +44,14 @@ declare module 'fastify' {
     /**
      * Verifies an access token and re-checks the user against the database (active, same role).
      * Used by the HTTP hook, the Socket.IO handshake and `/ws`. Throws `AppError('UNAUTHORIZED')`.
+     * `readStanding` replaces the standing's read (`accountStanding`) with one that reads more in
+     * the same statement (the Socket.IO handshake's `connectionStanding`); the row comes back as
+     * `standing`.
      */
-    verifyAccessToken(token: string): Promise<AuthUser & { expiresAt: number }>;
+    verifyAccessToken<S extends AccountStanding = AccountStanding>(
+      token: string,
+      readStanding?: (userId: string) => Promise<S | null>,
+    ): Promise<AuthUser & { expiresAt: number; standing: S }>;
     /** The slots for argon2 work (`ARGON2_MAX_*`): at most that many hashes run at once. */
     passwordWork: WorkLimiter;
     /** Hashing and verification of passwords for requests, through `passwordWork`. */
@@ -124,7 +136,7 @@ export default fp(
 
     app.decorate('signAccessToken', (user: AuthUser) => app.jwt.sign({ sub: user.id, role: user.role, typ: 'access' }));
 
-    app.decorate('verifyAccessToken', async (token: string) => {
+    app.decorate('verifyAccessToken', async <S extends AccountStanding>(token: string, readStanding?: (userId: string) => Promise<S | null>) => {
       let claims: AccessClaims & { exp: number };
       try {
         claims = app.jwt.verify<AccessClaims & { exp: number }>(token);
@@ -136,10 +148,10 @@ export default fp(
       }
       // One primary-key lookup per request, deliberately uncached: deactivation and role
       // changes bite on the very next request, on every instance.
-      const row = await accountStanding({ em: app.orm.em }, claims.sub);
+      const row = await (readStanding ?? ((userId: string) => accountStanding({ em: app.orm.em }, userId) as Promise<S | null>))(claims.sub);
       if (!row || !row.is_active) throw unauthorized('This account is not active');
       if (row.role !== claims.role) throw unauthorized('Your role has changed; refresh your token');
-      return { id: claims.sub, role: row.role, expiresAt: claims.exp * 1000 };
+      return { id: claims.sub, role: row.role, expiresAt: claims.exp * 1000, standing: row };
     });
 
     app.decorateRequest('auth', null);

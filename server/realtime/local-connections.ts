@@ -24,6 +24,7 @@ interface UserEntry {
  */
 export class LocalConnections {
   private readonly users = new Map<string, UserEntry>();
+  private readonly arrivals = new Map<string, number>();
 
   constructor(private readonly options: LocalConnectionsOptions) {}
 
@@ -50,6 +51,29 @@ export class LocalConnections {
 
   has(userId: string): boolean {
     return this.users.has(userId);
+  }
+
+  /**
+   * A handshake of `userId` has read what the connection starts from (its running attempts) and
+   * is not admitted yet: until the returned function is called (once is enough, more do nothing),
+   * `expects(userId)` is true, so that what reaches the user in between (a quiz started) is not
+   * dropped as if nobody were here.
+   */
+  arrive(userId: string): () => void {
+    this.arrivals.set(userId, (this.arrivals.get(userId) ?? 0) + 1);
+    let pending = true;
+    return () => {
+      if (!pending) return;
+      pending = false;
+      const left = this.arrivals.get(userId)! - 1;
+      if (left > 0) this.arrivals.set(userId, left);
+      else this.arrivals.delete(userId);
+    };
+  }
+
+  /** `userId` has a connection here, or one on its way (`arrive`). */
+  expects(userId: string): boolean {
+    return this.users.has(userId) || this.arrivals.has(userId);
   }
 
   count(userId: string): number {

@@ -30,12 +30,15 @@ export function handshakeError(message: keyof typeof HANDSHAKE_CODES): Error {
  * with `connect_error` "unauthorized". Runs for recovered sockets too (`skipMiddlewares:
  * false`), so a deactivated user cannot slip back in through connection state recovery.
  */
-export function authenticateHandshake(verifyAccessToken: (token: string) => Promise<AuthUser & { expiresAt: number }>, log: FastifyBaseLogger) {
+export function authenticateHandshake(
+  verifyAccessToken: (token: string, socket: RealtimeSocket) => Promise<AuthUser & { expiresAt: number }>,
+  log: FastifyBaseLogger,
+) {
   return async (socket: RealtimeSocket, next: Next) => {
     const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
     if (typeof token !== 'string' || token.length === 0 || token.length > 4096) return next(handshakeError('unauthorized'));
     try {
-      const user = await verifyAccessToken(token);
+      const user = await verifyAccessToken(token, socket);
       // A recovered session belongs to the user it was made for.
       if (socket.recovered && socket.data.userId !== undefined && socket.data.userId !== user.id) return next(handshakeError('unauthorized'));
       socket.data.userId = user.id;

@@ -225,6 +225,23 @@ t.test('local connections: a cap per user, one budget per user, dropped with the
   t.ok(connections.bucket('u').take(), 'a fresh budget');
 });
 
+t.test('local connections: a user whose handshake is under way is expected here until it is admitted or gone', async (t) => {
+  const connections = new LocalConnections({ maxPerUser: 2, eventsPerSecond: 1, eventsBurst: 3 });
+  t.notOk(connections.expects('u'));
+  const first = connections.arrive('u');
+  const second = connections.arrive('u');
+  t.ok(connections.expects('u'), 'arriving');
+  t.notOk(connections.has('u'), 'not connected yet');
+  first();
+  first();
+  t.ok(connections.expects('u'), 'the second handshake is still under way (the first one ended twice: counted once)');
+  t.ok(connections.open('u'));
+  second();
+  t.ok(connections.expects('u'), 'admitted');
+  connections.close('u');
+  t.notOk(connections.expects('u'), 'gone');
+});
+
 t.test('client IP of a raw request, as Fastify computes request.ip', async (t) => {
   const raw = (remoteAddress: string, forwarded?: string) =>
     ({ socket: { remoteAddress }, connection: { remoteAddress }, headers: forwarded ? { 'x-forwarded-for': forwarded } : {} }) as unknown as IncomingMessage;

@@ -35,7 +35,7 @@ export default fp(
       redisPrefix: app.config.redisPrefix,
       log,
       ticks,
-      hasLocalSockets: (userId) => connections.local.has(userId),
+      hasLocalSockets: (userId) => connections.local.expects(userId),
       disconnectUser: (userId) => io.in(rooms.user(userId)).disconnectSockets(true),
       revokeCourseAccess: (revoked) => app.courseRevocations.revoke(revoked),
       broadcastDeadlinesMoved: (moved) => app.deadlineMoves.broadcast(moved),

@@ -6,6 +6,8 @@ import { leaveRevokedRooms } from '../course-revocation.js';
 import { authenticateHandshake, handshakeError, reauthorizeRecoveredRooms } from '../socket-auth.js';
 import { bridgeRecoveryGap, tapAdapter } from '../socketio-internals.js';
 import type { RealtimeSocket } from '../types.js';
+import type { AttemptOpen } from '../../modules/deps.js';
+import { connectionStanding } from '../realtime.queries.js';
 import { clientEventHandlers } from './handlers.js';
 
 /**
@@ -56,13 +58,34 @@ export default fp(
         () => next(handshakeError('unavailable')),
       );
     });
-    io.use(authenticateHandshake((token) => app.verifyAccessToken(token), log));
+    // The handshake reads the user's standing and running timed attempts in one statement; from
+    // that read until the socket is admitted, the user counts as expected here (`local.arrive`),
+    // so a quiz started in between still ticks here.
+    const arrivals = new WeakMap<RealtimeSocket, { openAttempts: AttemptOpen[]; arrived: () => void }>();
+    io.use(
+      authenticateHandshake(async (token, socket) => {
+        let arrived = () => {};
+        try {
+          const user = await app.verifyAccessToken(token, (userId) => {
+            arrived = local.arrive(userId);
+            socket.conn.once('close', arrived);
+            return connectionStanding(app.orm.em, userId);
+          });
+          arrivals.set(socket, { openAttempts: user.standing.openAttempts, arrived });
+          return user;
+        } catch (error) {
+          arrived();
+          throw error;
+        }
+      }, log),
+    );
     io.use(reauthorizeRecoveredRooms(app.orm, log));
     // Last and synchronous: the socket is counted against the user's cap as it is admitted, so
     // that concurrent handshakes of one user cannot all pass. Released once, whichever comes
     // first: its disconnection, or its connection closing before Socket.IO connected it.
     io.use((socket, next) => {
       const { userId } = socket.data;
+      arrivals.get(socket)?.arrived();
       if (socket.conn.readyState !== 'open') return next(handshakeError('unavailable'));
       if (!local.open(userId)) return next(handshakeError('too_many_connections'));
       let counted = true;
@@ -98,8 +121,9 @@ export default fp(
           membership.entered(socket, courseId).catch((error) => log.error({ err: error, courseId }, 'presence join failed'));
         }
       }
-      // Ticks for the student's running timed attempts, now that it has a socket here.
-      publisher.studentConnected(userId);
+      // Ticks for the student's running timed attempts (read at the handshake), now that it has a socket here.
+      for (const attempt of arrivals.get(socket)?.openAttempts ?? []) publisher.attemptOpen(attempt);
+      arrivals.delete(socket);
     });
 
     // Users who lost access to a course (dropped, or the course went back to draft) leave its
