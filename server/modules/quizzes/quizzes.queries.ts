@@ -215,12 +215,18 @@ export async function quizPercentageSums(db: SqlRunner, selection: StatsSelectio
 export const SPLIT_MIN_ATTEMPTS = 1000;
 
 /**
+ * At most this many parts, each holding a pooled connection while it runs: a database configured
+ * for wide parallel queries must not let one statistics request take the pool (10 by default).
+ */
+export const MAX_ITEM_SUMS_PARTS = 4;
+
+/**
  * Into how many statements `quizItemSums` splits `attempts` attempts: as many as one parallel
- * query of PostgreSQL may use (the leader and `max_parallel_workers_per_gather` workers), when
- * there are enough attempts for it to pay.
+ * query of PostgreSQL may use (the leader and `max_parallel_workers_per_gather` workers), up to
+ * `MAX_ITEM_SUMS_PARTS`, when there are enough attempts for it to pay.
  */
 export function itemSumsParts(attempts: number, parallelWorkers: number): number {
-  return attempts < SPLIT_MIN_ATTEMPTS ? 1 : 1 + Math.max(0, parallelWorkers);
+  return attempts < SPLIT_MIN_ATTEMPTS ? 1 : Math.min(MAX_ITEM_SUMS_PARTS, 1 + Math.max(0, parallelWorkers));
 }
 
 /** `parts` ranges covering every uuid, cut evenly by the first 32 bits (random ids fall evenly). */

@@ -6,7 +6,14 @@ import { startAttempt, submitAttempt } from '../../../server/modules/attempts/at
 import { createQuestion, getQuizStats, type StatsQuery } from '../../../server/modules/quizzes/quizzes.service.js';
 import { matrixStatistics, type ScoreMatrix } from '../../../server/domain/item-statistics.js';
 import type { StoredResults } from '../../../server/modules/attempts/attempts.queries.js';
-import { SPLIT_MIN_ATTEMPTS, itemSumsParts, quizItemSums, quizPercentageSums, uuidRanges } from '../../../server/modules/quizzes/quizzes.queries.js';
+import {
+  MAX_ITEM_SUMS_PARTS,
+  SPLIT_MIN_ATTEMPTS,
+  itemSumsParts,
+  quizItemSums,
+  quizPercentageSums,
+  uuidRanges,
+} from '../../../server/modules/quizzes/quizzes.queries.js';
 
 // GET /quizzes/:id/stats through the service: the figures PostgreSQL aggregates over the stored
 // results equal the pure matrix path over the same attempts read back into Node.
@@ -291,6 +298,7 @@ t.test('how many parts: one below SPLIT_MIN_ATTEMPTS, else the leader and Postgr
   t.equal(itemSumsParts(SPLIT_MIN_ATTEMPTS - 1, 2), 1);
   t.equal(itemSumsParts(SPLIT_MIN_ATTEMPTS, 2), 3);
   t.equal(itemSumsParts(50_000, 0), 1, 'max_parallel_workers_per_gather = 0: no split');
+  t.equal(itemSumsParts(50_000, 16), MAX_ITEM_SUMS_PARTS, 'a wide setting does not take the pool');
   t.same(uuidRanges(1), [{ from: null, to: null }]);
   t.same(uuidRanges(3), [
     { from: null, to: '55555555-0000-0000-0000-000000000000' },
