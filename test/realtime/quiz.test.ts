@@ -315,3 +315,31 @@ t.test('quiz:answer-stats counts answers that name Object.prototype keys', async
   }
   t.same(entries((await complete).distribution), expected, 'every key counted once');
 });
+
+t.test('a quiz started while the student’s handshake is under way ticks on the socket it then opens', async (t) => {
+  const arriving = await createUser(app, 'student');
+  const absent = await createUser(app, 'student');
+  const { course } = await courseWithLessons(app, owner, [arriving, absent]);
+  const { quiz } = await publishedQuiz(app, owner, course.id, { timeLimitSeconds: 30 });
+  const teacher = await socketOf(owner);
+  await request(teacher, 'course:join', { courseId: course.id });
+  const start = async (student: typeof arriving) => {
+    const heard = nextEvent(teacher, 'quiz:started', (p) => p.studentId === student.id);
+    const attempt = await ok(await call(app, 'POST', `/api/quizzes/${quiz.id}/attempts`, student), 201, AttemptJson);
+    // The instructor's copy is the same broadcast: this instance has delivered it (and looked at it).
+    await heard;
+    return attempt;
+  };
+
+  // As between the handshake's read of the running attempts and the socket's admission.
+  const arrived = app.realtimeConnections.local.arrive(arriving.id);
+  const attempt = await start(arriving);
+  t.ok(app.quizTicks.isTracking(attempt.id), 'the quiz:started of a user on its way here starts its ticks');
+  const other = await start(absent);
+  t.notOk(app.quizTicks.isTracking(other.id), 'a user with no connection here, and none on its way, is not ticked here');
+
+  const pupil = await socketOf(arriving);
+  arrived();
+  const tick = await nextEvent(pupil, 'quiz:tick', (p) => p.attemptId === attempt.id);
+  t.ok(tick.remainingMs > 0 && tick.remainingMs <= 30_000, 'the socket gets the ticks');
+});
