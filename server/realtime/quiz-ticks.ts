@@ -71,8 +71,9 @@ export class QuizTickScheduler {
   }
 
   /**
-   * Starts ticking an attempt (idempotent); the first tick goes out on the next run. A tracked
-   * attempt whose deadline moved ticks on the next run too, then on the new deadline's seconds.
+   * Starts ticking an attempt (idempotent); the first tick goes out on the next run, or for a
+   * launch's attempt on the next whole second of its deadline. A tracked attempt whose deadline
+   * moved ticks on the next run, then on the new deadline's seconds.
    */
   track(attempt: TimedAttempt): void {
     const existing = this.entries.get(attempt.attemptId);
@@ -84,11 +85,16 @@ export class QuizTickScheduler {
       }
       return;
     }
+    const deadlineMs = attempt.deadline.getTime();
     this.entries.set(attempt.attemptId, {
       attemptId: attempt.attemptId,
       studentId: attempt.studentId,
-      deadlineMs: attempt.deadline.getTime(),
-      nextTickAt: 0,
+      deadlineMs,
+      // A launch starts thousands of attempts within a second or two: each first tick at once
+      // would be one more frame to every student while the class's quiz:started (which carry the
+      // deadline) are still going out. Its attempts tick on the whole seconds of their deadline
+      // only, the first one included, together: at most a second after the start.
+      nextTickAt: attempt.launchId ? deadlineMs - 1000 * Math.floor((deadlineMs - this.now()) / 1000) : 0,
       launchId: attempt.launchId ?? null,
     });
     this.start();

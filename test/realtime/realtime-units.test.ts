@@ -198,6 +198,31 @@ t.test('tick scheduler: a launch ticks once per pass per deadline for all its st
   );
 });
 
+t.test('tick scheduler: a launch’s attempt ticks first on a whole second of its deadline; a self-paced one at once', async (t) => {
+  let now = 10_300;
+  const launchTicks: number[] = [];
+  const ticks: number[] = [];
+  const scheduler = new QuizTickScheduler({
+    onTick: (tick) => ticks.push(tick.remainingMs),
+    onLaunchTick: (tick) => launchTicks.push(tick.remainingMs),
+    onDeadline: () => undefined,
+    now: () => now,
+    resolutionMs: 1_000_000,
+  });
+  t.teardown(() => scheduler.close());
+  scheduler.track({ attemptId: 'launched', studentId: 's1', deadline: new Date(13_000), launchId: 'L' });
+  scheduler.track({ attemptId: 'own', studentId: 's2', deadline: new Date(13_000) });
+  scheduler.run();
+  t.same(launchTicks, [], 'nothing for the launch 2.7 s before its deadline');
+  t.same(ticks, [2700], 'the self-paced attempt ticks at once');
+  for (now = 10_400; now <= 11_000; now += 100) scheduler.run();
+  t.same(launchTicks, [2000], 'the launch ticks on the next whole second');
+  now = 12_000;
+  scheduler.track({ attemptId: 'late', studentId: 's3', deadline: new Date(13_000), launchId: 'L' });
+  scheduler.run();
+  t.same(launchTicks, [2000, 1000], 'an attempt tracked on a whole second ticks at once, with the others');
+});
+
 t.test('local connections: a cap per user, one budget per user, dropped with the last connection', async (t) => {
   const now = 0;
   const gone: string[] = [];
