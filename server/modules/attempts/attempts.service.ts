@@ -797,12 +797,14 @@ async function gradeOnce(
       submitUntil: iso(row.submit_until),
       launchId: row.launch_id ?? null,
     });
-    await deps.jobs.cancelDeadline(attemptId);
+    if (row.submit_until) await deps.jobs.cancelDeadline(attemptId);
     if (row.launch_id) await settleLaunch(deps, row.launch_id);
   }
   if (result.graded) {
     await deps.publisher.attemptGraded({ ...graded.event, expired: graded.expired, submitUntil: iso(row.submit_until) });
-    await deps.jobs.cancelDeadline(attemptId);
+    // Only a timed attempt has a deadline job (scheduled with its submit window): an untimed
+    // submit makes no Redis call for one.
+    if (row.submit_until) await deps.jobs.cancelDeadline(attemptId);
     // The last attempt of a launch to finish summarises (and closes) it.
     if (row.launch_id) await settleLaunch(deps, row.launch_id);
     const completes = row.quiz_type === 'practice' || !!row.is_passed;

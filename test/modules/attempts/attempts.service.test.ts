@@ -68,6 +68,7 @@ t.test('a submit over a socket (no answers) reports no saved answers; a failed g
   const submitting = serviceDeps(app);
   const graded = await submitAttempt(submitting.deps, asAuth(student), attempt.id);
   t.match(graded.result, { score: 1, isPassed: false });
+  t.same(submitting.jobs.cancelled, [], 'an untimed attempt has no deadline job to remove');
   t.same(submitting.publisher.log, ['attemptGraded']);
 });
 
