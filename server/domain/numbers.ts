@@ -16,3 +16,9 @@ export function roundHalfUp2(value: number): number {
   const scaled = value * 100;
   return Math.round(scaled + 1e-9 * Math.max(1, Math.abs(scaled))) / 100;
 }
+
+/** The smaller of two optional numbers: null only when both are (a minimum over no values). */
+export const minOfOptional = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.min(a, b));
+
+/** The larger of two optional numbers: null only when both are. */
+export const maxOfOptional = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.max(a, b));

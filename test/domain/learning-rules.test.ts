@@ -1,5 +1,5 @@
 import t from 'tap';
-import { percentageHalfUp, roundHalfUp2 } from '../../server/domain/numbers.js';
+import { maxOfOptional, minOfOptional, percentageHalfUp, roundHalfUp2 } from '../../server/domain/numbers.js';
 import { isUuidLike, nextFreeSlug, slugify } from '../../server/domain/slug.js';
 import { calculateEnrollmentProgress, normalizeProgressWrite } from '../../server/domain/progress.js';
 import { buildTree, findCycle } from '../../server/domain/lesson-tree.js';
@@ -114,4 +114,15 @@ t.test('lesson tree and cycles', async (t) => {
       { id: 'b', parentLessonId: 'a' },
     ]).length > 0,
   );
+});
+
+t.test('minimum and maximum of optional numbers: null only when both are', async (t) => {
+  t.equal(minOfOptional(null, null), null);
+  t.equal(minOfOptional(null, 3), 3);
+  t.equal(minOfOptional(2, null), 2);
+  t.equal(minOfOptional(2, 3), 2);
+  t.equal(maxOfOptional(null, null), null);
+  t.equal(maxOfOptional(null, 3), 3);
+  t.equal(maxOfOptional(2, null), 2);
+  t.equal(maxOfOptional(2, 3), 3);
 });

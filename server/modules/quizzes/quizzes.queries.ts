@@ -1,5 +1,6 @@
 import type { EnrollmentStatus, IQuiz, IQuizAttempt, IQuizQuestion } from '../../../entities/index.js';
 import type { ChoiceOption } from '../../domain/grading.js';
+import { maxOfOptional, minOfOptional } from '../../domain/numbers.js';
 import type { SqlRunner } from '../../platform/db/sql.js';
 import type { RowOf } from '../../platform/db/rows.js';
 
@@ -313,17 +314,14 @@ export function mergeItemSums(rows: Array<QuestionSumsRow & { answer: unknown; b
     group.sum_t2 += row.sum_t2;
     group.sum_fraction += row.sum_fraction;
     group.n_fraction += row.n_fraction;
-    group.min_max_points = minOf(group.min_max_points, row.min_max_points);
-    group.max_max_points = maxOf(group.max_max_points, row.max_max_points);
+    group.min_max_points = minOfOptional(group.min_max_points, row.min_max_points);
+    group.max_max_points = maxOfOptional(group.max_max_points, row.max_max_points);
     group.right_wrong &&= row.right_wrong;
     group.correct += row.correct;
     group.unanswered += row.unanswered;
   }
   return { questions: [...questions.values()], answers: [...answers.values()] };
 }
-
-const minOf = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.min(a, b));
-const maxOf = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));
 
 /**
  * Gives the quiz's running attempts a new row version (`xmin`) in a key correction's transaction:

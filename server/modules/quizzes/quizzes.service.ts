@@ -5,6 +5,7 @@ import type { AuthUser } from '../auth/auth-user.js';
 import { normalizeQuestionContent, QuestionRuleError, type QuestionDraft } from '../../domain/question-rules.js';
 import { normalizeText, type ChoiceOption } from '../../domain/grading.js';
 import { emptyDistribution } from '../../domain/answer-distribution.js';
+import { maxOfOptional, minOfOptional } from '../../domain/numbers.js';
 import { correctQuestion, CorrectionError, type Correction } from '../../domain/regrading.js';
 import { AppError, conflict, forbidden, notFound, validationError } from '../../platform/errors.js';
 import { decimal, iso, toIso } from '../../platform/schemas.js';
@@ -401,8 +402,8 @@ function statisticsSums(questionIds: string[], groups: QuestionSumsRow[]) {
     item.sumT2 += group.sum_t2;
     item.sumFraction += group.sum_fraction;
     item.nFraction += group.n_fraction;
-    item.minMaxPoints = item.minMaxPoints === null ? group.min_max_points : Math.min(item.minMaxPoints, group.min_max_points ?? Infinity);
-    item.maxMaxPoints = item.maxMaxPoints === null ? group.max_max_points : Math.max(item.maxMaxPoints, group.max_max_points ?? -Infinity);
+    item.minMaxPoints = minOfOptional(item.minMaxPoints, group.min_max_points);
+    item.maxMaxPoints = maxOfOptional(item.maxMaxPoints, group.max_max_points);
     item.rightWrong &&= group.right_wrong;
     if (group.k === present.size) {
       item.completeSumX += group.sum_x;
