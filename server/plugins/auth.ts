@@ -3,6 +3,8 @@ import fp from 'fastify-plugin';
 import jwt from '@fastify/jwt';
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { USER_ROLES, type UserRole } from '../../entities/enums.js';
+import type { IUser } from '../../entities/index.js';
+import type { RowOf } from '../platform/db/rows.js';
 import { Counter, Gauge } from 'prom-client';
 import { forbidden, unauthorized } from '../platform/errors.js';
 import { WorkLimiter } from '../platform/work-limiter.js';
@@ -12,11 +14,8 @@ import { limitedPasswords, type Passwords } from '../modules/auth/passwords.js';
 /** Who is calling, as every route and socket handler sees it. */
 export type { AuthUser };
 
-/** What a token's user must still be: active, with the role the token claims. */
-export interface AccountStanding {
-  is_active: boolean;
-  role: UserRole;
-}
+/** What a token's user must still be: active, with the role the token claims (its `users` row's columns). */
+export type AccountStanding = Pick<RowOf<IUser>, 'is_active' | 'role'>;
 
 /** Claims of an access token. `typ` keeps other tokens signed with the same secret out. */
 export interface AccessClaims {

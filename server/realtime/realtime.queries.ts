@@ -2,6 +2,8 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { EnrollmentStatus, UserRole } from '../../entities/enums.js';
 import { emptyDistribution } from '../domain/answer-distribution.js';
 import type { AttemptOpen } from '../modules/deps.js';
+import type { IUser } from '../../entities/index.js';
+import type { RowOf } from '../platform/db/rows.js';
 
 // The realtime layer's reads (the data-access rule: raw SQL lives in `*.queries.ts` modules).
 
@@ -30,12 +32,13 @@ export async function openTimedAttempts(em: EntityManager, studentId: string): P
   return rows.map(attemptOpen(studentId));
 }
 
-export interface ConnectionStanding {
-  is_active: boolean;
-  role: UserRole;
+/** The account's standing, as `standingOf` reads it. */
+type StandingRow = Pick<RowOf<IUser>, 'is_active' | 'role'>;
+
+export type ConnectionStanding = StandingRow & {
   /** The user's running timed attempts, as `openTimedAttempts` reads them. */
   openAttempts: AttemptOpen[];
-}
+};
 
 /**
  * What a Socket.IO handshake checks and starts from, in one statement: the account's standing
@@ -43,7 +46,7 @@ export interface ConnectionStanding {
  * instance the user connects to. A join storm makes one round trip per connection fewer.
  */
 export async function connectionStanding(em: EntityManager, userId: string): Promise<ConnectionStanding | null> {
-  const [row] = await em.execute<Array<{ is_active: boolean; role: UserRole; open_attempts: OpenAttemptRow[] }>>(
+  const [row] = await em.execute<Array<StandingRow & { open_attempts: OpenAttemptRow[] }>>(
     `SELECT u.is_active, u.role,
             (SELECT coalesce(json_agg(json_build_object('id', a.id, 'deadline', a.deadline, 'launch_id', a.launch_id)), '[]'::json)
                ${openTimedAttemptsOf('u.id')}) AS open_attempts
