@@ -125,6 +125,8 @@ export interface Config {
   socketsPerUserMax: number;
   /** Largest Socket.IO message a client may send (`maxHttpBufferSize`); larger ones close the connection. */
   socketMaxMessageBytes: number;
+  /** How long a student's handshake read stands for its joins (join-grants.ts); 0 turns it off. */
+  socketJoinGrantMs: number;
   // --- realtime across processes ---
   /**
    * `maxLen` of the Socket.IO Redis stream (approximate trimming). It must hold every broadcast
@@ -466,6 +468,7 @@ export function loadConfig(envText: EnvText = process.env): Config {
     socketHandshakeRateLimitWindowMs: env.SOCKET_HANDSHAKE_RATE_LIMIT_WINDOW_MS,
     socketsPerUserMax: env.SOCKETS_PER_USER_MAX,
     socketMaxMessageBytes: env.SOCKET_MAX_MESSAGE_BYTES,
+    socketJoinGrantMs: env.SOCKET_JOIN_GRANT_MS,
     socketStreamMaxLen: env.SOCKET_STREAM_MAX_LEN,
     presenceHeartbeatMs: env.PRESENCE_HEARTBEAT_MS,
     presenceTtlMs: env.PRESENCE_TTL_MS,

@@ -130,6 +130,10 @@ export const EnvSchema = Type.Object({
   SOCKET_HANDSHAKE_RATE_LIMIT_MAX: integer(1, 1_000_000, { default: 1000, description: 'Socket handshakes per IP per window.' }),
   SOCKET_HANDSHAKE_RATE_LIMIT_WINDOW_MS: integer(1000, 24 * HOUR_MS, { default: 60_000, description: 'Window of that limit.' }),
   SOCKETS_PER_USER_MAX: integer(1, 10_000, { default: 20, description: 'Sockets one user may hold on one instance.' }),
+  SOCKET_JOIN_GRANT_MS: integer(0, 600_000, {
+    default: 10_000,
+    description: "How long after a student's handshake its joins to the courses read there need no database read (0: every join reads).",
+  }),
   SOCKET_MAX_MESSAGE_BYTES: integer(1024, 16 * 1024 * 1024, { default: 64 * 1024, description: 'Largest Socket.IO message a client may send.' }),
   SOCKET_STREAM_MAX_LEN: integer(1000, 10_000_000, { default: 100_000, description: 'Length of the Socket.IO Redis stream.' }),
   PRESENCE_HEARTBEAT_MS: integer(50, 60_000, { default: 5000, description: 'Presence heartbeat period of an instance.' }),

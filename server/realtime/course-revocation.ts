@@ -15,7 +15,7 @@ export interface CourseRevocationDeps {
  * Takes this instance's Socket.IO sockets and `/ws` connections of the users who lost access to a
  * course out of `course:<id>` and `course:<id>:instructors`, and out of presence (the instructors
  * hear `left` once the user's last connection anywhere is gone). The connections stay open: the
- * user keeps its other courses. Runs on every instance for one revocation (see `CourseRevocations` in plugins/io.ts).
+ * user keeps its other courses. Runs on every instance for one revocation (see `AccessRevocations` in plugins/io.ts).
  */
 export function leaveRevokedRooms(deps: CourseRevocationDeps, revoked: CourseAccessRevoked): void {
   const { courseId } = revoked;

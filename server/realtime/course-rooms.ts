@@ -10,8 +10,11 @@ export interface CourseRooms {
   isManager: boolean;
   /** `course:<id>`, plus `course:<id>:instructors` for the owner and admins. */
   rooms: string[];
-  /** The course's live session as read with the access, if one runs. */
-  liveSessionId: string | null;
+}
+
+/** What an enrollee may join: the course's room. */
+export function enrolleeRooms(courseId: string): CourseRooms {
+  return { courseId, isManager: false, rooms: [rooms.course(courseId)] };
 }
 
 /**
@@ -30,9 +33,8 @@ export async function authorizeCourseRooms(em: EntityManager, userId: string, co
     { instructorId: row.instructor_id!, isPublished: !!row.is_published },
     row.enrollment_status ?? null,
   );
-  const liveSessionId = row.live_session_id;
-  if (isManager) return { courseId, isManager, rooms: [rooms.course(courseId), rooms.instructors(courseId)], liveSessionId };
-  if (isEnrollee) return { courseId, isManager, rooms: [rooms.course(courseId)], liveSessionId };
+  if (isManager) return { courseId, isManager, rooms: [rooms.course(courseId), rooms.instructors(courseId)] };
+  if (isEnrollee) return enrolleeRooms(courseId);
   throw forbidden('Only enrolled students, the course owner and admins join this course');
 }
 

@@ -14,7 +14,7 @@ import lifecyclePlugin from './plugins/lifecycle.js';
  * every API instance and worker process of a deployment reaches every client once; presence
  * lives in Redis with heartbeats. Each part is a plugin of its own that names the parts it needs:
  *
- * - `realtime-io`: the Socket.IO server and its adapter (`app.io`, `app.realtime`, `app.courseRevocations`);
+ * - `realtime-io`: the Socket.IO server and its adapter (`app.io`, `app.realtime`, `app.accessRevocations`);
  * - `realtime-connections`: admission and accounting of connections (`app.realtimeConnections`);
  * - `realtime-publisher`: the publisher and the tick scheduler it drives (`app.publisher`, `app.quizTicks`);
  * - `realtime-presence`: presence and course membership (`app.presence`, `app.courseMembership`);

@@ -4,6 +4,7 @@ import { emptyDistribution } from '../domain/answer-distribution.js';
 import type { AttemptOpen } from '../modules/deps.js';
 import type { IUser } from '../../entities/index.js';
 import type { RowOf } from '../platform/db/rows.js';
+import { ACCESS_GRANTING_STATUSES } from '../modules/courses/courses.access.js';
 
 // The realtime layer's reads (the data-access rule: raw SQL lives in `*.queries.ts` modules).
 
@@ -38,22 +39,37 @@ type StandingRow = Pick<RowOf<IUser>, 'is_active' | 'role'>;
 export type ConnectionStanding = StandingRow & {
   /** The user's running timed attempts, as `openTimedAttempts` reads them. */
   openAttempts: AttemptOpen[];
+  /**
+   * A student's courses whose room it may join (published, enrollment granting access), at most
+   * `JOIN_GRANT_LIMIT`; empty for other roles, whose joins always read (join-grants.ts).
+   */
+  joinCourseIds: string[];
 };
+
+/** How many of a student's courses the handshake reads for its joins; a join to another one reads. */
+export const JOIN_GRANT_LIMIT = 100;
 
 /**
  * What a Socket.IO handshake checks and starts from, in one statement: the account's standing
- * (as `standingOf` reads it for every request) and its running timed attempts, which tick on the
- * instance the user connects to. A join storm makes one round trip per connection fewer.
+ * (as `standingOf` reads it for every request), its running timed attempts, which tick on the
+ * instance the user connects to, and a student's courses for its first joins. A join storm makes
+ * one round trip per connection instead of three.
  */
 export async function connectionStanding(em: EntityManager, userId: string): Promise<ConnectionStanding | null> {
-  const [row] = await em.execute<Array<StandingRow & { open_attempts: OpenAttemptRow[] }>>(
+  const [row] = await em.execute<Array<StandingRow & { open_attempts: OpenAttemptRow[]; join_course_ids: string[] }>>(
     `SELECT u.is_active, u.role,
             (SELECT coalesce(json_agg(json_build_object('id', a.id, 'deadline', a.deadline, 'launch_id', a.launch_id)), '[]'::json)
-               ${openTimedAttemptsOf('u.id')}) AS open_attempts
+               ${openTimedAttemptsOf('u.id')}) AS open_attempts,
+            CASE WHEN u.role = 'student' THEN ARRAY(
+              SELECT e.course_id FROM enrollments e JOIN courses c ON c.id = e.course_id AND c.is_published
+               WHERE e.student_id = u.id AND e.status = ANY(?::text[]) LIMIT ?
+            ) ELSE '{}' END AS join_course_ids
        FROM users u WHERE u.id = ?`,
-    [userId],
+    [[...ACCESS_GRANTING_STATUSES], JOIN_GRANT_LIMIT, userId],
   );
-  return row ? { is_active: row.is_active, role: row.role, openAttempts: row.open_attempts.map(attemptOpen(userId)) } : null;
+  return row
+    ? { is_active: row.is_active, role: row.role, openAttempts: row.open_attempts.map(attemptOpen(userId)), joinCourseIds: row.join_course_ids }
+    : null;
 }
 
 /**
@@ -129,14 +145,11 @@ export interface CourseRoomAccessRow {
   instructor_id: string | null;
   is_published: boolean | null;
   enrollment_status: EnrollmentStatus | null;
-  /** The course's live session, if one runs (a join during it is attendance). */
-  live_session_id: string | null;
 }
 
 export async function courseRoomAccess(em: EntityManager, userId: string, courseId: string): Promise<CourseRoomAccessRow | null> {
   const [row] = await em.execute<CourseRoomAccessRow[]>(
-    `SELECT u.is_active, u.role, c.id AS course_id, c.instructor_id, c.is_published, e.status AS enrollment_status,
-            (SELECT ls.id FROM live_sessions ls WHERE ls.course_id = c.id AND ls.status = 'live') AS live_session_id
+    `SELECT u.is_active, u.role, c.id AS course_id, c.instructor_id, c.is_published, e.status AS enrollment_status
        FROM users u
        LEFT JOIN courses c ON c.id = ?
        LEFT JOIN enrollments e ON e.course_id = c.id AND e.student_id = u.id

@@ -12,6 +12,8 @@ export type CourseAccessRevoked = { courseId: string; userIds: string[] } | { co
 export interface InterServerEvents {
   /** Users lost access to a course: every instance takes their connections out of its rooms and presence. */
   'course-access-revoked': (revoked: CourseAccessRevoked) => void;
+  /** A user was deactivated or its role changed: every instance disconnects its sockets. */
+  'account-changed': (userId: string) => void;
   /** Attempts' deadlines moved: every instance ticking one of them follows the new deadline. */
   'attempt-deadlines-moved': (moved: MovedAttemptDeadline[]) => void;
 }

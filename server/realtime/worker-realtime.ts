@@ -4,7 +4,6 @@ import { Server } from 'socket.io';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../platform/logger.js';
 import { closeRedis, type RedisConnectionLog } from '../platform/redis.js';
-import { rooms } from './contract.js';
 import { createAdapterRedis, useStreamsAdapter } from './adapter.js';
 import { createSocketEmitter } from './emitter.js';
 import { RealtimePublisher } from './publisher.js';
@@ -43,7 +42,7 @@ export function createWorkerRealtime(deps: {
     redisPrefix: config.redisPrefix,
     log,
     // Through the adapter: the API instances holding the connections act on them.
-    disconnectUser: (userId) => io.in(rooms.user(userId)).disconnectSockets(true),
+    disconnectUser: (userId) => io.serverSideEmit('account-changed', userId),
     revokeCourseAccess: (revoked) => io.serverSideEmit('course-access-revoked', revoked),
     broadcastDeadlinesMoved: (moved) => io.serverSideEmit('attempt-deadlines-moved', moved),
   });

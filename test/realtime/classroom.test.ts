@@ -1,6 +1,7 @@
 import { Page } from '../../server/platform/schemas.js';
 import { LessonProgressResponse } from '../../server/modules/progress/progress.schemas.js';
 import { CourseJson, EnrollmentJson } from '../../server/modules/learning.schemas.js';
+import { UserResponse } from '../../server/modules/users/users.schemas.js';
 import t from 'tap';
 import { randomUUID } from 'node:crypto';
 import { wsClient } from '../multi/cluster-helpers.js';
@@ -68,6 +69,28 @@ t.test('course:join is authorised against the database; outsiders get FORBIDDEN 
   );
   await ok(await call(app, 'PATCH', `/api/enrollments/${enrollment!.id}`, student, { status: 'dropped' }), 200, EnrollmentJson);
   t.match(await request(pupil, 'course:join', { courseId: course.id }), { ok: false, error: { code: 'FORBIDDEN' } }, 'dropped: refused');
+});
+
+t.test('a student joins the courses its handshake read without another read, until a revocation anywhere', async (t) => {
+  const learner = await createUser(app, 'student');
+  const [first, second, third] = await Promise.all([0, 1, 2].map(() => courseWithLessons(app, owner, [learner])));
+  const sql = app.orm.em.getConnection();
+  const dropQuietly = (courseId: string) =>
+    sql.execute(`UPDATE enrollments SET status = 'dropped' WHERE student_id = ? AND course_id = ?`, [learner.id, courseId]);
+  const pupil = await socketOf(learner);
+  // Changed behind the server's back (no revocation): the grant from the handshake still stands,
+  // which shows that the join did not read the database.
+  await dropQuietly(second!.course.id);
+  t.match(await request(pupil, 'course:join', { courseId: second!.course.id }), { ok: true }, 'granted by the handshake read');
+  const later = await courseWithLessons(app, owner, [learner]);
+  t.match(await request(pupil, 'course:join', { courseId: later.course.id }), { ok: true }, 'a course enrolled in since is read');
+
+  // Any revocation the instance hears of (here a deactivation of someone else) voids the grants read before it.
+  const bystander = await createUser(app, 'student');
+  await ok(await call(app, 'PATCH', `/api/users/${bystander.id}`, admin, { isActive: false }), 200, UserResponse);
+  await dropQuietly(third!.course.id);
+  t.match(await request(pupil, 'course:join', { courseId: third!.course.id }), { ok: false, error: { code: 'FORBIDDEN' } }, 'read again: refused');
+  t.match(await request(pupil, 'course:join', { courseId: first!.course.id }), { ok: true }, 'read again: admitted');
 });
 
 t.test("a student's progress over HTTP and over the socket reaches the instructor", async (t) => {
@@ -307,7 +330,7 @@ t.test('events broadcast while a recovering socket is being re-authorised reach 
   // is neither in the replay nor delivered live to the not-yet-connected socket.
   const verify = app.verifyAccessToken;
   let armed = true;
-  app.verifyAccessToken = async (token) => {
+  app.verifyAccessToken = (async (token: string, readStanding?: Parameters<typeof verify>[1]) => {
     if (armed) {
       armed = false;
       app.realtime.emit(rooms.course(course.id), 'progress:updated', {
@@ -322,8 +345,8 @@ t.test('events broadcast while a recovering socket is being re-authorised reach 
       // Published to the stream and delivered on this instance before the handshake goes on.
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    return verify(token);
-  };
+    return verify(token, readStanding);
+  }) as typeof verify;
   t.teardown(() => {
     app.verifyAccessToken = verify;
   });

@@ -133,6 +133,8 @@ t.test('a dropped student leaves the course room and presence on every instance 
   t.same(markers(pupilSawA), [], 'nor the one on A');
   t.same(wsMarkers(pupilWs), [], 'nor the /ws connection');
   t.ok(pupilOnB.connected && pupilOnA.connected, 'the sockets stay connected (the student keeps its other courses)');
+  // B heard the revocation made on A: what B's handshake read no longer admits the student.
+  t.match(await request(pupilOnB, 'course:join', { courseId: course.id }), { ok: false, error: { code: 'FORBIDDEN' } }, 'no rejoin on B');
   const dashboard = await dashboardOf(a, course.id, owner);
   t.notOk(dashboard.online.includes(student.id));
 });

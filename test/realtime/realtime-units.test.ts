@@ -6,6 +6,7 @@ import { EventGate } from '../../server/realtime/event-gate.js';
 import { LocalConnections } from '../../server/realtime/local-connections.js';
 import { KeyedThrottle } from '../../server/realtime/keyed-throttle.js';
 import { InMemoryPresence } from '../../server/realtime/presence.js';
+import { JoinGrants } from '../../server/realtime/join-grants.js';
 import { QuizTickScheduler, type TimedAttempt } from '../../server/realtime/quiz-ticks.js';
 import { TokenBucket } from '../../server/realtime/rate-limit.js';
 import type { RealtimeEmitter } from '../../server/realtime/emitter.js';
@@ -300,4 +301,33 @@ t.test('event gate: closing waits for running events, refuses new ones, gives up
   const stuck = new EventGate();
   stuck.enter();
   t.equal(await stuck.close(20), false, 'an event that never ends is given up on');
+});
+
+t.test('join grants: the courses read at the handshake, for a while, until any revocation', async (t) => {
+  let now = 1000;
+  const grants = new JoinGrants(500, () => now);
+  const socket = {};
+  const other = {};
+  grants.grant(socket, grants.begin(), ['a', 'b']);
+  t.ok(grants.allows(socket, 'a'));
+  t.notOk(grants.allows(socket, 'c'), 'a course not read is not granted');
+  t.notOk(grants.allows(other, 'a'), 'another connection has no grant');
+  now += 500;
+  t.ok(grants.allows(socket, 'b'), 'until the end of its lifetime');
+  now += 1;
+  t.notOk(grants.allows(socket, 'b'), 'then gone');
+
+  grants.grant(socket, grants.begin(), ['a']);
+  grants.revoked();
+  t.notOk(grants.allows(socket, 'a'), 'a revocation voids the grants read before it');
+  const generation = grants.begin();
+  grants.revoked(); // while the handshake's read runs
+  grants.grant(other, generation, ['a']);
+  t.notOk(grants.allows(other, 'a'), 'and those whose read was running then');
+  grants.grant(other, grants.begin(), ['a']);
+  t.ok(grants.allows(other, 'a'), 'a read after it counts');
+
+  const off = new JoinGrants(0, () => now);
+  off.grant(socket, off.begin(), ['a']);
+  t.notOk(off.allows(socket, 'a'), 'a lifetime of 0 turns grants off');
 });

@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ILiveSession, ILiveSessionAttendance, IQuizAttempt, IQuizLaunch, IUser } from '../../../entities/index.js';
 import type { RowOf } from '../../platform/db/rows.js';
 import type { SqlRunner } from '../../platform/db/sql.js';
+import { ACCESS_GRANTING_STATUSES } from '../courses/courses.access.js';
 
 // Live sessions are written with SQL: starting one races other starts (the partial unique index
 // decides), ending one races the sweep and other instructors (conditional UPDATEs decide), and
@@ -200,14 +201,22 @@ export async function idleSessionIds(em: EntityManager, idleMs: number, limit: n
 }
 
 /**
- * Records that a user is in the course's room during its live session `sessionId`: one
- * statement, which finds no row (and writes nothing) once the session has ended.
+ * Presence changes of a course during its live session, in one statement that writes nothing
+ * without one: the enrollees among `cameOnline` attend it (first seen now, or seen again), and
+ * those among `wentOffline` already attending were last seen now.
  */
-export async function touchAttendance(em: EntityManager, sessionId: string, userId: string): Promise<void> {
+export async function touchAttendance(em: EntityManager, courseId: string, cameOnline: string[], wentOffline: string[]): Promise<void> {
   await em.execute(
-    `INSERT INTO live_session_attendance (session_id, user_id)
-     SELECT id, ? FROM live_sessions WHERE id = ? AND status = 'live'
-     ON CONFLICT (session_id, user_id) DO UPDATE SET last_seen_at = now()`,
-    [userId, sessionId],
+    `WITH s AS (
+       SELECT id, course_id FROM live_sessions WHERE course_id = ? AND status = 'live'
+     ),
+     came AS (
+       INSERT INTO live_session_attendance (session_id, user_id)
+       SELECT s.id, e.student_id
+         FROM s JOIN enrollments e ON e.course_id = s.course_id AND e.status = ANY(?::text[]) AND e.student_id = ANY(?::uuid[])
+       ON CONFLICT (session_id, user_id) DO UPDATE SET last_seen_at = now()
+     )
+     UPDATE live_session_attendance a SET last_seen_at = now() FROM s WHERE a.session_id = s.id AND a.user_id = ANY(?::uuid[])`,
+    [courseId, [...ACCESS_GRANTING_STATUSES], cameOnline, wentOffline],
   );
 }

@@ -214,14 +214,15 @@ export async function endIdleLiveSessions(deps: GradingDeps): Promise<number> {
 }
 
 /**
- * A student entered the room of a course whose live session `sessionId` the join's access read
- * found running: it attends the session (one statement, which writes nothing if the session has
- * ended since). Never throws: a failure is logged, and the join it accompanies goes on.
+ * Who came online in a course and who went offline (a presence batch): during a live session the
+ * students who came attend it, and both are seen now (one statement, writing nothing without a
+ * session). Never throws: a failure is logged, and the presence batch it follows is sent anyway.
  */
-export async function recordAttendance(deps: Pick<ServiceDeps, 'em' | 'log'>, sessionId: string, userId: string): Promise<void> {
+export async function recordAttendance(deps: Pick<ServiceDeps, 'em' | 'log'>, change: { courseId: string; joined: string[]; left: string[] }): Promise<void> {
+  if (change.joined.length === 0 && change.left.length === 0) return;
   try {
-    await touchAttendance(deps.em, sessionId, userId);
+    await touchAttendance(deps.em, change.courseId, change.joined, change.left);
   } catch (error) {
-    deps.log.warn({ err: error, sessionId, userId }, 'recording live session attendance failed');
+    deps.log.warn({ err: error, courseId: change.courseId }, 'recording live session attendance failed');
   }
 }

@@ -3,6 +3,7 @@ import { hitWindow } from '../../plugins/rate-limit.js';
 import { trustProxyOption } from '../../platform/trust-proxy.js';
 import { clientIpResolver } from '../client-ip.js';
 import { EventGate } from '../event-gate.js';
+import { JoinGrants } from '../join-grants.js';
 import { LocalConnections } from '../local-connections.js';
 import type { IncomingMessage } from 'node:http';
 
@@ -18,6 +19,8 @@ export interface RealtimeConnections {
   local: LocalConnections;
   /** Client events of every connection here; closed at shutdown. */
   gate: EventGate;
+  /** The courses a student's handshake read, joinable without another read for a while. */
+  joinGrants: JoinGrants;
   /** The client address of a raw request, with the same proxy trust as Fastify's `request.ip`. */
   clientIp(request: IncomingMessage): string;
   /**
@@ -40,6 +43,7 @@ export default fp(
         eventsBurst: config.socketEventsBurst,
       }),
       gate: new EventGate(),
+      joinGrants: new JoinGrants(config.socketJoinGrantMs),
       clientIp: clientIpResolver(trustProxyOption(config.trustProxy)),
       async admitHandshake(ip) {
         try {

@@ -8,7 +8,7 @@ import { componentSocketHandlers } from '../../modules/index.js';
 export function clientEventHandlers(app: FastifyInstance): ClientEventHandlers<ClientEventName> {
   return {
     ...createAuthHandlers({ verifyAccessToken: (token) => app.verifyAccessToken(token) }),
-    ...createCourseHandlers({ membership: app.courseMembership }),
+    ...createCourseHandlers({ membership: app.courseMembership, grants: app.realtimeConnections.joinGrants }),
     ...componentSocketHandlers(),
   };
 }

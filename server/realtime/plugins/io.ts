@@ -12,8 +12,8 @@ declare module 'fastify' {
     io: RealtimeServer;
     /** Emits contract events to rooms; stamps `serverNow`. Only the publisher should call it. */
     realtime: RealtimeEmitter;
-    /** Course access revocations reaching this instance, from here or from another process. */
-    courseRevocations: CourseRevocations;
+    /** Access revocations reaching this instance, from here or from another process. */
+    accessRevocations: AccessRevocations;
     /** Deadlines moved in another process (an API instance, a worker), as this instance hears of them. */
     deadlineMoves: DeadlineMoves;
   }
@@ -23,19 +23,27 @@ declare module 'fastify' {
 const RECOVERY_WINDOW_MS = 2 * 60 * 1000;
 
 /**
- * Users who lost access to a course, as this instance hears of it: `revoke()` (the publisher, here)
- * tells the other processes through the adapter and this one at once; what the others revoke
- * arrives through the adapter. Listeners (`on('revoked')`) take the connections out of the rooms.
+ * Access taken away, as this instance hears of it: users who lost a course (`revokeCourse`), an
+ * account deactivated or whose role changed (`accountChanged`). The calls (the publisher, here)
+ * tell the other processes through the adapter and this one at once; what the others revoke
+ * arrives through the adapter. Listeners take the connections out of the rooms, or disconnect
+ * them, and void the join grants read before.
  */
-export class CourseRevocations extends EventEmitter<{ revoked: [CourseAccessRevoked] }> {
+export class AccessRevocations extends EventEmitter<{ course: [CourseAccessRevoked]; account: [userId: string] }> {
   constructor(private readonly io: RealtimeServer) {
     super();
-    io.on('course-access-revoked', (revoked) => this.emit('revoked', revoked));
+    io.on('course-access-revoked', (revoked) => this.emit('course', revoked));
+    io.on('account-changed', (userId) => this.emit('account', userId));
   }
 
-  revoke(revoked: CourseAccessRevoked): void {
-    this.emit('revoked', revoked);
+  revokeCourse(revoked: CourseAccessRevoked): void {
+    this.emit('course', revoked);
     this.io.serverSideEmit('course-access-revoked', revoked);
+  }
+
+  accountChanged(userId: string): void {
+    this.emit('account', userId);
+    this.io.serverSideEmit('account-changed', userId);
   }
 }
 
@@ -72,7 +80,7 @@ export default fp(
     useStreamsAdapter(io, adapterRedis, config);
     app.decorate('io', io);
     app.decorate('realtime', createSocketEmitter(io));
-    app.decorate('courseRevocations', new CourseRevocations(io));
+    app.decorate('accessRevocations', new AccessRevocations(io));
     app.decorate('deadlineMoves', new DeadlineMoves(io));
     app.addHook('onClose', async () => {
       // Closes the adapter; the HTTP server is Fastify's and is already closed by now.

@@ -2,6 +2,7 @@ import fp from 'fastify-plugin';
 import { ThrottledWarning } from '../../plugins/errors.js';
 import { CourseMembership } from '../course-membership.js';
 import { RedisPresence } from '../redis-presence.js';
+import { recordAttendance } from '../../modules/live-sessions/sessions.service.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -15,8 +16,8 @@ declare module 'fastify' {
 /**
  * Presence in Redis with per-instance heartbeats (a dead instance takes its users offline); the
  * changes reach the course's instructors in batches through the publisher as `presence:updated`
- * (at most 4 per second per course, across instances). Stopped by the lifecycle part, once the
- * connections are closed.
+ * (at most 4 per second per course, across instances), and record live session attendance.
+ * Stopped by the lifecycle part, once the connections are closed.
  */
 export default fp(
   async (app) => {
@@ -28,12 +29,17 @@ export default fp(
       redisPrefix: config.redisPrefix,
       heartbeatMs: config.presenceHeartbeatMs,
       ttlMs: config.presenceTtlMs,
-      onBatch: (batch) => publisher.presenceChanged(batch),
+      onBatch: (batch) => {
+        publisher.presenceChanged(batch);
+        // Students who come online during a live session attend it (those online at its start
+        // were recorded by the start).
+        void recordAttendance({ em: app.orm.em.fork(), log }, batch);
+      },
       onError: (error) => presenceWarning.noticed(error, log),
     });
     await presence.start().catch((error) => log.warn({ err: error }, 'presence heartbeat not written yet'));
     app.decorate('presence', presence);
     app.decorate('courseMembership', new CourseMembership({ presence }));
   },
-  { name: 'realtime-presence', dependencies: ['config', 'redis', 'realtime-publisher'] },
+  { name: 'realtime-presence', dependencies: ['config', 'orm', 'redis', 'realtime-publisher'] },
 );

@@ -1,5 +1,4 @@
 import fp from 'fastify-plugin';
-import { rooms } from '../contract.js';
 import { RealtimePublisher } from '../publisher.js';
 import { QuizTickScheduler } from '../quiz-ticks.js';
 
@@ -19,7 +18,7 @@ declare module 'fastify' {
 export default fp(
   async (app) => {
     const log = app.log.child({ component: 'realtime' });
-    const { io, realtimeConnections: connections } = app;
+    const { realtimeConnections: connections } = app;
     const ticks = new QuizTickScheduler({
       onTick: (tick) => publisher.attemptTicked(tick),
       onLaunchTick: (tick) => publisher.launchTicked(tick),
@@ -36,8 +35,8 @@ export default fp(
       log,
       ticks,
       hasLocalSockets: (userId) => connections.local.expects(userId),
-      disconnectUser: (userId) => io.in(rooms.user(userId)).disconnectSockets(true),
-      revokeCourseAccess: (revoked) => app.courseRevocations.revoke(revoked),
+      disconnectUser: (userId) => app.accessRevocations.accountChanged(userId),
+      revokeCourseAccess: (revoked) => app.accessRevocations.revokeCourse(revoked),
       broadcastDeadlinesMoved: (moved) => app.deadlineMoves.broadcast(moved),
     });
     app.deadlineMoves.on('moved', (moved) => publisher.attemptDeadlinesMoved(moved));

@@ -19,7 +19,7 @@ export default fp(
   async (app) => {
     const { io, wsHub: ws, publisher, quizTicks: ticks, courseMembership: membership, realtimeConnections: connections } = app;
     const log = app.log.child({ component: 'realtime' });
-    const { local, gate } = connections;
+    const { local, gate, joinGrants } = connections;
 
     // One hook sees each broadcast this instance delivers (emitted here or read from the stream):
     // `/ws` clients get it, a `quiz:started` from any instance starts ticks here for a student
@@ -58,19 +58,22 @@ export default fp(
         () => next(handshakeError('unavailable')),
       );
     });
-    // The handshake reads the user's standing and running timed attempts in one statement; from
-    // that read until the socket is admitted, the user counts as expected here (`local.arrive`),
-    // so a quiz started in between still ticks here.
+    // The handshake reads the user's standing, running timed attempts and (a student's) courses in
+    // one statement; from that read until the socket is admitted, the user counts as expected here
+    // (`local.arrive`), so a quiz started in between still ticks here. The courses become the
+    // socket's join grants, of the generation current before the read (join-grants.ts).
     const arrivals = new WeakMap<RealtimeSocket, { openAttempts: AttemptOpen[]; arrived: () => void }>();
     io.use(
       authenticateHandshake(async (token, socket) => {
         let arrived = () => {};
         try {
+          const generation = joinGrants.begin();
           const user = await app.verifyAccessToken(token, (userId) => {
             arrived = local.arrive(userId);
             socket.conn.once('close', arrived);
             return connectionStanding(app.orm.em, userId);
           });
+          joinGrants.grant(socket, generation, user.standing.joinCourseIds);
           arrivals.set(socket, { openAttempts: user.standing.openAttempts, arrived });
           return user;
         } catch (error) {
@@ -127,13 +130,20 @@ export default fp(
     });
 
     // Users who lost access to a course (dropped, or the course went back to draft) leave its
-    // rooms and presence on every instance at once; the services report it once committed.
-    app.courseRevocations.on('revoked', (revoked) => {
+    // rooms and presence on every instance at once; the services report it once committed. A
+    // deactivated account, or one whose role changed, is disconnected. Either voids the join
+    // grants read before it.
+    app.accessRevocations.on('course', (revoked) => {
+      joinGrants.revoked();
       try {
         leaveRevokedRooms({ io, ws, membership, log }, revoked);
       } catch (error) {
         log.error({ err: error, courseId: revoked?.courseId }, 'course access revocation failed');
       }
+    });
+    app.accessRevocations.on('account', (userId) => {
+      joinGrants.revoked();
+      io.local.in(rooms.user(userId)).disconnectSockets(true);
     });
   },
   { name: 'realtime-sockets', dependencies: ['orm', 'auth', 'realtime-io', 'realtime-connections', 'realtime-publisher', 'realtime-presence', 'realtime-ws'] },

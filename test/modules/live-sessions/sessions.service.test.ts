@@ -9,6 +9,7 @@ import {
   endLiveSession,
   finishLiveSession,
   hasLiveSession,
+  recordAttendance,
   setCurrentLesson,
   startLiveSession,
 } from '../../../server/modules/live-sessions/sessions.service.js';
@@ -46,6 +47,47 @@ t.test('a start records the online students of the course, and only them', async
     'an online active enrollee; not a dropped one, an outsider or the instructor',
   );
   t.ok(await hasLiveSession(app.orm.em.fork(), course.id));
+});
+
+t.test('presence changes during a session are attendance; without one they write nothing', async (t) => {
+  const latecomer = await createUser(app, 'student');
+  const { course } = await courseWithLessons(app, owner, [student, dropped, latecomer]);
+  const sql = app.orm.em.getConnection();
+  await sql.execute(`UPDATE enrollments SET status = 'dropped' WHERE student_id = ? AND course_id = ?`, [dropped.id, course.id]);
+  const rowsOf = (sessionId: string) =>
+    sql.execute<Array<{ user_id: string; first_seen_at: Date; last_seen_at: Date }>>(
+      'SELECT user_id, first_seen_at, last_seen_at FROM live_session_attendance WHERE session_id = ? ORDER BY user_id',
+      [sessionId],
+    );
+  const log = app.log;
+
+  await recordAttendance({ em: app.orm.em.fork(), log }, { courseId: course.id, joined: [student.id], left: [] });
+  t.same(
+    await sql.execute('SELECT 1 FROM live_session_attendance a JOIN live_sessions s ON s.id = a.session_id WHERE s.course_id = ?', [course.id]),
+    [],
+    'no session, no row',
+  );
+
+  const { deps } = depsWith([student.id]);
+  const session = await startLiveSession(deps, auth(owner), course.id);
+  const [atStart] = await rowsOf(session.id);
+  await recordAttendance(
+    { em: app.orm.em.fork(), log },
+    { courseId: course.id, joined: [latecomer.id, dropped.id, owner.id, outsider.id], left: [student.id] },
+  );
+  const rows = await rowsOf(session.id);
+  t.same(
+    rows.map((row) => row.user_id).sort(),
+    [student.id, latecomer.id].sort(),
+    'the enrollee who came attends; not a dropped one, the instructor or an outsider',
+  );
+  const studentRow = rows.find((row) => row.user_id === student.id)!;
+  t.same(studentRow.first_seen_at, atStart!.first_seen_at, 'first seen stays');
+  t.ok(studentRow.last_seen_at > atStart!.last_seen_at, 'going offline is last seen');
+
+  await endLiveSession(deps, auth(owner), session.id);
+  await recordAttendance({ em: app.orm.em.fork(), log }, { courseId: course.id, joined: [], left: [latecomer.id] });
+  t.same(await rowsOf(session.id), rows, 'after the end nothing changes');
 });
 
 t.test('refused flows report nothing', async (t) => {
