@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { buildApp, type App, type BuildAppOptions } from '../../server/app.js';
 import { startInProcessWorkers } from '../../workers/in-process.js';
 import { loadConfig, type Config } from '../../server/config/config.js';
-import { migrateUp } from '../../server/platform/db/database.js';
 import { clearRedisPrefix } from '../../server/platform/redis.js';
 import { createTestDatabase, testRedisPrefix, type TestDatabase } from './database.js';
 
@@ -22,11 +21,11 @@ export interface TestEnv {
 }
 
 /**
- * A migrated database, a Redis prefix and a storage folder of this test file's own, removed
+ * A migrated database (a copy of the migrated template), a Redis prefix and a storage folder of this test file's own, removed
  * at teardown. `env` overrides configuration (e.g. `{ WORKERS: 'on' }`).
  */
 export async function createTestEnv(t: Teardown, label: string, env: Record<string, string> = {}): Promise<TestEnv> {
-  const db = await createTestDatabase(label);
+  const db = await createTestDatabase(label, { migrated: true });
   const storageDir = await mkdtemp(join(tmpdir(), `classroom-${label}-`));
   const fullEnv: Record<string, string> = {
     NODE_ENV: 'test',
@@ -45,7 +44,6 @@ export async function createTestEnv(t: Teardown, label: string, env: Record<stri
     ...env,
   };
   const config = loadConfig(fullEnv);
-  await migrateUp(config);
   const deferred: Array<() => unknown> = [];
   t.teardown(async () => {
     for (const fn of deferred.reverse()) await fn();
