@@ -55,16 +55,26 @@ export function spawnEntry(file: string, env: Record<string, string>, args: stri
   return { child, output: () => output, exited };
 }
 
-/** A TCP port of 127.0.0.1 that nobody listens on right now (picked by the OS, then released). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
+/**
+ * Ports for children to listen on are picked below the kernel's ephemeral range (32768–60999 by
+ * default), from which every outgoing connection of every process here takes its local port: a
+ * port the OS handed out free for a moment could be taken by a connection to PostgreSQL or Redis
+ * before the child bound it (seen as EADDRINUSE in CI).
+ */
+const CHILD_PORTS = { from: 20_000, to: 32_000 };
+
+/** A TCP port of 127.0.0.1 that nobody listens on right now, for a child process to listen on. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    const port = CHILD_PORTS.from + Math.floor(Math.random() * (CHILD_PORTS.to - CHILD_PORTS.from));
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
     });
-  });
+    if (free) return port;
+    if (attempt >= 100) throw new Error('no free port for a child process');
+  }
 }
 
 /** A private `redis-server` on `port` (no persistence), resolved once it accepts connections. */

@@ -1,19 +1,6 @@
-import { createServer } from 'node:net';
 import WebSocket from 'ws';
-import { spawnEntry, type Spawned } from '../helpers/processes.js';
+import { freePort, spawnEntry, type Spawned } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait.js';
-
-/** A free TCP port of 127.0.0.1 (picked by the OS, then released for the child to take). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export interface Instance extends Spawned {
   url: string;

@@ -94,3 +94,15 @@ t.test('the Socket.IO adapter leaves no rejection unhandled while Redis is unrea
   );
   t.ok(errors.length > 0, "the failures reach the connection's error listener");
 });
+
+t.test('ports for child processes come from below the kernel’s ephemeral range', async (t) => {
+  // Outgoing connections take their local ports from that range: a port picked there could be
+  // taken by one before the child listens (EADDRINUSE).
+  const { readFile } = await import('node:fs/promises');
+  const [low] = (await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')).trim().split(/\s+/).map(Number);
+  const ports = await Promise.all(Array.from({ length: 20 }, () => freePort()));
+  t.ok(
+    ports.every((port) => port > 1024 && port < low!),
+    `all below ${low}: ${ports.join(', ')}`,
+  );
+});
