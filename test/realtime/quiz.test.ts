@@ -335,6 +335,10 @@ t.test('a quiz started while the student’s handshake is under way ticks on the
   const arrived = app.realtimeConnections.local.arrive(arriving.id);
   const attempt = await start(arriving);
   t.ok(app.quizTicks.isTracking(attempt.id), 'the quiz:started of a user on its way here starts its ticks');
+  // The scheduler's passes (every 100 ms; a self-paced attempt is due to tick at once) drop the
+  // attempts of students who are not here: one still on its way must stay.
+  await new Promise((resolve) => setTimeout(resolve, 350));
+  t.ok(app.quizTicks.isTracking(attempt.id), 'and keeps them over the scheduler’s passes until it is admitted');
   const other = await start(absent);
   t.notOk(app.quizTicks.isTracking(other.id), 'a user with no connection here, and none on its way, is not ticked here');
 

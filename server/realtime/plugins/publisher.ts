@@ -25,7 +25,8 @@ export default fp(
       onDeadline: (attempt) => {
         publisher.attemptReachedDeadline(attempt).catch((error) => log.error({ err: error, attemptId: attempt.attemptId }, 'quiz:expired failed'));
       },
-      isConnected: (userId) => connections.local.has(userId),
+      // A student whose handshake is under way counts: a quiz started meanwhile keeps its ticks.
+      isConnected: (userId) => connections.local.expects(userId),
     });
     const publisher = new RealtimePublisher({
       emitter: app.realtime,
