@@ -52,8 +52,8 @@ export const JOIN_GRANT_LIMIT = 100;
 /**
  * What a Socket.IO handshake checks and starts from, in one statement: the account's standing
  * (as `standingOf` reads it for every request), its running timed attempts, which tick on the
- * instance the user connects to, and a student's courses for its first joins. A join storm makes
- * one round trip per connection instead of three.
+ * instance the user connects to, and a student's courses for its first joins (join-grants.ts):
+ * in a join storm, the one round trip of a connection.
  */
 export async function connectionStanding(em: EntityManager, userId: string): Promise<ConnectionStanding | null> {
   const [row] = await em.execute<Array<StandingRow & { open_attempts: OpenAttemptRow[]; join_course_ids: string[] }>>(

@@ -21,8 +21,8 @@ export interface TestEnv {
 }
 
 /**
- * A migrated database (a copy of the migrated template), a Redis prefix and a storage folder of this test file's own, removed
- * at teardown. `env` overrides configuration (e.g. `{ WORKERS: 'on' }`).
+ * A migrated database (a copy of the migrated template), a Redis prefix and a storage folder of
+ * this test file's own, removed at teardown. `env` overrides configuration (e.g. `{ WORKERS: 'on' }`).
  */
 export async function createTestEnv(t: Teardown, label: string, env: Record<string, string> = {}): Promise<TestEnv> {
   const db = await createTestDatabase(label, { migrated: true });
