@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config/config.js';
 import { createQueueRedis, type RedisConfig } from '../platform/redis.js';
 import type { RealtimeServer } from './types.js';
-import { settleSubscriptions } from './socketio-internals.js';
+import { settleSubscriptions, streamEntry, type StreamMessage } from './socketio-internals.js';
 
 /**
  * The Redis connection of the streams adapter. Its own: the adapter duplicates it for a blocking
@@ -54,7 +54,7 @@ export function disconnectOnce(client: Redis): Redis {
 export function useStreamsAdapter(io: RealtimeServer, redis: Redis, config: Pick<Config, 'redisPrefix' | 'socketStreamMaxLen'>): void {
   io.adapter(
     createAdapter(redis, {
-      streamName: `${config.redisPrefix}:sio:stream`,
+      streamName: streamName(config),
       channelPrefix: `${config.redisPrefix}:sio`,
       sessionKeyPrefix: `${config.redisPrefix}:sio:session:`,
       maxLen: config.socketStreamMaxLen,
@@ -62,4 +62,27 @@ export function useStreamsAdapter(io: RealtimeServer, redis: Redis, config: Pick
       onlyPlaintext: true,
     }),
   );
+}
+
+/** The deployment's stream (one per `redisPrefix`). */
+const streamName = (config: Pick<Config, 'redisPrefix'>) => `${config.redisPrefix}:sio:stream`;
+
+/**
+ * Publishing into the deployment's stream without a Socket.IO server, for processes that serve no
+ * clients (workers). A server on the streams adapter would also read the whole stream: every
+ * broadcast of every instance, decoded on the worker's core for no client at all (2,000 entries
+ * at a launch to 2,000 students, while the instance that launched it shares the core). Entries are
+ * written as the adapter writes them (`streamEntry`), one `XADD` each, in order, on `redis` (the
+ * adapter's kind of connection: it waits out a short outage rather than dropping the event).
+ */
+export function createStreamPublisher(
+  redis: Redis,
+  config: Pick<Config, 'redisPrefix' | 'socketStreamMaxLen'>,
+  onError: (error: unknown) => void,
+): (message: StreamMessage) => void {
+  const stream = streamName(config);
+  const maxLen = String(config.socketStreamMaxLen);
+  return (message) => {
+    redis.call('XADD', stream, 'MAXLEN', '~', maxLen, '*', ...streamEntry(message)).catch(onError);
+  };
 }

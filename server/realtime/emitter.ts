@@ -1,4 +1,5 @@
 import type { EventData, ServerEventName, ServerEventPayload } from './contract.js';
+import type { StreamMessage } from './socketio-internals.js';
 import type { RealtimeServer } from './types.js';
 
 /**
@@ -20,10 +21,29 @@ export interface RealtimeEmitter {
 export function createSocketEmitter(io: RealtimeServer): RealtimeEmitter {
   return {
     emit<E extends ServerEventName>(to: string | string[], event: E, data: EventData<E>, options: { volatile?: boolean } = {}) {
-      const payload = { ...data, serverNow: new Date().toISOString() } as ServerEventPayload<E>;
+      const payload = stamped(data);
       const target = options.volatile ? io.local.volatile.to(to) : io.to(to);
       // The generic event name defeats Socket.IO's overloads; the contract types `payload`.
       (target.emit as (event: string, payload: unknown) => boolean)(event, payload);
     },
   };
+}
+
+/**
+ * The `RealtimeEmitter` of a process that serves no clients (a worker): every event goes into the
+ * deployment's stream (`createStreamPublisher`), and every API instance delivers it to its clients
+ * once and keeps it for recovery. `volatile` events are dropped: they are for an instance's own
+ * clients, and this process has none.
+ */
+export function createStreamEmitter(publish: (message: StreamMessage) => void): RealtimeEmitter {
+  return {
+    emit<E extends ServerEventName>(to: string | string[], event: E, data: EventData<E>, options: { volatile?: boolean } = {}) {
+      if (options.volatile) return;
+      publish({ broadcast: { rooms: typeof to === 'string' ? [to] : to, event, payload: stamped(data) } });
+    },
+  };
+}
+
+function stamped<E extends ServerEventName>(data: EventData<E>): ServerEventPayload<E> {
+  return { ...data, serverNow: new Date().toISOString() } as ServerEventPayload<E>;
 }

@@ -7,6 +7,8 @@
  * ones differ or when a member used here is gone.
  *
  * What it touches:
+ * - the streams adapter's entry format (`uid`, `nsp`, `type`, `data` as JSON) and socket.io-adapter's
+ *   `EMITTER_UID`, for publishing without a server (`streamEntry`);
  * - `adapter.broadcast`, `adapter.disconnectSockets` (wrapped), `adapter.onMessage` and
  *   `adapter.uid` (ClusterAdapter, protected), `adapter.restoreSession` (wrapped);
  * - socket.io-adapter's `MessageType` numbers and socket.io-parser's `PacketType.EVENT`, copied
@@ -27,10 +29,15 @@ export const WRITTEN_FOR = {
 } as const;
 
 /** socket.io-adapter's `MessageType` values used here. */
-export const MESSAGE_TYPE = { BROADCAST: 3, DISCONNECT_SOCKETS: 6 } as const;
+export const MESSAGE_TYPE = { BROADCAST: 3, DISCONNECT_SOCKETS: 6, SERVER_SIDE_EMIT: 9 } as const;
 /** socket.io-parser's `PacketType.EVENT`. */
 export const EVENT_PACKET = 2;
-const { BROADCAST, DISCONNECT_SOCKETS } = MESSAGE_TYPE;
+/**
+ * socket.io-adapter's `EMITTER_UID`: the sender of messages from a process that is not a node of
+ * the cluster (an emitter). Instances deliver them, do not count it as a server, and ask it nothing.
+ */
+export const EMITTER_UID = 'emitter';
+const { BROADCAST, DISCONNECT_SOCKETS, SERVER_SIDE_EMIT } = MESSAGE_TYPE;
 const EVENT = EVENT_PACKET;
 
 interface Opts {
@@ -57,6 +64,31 @@ interface AdapterInternals {
 /** Socket.IO's `Socket#packet`, private in its types: what its constructor writes a replay with. */
 interface SocketInternals {
   packet(packet: Packet): void;
+}
+
+// --- Publishing without a server (for workers) ----------------------------------------------
+
+/** What a process that serves no clients publishes: a broadcast of one event, or a server-side emit. */
+export type StreamMessage = { broadcast: { rooms: string[]; event: string; payload: unknown } } | { serverSideEmit: unknown[] };
+
+/**
+ * The fields of a stream entry (`XADD … * <fields>`) as `@socket.io/redis-streams-adapter` writes
+ * a message of the default namespace (its `encode` in plaintext: `data` as JSON), sent by
+ * `EMITTER_UID`: every instance's adapter reads it as a broadcast (delivered to its clients in the
+ * rooms, and kept for recovery under the entry's offset) or as a server-side emit.
+ */
+export function streamEntry(message: StreamMessage): string[] {
+  const [type, data] =
+    'broadcast' in message
+      ? [
+          BROADCAST,
+          {
+            packet: { type: EVENT, data: [message.broadcast.event, message.broadcast.payload] },
+            opts: { rooms: message.broadcast.rooms, except: [], flags: {} },
+          },
+        ]
+      : [SERVER_SIDE_EMIT, { packet: message.serverSideEmit }];
+  return ['uid', EMITTER_UID, 'nsp', '/', 'type', String(type), 'data', JSON.stringify(data)];
 }
 
 // --- Observing what the adapter delivers (for /ws and ticks) ---------------------------------

@@ -4,18 +4,22 @@
  * `WRITTEN_FOR` moved on.
  */
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import type { Redis } from 'ioredis';
 import { Server, Socket } from 'socket.io';
+import { io as ioClient } from 'socket.io-client';
 import { MessageType } from 'socket.io-adapter';
 import { PacketType } from 'socket.io-parser';
 import { clearRedisPrefix, closeRedis } from '../../server/platform/redis.js';
-import { createAdapterRedis, useStreamsAdapter } from '../../server/realtime/adapter.js';
-import { EVENT_PACKET, MESSAGE_TYPE, WRITTEN_FOR } from '../../server/realtime/socketio-internals.js';
+import { createAdapterRedis, createStreamPublisher, useStreamsAdapter } from '../../server/realtime/adapter.js';
+import { EMITTER_UID, EVENT_PACKET, MESSAGE_TYPE, WRITTEN_FOR } from '../../server/realtime/socketio-internals.js';
 import type { RealtimeServer } from '../../server/realtime/types.js';
+import { waitFor } from '../helpers/wait.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const require = createRequire(join(root, 'package.json'));
@@ -33,8 +37,57 @@ t.test('the installed Socket.IO packages are the ones socketio-internals.ts was 
 t.test("the protocol numbers copied there are the packages' own", async (t) => {
   t.equal(MessageType.BROADCAST, MESSAGE_TYPE.BROADCAST);
   t.equal(MessageType.DISCONNECT_SOCKETS, MESSAGE_TYPE.DISCONNECT_SOCKETS);
+  t.equal(MessageType.SERVER_SIDE_EMIT, MESSAGE_TYPE.SERVER_SIDE_EMIT);
   t.equal(PacketType.EVENT, EVENT_PACKET);
+  const clusterSource = readFileSync(join(installed('socket.io-adapter').dir, 'dist/cluster-adapter.js'), 'utf8');
+  t.match(clusterSource, new RegExp(`const EMITTER_UID = "${EMITTER_UID}"`), "socket.io-adapter's EMITTER_UID");
 });
+
+t.test(
+  'entries a stream publisher writes reach an instance: broadcasts to the rooms (with a recovery offset), server-side emits, no extra server',
+  async (t) => {
+    const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+    const config = { redisUrl, redisSentinel: null, redisPrefix: `test-internals-publisher-${process.pid}`, socketStreamMaxLen: 1000 };
+    const io: RealtimeServer = new Server({ connectionStateRecovery: { maxDisconnectionDuration: 10_000 } });
+    const adapterRedis = createAdapterRedis(config, 'test');
+    const publisherRedis = createAdapterRedis(config, 'test-publisher');
+    for (const redis of [adapterRedis, publisherRedis]) redis.on('error', () => undefined);
+    useStreamsAdapter(io, adapterRedis, config);
+    const errors: unknown[] = [];
+    const publish = createStreamPublisher(publisherRedis, config, (error) => errors.push(error));
+    io.on('connection', (socket) => void socket.join('room-a'));
+    const httpServer = createServer();
+    io.attach(httpServer);
+    await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+    const client = ioClient(`http://127.0.0.1:${(httpServer.address() as AddressInfo).port}`, { transports: ['websocket'] });
+    t.teardown(async () => {
+      client.close();
+      await new Promise((resolve) => io.close(resolve));
+      await closeRedis(publisherRedis);
+      await closeRedis(adapterRedis);
+      await clearRedisPrefix(config, config.redisPrefix);
+    });
+    await new Promise((resolve) => client.once('connect', () => resolve(undefined)));
+    const heard: string[] = [];
+    io.on('account-changed', (userId) => heard.push(userId));
+    // The adapter's reader starts at the end of the stream once it runs: probe until it hears.
+    await waitFor('the adapter to read the stream', () => (publish({ serverSideEmit: ['account-changed', 'probe'] }), heard.includes('probe')), 5000, 50);
+
+    const packets: unknown[][] = [];
+    client.onAny((...packet) => packets.push(packet));
+    publish({ broadcast: { rooms: ['room-b'], event: 'not-for-a', payload: {} } });
+    publish({ broadcast: { rooms: ['room-a', 'room-b'], event: 'for-a', payload: { n: 1 } } });
+    publish({ serverSideEmit: ['account-changed', 'user-1'] });
+    await waitFor('the server-side emit', () => heard.includes('user-1'));
+    await waitFor('the broadcast', () => packets.length >= 1);
+    t.equal(packets.length, 1, 'only the broadcast to a room of the socket');
+    t.equal(packets[0]![0], 'for-a');
+    t.same(packets[0]![1], { n: 1 });
+    t.match(packets[0]![2], /^\d+-\d+$/, 'with the stream offset that recovery resumes from');
+    t.equal(await io.of('/').adapter.serverCount(), 1, 'the publisher is not counted as a server');
+    t.same(errors, []);
+  },
+);
 
 t.test('the private members it uses exist', async (t) => {
   t.type((Socket.prototype as unknown as Record<string, unknown>).packet, 'function', 'Socket#packet');
