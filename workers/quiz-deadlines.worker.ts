@@ -1,6 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DelayedError, type Job } from 'bullmq';
 import type { Processor } from './processor.js';
-import type { QuizDeadlinePayload } from '../server/platform/queues/contract.js';
+import { DEADLINE_JOB_LEAD_MS, deadlineJobDelay, type QuizDeadlinePayload } from '../server/platform/queues/contract.js';
 import { gradeAtDeadline } from '../server/modules/attempts/attempts.service.js';
 import { finishLaunchWindow } from '../server/modules/live-sessions/launches.service.js';
 
@@ -14,18 +15,31 @@ export type QuizDeadlineResult = { graded: boolean; status: string } | { finishe
  * is now (clock skew, or a deadline moved later) re-delays itself. Redis may lose jobs: the
  * periodic sweep finishes overdue attempts from the database. A launch has one job of its own at
  * its shared close (`{launchId}`), which finishes the attempts due then and settles the launch.
+ *
+ * Jobs are queued `DEADLINE_JOB_LEAD_MS` early (Redis wakes a delayed job up to 100 ms late), so
+ * a job usually starts a little before its due time: it waits out the rest in place, up to
+ * `WAIT_IN_PLACE` times, rather than going back to Redis.
  */
+/** How many times a job that started early waits in place for its due time before going back to Redis. */
+const WAIT_IN_PLACE = 3;
+
 export const quizDeadlinesProcessor: Processor<'quiz-deadlines', QuizDeadlineResult> = {
   queue: 'quiz-deadlines',
   concurrency: () => 10,
   async process(job: Job<QuizDeadlinePayload, QuizDeadlineResult>, ctx, token) {
     const { data } = job;
-    const outcome = 'launchId' in data ? await finishLaunchWindow(ctx.deps(), data.launchId) : await gradeAtDeadline(ctx.deps(), data.attemptId);
-    if ('dueAt' in outcome) {
-      // Early (clock skew between processes, or the deadline moved): come back when it is due.
-      await job.moveToDelayed(outcome.dueAt + 50, token);
+    for (let waits = 0; ; waits++) {
+      const outcome = 'launchId' in data ? await finishLaunchWindow(ctx.deps(), data.launchId) : await gradeAtDeadline(ctx.deps(), data.attemptId);
+      if (!('dueAt' in outcome)) return outcome;
+      const early = outcome.dueAt - Date.now();
+      if (early <= 2 * DEADLINE_JOB_LEAD_MS && waits < WAIT_IN_PLACE) {
+        // At least a little: a process clock ahead of the database's would otherwise ask again at once.
+        await sleep(Math.max(early, 10));
+        continue;
+      }
+      // Far from due (the deadline moved later), or still early after waiting (clock skew): come back then.
+      await job.moveToDelayed(waits < WAIT_IN_PLACE ? Date.now() + deadlineJobDelay(new Date(outcome.dueAt)) : outcome.dueAt + 50, token);
       throw new DelayedError();
     }
-    return outcome;
   },
 };

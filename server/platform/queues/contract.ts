@@ -84,6 +84,20 @@ export function deadlineRetryDelayMs(attemptsMade: number): number {
 /** 0.5 + 1 + 2 + 4 + 8 s, then 24 × 10 s: about 255 s of retries. */
 export const DEADLINE_JOB_ATTEMPTS = 30;
 
+/**
+ * Deadline jobs (an attempt's, a launch's) are queued this long before they are due, and their
+ * processor waits out the rest in place (`deadlineJobDelay`, workers/quiz-deadlines.worker.ts).
+ * Redis ends a worker's blocking wait for a delayed job only when its event loop next wakes, ten
+ * times a second at its default `hz`: a job queued for the exact time started 50–100 ms late
+ * (measured at a launch's close), which every student waiting for an automatic grade sat through.
+ */
+export const DEADLINE_JOB_LEAD_MS = 100;
+
+/** The BullMQ delay (ms) of a deadline job due at `runAt`: `DEADLINE_JOB_LEAD_MS` early, never negative. */
+export function deadlineJobDelay(runAt: Date, now = Date.now()): number {
+  return Math.max(0, runAt.getTime() - now - DEADLINE_JOB_LEAD_MS);
+}
+
 const progressDeduplicationId = (payload: ProgressPayload) =>
   'enrollmentId' in payload ? `progress-enrollment-${payload.enrollmentId}` : `progress-course-${payload.courseId}`;
 

@@ -1,7 +1,7 @@
 import { isUnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { QUEUE_CALL_TIMEOUT_MS, withTimeout } from '../redis.js';
-import { certificateJobId, deadlineJobId, launchDeadlineJobId, regradeJobId } from './contract.js';
+import { certificateJobId, deadlineJobDelay, deadlineJobId, launchDeadlineJobId, regradeJobId } from './contract.js';
 import type { Queues } from './queues.js';
 
 /**
@@ -60,7 +60,7 @@ export class QueueJobs implements Jobs {
   ) {}
 
   async scheduleDeadline(attemptId: string, runAt: Date): Promise<void> {
-    const delay = Math.max(0, runAt.getTime() - Date.now());
+    const delay = deadlineJobDelay(runAt);
     await withTimeout(this.queues.add('quiz-deadlines', { attemptId }, { delay }), this.timeoutMs, 'the deadline job').catch((error: unknown) =>
       this.log.warn({ err: error, attemptId }, 'deadline job not queued; the sweep will finish the attempt'),
     );
@@ -68,7 +68,7 @@ export class QueueJobs implements Jobs {
 
   async rescheduleDeadline(attemptId: string, runAt: Date): Promise<void> {
     const move = async () => {
-      const delay = Math.max(0, runAt.getTime() - Date.now());
+      const delay = deadlineJobDelay(runAt);
       const job = await this.queues.get('quiz-deadlines').getJob(deadlineJobId(attemptId));
       if (job) {
         const state = await job.getState();
@@ -99,7 +99,7 @@ export class QueueJobs implements Jobs {
   async scheduleDeadlines(deadlines: Array<{ attemptId: string; runAt: Date }>): Promise<void> {
     if (deadlines.length === 0) return;
     const now = Date.now();
-    const jobs = deadlines.map(({ attemptId, runAt }) => ({ payload: { attemptId }, options: { delay: Math.max(0, runAt.getTime() - now) } }));
+    const jobs = deadlines.map(({ attemptId, runAt }) => ({ payload: { attemptId }, options: { delay: deadlineJobDelay(runAt, now) } }));
     await withTimeout(this.queues.addBulk('quiz-deadlines', jobs), this.timeoutMs, 'the deadline jobs').catch((error: unknown) =>
       this.log.warn({ err: error, count: deadlines.length }, 'deadline jobs not queued; the sweep will finish the attempts'),
     );
@@ -112,7 +112,7 @@ export class QueueJobs implements Jobs {
       // A running job re-reads the launch and re-delays itself when the window moved later.
       if (existing && (await existing.getState()) === 'active') return;
       await existing?.remove().catch(() => undefined);
-      await this.queues.add('quiz-deadlines', { launchId }, { delay: Math.max(0, runAt.getTime() - Date.now()) });
+      await this.queues.add('quiz-deadlines', { launchId }, { delay: deadlineJobDelay(runAt) });
     };
     await withTimeout(replace(), this.timeoutMs, 'the launch deadline job').catch((error: unknown) =>
       this.log.warn({ err: error, launchId }, 'launch deadline job not queued; the sweep will close the launch'),

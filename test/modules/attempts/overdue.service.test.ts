@@ -12,6 +12,10 @@ import {
 } from '../../../server/modules/attempts/attempts.service.js';
 import { asAuth, publishedQuiz, serviceDeps } from '../../helpers/quizzes.js';
 import { updateQuiz, type QuizSettings } from '../../../server/modules/quizzes/quizzes.service.js';
+import { DEADLINE_JOB_LEAD_MS, deadlineJobDelay, type QuizDeadlinePayload } from '../../../server/platform/queues/contract.js';
+import { quizDeadlinesProcessor, type QuizDeadlineResult } from '../../../workers/quiz-deadlines.worker.js';
+import { workerContextOf } from '../../../workers/in-process.js';
+import { DelayedError, type Job } from 'bullmq';
 
 // The overdue policies (SPEC §7) at their boundaries, with each of the three ways an attempt gets
 // finished: the deadline job (`gradeAtDeadline`), the sweep (`gradeOverdueAttempts`) and a late
@@ -87,6 +91,42 @@ t.test('autosubmit: the deadline job waits for deadline + grace, then grades the
   t.match(due.publisher.calls.attemptGraded[0], { attemptId: attempt.id, expired: true, submitUntil: String });
   t.same(due.publisher.calls.attemptAbandoned, []);
 });
+
+t.test(
+  'deadline jobs are queued a little early; their processor waits in place for a due time just ahead, and goes back to Redis for a later one',
+  async (t) => {
+    const now = Date.now();
+    t.equal(deadlineJobDelay(new Date(now + 10_000), now), 10_000 - DEADLINE_JOB_LEAD_MS, 'queued DEADLINE_JOB_LEAD_MS early');
+    t.equal(deadlineJobDelay(new Date(now - 5_000), now), 0, 'never a negative delay');
+
+    const { attempt } = await running({ overdueHandling: 'autosubmit' });
+    const moved: number[] = [];
+    const job = (attemptId: string) =>
+      ({
+        data: { attemptId },
+        moveToDelayed: async (timestamp: number) => void moved.push(timestamp),
+      }) as unknown as Job<QuizDeadlinePayload, QuizDeadlineResult>;
+    const due = serviceDeps(app);
+    const ctx = workerContextOf(app, { deps: () => due.deps });
+
+    // Due 150 ms from now: the job that started early (as queued) finishes it when due, not 100 ms later.
+    await placeDeadline(attempt.id, -GRACE_MS + 150);
+    const started = Date.now();
+    t.same(await quizDeadlinesProcessor.process(job(attempt.id), ctx, 'token'), { graded: true, status: 'graded' });
+    t.ok(Date.now() - started >= 100, `it waited for the due time (${Date.now() - started} ms)`);
+    t.same(moved, [], 'in place, without going back to Redis');
+    t.match(await stored(attempt.id), { status: 'graded', auto_submitted: true });
+
+    // Due in a minute (its deadline was moved later): back to Redis, queued early again.
+    const later = await running({ overdueHandling: 'autosubmit' });
+    await placeDeadline(later.attempt.id, 60_000);
+    const dueAt = Date.now() + 60_000 + GRACE_MS;
+    await t.rejects(quizDeadlinesProcessor.process(job(later.attempt.id), ctx, 'token'), DelayedError);
+    t.equal(moved.length, 1);
+    t.ok(Math.abs(moved[0]! - (dueAt - DEADLINE_JOB_LEAD_MS)) < 1000, 're-delayed to just before the new due time');
+    t.equal((await stored(later.attempt.id)).status, 'in_progress');
+  },
+);
 
 t.test('autoabandon: the deadline job abandons the attempt once deadline + grace passed; answers and a late submit then find it finished', async (t) => {
   const { student, attempt, mc } = await running({ overdueHandling: 'autoabandon' });
