@@ -347,7 +347,6 @@ export type BatchFinish =
   | {
       id: string;
       status: 'graded';
-      answers: Record<string, unknown>;
       results: StoredResults;
       submittedAt: Date;
       gradedAt: Date;
@@ -357,7 +356,9 @@ export type BatchFinish =
 /**
  * Writes a batch of server finishes in ONE statement (an `UPDATE … FROM` over the batch as a
  * record set, passed as one JSON parameter: the driver would spread an array into a list of
- * parameters). Only rows still running are written; the written ones come back.
+ * parameters). Only rows still running are written; the written ones come back. The saved answers
+ * stay as they are: a server finish grades them unchanged, under the batch's row locks (sending
+ * them back only made the statement's JSON parameter larger).
  */
 export async function writeFinishes(tx: SqlRunner, finishes: BatchFinish[]): Promise<Array<GradeColumns & { id: string }>> {
   if (finishes.length === 0) return [];
@@ -367,7 +368,6 @@ export async function writeFinishes(tx: SqlRunner, finishes: BatchFinish[]): Pro
       : {
           id: finish.id,
           status: 'graded',
-          answers: finish.answers,
           results: finish.results,
           score: finish.results.score,
           max_score: finish.results.maxScore,
@@ -381,7 +381,6 @@ export async function writeFinishes(tx: SqlRunner, finishes: BatchFinish[]): Pro
   return tx.execute<Array<GradeColumns & { id: string }>>(
     `UPDATE quiz_attempts a
         SET status = f.status, auto_submitted = true,
-            answers = CASE WHEN f.status = 'graded' THEN f.answers ELSE a.answers END,
             results = CASE WHEN f.status = 'graded' THEN f.results ELSE a.results END,
             score = CASE WHEN f.status = 'graded' THEN f.score ELSE a.score END,
             max_score = CASE WHEN f.status = 'graded' THEN f.max_score ELSE a.max_score END,
@@ -390,7 +389,7 @@ export async function writeFinishes(tx: SqlRunner, finishes: BatchFinish[]): Pro
             submitted_at = CASE WHEN f.status = 'graded' THEN f.submitted_at ELSE a.submitted_at END,
             graded_at = CASE WHEN f.status = 'graded' THEN f.graded_at ELSE a.graded_at END,
             time_taken_seconds = CASE WHEN f.status = 'graded' THEN f.time_taken_seconds ELSE a.time_taken_seconds END
-       FROM jsonb_to_recordset(?::jsonb) AS f(id uuid, status text, answers jsonb, results jsonb, score numeric, max_score numeric, percentage numeric,
+       FROM jsonb_to_recordset(?::jsonb) AS f(id uuid, status text, results jsonb, score numeric, max_score numeric, percentage numeric,
                                               is_passed boolean, submitted_at timestamptz, graded_at timestamptz, time_taken_seconds int)
       WHERE a.id = f.id AND a.status = 'in_progress'
       RETURNING a.id, a.status, a.score, a.max_score, a.percentage, a.is_passed, a.submitted_at, a.graded_at, a.time_taken_seconds, a.auto_submitted`,

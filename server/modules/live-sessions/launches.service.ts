@@ -299,12 +299,13 @@ export async function finishLaunchWindow(deps: GradingDeps, launchId: string, ba
   let finished = 0;
   // Set-based batches (`finishDueLaunchBatch`): finishing attempt by attempt cost a dozen round
   // trips to PostgreSQL and Redis each, and a close of 2,000 took 17 s of which 9.5 s CPU. Each
-  // runner stops once it finds nothing due that another does not hold.
+  // runner stops once it finds nothing due that another does not hold: a batch short of
+  // `batchSize` took every free due attempt (asking once more cost each runner a query at the end).
   const runner = async () => {
     for (;;) {
       const batch = await finishDueLaunchBatch(deps, launchId, batchSize);
       finished += batch.graded + batch.abandoned;
-      if (batch.locked === 0) return;
+      if (batch.locked < batchSize) return;
     }
   };
   await Promise.all(Array.from({ length: FINISH_CONCURRENCY }, runner));
