@@ -10,16 +10,19 @@
  *   `INSERT … SELECT` of an `in_progress` attempt per enrolled online student (numbered after the
  *   student's last attempt, deadline `closes_at`, questions in quiz order) — then `quiz:started`
  *   with the whole attempt object to each `user:<id>` and `session:quiz-launched` to the course.
- * - `POST /api/launches/:id/close`: one transaction — mark the launch closed, lock its
- *   `in_progress` attempts with their answers, grade each with the product's pure `gradeAttempt`,
- *   write every grade (score, result snapshot, times) in one `UPDATE … FROM unnest(…)` with
- *   `RETURNING` — then `quiz:graded` to each student and the course's instructors, and
- *   `session:quiz-closed` to the course.
+ * - `POST /api/launches/:id/close`: marks the launch closed and tells the course
+ *   (`session:quiz-closed`); after the network grace (`QUIZ_GRACE_MS`, as the app: answers in
+ *   flight at the close still count), one transaction — lock its `in_progress` attempts with their
+ *   answers, grade each with the product's pure `gradeAttempt`, write every grade (score, result
+ *   snapshot, times) in one `UPDATE … FROM unnest(…)` with `RETURNING` — then `quiz:graded` to
+ *   each student and the course's instructors.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { QuestionType } from '../../entities/enums.js';
+import { loadConfig } from '../../server/config/config.js';
 import { gradeAttempt, type ChoiceOption, type GradableQuestion } from '../../server/domain/grading.js';
 import { startBareIo } from './bare-io.js';
+import { startCpuProfile } from './cpu-profile.js';
 import { serve } from './serve.js';
 
 interface QuestionRow {
@@ -55,6 +58,12 @@ const WRITE_GRADES = `
    WHERE a.id = g.id
   RETURNING a.id, a.quiz_id, a.score, a.max_score, a.percentage, a.is_passed, a.enrollment_id`;
 
+interface ClosedLaunch {
+  quiz_id: string;
+  course_id: string;
+  passing_score: number;
+}
+
 interface Reply {
   status: number;
   data: unknown;
@@ -86,6 +95,8 @@ await serve(async () => {
     });
   });
   const { io, pool } = bare;
+  // The app's network grace (QUIZ_GRACE_MS, from the same environment).
+  const graceMs = loadConfig(process.env).quizGraceMs;
 
   async function launch(sessionId: string, input: Record<string, unknown>): Promise<Reply> {
     const quizId = String(input.quizId);
@@ -175,48 +186,60 @@ await serve(async () => {
     };
   }
 
+  /**
+   * The close: the launch is marked closed at once (the reply), and its running attempts are graded
+   * `graceMs` later, as the product's contract has it (an answer sent before the close and still in
+   * flight counts): one transaction then — lock the running attempts with their answers, grade each,
+   * write every grade in one `UPDATE … FROM unnest(…)` — then the emits.
+   */
   async function close(launchId: string): Promise<Reply> {
+    const {
+      rows: [closed],
+    } = await pool.query<ClosedLaunch>(
+      `UPDATE quiz_launches l SET closed_at = now() FROM live_sessions s, quizzes q
+        WHERE l.id = $1 AND l.closed_at IS NULL AND s.id = l.session_id AND q.id = l.quiz_id
+        RETURNING l.quiz_id, s.course_id, q.passing_score`,
+      [launchId],
+    );
+    if (!closed) return { status: 409, data: { error: 'launch closed already' } };
+    io.to(`course:${closed.course_id}`).emit('session:quiz-closed', { launchId, courseId: closed.course_id, serverNow: new Date().toISOString() });
+    setTimeout(() => {
+      gradeClosed(launchId, closed).catch((error: unknown) => console.error('bench: launch-bare: grading the close failed', error));
+    }, graceMs);
+    return { status: 200, data: { id: launchId } };
+  }
+
+  async function gradeClosed(launchId: string, closed: ClosedLaunch): Promise<void> {
     const client = await pool.connect();
-    let closed: { quiz_id: string; course_id: string; passing_score: number } | undefined;
-    let graded: Array<{ id: string; quiz_id: string; score: string; max_score: string; percentage: string; is_passed: boolean; enrollment_id: string }> = [];
+    let graded: Array<{ id: string; quiz_id: string; score: string; max_score: string; percentage: string; is_passed: boolean; enrollment_id: string }>;
     const studentOf = new Map<string, string>();
     try {
       await client.query('BEGIN');
-      ({
-        rows: [closed],
-      } = await client.query<{ quiz_id: string; course_id: string; passing_score: number }>(
-        `UPDATE quiz_launches l SET closed_at = now() FROM live_sessions s, quizzes q
-          WHERE l.id = $1 AND l.closed_at IS NULL AND s.id = l.session_id AND q.id = l.quiz_id
-          RETURNING l.quiz_id, s.course_id, q.passing_score`,
+      const { rows: running } = await client.query<{ id: string; answers: Record<string, unknown> | null; enrollment_id: string; student_id: string }>(
+        `SELECT a.id, a.answers, a.enrollment_id, e.student_id FROM quiz_attempts a JOIN enrollments e ON e.id = a.enrollment_id
+          WHERE a.launch_id = $1 AND a.status = 'in_progress' FOR UPDATE OF a`,
         [launchId],
-      ));
-      if (closed) {
-        const { rows: running } = await client.query<{ id: string; answers: Record<string, unknown> | null; enrollment_id: string; student_id: string }>(
-          `SELECT a.id, a.answers, a.enrollment_id, e.student_id FROM quiz_attempts a JOIN enrollments e ON e.id = a.enrollment_id
-            WHERE a.launch_id = $1 AND a.status = 'in_progress' FOR UPDATE OF a`,
-          [launchId],
-        );
-        const { rows: questions } = await client.query<QuestionRow>(QUESTIONS, [closed.quiz_id]);
-        const gradable: GradableQuestion[] = questions.map((q) => ({
-          id: q.id,
-          questionText: q.question_text,
-          questionType: q.question_type,
-          points: q.points,
-          options: q.options,
-          correctAnswer: q.correct_answer,
-          explanation: q.explanation,
-        }));
-        const grades = running.map((attempt) => gradeAttempt(gradable, attempt.answers ?? {}, closed!.passing_score));
-        for (const attempt of running) studentOf.set(attempt.enrollment_id, attempt.student_id);
-        ({ rows: graded } = await client.query(WRITE_GRADES, [
-          running.map((a) => a.id),
-          grades.map((g) => JSON.stringify(g)),
-          grades.map((g) => g.score),
-          grades.map((g) => g.maxScore),
-          grades.map((g) => g.percentage),
-          grades.map((g) => g.isPassed),
-        ]));
-      }
+      );
+      const { rows: questions } = await client.query<QuestionRow>(QUESTIONS, [closed.quiz_id]);
+      const gradable: GradableQuestion[] = questions.map((q) => ({
+        id: q.id,
+        questionText: q.question_text,
+        questionType: q.question_type,
+        points: q.points,
+        options: q.options,
+        correctAnswer: q.correct_answer,
+        explanation: q.explanation,
+      }));
+      const grades = running.map((attempt) => gradeAttempt(gradable, attempt.answers ?? {}, closed.passing_score));
+      for (const attempt of running) studentOf.set(attempt.enrollment_id, attempt.student_id);
+      ({ rows: graded } = await client.query(WRITE_GRADES, [
+        running.map((a) => a.id),
+        grades.map((g) => JSON.stringify(g)),
+        grades.map((g) => g.score),
+        grades.map((g) => g.maxScore),
+        grades.map((g) => g.percentage),
+        grades.map((g) => g.isPassed),
+      ]));
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -224,7 +247,6 @@ await serve(async () => {
     } finally {
       client.release();
     }
-    if (!closed) return { status: 409, data: { error: 'launch closed already' } };
     const instructors = `course:${closed.course_id}:instructors`;
     for (const row of graded) {
       const studentId = studentOf.get(row.enrollment_id)!;
@@ -240,8 +262,6 @@ await serve(async () => {
         serverNow: new Date().toISOString(),
       });
     }
-    io.to(`course:${closed.course_id}`).emit('session:quiz-closed', { launchId, courseId: closed.course_id, serverNow: new Date().toISOString() });
-    return { status: 200, data: { id: launchId, graded: graded.length } };
   }
 
   io.httpServer.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -257,5 +277,12 @@ await serve(async () => {
         (error: Error) => reply(res, 500, { error: error.message }),
       );
   });
-  return { port: bare.port, close: () => bare.close() };
+  const profile = await startCpuProfile('launch-bare');
+  return {
+    port: bare.port,
+    close: async () => {
+      await profile?.stop();
+      await bare.close();
+    },
+  };
 });
