@@ -9,7 +9,8 @@ import { InMemoryPresence } from '../../server/realtime/presence.js';
 import { JoinGrants } from '../../server/realtime/join-grants.js';
 import { QuizTickScheduler, type TimedAttempt } from '../../server/realtime/quiz-ticks.js';
 import { TokenBucket } from '../../server/realtime/rate-limit.js';
-import type { RealtimeEmitter } from '../../server/realtime/emitter.js';
+import { createStreamEmitter, type RealtimeEmitter } from '../../server/realtime/emitter.js';
+import type { StreamMessage } from '../../server/realtime/socketio-internals.js';
 import { RealtimePublisher } from '../../server/realtime/publisher.js';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Redis } from 'ioredis';
@@ -330,4 +331,15 @@ t.test('join grants: the courses read at the handshake, for a while, until any r
   const off = new JoinGrants(0, () => now);
   off.grant(socket, off.begin(), ['a']);
   t.notOk(off.allows(socket, 'a'), 'a lifetime of 0 turns grants off');
+});
+
+t.test('a stream emitter (workers) publishes each event as a broadcast to its rooms, stamped with serverNow; volatile events are dropped', async (t) => {
+  const published: StreamMessage[] = [];
+  const emitter = createStreamEmitter((message) => published.push(message));
+  emitter.emit('user:u1', 'quiz:abandoned', { attemptId: 'a', quizId: 'q', studentId: 'u1', courseId: 'c' });
+  emitter.emit(['user:u1', 'course:c:instructors'], 'quiz:abandoned', { attemptId: 'b', quizId: 'q', studentId: 'u1', courseId: 'c' });
+  emitter.emit('user:u1', 'quiz:tick', { attemptId: 'a', remainingMs: 1000 }, { volatile: true });
+  t.equal(published.length, 2, 'a volatile event is for the clients of the process that sends it, and a worker has none');
+  t.match(published[0], { broadcast: { rooms: ['user:u1'], event: 'quiz:abandoned', payload: { attemptId: 'a', serverNow: String } } });
+  t.match(published[1], { broadcast: { rooms: ['user:u1', 'course:c:instructors'], payload: { attemptId: 'b' } } });
 });
