@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { markdown, writeResults, type Row } from './lib/report.js';
+import { SCENARIOS } from './scenarios/index.js';
 
 interface Run {
   mode: string;
@@ -23,7 +24,8 @@ if (!out || dirs.length === 0) {
 const runs = await Promise.all(dirs.map(async (dir) => JSON.parse(await readFile(join(dir, 'latest.json'), 'utf8')) as Run));
 const byScenario = new Map<string, Run>();
 for (const run of runs) for (const key of run.scenarios) byScenario.set(key, run);
-const order = ['5', '2', '1', '3', '4', '6', '7', '8', '9'];
+// Every scenario, in the runner's order (a fixed list here once left out the scenarios added after it).
+const order = SCENARIOS.map(([key]) => key);
 const rows: Row[] = [];
 const sources: Array<{ scenario: string; date: string; mode: string }> = [];
 for (const key of order) {
