@@ -7,6 +7,9 @@ import { finishLaunchWindow } from '../server/modules/live-sessions/launches.ser
 
 export type QuizDeadlineResult = { graded: boolean; status: string } | { finished: number; settled: boolean; status: string };
 
+/** How many times a job that started early waits in place for its due time before going back to Redis. */
+const WAIT_IN_PLACE = 3;
+
 /**
  * `quiz-deadlines`: one delayed job per timed attempt, due at the end of its submit window +
  * grace, that finishes the attempt by its overdue policy (`gradeAtDeadline`: graded with its saved
@@ -20,9 +23,6 @@ export type QuizDeadlineResult = { graded: boolean; status: string } | { finishe
  * a job usually starts a little before its due time: it waits out the rest in place, up to
  * `WAIT_IN_PLACE` times, rather than going back to Redis.
  */
-/** How many times a job that started early waits in place for its due time before going back to Redis. */
-const WAIT_IN_PLACE = 3;
-
 export const quizDeadlinesProcessor: Processor<'quiz-deadlines', QuizDeadlineResult> = {
   queue: 'quiz-deadlines',
   concurrency: () => 10,
