@@ -69,11 +69,13 @@ t.test('enrollments whose lesson changes or progress the recalculation missed ar
   t.match(await enrollmentRow(enrollmentId), { total_lessons_count: 2, completed_lessons_count: 0 });
 
   // What a lost `progress` job of the course and a crash between a progress write and its
-  // recalculation leave behind: a lesson the enrollment does not count, progress it does not show.
+  // recalculation leave behind: a lesson the enrollment does not count, progress it does not show
+  // (written a minute ago, after the enrollment's last update).
   await db().execute(`INSERT INTO lessons (course_id, title, slug, order_index) VALUES (?, 'Added', 'added-${Date.now()}', 9)`, [courseId]);
+  await db().execute(`UPDATE enrollments SET updated_at = now() - interval '2 minutes' WHERE id = ?`, [enrollmentId]);
   await db().execute(
     `INSERT INTO lesson_progress (enrollment_id, lesson_id, status, completion_percentage, time_spent_seconds, started_at, completed_at, updated_at)
-     VALUES (?, ?, 'completed', 100, 42, now(), now(), now() + interval '1 second')`,
+     VALUES (?, ?, 'completed', 100, 42, now(), now(), now() - interval '1 minute')`,
     [enrollmentId, lessonIds[0]],
   );
   const untouched = await enroll((await courseWith(1)).id, await createUser(app, 'student'));
@@ -86,8 +88,32 @@ t.test('enrollments whose lesson changes or progress the recalculation missed ar
   t.equal(await recalculateStaleEnrollments.run(ctx), 0, 'nothing left to repair');
 
   // Progress newer than its enrollment that changes no count (a percentage) is not repaired again and again.
-  await db().execute(`UPDATE lesson_progress SET completion_percentage = 50, updated_at = now() + interval '1 hour' WHERE enrollment_id = ?`, [enrollmentId]);
+  await db().execute(`UPDATE enrollments SET updated_at = now() - interval '2 minutes' WHERE id = ?`, [enrollmentId]);
+  await db().execute(`UPDATE lesson_progress SET completion_percentage = 50, updated_at = now() - interval '1 minute' WHERE enrollment_id = ?`, [enrollmentId]);
   t.equal(await recalculateStaleEnrollments.run(ctx), 0);
+});
+
+t.test('progress written in the last seconds is left to the recalculation that follows it: no repair, no second progress:updated', async (t) => {
+  const student = await createUser(app, 'student');
+  const { id: courseId, lessonIds } = await courseWith(2);
+  const enrollmentId = await enroll(courseId, student);
+  // A write whose own recalculation has not run yet (it follows within milliseconds): the
+  // enrollment disagrees with its progress for that long.
+  await db().execute(
+    `INSERT INTO lesson_progress (enrollment_id, lesson_id, status, completion_percentage, time_spent_seconds, started_at, completed_at, updated_at)
+     VALUES (?, ?, 'completed', 100, 42, now(), now(), now())`,
+    [enrollmentId, lessonIds[0]],
+  );
+  const before = updates.length;
+  t.equal(await recalculateStaleEnrollments.run(ctx), 0, 'not repaired while the write is recent');
+  t.same(updates.slice(before), [], 'nothing announced');
+  t.match(await enrollmentRow(enrollmentId), { completed_lessons_count: 0 });
+
+  // Still wrong once the write is older than the settling time: the recalculation never came.
+  await db().execute(`UPDATE lesson_progress SET updated_at = now() - interval '1 minute' WHERE enrollment_id = ?`, [enrollmentId]);
+  await db().execute(`UPDATE enrollments SET updated_at = now() - interval '2 minutes' WHERE id = ?`, [enrollmentId]);
+  t.equal(await recalculateStaleEnrollments.run(ctx), 1, 'repaired');
+  t.match(updates.slice(before), [{ enrollmentId, completedLessonsCount: 1 }]);
 });
 
 t.test('completed enrollments without a certificate get one: queued, or issued here when Redis cannot be reached', async (t) => {

@@ -364,9 +364,11 @@ export type StoredEnrollmentCounts = Pick<RowOf<IEnrollment>, 'id' | 'completed_
  * Enrollments whose stored counts disagree with their lessons and lesson progress. Candidates are
  * enrollments whose course's lesson count differs from theirs, or with lesson progress written
  * after the enrollment; of those, only the ones whose counts are wrong, so progress that changed
- * no count (a percentage) is not recalculated on every sweep.
+ * no count (a percentage) is not recalculated on every sweep. An enrollment with progress written
+ * in the last `settleSeconds` is left out: its write's own recalculation follows within
+ * milliseconds, and repairing it meanwhile announced its progress twice.
  */
-export async function staleEnrollments(db: SqlRunner, limit: number): Promise<StoredEnrollmentCounts[]> {
+export async function staleEnrollments(db: SqlRunner, limit: number, settleSeconds: number): Promise<StoredEnrollmentCounts[]> {
   return db.execute<StoredEnrollmentCounts[]>(
     `WITH lesson_counts AS (SELECT course_id, count(*)::int AS n FROM lessons GROUP BY course_id),
           candidates AS (
@@ -377,12 +379,14 @@ export async function staleEnrollments(db: SqlRunner, limit: number): Promise<St
              WHERE lp.updated_at > e.updated_at)
      SELECT e.id, e.completed_lessons_count, e.total_lessons_count, e.total_time_spent_seconds
        FROM enrollments e JOIN candidates c ON c.id = e.id
-      WHERE e.total_lessons_count <> (SELECT count(*) FROM lessons WHERE course_id = e.course_id)
-         OR e.completed_lessons_count <> (SELECT count(*) FROM lesson_progress lp JOIN lessons l ON l.id = lp.lesson_id
-                                           WHERE lp.enrollment_id = e.id AND l.course_id = e.course_id AND lp.status = 'completed')
-         OR e.total_time_spent_seconds <> (SELECT coalesce(sum(time_spent_seconds), 0) FROM lesson_progress WHERE enrollment_id = e.id)
+      WHERE NOT EXISTS (SELECT 1 FROM lesson_progress recent
+                         WHERE recent.enrollment_id = e.id AND recent.updated_at > now() - make_interval(secs => ?))
+        AND (e.total_lessons_count <> (SELECT count(*) FROM lessons WHERE course_id = e.course_id)
+             OR e.completed_lessons_count <> (SELECT count(*) FROM lesson_progress lp JOIN lessons l ON l.id = lp.lesson_id
+                                               WHERE lp.enrollment_id = e.id AND l.course_id = e.course_id AND lp.status = 'completed')
+             OR e.total_time_spent_seconds <> (SELECT coalesce(sum(time_spent_seconds), 0) FROM lesson_progress WHERE enrollment_id = e.id))
       LIMIT ?`,
-    [limit],
+    [settleSeconds, limit],
   );
 }
 
