@@ -5,8 +5,8 @@
  * score — then emits `quiz:graded` to the student's and the course instructors' rooms and acks.
  * No auth, no ORM, no attempt JSON in the ack, no lesson completion.
  */
-import type { QuestionType } from '../../entities/enums.js';
-import { gradeAttempt, type ChoiceOption } from '../../server/domain/grading.js';
+import { gradeAttempt } from '../../server/domain/grading.js';
+import { gradableQuestions, type QuestionRow } from './bare-questions.js';
 import { startBareIo } from './bare-io.js';
 import { serve } from './serve.js';
 
@@ -31,28 +31,11 @@ await serve(async () => {
           ack?.({ ok: false, error: { code: 'CONFLICT', message: 'not in progress' } });
           return;
         }
-        const { rows: questions } = await client.query<{
-          id: string;
-          question_text: string;
-          question_type: QuestionType;
-          points: number;
-          options: ChoiceOption[] | null;
-          correct_answer: unknown;
-          explanation: string | null;
-        }>('SELECT id, question_text, question_type, points, options, correct_answer, explanation FROM quiz_questions WHERE quiz_id = $1', [attempt.quiz_id]);
-        const grade = gradeAttempt(
-          questions.map((q) => ({
-            id: q.id,
-            questionText: q.question_text,
-            questionType: q.question_type,
-            points: q.points,
-            options: q.options,
-            correctAnswer: q.correct_answer,
-            explanation: q.explanation,
-          })),
-          attempt.answers ?? {},
-          attempt.passing_score,
+        const { rows: questions } = await client.query<QuestionRow>(
+          'SELECT id, question_text, question_type, points, options, correct_answer, explanation FROM quiz_questions WHERE quiz_id = $1',
+          [attempt.quiz_id],
         );
+        const grade = gradeAttempt(gradableQuestions(questions), attempt.answers ?? {}, attempt.passing_score);
         await client.query(
           `UPDATE quiz_attempts SET status = 'graded', score = $2, max_score = $3, percentage = $4, is_passed = $5, submitted_at = now(), graded_at = now() WHERE id = $1`,
           [data.attemptId, grade.score, grade.maxScore, grade.percentage, grade.isPassed],

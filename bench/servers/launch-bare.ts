@@ -18,22 +18,12 @@
  *   each student and the course's instructors.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { QuestionType } from '../../entities/enums.js';
 import { loadConfig } from '../../server/config/config.js';
-import { gradeAttempt, type ChoiceOption, type GradableQuestion } from '../../server/domain/grading.js';
+import { gradeAttempt } from '../../server/domain/grading.js';
+import { gradableQuestions, type QuestionRow } from './bare-questions.js';
 import { startBareIo } from './bare-io.js';
 import { startCpuProfile } from './cpu-profile.js';
 import { serve } from './serve.js';
-
-interface QuestionRow {
-  id: string;
-  question_text: string;
-  question_type: QuestionType;
-  points: number;
-  options: ChoiceOption[] | null;
-  correct_answer: unknown;
-  explanation: string | null;
-}
 
 const QUESTIONS = `SELECT id, question_text, question_type, points, options, correct_answer, explanation
                      FROM quiz_questions WHERE quiz_id = $1 ORDER BY order_index, created_at, id`;
@@ -221,15 +211,7 @@ await serve(async () => {
         [launchId],
       );
       const { rows: questions } = await client.query<QuestionRow>(QUESTIONS, [closed.quiz_id]);
-      const gradable: GradableQuestion[] = questions.map((q) => ({
-        id: q.id,
-        questionText: q.question_text,
-        questionType: q.question_type,
-        points: q.points,
-        options: q.options,
-        correctAnswer: q.correct_answer,
-        explanation: q.explanation,
-      }));
+      const gradable = gradableQuestions(questions);
       const grades = running.map((attempt) => gradeAttempt(gradable, attempt.answers ?? {}, closed.passing_score));
       for (const attempt of running) studentOf.set(attempt.enrollment_id, attempt.student_id);
       ({ rows: graded } = await client.query(WRITE_GRADES, [
