@@ -2,7 +2,10 @@
  * `node --cpu-prof` for a benchmark server, which `startChild` cannot pass (and NODE_OPTIONS does
  * not allow): with `BENCH_CPU_PROF_DIR` set, profiles the process through the inspector from the
  * start until `stop()` and writes `<dir>/<name>-<pid>.cpuprofile` (open it in Chrome DevTools or
- * speedscope). Without it, does nothing.
+ * speedscope). With `BENCH_HEAP_PROF=1` as well, it also writes `<name>-<pid>.heapprofile`: a
+ * sampling heap profile that keeps the objects garbage collection freed, i.e. where the process
+ * allocated (what its collections cost), not only what is alive at the end. Without
+ * `BENCH_CPU_PROF_DIR`, does nothing.
  */
 import { Session } from 'node:inspector/promises';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -13,6 +16,15 @@ export async function startCpuProfile(name: string): Promise<{ stop(): Promise<v
   if (!dir) return null;
   const session = new Session();
   session.connect();
+  const heap = process.env.BENCH_HEAP_PROF === '1';
+  if (heap) {
+    await session.post('HeapProfiler.enable');
+    await session.post('HeapProfiler.startSampling', {
+      samplingInterval: 4096,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+  }
   await session.post('Profiler.enable');
   await session.post('Profiler.setSamplingInterval', { interval: 500 });
   await session.post('Profiler.start');
@@ -21,6 +33,10 @@ export async function startCpuProfile(name: string): Promise<{ stop(): Promise<v
       const { profile } = await session.post('Profiler.stop');
       await mkdir(dir, { recursive: true });
       await writeFile(join(dir, `${name}-${process.pid}.cpuprofile`), JSON.stringify(profile));
+      if (heap) {
+        const { profile: sampled } = await session.post('HeapProfiler.stopSampling');
+        await writeFile(join(dir, `${name}-${process.pid}.heapprofile`), JSON.stringify(sampled));
+      }
       session.disconnect();
     },
   };

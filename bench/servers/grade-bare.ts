@@ -3,12 +3,14 @@
  * `quiz:submit {attemptId}` handler runs one raw `pg` transaction — lock the attempt and read its
  * answers, read the quiz's questions, grade them with the same pure grading function, write the
  * score — then emits `quiz:graded` to the student's and the course instructors' rooms and acks.
- * No auth, no ORM, no attempt JSON in the ack, no lesson completion.
+ * No auth, no ORM, no attempt JSON in the ack, no lesson completion. With `BENCH_CPU_PROF_DIR` set,
+ * it writes a CPU profile of its run there (see cpu-profile.ts).
  */
 import { gradeAttempt } from '../../server/domain/grading.js';
 import { gradableQuestions, type QuestionRow } from './bare-questions.js';
 import { startBareIo } from './bare-io.js';
 import { serve } from './serve.js';
+import { startCpuProfile } from './cpu-profile.js';
 
 type Ack = (response: unknown) => void;
 
@@ -62,5 +64,12 @@ await serve(async () => {
       }
     });
   });
-  return { port: bare.port, close: () => bare.close() };
+  const profile = await startCpuProfile('grade-bare');
+  return {
+    port: bare.port,
+    close: async () => {
+      await profile?.stop();
+      await bare.close();
+    },
+  };
 });
