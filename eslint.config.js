@@ -74,6 +74,26 @@ export default tseslint.config(
   },
   {
     files: ['test/**'],
-    rules: { 'no-restricted-syntax': ['error', ...untypedJson] },
+    rules: {
+      'no-restricted-syntax': ['error', ...untypedJson],
+      // A test file's `t` is the one of test/helpers/tap.ts: the file's own subtest when its group
+      // runs it (test/groups/groups.ts), tap's root test when it runs alone.
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'tap',
+              importNames: ['default'],
+              message: "Import `t` from test/helpers/tap.ts: tap's root test is not the file's own when its group runs it.",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['test/helpers/tap.ts', 'test/groups/**'],
+    rules: { 'no-restricted-imports': 'off' },
   },
 );

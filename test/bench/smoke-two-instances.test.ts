@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../helpers/tap.js';
 import { benchSmoke } from '../helpers/bench-smoke.js';
 
 t.test('npm run bench -- --smoke --only=14', { timeout: 170_000 }, async (t) => {

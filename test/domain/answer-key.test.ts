@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../helpers/tap.js';
 import { keyRevealed, type AnswerKeyContext } from '../../server/domain/answer-key.js';
 
 const student: AnswerKeyContext = { viewerIsManager: false, showCorrectAnswers: true, quizType: 'graded', attemptsAllowed: 2, attemptsUsed: 1 };

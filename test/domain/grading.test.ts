@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../helpers/tap.js';
 import { answerShapeError, gradeAttempt, gradeQuestion, normalizeText, type GradableQuestion } from '../../server/domain/grading.js';
 import { normalizeQuestionContent, QuestionRuleError } from '../../server/domain/question-rules.js';
 import { buildQuestionOrder, shuffled } from '../../server/domain/shuffle.js';

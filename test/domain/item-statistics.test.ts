@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../helpers/tap.js';
 import { countAnswers, matrixStatistics, median, round4, type ScoreCell, type ScoreMatrix } from '../../server/domain/item-statistics.js';
 
 /** A matrix from rows of points (null = no result), every question worth `maxPoints[column]`. */

@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../helpers/tap.js';
 import { summarizeLaunch, type LaunchAttemptResult } from '../../server/domain/launch-summary.js';
 
 const graded = (score: number, percentage: number, isPassed: boolean, q1: boolean, q2: boolean): LaunchAttemptResult => ({

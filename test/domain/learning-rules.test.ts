@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../helpers/tap.js';
 import { maxOfOptional, minOfOptional, percentageHalfUp, roundHalfUp2 } from '../../server/domain/numbers.js';
 import { isUuidLike, nextFreeSlug, slugify } from '../../server/domain/slug.js';
 import { calculateEnrollmentProgress, normalizeProgressWrite } from '../../server/domain/progress.js';

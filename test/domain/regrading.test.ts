@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../helpers/tap.js';
 import { gradeAttempt, type GradableQuestion } from '../../server/domain/grading.js';
 import { correctQuestion, regradeAttempt, type CorrectableQuestion } from '../../server/domain/regrading.js';
 

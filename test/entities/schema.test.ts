@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../helpers/tap.js';
 import pg from 'pg';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { migrateDown, migrateUp } from '../../server/platform/db/database.js';

@@ -1,7 +1,7 @@
 import { AttemptJson } from '../../server/modules/attempts/attempts.schemas.js';
 import { LessonProgressResponse } from '../../server/modules/progress/progress.schemas.js';
 import { EnrollmentJson } from '../../server/modules/learning.schemas.js';
-import t from 'tap';
+import t from '../helpers/tap.js';
 import { buildApp } from '../../server/app.js';
 import { createTestEnv } from '../helpers/app.js';
 import { spawnEntry } from '../helpers/processes.js';

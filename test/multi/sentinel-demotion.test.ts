@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../helpers/tap.js';
 import { Queue, Worker } from 'bullmq';
 import { closeRedis, createQueueRedis, createRedis, waitForRedis } from '../../server/platform/redis.js';
 import { waitFor } from '../helpers/wait.js';

@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../helpers/tap.js';
 import pg from 'pg';
 import { buildApp } from '../../server/app.js';
 import { deadlineJobId } from '../../server/platform/queues/contract.js';

@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../helpers/tap.js';
 import { buildApp } from '../../server/app.js';
 import { rooms } from '../../server/realtime/contract.js';
 import { createTestEnv } from '../helpers/app.js';

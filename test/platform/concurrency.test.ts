@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../helpers/tap.js';
 import { forEachLimited } from '../../server/platform/concurrency.js';
 
 t.test('forEachLimited: every item once, never more than the limit in flight', async (t) => {

@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../helpers/tap.js';
 import { csvCell, toCsv } from '../../server/platform/csv.js';
 
 t.test('cells are quoted only when they must be, quotes doubled', async (t) => {

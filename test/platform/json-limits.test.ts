@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../helpers/tap.js';
 import { jsonLimitError, jsonLimited, JSON_LIMITS_KEYWORD } from '../../server/platform/json-limits.js';
 
 function nested(depth: number, inner: unknown = 1): unknown {

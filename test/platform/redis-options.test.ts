@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../helpers/tap.js';
 import { isUnavailableError } from '../../server/platform/errors.js';
 import { createQueueRedis, createRedis, reconnectOnDemotion, reconnectOnReadonly, redisConnectionOptions } from '../../server/platform/redis.js';
 import { createAdapterRedis } from '../../server/realtime/adapter.js';

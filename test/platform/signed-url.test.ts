@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../helpers/tap.js';
 import { deriveFileUrlKey, deriveUrlKey, signFileUrl, signUrl, verifyFileUrl, verifyUrl } from '../../server/platform/signed-url.js';
 
 const key = deriveFileUrlKey('x'.repeat(40));

@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../helpers/tap.js';
 import { ForeignKeyConstraintViolationException, UniqueConstraintViolationException } from '@mikro-orm/core';
 import { runClientEvent, type BindDeps } from '../../server/realtime/ack.js';
 import { TokenBucket } from '../../server/realtime/rate-limit.js';

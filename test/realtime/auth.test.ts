@@ -1,6 +1,6 @@
 import { UserResponse } from '../../server/modules/users/users.schemas.js';
 import { LessonProgressResponse } from '../../server/modules/progress/progress.schemas.js';
-import t from 'tap';
+import t from '../helpers/tap.js';
 import { buildTestApp } from '../helpers/app.js';
 import { call } from '../helpers/http.js';
 import { createUser } from '../helpers/users.js';

@@ -2,7 +2,7 @@ import { Page } from '../../server/platform/schemas.js';
 import { LessonProgressResponse } from '../../server/modules/progress/progress.schemas.js';
 import { CourseJson, EnrollmentJson } from '../../server/modules/learning.schemas.js';
 import { UserResponse } from '../../server/modules/users/users.schemas.js';
-import t from 'tap';
+import t from '../helpers/tap.js';
 import { randomUUID } from 'node:crypto';
 import { wsClient } from '../multi/cluster-helpers.js';
 import { buildTestApp } from '../helpers/app.js';

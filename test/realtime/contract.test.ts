@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import t from 'tap';
+import t from '../helpers/tap.js';
 import { clientEvents, serverEvents, WS_FRAME_EVENTS } from '../../server/realtime/contract.js';
 import { payloadError } from '../../server/realtime/payload-validation.js';
 

@@ -2,7 +2,7 @@ import { UserResponse } from '../../server/modules/users/users.schemas.js';
 import { Page } from '../../server/platform/schemas.js';
 import { CourseJson, EnrollmentJson } from '../../server/modules/learning.schemas.js';
 import { AttemptJson, ExtendedAttemptJson } from '../../server/modules/attempts/attempts.schemas.js';
-import t from 'tap';
+import t from '../helpers/tap.js';
 import { buildApp } from '../../server/app.js';
 import { rooms } from '../../server/realtime/contract.js';
 import { createTestEnv } from '../helpers/app.js';

@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../helpers/tap.js';
 import { buildApp } from '../../server/app.js';
 import { startInProcessWorkers } from '../../workers/in-process.js';
 import { LaunchCreatedJson } from '../../server/modules/live-sessions/launches.schemas.js';

@@ -1,7 +1,7 @@
 import { QuestionJson, QuizJson } from '../../server/modules/quizzes/quizzes.schemas.js';
 import { LessonJson } from '../../server/modules/learning.schemas.js';
 import { AttemptJson, SavedAnswerJson } from '../../server/modules/attempts/attempts.schemas.js';
-import t from 'tap';
+import t from '../helpers/tap.js';
 import { buildTestApp } from '../helpers/app.js';
 import { call } from '../helpers/http.js';
 import { createUser } from '../helpers/users.js';

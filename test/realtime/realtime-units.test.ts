@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import t from 'tap';
+import t from '../helpers/tap.js';
 import { clientIpResolver } from '../../server/realtime/client-ip.js';
 import { trustProxyOption } from '../../server/platform/trust-proxy.js';
 import { EventGate } from '../../server/realtime/event-gate.js';

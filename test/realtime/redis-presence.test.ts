@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../helpers/tap.js';
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import { clearRedisPrefix, createRedis, waitForRedis } from '../../server/platform/redis.js';

@@ -1,6 +1,6 @@
 import { LessonProgressResponse } from '../../server/modules/progress/progress.schemas.js';
 import pg from 'pg';
-import t from 'tap';
+import t from '../helpers/tap.js';
 import { buildApp } from '../../server/app.js';
 import { rooms } from '../../server/realtime/contract.js';
 import { createTestEnv } from '../helpers/app.js';

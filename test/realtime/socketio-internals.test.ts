@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import t from 'tap';
+import t from '../helpers/tap.js';
 import type { Redis } from 'ioredis';
 import { Server, Socket } from 'socket.io';
 import { io as ioClient } from 'socket.io-client';

@@ -1,5 +1,5 @@
 import { AttemptJson } from '../../server/modules/attempts/attempts.schemas.js';
-import t from 'tap';
+import t from '../helpers/tap.js';
 import { buildTestApp } from '../helpers/app.js';
 import { createUser } from '../helpers/users.js';
 import { wsClient, type WsClient } from '../multi/cluster-helpers.js';

@@ -3,7 +3,7 @@ import { UserResponse } from '../../server/modules/users/users.schemas.js';
 import { AttemptJson } from '../../server/modules/attempts/attempts.schemas.js';
 import { QuestionJson, QuizJson } from '../../server/modules/quizzes/quizzes.schemas.js';
 import { CourseJson, EnrollmentJson, LessonJson } from '../../server/modules/learning.schemas.js';
-import t from 'tap';
+import t from '../helpers/tap.js';
 import { randomUUID } from 'node:crypto';
 import { buildTestApp } from '../helpers/app.js';
 import { createUser, type TestUser } from '../helpers/users.js';

@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../helpers/tap.js';
 import WebSocket from 'ws';
 import { createTestEnv } from '../helpers/app.js';
 import { bodyOf, replyOfFetch } from '../helpers/http.js';

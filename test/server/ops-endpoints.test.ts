@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../helpers/tap.js';
 import { buildApp, type App } from '../../server/app.js';
 import { loadConfig } from '../../server/config/config.js';
 import { createTestEnv } from '../helpers/app.js';

@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../helpers/tap.js';
 import { once } from 'node:events';
 import WebSocket from 'ws';
 import { buildApp } from '../../server/app.js';

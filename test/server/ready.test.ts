@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../helpers/tap.js';
 import { Server } from 'socket.io';
 import { buildTestApp } from '../helpers/app.js';
 import { freePort, startRedisServer } from '../helpers/processes.js';

@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../helpers/tap.js';
 import { createTestEnv } from '../helpers/app.js';
 import { freePort, spawnEntry, startRedisServer } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait.js';

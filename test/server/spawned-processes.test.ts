@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import t from 'tap';
+import t from '../helpers/tap.js';
 
 // A test file that dies at the top level never reaches its teardown: the API and worker
 // processes it spawned must end with it rather than live on, holding ports and databases.

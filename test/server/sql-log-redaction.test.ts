@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../helpers/tap.js';
 import pg from 'pg';
 import { io } from 'socket.io-client';
 import { createTestEnv } from '../helpers/app.js';

@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../helpers/tap.js';
 import { readdir } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';

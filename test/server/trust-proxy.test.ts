@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../helpers/tap.js';
 import { Type } from 'typebox';
 import { buildApp, type App } from '../../server/app.js';
 import { createTestEnv } from '../helpers/app.js';

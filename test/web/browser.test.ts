@@ -3,7 +3,7 @@
 // starts a browser). Every wait is bounded.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import t from 'tap';
+import t from '../helpers/tap.js';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { buildTestApp } from '../helpers/app.js';
 import { createUser, TEST_PASSWORD, type TestUser } from '../helpers/users.js';

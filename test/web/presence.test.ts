@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../helpers/tap.js';
 import { CoursePresence } from '../../web/src/presence.js';
 
 // The web app's presence rule (docs/realtime.md, "Presence"): the join's snapshot, then the

@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../helpers/tap.js';
 import { once } from 'node:events';
 import pg from 'pg';
 import { Queue, QueueEvents } from 'bullmq';

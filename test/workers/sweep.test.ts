@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../helpers/tap.js';
 import pg from 'pg';
 import { buildTestApp } from '../helpers/app.js';
 import { bodyOf, call } from '../helpers/http.js';

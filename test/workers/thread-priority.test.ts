@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../helpers/tap.js';
 import { createTestEnv } from '../helpers/app.js';
 import { spawnEntry } from '../helpers/processes.js';
 import type { Test } from 'tap';

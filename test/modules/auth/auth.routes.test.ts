@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../../helpers/tap.js';
 import { createHmac } from 'node:crypto';
 import type { InjectOptions } from 'fastify';
 import argon2 from 'argon2';

@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../../helpers/tap.js';
 import { buildTestApp } from '../../helpers/app.js';
 import { TEST_PASSWORD, createUser } from '../../helpers/users.js';
 import { login, logout, refresh, type AuthDeps } from '../../../server/modules/auth/auth.service.js';

@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../../helpers/tap.js';
 import { buildTestApp } from '../../helpers/app.js';
 import { errorOf, replyOf } from '../../helpers/http.js';
 import { createUser, TEST_PASSWORD } from '../../helpers/users.js';

@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../../helpers/tap.js';
 import type { InjectOptions } from 'fastify';
 import { buildApp } from '../../../server/app.js';
 import { buildTestApp } from '../../helpers/app.js';

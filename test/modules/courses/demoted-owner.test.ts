@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../../helpers/tap.js';
 import { buildTestApp } from '../../helpers/app.js';
 import { bodyOf, call, errorOf } from '../../helpers/http.js';
 import { BodySession, createUser, TEST_PASSWORD, type TestUser } from '../../helpers/users.js';

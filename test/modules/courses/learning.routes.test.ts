@@ -1,5 +1,5 @@
 import { DashboardJson } from '../../../server/modules/dashboard/dashboard.schemas.js';
-import t from 'tap';
+import t from '../../helpers/tap.js';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { buildTestApp } from '../../helpers/app.js';

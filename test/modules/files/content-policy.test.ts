@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../../helpers/tap.js';
 import { categoryOf, isInlineMedia, judgeContent, looksLikeMarkup, type ContentSample } from '../../../server/modules/files/content-policy.js';
 
 const ALLOWED = ['image/png', 'application/pdf', 'video/mp4', 'text/plain'];

@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../../helpers/tap.js';
 import { contentDisposition, sanitiseOriginalFilename } from '../../../server/modules/files/filenames.js';
 
 t.test('original names lose their paths and control characters', async (t) => {

@@ -1,7 +1,7 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
-import t from 'tap';
+import t from '../../helpers/tap.js';
 import { Course, Enrollment, type EnrollmentStatus } from '../../../entities/index.js';
 import { deriveFileUrlKey, signFileUrl } from '../../../server/platform/signed-url.js';
 import { FileJson, SignedUrl } from '../../../server/modules/files/files.schemas.js';

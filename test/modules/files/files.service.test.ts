@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../../helpers/tap.js';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { buildTestApp } from '../../helpers/app.js';

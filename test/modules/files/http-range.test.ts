@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../../helpers/tap.js';
 import { parseRange } from '../../../server/modules/files/http-range.js';
 
 t.test('single ranges are served partially, clamped to the size', async (t) => {

@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../../helpers/tap.js';
 import { AttemptJson } from '../../../server/modules/attempts/attempts.schemas.js';
 import { LaunchCreatedJson, LaunchExtendedJson, LaunchJson } from '../../../server/modules/live-sessions/launches.schemas.js';
 import { OverrideJson } from '../../../server/modules/overrides/overrides.schemas.js';

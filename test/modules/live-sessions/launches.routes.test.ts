@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../../helpers/tap.js';
 import { AttemptJson } from '../../../server/modules/attempts/attempts.schemas.js';
 import { QuizJson } from '../../../server/modules/quizzes/quizzes.schemas.js';
 import { LaunchCreatedJson, LaunchJson } from '../../../server/modules/live-sessions/launches.schemas.js';

@@ -1,4 +1,5 @@
-import t, { type Test } from 'tap';
+import type { Test } from 'tap';
+import t from '../../helpers/tap.js';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { buildTestApp } from '../../helpers/app.js';
 import { insertLiveSession } from '../../../server/modules/live-sessions/sessions.queries.js';

@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../../helpers/tap.js';
 import { buildTestApp } from '../../helpers/app.js';
 import { createUser } from '../../helpers/users.js';
 import { recordingPublisher } from '../../helpers/publisher.js';

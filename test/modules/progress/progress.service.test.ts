@@ -1,5 +1,5 @@
 import { recordingJobs } from '../../helpers/jobs.js';
-import t from 'tap';
+import t from '../../helpers/tap.js';
 import { buildTestApp } from '../../helpers/app.js';
 import { createUser, type TestUser } from '../../helpers/users.js';
 import { recordingPublisher } from '../../helpers/publisher.js';

@@ -1,5 +1,5 @@
 import { DashboardJson } from '../../../server/modules/dashboard/dashboard.schemas.js';
-import t from 'tap';
+import t from '../../helpers/tap.js';
 import pg from 'pg';
 import { QueueEvents } from 'bullmq';
 import { buildApp } from '../../../server/app.js';

@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../../helpers/tap.js';
 import { buildTestApp } from '../../helpers/app.js';
 import { call } from '../../helpers/http.js';
 import { createUser } from '../../helpers/users.js';

@@ -1,4 +1,5 @@
-import t, { type Test } from 'tap';
+import type { Test } from 'tap';
+import t from '../../helpers/tap.js';
 import { buildTestApp } from '../../helpers/app.js';
 import { createUser, type TestUser } from '../../helpers/users.js';
 import { asAuth, publishedQuiz, serviceDeps } from '../../helpers/quizzes.js';

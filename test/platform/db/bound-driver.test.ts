@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../../helpers/tap.js';
 import { MikroORM, raw } from '@mikro-orm/postgresql';
 import { createTestEnv } from '../../helpers/app.js';
 import { ormOptions } from '../../../server/platform/db/orm-options.js';

@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../../helpers/tap.js';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { MikroORM, UniqueConstraintViolationException, DriverException } from '@mikro-orm/postgresql';

@@ -1,4 +1,4 @@
-import t from 'tap';
+import t from '../../helpers/tap.js';
 import { stat } from 'node:fs/promises';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { createTestEnv } from '../../helpers/app.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
-import t from 'tap';
+import t from '../../helpers/tap.js';
 import { LocalStorage, TEMP_FOLDER } from '../../../server/platform/storage/local-storage.js';
 import { isStorageKey, normaliseFolder } from '../../../server/platform/storage/storage.js';
 

@@ -1,0 +1,4 @@
+import t from 'tap';
+import { runGroup } from './groups.js';
+
+await runGroup(t, 'modules-1');
