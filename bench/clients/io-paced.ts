@@ -9,8 +9,9 @@
  *   this process; with `arrayAt: {path, length}`, `incomplete` counts the events whose payload
  *   does not hold an array of `length` items at `path` (e.g. an attempt without its questions);
  * - `{type:'send', startAt, items: [{socket, event, data, key, atMs}], timeoutMs}` → `{type:'sent',
- *   sent: [key, hrtime][], failures, failed, maxLagMs}` once every ack came back or timed out; each
- *   stamp is taken just before its `emit`.
+ *   sent: [key, hrtime][], failures, failed, unsent, maxLagMs}` once every ack came back or timed
+ *   out; each stamp is taken just before its `emit`; `unsent` items were never sent (the schedule
+ *   ran out of time), `failed` counts them and the refused or unanswered ones.
  * Stamps are `process.hrtime.bigint()` strings (CLOCK_MONOTONIC, comparable across processes).
  */
 import { io as connect, type Socket } from 'socket.io-client';
@@ -103,8 +104,8 @@ async function send(startAt: bigint, items: Item[], timeoutMs: number) {
     timeoutMs,
   );
   await Promise.all(acks);
-  failed += items.length - acks.length; // never sent: the schedule ran out of time
-  return { type: 'sent', sent, failures, failed, maxLagMs };
+  const unsent = items.length - acks.length; // the schedule ran out of time
+  return { type: 'sent', sent, failures, failed: failed + unsent, unsent, maxLagMs };
 }
 
 process.on(

@@ -15,7 +15,8 @@
  * `in_progress` attempt (the quiz allows unlimited attempts; numbered per measurement) with all
  * answers saved, written with SQL (lib/seed-class.ts); about 60% of the students pass. A result
  * that never arrives within the timeout, or a refused submit, is lost: counted, and judged
- * against zero. Each server's CPU time per submit is reported beside the latencies, and how far
+ * against zero; a submit the load client never sent (its schedule ran out) is not the server's
+ * loss and is reported apart, marking the measurement incomplete. Each server's CPU time per submit is reported beside the latencies, and how far
  * the load clients fell behind their schedule in a note (one client process keeps up with 250
  * submits/s; `gradeClients` splits the sockets over more).
  */
@@ -49,6 +50,8 @@ interface Measured {
   /** Submits whose result never reached the student, and the instructor; refused submits count in both. */
   lostStudent: number;
   lostInstructor: number;
+  /** Submits the load clients never sent (their schedule ran out of time): the measurement is incomplete. */
+  unsent: number;
   failures: string[];
   maxLagMs: number;
   /** The server process's CPU time over the measurement, per submit. */
@@ -94,7 +97,7 @@ async function measure(side: Side, seed: ClassSeed, attemptIds: string[], sizes:
     }),
   );
   const sent = await Promise.all(
-    side.students.map((client) => client.next<{ sent: Stamps; failures: string[]; failed: number; maxLagMs: number }>('sent', waitMs + 10_000)),
+    side.students.map((client) => client.next<{ sent: Stamps; failures: string[]; failed: number; unsent: number; maxLagMs: number }>('sent', waitMs + 10_000)),
   );
   const studentArrivals = await Promise.all(side.students.map((client) => client.next<{ arrivals: Stamps }>('arrivals', waitMs + 10_000)));
   const instructorArrivals = await side.instructor.next<{ arrivals: Stamps }>('arrivals', waitMs + 10_000);
@@ -107,6 +110,7 @@ async function measure(side: Side, seed: ClassSeed, attemptIds: string[], sizes:
       const from = sentAt.get(key);
       return from ? [Number(BigInt(at) - BigInt(from)) / 1e6] : [];
     });
+  const unsent = sent.reduce((sum, s) => sum + s.unsent, 0);
   const student = latencies(studentArrivals.flatMap((a) => a.arrivals));
   const instructor = latencies(instructorArrivals.arrivals);
   return {
@@ -114,8 +118,10 @@ async function measure(side: Side, seed: ClassSeed, attemptIds: string[], sizes:
     studentP99Ms: quantile(student, 0.99),
     instructorP50Ms: quantile(instructor, 0.5),
     instructorP99Ms: quantile(instructor, 0.99),
-    lostStudent: n - student.length,
-    lostInstructor: n - instructor.length,
+    // A submit never sent has no result to lose: it is reported apart, as the load client's failure.
+    lostStudent: n - unsent - student.length,
+    lostInstructor: n - unsent - instructor.length,
+    unsent,
     failures: sent.flatMap((s) => s.failures),
     maxLagMs: Math.max(...sent.map((s) => s.maxLagMs)),
     cpuUsPerSubmit: cpuUs / n,
@@ -182,6 +188,7 @@ async function runGrade(bench: BenchEnv, sizes: Sizes): Promise<Row[]> {
     const lost = (m: Measured) => m.lostStudent + m.lostInstructor;
     const failures = pairs.flatMap((p) => [...p.ours.failures, ...p.baseline.failures]);
     const lags = pairs.flatMap((p) => [p.ours.maxLagMs, p.baseline.maxLagMs]);
+    const unsent = pairs.reduce((sum, p) => sum + p.ours.unsent + p.baseline.unsent, 0);
     return [
       row('submit → student quiz:graded p99', (m) => m.studentP99Ms, 2, 250),
       row('submit → instructor quiz:graded p99', (m) => m.instructorP99Ms, 2, 250),
@@ -197,6 +204,7 @@ async function runGrade(bench: BenchEnv, sizes: Sizes): Promise<Row[]> {
         note:
           `baseline lost ${pairs.reduce((sum, p) => sum + lost(p.baseline), 0)}; ` +
           `the load clients sent at most ${Math.max(...lags).toFixed(1)} ms behind schedule` +
+          (unsent ? `; INCOMPLETE: the load clients did not send ${unsent} submits` : '') +
           (failures.length ? `; refused submits, e.g. ${failures.slice(0, 3).join('; ')}` : ''),
       },
     ];

@@ -8,7 +8,9 @@
  * just before its emit; the latency runs until the course instructor's socket (joined with
  * `course:join`, a client process of its own) receives that student's `progress:updated` — the
  * n-th for a student answers its n-th write (its writes are seconds apart, so they never overlap);
- * the server's CPU time per write is reported beside it.
+ * the server's CPU time per write is reported beside it. A sent write whose event never arrives
+ * is lost (judged against zero); a write the load client never sent (its schedule ran out) is
+ * reported apart, marking the measurement incomplete.
  * Ours is the app (`recordLessonProgress`: lesson and enrollment lookup, upsert, the locked
  * recalculation, two events); the baseline, for ratio context, a bare Socket.IO/pg handler doing
  * one upsert, one recalculating statement and the emit (servers/progress-bare.ts). Lessons of
@@ -78,6 +80,8 @@ const SCENARIO = '7 progress pipeline';
 type Stamps = Array<[string, string]>;
 
 interface WriteMeasured {
+  /** Writes the load client never sent (its schedule ran out of time): the measurement is incomplete. */
+  unsent: number;
   p50Ms: number;
   p99Ms: number;
   lost: number;
@@ -138,7 +142,7 @@ async function measureWrites(side: Side, seed: ClassSeed, sizes: Sizes, round: n
   side.server.send({ type: 'cpu' }); // starts the server's CPU count
   await side.server.next('cpu');
   side.students.send({ type: 'send', startAt: (process.hrtime.bigint() + 100_000_000n).toString(), items, timeoutMs: sizes.progressTimeoutMs });
-  const sent = await side.students.next<{ sent: Stamps; failures: string[]; maxLagMs: number }>('sent', waitMs + 10_000);
+  const sent = await side.students.next<{ sent: Stamps; failures: string[]; unsent: number; maxLagMs: number }>('sent', waitMs + 10_000);
   const { arrivals } = await side.instructor.next<{ arrivals: Stamps }>('arrivals', waitMs + 10_000);
   side.server.send({ type: 'cpu' });
   const { cpuUs } = await side.server.next<{ cpuUs: number }>('cpu');
@@ -150,7 +154,9 @@ async function measureWrites(side: Side, seed: ClassSeed, sizes: Sizes, round: n
   return {
     p50Ms: quantile(latencies, 0.5),
     p99Ms: quantile(latencies, 0.99),
-    lost: items.length - latencies.length,
+    // A write never sent has no event to lose: it is reported apart, as the load client's failure.
+    lost: sent.sent.length - latencies.length,
+    unsent: sent.unsent,
     failures: sent.failures,
     maxLagMs: sent.maxLagMs,
     cpuUsPerWrite: cpuUs / items.length,
@@ -291,6 +297,7 @@ async function runProgress(bench: BenchEnv, sizes: Sizes): Promise<Row[]> {
     const lightOf = `(light load: ${sizes.jobLightRate}/s for ${sizes.jobDurationMs / 1000} s; baseline raw LPUSH → BRPOP)`;
     const failures = writePairs.flatMap((p) => [...p.ours.failures, ...p.baseline.failures]);
     const writeLag = Math.max(...writePairs.flatMap((p) => [p.ours.maxLagMs, p.baseline.maxLagMs]));
+    const unsent = writePairs.reduce((sum, p) => sum + p.ours.unsent + p.baseline.unsent, 0);
     const jobLag = Math.max(...jobPairs.flatMap((p) => [p.ours.maxLagMs, p.baseline.maxLagMs]));
     return [
       ratioRow(writePairs, {
@@ -317,6 +324,7 @@ async function runProgress(bench: BenchEnv, sizes: Sizes): Promise<Row[]> {
         absoluteGoal: 0,
         note:
           `baseline lost ${writePairs.reduce((sum, p) => sum + p.baseline.lost, 0)}; the load client wrote at most ${writeLag.toFixed(1)} ms behind schedule` +
+          (unsent ? `; INCOMPLETE: the load client did not send ${unsent} writes` : '') +
           (failures.length ? `; refused writes, e.g. ${failures.slice(0, 3).join('; ')}` : ''),
       },
       ratioRow(jobPairs, {
