@@ -16,9 +16,10 @@
  * answers saved, written with SQL (lib/seed-class.ts); about 60% of the students pass. A result
  * that never arrives within the timeout, or a refused submit, is lost: counted, and judged
  * against zero; a submit the load client never sent (its schedule ran out) is not the server's
- * loss and is reported apart, marking the measurement incomplete. Each server's CPU time per submit is reported beside the latencies, and how far
- * the load clients fell behind their schedule in a note (one client process keeps up with 250
- * submits/s; `gradeClients` splits the sockets over more).
+ * loss and is reported apart, marking the measurement incomplete. Each server's CPU time per
+ * submit is reported beside the latencies, and how far the load clients fell behind their
+ * schedule in a note (one client process keeps up with 250 submits/s; `gradeClients` splits the
+ * sockets over more).
  */
 import type { BenchEnv } from '../lib/env.js';
 import { startChild, quantile, type Child } from '../lib/proc.js';
