@@ -1,6 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Test } from 'tap';
+import { setFileTest } from '../helpers/tap.js';
 
 /**
  * Which test files share a process. tap runs each file it is given in a process of its own, and
@@ -9,7 +10,7 @@ import type { Test } from 'tap';
  * files of most folders run one after another in one process per group
  * (`test/groups/<name>.test.ts`), each in a subtest of its own with its own database and Redis
  * prefix as before; teardowns run at the end of each file's subtest. A file still runs alone with
- * `npx tap <file>`. See docs/testing.md.
+ * `npx tap <file>`. The README's "Test it" and docs/architecture.md (`test/`) say the same.
  *
  * Folders under `test/` whose files run grouped; `shard: [k, n]` takes every n-th file (sorted),
  * starting at the k-th, so that a long folder spreads over n processes.
@@ -66,13 +67,12 @@ export async function runGroup(t: Test, name: string): Promise<void> {
 
 /** `runGroup` for any files (paths from the repository's root). */
 export async function runFiles(t: Test, files: string[]): Promise<void> {
-  const grouped = globalThis as { groupedTest?: Test };
   for (const file of files) {
     // Until the next file starts: the file's functions may use its top-level `t` in its subtests.
     await t.test(file, async (sub) => {
-      grouped.groupedTest = sub;
+      setFileTest(sub);
       await import(pathToFileURL(`${testRoot}../${file}`).href);
     });
   }
-  grouped.groupedTest = undefined;
+  setFileTest(undefined);
 }

@@ -1,6 +1,12 @@
 import tap, { type Test } from 'tap';
 
-const grouped = globalThis as { groupedTest?: Test };
+/** The running file's own subtest while a group runs it; none when tap runs the file alone. */
+let fileTest: Test | undefined;
+
+/** For test/groups/: the subtest the file about to load (and run) belongs to; `undefined` after the last. */
+export function setFileTest(test: Test | undefined): void {
+  fileTest = test;
+}
 
 /**
  * The test a test file's top-level code runs in: tap's root test when tap runs the file in a
@@ -10,7 +16,7 @@ const grouped = globalThis as { groupedTest?: Test };
  */
 const t = new Proxy(tap as Test, {
   get(_, property) {
-    const current = grouped.groupedTest ?? tap;
+    const current = fileTest ?? tap;
     const value = Reflect.get(current, property, current) as unknown;
     return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(current) : value;
   },
