@@ -4,11 +4,15 @@
  * `{type:'memory', rss, heapUsed, heapTotal, external}` in bytes, read once the number of open
  * TCP sockets has stopped changing (connections still closing hold memory) and after full GCs
  * with pauses between them (finalisers, freed pages), so what is left is what is still referenced.
+ * With `BENCH_HEAP_SNAPSHOT_DIR`, a heap snapshot of each reading is written there (`bench/heap-diff.ts`).
  */
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { writeHeapSnapshot } from 'node:v8';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 const which = process.argv[2];
+let readings = 0;
 
 const openSockets = () => process.getActiveResourcesInfo().filter((name) => name === 'TCPSocketWrap').length;
 
@@ -35,6 +39,9 @@ process.on('message', (message: { type?: string; settleMs?: number }) => {
       await sleep((message.settleMs ?? 300) / rounds);
     }
     const { rss, heapUsed, heapTotal, external } = process.memoryUsage();
+    // Read before the snapshot, which allocates; snapshots of the readings show what each socket keeps.
+    const snapshots = process.env.BENCH_HEAP_SNAPSHOT_DIR;
+    if (snapshots) writeHeapSnapshot(join(snapshots, `${which}-${process.pid}-${++readings}.heapsnapshot`));
     process.send!({ type: 'memory', rss, heapUsed, heapTotal, external });
   })().catch((error: Error) => process.send!({ type: 'error', message: error.stack ?? String(error) }));
 });
