@@ -17,7 +17,15 @@
  */
 export class JoinGrants {
   private generation = 0;
-  private readonly grants = new WeakMap<object, { generation: number; until: number; courseIds: ReadonlySet<string> }>();
+  private grants = new WeakMap<object, Grant>();
+  /**
+   * The connections granted, in the order their grants end (one lifetime for all), each dropped
+   * once its grant has ended: a connected socket keeps no grant past its lifetime (its course ids,
+   * ~0.4 KiB, bench/scenarios/memory.ts), and a closed one is held for at most that long.
+   */
+  private expiring: Array<{ connection: object; grant: Grant }> = [];
+  private head = 0;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly ttlMs: number,
@@ -32,7 +40,10 @@ export class JoinGrants {
   /** Keeps what a read that began at `generation` found for `connection` (nothing when disabled or empty). */
   grant(connection: object, generation: number, courseIds: readonly string[]): void {
     if (this.ttlMs <= 0 || courseIds.length === 0 || generation !== this.generation) return;
-    this.grants.set(connection, { generation, until: this.now() + this.ttlMs, courseIds: new Set(courseIds) });
+    const grant: Grant = { generation, until: this.now() + this.ttlMs, courseIds: new Set(courseIds) };
+    this.grants.set(connection, grant);
+    this.expiring.push({ connection, grant });
+    this.timer ??= this.sweepIn(this.ttlMs + 1);
   }
 
   /** Whether `connection` may join `courseId`'s room as a student without a read. */
@@ -49,5 +60,45 @@ export class JoinGrants {
   /** Access was taken from someone: every grant read before now is void. */
   revoked(): void {
     this.generation++;
+    this.grants = new WeakMap();
+    this.expiring = [];
+    this.head = 0;
+    clearTimeout(this.timer);
+    this.timer = undefined;
   }
+
+  /** Grants not ended yet (those of connections still referenced). */
+  get pending(): number {
+    return this.expiring.length - this.head;
+  }
+
+  private sweepIn(ms: number): NodeJS.Timeout {
+    return setTimeout(() => this.sweep(), ms).unref();
+  }
+
+  private sweep(): void {
+    this.timer = undefined;
+    const now = this.now();
+    while (this.head < this.expiring.length && this.expiring[this.head].grant.until < now) {
+      const { connection, grant } = this.expiring[this.head];
+      if (this.grants.get(connection) === grant) this.grants.delete(connection);
+      this.head++;
+    }
+    if (this.head === this.expiring.length) {
+      this.expiring = [];
+      this.head = 0;
+    } else {
+      if (this.head > 1024 && this.head * 2 > this.expiring.length) {
+        this.expiring = this.expiring.slice(this.head);
+        this.head = 0;
+      }
+      this.timer = this.sweepIn(Math.max(1, this.expiring[this.head].grant.until - now + 1));
+    }
+  }
+}
+
+interface Grant {
+  generation: number;
+  until: number;
+  courseIds: ReadonlySet<string>;
 }

@@ -15,6 +15,7 @@ import { RealtimePublisher } from '../../server/realtime/publisher.js';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../server/platform/logger.js';
+import { waitFor } from '../helpers/wait.js';
 
 t.test('token bucket: a burst, then the refill rate', async (t) => {
   let now = 0;
@@ -331,6 +332,41 @@ t.test('join grants: the courses read at the handshake, for a while, until any r
   const off = new JoinGrants(0, () => now);
   off.grant(socket, off.begin(), ['a']);
   t.notOk(off.allows(socket, 'a'), 'a lifetime of 0 turns grants off');
+});
+
+t.test('join grants are dropped once their lifetime ends, so a connected socket keeps none', async (t) => {
+  const grants = new JoinGrants(30);
+  const first = {};
+  grants.grant(first, grants.begin(), ['a']);
+  grants.grant({}, grants.begin(), ['a', 'b']);
+  t.equal(grants.pending, 2, 'both held for their lifetime');
+  t.ok(grants.allows(first, 'a'));
+  await waitFor('the first grants to end', () => grants.pending === 0, 2000, 5);
+  t.notOk(grants.allows(first, 'a'), 'gone with them');
+
+  const later = {};
+  grants.grant(later, grants.begin(), ['c']);
+  t.ok(grants.allows(later, 'c'), 'a grant after a sweep is kept for its own lifetime');
+  t.equal(grants.pending, 1);
+  grants.revoked();
+  t.equal(grants.pending, 0, 'a revocation drops every grant at once');
+  t.notOk(grants.allows(later, 'c'));
+});
+
+t.test('join grants end in the order given: each sweep drops the ended ones and waits for the next', async (t) => {
+  let now = 0;
+  const grants = new JoinGrants(30, () => now);
+  const early = Array.from({ length: 1100 }, () => ({}));
+  for (const connection of early) grants.grant(connection, grants.begin(), ['a']);
+  now = 20;
+  const late = {};
+  grants.grant(late, grants.begin(), ['a']);
+  now = 40;
+  await waitFor('the early grants to end', () => grants.pending === 1, 2000, 5);
+  t.notOk(grants.allows(early[0]!, 'a'));
+  t.ok(grants.allows(late, 'a'), 'the later one is still held');
+  now = 60;
+  await waitFor('the later grant to end', () => grants.pending === 0, 2000, 5);
 });
 
 t.test('a stream emitter (workers) publishes each event as a broadcast to its rooms, stamped with serverNow; volatile events are dropped', async (t) => {

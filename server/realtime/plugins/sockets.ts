@@ -10,6 +10,15 @@ import type { AttemptOpen } from '../../modules/deps.js';
 import { connectionStanding } from '../realtime.queries.js';
 import { clientEventHandlers } from './handlers.js';
 
+/** A handshake on its way to a connected socket (see the middlewares below). */
+interface Admission {
+  openAttempts: AttemptOpen[];
+  /** Ends the user's arrival (`local.arrive`); more calls do nothing. */
+  arrived: () => void;
+  /** The listener on the connection's close until the socket connects. */
+  closed: () => void;
+}
+
 /**
  * Socket.IO clients: handshake admission and authentication, rooms re-authorised on recovery,
  * client events bound to their handlers, presence of the course rooms a socket leaves. Also what
@@ -62,22 +71,44 @@ export default fp(
     // one statement; from that read until the socket is admitted, the user counts as expected here
     // (`local.arrive`), so a quiz started in between still ticks here. The courses become the
     // socket's join grants, of the generation current before the read (join-grants.ts).
-    const arrivals = new WeakMap<RealtimeSocket, { openAttempts: AttemptOpen[]; arrived: () => void }>();
+    //
+    // What a socket keeps once connected is per-socket memory (bench/scenarios/memory.ts): no
+    // closure of its own (with its context and, under tsx's keepNames, a dictionary of properties:
+    // ~0.4 KiB each) and no `once` wrapper (~0.2 KiB each). Until it connects, its admission holds
+    // the one listener on its connection's close that ends the arrival and releases its count;
+    // at connection the listener goes, and a listener shared by all sockets releases the count at
+    // disconnection.
+    const admissions = new WeakMap<RealtimeSocket, Admission>();
+    /** Sockets counted against their user's cap (`local.open`) and not released yet. */
+    const counted = new WeakSet<RealtimeSocket>();
+    const release = (socket: RealtimeSocket) => {
+      if (counted.delete(socket)) local.close(socket.data.userId);
+    };
+    const releaseOnDisconnect = function (this: RealtimeSocket) {
+      release(this);
+    };
     io.use(
       authenticateHandshake(async (token, socket) => {
-        let arrived = () => {};
+        const admission: Admission = { openAttempts: [], arrived: () => {}, closed: () => {} };
+        admission.closed = () => {
+          admission.arrived();
+          release(socket);
+        };
+        admissions.set(socket, admission);
+        socket.conn.on('close', admission.closed);
         try {
           const generation = joinGrants.begin();
           const user = await app.verifyAccessToken(token, (userId) => {
-            arrived = local.arrive(userId);
-            socket.conn.once('close', arrived);
+            admission.arrived = local.arrive(userId);
             return connectionStanding(app.orm.em, userId);
           });
           joinGrants.grant(socket, generation, user.standing.joinCourseIds);
-          arrivals.set(socket, { openAttempts: user.standing.openAttempts, arrived });
+          admission.openAttempts = user.standing.openAttempts;
           return user;
         } catch (error) {
-          arrived();
+          admission.arrived();
+          socket.conn.off('close', admission.closed);
+          admissions.delete(socket);
           throw error;
         }
       }, log),
@@ -87,36 +118,36 @@ export default fp(
     // that concurrent handshakes of one user cannot all pass. Released once, whichever comes
     // first: its disconnection, or its connection closing before Socket.IO connected it.
     io.use((socket, next) => {
-      const { userId } = socket.data;
-      arrivals.get(socket)?.arrived();
+      admissions.get(socket)?.arrived();
       if (socket.conn.readyState !== 'open') return next(handshakeError('unavailable'));
-      if (!local.open(userId)) return next(handshakeError('too_many_connections'));
-      let counted = true;
-      const release = () => {
-        if (!counted) return;
-        counted = false;
-        local.close(userId);
-      };
-      socket.conn.once('close', release);
-      socket.once('disconnect', release);
+      if (!local.open(socket.data.userId)) return next(handshakeError('too_many_connections'));
+      counted.add(socket);
+      socket.on('disconnect', releaseOnDisconnect);
       next();
     });
 
     const handlers = clientEventHandlers(app);
+    const leavePresence = function (this: RealtimeSocket) {
+      for (const courseId of joinedCourseIds(this.rooms)) {
+        membership.left(this, courseId).catch((error) => log.error({ err: error, courseId }, 'presence leave failed'));
+      }
+    };
+    // Called per event, once the app is ready (the services plugin decorates it after this one).
+    const forkDeps = () => app.forkDeps();
     io.on('connection', (socket: RealtimeSocket) => {
+      const admission = admissions.get(socket);
+      if (admission) {
+        socket.conn.off('close', admission.closed);
+        admissions.delete(socket);
+      }
       recoveryGap.flush(socket);
       const { userId } = socket.data;
       void socket.join(rooms.user(userId));
 
-      // `forkDeps` is called per event, once the app is ready (the services plugin decorates it after this one).
-      const deps: BindDeps = { forkDeps: () => app.forkDeps(), log, bucket: local.bucket(userId), gate };
+      const deps: BindDeps = { forkDeps, log, bucket: local.bucket(userId), gate };
       bindClientEvents(socket, handlers, deps);
 
-      socket.on('disconnecting', () => {
-        for (const courseId of joinedCourseIds(socket.rooms)) {
-          membership.left(socket, courseId).catch((error) => log.error({ err: error, courseId }, 'presence leave failed'));
-        }
-      });
+      socket.on('disconnecting', leavePresence);
 
       // A recovered socket is back in its (re-authorised) course rooms: it is online there again.
       if (socket.recovered) {
@@ -125,8 +156,7 @@ export default fp(
         }
       }
       // Ticks for the student's running timed attempts (read at the handshake), now that it has a socket here.
-      for (const attempt of arrivals.get(socket)?.openAttempts ?? []) publisher.attemptOpen(attempt);
-      arrivals.delete(socket);
+      for (const attempt of admission?.openAttempts ?? []) publisher.attemptOpen(attempt);
     });
 
     // Users who lost access to a course (dropped, or the course went back to draft) leave its
