@@ -21,10 +21,13 @@ export interface Child {
 }
 
 /**
- * The V8 flags `npm start` and `npm run worker` run with (package.json), given to every benchmark
- * process, ours and the baselines alike, so both sides run on the same runtime settings.
+ * The V8 flags `npm start` and `npm run worker` run with (package.json; docs/operations.md says
+ * why), given to every benchmark process, ours and the baselines alike, so both sides run on the
+ * same runtime settings. `BENCH_NODE_FLAGS` adds more to all of them, for a diagnosis
+ * (`--trace-gc`, say).
  */
-export const NODE_FLAGS = ['--max-semi-space-size=32'];
+export const NODE_FLAGS = ['--max-semi-space-size=32', '--no-allocation-site-pretenuring'];
+const extraFlags = () => (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 
 /**
  * Starts `node --import tsx bench/<script>` (with `NODE_FLAGS`) with an IPC channel, pinned to `core` through
@@ -33,7 +36,7 @@ export const NODE_FLAGS = ['--max-semi-space-size=32'];
  */
 export function startChild(script: string, core: Core, env: Record<string, string> = {}, args: string[] = []): Child {
   const file = fileURLToPath(new URL(`../${script}`, import.meta.url));
-  const nodeArgs = [...NODE_FLAGS, '--import', 'tsx', file, ...args];
+  const nodeArgs = [...NODE_FLAGS, ...extraFlags(), '--import', 'tsx', file, ...args];
   const [command, argv] = pinning() && core !== 'all' ? ['taskset', ['-c', String(core), process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
   const proc = spawn(command, argv as string[], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...env } });
   const queue: Array<Record<string, unknown>> = [];

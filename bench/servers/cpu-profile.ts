@@ -4,8 +4,10 @@
  * start until `stop()` and writes `<dir>/<name>-<pid>.cpuprofile` (open it in Chrome DevTools or
  * speedscope). With `BENCH_HEAP_PROF=1` as well, it also writes `<name>-<pid>.heapprofile`: a
  * sampling heap profile that keeps the objects garbage collection freed, i.e. where the process
- * allocated (what its collections cost), not only what is alive at the end. Without
- * `BENCH_CPU_PROF_DIR`, does nothing.
+ * allocated (what its collections cost), not only what is alive at the end; `BENCH_HEAP_PROF=old`
+ * leaves out what young collections freed: what reached the old generation (promoted, or allocated
+ * there by pretenuring) and the full collections then had to free. Without `BENCH_CPU_PROF_DIR`,
+ * does nothing.
  */
 import { Session } from 'node:inspector/promises';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -16,13 +18,14 @@ export async function startCpuProfile(name: string): Promise<{ stop(): Promise<v
   if (!dir) return null;
   const session = new Session();
   session.connect();
-  const heap = process.env.BENCH_HEAP_PROF === '1';
+  const heapMode = process.env.BENCH_HEAP_PROF;
+  const heap = heapMode === '1' || heapMode === 'old';
   if (heap) {
     await session.post('HeapProfiler.enable');
     await session.post('HeapProfiler.startSampling', {
       samplingInterval: 4096,
       includeObjectsCollectedByMajorGC: true,
-      includeObjectsCollectedByMinorGC: true,
+      includeObjectsCollectedByMinorGC: heapMode === '1',
     });
   }
   await session.post('Profiler.enable');
