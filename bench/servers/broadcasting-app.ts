@@ -10,12 +10,11 @@
 import { buildApp, type App } from '../../server/app.js';
 import { loadConfig } from '../../server/config/config.js';
 import { WorkerThread } from '../../server/platform/worker-thread.js';
-import { startCpuProfile } from './cpu-profile.js';
 import { listenForBursts } from './io-broadcast.js';
 import { serve } from './serve.js';
 
 export async function serveBroadcastingApp(setup: (app: App) => void = () => {}): Promise<void> {
-  await serve(async () => {
+  await serve({ cpuProfile: 'app' }, async () => {
     const config = loadConfig(process.env);
     const app = await buildApp(config);
     await app.listen({ host: '127.0.0.1', port: 0 });
@@ -24,7 +23,6 @@ export async function serveBroadcastingApp(setup: (app: App) => void = () => {})
       ? new WorkerThread(new URL('../../workers/thread.ts', import.meta.url), config, app.log.child({ component: 'workers' }))
       : null;
     await workers?.ready();
-    const profile = await startCpuProfile('app');
     process.on('message', (message: { type?: string; ids: string[] }) => {
       if (message.type === 'sign') process.send!({ type: 'tokens', tokens: message.ids.map((id) => app.signAccessToken({ id, role: 'student' })) });
     });
@@ -34,10 +32,7 @@ export async function serveBroadcastingApp(setup: (app: App) => void = () => {})
     setup(app);
     return {
       port: (app.server.address() as { port: number }).port,
-      close: async () => {
-        await profile?.stop();
-        await Promise.all([app.close(), workers?.close(config.shutdownTimeoutMs)]);
-      },
+      close: () => Promise.all([app.close(), workers?.close(config.shutdownTimeoutMs)]),
     };
   });
 }

@@ -14,14 +14,12 @@ import { pino } from 'pino';
 import { loadConfig } from '../../server/config/config.js';
 import type { CertificateResult } from '../../workers/certificates.worker.js';
 import { startWorkerProcess } from '../../workers/process.js';
-import { startCpuProfile } from './cpu-profile.js';
 import { serve } from './serve.js';
 
-await serve(async () => {
+await serve({ cpuProfile: 'cert-worker' }, async () => {
   const config = loadConfig(process.env);
   const logger = pino({ level: config.logLevel, base: { component: 'worker', pid: process.pid } });
   const worker = await startWorkerProcess(config, logger);
-  const profile = await startCpuProfile('cert-worker');
 
   let issued = 0;
   let target = Infinity;
@@ -45,9 +43,6 @@ await serve(async () => {
   });
 
   return {
-    close: async () => {
-      await profile?.stop();
-      await worker.close();
-    },
+    close: () => worker.close(),
   };
 });

@@ -10,12 +10,10 @@ import { buildApp } from '../../server/app.js';
 import { loadConfig } from '../../server/config/config.js';
 import type { AuthUser } from '../../server/plugins/auth.js';
 import { serve } from './serve.js';
-import { startCpuProfile } from './cpu-profile.js';
 
-await serve(async () => {
+await serve({ cpuProfile: 'class-app' }, async () => {
   const app = await buildApp(loadConfig(process.env));
   await app.listen({ host: '127.0.0.1', port: 0 });
-  const profile = await startCpuProfile('class-app');
   let cpuStart = process.cpuUsage();
   process.on('message', (message: { type?: string; users: AuthUser[] }) => {
     if (message.type === 'sign') process.send!({ type: 'tokens', tokens: message.users.map((user) => app.signAccessToken(user)) });
@@ -28,9 +26,6 @@ await serve(async () => {
   };
   return {
     port: (app.server.address() as { port: number }).port,
-    close: async () => {
-      await profile?.stop();
-      await app.close();
-    },
+    close: () => app.close(),
   };
 });

@@ -1,7 +1,7 @@
 /**
  * `node --cpu-prof` for a benchmark server, which `startChild` cannot pass (and NODE_OPTIONS does
  * not allow): with `BENCH_CPU_PROF_DIR` set, profiles the process through the inspector from the
- * start until `stop()` and writes `<dir>/<name>-<pid>.cpuprofile` (open it in Chrome DevTools or
+ * call until `stop()` (`serve` calls both for a server started with a `cpuProfile` name) and writes `<dir>/<name>-<pid>.cpuprofile` (open it in Chrome DevTools or
  * speedscope). With `BENCH_HEAP_PROF=1` as well, it also writes `<name>-<pid>.heapprofile`: a
  * sampling heap profile that keeps the objects garbage collection freed, i.e. where the process
  * allocated (what its collections cost), not only what is alive at the end; `BENCH_HEAP_PROF=old`

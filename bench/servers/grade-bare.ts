@@ -10,11 +10,10 @@ import { gradeAttempt } from '../../server/domain/grading.js';
 import { gradableQuestions, type QuestionRow } from './bare-questions.js';
 import { startBareIo } from './bare-io.js';
 import { serve } from './serve.js';
-import { startCpuProfile } from './cpu-profile.js';
 
 type Ack = (response: unknown) => void;
 
-await serve(async () => {
+await serve({ cpuProfile: 'grade-bare' }, async () => {
   const bare = await startBareIo('grade', (socket) => {
     socket.on('quiz:submit', async (data: { attemptId?: string }, ack?: Ack) => {
       const client = await bare.pool.connect();
@@ -64,12 +63,8 @@ await serve(async () => {
       }
     });
   });
-  const profile = await startCpuProfile('grade-bare');
   return {
     port: bare.port,
-    close: async () => {
-      await profile?.stop();
-      await bare.close();
-    },
+    close: () => bare.close(),
   };
 });

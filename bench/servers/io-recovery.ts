@@ -21,7 +21,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Server } from 'socket.io';
 import { buildApp } from '../../server/app.js';
 import { loadConfig } from '../../server/config/config.js';
-import { startCpuProfile } from './cpu-profile.js';
 import { benchPayload } from './io-broadcast.js';
 import { serve } from './serve.js';
 
@@ -46,10 +45,9 @@ interface Send {
   intervalMs: number;
 }
 
-await serve(async () => {
+await serve({ cpuProfile: `io-recovery-${which}` }, async () => {
   const app = await buildApp(loadConfig(process.env));
   await app.listen({ host: '127.0.0.1', port: 0 });
-  const profile = await startCpuProfile(`io-recovery-${which}`);
 
   const send = async (message: Send) => {
     const loop = monitorEventLoopDelay({ resolution: 10 });
@@ -80,9 +78,6 @@ await serve(async () => {
   });
   return {
     port: (app.server.address() as { port: number }).port,
-    close: async () => {
-      await profile?.stop();
-      await app.close();
-    },
+    close: () => app.close(),
   };
 });

@@ -22,7 +22,6 @@ import { loadConfig } from '../../server/config/config.js';
 import { gradeAttempt } from '../../server/domain/grading.js';
 import { gradableQuestions, type QuestionRow } from './bare-questions.js';
 import { startBareIo } from './bare-io.js';
-import { startCpuProfile } from './cpu-profile.js';
 import { serve } from './serve.js';
 
 const QUESTIONS = `SELECT id, question_text, question_type, points, options, correct_answer, explanation
@@ -69,7 +68,7 @@ function reply(res: ServerResponse, status: number, data: unknown) {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(data));
 }
 
-await serve(async () => {
+await serve({ cpuProfile: 'launch-bare' }, async () => {
   /** Course id → its online students (connected sockets per student). */
   const online = new Map<string, Map<string, number>>();
   const bare = await startBareIo('launch', (socket, auth) => {
@@ -259,12 +258,8 @@ await serve(async () => {
         (error: Error) => reply(res, 500, { error: error.message }),
       );
   });
-  const profile = await startCpuProfile('launch-bare');
   return {
     port: bare.port,
-    close: async () => {
-      await profile?.stop();
-      await bare.close();
-    },
+    close: () => bare.close(),
   };
 });

@@ -14,10 +14,9 @@ import { pino } from 'pino';
 import { loadConfig } from '../../server/config/config.js';
 import { progressProcessor } from '../../workers/progress.worker.js';
 import { startWorkerProcess } from '../../workers/process.js';
-import { startCpuProfile } from './cpu-profile.js';
 import { serve } from './serve.js';
 
-await serve(async () => {
+await serve({ cpuProfile: 'progress-worker' }, async () => {
   const config = loadConfig(process.env);
   const logger = pino({ level: config.logLevel, base: { component: 'worker', pid: process.pid } });
   let latenciesMs: number[] = [];
@@ -29,7 +28,6 @@ await serve(async () => {
     return processor.call(progressProcessor, job, ctx, token);
   };
   const worker = await startWorkerProcess(config, logger);
-  const profile = await startCpuProfile('progress-worker');
 
   let cpuStart = process.cpuUsage();
   process.on('message', (message: { type?: string }) => {
@@ -40,9 +38,6 @@ await serve(async () => {
     latenciesMs = [];
   });
   return {
-    close: async () => {
-      await profile?.stop();
-      await worker.close();
-    },
+    close: () => worker.close(),
   };
 });

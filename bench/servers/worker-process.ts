@@ -10,14 +10,12 @@
 import { pino } from 'pino';
 import { loadConfig } from '../../server/config/config.js';
 import { startWorkerProcess } from '../../workers/process.js';
-import { startCpuProfile } from './cpu-profile.js';
 import { serve } from './serve.js';
 
-await serve(async () => {
+await serve({ cpuProfile: 'worker' }, async () => {
   const config = loadConfig(process.env);
   const logger = pino({ level: config.logLevel, base: { component: 'worker', pid: process.pid } });
   const worker = await startWorkerProcess(config, logger);
-  const profile = await startCpuProfile('worker');
   let cpuStart = process.cpuUsage();
   process.on('message', (message: { type?: string }) => {
     if (message.type !== 'cpu') return;
@@ -26,9 +24,6 @@ await serve(async () => {
     process.send!({ type: 'cpu', cpuUs: cpu.user + cpu.system });
   });
   return {
-    close: async () => {
-      await profile?.stop();
-      await worker.close();
-    },
+    close: () => worker.close(),
   };
 });
